@@ -1,0 +1,3 @@
+"""Homewarden: privacy-first home security cameras on your own hardware."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,196 @@
+"""Start-up: wire config, store, detector and cameras together, in one readable order."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+from tqdm import tqdm
+
+from homewarden.camera.runner import CameraRunner, RunStats
+from homewarden.cli import UserError, event_json, load_or_default
+from homewarden.config import HomewardenConfig, load_config, single_source_config
+from homewarden.detect import DetectorLoadError, ObjectDetector, create_detector
+from homewarden.events.record import EventRecord
+from homewarden.store import EventStore, StoreError
+from homewarden.store.media import MediaFolder
+from homewarden.video.source import SourceError, VideoSource
+
+log = logging.getLogger(__name__)
+
+
+def init_store(config: HomewardenConfig) -> EventStore:
+    """Open (and migrate) the event database."""
+    try:
+        return EventStore.open(config.storage.resolved_database_url())
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+
+
+def init_detector(config: HomewardenConfig) -> ObjectDetector:
+    """Load the configured detector."""
+    try:
+        return create_detector(config.detector)
+    except DetectorLoadError as exc:
+        raise UserError(str(exc)) from None
+
+
+def open_source(url: str) -> VideoSource:
+    """Open a source or explain why it cannot be opened."""
+    source = VideoSource(url)
+    try:
+        source.open()
+    except SourceError as exc:
+        raise UserError(str(exc)) from None
+    return source
+
+
+def analyze_command(args: argparse.Namespace) -> int:
+    """Analyse one source and report its events."""
+    config, camera = single_source_config(args.source, load_or_default(args.config))
+    source = open_source(args.source)
+    media = MediaFolder(args.out if args.out else config.storage.folder / "media")
+    store = init_store(config)
+    detector = init_detector(config)
+    events: list[EventRecord] = []
+    runner = CameraRunner(camera, config, detector, media, events.append)
+    try:
+        if source.live or args.realtime:
+            stats = run_until_signal([runner], first_sources={camera: source}, reconnect=False)[camera]
+        else:
+            stats = run_file_with_progress(runner, source, quiet=args.quiet)
+        for record in events:
+            store.save_event(record)
+    except SourceError as exc:
+        raise UserError(str(exc)) from None
+    except StoreError as exc:
+        if runner.pipeline is not None:
+            runner.pipeline.discard()
+        raise UserError(str(exc)) from None
+    finally:
+        store.close()
+    report_events(events, as_json=args.json)
+    log.info(
+        "analysed %.1f s of video: %d frames, %d detector calls, %d dropped",
+        stats.video_seconds, stats.frames_analysed, stats.detector_calls, stats.frames_dropped,
+    )
+    return 0
+
+
+def run_file_with_progress(runner: CameraRunner, source: VideoSource, quiet: bool) -> RunStats:
+    """Analyse a file with a progress bar on stderr."""
+    total = source.duration or None
+    with tqdm(total=round(total, 1) if total else None, unit="s", desc=runner.name, disable=quiet,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]",
+              leave=False) as bar:
+
+        def progress(at: float) -> None:
+            bar.update(max(0.0, round(at, 1) - bar.n))
+
+        return runner.run_file(source, progress)
+
+
+def report_events(events: list[EventRecord], as_json: bool) -> None:
+    """Print the events: JSON lines, or one readable line each."""
+    for record in sorted(events, key=lambda r: r.start):
+        if as_json:
+            print(json.dumps(event_json(record)), flush=True)
+        else:
+            data = event_json(record)
+            print(f"{data['label']:<8} {data['start']} → {data['end']}  score {data['score']:.2f}  "
+                  f"alarm {'yes' if data['alarm'] else 'no '}  clip {data['clip'] or '-'}")
+    if not as_json and not events:
+        print("no events")
+
+
+def run_until_signal(runners: list[CameraRunner], first_sources: dict[str, VideoSource] | None = None,
+                     reconnect: bool = True) -> dict[str, RunStats]:
+    """Run live cameras, each in its own thread, until SIGINT or SIGTERM (or, without reconnect, the end)."""
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping (signal %d): finishing open clips", signum)
+        stopping.set()
+        for runner in runners:
+            runner.stop_event.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    results: dict[str, RunStats] = {}
+    threads = [
+        threading.Thread(
+            target=lambda r=runner: results.__setitem__(
+                r.name, r.run_live((first_sources or {}).get(r.name), reconnect=reconnect)
+            ),
+            name=f"camera-{runner.name}",
+        )
+        for runner in runners
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        while any(thread.is_alive() for thread in threads):
+            for thread in threads:
+                thread.join(timeout=0.2)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return results
+
+
+def run_command(config_path: Path) -> int:
+    """Run every enabled camera of the config until stopped."""
+    config = load_config(config_path)
+    cameras = [name for name, camera in config.cameras.items() if camera.enabled]
+    if not cameras:
+        raise UserError(f"{config_path}: no enabled cameras")
+    store = init_store(config)
+    detector = init_detector(config)
+    media = MediaFolder(config.storage.folder / "media")
+
+    def save(record: EventRecord) -> None:
+        try:
+            store.save_event(record)
+        except StoreError as exc:
+            log.error("camera %s: event %s not saved: %s", record.camera, record.id, exc)
+            return
+        log.info("camera %s: %s event %s saved (%d clip(s))", record.camera, record.label, record.id,
+                 len(record.clips))
+
+    runners = [CameraRunner(name, config, detector, media, save) for name in cameras]
+    log.info("running %d camera(s): %s", len(runners), ", ".join(cameras))
+    try:
+        run_until_signal(runners)
+    finally:
+        store.close()
+    log.info("stopped cleanly")
+    return 0
+
+
+def demo_command(out: Path) -> int:
+    """Compose the demo scene and analyse it, printing the events and where their clips are."""
+    from homewarden.demo import compose_demo_scene
+
+    scene = compose_demo_scene(out / "demo-scene.mp4")
+    print(f"demo scene: {scene} (a person and a cat crossing a room, composed from sample photos)")
+    config, camera = single_source_config(str(scene), HomewardenConfig())
+    config = config.model_copy(
+        update={"storage": config.storage.model_copy(update={"folder": out / "data"})}
+    )
+    store = init_store(config)
+    detector = init_detector(config)
+    events: list[EventRecord] = []
+    runner = CameraRunner(camera, config, detector, MediaFolder(out / "data" / "media"), events.append)
+    try:
+        run_file_with_progress(runner, open_source(str(scene)), quiet=False)
+        for record in events:
+            store.save_event(record)
+    finally:
+        store.close()
+    report_events(events, as_json=False)
+    print(f"events saved in {config.storage.resolved_database_url()}")
+    return 0

@@ -1,0 +1,125 @@
+"""Analyse one camera's frames: motion decides where the detector looks, tracks and events follow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from homewarden.camera.regions import Box, contains, grow, overlaps, plan_crops, union
+from homewarden.config.model import CameraConfig, ObjectsConfig
+from homewarden.detect.base import Detection, Image, ObjectDetector, select_boxes
+from homewarden.events.lifecycle import EventChange, EventLifecycle
+from homewarden.motion.background import BackgroundMotionDetector
+from homewarden.track.bytetrack import ObjectTracker
+
+# A confirmed object is looked at again at least this often, moving or not, so a person standing still
+# stays tracked without a detector call on every frame.
+REFRESH_CONFIRMED = 1.0
+# Motion where the detector just found nothing (a shadow, a curtain, the ghost of someone who left) is
+# looked at again only this often.
+QUIET_RECHECK = 1.0
+# An unconfirmed object is chased on every frame for this long after its last sighting, then left to expire.
+CHASE_UNCONFIRMED = 1.5
+OBJECT_EXPIRY = 4.0
+
+
+@dataclass
+class AnalyzerStats:
+    """Counters for one camera's analysis."""
+
+    frames: int = 0
+    motion_frames: int = 0
+    detector_calls: int = 0
+
+
+class FrameAnalyzer:
+    """Run motion, detection, tracking and the event lifecycle on each analysed frame."""
+
+    def __init__(self, camera: CameraConfig, objects: ObjectsConfig, detector: ObjectDetector,
+                 frame_size: tuple[int, int]) -> None:
+        self.objects = objects
+        self.detector = detector
+        self.frame_size = frame_size
+        self.motion = BackgroundMotionDetector(camera.motion, frame_size)
+        self.min_score = min(objects.filter_for(label).min_score for label in objects.track)
+        self.tracker = ObjectTracker(self.min_score)
+        self.lifecycle = EventLifecycle(objects, camera.zones, expire_after=OBJECT_EXPIRY)
+        self.stats = AnalyzerStats()
+        self._quiet: list[tuple[Box, float]] = []
+        self._last_checked: dict[str, float] = {}
+
+    def analyze(self, now: float, image: Image) -> list[EventChange]:
+        """Analyse one frame taken at `now`; return the events that started or ended."""
+        self.stats.frames += 1
+        motion: list[Box] = [tuple(map(float, box)) for box in self.motion.detect(image)]  # type: ignore[misc]
+        if motion:
+            self.stats.motion_frames += 1
+        regions = self._regions_to_check(now, motion)
+        changes: list[EventChange] = []
+        if regions:
+            detections = self._detect(now, image, regions)
+            changes += self.lifecycle.update(now, self.tracker.update(detections), image)
+        changes += self.lifecycle.expire(now)
+        return changes
+
+    def expire(self, now: float) -> list[EventChange]:
+        """End the events of objects not seen for a while (no frames are arriving)."""
+        return self.lifecycle.expire(now)
+
+    def _regions_to_check(self, now: float, motion: list[Box]) -> list[Box]:
+        self._quiet = [(box, at) for box, at in self._quiet if now - at < QUIET_RECHECK]
+        recent = [
+            grow(obj.box, 1.3) for obj in self.lifecycle.active.values()
+            if obj.confirmed and now - obj.last_seen < REFRESH_CONFIRMED
+        ]
+        regions = [
+            box for box in motion
+            if not any(contains(area, box) for area in recent)
+            and not any(contains(grow(quiet, 1.1), box) for quiet, _ in self._quiet)
+        ]
+        for obj in self.lifecycle.active.values():
+            last_checked = self._last_checked.get(obj.id, obj.first_seen)
+            if obj.confirmed:
+                due = now - last_checked >= REFRESH_CONFIRMED
+            else:
+                due = now - obj.last_seen <= CHASE_UNCONFIRMED
+            if due:
+                region = obj.box
+                for box in motion:
+                    if overlaps(box, obj.box):
+                        region = union(region, box)
+                regions.append(region)
+                self._last_checked[obj.id] = now
+        live_ids = {obj.id for obj in self.lifecycle.active.values()}
+        self._last_checked = {key: at for key, at in self._last_checked.items() if key in live_ids}
+        return regions
+
+    def _detect(self, now: float, image: Image, regions: list[Box]) -> list[Detection]:
+        found: list[Detection] = []
+        for x1, y1, x2, y2 in plan_crops(regions, self.frame_size):
+            self.stats.detector_calls += 1
+            in_crop = [
+                Detection(d.label, d.score, (d.box[0] + x1, d.box[1] + y1, d.box[2] + x1, d.box[3] + y1))
+                for d in self.detector.detect(image[y1:y2, x1:x2], self.min_score)
+                if self._wanted(d)
+            ]
+            if not in_crop:
+                self._quiet.append(((x1, y1, x2, y2), now))
+            found += in_crop
+        if len(found) < 2:
+            return found
+        # Neighbouring crops can each see the same object.
+        return select_boxes(
+            np.array([d.box for d in found], dtype=np.float32),
+            np.array([d.score for d in found], dtype=np.float32),
+            np.array([self.objects.track.index(d.label) for d in found], dtype=np.int64),
+            self.objects.track,
+            self.min_score,
+        )
+
+    def _wanted(self, detection: Detection) -> bool:
+        if detection.label not in self.objects.track:
+            return False
+        rule = self.objects.filter_for(detection.label)
+        return detection.score >= rule.min_score and detection.area >= rule.min_area

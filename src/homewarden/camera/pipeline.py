@@ -1,0 +1,138 @@
+"""One camera's pipeline: analysed frames drive events, events drive clips, finished events are published."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+
+from homewarden.camera.analyzer import FrameAnalyzer
+from homewarden.camera.reader import Sample
+from homewarden.config.model import HomewardenConfig
+from homewarden.detect.base import ObjectDetector
+from homewarden.events.lifecycle import EventEnded, EventStarted, TrackedObject
+from homewarden.events.record import EventRecord
+from homewarden.store.media import MediaFolder
+from homewarden.video.recorder import ClipRecorder, FinishedRecording
+from homewarden.video.source import StreamInfo
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_QUALITY = 90
+
+
+@dataclass
+class PendingEvent:
+    """An event whose object is gone but whose clip is still taking its post-roll."""
+
+    obj: TrackedObject
+    ended: bool = False
+
+
+class CameraPipeline:
+    """Analyse frames, record event clips, and hand each finished event to a callback."""
+
+    def __init__(self, name: str, config: HomewardenConfig, detector: ObjectDetector, media: MediaFolder,
+                 info: StreamInfo, template: object | None, detect_size: tuple[int, int], source: str,
+                 on_event: Callable[[EventRecord], None]) -> None:
+        camera = config.cameras[name]
+        self.name = name
+        self.source = source
+        self.live = info.live
+        self.media = media
+        self.on_event = on_event
+        self.analyzer = FrameAnalyzer(camera, config.objects_for(name), detector, detect_size)
+        self.recorder = ClipRecorder(
+            name, config.record_for(name), media, info, template if info.remuxable else None
+        )
+        self._pending: dict[str, PendingEvent] = {}
+        self._lock = threading.Lock()
+        self.written: list[EventRecord] = []
+
+    def process(self, sample: Sample) -> None:
+        """Analyse one frame and act on the events that started or ended."""
+        with self._lock:
+            self._apply(self.analyzer.analyze(sample.time, sample.image))
+            self._publish_finished()
+
+    def tick(self, now: float) -> None:
+        """Expire objects when no frames arrive (the camera is down) and publish finished events."""
+        with self._lock:
+            self._apply(self.analyzer.expire(now))
+            self._publish_finished()
+
+    def finish(self) -> None:
+        """End every event and close every clip (the stream is over or the hub is stopping)."""
+        with self._lock:
+            self._apply(self.analyzer.lifecycle.end_all())
+            self.recorder.finish_all()
+            self._publish_finished()
+
+    def _apply(self, changes: list[EventStarted | EventEnded]) -> None:
+        for change in changes:
+            obj = change.obj
+            if isinstance(change, EventStarted):
+                self._pending[obj.id] = PendingEvent(obj)
+                self.recorder.start(obj.id, obj.first_seen)
+                log.info("camera %s: %s event %s started", self.name, obj.label, obj.id)
+            else:
+                self._pending[obj.id].ended = True
+                self.recorder.stop(obj.id, obj.last_seen)
+
+    def _publish_finished(self) -> None:
+        for recording in self.recorder.take_finished():
+            pending = self._pending.pop(recording.event_id, None)
+            if pending is None:
+                continue
+            record = self._finish_event(pending.obj, recording)
+            self.written.append(record)
+            self.on_event(record)
+
+    def _finish_event(self, obj: TrackedObject, recording: FinishedRecording) -> EventRecord:
+        snapshot = self._write_snapshot(obj)
+        x1, y1, x2, y2 = obj.best_box
+        return EventRecord(
+            id=obj.id,
+            camera=self.name,
+            label=obj.label,
+            score=round(obj.best_score, 4),
+            start=obj.first_seen,
+            end=obj.last_seen,
+            live=self.live,
+            box=(round(x1), round(y1), round(x2), round(y2)),
+            snapshot=str(snapshot) if snapshot else None,
+            clips=tuple(recording.clips),
+            zones=tuple(obj.zones),
+            # Until the alarm policy lands, a person event raises an alarm.
+            alarm=obj.label == "person",
+            source=self.source,
+            clip_error=recording.error,
+        )
+
+    def _write_snapshot(self, obj: TrackedObject) -> str | None:
+        if obj.best_image is None:
+            return None
+        ok, encoded = cv2.imencode(".jpg", obj.best_image, [cv2.IMWRITE_JPEG_QUALITY, SNAPSHOT_QUALITY])
+        if not ok:
+            return None
+        path = self.media.path_for(self.name, obj.id, ".jpg")
+        try:
+            self.media.write_atomically(path, encoded.tobytes())
+        except OSError as exc:
+            log.error("camera %s: event %s: cannot store snapshot (%s)", self.name, obj.id, exc)
+            return None
+        return str(path)
+
+    def discard(self) -> None:
+        """Delete every clip and snapshot this pipeline wrote (the run failed and is rolled back)."""
+        with self._lock:
+            self.recorder.discard_all()
+            for record in self.written:
+                for clip in record.clips:
+                    self.media.discard(Path(clip.path))
+                if record.snapshot:
+                    self.media.discard(Path(record.snapshot))

@@ -1,0 +1,103 @@
+"""Read a source into the recorder (every packet) and the analyser (frames at the detect rate)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from homewarden.video.recorder import BufferedFrame, ClipRecorder
+from homewarden.video.source import VideoSource
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One frame chosen for analysis, as BGR pixels at the detect size."""
+
+    time: float
+    image: Any
+
+
+class FramePacer:
+    """Pick frames at a steady rate from a stream of any frame rate."""
+
+    def __init__(self, fps: float) -> None:
+        self.interval = 1.0 / fps
+        self._next: float | None = None
+
+    def due(self, at: float) -> bool:
+        """Tell whether the frame at this time should be analysed."""
+        # Half a frame of slack keeps a 10 fps source analysed at exactly 5 fps despite rounded timestamps.
+        if self._next is not None and at < self._next - self.interval / 2:
+            return False
+        self._next = max((self._next or at) + self.interval, at + self.interval / 2)
+        return True
+
+    def reset(self) -> None:
+        """Start over (the stream restarted)."""
+        self._next = None
+
+
+def read_samples(source: VideoSource, recorder: ClipRecorder, pacer: FramePacer,
+                 detect_size: tuple[int, int], stop: threading.Event | None = None,
+                 realtime: bool = False) -> Iterator[Sample]:
+    """Yield the frames to analyse, feeding every packet (or frame) to the recorder on the way."""
+    width, height = detect_size
+    started = time.monotonic()
+    first: float | None = None
+    for packet, raw in source.packets():
+        if stop is not None and stop.is_set():
+            return
+        if not recorder.encodes:
+            recorder.add(packet)
+        for frame in source.decode(raw):
+            at = source.frame_time(frame)
+            if recorder.encodes:
+                recorder.add(BufferedFrame(frame, at))
+            if realtime:
+                first = at if first is None else first
+                delay = (at - first) - (time.monotonic() - started)
+                if delay > 0:
+                    time.sleep(delay)
+            if pacer.due(at):
+                yield Sample(at, frame.to_ndarray(width=width, height=height, format="bgr24"))
+    for frame in source.flush():
+        at = source.frame_time(frame)
+        if recorder.encodes:
+            recorder.add(BufferedFrame(frame, at))
+        if pacer.due(at):
+            yield Sample(at, frame.to_ndarray(width=width, height=height, format="bgr24"))
+
+
+class LatestSample:
+    """A one-slot mailbox: the newest frame replaces an unread one, which is counted as dropped."""
+
+    def __init__(self) -> None:
+        self._sample: Sample | None = None
+        self._condition = threading.Condition()
+        self.dropped = 0
+        self.closed = False
+
+    def put(self, sample: Sample) -> None:
+        """Offer a frame without ever blocking the reader."""
+        with self._condition:
+            if self._sample is not None:
+                self.dropped += 1
+            self._sample = sample
+            self._condition.notify()
+
+    def get(self, timeout: float) -> Sample | None:
+        """Take the newest frame, waiting up to timeout seconds."""
+        with self._condition:
+            if self._sample is None and not self.closed:
+                self._condition.wait(timeout)
+            sample, self._sample = self._sample, None
+            return sample
+
+    def close(self) -> None:
+        """Tell the reader side has finished."""
+        with self._condition:
+            self.closed = True
+            self._condition.notify()

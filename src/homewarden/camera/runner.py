@@ -1,0 +1,172 @@
+"""Drive one camera: a file from start to end, or a live source that reconnects until stopped."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homewarden.camera.pipeline import CameraPipeline
+from homewarden.camera.reader import FramePacer, LatestSample, read_samples
+from homewarden.config.model import HomewardenConfig
+from homewarden.detect.base import ObjectDetector
+from homewarden.events.record import EventRecord
+from homewarden.store.media import MediaFolder
+from homewarden.video.source import SourceError, StreamInfo, VideoSource, describe_url
+
+log = logging.getLogger(__name__)
+
+BACKOFF_START = 1.0
+BACKOFF_MAX = 30.0
+IDLE_TICK = 0.5
+
+
+@dataclass
+class RunStats:
+    """What a run did, for the command line and the benchmark."""
+
+    video_seconds: float = 0.0
+    frames_analysed: int = 0
+    frames_dropped: int = 0
+    detector_calls: int = 0
+    reconnects: int = 0
+
+
+def detect_size_for(config: HomewardenConfig, camera: str, info: StreamInfo) -> tuple[int, int]:
+    """Return the analysis size: the configured one, or the source's own."""
+    detect = config.cameras[camera].detect
+    width = detect.width or info.width
+    height = detect.height or round(info.height * width / info.width)
+    return width - width % 2, height - height % 2
+
+
+class CameraRunner:
+    """Run one camera's pipeline over its source."""
+
+    def __init__(self, name: str, config: HomewardenConfig, detector: ObjectDetector, media: MediaFolder,
+                 on_event: Callable[[EventRecord], None]) -> None:
+        self.name = name
+        self.config = config
+        self.url = config.cameras[name].source
+        self.detector = detector
+        self.media = media
+        self.on_event = on_event
+        self.stats = RunStats()
+        self.pipeline: CameraPipeline | None = None
+        self.stop_event = threading.Event()
+
+    def open(self) -> VideoSource:
+        """Open the source, or raise SourceError."""
+        source = VideoSource(self.url)
+        source.open()
+        return source
+
+    def _pipeline_for(self, source: VideoSource) -> CameraPipeline:
+        assert source.info is not None
+        if self.pipeline is None:
+            self.pipeline = CameraPipeline(
+                self.name, self.config, self.detector, self.media, source.info, source.stream,
+                detect_size_for(self.config, self.name, source.info), describe_url(self.url), self.on_event,
+            )
+        else:
+            self.pipeline.recorder.interrupt(source.stream if source.info.remuxable else None)
+        return self.pipeline
+
+    def run_file(self, source: VideoSource, progress: Callable[[float], None] | None = None,
+                 realtime: bool = False) -> RunStats:
+        """Analyse an open file source from start to end; SourceError leaves nothing behind."""
+        pipeline = self._pipeline_for(source)
+        pacer = FramePacer(self.config.cameras[self.name].detect.fps)
+        detect_size = detect_size_for(self.config, self.name, source.info)  # type: ignore[arg-type]
+        try:
+            for sample in read_samples(source, pipeline.recorder, pacer, detect_size, self.stop_event, realtime):
+                pipeline.process(sample)
+                self.stats.frames_analysed += 1
+                self.stats.video_seconds = sample.time
+                if progress is not None:
+                    progress(sample.time)
+            pipeline.finish()
+        except BaseException:
+            pipeline.discard()
+            raise
+        finally:
+            source.close()
+            self.stats.detector_calls = pipeline.analyzer.stats.detector_calls
+        return self.stats
+
+    def run_live(self, first_source: VideoSource | None = None, reconnect: bool = True) -> RunStats:
+        """Run until stop_event is set, reconnecting with backoff whenever the source fails (unless told not to)."""
+        mailbox = LatestSample()
+        reader = threading.Thread(
+            target=self._read_live, args=(mailbox, first_source, reconnect), name=f"reader-{self.name}", daemon=True
+        )
+        reader.start()
+        try:
+            while not self.stop_event.is_set():
+                sample = mailbox.get(IDLE_TICK)
+                pipeline = self.pipeline
+                if pipeline is None:
+                    continue
+                if sample is None:
+                    pipeline.tick(time.time())
+                else:
+                    pipeline.process(sample)
+                    self.stats.frames_analysed += 1
+        finally:
+            self.stop_event.set()
+            reader.join(timeout=15)
+            if self.pipeline is not None:
+                self.pipeline.finish()
+                self.stats.detector_calls = self.pipeline.analyzer.stats.detector_calls
+            self.stats.frames_dropped = mailbox.dropped
+        return self.stats
+
+    def _read_live(self, mailbox: LatestSample, source: VideoSource | None, reconnect: bool) -> None:
+        backoff = BACKOFF_START
+        last_error = ""
+        while not self.stop_event.is_set():
+            try:
+                if source is None:
+                    source = self.open()
+                pipeline = self._pipeline_for(source)
+                assert source.info is not None
+                if last_error:
+                    log.info("camera %s: %s is back", self.name, describe_url(self.url))
+                    self.stats.reconnects += 1
+                last_error = ""
+                backoff = BACKOFF_START
+                pacer = FramePacer(self.config.cameras[self.name].detect.fps)
+                size = detect_size_for(self.config, self.name, source.info)
+                for sample in read_samples(source, pipeline.recorder, pacer, size, self.stop_event,
+                                           realtime=not source.live):
+                    mailbox.put(sample)
+                if not source.live or not reconnect:
+                    break  # a file paced like a camera ends; it does not reconnect
+                message = f"{describe_url(self.url)}: stream ended"
+            except SourceError as exc:
+                message = str(exc)
+            except Exception as exc:  # a reader must never take the hub down; it logs and reconnects
+                message = f"{describe_url(self.url)}: {type(exc).__name__}: {exc}"
+            finally:
+                if source is not None:
+                    source.close()
+                    source = None
+            if self.stop_event.is_set() or not reconnect:
+                if not reconnect:
+                    log.warning("camera %s: %s", self.name, message)
+                break
+            if message != last_error:
+                log.warning("camera %s: %s; retrying in %.0f s", self.name, message, backoff)
+                last_error = message
+            if self.pipeline is not None:
+                self.pipeline.recorder.interrupt()
+            self.stop_event.wait(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+        mailbox.close()
+        if not self.stop_event.is_set():
+            # The source is over and will not be reopened: let the main loop drain the last frame and stop.
+            time.sleep(IDLE_TICK * 2)
+            self.stop_event.set()
+

@@ -1,0 +1,74 @@
+"""Motion by background subtraction (MOG2) on a downscaled grey frame, with polygon masks."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from homewarden.config.model import MotionConfig
+
+Box = tuple[int, int, int, int]
+Image = npt.NDArray[np.uint8]
+
+# When most of the picture changes at once it is light (a lamp, the sun, the camera's IR switch), not an
+# intruder; the background is relearned instead of reporting the whole frame as motion.
+LIGHTING_CHANGE_FRACTION = 0.6
+WARMUP_FRAMES = 3
+
+
+class BackgroundMotionDetector:
+    """Report boxes (in frame pixels) around regions that differ from a learned background."""
+
+    def __init__(self, config: MotionConfig, frame_size: tuple[int, int]) -> None:
+        width, height = frame_size
+        self.config = config
+        self.scale = config.frame_height / height if height > config.frame_height else 1.0
+        self.small_size = (max(1, round(width * self.scale)), max(1, round(height * self.scale)))
+        self._subtractor = self._new_subtractor()
+        self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        self._mask = self._build_mask(frame_size)
+        self._frames = 0
+
+    def _new_subtractor(self) -> cv2.BackgroundSubtractorMOG2:
+        return cv2.createBackgroundSubtractorMOG2(
+            history=500, varThreshold=float(self.config.threshold), detectShadows=False
+        )
+
+    def _build_mask(self, frame_size: tuple[int, int]) -> Image | None:
+        if not self.config.mask:
+            return None
+        mask = np.full((self.small_size[1], self.small_size[0]), 255, dtype=np.uint8)
+        for polygon in self.config.mask:
+            points = np.array([[x * self.scale, y * self.scale] for x, y in polygon], dtype=np.int32)
+            cv2.fillPoly(mask, [points], 0)
+        return mask
+
+    def detect(self, frame_bgr: Image) -> list[Box]:
+        """Return motion boxes for the next frame, in the frame's own pixels."""
+        small = cv2.resize(frame_bgr, self.small_size, interpolation=cv2.INTER_AREA)
+        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        grey = cv2.GaussianBlur(grey, (5, 5), 0)
+        self._frames += 1
+        rate = 1.0 if self._frames <= 1 else (0.2 if self._frames <= WARMUP_FRAMES else self.config.learning_rate)
+        foreground = self._subtractor.apply(grey, learningRate=rate)
+        if self._frames <= WARMUP_FRAMES:
+            return []
+        if self._mask is not None:
+            foreground = cv2.bitwise_and(foreground, self._mask)
+        foreground = cv2.dilate(foreground, self._kernel, iterations=2)
+        if cv2.countNonZero(foreground) > LIGHTING_CHANGE_FRACTION * foreground.size:
+            self._subtractor = self._new_subtractor()
+            self._subtractor.apply(grey, learningRate=1.0)
+            return []
+        contours, _ = cv2.findContours(foreground, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        boxes: list[Box] = []
+        inverse = 1.0 / self.scale
+        for contour in contours:
+            if cv2.contourArea(contour) < self.config.contour_area:
+                continue
+            x, y, w, h = cv2.boundingRect(contour)
+            boxes.append(
+                (round(x * inverse), round(y * inverse), round((x + w) * inverse), round((y + h) * inverse))
+            )
+        return boxes

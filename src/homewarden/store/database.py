@@ -1,0 +1,233 @@
+"""The event database: the one place that reads and writes stored events."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.util import CommandError
+from sqlalchemy import ColumnElement, Engine, create_engine, delete, event, func, select
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from homewarden.events.record import ClipRecord, EventRecord
+from homewarden.store.errors import StoreError
+from homewarden.store.models import Clip, Event
+
+MIGRATIONS_FOLDER = Path(__file__).with_name("migrations")
+
+# Without a timeout, a server that drops packets instead of refusing them would hang start-up for minutes.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+
+_URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
+def migration_config(connection: Connection) -> Config:
+    """Build the Alembic configuration that migrates the database behind ``connection``."""
+    config = Config()
+    # Config options go through configparser, which treats "%" as interpolation.
+    config.set_main_option("script_location", str(MIGRATIONS_FOLDER).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    config.attributes["connection"] = connection
+    return config
+
+
+class EventStore:
+    """Stores finished events and their clips, and hands them back as ``EventRecord`` values."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Wrap an engine whose database is already migrated; use ``EventStore.open`` instead."""
+        self._engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, database_url: str) -> EventStore:
+        """Connect to ``database_url``, bring its schema up to date and return the store."""
+        url = _parse_url(database_url)
+        shown = url.render_as_string(hide_password=True)
+        if url.get_backend_name() == "sqlite":
+            _create_sqlite_folder(url, shown)
+        try:
+            engine = create_engine(url, connect_args=_connect_args(url))
+        except (SQLAlchemyError, ImportError) as error:
+            raise StoreError(f"cannot use database {shown}: {_one_line(error, url)}") from error
+        if url.get_backend_name() == "sqlite":
+            event.listen(engine, "connect", _configure_sqlite_connection)
+        try:
+            with engine.begin() as connection:
+                command.upgrade(migration_config(connection), "head")
+        except (SQLAlchemyError, CommandError) as error:
+            # CommandError: the database names a revision this version does not know, e.g. after a downgrade.
+            engine.dispose()
+            raise StoreError(f"cannot open database {shown}: {_one_line(error, url)}") from error
+        return cls(engine)
+
+    def save_event(self, record: EventRecord) -> None:
+        """Store ``record`` and its clips in one transaction: either all of it is saved or none of it."""
+        row = Event(
+            id=record.id,
+            camera=record.camera,
+            label=record.label,
+            score=record.score,
+            start=record.start,
+            end=record.end,
+            live=record.live,
+            started_at=datetime.fromtimestamp(record.start, tz=UTC) if record.live else None,
+            box=list(record.box),
+            zones=list(record.zones),
+            snapshot=record.snapshot,
+            alarm=record.alarm,
+            source=record.source,
+            clip_error=record.clip_error,
+            attributes=dict(record.attributes),
+            clips=[
+                Clip(seq=seq, path=clip.path, start=clip.start, end=clip.end)
+                for seq, clip in enumerate(record.clips)
+            ],
+        )
+        with self._session(f"save event {record.id!r}") as session:
+            session.add(row)
+
+    def get_event(self, event_id: str) -> EventRecord | None:
+        """Return the event stored under ``event_id``, or None when there is none."""
+        with self._session(f"read event {event_id!r}") as session:
+            row = session.get(Event, event_id, options=[selectinload(Event.clips)])
+            return None if row is None else _to_record(row)
+
+    def list_events(
+        self, *, camera: str | None = None, label: str | None = None, limit: int = 100
+    ) -> list[EventRecord]:
+        """Return up to ``limit`` events, newest first, optionally only one camera's or one label's."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        conditions: list[ColumnElement[bool]] = []
+        if camera is not None:
+            conditions.append(Event.camera == camera)
+        if label is not None:
+            conditions.append(Event.label == label)
+        query = (
+            select(Event)
+            .where(*conditions)
+            .options(selectinload(Event.clips))
+            # Live events sort by when they started; events from video files, whose start is only an
+            # offset into the file, by when they were stored.
+            .order_by(func.coalesce(Event.started_at, Event.created_at).desc(), Event.start.desc(), Event.id)
+            .limit(limit)
+        )
+        with self._session("list events") as session:
+            return [_to_record(row) for row in session.scalars(query)]
+
+    def delete_event(self, event_id: str) -> bool:
+        """Delete the event and its clip rows; return whether there was one to delete."""
+        with self._session(f"delete event {event_id!r}") as session:
+            deleted = session.scalar(delete(Event).where(Event.id == event_id).returning(Event.id))
+            return deleted is not None
+
+    def count_events(self) -> int:
+        """Return how many events are stored."""
+        with self._session("count events") as session:
+            return session.scalar(select(func.count()).select_from(Event)) or 0
+
+    def close(self) -> None:
+        """Close every pooled connection; the store cannot be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> EventStore:
+        """Use the store as a context manager that closes it on exit."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        self.close()
+
+    @contextmanager
+    def _session(self, action: str) -> Iterator[Session]:
+        """Run a session in one transaction, committed on success; report database errors as StoreError."""
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot {action}: {_one_line(error, self._engine.url)}") from error
+
+
+def _to_record(row: Event) -> EventRecord:
+    """Copy a stored event into the immutable record callers work with."""
+    left, top, right, bottom = row.box
+    return EventRecord(
+        id=row.id,
+        camera=row.camera,
+        label=row.label,
+        score=row.score,
+        start=row.start,
+        end=row.end,
+        live=row.live,
+        box=(left, top, right, bottom),
+        snapshot=row.snapshot,
+        clips=tuple(ClipRecord(path=clip.path, start=clip.start, end=clip.end) for clip in row.clips),
+        zones=tuple(row.zones),
+        alarm=row.alarm,
+        source=row.source,
+        clip_error=row.clip_error,
+        attributes=dict(row.attributes),
+    )
+
+
+def _parse_url(database_url: str) -> URL:
+    """Parse ``database_url``, reporting a malformed one without revealing its password."""
+    try:
+        return make_url(database_url)
+    except (SQLAlchemyError, ValueError) as error:
+        shown = _URL_PASSWORD.sub(r"\1***@", database_url)
+        raise StoreError(f"invalid database URL {shown}: {error}") from error
+
+
+def _create_sqlite_folder(url: URL, shown: str) -> None:
+    """Create the folder of a SQLite database file so a fresh install can start with an empty data folder."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"cannot create the folder for database {shown}: {error}") from error
+
+
+def _connect_args(url: URL) -> dict[str, Any]:
+    """Return driver arguments that keep connecting to ``url`` from hanging."""
+    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+        return {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
+    return {}
+
+
+def _configure_sqlite_connection(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    """Turn on foreign keys (off by default in SQLite, so clips would outlive their event) and WAL."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys = ON")
+        # WAL lets the web interface read events while the pipeline writes new ones.
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
+
+
+def _one_line(error: Exception, url: URL) -> str:
+    """Describe ``error`` on one line, without SQL text or the URL's password."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    text = " ".join(str(cause).split()) or type(cause).__name__
+    if url.password:
+        text = text.replace(str(url.password), "***")
+    return text

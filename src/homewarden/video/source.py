@@ -1,0 +1,215 @@
+"""Camera and file sources through PyAV: open, demux, decode, and say clearly what went wrong."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import av.error
+
+LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
+REMUXABLE_CODECS = frozenset({"h264"})
+
+
+class SourceError(Exception):
+    """A source that cannot be opened or read; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What a source delivers, known once it is open."""
+
+    codec: str
+    width: int
+    height: int
+    fps: float
+    time_base: Fraction
+    live: bool
+
+    @property
+    def remuxable(self) -> bool:
+        """Tell whether clips can copy this stream's packets instead of re-encoding."""
+        return self.codec in REMUXABLE_CODECS
+
+
+@dataclass(frozen=True)
+class SourcePacket:
+    """One demuxed video packet kept as bytes, so it can be muxed into several clips."""
+
+    data: bytes
+    pts: int
+    dts: int
+    duration: int
+    keyframe: bool
+    time: float
+
+
+def is_live(url: str) -> bool:
+    """Tell whether a source is a live stream rather than a file."""
+    return url.startswith(LIVE_SCHEMES) or url.startswith("/dev/video")
+
+
+def describe_url(url: str) -> str:
+    """Return the URL with any password replaced, for messages and logs."""
+    if "://" in url and "@" in url.split("://", 1)[1].split("/", 1)[0]:
+        scheme, rest = url.split("://", 1)
+        userinfo, host = rest.split("@", 1)
+        user = userinfo.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+class VideoSource:
+    """An open video stream: demuxes packets and decodes them into frames."""
+
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        self.url = url
+        self.live = is_live(url)
+        self._container: Any = None
+        self._stream: Any = None
+        self._time_offset = 0.0
+        self._first_pts: int | None = None
+        self._timeout = timeout
+        self.info: StreamInfo | None = None
+
+    def open(self) -> StreamInfo:
+        """Open the source and describe its video stream."""
+        if not self.live and not Path(self.url).exists():
+            raise SourceError(f"{self.url}: no such file")
+        if not self.live and Path(self.url).is_dir():
+            raise SourceError(f"{self.url}: is a folder, not a video file")
+        try:
+            self._container = av.open(
+                self.url, mode="r", format=self._format(), options=self._options(), timeout=self._timeout
+            )
+        except av.error.FFmpegError as exc:
+            raise SourceError(self._explain_open_error(exc)) from None
+        except OSError as exc:
+            raise SourceError(f"{describe_url(self.url)}: cannot open ({exc.strerror or exc})") from None
+        if not self._container.streams.video:
+            self.close()
+            raise SourceError(f"{describe_url(self.url)}: has no video stream")
+        stream = self._container.streams.video[0]
+        stream.thread_type = "AUTO"
+        self._stream = stream
+        ctx = stream.codec_context
+        if not ctx.width or not ctx.height:
+            self.close()
+            raise SourceError(f"{describe_url(self.url)}: the video stream has no picture size (corrupt?)")
+        rate = stream.average_rate or stream.guessed_rate or 10
+        self.info = StreamInfo(
+            codec=ctx.name,
+            width=ctx.width,
+            height=ctx.height,
+            fps=float(rate),
+            time_base=stream.time_base or Fraction(1, 90000),
+            live=self.live,
+        )
+        # Live times are Unix seconds: the clock of the first packet anchors the stream's own timestamps.
+        self._time_offset = time.time() if self.live else 0.0
+        return self.info
+
+    @property
+    def duration(self) -> float:
+        """Return a file's length in seconds (0 when unknown or live)."""
+        if self._container is None or self.live or not self._container.duration:
+            return 0.0
+        return float(self._container.duration) / 1_000_000
+
+    @property
+    def stream(self) -> Any:
+        """Return the PyAV video stream, a template for remuxing clips."""
+        return self._stream
+
+    def packets(self) -> Iterator[tuple[SourcePacket, Any]]:
+        """Yield each video packet with its PyAV packet, which decode() takes."""
+        assert self._container is not None and self.info is not None
+        time_base = self.info.time_base
+        try:
+            for packet in self._container.demux(self._stream):
+                if packet.size == 0:
+                    continue
+                pts = packet.pts if packet.pts is not None else packet.dts
+                if pts is None:
+                    continue
+                if self._first_pts is None:
+                    self._first_pts = pts
+                dts = packet.dts if packet.dts is not None else pts
+                seconds = float((pts - self._first_pts) * time_base) + self._time_offset
+                yield (
+                    SourcePacket(
+                        data=bytes(packet),
+                        pts=pts,
+                        dts=dts,
+                        duration=packet.duration or 0,
+                        keyframe=bool(packet.is_keyframe),
+                        time=seconds,
+                    ),
+                    packet,
+                )
+        except av.error.FFmpegError as exc:
+            raise SourceError(self._explain_read_error(exc)) from None
+
+    def decode(self, packet: Any) -> list[Any]:
+        """Decode one packet into zero or more frames; a damaged packet gives none."""
+        try:
+            return list(self._stream.codec_context.decode(packet))
+        except av.error.InvalidDataError:
+            return []
+        except av.error.FFmpegError as exc:
+            raise SourceError(self._explain_read_error(exc)) from None
+
+    def flush(self) -> list[Any]:
+        """Return the frames the decoder still holds at the end of the stream."""
+        try:
+            return list(self._stream.codec_context.decode(None))
+        except av.error.FFmpegError:
+            return []
+
+    def frame_time(self, frame: Any) -> float:
+        """Return a decoded frame's time on the source clock."""
+        assert self.info is not None
+        pts = frame.pts if frame.pts is not None else 0
+        first = self._first_pts or 0
+        return float((pts - first) * self.info.time_base) + self._time_offset
+
+    def close(self) -> None:
+        """Release the source."""
+        if self._container is not None:
+            try:
+                self._container.close()
+            except av.error.FFmpegError:
+                pass
+            self._container = None
+
+    def _format(self) -> str | None:
+        if self.url.startswith("/dev/video"):
+            return "v4l2"
+        return None
+
+    def _options(self) -> dict[str, str]:
+        if self.url.startswith(("rtsp://", "rtsps://")):
+            return {"rtsp_transport": "tcp", "stimeout": str(int(self._timeout * 1_000_000))}
+        if self.url.startswith(("http://", "https://")):
+            return {"reconnect": "0", "rw_timeout": str(int(self._timeout * 1_000_000))}
+        return {}
+
+    def _explain_open_error(self, exc: av.error.FFmpegError) -> str:
+        name = describe_url(self.url)
+        if self.live:
+            reason = exc.strerror or type(exc).__name__
+            return f"{name}: cannot connect ({reason})"
+        if isinstance(exc, av.error.InvalidDataError):
+            return f"{name}: not a video file, or its data is corrupt"
+        return f"{name}: cannot open ({exc.strerror or type(exc).__name__})"
+
+    def _explain_read_error(self, exc: av.error.FFmpegError) -> str:
+        name = describe_url(self.url)
+        if self.live:
+            return f"{name}: stream interrupted ({exc.strerror or type(exc).__name__})"
+        return f"{name}: video data is truncated or corrupt ({exc.strerror or type(exc).__name__})"
