@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from homewarden.camera.reader import Sample
 from homewarden.camera.regions import Box, contains, grow, overlaps, plan_crops, union
 from homewarden.config.model import CameraConfig, ObjectsConfig
 from homewarden.detect.base import Detection, Image, ObjectDetector, select_boxes
@@ -15,13 +16,20 @@ from homewarden.track.bytetrack import ObjectTracker
 
 # A confirmed object is looked at again at least this often, moving or not, so a person standing still
 # stays tracked without a detector call on every frame.
-REFRESH_CONFIRMED = 1.0
+REFRESH_CONFIRMED = 2.0
 # Motion where the detector just found nothing (a shadow, a curtain, the ghost of someone who left) is
 # looked at again only this often.
 QUIET_RECHECK = 1.0
 # An unconfirmed object is chased on every frame for this long after its last sighting, then left to expire.
 CHASE_UNCONFIRMED = 1.5
 OBJECT_EXPIRY = 4.0
+COVER_GROWTH = 1.5
+
+
+def centre(box: Box) -> Box:
+    """Return a box's centre as a zero-size box."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return (cx, cy, cx, cy)
 
 
 @dataclass
@@ -49,15 +57,17 @@ class FrameAnalyzer:
         self._quiet: list[tuple[Box, float]] = []
         self._last_checked: dict[str, float] = {}
 
-    def analyze(self, now: float, image: Image) -> list[EventChange]:
-        """Analyse one frame taken at `now`; return the events that started or ended."""
+    def analyze(self, sample: Sample) -> list[EventChange]:
+        """Analyse one frame; return the events that started or ended."""
+        now = sample.time
         self.stats.frames += 1
-        motion: list[Box] = [tuple(map(float, box)) for box in self.motion.detect(image)]  # type: ignore[misc]
+        motion = [(float(x1), float(y1), float(x2), float(y2)) for x1, y1, x2, y2 in self.motion.detect(sample.grey)]
         if motion:
             self.stats.motion_frames += 1
         regions = self._regions_to_check(now, motion)
         changes: list[EventChange] = []
         if regions:
+            image = sample.image
             detections = self._detect(now, image, regions)
             changes += self.lifecycle.update(now, self.tracker.update(detections), image)
         changes += self.lifecycle.expire(now)
@@ -69,15 +79,11 @@ class FrameAnalyzer:
 
     def _regions_to_check(self, now: float, motion: list[Box]) -> list[Box]:
         self._quiet = [(box, at) for box, at in self._quiet if now - at < QUIET_RECHECK]
-        recent = [
-            grow(obj.box, 1.3) for obj in self.lifecycle.active.values()
-            if obj.confirmed and now - obj.last_seen < REFRESH_CONFIRMED
-        ]
-        regions = [
-            box for box in motion
-            if not any(contains(area, box) for area in recent)
-            and not any(contains(grow(quiet, 1.1), box) for quiet, _ in self._quiet)
-        ]
+        # Motion centred on a confirmed object is that object moving (or leaving): it is looked at on its
+        # own refresh schedule. Motion inside a region that just came up empty waits for its recheck.
+        known = [grow(obj.box, COVER_GROWTH) for obj in self.lifecycle.active.values() if obj.confirmed]
+        known += [quiet for quiet, _ in self._quiet]
+        regions = [box for box in motion if not any(contains(area, centre(box)) for area in known)]
         for obj in self.lifecycle.active.values():
             last_checked = self._last_checked.get(obj.id, obj.first_seen)
             if obj.confirmed:
@@ -104,8 +110,11 @@ class FrameAnalyzer:
                 for d in self.detector.detect(image[y1:y2, x1:x2], self.min_score)
                 if self._wanted(d)
             ]
-            if not in_crop:
-                self._quiet.append(((x1, y1, x2, y2), now))
+            crop: Box = (x1, y1, x2, y2)
+            # An empty crop where a known object should be means the object is missing, not that the motion
+            # there is noise: only crops with no object in them are quietened.
+            if not in_crop and not any(overlaps(obj.box, crop) for obj in self.lifecycle.active.values()):
+                self._quiet.append((crop, now))
             found += in_crop
         if len(found) < 2:
             return found

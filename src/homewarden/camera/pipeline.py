@@ -56,7 +56,7 @@ class CameraPipeline:
     def process(self, sample: Sample) -> None:
         """Analyse one frame and act on the events that started or ended."""
         with self._lock:
-            self._apply(self.analyzer.analyze(sample.time, sample.image))
+            self._apply(self.analyzer.analyze(sample))
             self._publish_finished()
 
     def tick(self, now: float) -> None:

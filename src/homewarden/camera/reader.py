@@ -5,19 +5,55 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
 
 from homewarden.video.recorder import BufferedFrame, ClipRecorder
 from homewarden.video.source import VideoSource
 
 
-@dataclass(frozen=True)
 class Sample:
-    """One frame chosen for analysis, as BGR pixels at the detect size."""
+    """One frame chosen for analysis; its pixels are converted only when a stage asks for them."""
 
-    time: float
-    image: Any
+    def __init__(self, time: float, frame: Any, size: tuple[int, int]) -> None:
+        self.time = time
+        self._frame = frame
+        self._size = size
+        self._yuv: npt.NDArray[np.uint8] | None = None
+        self._bgr: npt.NDArray[np.uint8] | None = None
+
+    def _planar(self) -> npt.NDArray[np.uint8] | None:
+        # Most cameras deliver yuv420p at the detect size: its luma plane is the grey picture, and one
+        # OpenCV call makes BGR, several times cheaper than a general swscale conversion.
+        frame = self._frame
+        if frame.format.name not in ("yuv420p", "yuvj420p") or (frame.width, frame.height) != self._size:
+            return None
+        if self._yuv is None:
+            self._yuv = frame.to_ndarray(format=frame.format.name)
+        return self._yuv
+
+    @property
+    def grey(self) -> npt.NDArray[np.uint8]:
+        """Return the frame as grey pixels at the detect size."""
+        planar = self._planar()
+        if planar is not None:
+            return planar[: self._size[1]]
+        return cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
+
+    @property
+    def image(self) -> npt.NDArray[np.uint8]:
+        """Return the frame as BGR pixels at the detect size."""
+        if self._bgr is None:
+            planar = self._planar()
+            if planar is not None:
+                self._bgr = cv2.cvtColor(planar, cv2.COLOR_YUV2BGR_I420)
+            else:
+                width, height = self._size
+                self._bgr = self._frame.to_ndarray(width=width, height=height, format="bgr24")
+        return self._bgr
 
 
 class FramePacer:
@@ -44,7 +80,6 @@ def read_samples(source: VideoSource, recorder: ClipRecorder, pacer: FramePacer,
                  detect_size: tuple[int, int], stop: threading.Event | None = None,
                  realtime: bool = False) -> Iterator[Sample]:
     """Yield the frames to analyse, feeding every packet (or frame) to the recorder on the way."""
-    width, height = detect_size
     started = time.monotonic()
     first: float | None = None
     for packet, raw in source.packets():
@@ -62,13 +97,13 @@ def read_samples(source: VideoSource, recorder: ClipRecorder, pacer: FramePacer,
                 if delay > 0:
                     time.sleep(delay)
             if pacer.due(at):
-                yield Sample(at, frame.to_ndarray(width=width, height=height, format="bgr24"))
+                yield Sample(at, frame, detect_size)
     for frame in source.flush():
         at = source.frame_time(frame)
         if recorder.encodes:
             recorder.add(BufferedFrame(frame, at))
         if pacer.due(at):
-            yield Sample(at, frame.to_ndarray(width=width, height=height, format="bgr24"))
+            yield Sample(at, frame, detect_size)
 
 
 class LatestSample:

@@ -79,11 +79,11 @@ class MotionConfig(StrictModel):
         description="How different from the background a pixel must be to count as moving.",
     )
     contour_area: int = Field(
-        default=12, ge=1, le=10000, title="Minimum contour area",
+        default=80, ge=1, le=10000, title="Minimum contour area",
         description="Moving blobs smaller than this (in motion-frame pixels) are ignored.",
     )
     learning_rate: float = Field(
-        default=0.01, gt=0.0, le=1.0, title="Background learning rate",
+        default=0.03, gt=0.0, le=1.0, title="Background learning rate",
         description="How fast the background model absorbs change; higher forgets a departed object sooner.",
     )
     mask: list[Polygon] = Field(

@@ -21,6 +21,14 @@ MIN_HITS = 3
 RECENT_SCORES = 10
 # A track that ByteTrack drops and restarts on the same object should not become a second event.
 REATTACH_IOU = 0.3
+REATTACH_GROWTH = 2.0
+
+
+def grow_box(box: tuple[float, float, float, float], factor: float) -> tuple[float, float, float, float]:
+    """Scale a box about its centre."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    half_w, half_h = (box[2] - box[0]) * factor / 2, (box[3] - box[1]) * factor / 2
+    return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
 
 
 @dataclass
@@ -93,7 +101,7 @@ class EventLifecycle:
         changes: list[EventChange] = []
         seen: set[int] = set()
         for item in tracked:
-            obj = self.active.get(item.track_id) or self._reattach(item, seen)
+            obj = self.active.get(item.track_id) or self._reattach(item, now, seen)
             if obj is None:
                 obj = TrackedObject(
                     id=uuid.uuid4().hex, track_id=item.track_id, first_seen=now, last_seen=now,
@@ -125,14 +133,19 @@ class EventLifecycle:
         self.active.clear()
         return changes
 
-    def _reattach(self, item: TrackedDetection, taken: set[int]) -> TrackedObject | None:
-        best, best_iou = None, REATTACH_IOU
+    def _reattach(self, item: TrackedDetection, now: float, taken: set[int]) -> TrackedObject | None:
+        """Find the object a new track continues: same label, not seen this frame, close to its last box."""
+        best, best_score = None, 0.0
         for track_id, obj in self.active.items():
-            if track_id in taken or obj.label_votes.get(item.detection.label, 0.0) <= 0.0:
+            if track_id in taken or obj.last_seen >= now or obj.label_votes.get(item.detection.label, 0.0) <= 0.0:
                 continue
             iou = box_iou(obj.box, item.detection.box)
-            if iou >= best_iou:
-                best, best_iou = obj, iou
+            # The detector looks at a confirmed object only every few seconds, so its last box can lag a
+            # walking person; a new track starting next to it is the same person.
+            near = obj.confirmed and box_iou(grow_box(obj.box, REATTACH_GROWTH), item.detection.box) > 0.0
+            score = iou + (1.0 if near else 0.0)
+            if (iou >= REATTACH_IOU or near) and score > best_score:
+                best, best_score = obj, score
         return best
 
     def _add_evidence(self, obj: TrackedObject, now: float, detection: Detection, frame: Image) -> None:

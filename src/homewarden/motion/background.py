@@ -27,6 +27,7 @@ class BackgroundMotionDetector:
         self.small_size = (max(1, round(width * self.scale)), max(1, round(height * self.scale)))
         self._subtractor = self._new_subtractor()
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        self._speck_kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
         self._mask = self._build_mask(frame_size)
         self._frames = 0
 
@@ -44,11 +45,10 @@ class BackgroundMotionDetector:
             cv2.fillPoly(mask, [points], 0)
         return mask
 
-    def detect(self, frame_bgr: Image) -> list[Box]:
-        """Return motion boxes for the next frame, in the frame's own pixels."""
-        small = cv2.resize(frame_bgr, self.small_size, interpolation=cv2.INTER_AREA)
-        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-        grey = cv2.GaussianBlur(grey, (5, 5), 0)
+    def detect(self, frame_grey: Image) -> list[Box]:
+        """Return motion boxes for the next grey frame, in the frame's own pixels."""
+        small = cv2.resize(frame_grey, self.small_size, interpolation=cv2.INTER_AREA)
+        grey = cv2.GaussianBlur(small, (5, 5), 0)
         self._frames += 1
         rate = 1.0 if self._frames <= 1 else (0.2 if self._frames <= WARMUP_FRAMES else self.config.learning_rate)
         foreground = self._subtractor.apply(grey, learningRate=rate)
@@ -56,6 +56,9 @@ class BackgroundMotionDetector:
             return []
         if self._mask is not None:
             foreground = cv2.bitwise_and(foreground, self._mask)
+        # Opening first removes the single-pixel sparkle of sensor noise and compression; dilating then
+        # joins the parts of one moving body into one blob.
+        foreground = cv2.morphologyEx(foreground, cv2.MORPH_OPEN, self._speck_kernel)
         foreground = cv2.dilate(foreground, self._kernel, iterations=2)
         if cv2.countNonZero(foreground) > LIGHTING_CHANGE_FRACTION * foreground.size:
             self._subtractor = self._new_subtractor()
