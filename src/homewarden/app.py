@@ -77,7 +77,10 @@ def analyze_command(args: argparse.Namespace) -> int:
     report_events(events, as_json=args.json)
     log.info(
         "analysed %.1f s of video: %d frames, %d detector calls, %d dropped",
-        stats.video_seconds, stats.frames_analysed, stats.detector_calls, stats.frames_dropped,
+        stats.video_seconds,
+        stats.frames_analysed,
+        stats.detector_calls,
+        stats.frames_dropped,
     )
     return 0
 
@@ -85,9 +88,14 @@ def analyze_command(args: argparse.Namespace) -> int:
 def run_file_with_progress(runner: CameraRunner, source: VideoSource, quiet: bool) -> RunStats:
     """Analyse a file with a progress bar on stderr."""
     total = source.duration or None
-    with tqdm(total=round(total, 1) if total else None, unit="s", desc=runner.name, disable=quiet,
-              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]",
-              leave=False) as bar:
+    with tqdm(
+        total=round(total, 1) if total else None,
+        unit="s",
+        desc=runner.name,
+        disable=quiet,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]",
+        leave=False,
+    ) as bar:
 
         def progress(at: float) -> None:
             bar.update(max(0.0, round(at, 1) - bar.n))
@@ -102,14 +110,17 @@ def report_events(events: list[EventRecord], as_json: bool) -> None:
             print(json.dumps(event_json(record)), flush=True)
         else:
             data = event_json(record)
-            print(f"{data['label']:<8} {data['start']} → {data['end']}  score {data['score']:.2f}  "
-                  f"alarm {'yes' if data['alarm'] else 'no '}  clip {data['clip'] or '-'}")
+            print(
+                f"{data['label']:<8} {data['start']} → {data['end']}  score {data['score']:.2f}  "
+                f"alarm {'yes' if data['alarm'] else 'no '}  clip {data['clip'] or '-'}"
+            )
     if not as_json and not events:
         print("no events")
 
 
-def run_until_signal(runners: list[CameraRunner], first_sources: dict[str, VideoSource] | None = None,
-                     reconnect: bool = True) -> dict[str, RunStats]:
+def run_until_signal(
+    runners: list[CameraRunner], first_sources: dict[str, VideoSource] | None = None, reconnect: bool = True
+) -> dict[str, RunStats]:
     """Run live cameras, each in its own thread, until SIGINT or SIGTERM (or, without reconnect, the end)."""
     stopping = threading.Event()
 
@@ -158,8 +169,13 @@ def run_command(config_path: Path) -> int:
         except StoreError as exc:
             log.error("camera %s: event %s not saved: %s", record.camera, record.id, exc)
             return
-        log.info("camera %s: %s event %s saved (%d clip(s))", record.camera, record.label, record.id,
-                 len(record.clips))
+        log.info(
+            "camera %s: %s event %s saved (%d clip(s))",
+            record.camera,
+            record.label,
+            record.id,
+            len(record.clips),
+        )
 
     runners = [CameraRunner(name, config, detector, media, save) for name in cameras]
     log.info("running %d camera(s): %s", len(runners), ", ".join(cameras))
@@ -178,9 +194,7 @@ def demo_command(out: Path) -> int:
     scene = compose_demo_scene(out / "demo-scene.mp4")
     print(f"demo scene: {scene} (a person and a cat crossing a room, composed from sample photos)")
     config, camera = single_source_config(str(scene), HomewardenConfig())
-    config = config.model_copy(
-        update={"storage": config.storage.model_copy(update={"folder": out / "data"})}
-    )
+    config = config.model_copy(update={"storage": config.storage.model_copy(update={"folder": out / "data"})})
     store = init_store(config)
     detector = init_detector(config)
     events: list[EventRecord] = []

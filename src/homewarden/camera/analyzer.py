@@ -44,8 +44,13 @@ class AnalyzerStats:
 class FrameAnalyzer:
     """Run motion, detection, tracking and the event lifecycle on each analysed frame."""
 
-    def __init__(self, camera: CameraConfig, objects: ObjectsConfig, detector: ObjectDetector,
-                 frame_size: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        camera: CameraConfig,
+        objects: ObjectsConfig,
+        detector: ObjectDetector,
+        frame_size: tuple[int, int],
+    ) -> None:
         self.objects = objects
         self.detector = detector
         self.frame_size = frame_size
@@ -61,7 +66,9 @@ class FrameAnalyzer:
         """Analyse one frame; return the events that started or ended."""
         now = sample.time
         self.stats.frames += 1
-        motion = [(float(x1), float(y1), float(x2), float(y2)) for x1, y1, x2, y2 in self.motion.detect(sample.grey)]
+        motion = [
+            (float(x1), float(y1), float(x2), float(y2)) for x1, y1, x2, y2 in self.motion.detect(sample.grey)
+        ]
         if motion:
             self.stats.motion_frames += 1
         regions = self._regions_to_check(now, motion)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 
@@ -36,9 +36,18 @@ class PendingEvent:
 class CameraPipeline:
     """Analyse frames, record event clips, and hand each finished event to a callback."""
 
-    def __init__(self, name: str, config: HomewardenConfig, detector: ObjectDetector, media: MediaFolder,
-                 info: StreamInfo, template: object | None, detect_size: tuple[int, int], source: str,
-                 on_event: Callable[[EventRecord], None]) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: HomewardenConfig,
+        detector: ObjectDetector,
+        media: MediaFolder,
+        info: StreamInfo,
+        template: object | None,
+        detect_size: tuple[int, int],
+        source: str,
+        on_event: Callable[[EventRecord], None],
+    ) -> None:
         camera = config.cameras[name]
         self.name = name
         self.source = source

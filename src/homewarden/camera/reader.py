@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -32,7 +32,8 @@ class Sample:
         if frame.format.name not in ("yuv420p", "yuvj420p") or (frame.width, frame.height) != self._size:
             return None
         if self._yuv is None:
-            self._yuv = frame.to_ndarray(format=frame.format.name)
+            yuv: npt.NDArray[np.uint8] = frame.to_ndarray(format=frame.format.name)
+            self._yuv = yuv
         return self._yuv
 
     @property
@@ -41,19 +42,21 @@ class Sample:
         planar = self._planar()
         if planar is not None:
             return planar[: self._size[1]]
-        return cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
+        return cast(npt.NDArray[np.uint8], cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY))
 
     @property
     def image(self) -> npt.NDArray[np.uint8]:
         """Return the frame as BGR pixels at the detect size."""
         if self._bgr is None:
             planar = self._planar()
+            bgr: npt.NDArray[np.uint8]
             if planar is not None:
-                self._bgr = cv2.cvtColor(planar, cv2.COLOR_YUV2BGR_I420)
+                bgr = cast(npt.NDArray[np.uint8], cv2.cvtColor(planar, cv2.COLOR_YUV2BGR_I420))
             else:
                 width, height = self._size
-                self._bgr = self._frame.to_ndarray(width=width, height=height, format="bgr24")
-        return self._bgr
+                bgr = self._frame.to_ndarray(width=width, height=height, format="bgr24")
+            self._bgr = bgr
+        return bgr if self._bgr is None else self._bgr
 
 
 class FramePacer:
@@ -76,9 +79,14 @@ class FramePacer:
         self._next = None
 
 
-def read_samples(source: VideoSource, recorder: ClipRecorder, pacer: FramePacer,
-                 detect_size: tuple[int, int], stop: threading.Event | None = None,
-                 realtime: bool = False) -> Iterator[Sample]:
+def read_samples(
+    source: VideoSource,
+    recorder: ClipRecorder,
+    pacer: FramePacer,
+    detect_size: tuple[int, int],
+    stop: threading.Event | None = None,
+    realtime: bool = False,
+) -> Iterator[Sample]:
     """Yield the frames to analyse, feeding every packet (or frame) to the recorder on the way."""
     started = time.monotonic()
     first: float | None = None

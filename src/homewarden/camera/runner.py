@@ -45,8 +45,14 @@ def detect_size_for(config: HomewardenConfig, camera: str, info: StreamInfo) -> 
 class CameraRunner:
     """Run one camera's pipeline over its source."""
 
-    def __init__(self, name: str, config: HomewardenConfig, detector: ObjectDetector, media: MediaFolder,
-                 on_event: Callable[[EventRecord], None]) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: HomewardenConfig,
+        detector: ObjectDetector,
+        media: MediaFolder,
+        on_event: Callable[[EventRecord], None],
+    ) -> None:
         self.name = name
         self.config = config
         self.url = config.cameras[name].source
@@ -67,21 +73,31 @@ class CameraRunner:
         assert source.info is not None
         if self.pipeline is None:
             self.pipeline = CameraPipeline(
-                self.name, self.config, self.detector, self.media, source.info, source.stream,
-                detect_size_for(self.config, self.name, source.info), describe_url(self.url), self.on_event,
+                self.name,
+                self.config,
+                self.detector,
+                self.media,
+                source.info,
+                source.stream,
+                detect_size_for(self.config, self.name, source.info),
+                describe_url(self.url),
+                self.on_event,
             )
         else:
             self.pipeline.recorder.interrupt(source.stream if source.info.remuxable else None)
         return self.pipeline
 
-    def run_file(self, source: VideoSource, progress: Callable[[float], None] | None = None,
-                 realtime: bool = False) -> RunStats:
+    def run_file(
+        self, source: VideoSource, progress: Callable[[float], None] | None = None, realtime: bool = False
+    ) -> RunStats:
         """Analyse an open file source from start to end; SourceError leaves nothing behind."""
         pipeline = self._pipeline_for(source)
         pacer = FramePacer(self.config.cameras[self.name].detect.fps)
         detect_size = detect_size_for(self.config, self.name, source.info)  # type: ignore[arg-type]
         try:
-            for sample in read_samples(source, pipeline.recorder, pacer, detect_size, self.stop_event, realtime):
+            for sample in read_samples(
+                source, pipeline.recorder, pacer, detect_size, self.stop_event, realtime
+            ):
                 pipeline.process(sample)
                 self.stats.frames_analysed += 1
                 self.stats.video_seconds = sample.time
@@ -97,10 +113,13 @@ class CameraRunner:
         return self.stats
 
     def run_live(self, first_source: VideoSource | None = None, reconnect: bool = True) -> RunStats:
-        """Run until stop_event is set, reconnecting with backoff whenever the source fails (unless told not to)."""
+        """Run until stop_event is set, reconnecting with backoff when the source fails (if asked to)."""
         mailbox = LatestSample()
         reader = threading.Thread(
-            target=self._read_live, args=(mailbox, first_source, reconnect), name=f"reader-{self.name}", daemon=True
+            target=self._read_live,
+            args=(mailbox, first_source, reconnect),
+            name=f"reader-{self.name}",
+            daemon=True,
         )
         reader.start()
         try:
@@ -139,8 +158,9 @@ class CameraRunner:
                 backoff = BACKOFF_START
                 pacer = FramePacer(self.config.cameras[self.name].detect.fps)
                 size = detect_size_for(self.config, self.name, source.info)
-                for sample in read_samples(source, pipeline.recorder, pacer, size, self.stop_event,
-                                           realtime=not source.live):
+                for sample in read_samples(
+                    source, pipeline.recorder, pacer, size, self.stop_event, realtime=not source.live
+                ):
                     mailbox.put(sample)
                 if not source.live or not reconnect:
                     break  # a file paced like a camera ends; it does not reconnect
@@ -169,4 +189,3 @@ class CameraRunner:
             # The source is over and will not be reopened: let the main loop drain the last frame and stop.
             time.sleep(IDLE_TICK * 2)
             self.stop_event.set()
-

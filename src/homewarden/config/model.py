@@ -23,15 +23,23 @@ class LabelFilter(StrictModel):
     """Score thresholds and size limits for one object label."""
 
     min_score: float = Field(
-        default=0.35, ge=0.0, le=1.0, title="Minimum score",
+        default=0.35,
+        ge=0.0,
+        le=1.0,
+        title="Minimum score",
         description="Detections scoring below this are ignored.",
     )
     threshold: float = Field(
-        default=0.5, ge=0.0, le=1.0, title="Event threshold",
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        title="Event threshold",
         description="An object becomes an event once the median score of its detections reaches this.",
     )
     min_area: int = Field(
-        default=400, ge=0, title="Minimum area",
+        default=400,
+        ge=0,
+        title="Minimum area",
         description="Boxes smaller than this many pixels (at detect size) are ignored.",
     )
 
@@ -40,11 +48,14 @@ class ObjectsConfig(StrictModel):
     """Which labels are tracked and how sure the detector must be."""
 
     track: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_LABELS), min_length=1, title="Tracked labels",
+        default_factory=lambda: list(DEFAULT_LABELS),
+        min_length=1,
+        title="Tracked labels",
         description="COCO class names to track; detections of other classes are ignored.",
     )
     filters: dict[str, LabelFilter] = Field(
-        default_factory=dict, title="Per-label filters",
+        default_factory=dict,
+        title="Per-label filters",
         description="Thresholds per label; labels not listed use the defaults.",
     )
 
@@ -56,13 +67,21 @@ class ObjectsConfig(StrictModel):
 class DetectSize(StrictModel):
     """How often and at what size frames are analysed."""
 
-    fps: float = Field(default=5.0, gt=0.0, le=30.0, title="Detect fps", description="Frames analysed per second.")
+    fps: float = Field(
+        default=5.0, gt=0.0, le=30.0, title="Detect fps", description="Frames analysed per second."
+    )
     width: int | None = Field(
-        default=None, ge=64, le=3840, title="Detect width",
+        default=None,
+        ge=64,
+        le=3840,
+        title="Detect width",
         description="Width frames are scaled to before analysis; the source's own width when unset.",
     )
     height: int | None = Field(
-        default=None, ge=64, le=2160, title="Detect height",
+        default=None,
+        ge=64,
+        le=2160,
+        title="Detect height",
         description="Height frames are scaled to before analysis; the source's own height when unset.",
     )
 
@@ -71,23 +90,36 @@ class MotionConfig(StrictModel):
     """Background-subtraction motion detection, run on a downscaled grey frame."""
 
     frame_height: int = Field(
-        default=180, ge=60, le=720, title="Motion frame height",
+        default=180,
+        ge=60,
+        le=720,
+        title="Motion frame height",
         description="Height the frame is downscaled to for motion detection.",
     )
     threshold: int = Field(
-        default=30, ge=1, le=255, title="Pixel threshold",
+        default=30,
+        ge=1,
+        le=255,
+        title="Pixel threshold",
         description="How different from the background a pixel must be to count as moving.",
     )
     contour_area: int = Field(
-        default=80, ge=1, le=10000, title="Minimum contour area",
+        default=80,
+        ge=1,
+        le=10000,
+        title="Minimum contour area",
         description="Moving blobs smaller than this (in motion-frame pixels) are ignored.",
     )
     learning_rate: float = Field(
-        default=0.03, gt=0.0, le=1.0, title="Background learning rate",
+        default=0.03,
+        gt=0.0,
+        le=1.0,
+        title="Background learning rate",
         description="How fast the background model absorbs change; higher forgets a departed object sooner.",
     )
     mask: list[Polygon] = Field(
-        default_factory=list, title="Motion masks",
+        default_factory=list,
+        title="Motion masks",
         description="Polygons (detect-size pixels) where motion is ignored, such as a clock or a tree.",
     )
 
@@ -104,10 +136,17 @@ class ZoneConfig(StrictModel):
 class RecordConfig(StrictModel):
     """Event clips: how much before and after the event, and how long at most."""
 
-    pre_roll: float = Field(default=5.0, ge=0.0, le=30.0, title="Pre-roll", description="Seconds kept before.")
-    post_roll: float = Field(default=5.0, ge=0.0, le=30.0, title="Post-roll", description="Seconds kept after.")
+    pre_roll: float = Field(
+        default=5.0, ge=0.0, le=30.0, title="Pre-roll", description="Seconds kept before."
+    )
+    post_roll: float = Field(
+        default=5.0, ge=0.0, le=30.0, title="Post-roll", description="Seconds kept after."
+    )
     max_clip: float = Field(
-        default=30.0, ge=5.0, le=300.0, title="Longest clip",
+        default=30.0,
+        ge=5.0,
+        le=300.0,
+        title="Longest clip",
         description="A clip never lasts longer; a longer event continues in the next clip.",
     )
 
@@ -116,7 +155,8 @@ class CameraConfig(StrictModel):
     """One camera: where its video comes from and how it is analysed."""
 
     source: str = Field(
-        min_length=1, title="Source",
+        min_length=1,
+        title="Source",
         description="A file path, rtsp:// or http(s):// URL, or a V4L2 device such as /dev/video0.",
     )
     enabled: bool = Field(default=True, description="Whether the camera runs.")
@@ -161,7 +201,9 @@ class StorageConfig(StrictModel):
     )
     database_url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL (sqlite:///..., postgresql+psycopg://...); a SQLite file in the folder when unset.",
+        description=(
+            "SQLAlchemy URL (sqlite:///... or postgresql+psycopg://...); SQLite in the folder if unset."
+        ),
     )
 
     def resolved_database_url(self) -> str:

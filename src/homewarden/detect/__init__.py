@@ -1,6 +1,6 @@
 """Object detection: one interface, one file per backend."""
 
-from homewarden.detect.base import DetectorLoadError, Detection, ObjectDetector
+from homewarden.detect.base import Detection, DetectorLoadError, ObjectDetector
 from homewarden.detect.registry import create_detector
 
 __all__ = ["Detection", "DetectorLoadError", "ObjectDetector", "create_detector"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -66,7 +67,7 @@ def letterbox(image: Image, size: int, pad_value: int = 114) -> tuple[Image, Let
     scale = size / max(height, width)
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+    resized = cast(Image, cv2.resize(image, (new_w, new_h), interpolation=interpolation))
     if new_w == size and new_h == size:
         return resized, Letterbox(scale, 0.0, 0.0)
     canvas = np.full((size, size, 3), pad_value, dtype=np.uint8)
@@ -76,8 +77,11 @@ def letterbox(image: Image, size: int, pad_value: int = 114) -> tuple[Image, Let
 
 
 def select_boxes(
-    boxes: npt.NDArray[np.float32], scores: npt.NDArray[np.float32], classes: npt.NDArray[np.int64],
-    labels: Sequence[str], min_score: float,
+    boxes: npt.NDArray[np.float32],
+    scores: npt.NDArray[np.float32],
+    classes: npt.NDArray[np.int64],
+    labels: Sequence[str],
+    min_score: float,
 ) -> list[Detection]:
     """Keep the best box per object (class-aware non-maximum suppression) as detections."""
     if len(scores) == 0:
@@ -96,7 +100,7 @@ def select_boxes(
     ]
 
 
-def onnx_session(model_path: str, threads: int) -> object:
+def onnx_session(model_path: str, threads: int) -> Any:
     """Open an onnxruntime CPU session, or raise DetectorLoadError saying why not."""
     import onnxruntime as ort
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,14 @@ class ClipWriteError(Exception):
 class ClipWriter:
     """One MP4 being written to a temporary path; published only when closed cleanly."""
 
-    def __init__(self, temp_path: Path, *, template: Any | None = None, encode_size: tuple[int, int] | None = None,
-                 fps: float = 10.0) -> None:
+    def __init__(
+        self,
+        temp_path: Path,
+        *,
+        template: Any | None = None,
+        encode_size: tuple[int, int] | None = None,
+        fps: float = 10.0,
+    ) -> None:
         self.temp_path = temp_path
         self.start: float | None = None
         self.end: float | None = None
@@ -54,7 +61,8 @@ class ClipWriter:
                 assert self._encode_size is not None
                 width, height = self._encode_size
                 self._stream = self._output.add_stream(
-                    "libx264", rate=Fraction(round(self._fps * 1000), 1000),
+                    "libx264",
+                    rate=Fraction(round(self._fps * 1000), 1000),
                     options={"preset": "veryfast", "crf": "23", "tune": "zerolatency"},
                 )
                 # yuv420p needs even sizes; odd source sizes lose one line.
@@ -82,7 +90,7 @@ class ClipWriter:
         packet.dts = dts
         packet.duration = item.duration
         packet.is_keyframe = item.keyframe
-        packet.time_base = self._time_base
+        packet.time_base = self._time_base or ENCODE_TIME_BASE
         packet.stream = self._stream
         self._mux(packet)
         self._last_dts = dts
@@ -135,9 +143,7 @@ class ClipWriter:
     def abort(self) -> None:
         """Drop the clip and its partial file."""
         if self._output is not None:
-            try:
+            with contextlib.suppress(av.error.FFmpegError, OSError):
                 self._output.close()
-            except (av.error.FFmpegError, OSError):
-                pass
             self._output = None
         self.temp_path.unlink(missing_ok=True)

@@ -1,12 +1,12 @@
-"""Event clips: a pre-roll buffer of recent video, and one recording per event cut into clips of bounded length."""
+"""Event clips: a pre-roll buffer of recent video, and one recording per event cut into bounded clips."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from homewarden.config.model import RecordConfig
@@ -59,8 +59,9 @@ class EventRecording:
 class ClipRecorder:
     """Buffer recent video and write each event's clips, from pre-roll to post-roll, at most max_clip long."""
 
-    def __init__(self, camera: str, record: RecordConfig, media: MediaFolder, info: StreamInfo,
-                 template: Any | None) -> None:
+    def __init__(
+        self, camera: str, record: RecordConfig, media: MediaFolder, info: StreamInfo, template: Any | None
+    ) -> None:
         self.camera = camera
         self.record = record
         self.media = media
@@ -149,7 +150,9 @@ class ClipRecorder:
         if writer is not None and writer.start is not None:
             elapsed = item.time - writer.start
             frame_time = 1.0 / max(self._info.fps, 1.0)
-            split_here = item.keyframe and elapsed + self._keyframe_interval + frame_time > self.record.max_clip
+            split_here = (
+                item.keyframe and elapsed + self._keyframe_interval + frame_time > self.record.max_clip
+            )
             if split_here or elapsed + frame_time > self.record.max_clip:
                 self._close_writer(recording)
                 writer = None
@@ -195,7 +198,8 @@ class ClipRecorder:
             self.media.discard(writer.temp_path)
             self._fail(recording, f"cannot store clip {final.name}: {exc.strerror or exc}")
             return
-        assert writer.start is not None and writer.end is not None
+        assert writer.start is not None
+        assert writer.end is not None
         recording.clips.append(ClipRecord(path=str(final), start=writer.start, end=writer.end))
 
     def _finish(self, recording: EventRecording) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -128,7 +129,8 @@ class VideoSource:
 
     def packets(self) -> Iterator[tuple[SourcePacket, Any]]:
         """Yield each video packet with its PyAV packet, which decode() takes."""
-        assert self._container is not None and self.info is not None
+        assert self._container is not None
+        assert self.info is not None
         time_base = self.info.time_base
         try:
             for packet in self._container.demux(self._stream):
@@ -181,10 +183,8 @@ class VideoSource:
     def close(self) -> None:
         """Release the source."""
         if self._container is not None:
-            try:
+            with contextlib.suppress(av.error.FFmpegError):
                 self._container.close()
-            except av.error.FFmpegError:
-                pass
             self._container = None
 
     def _format(self) -> str | None:

@@ -1,0 +1,48 @@
+"""Fixtures shared by every test package: the shared real media, and one analysis of the real footage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = REPO.parent / "shared" / "datasets"
+ONE_BY_ONE = DATASETS / "video" / "one-by-one-person-detection.mp4"
+
+
+def shared_media(relative: str) -> Path:
+    """Return a file from ../shared/datasets, skipping (with the reason) only when that folder is absent."""
+    if not DATASETS.is_dir():
+        pytest.skip(f"the shared datasets folder {DATASETS} is absent")
+    path = DATASETS / relative
+    assert path.is_file(), f"{path} is missing from the shared datasets"
+    return path
+
+
+def write_config(folder: Path, text: str = "") -> Path:
+    """Write a config whose storage lives in a test folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "homewarden.yaml"
+    config.write_text(f"storage:\n  folder: {folder / 'data'}\n{text}", encoding="utf-8")
+    return config
+
+
+@pytest.fixture(scope="session")
+def one_by_one_analysis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Analyse the shared one-by-one footage once, as a user would, and keep what it printed."""
+    import contextlib
+    import io
+
+    from homewarden.cli import main
+
+    video = shared_media("video/one-by-one-person-detection.mp4")
+    folder = tmp_path_factory.mktemp("one-by-one")
+    config = write_config(folder)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["analyze", str(video), "--json", "--quiet", "--config", str(config), "--out", str(folder / "out")])
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    return {"code": code, "events": events, "folder": folder, "config": config}
