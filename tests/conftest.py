@@ -43,6 +43,17 @@ def one_by_one_analysis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
     config = write_config(folder)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = main(["analyze", str(video), "--json", "--quiet", "--config", str(config), "--out", str(folder / "out")])
+        code = main(
+            [
+                "analyze",
+                str(video),
+                "--json",
+                "--quiet",
+                "--config",
+                str(config),
+                "--out",
+                str(folder / "out"),
+            ]
+        )
     events = [json.loads(line) for line in out.getvalue().splitlines()]
     return {"code": code, "events": events, "folder": folder, "config": config}
