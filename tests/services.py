@@ -20,11 +20,7 @@ def ensure_postgres() -> str:
     if _postgres_refusal() is None:
         return POSTGRES_URL
     versions = sorted(
-        (
-            folder.name
-            for folder in POSTGRES_CONFIG_FOLDER.glob("*")
-            if folder.name.replace(".", "").isdigit()
-        ),
+        (folder.name for folder in POSTGRES_CONFIG_FOLDER.glob("*") if folder.name.replace(".", "").isdigit()),
         key=lambda name: tuple(int(part) for part in name.split(".")),
     )
     if not versions:
@@ -35,9 +31,7 @@ def ensure_postgres() -> str:
     except (OSError, subprocess.TimeoutExpired) as error:
         pytest.fail(f"cannot start PostgreSQL with {' '.join(command)}: {error}", pytrace=False)
     if started.returncode != 0:
-        pytest.fail(
-            f"{' '.join(command)} exited with {started.returncode}: {started.stderr.strip()}", pytrace=False
-        )
+        pytest.fail(f"{' '.join(command)} exited with {started.returncode}: {started.stderr.strip()}", pytrace=False)
     deadline = time.monotonic() + POSTGRES_START_SECONDS
     while (refusal := _postgres_refusal()) is not None:
         if time.monotonic() > deadline:

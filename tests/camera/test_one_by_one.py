@@ -28,16 +28,12 @@ def test_one_person_event_per_visit(one_by_one_analysis: dict[str, Any]) -> None
 
 def test_no_event_while_the_room_is_empty(one_by_one_analysis: dict[str, Any]) -> None:
     for event in one_by_one_analysis["events"]:
-        assert any(enter - 1 <= event["start"] and event["end"] <= leave + 2 for enter, leave in VISITS), (
-            event
-        )
+        assert any(enter - 1 <= event["start"] and event["end"] <= leave + 2 for enter, leave in VISITS), event
 
 
 def test_event_json_has_every_field(one_by_one_analysis: dict[str, Any]) -> None:
     for event in one_by_one_analysis["events"]:
-        assert {"id", "camera", "label", "score", "start", "end", "clip", "snapshot", "box", "alarm"} <= set(
-            event
-        )
+        assert {"id", "camera", "label", "score", "start", "end", "clip", "snapshot", "box", "alarm"} <= set(event)
         x1, y1, x2, y2 = event["box"]
         assert 0 <= x1 < x2 <= 768
         assert 0 <= y1 < y2 <= 432

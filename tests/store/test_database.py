@@ -194,9 +194,7 @@ def test_rejected_clip_leaves_no_event_and_no_clips(store: EventStore, direct_en
     assert store.get_event(record.id) is None
 
 
-def test_saving_a_duplicate_id_keeps_the_first_event_and_its_clips(
-    store: EventStore, direct_engine: Engine
-) -> None:
+def test_saving_a_duplicate_id_keeps_the_first_event_and_its_clips(store: EventStore, direct_engine: Engine) -> None:
     """A second event with a taken id fails as a whole: no extra clip rows, the first event unchanged."""
     first = make_event("same-id", clip_count=2)
     second = make_event("same-id", camera="back", clip_count=3)
@@ -224,9 +222,7 @@ def test_store_is_usable_after_a_failed_save(store: EventStore) -> None:
     assert store.get_event(other.id) == other
 
 
-def test_opening_the_same_database_again_keeps_events_and_schema(
-    database_url: str, direct_engine: Engine
-) -> None:
+def test_opening_the_same_database_again_keeps_events_and_schema(database_url: str, direct_engine: Engine) -> None:
     """A second open finds the migrations at head and changes nothing."""
     record = make_event()
     with EventStore.open(database_url) as first:
@@ -267,9 +263,7 @@ def test_sqlite_store_reports_a_folder_it_cannot_create(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("bad_url", "shown"),
     [
-        pytest.param(
-            "nosuchdialect://owner:s3cret@db.home/events", "nosuchdialect://owner:***@db.home/events"
-        ),
+        pytest.param("nosuchdialect://owner:s3cret@db.home/events", "nosuchdialect://owner:***@db.home/events"),
         pytest.param(
             "postgresql+nosuchdriver://owner:s3cret@db.home/events",
             "postgresql+nosuchdriver://owner:***@db.home/events",
@@ -303,9 +297,7 @@ def test_unreachable_server_raises_store_error_naming_the_url_without_its_passwo
     assert "\n" not in message
 
 
-def test_database_migrated_by_a_newer_version_raises_store_error(
-    database_url: str, direct_engine: Engine
-) -> None:
+def test_database_migrated_by_a_newer_version_raises_store_error(database_url: str, direct_engine: Engine) -> None:
     """A schema revision this code does not know (after a downgrade) is reported, not a traceback."""
     EventStore.open(database_url).close()
     with direct_engine.begin() as connection:

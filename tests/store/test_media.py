@@ -46,9 +46,7 @@ def test_long_camera_names_are_shortened() -> None:
     assert len(camera_folder_name("x" * 1000)) == 100
 
 
-@pytest.mark.parametrize(
-    ("event_id", "suffix"), [("../escape", ".mp4"), (".hidden", ".mp4"), ("ok", "/x.mp4")]
-)
+@pytest.mark.parametrize(("event_id", "suffix"), [("../escape", ".mp4"), (".hidden", ".mp4"), ("ok", "/x.mp4")])
 def test_path_for_rejects_unsafe_event_ids_and_suffixes(tmp_path: Path, event_id: str, suffix: str) -> None:
     """Event ids and suffixes come from our own code, so an unsafe one is a bug worth stopping."""
     with pytest.raises(ValueError, match=r"safe file name|file extension"):

@@ -66,9 +66,7 @@ class FrameAnalyzer:
         """Analyse one frame; return the events that started or ended."""
         now = sample.time
         self.stats.frames += 1
-        motion = [
-            (float(x1), float(y1), float(x2), float(y2)) for x1, y1, x2, y2 in self.motion.detect(sample.grey)
-        ]
+        motion = [(float(x1), float(y1), float(x2), float(y2)) for x1, y1, x2, y2 in self.motion.detect(sample.grey)]
         if motion:
             self.stats.motion_frames += 1
         regions = self._regions_to_check(now, motion)
@@ -93,10 +91,7 @@ class FrameAnalyzer:
         regions = [box for box in motion if not any(contains(area, centre(box)) for area in known)]
         for obj in self.lifecycle.active.values():
             last_checked = self._last_checked.get(obj.id, obj.first_seen)
-            if obj.confirmed:
-                due = now - last_checked >= REFRESH_CONFIRMED
-            else:
-                due = now - obj.last_seen <= CHASE_UNCONFIRMED
+            due = now - last_checked >= REFRESH_CONFIRMED if obj.confirmed else now - obj.last_seen <= CHASE_UNCONFIRMED
             if due:
                 region = obj.box
                 for box in motion:

@@ -55,9 +55,7 @@ class CameraPipeline:
         self.media = media
         self.on_event = on_event
         self.analyzer = FrameAnalyzer(camera, config.objects_for(name), detector, detect_size)
-        self.recorder = ClipRecorder(
-            name, config.record_for(name), media, info, template if info.remuxable else None
-        )
+        self.recorder = ClipRecorder(name, config.record_for(name), media, info, template if info.remuxable else None)
         self._pending: dict[str, PendingEvent] = {}
         self._lock = threading.Lock()
         self.written: list[EventRecord] = []

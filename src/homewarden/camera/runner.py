@@ -95,9 +95,7 @@ class CameraRunner:
         pacer = FramePacer(self.config.cameras[self.name].detect.fps)
         detect_size = detect_size_for(self.config, self.name, source.info)  # type: ignore[arg-type]
         try:
-            for sample in read_samples(
-                source, pipeline.recorder, pacer, detect_size, self.stop_event, realtime
-            ):
+            for sample in read_samples(source, pipeline.recorder, pacer, detect_size, self.stop_event, realtime):
                 pipeline.process(sample)
                 self.stats.frames_analysed += 1
                 self.stats.video_seconds = sample.time

@@ -67,9 +67,7 @@ class ObjectsConfig(StrictModel):
 class DetectSize(StrictModel):
     """How often and at what size frames are analysed."""
 
-    fps: float = Field(
-        default=5.0, gt=0.0, le=30.0, title="Detect fps", description="Frames analysed per second."
-    )
+    fps: float = Field(default=5.0, gt=0.0, le=30.0, title="Detect fps", description="Frames analysed per second.")
     width: int | None = Field(
         default=None,
         ge=64,
@@ -136,12 +134,8 @@ class ZoneConfig(StrictModel):
 class RecordConfig(StrictModel):
     """Event clips: how much before and after the event, and how long at most."""
 
-    pre_roll: float = Field(
-        default=5.0, ge=0.0, le=30.0, title="Pre-roll", description="Seconds kept before."
-    )
-    post_roll: float = Field(
-        default=5.0, ge=0.0, le=30.0, title="Post-roll", description="Seconds kept after."
-    )
+    pre_roll: float = Field(default=5.0, ge=0.0, le=30.0, title="Pre-roll", description="Seconds kept before.")
+    post_roll: float = Field(default=5.0, ge=0.0, le=30.0, title="Post-roll", description="Seconds kept after.")
     max_clip: float = Field(
         default=30.0,
         ge=5.0,
@@ -201,9 +195,7 @@ class StorageConfig(StrictModel):
     )
     database_url: str | None = Field(
         default=None,
-        description=(
-            "SQLAlchemy URL (sqlite:///... or postgresql+psycopg://...); SQLite in the folder if unset."
-        ),
+        description=("SQLAlchemy URL (sqlite:///... or postgresql+psycopg://...); SQLite in the folder if unset."),
     )
 
     def resolved_database_url(self) -> str:

@@ -48,9 +48,7 @@ def verify_model(path: Path) -> None:
 def _cell_centres(stride: int) -> npt.NDArray[np.float32]:
     grid = INPUT_SIZE // stride
     index = np.arange(grid * grid)
-    return np.stack([(index % grid + 0.5) * stride, (index // grid + 0.5) * stride], axis=1).astype(
-        np.float32
-    )
+    return np.stack([(index % grid + 0.5) * stride, (index // grid + 0.5) * stride], axis=1).astype(np.float32)
 
 
 class NanoDetDetector(ObjectDetector):
@@ -70,17 +68,13 @@ class NanoDetDetector(ObjectDetector):
         by_cells: dict[int, dict[str, str]] = {}
         for output in outputs:
             cells, channels = int(output.shape[1]), int(output.shape[2])
-            by_cells.setdefault(cells, {})["scores" if channels == len(COCO_LABELS) else "boxes"] = (
-                output.name
-            )
+            by_cells.setdefault(cells, {})["scores" if channels == len(COCO_LABELS) else "boxes"] = output.name
         self._heads = []
         for stride in STRIDES:
             cells = (INPUT_SIZE // stride) ** 2
             if cells not in by_cells or len(by_cells[cells]) != 2:
                 raise DetectorLoadError(f"{path}: unexpected NanoDet outputs")
-            self._heads.append(
-                (stride, by_cells[cells]["scores"], by_cells[cells]["boxes"], _cell_centres(stride))
-            )
+            self._heads.append((stride, by_cells[cells]["scores"], by_cells[cells]["boxes"], _cell_centres(stride)))
         self._output_names = [name for _, s, b, _ in self._heads for name in (s, b)]
         self._bin_index = np.arange(BINS, dtype=np.float32)
         self.labels = COCO_LABELS
@@ -128,6 +122,4 @@ class NanoDetDetector(ObjectDetector):
         height, width = image.shape[:2]
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
-        return select_boxes(
-            boxes, np.concatenate(all_scores), np.concatenate(all_classes), self.labels, min_score
-        )
+        return select_boxes(boxes, np.concatenate(all_scores), np.concatenate(all_classes), self.labels, min_score)

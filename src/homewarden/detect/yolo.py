@@ -31,9 +31,7 @@ class YoloDetector(ObjectDetector):
         self._session: Any = onnx_session(str(config.model), config.threads)
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1 or len(outputs[0].shape) != 3:
-            raise DetectorLoadError(
-                f"{config.model}: not an Ultralytics YOLO export (one input, one 3-D output)"
-            )
+            raise DetectorLoadError(f"{config.model}: not an Ultralytics YOLO export (one input, one 3-D output)")
         self._input = inputs[0].name
         self.size = config.input_size
         self.labels = tuple(config.labels) if config.labels else COCO_LABELS

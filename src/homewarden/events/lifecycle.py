@@ -90,13 +90,9 @@ def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, 
 class EventLifecycle:
     """Keep the objects of one camera and report when their events start and end."""
 
-    def __init__(
-        self, objects: ObjectsConfig, zones: dict[str, ZoneConfig], expire_after: float = 4.0
-    ) -> None:
+    def __init__(self, objects: ObjectsConfig, zones: dict[str, ZoneConfig], expire_after: float = 4.0) -> None:
         self.objects = objects
-        self.zones = {
-            name: (np.array(zone.coordinates, dtype=np.float32), zone) for name, zone in zones.items()
-        }
+        self.zones = {name: (np.array(zone.coordinates, dtype=np.float32), zone) for name, zone in zones.items()}
         self.expire_after = expire_after
         self.active: dict[int, TrackedObject] = {}
 
@@ -144,11 +140,7 @@ class EventLifecycle:
         """Find the object a new track continues: same label, not seen this frame, close to its last box."""
         best, best_score = None, 0.0
         for track_id, obj in self.active.items():
-            if (
-                track_id in taken
-                or obj.last_seen >= now
-                or obj.label_votes.get(item.detection.label, 0.0) <= 0.0
-            ):
+            if track_id in taken or obj.last_seen >= now or obj.label_votes.get(item.detection.label, 0.0) <= 0.0:
                 continue
             iou = box_iou(obj.box, item.detection.box)
             # The detector looks at a confirmed object only every few seconds, so its last box can lag a
@@ -183,8 +175,4 @@ class EventLifecycle:
         if label not in self.objects.track:
             return False
         rule = self.objects.filter_for(label)
-        return (
-            obj.hits >= MIN_HITS
-            and obj.median_score >= rule.threshold
-            and obj.best_box != (0.0, 0.0, 0.0, 0.0)
-        )
+        return obj.hits >= MIN_HITS and obj.median_score >= rule.threshold and obj.best_box != (0.0, 0.0, 0.0, 0.0)

@@ -50,11 +50,7 @@ class BackgroundMotionDetector:
         small = cv2.resize(frame_grey, self.small_size, interpolation=cv2.INTER_AREA)
         grey = cv2.GaussianBlur(small, (5, 5), 0)
         self._frames += 1
-        rate = (
-            1.0
-            if self._frames <= 1
-            else (0.2 if self._frames <= WARMUP_FRAMES else self.config.learning_rate)
-        )
+        rate = 1.0 if self._frames <= 1 else (0.2 if self._frames <= WARMUP_FRAMES else self.config.learning_rate)
         foreground = self._subtractor.apply(grey, learningRate=rate)
         if self._frames <= WARMUP_FRAMES:
             return []
@@ -75,7 +71,5 @@ class BackgroundMotionDetector:
             if cv2.contourArea(contour) < self.config.contour_area:
                 continue
             x, y, w, h = cv2.boundingRect(contour)
-            boxes.append(
-                (round(x * inverse), round(y * inverse), round((x + w) * inverse), round((y + h) * inverse))
-            )
+            boxes.append((round(x * inverse), round(y * inverse), round((x + w) * inverse), round((y + h) * inverse)))
         return boxes

@@ -90,8 +90,7 @@ class EventStore:
             clip_error=record.clip_error,
             attributes=dict(record.attributes),
             clips=[
-                Clip(seq=seq, path=clip.path, start=clip.start, end=clip.end)
-                for seq, clip in enumerate(record.clips)
+                Clip(seq=seq, path=clip.path, start=clip.start, end=clip.end) for seq, clip in enumerate(record.clips)
             ],
         )
         with self._session(f"save event {record.id!r}") as session:

@@ -150,9 +150,7 @@ class ClipRecorder:
         if writer is not None and writer.start is not None:
             elapsed = item.time - writer.start
             frame_time = 1.0 / max(self._info.fps, 1.0)
-            split_here = (
-                item.keyframe and elapsed + self._keyframe_interval + frame_time > self.record.max_clip
-            )
+            split_here = item.keyframe and elapsed + self._keyframe_interval + frame_time > self.record.max_clip
             if split_here or elapsed + frame_time > self.record.max_clip:
                 self._close_writer(recording)
                 writer = None

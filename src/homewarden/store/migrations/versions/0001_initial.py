@@ -55,9 +55,7 @@ def upgrade() -> None:
         sa.Column("start", sa.Float(), nullable=False),
         sa.Column("end", sa.Float(), nullable=False),
         sa.CheckConstraint('"end" >= start', name=op.f("ck_clip_end_not_before_start")),
-        sa.ForeignKeyConstraint(
-            ["event_id"], ["event.id"], name=op.f("fk_clip_event_id_event"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["event_id"], ["event.id"], name=op.f("fk_clip_event_id_event"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_clip")),
     )
     op.create_index(op.f("ix_clip_event_id"), "clip", ["event_id"], unique=False)
