@@ -14,6 +14,8 @@ import numpy.typing as npt
 
 WIDTH, HEIGHT = 768, 432
 FLOOR_Y = 330
+PERSON_HEIGHT = 300
+CAT_HEIGHT = 130
 NOISE_SEED = 20240611
 NOISE_SIGMA = 1.5
 
@@ -88,24 +90,41 @@ def room_background(photos: dict[str, RGBImage]) -> npt.NDArray[np.float32]:
     return room
 
 
-def soft_mask(shape: tuple[int, int], ellipses: list[tuple[tuple[int, int], tuple[int, int]]],
-              feather: int) -> Alpha:
-    """Return a 0..1 mask that is the union of filled ellipses (centre, half axes), edges blurred."""
-    mask = np.zeros(shape, dtype=np.uint8)
-    for centre, axes in ellipses:
-        cv2.ellipse(mask, centre, axes, 0, 0, 360, 255, thickness=-1)
-    blurred = cv2.GaussianBlur(mask, (0, 0), feather)
-    return np.asarray(blurred, dtype=np.float32) / 255.0
+def cut_out(photo: RGBImage, outline: list[tuple[int, int]], height: int, feather: float = 5.0) -> Cutout:
+    """Cut a photo out along a polygon, soften the edge, and scale it to a height in the scene."""
+    points = np.array(outline, dtype=np.int32)
+    mask = np.zeros(photo.shape[:2], dtype=np.uint8)
+    cv2.fillPoly(mask, [points], 255)
+    x, y, w, h = cv2.boundingRect(points)
+    scale = height / h
+    size = (round(w * scale), height)
+    rgb = resized(photo[y : y + h, x : x + w], size)
+    alpha = cv2.GaussianBlur(resized(mask[y : y + h, x : x + w], size), (0, 0), feather)
+    return Cutout(rgb, np.asarray(alpha, dtype=np.float32) / 255.0)
 
 
-def cut_out(photo: RGBImage, ellipses: list[tuple[tuple[int, int], tuple[int, int]]], height: int,
-            feather: int) -> Cutout:
-    """Cut a photo out along ellipses and scale it to a height in the scene."""
-    alpha = soft_mask(photo.shape[:2], ellipses, feather)
-    scale = height / photo.shape[0]
-    size = (round(photo.shape[1] * scale), height)
-    rgb = np.asarray(cv2.resize(photo, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
-    return Cutout(rgb, np.asarray(cv2.resize(alpha, size, interpolation=cv2.INTER_AREA), dtype=np.float32))
+def ellipse(centre: tuple[int, int], axes: tuple[int, int], start: int = 0, end: int = 360) -> list[tuple[int, int]]:
+    """Return points along an ellipse's arc (degrees clockwise from the right), to build outlines."""
+    return [(int(x), int(y)) for x, y in cv2.ellipse2Poly(centre, axes, 0, start, end, 10)]
+
+
+# Outlines in the photos' own pixels: the astronaut's head and upper body without the flag beside her and the
+# helmet in front of her; Chelsea's head.
+PERSON_OUTLINE = [
+    (10, 511),
+    (25, 330),
+    (60, 280),
+    (115, 240),
+    (130, 190),
+    *ellipse((226, 105), (80, 98), 150, 390),
+    (318, 240),
+    (355, 300),
+    (345, 345),
+    (295, 375),
+    (276, 430),
+    (270, 511),
+]
+CAT_OUTLINE = ellipse((225, 160), (215, 148))
 
 
 def position(moves: list[Move], at: float) -> tuple[float, float] | None:
@@ -140,9 +159,8 @@ def compose_demo_scene(path: Path, *, seconds: float = 40.0, fps: int = 10) -> P
     photos = sample_photos()
     background = room_background(photos)
     astronaut, chelsea = photos["person"], photos["cat"]
-    # Head and shoulders of the astronaut, leaving out the flag and the helmet beside her.
-    person = cut_out(astronaut, [((228, 110), (82, 100)), ((195, 420), (180, 200))], height=300, feather=6)
-    cat = cut_out(chelsea, [((215, 160), (200, 150))], height=130, feather=6)
+    person = cut_out(astronaut, PERSON_OUTLINE, height=PERSON_HEIGHT)
+    cat = cut_out(chelsea, CAT_OUTLINE, height=CAT_HEIGHT)
     person_w = person.rgb.shape[1]
     cat_w = cat.rgb.shape[1]
     person_y = HEIGHT - person.rgb.shape[0]
