@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import threading
@@ -13,10 +12,11 @@ from types import FrameType
 from tqdm import tqdm
 
 from homewarden.camera.runner import CameraRunner, RunStats
-from homewarden.cli import UserError, event_json, load_or_default
 from homewarden.config import HomewardenConfig, load_config, single_source_config
 from homewarden.detect import DetectorLoadError, ObjectDetector, create_detector
+from homewarden.errors import UserError
 from homewarden.events.record import EventRecord
+from homewarden.report import report_events
 from homewarden.store import EventStore, StoreError
 from homewarden.store.media import MediaFolder
 from homewarden.video.source import SourceError, VideoSource
@@ -52,7 +52,7 @@ def open_source(url: str) -> VideoSource:
 
 def analyze_command(args: argparse.Namespace) -> int:
     """Analyse one source and report its events."""
-    config, camera = single_source_config(args.source, load_or_default(args.config))
+    config, camera = single_source_config(args.source, load_config(args.config) if args.config else HomewardenConfig())
     source = open_source(args.source)
     media = MediaFolder(args.out if args.out else config.storage.folder / "media")
     store = init_store(config)
@@ -101,21 +101,6 @@ def run_file_with_progress(runner: CameraRunner, source: VideoSource, quiet: boo
             bar.update(max(0.0, round(at, 1) - bar.n))
 
         return runner.run_file(source, progress)
-
-
-def report_events(events: list[EventRecord], as_json: bool) -> None:
-    """Print the events: JSON lines, or one readable line each."""
-    for record in sorted(events, key=lambda r: r.start):
-        if as_json:
-            print(json.dumps(event_json(record)), flush=True)
-        else:
-            data = event_json(record)
-            print(
-                f"{data['label']:<8} {data['start']} → {data['end']}  score {data['score']:.2f}  "
-                f"alarm {'yes' if data['alarm'] else 'no '}  clip {data['clip'] or '-'}"
-            )
-    if not as_json and not events:
-        print("no events")
 
 
 def run_until_signal(
@@ -177,7 +162,8 @@ def run_command(config_path: Path) -> int:
             len(record.clips),
         )
 
-    runners = [CameraRunner(name, config, detector, media, save) for name in cameras]
+    # Everything `run` records happens now, so event times are wall-clock times even for a file played as a camera.
+    runners = [CameraRunner(name, config, detector, media, save, wall_clock=True) for name in cameras]
     log.info("running %d camera(s): %s", len(runners), ", ".join(cameras))
     try:
         run_until_signal(runners)

@@ -6,46 +6,14 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from homewarden import __version__
-from homewarden.config import ConfigError, HomewardenConfig, load_config, single_source_config
-from homewarden.events.record import EventRecord
+from homewarden.config import ConfigError, load_config
+from homewarden.errors import UserError
 
 EXIT_USAGE = 2
 log = logging.getLogger("homewarden")
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, exit code 2."""
-
-
-def event_json(record: EventRecord) -> dict[str, Any]:
-    """Return the JSON object printed for an event."""
-
-    def when(seconds: float) -> float | str:
-        if record.live:
-            return datetime.fromtimestamp(seconds, tz=UTC).isoformat().replace("+00:00", "Z")
-        return round(seconds, 3)
-
-    return {
-        "id": record.id,
-        "camera": record.camera,
-        "label": record.label,
-        "sub_label": None,
-        "score": record.score,
-        "start": when(record.start),
-        "end": when(record.end),
-        "clip": record.clips[0].path if record.clips else None,
-        "clips": [clip.path for clip in record.clips],
-        "snapshot": record.snapshot,
-        "box": list(record.box),
-        "zones": list(record.zones),
-        "alarm": record.alarm,
-        "clip_error": record.clip_error,
-    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,11 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     args = build_parser().parse_args(argv)
+    # Libraries log at WARNING and above; Homewarden's own messages follow the command and -v.
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO if args.command in ("run", "demo") else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    own_level = logging.INFO if args.command in ("run", "demo") else logging.WARNING
+    log.setLevel(logging.DEBUG if args.verbose else own_level)
     from homewarden import app
 
     try:
@@ -107,15 +76,3 @@ def check_command(path: Path) -> int:
     config = load_config(path)
     print(f"{path}: OK ({len(config.cameras)} camera(s), detector {config.detector.type})")
     return 0
-
-
-def load_or_default(path: Path | None) -> HomewardenConfig:
-    """Load the config file, or the defaults when none is given."""
-    return load_config(path) if path else HomewardenConfig()
-
-
-__all__ = ["event_json", "load_or_default", "main", "single_source_config"]
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -52,6 +52,7 @@ class CameraRunner:
         detector: ObjectDetector,
         media: MediaFolder,
         on_event: Callable[[EventRecord], None],
+        wall_clock: bool | None = None,
     ) -> None:
         self.name = name
         self.config = config
@@ -62,10 +63,11 @@ class CameraRunner:
         self.stats = RunStats()
         self.pipeline: CameraPipeline | None = None
         self.stop_event = threading.Event()
+        self.wall_clock = wall_clock
 
     def open(self) -> VideoSource:
         """Open the source, or raise SourceError."""
-        source = VideoSource(self.url)
+        source = VideoSource(self.url, wall_clock=self.wall_clock)
         source.open()
         return source
 

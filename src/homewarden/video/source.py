@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -30,7 +30,7 @@ class StreamInfo:
     height: int
     fps: float
     time_base: Fraction
-    live: bool
+    live: bool  # times are Unix seconds (True) or seconds from the start of a file (False)
 
     @property
     def remuxable(self) -> bool:
@@ -59,7 +59,10 @@ def describe_url(url: str) -> str:
     """Return the URL with any password replaced, for messages and logs."""
     if "://" in url and "@" in url.split("://", 1)[1].split("/", 1)[0]:
         scheme, rest = url.split("://", 1)
-        userinfo, host = rest.split("@", 1)
+        authority, slash, path = rest.partition("/")
+        # The last "@" ends the user info, as in FFmpeg's av_url_split: passwords may hold an unencoded "@".
+        userinfo, host = authority.rsplit("@", 1)
+        host += slash + path
         user = userinfo.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}"
     return url
@@ -68,9 +71,19 @@ def describe_url(url: str) -> str:
 class VideoSource:
     """An open video stream: demuxes packets and decodes them into frames."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 10.0,
+        wall_clock: bool | None = None,
+        options: Mapping[str, str] | None = None,
+    ) -> None:
         self.url = url
+        self._extra_options = dict(options or {})  # FFmpeg options over the defaults, e.g. RTSP listen mode
         self.live = is_live(url)
+        # Times are Unix seconds for live sources, and for a file played as a camera by `homewarden run`.
+        self.wall_clock = self.live if wall_clock is None else wall_clock
         self._container: Any = None
         self._stream: Any = None
         self._time_offset = 0.0
@@ -84,11 +97,16 @@ class VideoSource:
             raise SourceError(f"{self.url}: no such file")
         if not self.live and Path(self.url).is_dir():
             raise SourceError(f"{self.url}: is a folder, not a video file")
+        started = time.monotonic()
         try:
             self._container = av.open(
                 self.url, mode="r", format=self._format(), options=self._options(), timeout=self._timeout
             )
         except av.error.FFmpegError as exc:
+            # PyAV's timeout aborts FFmpeg, which then reports "Immediate exit requested" or "Invalid data".
+            if self.live and time.monotonic() - started >= self._timeout:
+                name = describe_url(self.url)
+                raise SourceError(f"{name}: cannot connect (no answer within {self._timeout:g} s)") from None
             raise SourceError(self._explain_open_error(exc)) from None
         except OSError as exc:
             raise SourceError(f"{describe_url(self.url)}: cannot open ({exc.strerror or exc})") from None
@@ -109,10 +127,10 @@ class VideoSource:
             height=ctx.height,
             fps=float(rate),
             time_base=stream.time_base or Fraction(1, 90000),
-            live=self.live,
+            live=self.wall_clock,
         )
         # Live times are Unix seconds: the clock of the first packet anchors the stream's own timestamps.
-        self._time_offset = time.time() if self.live else 0.0
+        self._time_offset = time.time() if self.wall_clock else 0.0
         return self.info
 
     @property
@@ -193,6 +211,9 @@ class VideoSource:
         return None
 
     def _options(self) -> dict[str, str]:
+        return {**self._default_options(), **self._extra_options}
+
+    def _default_options(self) -> dict[str, str]:
         if self.url.startswith(("rtsp://", "rtsps://")):
             return {"rtsp_transport": "tcp", "stimeout": str(int(self._timeout * 1_000_000))}
         if self.url.startswith(("http://", "https://")):

@@ -1,0 +1,89 @@
+"""Where and how often the detector runs.
+
+The detector here is scripted: it reports a person wherever the test drew one. That is a fake at the model's
+boundary, used so the test controls exactly what is "seen"; the real model runs in test_one_by_one.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import av
+import numpy as np
+
+from homewarden.camera.analyzer import FrameAnalyzer
+from homewarden.camera.reader import Sample
+from homewarden.config.model import CameraConfig, ObjectsConfig
+from homewarden.detect.base import Detection, Image, ObjectDetector
+from homewarden.events.lifecycle import EventEnded, EventStarted
+
+WIDTH, HEIGHT = 640, 360
+
+
+class ScriptedDetector(ObjectDetector):
+    """Report a person where the frame has the bright test figure; record every crop it is given."""
+
+    def __init__(self) -> None:
+        self.labels = ("person",)
+        self.crops: list[tuple[int, int]] = []
+
+    def detect(self, image: Image, min_score: float) -> list[Detection]:
+        self.crops.append((image.shape[1], image.shape[0]))
+        ys, xs = np.nonzero(image[:, :, 2] > 200)
+        if len(xs) < 50:
+            return []
+        return [Detection("person", 0.8, (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))]
+
+
+def scene(figure_x: int | None) -> Any:
+    """Return a grey room with a red 40x120 figure at figure_x, as a PyAV frame."""
+    image = np.full((HEIGHT, WIDTH, 3), 90, dtype=np.uint8)
+    image[200:, :] = 60
+    if figure_x is not None:
+        image[150:270, figure_x : figure_x + 40] = (0, 0, 255)
+    return av.VideoFrame.from_ndarray(image, format="bgr24")
+
+
+def run(positions: list[int | None], fps: float = 5.0) -> tuple[ScriptedDetector, FrameAnalyzer, list[Any]]:
+    detector = ScriptedDetector()
+    analyzer = FrameAnalyzer(CameraConfig(source="test"), ObjectsConfig(track=["person"]), detector, (WIDTH, HEIGHT))
+    changes = []
+    for index, x in enumerate(positions):
+        changes += analyzer.analyze(Sample(index / fps, scene(x), (WIDTH, HEIGHT)))
+    return detector, analyzer, changes
+
+
+def test_nothing_moves_nothing_is_detected() -> None:
+    detector, analyzer, changes = run([None] * 50)
+    assert detector.crops == []
+    assert changes == []
+    assert analyzer.stats.motion_frames == 0
+
+
+def test_a_walker_is_detected_on_crops_not_the_whole_frame() -> None:
+    detector, _, changes = run([None] * 10 + [100 + 8 * i for i in range(30)] + [None] * 40)
+    assert detector.crops
+    assert all(width < WIDTH for width, _ in detector.crops)
+    started = [c for c in changes if isinstance(c, EventStarted)]
+    ended = [c for c in changes if isinstance(c, EventEnded)]
+    assert len(started) == 1
+    assert len(ended) == 1
+    # The event starts at the first sighting (2.0 s), within one frame.
+    assert abs(started[0].obj.first_seen - 2.0) <= 0.2
+
+
+def test_an_object_standing_still_is_refreshed_not_detected_every_frame() -> None:
+    walk_in = [100 + 10 * i for i in range(10)]
+    stand = [190] * 100  # 20 s without moving
+    detector, analyzer, changes = run([None] * 10 + walk_in + stand)
+    calls_while_standing = len(detector.crops) - sum(1 for _ in walk_in)
+    # A refresh every 2 s over 20 s, plus the walk-in and a few settling frames: far fewer than 100 frames.
+    assert calls_while_standing <= 20
+    assert len([c for c in changes if isinstance(c, EventStarted)]) == 1
+    assert not [c for c in changes if isinstance(c, EventEnded)]
+    assert list(analyzer.lifecycle.active.values())[0].confirmed
+
+
+def test_a_flicker_is_not_an_event() -> None:
+    _, _, changes = run([None] * 10 + [300, None] + [None] * 40)
+    assert not [c for c in changes if isinstance(c, EventStarted)]
