@@ -81,7 +81,7 @@ def test_an_object_standing_still_is_refreshed_not_detected_every_frame() -> Non
     assert calls_while_standing <= 20
     assert len([c for c in changes if isinstance(c, EventStarted)]) == 1
     assert not [c for c in changes if isinstance(c, EventEnded)]
-    assert list(analyzer.lifecycle.active.values())[0].confirmed
+    assert next(iter(analyzer.lifecycle.active.values())).confirmed
 
 
 def test_a_flicker_is_not_an_event() -> None:
