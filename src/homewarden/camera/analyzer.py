@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from homewarden.camera.reader import Sample
-from homewarden.camera.regions import Box, contains, grow, overlaps, plan_crops, union
+from homewarden.camera.regions import Box, contains, grow, overlaps, plan_crops, sweep_tiles, union
 from homewarden.config.model import CameraConfig, ObjectsConfig
 from homewarden.detect.base import Detection, Image, ObjectDetector, select_boxes
 from homewarden.events.lifecycle import EventChange, EventLifecycle
@@ -61,6 +61,7 @@ class FrameAnalyzer:
         self.stats = AnalyzerStats()
         self._quiet: list[tuple[Box, float]] = []
         self._last_checked: dict[str, float] = {}
+        self._swept = False
 
     def analyze(self, sample: Sample) -> list[EventChange]:
         """Analyse one frame; return the events that started or ended."""
@@ -69,11 +70,16 @@ class FrameAnalyzer:
         motion = [(float(x1), float(y1), float(x2), float(y2)) for x1, y1, x2, y2 in self.motion.detect(sample.grey)]
         if motion:
             self.stats.motion_frames += 1
-        regions = self._regions_to_check(now, motion)
+        crops = plan_crops(self._regions_to_check(now, motion), self.frame_size)
+        if not self._swept:
+            # Motion cannot show what was already standing still when the camera started: look at the whole
+            # picture once, in square tiles, and let tracking take over from there.
+            crops = sweep_tiles(self.frame_size)
+            self._swept = True
         changes: list[EventChange] = []
-        if regions:
+        if crops:
             image = sample.image
-            detections = self._detect(now, image, regions)
+            detections = self._detect(now, image, crops)
             changes += self.lifecycle.update(now, self.tracker.update(detections), image)
         changes += self.lifecycle.expire(now)
         return changes
@@ -103,9 +109,9 @@ class FrameAnalyzer:
         self._last_checked = {key: at for key, at in self._last_checked.items() if key in live_ids}
         return regions
 
-    def _detect(self, now: float, image: Image, regions: list[Box]) -> list[Detection]:
+    def _detect(self, now: float, image: Image, crops: list[tuple[int, int, int, int]]) -> list[Detection]:
         found: list[Detection] = []
-        for x1, y1, x2, y2 in plan_crops(regions, self.frame_size):
+        for x1, y1, x2, y2 in crops:
             self.stats.detector_calls += 1
             in_crop = [
                 Detection(d.label, d.score, (d.box[0] + x1, d.box[1] + y1, d.box[2] + x1, d.box[3] + y1))

@@ -85,3 +85,17 @@ def overlap_fraction(a: Box, b: Box) -> float:
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
     return ix * iy / smaller if smaller > 0 else 0.0
+
+
+def sweep_tiles(frame_size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """Cover the whole frame with as few square tiles as fit its short side, overlapping evenly."""
+    width, height = frame_size
+    side = min(width, height)
+    count_x, count_y = -(-width // side), -(-height // side)
+    step_x = (width - side) / (count_x - 1) if count_x > 1 else 0
+    step_y = (height - side) / (count_y - 1) if count_y > 1 else 0
+    return [
+        (round(i * step_x), round(j * step_y), round(i * step_x) + side, round(j * step_y) + side)
+        for j in range(count_y)
+        for i in range(count_x)
+    ]
