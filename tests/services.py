@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 POSTGRES_CONNINFO = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=2"
@@ -50,3 +55,19 @@ def _postgres_refusal() -> str | None:
             return None
     except psycopg.OperationalError as error:
         return " ".join(str(error).split())
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """Create an empty, uniquely named database on the test server; drop it afterwards. Yields its URL."""
+    base_url = make_url(ensure_postgres())
+    name = f"homewarden_test_{uuid.uuid4().hex}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield base_url.set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine
 
 from homewarden.store import EventStore
-from services import ensure_postgres
+from services import ensure_postgres, fresh_postgres_database
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -32,17 +30,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         # A folder that does not exist yet, to check the store creates it.
         yield f"sqlite:///{tmp_path / 'data' / 'events.db'}"
         return
-    base_url = make_url(request.getfixturevalue("postgres_url"))
-    name = f"homewarden_test_{uuid.uuid4().hex}"
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield base_url.set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    request.getfixturevalue("postgres_url")
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture
