@@ -10,7 +10,7 @@ from homewarden.camera.reader import Sample
 from homewarden.camera.regions import Box, contains, grow, overlaps, plan_crops, sweep_tiles, union
 from homewarden.config.model import CameraConfig, ObjectsConfig
 from homewarden.detect.base import Detection, Image, ObjectDetector, select_boxes
-from homewarden.events.lifecycle import EventChange, EventLifecycle
+from homewarden.events.lifecycle import EventChange, EventLifecycle, box_iou
 from homewarden.motion.background import BackgroundMotionDetector
 from homewarden.track.bytetrack import ObjectTracker
 
@@ -24,6 +24,7 @@ QUIET_RECHECK = 1.0
 CHASE_UNCONFIRMED = 1.5
 OBJECT_EXPIRY = 4.0
 COVER_GROWTH = 1.5
+SAME_OBJECT_IOU = 0.7
 
 
 def centre(box: Box) -> Box:
@@ -127,13 +128,20 @@ class FrameAnalyzer:
         if len(found) < 2:
             return found
         # Neighbouring crops can each see the same object.
-        return select_boxes(
+        per_label = select_boxes(
             np.array([d.box for d in found], dtype=np.float32),
             np.array([d.score for d in found], dtype=np.float32),
             np.array([self.objects.track.index(d.label) for d in found], dtype=np.int64),
             self.objects.track,
             self.min_score,
         )
+        # One animal scored both `cat` and `dog` in the same place is one object; its label is settled by the
+        # votes of its whole track, not by a second event.
+        kept: list[Detection] = []
+        for detection in sorted(per_label, key=lambda d: d.score, reverse=True):
+            if all(box_iou(detection.box, other.box) < SAME_OBJECT_IOU for other in kept):
+                kept.append(detection)
+        return kept
 
     def _wanted(self, detection: Detection) -> bool:
         if detection.label not in self.objects.track:

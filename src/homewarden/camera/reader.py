@@ -26,22 +26,27 @@ class Sample:
         self._bgr: npt.NDArray[np.uint8] | None = None
 
     def _planar(self) -> npt.NDArray[np.uint8] | None:
-        # Most cameras deliver yuv420p at the detect size: its luma plane is the grey picture, and one
-        # OpenCV call makes BGR, several times cheaper than a general swscale conversion.
+        # Most cameras deliver yuv420p: its luma plane is the grey picture, and one OpenCV call makes BGR,
+        # several times cheaper than a general swscale conversion.
         frame = self._frame
-        if frame.format.name not in ("yuv420p", "yuvj420p") or (frame.width, frame.height) != self._size:
+        if frame.format.name not in ("yuv420p", "yuvj420p") or frame.width % 2 or frame.height % 2:
             return None
         if self._yuv is None:
             yuv: npt.NDArray[np.uint8] = frame.to_ndarray(format=frame.format.name)
             self._yuv = yuv
         return self._yuv
 
+    def _fit(self, pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        if (pixels.shape[1], pixels.shape[0]) == self._size:
+            return pixels
+        return cast(npt.NDArray[np.uint8], cv2.resize(pixels, self._size, interpolation=cv2.INTER_AREA))
+
     @property
     def grey(self) -> npt.NDArray[np.uint8]:
         """Return the frame as grey pixels at the detect size."""
         planar = self._planar()
         if planar is not None:
-            return planar[: self._size[1]]
+            return self._fit(planar[: self._frame.height])
         return cast(npt.NDArray[np.uint8], cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY))
 
     @property
@@ -49,14 +54,14 @@ class Sample:
         """Return the frame as BGR pixels at the detect size."""
         if self._bgr is None:
             planar = self._planar()
-            bgr: npt.NDArray[np.uint8]
             if planar is not None:
-                bgr = cast(npt.NDArray[np.uint8], cv2.cvtColor(planar, cv2.COLOR_YUV2BGR_I420))
+                self._bgr = self._fit(cast(npt.NDArray[np.uint8], cv2.cvtColor(planar, cv2.COLOR_YUV2BGR_I420)))
             else:
                 width, height = self._size
-                bgr = self._frame.to_ndarray(width=width, height=height, format="bgr24")
-            self._bgr = bgr
-        return bgr if self._bgr is None else self._bgr
+                self._bgr = cast(
+                    npt.NDArray[np.uint8], self._frame.to_ndarray(width=width, height=height, format="bgr24")
+                )
+        return self._bgr
 
 
 class FramePacer:

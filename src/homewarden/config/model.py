@@ -73,7 +73,7 @@ class DetectSize(StrictModel):
         ge=64,
         le=3840,
         title="Detect width",
-        description="Width frames are scaled to before analysis; the source's own width when unset.",
+        description="Width frames are scaled to before analysis; the source's own (at most 1280) when unset.",
     )
     height: int | None = Field(
         default=None,

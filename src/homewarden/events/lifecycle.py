@@ -19,7 +19,7 @@ Image = npt.NDArray[np.uint8]
 
 MIN_HITS = 3
 RECENT_SCORES = 10
-# A track that ByteTrack drops and restarts on the same object should not become a second event.
+# A detection overlapping an object's last box this much continues that object.
 REATTACH_IOU = 0.3
 REATTACH_GROWTH = 2.0
 
@@ -36,7 +36,6 @@ class TrackedObject:
     """One object followed over time, and the evidence for it."""
 
     id: str
-    track_id: int
     first_seen: float
     last_seen: float
     box: tuple[float, float, float, float]
@@ -94,26 +93,16 @@ class EventLifecycle:
         self.objects = objects
         self.zones = {name: (np.array(zone.coordinates, dtype=np.float32), zone) for name, zone in zones.items()}
         self.expire_after = expire_after
-        self.active: dict[int, TrackedObject] = {}
+        self.active: dict[str, TrackedObject] = {}
+        self._by_track: dict[int, str] = {}
 
     def update(self, now: float, tracked: list[TrackedDetection], frame: Image) -> list[EventChange]:
         """Add one frame's tracked detections; return the events that started."""
         changes: list[EventChange] = []
-        seen: set[int] = set()
         for item in tracked:
-            obj = self.active.get(item.track_id) or self._reattach(item, now, seen)
-            if obj is None:
-                obj = TrackedObject(
-                    id=uuid.uuid4().hex,
-                    track_id=item.track_id,
-                    first_seen=now,
-                    last_seen=now,
-                    box=item.detection.box,
-                )
-            self.active.pop(obj.track_id, None)
-            obj.track_id = item.track_id
-            self.active[item.track_id] = obj
-            seen.add(item.track_id)
+            obj = self._object_for(item, now)
+            if item.track_id is not None:
+                self._by_track[item.track_id] = obj.id
             self._add_evidence(obj, now, item.detection, frame)
             if not obj.confirmed and self._confirms(obj):
                 obj.confirmed = True
@@ -123,9 +112,9 @@ class EventLifecycle:
     def expire(self, now: float) -> list[EventChange]:
         """Drop objects not seen for a while; return the events that ended."""
         changes: list[EventChange] = []
-        for track_id, obj in list(self.active.items()):
+        for obj in list(self.active.values()):
             if now - obj.last_seen > self.expire_after:
-                del self.active[track_id]
+                self._forget(obj)
                 if obj.confirmed:
                     changes.append(EventEnded(obj))
         return changes
@@ -134,18 +123,41 @@ class EventLifecycle:
         """End every confirmed object's event (the video is over)."""
         changes: list[EventChange] = [EventEnded(obj) for obj in self.active.values() if obj.confirmed]
         self.active.clear()
+        self._by_track.clear()
         return changes
 
-    def _reattach(self, item: TrackedDetection, now: float, taken: set[int]) -> TrackedObject | None:
-        """Find the object a new track continues: same label, not seen this frame, close to its last box."""
+    def _forget(self, obj: TrackedObject) -> None:
+        del self.active[obj.id]
+        self._by_track = {track: object_id for track, object_id in self._by_track.items() if object_id != obj.id}
+
+    def _object_for(self, item: TrackedDetection, now: float) -> TrackedObject:
+        """Return the object a detection belongs to: its track's, a nearby one's, or a new one."""
+        if item.track_id is not None:
+            obj = self.active.get(self._by_track.get(item.track_id, ""))
+            if obj is not None and obj.last_seen < now:
+                return obj
+        obj = self._reattach(item.detection, now)
+        if obj is None:
+            obj = TrackedObject(id=uuid.uuid4().hex, first_seen=now, last_seen=now, box=item.detection.box)
+            self.active[obj.id] = obj
+        return obj
+
+    def _reattach(self, detection: Detection, now: float) -> TrackedObject | None:
+        """Find the object a detection continues: same label, not seen this frame, close to its last box.
+
+        ByteTrack only confirms a new track after consecutive matches, and the detector looks at a confirmed
+        object only every few seconds; so a detection the tracker did not place still belongs to the object
+        it overlaps, or (for a confirmed object, whose last box can lag a walking person) lies next to.
+        """
         best, best_score = None, 0.0
-        for track_id, obj in self.active.items():
-            if track_id in taken or obj.last_seen >= now or obj.label_votes.get(item.detection.label, 0.0) <= 0.0:
+        for obj in self.active.values():
+            if obj.last_seen >= now:
                 continue
-            iou = box_iou(obj.box, item.detection.box)
-            # The detector looks at a confirmed object only every few seconds, so its last box can lag a
-            # walking person; a new track starting next to it is the same person.
-            near = obj.confirmed and box_iou(grow_box(obj.box, REATTACH_GROWTH), item.detection.box) > 0.0
+            # An overlapping box continues the object whatever it is called this time (a cat scored `dog`);
+            # mere nearness only counts for the same label.
+            iou = box_iou(obj.box, detection.box)
+            same_label = obj.label_votes.get(detection.label, 0.0) > 0.0
+            near = same_label and obj.confirmed and box_iou(grow_box(obj.box, REATTACH_GROWTH), detection.box) > 0.0
             score = iou + (1.0 if near else 0.0)
             if (iou >= REATTACH_IOU or near) and score > best_score:
                 best, best_score = obj, score

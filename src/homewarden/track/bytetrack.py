@@ -18,7 +18,7 @@ LOST_TRACK_UPDATES = 25
 class TrackedDetection:
     """A detection and the id of the track it belongs to."""
 
-    track_id: int
+    track_id: int | None
     detection: Detection
 
 
@@ -38,7 +38,7 @@ class ObjectTracker:
         self._labels: dict[str, int] = {}
 
     def update(self, detections: list[Detection]) -> list[TrackedDetection]:
-        """Return the detections that belong to a track, with its id."""
+        """Return every detection, with the id of its track (None for one ByteTrack has not confirmed)."""
         if detections:
             class_ids = np.array([self._labels.setdefault(d.label, len(self._labels)) for d in detections])
             frame = sv.Detections(
@@ -50,10 +50,10 @@ class ObjectTracker:
         else:
             frame = sv.Detections.empty()
         tracked = self._tracker.update_with_detections(frame)
-        if tracked.tracker_id is None or len(tracked) == 0:
-            return []
-        indices = tracked.data["index"]
-        return [
-            TrackedDetection(int(track_id), detections[int(index)])
-            for track_id, index in zip(tracked.tracker_id, indices, strict=True)
-        ]
+        track_ids: dict[int, int] = {}
+        if tracked.tracker_id is not None and len(tracked) > 0:
+            track_ids = {
+                int(index): int(track_id)
+                for track_id, index in zip(tracked.tracker_id, tracked.data["index"], strict=True)
+            }
+        return [TrackedDetection(track_ids.get(index), detection) for index, detection in enumerate(detections)]

@@ -15,6 +15,10 @@ import av.error
 
 LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 REMUXABLE_CODECS = frozenset({"h264"})
+# Demuxers whose timestamps are made up (MJPEG over HTTP counts frames at an assumed 25 fps): live, they are
+# timed by when each frame arrives.
+UNTIMED_FORMATS = frozenset({"mpjpeg", "mjpeg"})
+MIN_FPS, MAX_FPS, FALLBACK_FPS = 1.0, 120.0, 10.0
 
 
 class SourceError(Exception):
@@ -88,6 +92,9 @@ class VideoSource:
         self._stream: Any = None
         self._time_offset = 0.0
         self._first_pts: int | None = None
+        self._last_frame_time: float | None = None
+        self._last_dts: int | None = None
+        self._frame_ticks = 1
         self._timeout = timeout
         self.info: StreamInfo | None = None
 
@@ -120,7 +127,9 @@ class VideoSource:
         if not ctx.width or not ctx.height:
             self.close()
             raise SourceError(f"{describe_url(self.url)}: the video stream has no picture size (corrupt?)")
-        rate = stream.average_rate or stream.guessed_rate or 10
+        rate = stream.average_rate or stream.guessed_rate or FALLBACK_FPS
+        if not MIN_FPS <= float(rate) <= MAX_FPS:
+            rate = FALLBACK_FPS  # a broken muxer's frame rate (2500 fps, 1/1000 fps) would wreck pacing
         self.info = StreamInfo(
             codec=ctx.name,
             width=ctx.width,
@@ -129,7 +138,8 @@ class VideoSource:
             time_base=stream.time_base or Fraction(1, 90000),
             live=self.wall_clock,
         )
-        # Live times are Unix seconds: the clock of the first packet anchors the stream's own timestamps.
+        self._frame_ticks = max(1, round(1 / (self.info.fps * self.info.time_base)))
+        # Live times are Unix seconds: the clock anchors the stream's own timestamps (see packets()).
         self._time_offset = time.time() if self.wall_clock else 0.0
         return self.info
 
@@ -160,6 +170,19 @@ class VideoSource:
                 if self._first_pts is None:
                     self._first_pts = pts
                 dts = packet.dts if packet.dts is not None else pts
+                if self._last_dts is not None and dts <= self._last_dts:
+                    # Timestamps that do not advance (a broken muxer or camera) would make clips unplayable:
+                    # move the packet one frame past the previous one, keeping its pts-dts distance.
+                    shift = self._last_dts + self._frame_ticks - dts
+                    pts, dts = pts + shift, dts + shift
+                self._last_dts = dts
+                if self.live:
+                    # Opening probes the stream, so its first seconds arrive buffered and the clock read at open
+                    # is late: the smallest "arrival minus stream time" so far is the best anchor. A live time is
+                    # then never later than its packet's arrival.
+                    arrival = time.time() - float((pts - self._first_pts) * time_base)
+                    untimed = self._container.format.name in UNTIMED_FORMATS
+                    self._time_offset = arrival if untimed else min(self._time_offset, arrival)
                 seconds = float((pts - self._first_pts) * time_base) + self._time_offset
                 yield (
                     SourcePacket(
@@ -194,9 +217,15 @@ class VideoSource:
     def frame_time(self, frame: Any) -> float:
         """Return a decoded frame's time on the source clock."""
         assert self.info is not None
-        pts = frame.pts if frame.pts is not None else 0
-        first = self._first_pts or 0
-        return float((pts - first) * self.info.time_base) + self._time_offset
+        if frame.pts is None:
+            at = (self._last_frame_time or self._time_offset) + 1.0 / self.info.fps
+        else:
+            at = float((frame.pts - (self._first_pts or 0)) * self.info.time_base) + self._time_offset
+        # Some cameras and muxers stamp every frame alike; time must still move forward for pacing and events.
+        if self._last_frame_time is not None and at <= self._last_frame_time:
+            at = self._last_frame_time + 1.0 / self.info.fps
+        self._last_frame_time = at
+        return at
 
     def close(self) -> None:
         """Release the source."""
