@@ -21,7 +21,7 @@ def event_json(record: EventRecord) -> dict[str, Any]:
         "id": record.id,
         "camera": record.camera,
         "label": record.label,
-        "sub_label": None,
+        "sub_label": record.sub_label,
         "score": record.score,
         "start": when(record.start),
         "end": when(record.end),
@@ -31,6 +31,7 @@ def event_json(record: EventRecord) -> dict[str, Any]:
         "box": list(record.box),
         "zones": list(record.zones),
         "alarm": record.alarm,
+        "alarm_reason": record.alarm_reason,
         "clip_error": record.clip_error,
     }
 

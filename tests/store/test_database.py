@@ -48,6 +48,8 @@ def make_event(
         ),
         zones=("porch", "driveway"),
         alarm=True,
+        alarm_reason="stranger",
+        sub_label="unknown",
         source="rtsp://front_door",
         attributes={"colour": "red"},
     )

@@ -34,6 +34,8 @@ class EventRecord:
     clips: tuple[ClipRecord, ...] = ()
     zones: tuple[str, ...] = ()
     alarm: bool = False
+    alarm_reason: str | None = None
+    sub_label: str | None = None
     source: str = ""
     clip_error: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
