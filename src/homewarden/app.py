@@ -10,6 +10,7 @@ from pathlib import Path
 from types import FrameType
 
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from homewarden.camera.runner import CameraRunner, RunStats
 from homewarden.config import HomewardenConfig, load_config, single_source_config
@@ -88,14 +89,18 @@ def analyze_command(args: argparse.Namespace) -> int:
 def run_file_with_progress(runner: CameraRunner, source: VideoSource, quiet: bool) -> RunStats:
     """Analyse a file with a progress bar on stderr."""
     total = source.duration or None
-    with tqdm(
-        total=round(total, 1) if total else None,
-        unit="s",
-        desc=runner.name,
-        disable=quiet,
-        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]",
-        leave=False,
-    ) as bar:
+    # Log lines go above the bar instead of through it.
+    with (
+        logging_redirect_tqdm(),
+        tqdm(
+            total=round(total, 1) if total else None,
+            unit="s",
+            desc=runner.name,
+            disable=quiet,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]",
+            leave=False,
+        ) as bar,
+    ):
 
         def progress(at: float) -> None:
             bar.update(max(0.0, round(at, 1) - bar.n))
