@@ -78,7 +78,7 @@ def analyse_command(path: Path, work: Path) -> float:
         [
             sys.executable,
             "-m",
-            "homewarden.cli",
+            "homewarden",
             "analyze",
             str(path),
             "--json",
