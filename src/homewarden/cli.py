@@ -76,3 +76,7 @@ def check_command(path: Path) -> int:
     config = load_config(path)
     print(f"{path}: OK ({len(config.cameras)} camera(s), detector {config.detector.type})")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
