@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import av.error
 
 LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 REMUXABLE_CODECS = frozenset({"h264"})
+SECRET_QUERY = re.compile(r"(?i)\b(pwd|pass|passwd|password|token|key|secret|auth)=[^&#]*")
 # Demuxers whose timestamps are made up (MJPEG over HTTP counts frames at an assumed 25 fps): live, they are
 # timed by when each frame arrives.
 UNTIMED_FORMATS = frozenset({"mpjpeg", "mjpeg"})
@@ -61,6 +63,8 @@ def is_live(url: str) -> bool:
 
 def describe_url(url: str) -> str:
     """Return the URL with any password replaced, for messages and logs."""
+    # Many cameras take credentials in the query string (?user=admin&pwd=...).
+    url = SECRET_QUERY.sub(lambda match: f"{match.group(1)}=***", url)
     if "://" in url and "@" in url.split("://", 1)[1].split("/", 1)[0]:
         scheme, rest = url.split("://", 1)
         authority, slash, path = rest.partition("/")
@@ -244,7 +248,8 @@ class VideoSource:
 
     def _default_options(self) -> dict[str, str]:
         if self.url.startswith(("rtsp://", "rtsps://")):
-            return {"rtsp_transport": "tcp", "stimeout": str(int(self._timeout * 1_000_000))}
+            # The connect and read timeouts are PyAV's `timeout` argument; FFmpeg 5 dropped `stimeout`.
+            return {"rtsp_transport": "tcp"}
         if self.url.startswith(("http://", "https://")):
             return {"reconnect": "0", "rw_timeout": str(int(self._timeout * 1_000_000))}
         return {}
