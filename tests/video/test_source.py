@@ -210,7 +210,10 @@ def test_http_mjpeg_camera_is_live_and_decodes() -> None:
         ("rtsp://admin:p@ss@cam.local/live", "rtsp://admin:***@cam.local/live"),
         ("http://viewer:x:y@cam.local", "http://viewer:***@cam.local"),
         ("rtsp://cam.local/live?token=a@b", "rtsp://cam.local/live?token=***"),
-        ("http://cam.local/snap.cgi?user=admin&pwd=hunter2&res=1", "http://cam.local/snap.cgi?user=admin&pwd=***&res=1"),
+        (
+            "http://cam.local/snap.cgi?user=admin&pwd=hunter2&res=1",
+            "http://cam.local/snap.cgi?user=admin&pwd=***&res=1",
+        ),
         ("http://cam.local/video.mjpg", "http://cam.local/video.mjpg"),
         ("/videos/front door.mp4", "/videos/front door.mp4"),
     ],
