@@ -49,15 +49,17 @@ class ObjectDetector(ABC):
 class Letterbox:
     """How an image was scaled and padded into a square model input."""
 
+    width: int
+    height: int
     scale: float
     pad_x: float
     pad_y: float
 
     def to_image(self, boxes: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """Map (N, 4) x1 y1 x2 y2 boxes from model input pixels back to image pixels."""
+        """Map (N, 4) x1 y1 x2 y2 boxes from model input pixels back to image pixels, inside the image."""
         mapped = boxes.copy()
-        mapped[:, [0, 2]] = (mapped[:, [0, 2]] - self.pad_x) / self.scale
-        mapped[:, [1, 3]] = (mapped[:, [1, 3]] - self.pad_y) / self.scale
+        mapped[:, [0, 2]] = ((mapped[:, [0, 2]] - self.pad_x) / self.scale).clip(0, self.width)
+        mapped[:, [1, 3]] = ((mapped[:, [1, 3]] - self.pad_y) / self.scale).clip(0, self.height)
         return mapped
 
 
@@ -69,11 +71,11 @@ def letterbox(image: Image, size: int, pad_value: int = 114) -> tuple[Image, Let
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = cast(Image, cv2.resize(image, (new_w, new_h), interpolation=interpolation))
     if new_w == size and new_h == size:
-        return resized, Letterbox(scale, 0.0, 0.0)
+        return resized, Letterbox(width, height, scale, 0.0, 0.0)
     canvas = np.full((size, size, 3), pad_value, dtype=np.uint8)
     pad_x, pad_y = (size - new_w) // 2, (size - new_h) // 2
     canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized
-    return canvas, Letterbox(scale, float(pad_x), float(pad_y))
+    return canvas, Letterbox(width, height, scale, float(pad_x), float(pad_y))
 
 
 def select_boxes(

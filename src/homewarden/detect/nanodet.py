@@ -119,7 +119,4 @@ class NanoDetDetector(ObjectDetector):
         if not all_boxes:
             return []
         boxes = placement.to_image(np.concatenate(all_boxes).astype(np.float32))
-        height, width = image.shape[:2]
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
         return select_boxes(boxes, np.concatenate(all_scores), np.concatenate(all_classes), self.labels, min_score)

@@ -55,7 +55,4 @@ class YoloDetector(ObjectDetector):
         cx, cy, w, h = (output[keep, i] for i in range(4))
         boxes = np.column_stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]).astype(np.float32)
         boxes = placement.to_image(boxes)
-        height, width = image.shape[:2]
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
         return select_boxes(boxes, scores[keep].astype(np.float32), classes[keep], self.labels, min_score)
