@@ -57,7 +57,7 @@ def test_an_hls_stream_is_read_to_its_end_as_h264_with_live_times(hls_url: str) 
         assert info.codec == "h264"
         assert info.remuxable
         assert info.live  # an http(s) URL is a camera: its times are Unix seconds
-        frames = [frame for _, raw in source.packets() for frame in source.decode(raw)]
+        frames = [frame for _, raw in source.packets() for frame in source.decode(raw)] + source.flush()
     finally:
         source.close()
     # Every frame of the 6 s video arrives, in order, through the playlist's segments.
