@@ -97,7 +97,7 @@ class CameraRunner:
         """Analyse an open file source from start to end; SourceError leaves nothing behind."""
         pipeline = self._pipeline_for(source)
         pacer = FramePacer(self.config.cameras[self.name].detect.fps)
-        detect_size = detect_size_for(self.config, self.name, source.info)  # type: ignore[arg-type]
+        detect_size = pipeline.analyzer.frame_size
         try:
             for sample in read_samples(source, pipeline.recorder, pacer, detect_size, self.stop_event, realtime):
                 pipeline.process(sample)
