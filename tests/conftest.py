@@ -30,6 +30,26 @@ def write_config(folder: Path, text: str = "") -> Path:
     return config
 
 
+TEST_PASSPHRASE = "a passphrase only tests use"
+
+
+def init_home_key(folder: Path) -> str:
+    """Create the home key of a config written by write_config (the hub records only once it has one)."""
+    from homewarden.store.keys import HomeKeyFile
+
+    return HomeKeyFile.in_folder(folder / "data").create(TEST_PASSPHRASE)
+
+
+def read_sealed(folder: Path, path: str) -> bytes:
+    """Decrypt a clip or snapshot the hub stored for a config written by write_config, as its owner would."""
+    from homewarden.store.sealed_media import open_hub_storage
+
+    storage = open_hub_storage(folder / "data")
+    name = storage.media.object_name(Path(path))
+    assert name is not None, f"{path} is not a sealed object of {folder / 'data'}"
+    return storage.vault.read(name, storage.key_file.unlock(TEST_PASSPHRASE))
+
+
 @pytest.fixture(scope="session")
 def one_by_one_analysis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Analyse the shared one-by-one footage once, as a user would, and keep what it printed."""

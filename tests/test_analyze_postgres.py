@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import shared_media
+from conftest import init_home_key, shared_media
 from homewarden.cli import main
 from services import fresh_postgres_database
 
@@ -22,6 +22,7 @@ def test_events_of_a_real_video_land_in_postgresql(tmp_path: Path) -> None:
     with fresh_postgres_database() as url:
         config = tmp_path / "homewarden.yaml"
         config.write_text(f"storage:\n  folder: {tmp_path / 'data'}\n  database_url: {url}\n", encoding="utf-8")
+        init_home_key(tmp_path)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             assert main(["analyze", str(video), "--json", "--quiet", "--config", str(config)]) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import signal
 import sqlite3
 import subprocess
@@ -11,13 +12,14 @@ from pathlib import Path
 
 import av
 
-from conftest import shared_media, write_config
+from conftest import init_home_key, read_sealed, shared_media, write_config
 
 
 def test_sigterm_during_an_event_closes_its_clip_and_saves_it(tmp_path: Path) -> None:
     video = shared_media("video/one-by-one-person-detection.mp4")
     # A file in `run` is paced like a camera; the first visitor walks in at about 6.6 s.
     config = write_config(tmp_path, f"cameras:\n  hall:\n    source: {video}\n")
+    init_home_key(tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-m", "homewarden", "run", "--config", str(config)],
         stdout=subprocess.PIPE,
@@ -42,7 +44,7 @@ def test_sigterm_during_an_event_closes_its_clip_and_saves_it(tmp_path: Path) ->
     # Live events carry Unix times.
     assert events[0][3] > 1_700_000_000
     assert len(clips) == 1
-    with av.open(clips[0]) as container:
+    with av.open(io.BytesIO(read_sealed(tmp_path, clips[0]))) as container:
         assert container.streams.video[0].codec_context.name == "h264"
         assert sum(1 for _ in container.decode(video=0)) > 50
     assert not list(tmp_path.rglob("*.partial"))

@@ -14,12 +14,17 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from homewarden.camera.runner import CameraRunner, RunStats
 from homewarden.config import HomewardenConfig, load_config, single_source_config
+from homewarden.config.model import ArmingMode
 from homewarden.detect import DetectorLoadError, ObjectDetector, create_detector
 from homewarden.errors import UserError
 from homewarden.events.record import EventRecord
+from homewarden.faces.gallery import gallery_from_folder
 from homewarden.report import report_events
 from homewarden.store import EventStore, StoreError
 from homewarden.store.media import MediaFolder
+from homewarden.store.owner import open_media_for_recording
+from homewarden.store.retention import FootageKeeper
+from homewarden.store.sealed_media import SealedMediaFolder
 from homewarden.video.source import SourceError, VideoSource
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,26 @@ def init_detector(config: HomewardenConfig) -> ObjectDetector:
         raise UserError(str(exc)) from None
 
 
+def init_hub_media(
+    config: HomewardenConfig, store: EventStore, config_path: Path | None, plain_export_option: str | None = None
+) -> tuple[SealedMediaFolder, FootageKeeper]:
+    """Open the hub's own media folder, which seals what it stores; refuse (closing the store) without a home key."""
+    try:
+        return open_media_for_recording(config, store, config_path, plain_export_option)
+    except UserError:
+        store.close()
+        raise
+
+
+def with_analysis_options(config: HomewardenConfig, mode: ArmingMode, faces: Path | None) -> HomewardenConfig:
+    """Apply `analyze --mode` (it replaces any schedule) and `--faces DIR` (checked and enrolled now, once)."""
+    update: dict[str, object] = {"alarm": config.alarm.model_copy(update={"mode": mode, "schedule": []})}
+    if faces is not None:
+        gallery_from_folder(faces, config.faces.match_threshold)
+        update["faces"] = config.faces.model_copy(update={"gallery_folder": faces, "enabled": True})
+    return config.model_copy(update=update)
+
+
 def open_source(url: str) -> VideoSource:
     """Open a source or explain why it cannot be opened."""
     source = VideoSource(url)
@@ -54,9 +79,11 @@ def open_source(url: str) -> VideoSource:
 def analyze_command(args: argparse.Namespace) -> int:
     """Analyse one source and report its events."""
     config, camera = single_source_config(args.source, load_config(args.config) if args.config else HomewardenConfig())
+    config = with_analysis_options(config, args.mode, args.faces)
     source = open_source(args.source)
-    media = MediaFolder(args.out if args.out else config.storage.folder / "media")
     store = init_store(config)
+    # What the hub keeps is sealed as it is written; --out is the user's own plain export.
+    media = MediaFolder(args.out) if args.out else init_hub_media(config, store, args.config, "--out DIR")[0]
     detector = init_detector(config)
     events: list[EventRecord] = []
     runner = CameraRunner(camera, config, detector, media, events.append)
@@ -150,8 +177,8 @@ def run_command(config_path: Path) -> int:
     if not cameras:
         raise UserError(f"{config_path}: no enabled cameras")
     store = init_store(config)
+    media, keeper = init_hub_media(config, store, config_path)
     detector = init_detector(config)
-    media = MediaFolder(config.storage.folder / "media")
 
     def save(record: EventRecord) -> None:
         try:
@@ -170,9 +197,11 @@ def run_command(config_path: Path) -> int:
     # Everything `run` records happens now, so event times are wall-clock times even for a file played as a camera.
     runners = [CameraRunner(name, config, detector, media, save, wall_clock=True) for name in cameras]
     log.info("running %d camera(s): %s", len(runners), ", ".join(cameras))
+    keeper.start()
     try:
         run_until_signal(runners)
     finally:
+        keeper.stop()
         store.close()
     log.info("stopped cleanly")
     return 0

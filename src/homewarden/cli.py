@@ -11,6 +11,8 @@ from pathlib import Path
 from homewarden import __version__
 from homewarden.config import ConfigError, load_config
 from homewarden.errors import UserError
+from homewarden.faces.commands import register_face_commands
+from homewarden.store.owner import register_owner_commands
 
 EXIT_USAGE = 2
 log = logging.getLogger("homewarden")
@@ -27,9 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("source", help="a video file, rtsp:// or http(s):// URL, or /dev/videoN")
     analyze.add_argument("--config", type=Path, help="YAML config (defaults apply without one)")
     analyze.add_argument("--json", action="store_true", help="print one JSON object per event, nothing else")
-    analyze.add_argument("--out", type=Path, help="write clips and snapshots here as plain files")
+    analyze.add_argument(
+        "--out", type=Path, help="write clips and snapshots here as plain files (else the hub keeps them encrypted)"
+    )
     analyze.add_argument("--realtime", action="store_true", help="pace a file like a live camera")
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
+    analyze.add_argument(
+        "--mode", choices=["away", "home", "night", "disarmed"], default="away", help="arming mode (default: away)"
+    )
+    analyze.add_argument("--faces", type=Path, metavar="DIR", help="household for this run: one photo folder each")
 
     run = commands.add_parser("run", help="run the configured cameras until stopped")
     run.add_argument("--config", type=Path, required=True, help="YAML config")
@@ -41,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="compose a demo scene from sample photos and analyse it")
     demo.add_argument("--out", type=Path, default=Path("demo-output"), help="folder for the scene and events")
+
+    register_owner_commands(commands)  # keys, events, storage
+    register_face_commands(commands)  # faces
     return parser
 
 
@@ -56,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from homewarden import app
 
     try:
+        if hasattr(args, "handler"):
+            return int(args.handler(args))
         if args.command == "analyze":
             return app.analyze_command(args)
         if args.command == "run":

@@ -45,7 +45,13 @@ def test_downgrade_to_base_removes_the_tables_and_upgrade_restores_them(
         command.downgrade(config, "base")
         assert set(inspect(connection).get_table_names()) == {"alembic_version"}
         command.upgrade(config, "head")
-        assert set(inspect(connection).get_table_names()) == {"alembic_version", "event", "clip"}
+        assert set(inspect(connection).get_table_names()) == {
+            "alembic_version",
+            "event",
+            "clip",
+            "face_member",
+            "face_embedding",
+        }
 
 
 def test_migrations_form_a_single_line_of_revisions() -> None:
@@ -57,4 +63,4 @@ def test_migrations_form_a_single_line_of_revisions() -> None:
     finally:
         engine.dispose()
 
-    assert scripts.get_heads() == ["0001"]
+    assert scripts.get_heads() == ["0002"]

@@ -14,8 +14,11 @@ from homewarden.camera.analyzer import FrameAnalyzer
 from homewarden.camera.reader import Sample
 from homewarden.config.model import HomewardenConfig
 from homewarden.detect.base import ObjectDetector
+from homewarden.events.alarm import IntrusionWatch, decision_attributes
 from homewarden.events.lifecycle import EventEnded, EventStarted, TrackedObject
 from homewarden.events.record import EventRecord
+from homewarden.faces.identity import PersonIdentifier
+from homewarden.faces.library import household_gallery
 from homewarden.store.media import MediaFolder
 from homewarden.video.recorder import ClipRecorder, FinishedRecording
 from homewarden.video.source import StreamInfo
@@ -56,6 +59,13 @@ class CameraPipeline:
         self.on_event = on_event
         self.analyzer = FrameAnalyzer(camera, config.objects_for(name), detector, detect_size)
         self.recorder = ClipRecorder(name, config.record_for(name), media, info, template if info.remuxable else None)
+        # The household and the face models load on the first face lookup: a run that meets nobody pays nothing.
+        identifier = (
+            (lambda: PersonIdentifier(household_gallery(config), config.faces.min_face_size))
+            if config.faces.enabled
+            else None
+        )
+        self.watch = IntrusionWatch(name, config.alarm, config.faces, detect_size, identifier, info.live)
         self._pending: dict[str, PendingEvent] = {}
         self._lock = threading.Lock()
         self.written: list[EventRecord] = []
@@ -64,6 +74,9 @@ class CameraPipeline:
         """Analyse one frame and act on the events that started or ended."""
         with self._lock:
             self._apply(self.analyzer.analyze(sample))
+            for pending in self._pending.values():
+                if not pending.ended:
+                    self.watch.follow(pending.obj, sample.time)
             self._publish_finished()
 
     def tick(self, now: float) -> None:
@@ -101,11 +114,12 @@ class CameraPipeline:
 
     def _finish_event(self, obj: TrackedObject, recording: FinishedRecording) -> EventRecord:
         snapshot = self._write_snapshot(obj)
+        conclusion = self.watch.conclude(obj)
         x1, y1, x2, y2 = obj.best_box
         return EventRecord(
             id=obj.id,
             camera=self.name,
-            label=obj.label,
+            label=conclusion.label,
             score=round(obj.best_score, 4),
             start=obj.first_seen,
             end=obj.last_seen,
@@ -114,8 +128,10 @@ class CameraPipeline:
             snapshot=str(snapshot) if snapshot else None,
             clips=tuple(recording.clips),
             zones=tuple(obj.zones),
-            # Until the alarm policy lands, a person event raises an alarm.
-            alarm=obj.label == "person",
+            alarm=conclusion.decision.alarm,
+            alarm_reason=conclusion.decision.reason,
+            sub_label=conclusion.sub_label,
+            attributes=decision_attributes(conclusion.decision),
             source=self.source,
             clip_error=recording.error,
         )

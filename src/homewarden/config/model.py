@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Point = tuple[float, float]
 Polygon = Annotated[list[Point], Field(min_length=3, description="Points (x, y) in detect-size pixels.")]
@@ -187,6 +189,32 @@ class YoloConfig(StrictModel):
 DetectorConfig = Annotated[NanoDetConfig | YoloConfig, Field(discriminator="type")]
 
 
+class RetentionConfig(StrictModel):
+    """How long the hub keeps event footage, and how much disk it may take."""
+
+    alarm_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        title="Alarm events",
+        description="Days the clips and snapshot of an event that raised an alarm are kept.",
+    )
+    other_days: int = Field(
+        default=7,
+        ge=1,
+        le=3650,
+        title="Other events",
+        description="Days the clips and snapshot of any other event are kept.",
+    )
+    max_gb: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1_000_000.0,
+        title="Disk cap",
+        description="Gigabytes (10^9 bytes) the hub's footage may take; the oldest goes first. No cap when unset.",
+    )
+
+
 class StorageConfig(StrictModel):
     """Where media and the database live."""
 
@@ -197,12 +225,119 @@ class StorageConfig(StrictModel):
         default=None,
         description=("SQLAlchemy URL (sqlite:///... or postgresql+psycopg://...); SQLite in the folder if unset."),
     )
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to a SQLite file inside the storage folder."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.folder / 'homewarden.db').resolve()}"
+
+
+ArmingMode = Literal["disarmed", "home", "away", "night"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# A person is an intruder in these modes unless a camera rule says otherwise; at home, people are expected.
+DEFAULT_ALARM_MODES: tuple[ArmingMode, ...] = ("away", "night")
+_CLOCK_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
+
+class FacesConfig(StrictModel):
+    """Recognising household members on person events (docs/faces.md)."""
+
+    enabled: bool = Field(default=True, description="Look for faces on person events and match them to the household.")
+    match_threshold: float = Field(
+        default=0.55,
+        ge=0.2,
+        le=0.8,
+        title="Match distance",
+        description="A face at most this far (L2, dlib embeddings) from a member's photo is that member.",
+    )
+    min_face_size: int = Field(
+        default=32,
+        ge=16,
+        le=1024,
+        title="Smallest identifiable face",
+        description="Faces narrower than this (detect-size pixels) count as seen but are not matched.",
+    )
+    max_lookups: int = Field(
+        default=12,
+        ge=1,
+        le=200,
+        title="Face lookups per event",
+        description="How many of a person event's best frames are searched for a face at most.",
+    )
+    gallery_folder: Path | None = Field(
+        default=None,
+        title="One-run household",
+        description="Photos to use as the household instead of the enrolled one: one sub-folder per member.",
+    )
+
+
+class ScheduleEntry(StrictModel):
+    """From a time of day on some weekdays, the home is in a mode until the next entry starts."""
+
+    days: list[Weekday] = Field(
+        default_factory=lambda: list(WEEKDAYS), min_length=1, description="Weekdays (mon ... sun); every day if unset."
+    )
+    at: str = Field(description="Local time the mode starts, 'HH:MM' (quoted in YAML).")
+    mode: ArmingMode = Field(description="The mode from then on.")
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _clock_time(cls, value: Any) -> Any:
+        if isinstance(value, int | float):
+            # YAML 1.1 reads an unquoted 18:00 as the number 1080.
+            raise ValueError("write the time in quotes, such as '18:00'")
+        if isinstance(value, str) and not _CLOCK_TIME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a time of day HH:MM")
+        return value
+
+
+class CameraAlarmRule(StrictModel):
+    """In which modes a person on one camera, or in one of its zones, raises an alarm."""
+
+    modes: list[ArmingMode] = Field(
+        default_factory=lambda: list(DEFAULT_ALARM_MODES),
+        description="Modes in which a person anywhere on this camera raises an alarm.",
+    )
+    zones: dict[str, list[ArmingMode]] = Field(
+        default_factory=dict,
+        description="Further modes in which a person who entered the zone raises an alarm, by zone name.",
+    )
+
+
+class AlarmConfig(StrictModel):
+    """Arming: when a person who is not recognised as household raises an alarm."""
+
+    mode: ArmingMode = Field(default="away", description="The mode whenever no schedule entry applies.")
+    schedule: list[ScheduleEntry] = Field(
+        default_factory=list, description="A weekly schedule; the latest entry that has started sets the mode."
+    )
+    timezone: str | None = Field(
+        default=None, description="IANA time zone of the schedule, such as Europe/Paris; the hub's own when unset."
+    )
+    grace_period: float = Field(
+        default=10.0,
+        ge=0.0,
+        le=600.0,
+        title="Grace period",
+        description="Seconds a person has to show a household face before the alarm is decided.",
+    )
+    cameras: dict[str, CameraAlarmRule] = Field(
+        default_factory=dict,
+        description="Rules per camera; a camera not listed raises alarms in away and night.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
 
 class HomewardenConfig(StrictModel):
@@ -213,6 +348,8 @@ class HomewardenConfig(StrictModel):
     objects: ObjectsConfig = Field(default_factory=ObjectsConfig)
     record: RecordConfig = Field(default_factory=RecordConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    faces: FacesConfig = Field(default_factory=FacesConfig)
+    alarm: AlarmConfig = Field(default_factory=AlarmConfig)
 
     @model_validator(mode="after")
     def _verify(self) -> HomewardenConfig:
@@ -220,6 +357,7 @@ class HomewardenConfig(StrictModel):
         verify_tracked_labels(self)
         verify_zone_labels(self)
         verify_record_lengths(self)
+        verify_alarm_rules(self)
         return self
 
     def objects_for(self, camera: str) -> ObjectsConfig:
@@ -268,6 +406,20 @@ def verify_record_lengths(config: HomewardenConfig) -> None:
     for where, record in sections:
         if record.pre_roll + record.post_roll >= record.max_clip:
             raise ValueError(f"{where}: pre_roll + post_roll must be shorter than max_clip")
+
+
+def verify_alarm_rules(config: HomewardenConfig) -> None:
+    """Refuse alarm rules for cameras or zones that do not exist, or that name the disarmed mode."""
+    for name, rule in config.alarm.cameras.items():
+        if name not in config.cameras:
+            raise ValueError(f"alarm.cameras.{name}: no camera of that name")
+        zones = config.cameras[name].zones
+        for zone_name, modes in [("", rule.modes), *rule.zones.items()]:
+            where = f"alarm.cameras.{name}" + (f".zones.{zone_name}" if zone_name else ".modes")
+            if zone_name and zone_name not in zones:
+                raise ValueError(f"{where}: camera {name} has no zone of that name")
+            if "disarmed" in modes:
+                raise ValueError(f"{where}: disarmed never raises alarms; list only home, away or night")
 
 
 def detector_labels(detector: NanoDetConfig | YoloConfig) -> list[str]:

@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from homewarden.config.model import ObjectsConfig, ZoneConfig
 from homewarden.detect.base import Detection
+from homewarden.faces.finder import head_region
 from homewarden.track.bytetrack import TrackedDetection
 
 Image = npt.NDArray[np.uint8]
@@ -22,6 +23,10 @@ RECENT_SCORES = 10
 # A detection overlapping an object's last box this much continues that object.
 REATTACH_IOU = 0.3
 REATTACH_GROWTH = 2.0
+# Face lookup gets a person's best few frames, spread over the track: neighbouring frames show the same face.
+MAX_PERSON_VIEWS = 6
+PERSON_VIEW_SPACING = 0.5
+RECENT_BOXES = 30
 
 
 def grow_box(box: tuple[float, float, float, float], factor: float) -> tuple[float, float, float, float]:
@@ -29,6 +34,17 @@ def grow_box(box: tuple[float, float, float, float], factor: float) -> tuple[flo
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     half_w, half_h = (box[2] - box[0]) * factor / 2, (box[3] - box[1]) * factor / 2
     return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """One frame's head region of a person (a BGR copy), kept for face lookup."""
+
+    time: float
+    score: float
+    box: tuple[float, float, float, float]
+    origin: tuple[int, int]
+    crop: Image
 
 
 @dataclass
@@ -48,6 +64,8 @@ class TrackedObject:
     best_image: Image | None = None
     zones: list[str] = field(default_factory=list)
     confirmed: bool = False
+    recent_boxes: deque[tuple[float, float, float, float]] = field(default_factory=lambda: deque(maxlen=RECENT_BOXES))
+    person_views: list[PersonView] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -58,6 +76,25 @@ class TrackedObject:
     def median_score(self) -> float:
         """Return the median of the recent scores."""
         return statistics.median(self.scores) if self.scores else 0.0
+
+
+def keep_person_view(obj: TrackedObject, now: float, detection: Detection, frame: Image) -> None:
+    """Keep this frame's head region if it is among the track's best few, at most one per spacing interval."""
+    views = obj.person_views
+    near = [view for view in views if abs(view.time - now) < PERSON_VIEW_SPACING]
+    if near:
+        if detection.score <= max(view.score for view in near):
+            return
+        for view in near:
+            views.remove(view)
+    elif len(views) >= MAX_PERSON_VIEWS:
+        worst = min(views, key=lambda view: view.score)
+        if detection.score <= worst.score:
+            return
+        views.remove(worst)
+    x1, y1, x2, y2 = head_region(detection.box, (frame.shape[1], frame.shape[0]))
+    if x2 > x1 and y2 > y1:
+        views.append(PersonView(now, detection.score, detection.box, (x1, y1), frame[y1:y2, x1:x2].copy()))
 
 
 @dataclass(frozen=True)
@@ -169,6 +206,9 @@ class EventLifecycle:
         obj.hits += 1
         obj.scores.append(detection.score)
         obj.label_votes[detection.label] += detection.score
+        obj.recent_boxes.append(detection.box)
+        if detection.label == "person":
+            keep_person_view(obj, now, detection, frame)
         if detection.score > obj.best_score:
             obj.best_score = detection.score
             obj.best_box = detection.box

@@ -23,6 +23,10 @@ def camera_folder_name(camera: str) -> str:
 class MediaFolder:
     """The folder holding every camera's clips and snapshots, one sub-folder per camera and UTC day."""
 
+    # A sealed media folder encrypts what it stores: clips are then written in memory and handed to
+    # write_atomically whole, never streamed to a plaintext temporary file.
+    sealed = False
+
     def __init__(self, root: Path) -> None:
         """Keep media under ``root``; folders are created when the first file is written."""
         self.root = root

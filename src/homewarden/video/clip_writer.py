@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -21,17 +22,21 @@ class ClipWriteError(Exception):
 
 
 class ClipWriter:
-    """One MP4 being written to a temporary path; published only when closed cleanly."""
+    """One MP4 being written to a temporary path, or into memory; published only when closed cleanly."""
 
     def __init__(
         self,
-        temp_path: Path,
+        temp_path: Path | None,
         *,
         template: Any | None = None,
         encode_size: tuple[int, int] | None = None,
         fps: float = 10.0,
+        name: str | None = None,
     ) -> None:
+        """Write to ``temp_path``, or into memory when it is None (``name`` then names the clip in errors)."""
         self.temp_path = temp_path
+        self.name = name or (temp_path.name if temp_path is not None else "clip")
+        self._memory: int | None = None
         self.start: float | None = None
         self.end: float | None = None
         self._template = template
@@ -51,9 +56,16 @@ class ClipWriter:
         return self.end - self.start
 
     def _open(self) -> None:
-        self.temp_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._output = av.open(str(self.temp_path), mode="w", format="mp4", options=MP4_OPTIONS)
+            if self.temp_path is None:
+                # Sealed storage must never see plaintext on disk. An in-memory file (Linux memfd) has a path the
+                # MP4 muxer can reopen for +faststart, which a BytesIO cannot offer.
+                self._memory = os.memfd_create("homewarden-clip", os.MFD_CLOEXEC)
+                target = f"/proc/self/fd/{self._memory}"
+            else:
+                self.temp_path.parent.mkdir(parents=True, exist_ok=True)
+                target = str(self.temp_path)
+            self._output = av.open(target, mode="w", format="mp4", options=MP4_OPTIONS)
             if self._template is not None:
                 self._stream = self._output.add_stream_from_template(self._template)
                 self._time_base = self._template.time_base
@@ -73,7 +85,7 @@ class ClipWriter:
                 self._time_base = ENCODE_TIME_BASE
         except (av.error.FFmpegError, OSError) as exc:
             self.abort()
-            raise ClipWriteError(f"cannot create clip {self.temp_path.name}: {exc}") from None
+            raise ClipWriteError(f"cannot create clip {self.name}: {exc}") from None
 
     def write_packet(self, item: SourcePacket) -> None:
         """Copy one source packet into the clip (the first must be a keyframe)."""
@@ -114,7 +126,7 @@ class ClipWriter:
                 self._mux(packet)
         except av.error.FFmpegError as exc:
             self.abort()
-            raise ClipWriteError(f"cannot encode clip {self.temp_path.name}: {exc}") from None
+            raise ClipWriteError(f"cannot encode clip {self.name}: {exc}") from None
         self._last_dts = pts
         self.end = time + 1.0 / self._fps
 
@@ -123,7 +135,7 @@ class ClipWriter:
             self._output.mux(packet)
         except (av.error.FFmpegError, OSError) as exc:
             self.abort()
-            raise ClipWriteError(f"cannot write clip {self.temp_path.name}: {exc}") from None
+            raise ClipWriteError(f"cannot write clip {self.name}: {exc}") from None
 
     def close(self) -> bool:
         """Finish the file; return False when nothing was written (and no file is left)."""
@@ -136,9 +148,19 @@ class ClipWriter:
             self._output.close()
         except (av.error.FFmpegError, OSError) as exc:
             self.abort()
-            raise ClipWriteError(f"cannot finish clip {self.temp_path.name}: {exc}") from None
+            raise ClipWriteError(f"cannot finish clip {self.name}: {exc}") from None
         self._output = None
         return True
+
+    def take_bytes(self) -> bytes:
+        """Return the finished clip written in memory, and free the memory."""
+        if self._memory is None:
+            raise ValueError("this clip was not written in memory, or was taken already")
+        try:
+            return os.pread(self._memory, os.fstat(self._memory).st_size, 0)
+        finally:
+            os.close(self._memory)
+            self._memory = None
 
     def abort(self) -> None:
         """Drop the clip and its partial file."""
@@ -146,4 +168,8 @@ class ClipWriter:
             with contextlib.suppress(av.error.FFmpegError, OSError):
                 self._output.close()
             self._output = None
-        self.temp_path.unlink(missing_ok=True)
+        if self._memory is not None:
+            os.close(self._memory)
+            self._memory = None
+        if self.temp_path is not None:
+            self.temp_path.unlink(missing_ok=True)

@@ -169,10 +169,12 @@ class ClipRecorder:
     def _new_writer(self, recording: EventRecording) -> ClipWriter:
         final = self.media.path_for(self.camera, recording.event_id, f"-{len(recording.clips) + 1}.mp4")
         writer = ClipWriter(
-            self.media.temporary_path_for(final),
+            # Sealed media never touches the disk as plaintext: the clip is written in memory, then sealed.
+            None if self.media.sealed else self.media.temporary_path_for(final),
             template=self._template,
             encode_size=(self._info.width, self._info.height),
             fps=self._info.fps,
+            name=final.name,
         )
         recording.writer = writer
         recording.final_path = final
@@ -191,9 +193,13 @@ class ClipRecorder:
         final = recording.final_path
         assert final is not None
         try:
-            self.media.publish(writer.temp_path, final)
+            if writer.temp_path is None:
+                self.media.write_atomically(final, writer.take_bytes())
+            else:
+                self.media.publish(writer.temp_path, final)
         except OSError as exc:
-            self.media.discard(writer.temp_path)
+            if writer.temp_path is not None:
+                self.media.discard(writer.temp_path)
             self._fail(recording, f"cannot store clip {final.name}: {exc.strerror or exc}")
             return
         assert writer.start is not None
@@ -204,6 +210,8 @@ class ClipRecorder:
         if recording.done:
             return
         self._close_writer(recording)
+        if recording.done:
+            return  # closing failed, and _fail has finished the recording already
         recording.done = True
         self._recordings.pop(recording.event_id, None)
         self._finished.append(FinishedRecording(recording.event_id, recording.clips, recording.error))

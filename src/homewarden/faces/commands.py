@@ -1,0 +1,124 @@
+"""The `faces` commands: enrol, list and remove household members, and identify the faces in photos."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from homewarden.config import HomewardenConfig, load_config
+from homewarden.errors import UserError
+from homewarden.faces.finder import FaceFinder
+from homewarden.faces.gallery import Gallery, check_member_name, enrolment_face, gallery_from_folder, read_photo
+from homewarden.faces.library import FaceLibrary
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def register_face_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``faces`` command group; each command sets ``handler``."""
+    faces = commands.add_parser("faces", help="the household members recognised by their faces").add_subparsers(
+        dest="faces_command", required=True, metavar="ACTION"
+    )
+    enroll = _command(faces, "enroll", faces_enroll, "add a member, or more photos of one (one face per photo)")
+    enroll.add_argument("name", metavar="NAME")
+    enroll.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
+    listing = _command(faces, "list", faces_list, "list the members and the photos they were enrolled from")
+    listing.add_argument("--json", action="store_true", help="one JSON object per member")
+    remove = _command(faces, "remove", faces_remove, "delete a member and every embedding of their face")
+    remove.add_argument("name", metavar="NAME")
+    identify = _command(faces, "identify", faces_identify, "say who is in photos")
+    identify.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
+    identify.add_argument("--faces", type=Path, metavar="DIR", help="use these member photos (one folder each)")
+    identify.add_argument("--json", action="store_true", help="one JSON object per face found, nothing else")
+
+
+def _command(
+    group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, handler: Handler, help_text: str
+) -> argparse.ArgumentParser:
+    parser = group.add_parser(name, help=help_text)
+    parser.add_argument("--config", type=Path, help="YAML config (its database holds the household)")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> HomewardenConfig:
+    return load_config(args.config) if args.config else HomewardenConfig()
+
+
+def _library(config: HomewardenConfig) -> FaceLibrary:
+    return FaceLibrary.open(config.storage.resolved_database_url())
+
+
+def faces_enroll(args: argparse.Namespace) -> int:
+    """Enrol every photo or none: a photo without exactly one face stops the whole enrolment."""
+    name = check_member_name(args.name)
+    config = _config(args)
+    finder = FaceFinder()
+    faces = [(photo.name, enrolment_face(finder, photo).embedding) for photo in args.photos]
+    with _library(config) as library:
+        total = library.enroll(name, faces)
+    print(f"enrolled {name}: {len(faces)} photo(s) added, {total} in all")
+    return 0
+
+
+def faces_list(args: argparse.Namespace) -> int:
+    """Print the members."""
+    with _library(_config(args)) as library:
+        members = library.members()
+    for member in members:
+        if args.json:
+            print(
+                json.dumps(
+                    {"name": member.name, "photos": list(member.photos), "enrolled_at": member.enrolled_at.isoformat()}
+                )
+            )
+        else:
+            print(f"{member.name}: {len(member.photos)} photo(s) ({', '.join(member.photos)})")
+    if not members and not args.json:
+        print("no members enrolled")
+    return 0
+
+
+def faces_remove(args: argparse.Namespace) -> int:
+    """Delete a member with every embedding."""
+    with _library(_config(args)) as library:
+        removed = library.remove(args.name)
+    if removed is None:
+        raise UserError(f"no member named {args.name!r}; nothing was removed")
+    print(f"removed {args.name.strip()} and {removed} face embedding(s)")
+    return 0
+
+
+def faces_identify(args: argparse.Namespace) -> int:
+    """Print, for every face in the photos, the member it is or ``unknown``, with the distance."""
+    config = _config(args)
+    threshold = config.faces.match_threshold
+    gallery: Gallery
+    if args.faces:
+        gallery = gallery_from_folder(args.faces, threshold)
+    else:
+        with _library(config) as library:
+            gallery = library.gallery(threshold)
+    finder = FaceFinder()
+    for photo in args.photos:
+        faces = finder.in_photo(read_photo(photo))
+        if not faces and not args.json:
+            print(f"{photo}: no face found")
+        for face in sorted(faces, key=lambda found: (found.box[0], found.box[1])):
+            match = gallery.match(face.embedding)
+            distance = round(match.distance, 4) if match.nearest else None
+            if args.json:
+                print(
+                    json.dumps({"photo": str(photo), "box": list(face.box), "name": match.label, "distance": distance})
+                )
+            else:
+                if match.nearest is None:
+                    detail = " (nobody is enrolled)"
+                elif match.name is None:
+                    detail = f" (nearest: {match.nearest} at {distance})"
+                else:
+                    detail = f" at {distance}"
+                print(f"{photo} {list(face.box)}: {match.label}{detail}")
+    return 0

@@ -1,0 +1,350 @@
+"""The owner's commands on the hub's storage: the home key, deleting footage, retention, and plain exports."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from homewarden.config import HomewardenConfig, load_config
+from homewarden.errors import UserError
+from homewarden.store.crypto import SealedObjectError
+from homewarden.store.database import EventStore
+from homewarden.store.deletion import DeletionReport, delete_camera_footage, delete_event, delete_everything
+from homewarden.store.errors import StoreError
+from homewarden.store.keys import HomeKeyError, NoHomeKeyError
+from homewarden.store.retention import FootageKeeper, PlannedDeletion, RetentionPlan
+from homewarden.store.sealed_media import HubStorage, SealedMediaFolder, open_hub_storage
+from homewarden.store.secret_input import PASSPHRASE_ENV, SecretSource
+from homewarden.store.vault import SEALED_SUFFIX
+
+Handler = Callable[[argparse.Namespace], int]
+EVERYTHING_CONFIRMATION = "delete everything"
+
+
+def register_owner_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``keys``, ``events`` and ``storage`` command groups; each command sets ``handler``."""
+    keys = commands.add_parser("keys", help="the home key that seals all footage").add_subparsers(
+        dest="keys_command", required=True, metavar="ACTION"
+    )
+    _command(keys, "init", keys_init, "create the home key (you choose the passphrase; a recovery key is shown once)")
+    _command(keys, "unlock", keys_unlock, "check that the passphrase opens the home key")
+    _command(keys, "change-passphrase", keys_change_passphrase, "set a new passphrase (the old one is needed)")
+    _command(keys, "recover", keys_recover, "set a new passphrase with the recovery key")
+    _command(keys, "rotate", keys_rotate, "make a new home key and re-seal every data key to it")
+
+    events = commands.add_parser("events", help="stored events").add_subparsers(
+        dest="events_command", required=True, metavar="ACTION"
+    )
+    delete = _command(events, "delete", events_delete, "delete events and shred their clips and snapshots")
+    delete.add_argument("event_ids", nargs="+", metavar="EVENT_ID")
+    export = _command(events, "export", events_export, "decrypt an event's clips and snapshot to plain files")
+    export.add_argument("event_id", metavar="EVENT_ID")
+    export.add_argument("--out", type=Path, required=True, help="folder for the plain MP4 and JPEG files")
+
+    storage = commands.add_parser("storage", help="footage retention and deletion").add_subparsers(
+        dest="storage_command", required=True, metavar="ACTION"
+    )
+    _command(storage, "plan", storage_plan, "show what retention deletes, and when")
+    _command(storage, "prune", storage_prune, "delete now what retention says is due")
+    erase = _command(storage, "delete", storage_delete, "shred a camera's footage, or everything")
+    which = erase.add_mutually_exclusive_group(required=True)
+    which.add_argument("--camera", help="shred every clip and snapshot of this camera and forget its events")
+    which.add_argument("--everything", action="store_true", help="delete my data: all footage, events and the key")
+    erase.add_argument("--keep-key", action="store_true", help="with --everything: keep the home key")
+    erase.add_argument("--yes", action="store_true", help=f"do not ask to type '{EVERYTHING_CONFIRMATION}'")
+
+
+def _command(
+    group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, handler: Handler, help_text: str
+) -> argparse.ArgumentParser:
+    parser = group.add_parser(name, help=help_text)
+    parser.add_argument("--config", type=Path, help="YAML config (its storage folder holds the key and footage)")
+    parser.add_argument(
+        "--passphrase-stdin",
+        action="store_true",
+        help=f"read secrets as lines from standard input instead of the terminal (or set {PASSPHRASE_ENV})",
+    )
+    parser.set_defaults(handler=_reporting_errors(handler))
+    return parser
+
+
+def _reporting_errors(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (HomeKeyError, SealedObjectError, StoreError) as exc:
+            raise UserError(str(exc)) from None
+
+    return run
+
+
+def _config(args: argparse.Namespace) -> HomewardenConfig:
+    return load_config(args.config) if args.config else HomewardenConfig()
+
+
+def _storage(args: argparse.Namespace) -> HubStorage:
+    return open_hub_storage(_config(args).storage.folder)
+
+
+def _secrets(args: argparse.Namespace) -> SecretSource:
+    return SecretSource(from_stdin=args.passphrase_stdin)
+
+
+def _store(config: HomewardenConfig) -> EventStore:
+    return EventStore.open(config.storage.resolved_database_url())
+
+
+def init_command_hint(config_path: Path | None) -> str:
+    """Return the command that creates the home key for this config."""
+    return "homewarden keys init" + (f" --config {config_path}" if config_path else "")
+
+
+def open_media_for_recording(
+    config: HomewardenConfig, store: EventStore, config_path: Path | None, plain_export_option: str | None = None
+) -> tuple[SealedMediaFolder, FootageKeeper]:
+    """Open the hub's sealed media folder and its retention keeper; refuse before the home has a key."""
+    storage = open_hub_storage(config.storage.folder)
+    try:
+        storage.key_file.public_key()
+    except NoHomeKeyError:
+        alternative = f", or pass {plain_export_option} for plain files" if plain_export_option else ""
+        raise UserError(
+            f"no home key in {config.storage.folder} yet, and the hub stores footage only encrypted: "
+            f"run `{init_command_hint(config_path)}` first (you choose the passphrase){alternative}"
+        ) from None
+    except HomeKeyError as exc:
+        raise UserError(str(exc)) from None
+    keeper = FootageKeeper(store, storage.media, config.storage.retention)
+    storage.media.room = keeper
+    return storage.media, keeper
+
+
+# keys
+
+
+def keys_init(args: argparse.Namespace) -> int:
+    """Create the home key pair and show the recovery key once."""
+    storage = _storage(args)
+    if storage.key_file.exists():
+        raise UserError(f"{storage.key_file.path} exists already; `homewarden keys rotate` makes a new home key")
+    recovery_key = storage.key_file.create(_secrets(args).new_passphrase(PASSPHRASE_ENV))
+    print(f"Created home key {storage.key_file.public_key().key_id} in {storage.key_file.path}.")
+    _show_recovery_key(recovery_key)
+    return 0
+
+
+def _show_recovery_key(recovery_key: str) -> None:
+    print()
+    print("Recovery key (shown only this once; write it down and keep it away from the hub):")
+    print()
+    print(f"    {recovery_key}")
+    print()
+    print("It sets a new passphrase if you forget yours (`homewarden keys recover`). Without the passphrase")
+    print("and without the recovery key, nobody can open the footage, not even you.", flush=True)
+
+
+def keys_unlock(args: argparse.Namespace) -> int:
+    """Check that the passphrase opens the home key."""
+    storage = _storage(args)
+    storage.key_file.public_key()
+    keyring = storage.key_file.unlock(_secrets(args).passphrase())
+    pending = len(keyring.key_ids) - 1
+    note = f" ({pending} older key(s) wait for `homewarden keys rotate` to finish)" if pending else ""
+    print(f"passphrase OK: home key {keyring.current_id} unlocked{note}")
+    return 0
+
+
+def keys_change_passphrase(args: argparse.Namespace) -> int:
+    """Set a new passphrase with the old one."""
+    storage = _storage(args)
+    storage.key_file.public_key()
+    secrets = _secrets(args)
+    old = secrets.passphrase("Current passphrase")
+    storage.key_file.change_passphrase(old, secrets.new_passphrase())
+    print("passphrase changed; the recovery key still works")
+    return 0
+
+
+def keys_recover(args: argparse.Namespace) -> int:
+    """Set a new passphrase with the recovery key."""
+    storage = _storage(args)
+    storage.key_file.public_key()
+    secrets = _secrets(args)
+    recovery_key = secrets.recovery_key()
+    storage.key_file.recover(recovery_key, secrets.new_passphrase())
+    print("new passphrase set; the recovery key still works")
+    return 0
+
+
+def keys_rotate(args: argparse.Namespace) -> int:
+    """Make a new home key, re-seal every data key to it, and retire the old key."""
+    storage = _storage(args)
+    storage.key_file.public_key()
+    report = storage.key_file.rotate(_secrets(args).passphrase(), storage.vault, _announce_rotation)
+    resumed = " (finished an interrupted rotation)" if report.resumed else ""
+    print(
+        f"home key {report.new_key_id} is current; re-sealed {report.resealed} data key(s) without re-encrypting "
+        f"any media; retired {', '.join(report.retired_key_ids) or 'nothing'}{resumed}"
+    )
+    return 0
+
+
+def _announce_rotation(recovery_key: str) -> None:
+    print("New home key written; the old recovery key no longer works.")
+    _show_recovery_key(recovery_key)
+    print()
+
+
+# events
+
+
+def events_delete(args: argparse.Namespace) -> int:
+    """Delete events and shred their objects."""
+    config = _config(args)
+    storage = open_hub_storage(config.storage.folder)
+    with _store(config) as store:
+        records = []
+        for event_id in args.event_ids:
+            record = store.get_event(event_id)
+            if record is None:
+                raise UserError(f"no event {event_id}; nothing was deleted")
+            records.append(record)
+        for record in records:
+            report = delete_event(store, storage.media, record)
+            print(f"deleted event {record.id}: {report.objects} object(s) shredded")
+            _mention_plain_files(report)
+    return 0
+
+
+def _mention_plain_files(report: DeletionReport) -> None:
+    for path in report.plain_files:
+        print(f"  left in place (a plain export you made, not the hub's): {path}")
+
+
+def events_export(args: argparse.Namespace) -> int:
+    """Decrypt an event's clips and snapshot into ordinary files in a folder the owner chose."""
+    config = _config(args)
+    storage = open_hub_storage(config.storage.folder)
+    with _store(config) as store:
+        record = store.get_event(args.event_id)
+    if record is None:
+        raise UserError(f"no event {args.event_id}")
+    paths = [clip.path for clip in record.clips] + ([record.snapshot] if record.snapshot else [])
+    names = [name for name in (storage.media.object_name(Path(path)) for path in paths) if name]
+    if not names:
+        raise UserError(f"event {record.id} has no footage in the hub's storage")
+    keyring = storage.key_file.unlock(_secrets(args).passphrase())
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        target = args.out / Path(name).name
+        _write_plain_file(target, storage.vault.open(name, keyring).iter_chunks())
+        print(target)
+    return 0
+
+
+def _write_plain_file(target: Path, chunks: Iterable[bytes]) -> None:
+    """Write a decrypted export through a temporary file, so a failed check leaves no partial plaintext."""
+    descriptor, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            for chunk in chunks:
+                file.write(chunk)
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+# storage
+
+
+def storage_plan(args: argparse.Namespace) -> int:
+    """Show what retention deletes at the next sweep, and when the rest falls due."""
+    config = _config(args)
+    storage = open_hub_storage(config.storage.folder)
+    with _store(config) as store:
+        plan = FootageKeeper(store, storage.media, config.storage.retention).plan()
+    policy = config.storage.retention
+    print(_usage_line(plan))
+    print(f"kept: alarm events {policy.alarm_days} days, other events {policy.other_days} days")
+    print("deleted by the next sweep (hourly while `homewarden run` runs, or now by `homewarden storage prune`):")
+    _print_deletions(plan.due_now, show_due=False)
+    print("scheduled:")
+    _print_deletions(plan.scheduled, show_due=True)
+    return 0
+
+
+def storage_prune(args: argparse.Namespace) -> int:
+    """Delete now what retention says is due."""
+    config = _config(args)
+    storage = open_hub_storage(config.storage.folder)
+    with _store(config) as store:
+        plan = FootageKeeper(store, storage.media, config.storage.retention).sweep()
+    _print_deletions(plan.due_now, show_due=False)
+    print(f"deleted {len(plan.due_now)} item(s); {_megabytes(plan.bytes_after_sweep)} of footage left")
+    return 0
+
+
+def storage_delete(args: argparse.Namespace) -> int:
+    """Shred one camera's footage, or everything the hub holds."""
+    config = _config(args)
+    storage = open_hub_storage(config.storage.folder)
+    if args.everything and not args.yes:
+        _confirm_everything(storage)
+    with _store(config) as store:
+        if args.everything:
+            report = delete_everything(store, storage.media, storage.key_file, keep_key=args.keep_key)
+        else:
+            report = delete_camera_footage(store, storage.media, args.camera)
+    print(f"deleted {report.events} event(s); {report.objects} object(s) shredded")
+    if args.everything and not args.keep_key:
+        print(f"the home key is destroyed; run `{init_command_hint(args.config)}` before recording again")
+    _mention_plain_files(report)
+    return 0
+
+
+def _confirm_everything(storage: HubStorage) -> None:
+    if not sys.stdin.isatty():
+        raise UserError("deleting everything needs --yes when there is no terminal to confirm on")
+    print(f"This shreds every clip and snapshot in {storage.media.root}, forgets every event", file=sys.stderr)
+    print("and destroys the home key. Nothing can bring them back.", file=sys.stderr)
+    answer = input(f"Type '{EVERYTHING_CONFIRMATION}' to go on: ")
+    if answer.strip() != EVERYTHING_CONFIRMATION:
+        raise UserError("not confirmed; nothing was deleted")
+
+
+def _usage_line(plan: RetentionPlan) -> str:
+    used = _megabytes(plan.used_bytes)
+    if plan.cap_bytes is None:
+        return f"footage: {used}; no disk cap (storage.retention.max_gb)"
+    share = 100.0 * plan.used_bytes / plan.cap_bytes
+    return f"footage: {used} of a {_megabytes(plan.cap_bytes)} cap ({share:.0f} %)"
+
+
+def _print_deletions(deletions: list[PlannedDeletion], show_due: bool) -> None:
+    if not deletions:
+        print("  nothing")
+    for deletion in deletions:
+        size = _megabytes(deletion.stored_bytes)
+        if deletion.footage is not None:
+            record = deletion.footage.record
+            when = _utc(deletion.due) if show_due else f"recorded {_utc(deletion.footage.recorded_at)}"
+            kind = deletion.footage.kind
+            print(f"  {when}  {record.camera}  {record.label}  {kind}  {record.id}  {size}  {deletion.reason}")
+        elif deletion.unreferenced is not None:
+            print(f"  {deletion.unreferenced.name}{SEALED_SUFFIX}  {size}  {deletion.reason}")
+
+
+def _utc(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1_000_000:.1f} MB"

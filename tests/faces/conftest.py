@@ -1,0 +1,62 @@
+"""Fixtures for the face tests: the shared photos (enrolment set and probes) and the real dlib models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import shared_media
+from homewarden.faces.finder import FaceFinder
+from homewarden.faces.gallery import Gallery, enrolment_face, photos_in
+from services import ensure_postgres, fresh_postgres_database
+
+# What ../shared/datasets/faces/README.md says each probe shows: the names of its faces, "unknown" for strangers.
+PROBES = {
+    "alex_lacamoire1.jpg": ["alex_lacamoire"],
+    "obama1.jpg": ["obama"],
+    "obama_and_biden.jpg": ["biden", "obama", "unknown"],
+    "kit_with_rose.jpg": ["rose_leslie", "unknown"],
+    "johnsnow_test1.jpg": ["unknown"],
+}
+MEMBERS = ["alex_lacamoire", "biden", "obama", "rose_leslie"]
+
+
+@pytest.fixture(scope="session")
+def faces_folder() -> Path:
+    """Return ../shared/datasets/faces."""
+    return shared_media("faces/probe/obama1.jpg").parents[1]
+
+
+@pytest.fixture(scope="session")
+def finder() -> FaceFinder:
+    """Return a face finder on the real dlib models."""
+    return FaceFinder()
+
+
+@pytest.fixture(scope="session")
+def household(faces_folder: Path, finder: FaceFinder) -> Gallery:
+    """Return a gallery with every person in enroll/ enrolled from all their photos."""
+    members = {
+        folder.name: [enrolment_face(finder, photo).embedding for photo in photos_in(folder)]
+        for folder in sorted((faces_folder / "enroll").iterdir())
+    }
+    assert sorted(members) == MEMBERS
+    return Gallery(members)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ]
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Return the URL of a database no other test uses: a new SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'homewarden.db'}"
+        return
+    ensure_postgres()
+    with fresh_postgres_database() as url:
+        yield url
