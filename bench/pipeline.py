@@ -8,6 +8,7 @@ shared machine are noisy, so run it a few times and record the numbers in docs/b
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import subprocess
 import sys
@@ -56,9 +57,14 @@ def decode_alone(path: Path) -> tuple[float, float]:
     return time.perf_counter() - started, seconds
 
 
-def analyse_in_process(path: Path, detector: TimedDetector, work: Path) -> tuple[float, int, int, float]:
+def analyse_in_process(
+    path: Path, detector: TimedDetector, work: Path, faces: bool = True
+) -> tuple[float, int, int, float]:
     """Return (wall seconds, events, detector calls, median ms per call) for one analysis, model loaded."""
-    config, camera = single_source_config(str(path), HomewardenConfig())
+    base = HomewardenConfig()
+    config, camera = single_source_config(
+        str(path), base.model_copy(update={"faces": base.faces.model_copy(update={"enabled": faces})})
+    )
     events: list[Any] = []
     runner = CameraRunner(camera, config, detector, MediaFolder(work / "media"), events.append)
     detector.seconds.clear()
@@ -88,6 +94,7 @@ def analyse_command(path: Path, work: Path) -> float:
         ],
         check=True,
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         cwd=work,
     )
     return time.perf_counter() - started
@@ -112,11 +119,11 @@ def make_idle_scene(path: Path, seconds: float) -> Path:
     return path
 
 
-def report(name: str, path: Path, detector: TimedDetector, runs: int, work: Path) -> None:
+def report(name: str, path: Path, detector: TimedDetector, runs: int, work: Path, faces: bool = True) -> None:
     """Measure one video and print the numbers."""
     decode = min(decode_alone(path)[0] for _ in range(runs))
     video_seconds = decode_alone(path)[1]
-    results = [analyse_in_process(path, detector, work / f"{name}-{run}") for run in range(runs)]
+    results = [analyse_in_process(path, detector, work / f"{name}-{run}", faces) for run in range(runs)]
     best = min(results, key=lambda result: result[0])
     wall, events, calls, per_call = best
     print(f"== {name}: {path.name} ({video_seconds:.1f} s of video), best of {runs}")
@@ -134,12 +141,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    logging.getLogger("homewarden").setLevel(logging.ERROR)  # the alarms of the footage are not the report
     if not ONE_BY_ONE.is_file():
         sys.exit(f"missing {ONE_BY_ONE}: the shared datasets folder is needed")
     detector = TimedDetector(create_detector(HomewardenConfig().detector))
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         report("busy", ONE_BY_ONE, detector, args.runs, work)
+        report("busy, face recognition off", ONE_BY_ONE, detector, args.runs, work, faces=False)
         report("idle", make_idle_scene(work / "idle.mp4", 120.0), detector, args.runs, work)
         command = min(analyse_command(ONE_BY_ONE, work) for _ in range(args.runs))
         decode = min(decode_alone(ONE_BY_ONE)[0] for _ in range(args.runs))

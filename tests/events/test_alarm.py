@@ -153,6 +153,8 @@ PEOPLE_TRACKS = {
     "one-by-one, with a cat vote": evidence({"person": 13.78, "cat": 0.56}, 0.75, (148, 225)),
     "one-by-one, square box": evidence({"person": 12.03}, 0.88, (299, 298)),
     "face at the lens": evidence({"person": 2.0, "dog": 0.4}, 0.5, (764, 430), face=True),
+    # Size and a weak score alone are no animal's: someone walking up to the camera with their back turned.
+    "back to the camera, filling the picture": evidence({"person": 3.0}, 0.5, (420, 432)),
 }
 
 

@@ -30,7 +30,9 @@ ANIMAL_LABELS = frozenset(
 )
 
 # The false-alarm guard (docs/faces.md has the measurements behind each number). A track with a human face on it
-# is a person. Otherwise each of these is a doubt, and two doubts make the track a pet's:
+# is a person. Otherwise each of these is a doubt, and two doubts make the track a pet's, provided one of them is
+# about the animal itself (its votes or its shape): size and a weak score alone also describe a person walking
+# up to the camera with their back turned, who must alarm.
 #   - animal votes: at least this share of the track's score-weighted label votes went to animals;
 ANIMAL_SHARE_DOUBT = 0.08
 #   - wide: the boxes are wider than tall (median height / width below this); standing, walking, sitting and
@@ -85,13 +87,15 @@ def judge_person_track(evidence: TrackEvidence) -> GuardVerdict:
         aspect = statistics.median((b[3] - b[1]) / max(b[2] - b[0], 1e-6) for b in evidence.boxes)
         if aspect < WIDE_ASPECT:
             doubts.append(f"wider than tall ({aspect:.2f})")
+    animal_like = bool(doubts)
+    if evidence.boxes:
         frame_area = evidence.frame_size[0] * evidence.frame_size[1]
         cover = statistics.median((b[2] - b[0]) * (b[3] - b[1]) for b in evidence.boxes) / frame_area
         if cover >= FILLS_FRAME:
             doubts.append(f"fills {min(cover, 1.0):.0%} of the picture")
     if evidence.median_score < WEAK_SCORE:
         doubts.append(f"median score {evidence.median_score:.2f}")
-    is_person = animal_share < ANIMAL_SHARE_VETO and len(doubts) < DOUBTS_FOR_PET
+    is_person = animal_share < ANIMAL_SHARE_VETO and not (animal_like and len(doubts) >= DOUBTS_FOR_PET)
     animals = {label: v for label, v in evidence.label_votes.items() if label in ANIMAL_LABELS}
     return GuardVerdict(is_person, tuple(doubts), max(animals, key=animals.__getitem__) if animals else None)
 
