@@ -19,6 +19,7 @@ from homewarden.detect import DetectorLoadError, ObjectDetector, create_detector
 from homewarden.errors import UserError
 from homewarden.events.record import EventRecord
 from homewarden.faces.gallery import gallery_from_folder
+from homewarden.faces.library import household_gallery
 from homewarden.report import report_events
 from homewarden.store import EventStore, StoreError
 from homewarden.store.media import MediaFolder
@@ -57,6 +58,16 @@ def init_hub_media(
         raise
 
 
+def init_household(config: HomewardenConfig, store: EventStore, config_path: Path | None) -> None:
+    """Check that the household can be read (closing the store if not): a missing gallery key stops the start."""
+    if config.faces.enabled and config.faces.gallery_folder is None:
+        try:
+            household_gallery(config, config_path)
+        except UserError:
+            store.close()
+            raise
+
+
 def with_analysis_options(config: HomewardenConfig, mode: ArmingMode, faces: Path | None) -> HomewardenConfig:
     """Apply `analyze --mode` (it replaces any schedule) and `--faces DIR` (checked and enrolled now, once)."""
     update: dict[str, object] = {"alarm": config.alarm.model_copy(update={"mode": mode, "schedule": []})}
@@ -84,6 +95,7 @@ def analyze_command(args: argparse.Namespace) -> int:
     store = init_store(config)
     # What the hub keeps is sealed as it is written; --out is the user's own plain export.
     media = MediaFolder(args.out) if args.out else init_hub_media(config, store, args.config, "--out DIR")[0]
+    init_household(config, store, args.config)
     detector = init_detector(config)
     events: list[EventRecord] = []
     runner = CameraRunner(camera, config, detector, media, events.append)
@@ -178,6 +190,7 @@ def run_command(config_path: Path) -> int:
         raise UserError(f"{config_path}: no enabled cameras")
     store = init_store(config)
     media, keeper = init_hub_media(config, store, config_path)
+    init_household(config, store, config_path)
     detector = init_detector(config)
 
     def save(record: EventRecord) -> None:

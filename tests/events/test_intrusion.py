@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import shared_media, write_config
+from conftest import init_home_key, shared_media, write_config
 from events.footage import crossing_the_room, portrait_cutout, sniffing_the_camera, visit
 from homewarden.cli import main
 from homewarden.demo import compose_demo_scene
@@ -135,6 +135,7 @@ def test_a_stranger_alarms_even_with_a_household(visits: dict[str, Path], tmp_pa
 def test_an_enrolled_member_is_recognised_from_the_database(visits: dict[str, Path], tmp_path: Path) -> None:
     enroll = shared_media("faces/enroll/obama/obama.jpg").parent
     config = write_config(tmp_path)
+    init_home_key(tmp_path)  # enrolment seals the gallery key's copy to it
     assert main(["faces", "enroll", "obama", *map(str, sorted(enroll.glob("*.jpg"))), "--config", str(config)]) == 0
 
     events = analyze(visits["obama"], tmp_path)

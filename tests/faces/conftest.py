@@ -10,6 +10,8 @@ import pytest
 from conftest import shared_media
 from homewarden.faces.finder import FaceFinder
 from homewarden.faces.gallery import Gallery, enrolment_face, photos_in
+from homewarden.store.gallery_key import GalleryKeyFile
+from homewarden.store.keys import Argon2Parameters, HomeKeyFile
 from services import ensure_postgres, fresh_postgres_database
 
 # What ../shared/datasets/faces/README.md says each probe shows: the names of its faces, "unknown" for strangers.
@@ -21,6 +23,9 @@ PROBES = {
     "johnsnow_test1.jpg": ["unknown"],
 }
 MEMBERS = ["alex_lacamoire", "biden", "obama", "rose_leslie"]
+# Cheap Argon2: these tests are about the gallery key, not the passphrase's cost.
+FAST_ARGON2 = Argon2Parameters(time_cost=1, memory_cost_kib=64, parallelism=1)
+KEY_PASSPHRASE = "a passphrase only face tests use"
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +65,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     ensure_postgres()
     with fresh_postgres_database() as url:
         yield url
+
+
+@pytest.fixture
+def gallery_key(tmp_path: Path) -> GalleryKeyFile:
+    """Return the gallery key file of a key folder whose home key exists (the gallery key is made at enrolment)."""
+    folder = tmp_path / "keys"
+    HomeKeyFile.in_folder(folder).create(KEY_PASSPHRASE, FAST_ARGON2)
+    return GalleryKeyFile.in_folder(folder)

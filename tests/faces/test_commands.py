@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
-from conftest import write_config
+from conftest import TEST_PASSPHRASE, init_home_key, shared_media, write_config
 from faces.conftest import PROBES
 from homewarden.cli import main
 
@@ -20,6 +21,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def test_enrol_list_identify_remove(tmp_path: Path, faces_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = str(write_config(tmp_path))
+    init_home_key(tmp_path)
     enroll = faces_folder / "enroll"
     for member in ("obama", "biden"):
         photos = [str(photo) for photo in sorted((enroll / member).glob("*.jpg"))]
@@ -86,3 +88,129 @@ def test_removing_a_stranger_is_an_error(tmp_path: Path, capsys: pytest.CaptureF
     code, _, err = run(capsys, "faces", "remove", "nobody", "--config", str(write_config(tmp_path)))
 
     assert (code, err) == (2, "homewarden: error: no member named 'nobody'; nothing was removed\n")
+
+
+def enrol(capsys: pytest.CaptureFixture[str], faces_folder: Path, config: str, *members: str) -> None:
+    for member in members:
+        photos = [str(photo) for photo in sorted((faces_folder / "enroll" / member).glob("*.jpg"))]
+        code, _, err = run(capsys, "faces", "enroll", member, *photos, "--config", config)
+        assert code == 0, err
+
+
+def test_enrolment_before_the_home_key_says_to_create_it(
+    tmp_path: Path, faces_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(write_config(tmp_path))
+    photo = str(faces_folder / "enroll" / "obama" / "obama.jpg")
+
+    code, _, err = run(capsys, "faces", "enroll", "obama", photo, "--config", config)
+
+    assert code == 2
+    assert err.endswith(f"run `homewarden keys init --config {config}` first (you choose the passphrase)\n")
+    assert err.count("\n") == 1
+
+
+def test_a_lost_gallery_key_stops_with_one_line_and_the_passphrase_restores_it(
+    tmp_path: Path, faces_folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = str(write_config(tmp_path))
+    init_home_key(tmp_path)
+    enrol(capsys, faces_folder, config, "obama")
+    key_path = tmp_path / "data" / "gallery-key.bin"
+    key_path.unlink()
+    probe = str(faces_folder / "probe" / "obama1.jpg")
+
+    code, out, err = run(capsys, "faces", "identify", probe, "--json", "--config", config)
+
+    assert (code, out) == (2, "")
+    assert err == (
+        f"homewarden: error: the face gallery key {key_path} is missing, but 2 face embedding(s) are encrypted with "
+        f"it: restore it with `homewarden keys unlock --config {config}` (needs the passphrase), or remove the "
+        "members and enrol them again\n"
+    )
+    video = str(shared_media("video/face-demographics-walking.gif"))
+    code, out, err = run(capsys, "analyze", video, "--json", "--quiet", "--config", config)
+    assert (code, out, err.count("\n")) == (2, "", 1)
+    assert "face gallery key" in err
+
+    monkeypatch.setenv("HOMEWARDEN_PASSPHRASE", TEST_PASSPHRASE)
+    code, out, err = run(capsys, "keys", "unlock", "--config", config)
+    assert code == 0, err
+    assert f"restored the face gallery key {key_path}" in out
+    code, out, _ = run(capsys, "faces", "identify", probe, "--json", "--config", config)
+    assert (code, json.loads(out)["name"]) == (0, "obama")
+
+
+def test_rotating_the_home_key_keeps_the_gallery_restorable(
+    tmp_path: Path, faces_folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = str(write_config(tmp_path))
+    monkeypatch.setenv("HOMEWARDEN_PASSPHRASE", TEST_PASSPHRASE)
+    assert run(capsys, "keys", "init", "--config", config)[0] == 0
+    assert (tmp_path / "data" / "gallery-key.bin").exists()
+    enrol(capsys, faces_folder, config, "obama")
+
+    code, out, err = run(capsys, "keys", "rotate", "--config", config)
+    assert code == 0, err
+    assert "re-sealed 1 data key(s)" in out
+    (tmp_path / "data" / "gallery-key.bin").unlink()
+    assert run(capsys, "keys", "unlock", "--config", config)[0] == 0
+
+    code, out, _ = run(
+        capsys, "faces", "identify", str(faces_folder / "probe" / "obama1.jpg"), "--json", "--config", config
+    )
+    assert (code, json.loads(out)["name"]) == (0, "obama")
+
+
+@pytest.mark.parametrize("keep_key", [False, True], ids=["everything", "keep-key"])
+def test_deleting_everything_deletes_every_member_and_the_gallery_key(
+    tmp_path: Path, faces_folder: Path, capsys: pytest.CaptureFixture[str], keep_key: bool
+) -> None:
+    config = str(write_config(tmp_path))
+    init_home_key(tmp_path)
+    enrol(capsys, faces_folder, config, "obama", "biden")
+
+    code, out, err = run(
+        capsys, "storage", "delete", "--everything", "--yes", *(["--keep-key"] if keep_key else []), "--config", config
+    )
+
+    assert code == 0, err
+    assert "deleted 2 household member(s) and destroyed the face gallery key" in out
+    data = tmp_path / "data"
+    assert not (data / "gallery-key.bin").exists()
+    assert not (data / "gallery-key.sealed").exists()
+    assert (data / "home-key.json").exists() == keep_key
+    engine = create_engine(f"sqlite:///{data / 'homewarden.db'}")
+    try:
+        with engine.connect() as connection:
+            for table in ("face_member", "face_embedding"):
+                assert connection.execute(text(f"select count(*) from {table}")).scalar_one() == 0
+    finally:
+        engine.dispose()
+    if keep_key:
+        # The home key stays, so enrolling again makes a new gallery key.
+        enrol(capsys, faces_folder, config, "obama")
+        assert (data / "gallery-key.bin").exists()
+
+
+def test_a_one_run_household_writes_nothing(
+    tmp_path: Path, faces_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(write_config(tmp_path))
+    before = sorted(tmp_path.rglob("*"))
+
+    code, out, _ = run(
+        capsys,
+        "faces",
+        "identify",
+        str(faces_folder / "probe" / "obama1.jpg"),
+        "--faces",
+        str(faces_folder / "enroll"),
+        "--json",
+        "--config",
+        config,
+    )
+
+    assert (code, json.loads(out)["name"]) == (0, "obama")
+    assert sorted(tmp_path.rglob("*")) == before
+    assert not (tmp_path / "data").exists()

@@ -12,6 +12,7 @@ from homewarden.errors import UserError
 from homewarden.faces.finder import FaceFinder
 from homewarden.faces.gallery import enrolment_face
 from homewarden.faces.library import FaceLibrary
+from homewarden.store.gallery_key import GalleryKeyFile
 
 
 def enrol_folder(library: FaceLibrary, finder: FaceFinder, folder: Path) -> int:
@@ -31,8 +32,10 @@ def row_counts(database_url: str) -> dict[str, int]:
         engine.dispose()
 
 
-def test_enrol_list_and_match(database_url: str, faces_folder: Path, finder: FaceFinder) -> None:
-    with FaceLibrary.open(database_url) as library:
+def test_enrol_list_and_match(
+    database_url: str, gallery_key: GalleryKeyFile, faces_folder: Path, finder: FaceFinder
+) -> None:
+    with FaceLibrary.open(database_url, gallery_key) as library:
         assert enrol_folder(library, finder, faces_folder / "enroll" / "obama") == 2
         assert enrol_folder(library, finder, faces_folder / "enroll" / "rose_leslie") == 2
         members = library.members()
@@ -48,10 +51,12 @@ def test_enrol_list_and_match(database_url: str, faces_folder: Path, finder: Fac
     assert gallery.members["obama"].shape == (2, 128)
 
 
-def test_enrolling_more_photos_adds_to_the_member(database_url: str, faces_folder: Path, finder: FaceFinder) -> None:
+def test_enrolling_more_photos_adds_to_the_member(
+    database_url: str, gallery_key: GalleryKeyFile, faces_folder: Path, finder: FaceFinder
+) -> None:
     photo = faces_folder / "enroll" / "biden" / "biden.jpg"
     embedding = enrolment_face(finder, photo).embedding
-    with FaceLibrary.open(database_url) as library:
+    with FaceLibrary.open(database_url, gallery_key) as library:
         assert library.enroll("biden", [(photo.name, embedding)]) == 1
         assert library.enroll(" biden ", [(photo.name, embedding)]) == 2
         stored = library.gallery(0.55).members["biden"]
@@ -60,9 +65,9 @@ def test_enrolling_more_photos_adds_to_the_member(database_url: str, faces_folde
 
 
 def test_remove_deletes_the_member_and_every_embedding(
-    database_url: str, faces_folder: Path, finder: FaceFinder
+    database_url: str, gallery_key: GalleryKeyFile, faces_folder: Path, finder: FaceFinder
 ) -> None:
-    with FaceLibrary.open(database_url) as library:
+    with FaceLibrary.open(database_url, gallery_key) as library:
         enrol_folder(library, finder, faces_folder / "enroll" / "obama")
         enrol_folder(library, finder, faces_folder / "enroll" / "biden")
         assert row_counts(database_url) == {"face_member": 2, "face_embedding": 4, "event": 0}
@@ -76,10 +81,10 @@ def test_remove_deletes_the_member_and_every_embedding(
 
 
 def test_the_database_itself_deletes_embeddings_with_their_member(
-    database_url: str, faces_folder: Path, finder: FaceFinder
+    database_url: str, gallery_key: GalleryKeyFile, faces_folder: Path, finder: FaceFinder
 ) -> None:
     """ON DELETE CASCADE: even a member deleted behind the library's back leaves no embedding."""
-    with FaceLibrary.open(database_url) as library:
+    with FaceLibrary.open(database_url, gallery_key) as library:
         enrol_folder(library, finder, faces_folder / "enroll" / "rose_leslie")
         engine = library._engine
         with engine.begin() as connection:
@@ -87,8 +92,8 @@ def test_the_database_itself_deletes_embeddings_with_their_member(
     assert row_counts(database_url)["face_embedding"] == 0
 
 
-def test_face_tables_stand_apart_from_the_event_tables(database_url: str) -> None:
-    FaceLibrary.open(database_url).close()
+def test_face_tables_stand_apart_from_the_event_tables(database_url: str, gallery_key: GalleryKeyFile) -> None:
+    FaceLibrary.open(database_url, gallery_key).close()
     engine = create_engine(database_url)
     try:
         inspector = inspect(engine)
@@ -101,12 +106,12 @@ def test_face_tables_stand_apart_from_the_event_tables(database_url: str) -> Non
         columns = {column["name"] for column in inspector.get_columns("face_embedding")}
     finally:
         engine.dispose()
-    # What is kept of a photo: its file name and the embedding, never the picture or a crop.
-    assert columns == {"id", "member_id", "model", "vector", "photo", "created_at"}
+    # What is kept of a photo: its file name and the encrypted embedding, never the picture or a crop.
+    assert columns == {"id", "member_id", "model", "key_id", "nonce", "ciphertext", "photo", "created_at"}
 
 
-def test_enrolment_refuses_a_bad_name(database_url: str) -> None:
-    with FaceLibrary.open(database_url) as library, pytest.raises(UserError, match="reserved"):
+def test_enrolment_refuses_a_bad_name(database_url: str, gallery_key: GalleryKeyFile) -> None:
+    with FaceLibrary.open(database_url, gallery_key) as library, pytest.raises(UserError, match="reserved"):
         library.enroll("unknown", [])
 
 
@@ -114,4 +119,4 @@ def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(UserError, match="cannot open the face library"):
-        FaceLibrary.open(f"sqlite:///{blocker / 'sub' / 'x.db'}")
+        FaceLibrary.open(f"sqlite:///{blocker / 'sub' / 'x.db'}", GalleryKeyFile.in_folder(tmp_path))

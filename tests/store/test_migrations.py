@@ -63,4 +63,4 @@ def test_migrations_form_a_single_line_of_revisions() -> None:
     finally:
         engine.dispose()
 
-    assert scripts.get_heads() == ["0002"]
+    assert scripts.get_heads() == ["0003"]

@@ -11,7 +11,7 @@ from homewarden.config import HomewardenConfig, load_config
 from homewarden.errors import UserError
 from homewarden.faces.finder import FaceFinder
 from homewarden.faces.gallery import Gallery, check_member_name, enrolment_face, gallery_from_folder, read_photo
-from homewarden.faces.library import FaceLibrary
+from homewarden.faces.library import FaceLibrary, open_household
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -47,8 +47,8 @@ def _config(args: argparse.Namespace) -> HomewardenConfig:
     return load_config(args.config) if args.config else HomewardenConfig()
 
 
-def _library(config: HomewardenConfig) -> FaceLibrary:
-    return FaceLibrary.open(config.storage.resolved_database_url())
+def _library(config: HomewardenConfig, args: argparse.Namespace) -> FaceLibrary:
+    return open_household(config, args.config)
 
 
 def faces_enroll(args: argparse.Namespace) -> int:
@@ -57,7 +57,7 @@ def faces_enroll(args: argparse.Namespace) -> int:
     config = _config(args)
     finder = FaceFinder()
     faces = [(photo.name, enrolment_face(finder, photo).embedding) for photo in args.photos]
-    with _library(config) as library:
+    with _library(config, args) as library:
         total = library.enroll(name, faces)
     print(f"enrolled {name}: {len(faces)} photo(s) added, {total} in all")
     return 0
@@ -65,7 +65,7 @@ def faces_enroll(args: argparse.Namespace) -> int:
 
 def faces_list(args: argparse.Namespace) -> int:
     """Print the members."""
-    with _library(_config(args)) as library:
+    with _library(_config(args), args) as library:
         members = library.members()
     for member in members:
         if args.json:
@@ -83,7 +83,7 @@ def faces_list(args: argparse.Namespace) -> int:
 
 def faces_remove(args: argparse.Namespace) -> int:
     """Delete a member with every embedding."""
-    with _library(_config(args)) as library:
+    with _library(_config(args), args) as library:
         removed = library.remove(args.name)
     if removed is None:
         raise UserError(f"no member named {args.name!r}; nothing was removed")
@@ -99,7 +99,7 @@ def faces_identify(args: argparse.Namespace) -> int:
     if args.faces:
         gallery = gallery_from_folder(args.faces, threshold)
     else:
-        with _library(config) as library:
+        with _library(config, args) as library:
             gallery = library.gallery(threshold)
     finder = FaceFinder()
     for photo in args.photos:

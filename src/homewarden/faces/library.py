@@ -1,8 +1,10 @@
-"""The enrolled household, kept in the hub's database in tables apart from the events."""
+"""The enrolled household: in the hub's database, apart from the events, its embeddings under the gallery key."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from alembic import command
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, delete, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -28,6 +30,23 @@ from homewarden.faces.gallery import (
 )
 from homewarden.store.database import migration_config
 from homewarden.store.face_models import FaceEmbedding, FaceMember
+from homewarden.store.gallery_key import (
+    GalleryDecryptionError,
+    GalleryKey,
+    GalleryKeyError,
+    GalleryKeyFile,
+    MissingGalleryKeyError,
+)
+from homewarden.store.keys import HomeKeyError, NoHomeKeyError
+
+log = logging.getLogger(__name__)
+
+_EMBEDDING_AAD = b"homewarden face embedding v1\x00"
+_ROW_IDS = struct.Struct(">QQ")  # member id, embedding id
+
+
+class TamperedEmbeddingError(UserError):
+    """A stored embedding failed authentication: changed, damaged, or moved to another row or member."""
 
 
 @dataclass(frozen=True)
@@ -42,14 +61,19 @@ class MemberSummary:
 class FaceLibrary:
     """Enrol, list and remove household members; hand out the gallery the pipeline matches against."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, gallery_key: GalleryKeyFile, config_option: str = "") -> None:
         """Wrap an engine whose database is already migrated; use ``FaceLibrary.open`` instead."""
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.gallery_key = gallery_key
+        self._config_option = config_option
 
     @classmethod
-    def open(cls, database_url: str) -> FaceLibrary:
-        """Connect to the hub's database and bring its schema up to date."""
+    def open(cls, database_url: str, gallery_key: GalleryKeyFile, config_option: str = "") -> FaceLibrary:
+        """Connect to the hub's database and bring its schema up to date; embeddings use ``gallery_key``.
+
+        ``config_option`` (`` --config FILE``) is added to the commands that error messages suggest.
+        """
         url = make_url(database_url)
         shown = url.render_as_string(hide_password=True)
         try:
@@ -62,20 +86,26 @@ class FaceLibrary:
                 command.upgrade(migration_config(connection), "head")
         except (SQLAlchemyError, OSError) as exc:
             raise UserError(f"cannot open the face library in {shown}: {_one_line(exc, url.password)}") from None
-        return cls(engine)
+        return cls(engine, gallery_key, config_option)
 
     def enroll(self, name: str, faces: list[tuple[str, Embedding]]) -> int:
         """Add photos' embeddings to a member (created if new); return how many the member now has."""
         name = check_member_name(name)
         with self._session(f"enrol {name}") as session:
+            key = self._key_for_enrolment(session)
             member = session.scalar(select(FaceMember).where(FaceMember.name == name))
             if member is None:
                 member = FaceMember(name=name)
                 session.add(member)
-            for photo, embedding in faces:
-                member.embeddings.append(
-                    FaceEmbedding(model=EMBEDDING_MODEL, vector=vector_bytes(embedding), photo=photo)
-                )
+            added = [
+                FaceEmbedding(model=EMBEDDING_MODEL, key_id=key.key_id, nonce=b"", ciphertext=b"", photo=photo)
+                for photo, _ in faces
+            ]
+            member.embeddings.extend(added)
+            # The associated data binds each row's id, known only once the row is inserted.
+            session.flush()
+            for row, (_, embedding) in zip(added, faces, strict=True):
+                row.nonce, row.ciphertext = key.encrypt(vector_bytes(embedding), _associated_data(member, row))
             session.flush()
             return len(member.embeddings)
 
@@ -105,17 +135,31 @@ class FaceLibrary:
             session.delete(member)
             return count
 
+    def remove_everyone(self) -> int:
+        """Delete every member and every embedding; return how many members went."""
+        with self._session("remove every member") as session:
+            count = session.scalar(select(func.count()).select_from(FaceMember)) or 0
+            # Embeddings explicitly too: the cascade needs foreign keys, which another client may have off.
+            session.execute(delete(FaceEmbedding))
+            session.execute(delete(FaceMember))
+            return count
+
     def gallery(self, threshold: float) -> Gallery:
-        """Return every member's embeddings (from the current model only) as a gallery to match against."""
+        """Return every member's embeddings (from the current model only), decrypted, as a gallery to match against.
+
+        Any embedding that fails authentication stops the loading: a changed row must not silently drop a member.
+        """
         query = select(FaceMember).options(selectinload(FaceMember.embeddings)).order_by(FaceMember.name)
         with self._session("read the household") as session:
-            return Gallery(
-                {
-                    member.name: [vector_from_bytes(e.vector) for e in member.embeddings if e.model == EMBEDDING_MODEL]
-                    for member in session.scalars(query)
-                },
-                threshold,
-            )
+            members = list(session.scalars(query))
+            rows = [(member, row) for member in members for row in member.embeddings if row.model == EMBEDDING_MODEL]
+            if not rows:
+                return Gallery({}, threshold)
+            key = self._key_for_reading(len(rows))
+            vectors: dict[str, list[Embedding]] = {member.name: [] for member in members}
+            for member, row in rows:
+                vectors[member.name].append(vector_from_bytes(self._decrypt(key, member, row)))
+            return Gallery(vectors, threshold)
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -131,6 +175,54 @@ class FaceLibrary:
         """Close the library."""
         self.close()
 
+    def _key_for_enrolment(self, session: Session) -> GalleryKey:
+        """Return the gallery key, creating it (with its sealed copy) if nothing was encrypted yet."""
+        try:
+            if self.gallery_key.exists():
+                key = self._key_for_reading(None)
+                self.gallery_key.ensure_sealed_copy(key)
+                return key
+            stored = session.scalar(select(func.count()).select_from(FaceEmbedding)) or 0
+            if stored:
+                return self._key_for_reading(stored)
+            return self.gallery_key.create()
+        except NoHomeKeyError:
+            raise UserError(
+                f"no home key in {self.gallery_key.path.parent} yet, and face embeddings are stored only encrypted: "
+                f"run `homewarden keys init{self._config_option}` first (you choose the passphrase)"
+            ) from None
+        except (HomeKeyError, GalleryKeyError, OSError) as exc:
+            raise UserError(f"cannot use the face gallery key: {exc}") from None
+
+    def _key_for_reading(self, stored: int | None) -> GalleryKey:
+        try:
+            return self.gallery_key.load()
+        except MissingGalleryKeyError:
+            count = f"{stored} face embedding(s) are" if stored else "face embeddings are"
+            raise UserError(
+                f"the face gallery key {self.gallery_key.path} is missing, but {count} encrypted with it: restore it "
+                f"with `homewarden keys unlock{self._config_option}` (needs the passphrase), or remove the members "
+                "and enrol them again"
+            ) from None
+        except GalleryKeyError as exc:
+            raise UserError(str(exc)) from None
+
+    def _decrypt(self, key: GalleryKey, member: FaceMember, row: FaceEmbedding) -> bytes:
+        if row.key_id != key.key_id:
+            raise TamperedEmbeddingError(
+                f"face embedding {row.id} of {member.name} was encrypted with gallery key {row.key_id}, but the hub "
+                f"holds {key.key_id} ({self.gallery_key.path}): restore the right key, or remove {member.name} "
+                "and enrol them again"
+            )
+        try:
+            return key.decrypt(row.nonce, row.ciphertext, _associated_data(member, row))
+        except GalleryDecryptionError:
+            log.warning("refused face embedding %s of member %s: it failed authentication", row.id, member.name)
+            raise TamperedEmbeddingError(
+                f"face embedding {row.id} of {member.name} failed authentication: the database was changed or "
+                f"damaged; remove {member.name} and enrol them again"
+            ) from None
+
     @contextmanager
     def _session(self, action: str) -> Iterator[Session]:
         try:
@@ -140,7 +232,21 @@ class FaceLibrary:
             raise UserError(f"cannot {action}: {_one_line(exc, self._engine.url.password)}") from None
 
 
-def household_gallery(config: HomewardenConfig) -> Gallery:
+def _associated_data(member: FaceMember, row: FaceEmbedding) -> bytes:
+    """Bind a ciphertext to its row, its member and its model: a row moved or copied anywhere else fails to open."""
+    return _EMBEDDING_AAD + _ROW_IDS.pack(member.id, row.id) + row.model.encode() + b"\x00" + member.name.encode()
+
+
+def open_household(config: HomewardenConfig, config_path: Path | None = None) -> FaceLibrary:
+    """Open the enrolled household of a config: its database, and the gallery key in its storage folder."""
+    return FaceLibrary.open(
+        config.storage.resolved_database_url(),
+        GalleryKeyFile.in_folder(config.storage.folder.resolve()),
+        f" --config {config_path}" if config_path else "",
+    )
+
+
+def household_gallery(config: HomewardenConfig, config_path: Path | None = None) -> Gallery:
     """Return the gallery a run matches against: the one-run folder if configured, else the enrolled household."""
     threshold = config.faces.match_threshold
     if config.faces.gallery_folder is not None:
@@ -149,7 +255,7 @@ def household_gallery(config: HomewardenConfig) -> Gallery:
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).expanduser().exists():
         # Nobody was ever enrolled here; do not create a database just to find it empty.
         return Gallery({}, threshold)
-    with FaceLibrary.open(str(config.storage.resolved_database_url())) as library:
+    with open_household(config, config_path) as library:
         return library.gallery(threshold)
 
 

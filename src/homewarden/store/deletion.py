@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from homewarden.events.record import EventRecord
 from homewarden.store.database import EventStore
+from homewarden.store.gallery_key import GalleryKeyFile
 from homewarden.store.keys import HomeKeyFile
 from homewarden.store.media import camera_folder_name
 from homewarden.store.sealed_media import SealedMediaFolder
@@ -18,6 +20,13 @@ log = logging.getLogger(__name__)
 ALL_EVENTS = 1_000_000_000
 
 
+class Household(Protocol):
+    """The enrolled household, as deleting everything needs it."""
+
+    def remove_everyone(self) -> int:
+        """Delete every member and every embedding; return how many members went."""
+
+
 @dataclass
 class DeletionReport:
     """What a deletion removed, and the plain export files it left alone."""
@@ -25,6 +34,7 @@ class DeletionReport:
     events: int = 0
     objects: int = 0
     plain_files: list[str] = field(default_factory=list)
+    members: int = 0
 
 
 def event_object_names(media: SealedMediaFolder, record: EventRecord) -> list[str]:
@@ -60,13 +70,22 @@ def delete_camera_footage(store: EventStore, media: SealedMediaFolder, camera: s
 
 
 def delete_everything(
-    store: EventStore, media: SealedMediaFolder, key_file: HomeKeyFile, *, keep_key: bool = False
+    store: EventStore,
+    media: SealedMediaFolder,
+    key_file: HomeKeyFile,
+    household: Household,
+    gallery_key: GalleryKeyFile,
+    *,
+    keep_key: bool = False,
 ) -> DeletionReport:
-    """Shred every object, forget every event, and (unless ``keep_key``) destroy the home key itself.
+    """Shred the household and every object, forget every event, and (unless ``keep_key``) destroy the home key.
 
-    Without the home key, no copy of any sealed data key (in a backup, say) can be opened again.
+    Without the home key, no copy of any sealed data key (in a backup, say) can be opened again; without the
+    gallery key, which goes even with ``keep_key``, no copy of the face embeddings can.
     """
-    report = DeletionReport()
+    # The key first, as with footage: should deleting the rows fail, the embeddings are unreadable anyway.
+    gallery_key.destroy()
+    report = DeletionReport(members=household.remove_everyone())
     for record in store.list_events(limit=ALL_EVENTS):
         _add(report, delete_event(store, media, record))
     for stored in list(media.vault.list()):

@@ -266,7 +266,7 @@ class AttemptLimiter:
             return FREE_ATTEMPTS, self._clock()
 
     def _write(self, failures: int, last_attempt: float) -> None:
-        _write_file_atomically(self.path, json.dumps({"failures": failures, "last_attempt": last_attempt}).encode())
+        write_private_file(self.path, json.dumps({"failures": failures, "last_attempt": last_attempt}).encode())
 
 
 class HomeKeyFile:
@@ -305,7 +305,7 @@ class HomeKeyFile:
                 recovery=_wrap_with_recovery(wrapping_key, recovery_secret, home_id),
                 home_keys=(_store_home_key(PrivateKey.generate(), wrapping_key, home_id),),
             )
-            _write_file_atomically(self.path, _serialise(contents))
+            write_private_file(self.path, _serialise(contents))
         self.attempts.succeeded()
         log.info("created home key %s in %s", contents.home_keys[0].public.key_id, self.path)
         return format_recovery_key(recovery_secret)
@@ -395,7 +395,7 @@ class HomeKeyFile:
             # held no data key can still be in flight to a retired one.
             resealed += resealer.reseal(keyring, current) if resealer.count_sealed_to(retired) else 0
             latest = self._read()
-            _write_file_atomically(self.path, _serialise(replace(latest, home_keys=latest.home_keys[:1])))
+            write_private_file(self.path, _serialise(replace(latest, home_keys=latest.home_keys[:1])))
         log.info("home key rotated to %s; retired %s", current.key_id, ", ".join(sorted(retired)))
         return RotationReport(current.key_id, sorted(retired), resealed, resumed)
 
@@ -431,7 +431,7 @@ class HomeKeyFile:
                 recovery=_wrap_with_recovery(wrapping_key, recovery_secret, home_id),
                 home_keys=tuple(_store_home_key(key, wrapping_key, home_id) for key in [new_key, *old_keys]),
             )
-            _write_file_atomically(self.path, _serialise(contents))
+            write_private_file(self.path, _serialise(contents))
         show_recovery_key(format_recovery_key(recovery_secret))
         return Keyring([new_key, *old_keys]), contents
 
@@ -440,7 +440,7 @@ class HomeKeyFile:
         with self._exclusive_lock():
             latest = self._read()
             wrap = _wrap_with_passphrase(wrapping_key, new_passphrase, argon2, latest.home_id)
-            _write_file_atomically(self.path, _serialise(replace(latest, passphrase=wrap)))
+            write_private_file(self.path, _serialise(replace(latest, passphrase=wrap)))
 
     def _read(self) -> _KeyFileContents:
         try:
@@ -665,7 +665,7 @@ def _parse(text: bytes, path: Path) -> _KeyFileContents:
     return _KeyFileContents(home_id, passphrase_wrap, recovery_wrap, tuple(home_keys))
 
 
-def _write_file_atomically(path: Path, data: bytes) -> None:
+def write_private_file(path: Path, data: bytes) -> None:
     """Write a small file through a temporary file readable by its owner only, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")

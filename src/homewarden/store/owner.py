@@ -13,11 +13,13 @@ from pathlib import Path
 
 from homewarden.config import HomewardenConfig, load_config
 from homewarden.errors import UserError
-from homewarden.store.crypto import SealedObjectError
+from homewarden.faces.library import open_household
+from homewarden.store.crypto import HomePublicKey, Keyring, SealedObjectError
 from homewarden.store.database import EventStore
 from homewarden.store.deletion import DeletionReport, delete_camera_footage, delete_event, delete_everything
 from homewarden.store.errors import StoreError
-from homewarden.store.keys import HomeKeyError, NoHomeKeyError
+from homewarden.store.gallery_key import GalleryKeyError, GalleryKeyFile
+from homewarden.store.keys import DataKeyResealer, HomeKeyError, NoHomeKeyError
 from homewarden.store.retention import FootageKeeper, PlannedDeletion, RetentionPlan
 from homewarden.store.sealed_media import HubStorage, SealedMediaFolder, open_hub_storage
 from homewarden.store.secret_input import PASSPHRASE_ENV, SecretSource
@@ -79,7 +81,7 @@ def _reporting_errors(handler: Handler) -> Handler:
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args)
-        except (HomeKeyError, SealedObjectError, StoreError) as exc:
+        except (HomeKeyError, GalleryKeyError, SealedObjectError, StoreError) as exc:
             raise UserError(str(exc)) from None
 
     return run
@@ -91,6 +93,10 @@ def _config(args: argparse.Namespace) -> HomewardenConfig:
 
 def _storage(args: argparse.Namespace) -> HubStorage:
     return open_hub_storage(_config(args).storage.folder)
+
+
+def _gallery_key(args: argparse.Namespace) -> GalleryKeyFile:
+    return GalleryKeyFile.in_folder(_config(args).storage.folder.resolve())
 
 
 def _secrets(args: argparse.Namespace) -> SecretSource:
@@ -135,6 +141,12 @@ def keys_init(args: argparse.Namespace) -> int:
     if storage.key_file.exists():
         raise UserError(f"{storage.key_file.path} exists already; `homewarden keys rotate` makes a new home key")
     recovery_key = storage.key_file.create(_secrets(args).new_passphrase(PASSPHRASE_ENV))
+    gallery_key = _gallery_key(args)
+    # A gallery key left from before (its home key file deleted by hand) keeps its embeddings readable.
+    if gallery_key.exists():
+        gallery_key.ensure_sealed_copy(gallery_key.load())
+    else:
+        gallery_key.create()
     print(f"Created home key {storage.key_file.public_key().key_id} in {storage.key_file.path}.")
     _show_recovery_key(recovery_key)
     return 0
@@ -158,6 +170,9 @@ def keys_unlock(args: argparse.Namespace) -> int:
     pending = len(keyring.key_ids) - 1
     note = f" ({pending} older key(s) wait for `homewarden keys rotate` to finish)" if pending else ""
     print(f"passphrase OK: home key {keyring.current_id} unlocked{note}")
+    gallery_key = _gallery_key(args)
+    if not gallery_key.exists() and gallery_key.restore(keyring) is not None:
+        print(f"restored the face gallery key {gallery_key.path} from its copy sealed to the home key")
     return 0
 
 
@@ -187,13 +202,30 @@ def keys_rotate(args: argparse.Namespace) -> int:
     """Make a new home key, re-seal every data key to it, and retire the old key."""
     storage = _storage(args)
     storage.key_file.public_key()
-    report = storage.key_file.rotate(_secrets(args).passphrase(), storage.vault, _announce_rotation)
+    resealer = EverySealedKey([storage.vault, _gallery_key(args)])
+    report = storage.key_file.rotate(_secrets(args).passphrase(), resealer, _announce_rotation)
     resumed = " (finished an interrupted rotation)" if report.resumed else ""
     print(
         f"home key {report.new_key_id} is current; re-sealed {report.resealed} data key(s) without re-encrypting "
         f"any media; retired {', '.join(report.retired_key_ids) or 'nothing'}{resumed}"
     )
     return 0
+
+
+class EverySealedKey:
+    """Every key sealed to the home key, for a rotation: the media's data keys and the gallery key's copy."""
+
+    def __init__(self, parts: list[DataKeyResealer]) -> None:
+        """Re-seal and count through each of ``parts``."""
+        self.parts = parts
+
+    def reseal(self, keyring: Keyring, recipient: HomePublicKey) -> int:
+        """Re-seal every key not sealed to ``recipient``; return how many were re-sealed."""
+        return sum(part.reseal(keyring, recipient) for part in self.parts)
+
+    def count_sealed_to(self, key_ids: set[str]) -> int:
+        """Return how many keys are sealed to one of ``key_ids``."""
+        return sum(part.count_sealed_to(key_ids) for part in self.parts)
 
 
 def _announce_rotation(recovery_key: str) -> None:
@@ -300,7 +332,16 @@ def storage_delete(args: argparse.Namespace) -> int:
         _confirm_everything(storage)
     with _store(config) as store:
         if args.everything:
-            report = delete_everything(store, storage.media, storage.key_file, keep_key=args.keep_key)
+            with open_household(config, args.config) as household:
+                report = delete_everything(
+                    store,
+                    storage.media,
+                    storage.key_file,
+                    household,
+                    GalleryKeyFile.in_folder(config.storage.folder.resolve()),
+                    keep_key=args.keep_key,
+                )
+            print(f"deleted {report.members} household member(s) and destroyed the face gallery key")
         else:
             report = delete_camera_footage(store, storage.media, args.camera)
     print(f"deleted {report.events} event(s); {report.objects} object(s) shredded")
@@ -313,8 +354,8 @@ def storage_delete(args: argparse.Namespace) -> int:
 def _confirm_everything(storage: HubStorage) -> None:
     if not sys.stdin.isatty():
         raise UserError("deleting everything needs --yes when there is no terminal to confirm on")
-    print(f"This shreds every clip and snapshot in {storage.media.root}, forgets every event", file=sys.stderr)
-    print("and destroys the home key. Nothing can bring them back.", file=sys.stderr)
+    print(f"This shreds every clip and snapshot in {storage.media.root}, forgets every event and", file=sys.stderr)
+    print("household member, and destroys the home key. Nothing can bring them back.", file=sys.stderr)
     answer = input(f"Type '{EVERYTHING_CONFIRMATION}' to go on: ")
     if answer.strip() != EVERYTHING_CONFIRMATION:
         raise UserError("not confirmed; nothing was deleted")
