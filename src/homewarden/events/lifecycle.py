@@ -23,6 +23,7 @@ RECENT_SCORES = 10
 # A detection overlapping an object's last box this much continues that object.
 REATTACH_IOU = 0.3
 REATTACH_GROWTH = 2.0
+REATTACH_NEAR_SECONDS = 2.5
 # Face lookup gets a person's best few frames, spread over the track: neighbouring frames show the same face.
 MAX_PERSON_VIEWS = 6
 PERSON_VIEW_SPACING = 0.5
@@ -194,7 +195,11 @@ class EventLifecycle:
             # mere nearness only counts for the same label.
             iou = box_iou(obj.box, detection.box)
             same_label = obj.label_votes.get(detection.label, 0.0) > 0.0
-            near = same_label and obj.confirmed and box_iou(grow_box(obj.box, REATTACH_GROWTH), detection.box) > 0.0
+            # Nearness only bridges the gap between two looks at a confirmed object; after longer, a newcomer in the
+            # same spot is more likely someone else.
+            recent = now - obj.last_seen <= REATTACH_NEAR_SECONDS
+            grown = grow_box(obj.box, REATTACH_GROWTH)
+            near = same_label and obj.confirmed and recent and box_iou(grown, detection.box) > 0.0
             score = iou + (1.0 if near else 0.0)
             if (iou >= REATTACH_IOU or near) and score > best_score:
                 best, best_score = obj, score

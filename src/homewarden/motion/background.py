@@ -47,7 +47,7 @@ class BackgroundMotionDetector:
 
     def detect(self, frame_grey: Image) -> list[Box]:
         """Return motion boxes for the next grey frame, in the frame's own pixels."""
-        small = cv2.resize(frame_grey, self.small_size, interpolation=cv2.INTER_AREA)
+        small = cv2.resize(frame_grey, self.small_size, interpolation=cv2.INTER_LINEAR)
         grey = cv2.GaussianBlur(small, (5, 5), 0)
         self._frames += 1
         rate = 1.0 if self._frames <= 1 else (0.2 if self._frames <= WARMUP_FRAMES else self.config.learning_rate)
