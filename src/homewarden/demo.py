@@ -189,8 +189,14 @@ def scene_frames(seconds: float, fps: int) -> Iterator[RGBImage]:
     background = room_background(photos)
     person = cut_out(photos["person"], PERSON_OUTLINE, PERSON_HEIGHT)
     cat = cut_out(photos["cat"], CAT_OUTLINE, CAT_HEIGHT)
-    actors = stage(person, cat)
-    rng = np.random.default_rng(NOISE_SEED)
+    yield from act(background, stage(person, cat), seconds, fps, NOISE_SEED)
+
+
+def act(
+    background: RGBImage, actors: list[tuple[Cutout, list[Move]]], seconds: float, fps: int, seed: int
+) -> Iterator[RGBImage]:
+    """Yield the background with the actors moving through it, with seeded sensor noise."""
+    rng = np.random.default_rng(seed)
     count = round(seconds * fps)
     for index in range(count):
         frame = background.copy()

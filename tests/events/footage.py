@@ -16,14 +16,12 @@ import numpy as np
 from homewarden.demo import (
     CAT_OUTLINE,
     HEIGHT,
-    NOISE_AMPLITUDE,
     WIDTH,
     Cutout,
     Move,
     RGBImage,
+    act,
     cut_out,
-    paste,
-    position,
     room_background,
     sample_photos,
     write_mp4,
@@ -34,17 +32,7 @@ FPS = 10
 
 def frames(actors: list[tuple[Cutout, list[Move]]], seconds: float, seed: int) -> Iterator[RGBImage]:
     """Yield the room with the actors moving through it, with sensor noise."""
-    background = room_background(sample_photos())
-    rng = np.random.default_rng(seed)
-    count = round(seconds * FPS)
-    for index in range(count):
-        frame = background.copy()
-        for cutout, moves in actors:
-            xy = position(moves, index / count)
-            if xy is not None:
-                paste(frame, cutout, xy)
-        noise = rng.integers(-NOISE_AMPLITUDE, NOISE_AMPLITUDE + 1, frame.shape, dtype=np.int16)
-        yield np.clip(frame + noise, 0, 255).astype(np.uint8)
+    yield from act(room_background(sample_photos()), actors, seconds, FPS, seed)
 
 
 def cat_cutout(height: int, flip: bool = False, whole_photo: bool = False) -> Cutout:
