@@ -50,17 +50,14 @@ def read_sealed(folder: Path, path: str) -> bytes:
     return storage.vault.read(name, storage.key_file.unlock(TEST_PASSPHRASE))
 
 
-@pytest.fixture(scope="session")
-def one_by_one_analysis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Analyse the shared one-by-one footage once, as a user would, and keep what it printed."""
+def analyze_json(video: Path, folder: Path, *options: str, config_text: str = "") -> tuple[int, list[dict[str, Any]]]:
+    """Run `homewarden analyze --json` as a user would (plain export into the folder); return its code and events."""
     import contextlib
     import io
 
     from homewarden.cli import main
 
-    video = shared_media("video/one-by-one-person-detection.mp4")
-    folder = tmp_path_factory.mktemp("one-by-one")
-    config = write_config(folder)
+    config = write_config(folder, config_text)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(
@@ -73,7 +70,16 @@ def one_by_one_analysis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
                 str(config),
                 "--out",
                 str(folder / "out"),
+                *options,
             ]
         )
-    events = [json.loads(line) for line in out.getvalue().splitlines()]
-    return {"code": code, "events": events, "folder": folder, "config": config}
+    return code, [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+@pytest.fixture(scope="session")
+def one_by_one_analysis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Analyse the shared one-by-one footage once, as a user would, and keep what it printed."""
+    video = shared_media("video/one-by-one-person-detection.mp4")
+    folder = tmp_path_factory.mktemp("one-by-one")
+    code, events = analyze_json(video, folder)
+    return {"code": code, "events": events, "folder": folder, "config": folder / "homewarden.yaml"}

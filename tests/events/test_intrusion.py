@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import sqlite3
 from pathlib import Path
@@ -11,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import init_home_key, shared_media, write_config
+from conftest import analyze_json, init_home_key, shared_media, write_config
 from events.footage import crossing_the_room, portrait_cutout, sniffing_the_camera, visit
 from homewarden.cli import main
 from homewarden.demo import compose_demo_scene
@@ -23,24 +21,9 @@ GIFS = ["people-detection.gif", "face-demographics-walking.gif", "head-pose-face
 
 def analyze(video: Path, folder: Path, *options: str, config_text: str = "") -> list[dict[str, Any]]:
     """Run `homewarden analyze --json` as a user would and return its events."""
-    config = write_config(folder, config_text)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(
-            [
-                "analyze",
-                str(video),
-                "--json",
-                "--quiet",
-                "--config",
-                str(config),
-                "--out",
-                str(folder / "out"),
-                *options,
-            ]
-        )
+    code, events = analyze_json(video, folder, *options, config_text=config_text)
     assert code == 0
-    return [json.loads(line) for line in out.getvalue().splitlines()]
+    return events
 
 
 def stored_attributes(folder: Path) -> dict[str, dict[str, str]]:
