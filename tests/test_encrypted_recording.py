@@ -78,19 +78,21 @@ def passphrase(monkeypatch: pytest.MonkeyPatch) -> str:
     return TEST_PASSPHRASE
 
 
-def test_run_and_analyze_refuse_to_record_before_the_home_has_a_key(tmp_path: Path) -> None:
+def test_run_refuses_to_record_before_the_home_has_a_key(tmp_path: Path) -> None:
     video = write_video(tmp_path / "short.mp4", seconds=2)
     config = write_config(tmp_path, f"cameras:\n  hall:\n    source: {video}\n")
 
-    for command in (["run", "--config", str(config)], ["analyze", str(video), "--config", str(config)]):
-        result = subprocess.run(
-            [sys.executable, "-m", "homewarden", *command], capture_output=True, text=True, timeout=60, check=False
-        )
-        assert result.returncode == 2, result.stderr
-        assert result.stderr.startswith("homewarden: error: no home key in")
-        assert f"run `homewarden keys init --config {config}` first" in result.stderr
-        assert "Traceback" not in result.stderr
-    assert "pass --out DIR for plain files" in result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "homewarden", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("homewarden: error: no home key in")
+    assert f"run `homewarden keys init --config {config}` first" in result.stderr
+    assert "Traceback" not in result.stderr
     assert not (tmp_path / "data" / "media").exists()
 
     (tmp_path / "data" / "home-key.json").write_text('{"format": "homewarden-home-key", "version": 1}')
@@ -308,3 +310,25 @@ def test_a_disk_filling_up_while_a_clip_is_sealed_leaves_nothing_and_records_the
     assert name is not None
     with av.open(io.BytesIO(vault.read(name, key_file.unlock(TEST_PASSPHRASE)))) as container:
         assert sum(1 for _ in container.decode(video=0)) >= 20
+
+
+def test_analyze_before_the_home_has_a_key_is_a_plain_export_beside_the_user(tmp_path: Path) -> None:
+    video = shared_media("video/people-detection.gif")
+    config = write_config(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "homewarden", "analyze", str(video), "--json", "--quiet", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no home key yet, so clips and snapshots are written as plain files to homewarden-analysis/" in result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [event["label"] for event in events] == ["person"]
+    clip = tmp_path / events[0]["clip"]
+    assert clip.is_relative_to(tmp_path / "homewarden-analysis")
+    assert clip.read_bytes()[4:8] == b"ftyp"  # an ordinary MP4 the user can open
+    # The hub's own storage got no footage, plain or sealed.
+    assert not (tmp_path / "data" / "media").exists()

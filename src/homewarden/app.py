@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -25,10 +26,12 @@ from homewarden.store import EventStore, StoreError
 from homewarden.store.media import MediaFolder
 from homewarden.store.owner import open_media_for_recording
 from homewarden.store.retention import FootageKeeper
-from homewarden.store.sealed_media import SealedMediaFolder
+from homewarden.store.sealed_media import SealedMediaFolder, open_hub_storage
 from homewarden.video.source import SourceError, VideoSource
 
 log = logging.getLogger(__name__)
+
+ANALYSIS_EXPORT_FOLDER = "homewarden-analysis"
 
 
 def init_store(config: HomewardenConfig) -> EventStore:
@@ -56,6 +59,24 @@ def init_hub_media(
     except UserError:
         store.close()
         raise
+
+
+def analysis_media(config: HomewardenConfig, store: EventStore, args: argparse.Namespace) -> MediaFolder:
+    """Choose where `analyze` writes clips: --out (plain), else the hub's sealed storage, else a plain export.
+
+    The hub keeps footage only encrypted. Before the home has a key, a one-off analysis of the user's own video is
+    still useful, so it becomes a plain export into ANALYSIS_EXPORT_FOLDER, and stderr says so.
+    """
+    if args.out:
+        return MediaFolder(args.out.resolve())
+    if open_hub_storage(config.storage.folder).key_file.exists():
+        return init_hub_media(config, store, args.config, "--out DIR")[0]
+    print(
+        f"homewarden: no home key yet, so clips and snapshots are written as plain files to {ANALYSIS_EXPORT_FOLDER}/ "
+        "(choose the folder with --out DIR; after `homewarden keys init` they are kept encrypted by the hub)",
+        file=sys.stderr,
+    )
+    return MediaFolder(Path(ANALYSIS_EXPORT_FOLDER).resolve())
 
 
 def init_household(config: HomewardenConfig, store: EventStore, config_path: Path | None) -> None:
@@ -93,8 +114,7 @@ def analyze_command(args: argparse.Namespace) -> int:
     config = with_analysis_options(config, args.mode, args.faces)
     source = open_source(args.source)
     store = init_store(config)
-    # What the hub keeps is sealed as it is written; --out is the user's own plain export.
-    media = MediaFolder(args.out) if args.out else init_hub_media(config, store, args.config, "--out DIR")[0]
+    media = analysis_media(config, store, args)
     init_household(config, store, args.config)
     detector = init_detector(config)
     events: list[EventRecord] = []
