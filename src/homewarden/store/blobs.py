@@ -6,15 +6,15 @@ replace the local folder later without touching the callers.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import re
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from homewarden.store.durable_files import fsync_folder, write_durably
 
 # Parts may not start with a dot: that keeps ".." out, and hides the temporary files of writes in progress.
 _NAME_PART = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
@@ -95,22 +95,7 @@ class LocalFolderBlobStore(BlobStore):
 
     def put(self, name: str, chunks: Iterable[bytes]) -> int:
         """Write into a hidden temporary file beside the blob, flush it to disk, then rename it into place."""
-        path = self.path_of(name)
-        descriptor, temp_name = self._create_temporary_file(path)
-        written = 0
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                for chunk in chunks:
-                    file.write(chunk)
-                    written += len(chunk)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
-        _fsync_folder(path.parent)
-        return written
+        return write_durably(self.path_of(name), chunks)
 
     def get(self, name: str, start: int = 0, end: int | None = None) -> bytes:
         """Read a byte range of the blob's file."""
@@ -140,7 +125,7 @@ class LocalFolderBlobStore(BlobStore):
             path.unlink()
         except FileNotFoundError:
             return False
-        _fsync_folder(path.parent)
+        fsync_folder(path.parent)
         self._remove_empty_folders(path.parent)
         return True
 
@@ -163,18 +148,6 @@ class LocalFolderBlobStore(BlobStore):
                     continue  # deleted while listing
                 yield BlobInfo(name, result.st_size, result.st_mtime)
 
-    def _create_temporary_file(self, path: Path) -> tuple[int, str]:
-        for attempt in range(2):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                # mkstemp creates the file readable by its owner only.
-                return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-            except FileNotFoundError:
-                # A delete elsewhere removed the folder once it was empty, between mkdir and mkstemp.
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
     def _remove_empty_folders(self, folder: Path) -> None:
         root = self.root.resolve()
         while folder.resolve() != root and folder.resolve().is_relative_to(root):
@@ -194,13 +167,3 @@ def _overwrite_with_zeros(path: Path) -> None:
             remaining -= file.write(ZEROS[: min(remaining, len(ZEROS))])
         file.flush()
         os.fsync(file.fileno())
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Flush a folder's entries so a rename or unlink in it survives a power cut."""
-    with contextlib.suppress(FileNotFoundError):
-        descriptor = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)

@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -36,6 +35,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from nacl.public import PrivateKey, PublicKey
 
 from homewarden.store.crypto import HomePublicKey, Keyring, key_id_for
+from homewarden.store.durable_files import write_durably
 
 log = logging.getLogger(__name__)
 
@@ -666,20 +666,5 @@ def _parse(text: bytes, path: Path) -> _KeyFileContents:
 
 
 def write_private_file(path: Path, data: bytes) -> None:
-    """Write a small file through a temporary file readable by its owner only, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    """Write a small file readable by its owner only, whole or not at all."""
+    write_durably(path, [data])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+
+from homewarden.store.durable_files import fsync_folder, write_durably
 
 _UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]")
 _SAFE_PART = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
@@ -43,20 +44,7 @@ class MediaFolder:
     def write_atomically(self, path: Path, data: bytes) -> None:
         """Write ``data`` to ``path`` so that readers see either the old file, or the whole new one."""
         self._check_inside(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # mkstemp creates the file readable by its owner only, which suits footage of people's homes.
-        descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-        temp = Path(temp_name)
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        _fsync_folder(path.parent)
+        write_durably(path, [data])
 
     def temporary_path_for(self, final: Path) -> Path:
         """Return a hidden path beside ``final`` to stream into before ``publish``; create its folder."""
@@ -70,7 +58,7 @@ class MediaFolder:
         with temp.open("rb") as file:
             os.fsync(file.fileno())
         os.replace(temp, final)
-        _fsync_folder(final.parent)
+        fsync_folder(final.parent)
 
     def discard(self, temp: Path) -> None:
         """Remove an unfinished temporary file, if there is one."""
@@ -81,12 +69,3 @@ class MediaFolder:
         """Refuse paths outside the media folder, so a bad path cannot overwrite other files."""
         if not path.resolve().is_relative_to(self.root.resolve()):
             raise ValueError(f"{path} is outside the media folder {self.root}")
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Flush a folder's entries so a rename into it survives a power cut."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

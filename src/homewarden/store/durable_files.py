@@ -1,0 +1,52 @@
+"""Files that are either whole or absent: written beside their place, flushed, renamed in, the folder flushed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def create_private_temporary(path: Path) -> tuple[int, str]:
+    """Create a hidden temporary file beside `path`, readable by its owner only; return its descriptor and name."""
+    for attempt in range(2):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # mkstemp creates the file readable by its owner only, which suits keys and footage of people's homes.
+            return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+        except FileNotFoundError:
+            # A delete elsewhere removed the folder once it was empty, between mkdir and mkstemp.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def write_durably(path: Path, chunks: Iterable[bytes]) -> int:
+    """Write `chunks` to `path` so that readers see the old file or the whole new one; return the bytes written."""
+    descriptor, temp_name = create_private_temporary(path)
+    written = 0
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            for chunk in chunks:
+                file.write(chunk)
+                written += len(chunk)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    fsync_folder(path.parent)
+    return written
+
+
+def fsync_folder(folder: Path) -> None:
+    """Flush a folder's entries so a rename or unlink in it survives a power cut."""
+    with contextlib.suppress(FileNotFoundError):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
