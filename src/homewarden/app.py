@@ -7,12 +7,15 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from homewarden.accounts.store import AccountStore
+from homewarden.api.services import HubServices, SetupGate
 from homewarden.camera.runner import CameraRunner, RunStats
 from homewarden.config import HomewardenConfig, load_config, single_source_config
 from homewarden.config.model import ArmingMode
@@ -20,6 +23,7 @@ from homewarden.detect import DetectorLoadError, ObjectDetector, create_detector
 from homewarden.errors import UserError
 from homewarden.events.record import EventRecord
 from homewarden.faces.gallery import gallery_from_folder
+from homewarden.faces.household import HouseholdHandle
 from homewarden.faces.library import household_gallery
 from homewarden.report import report_events
 from homewarden.store import EventStore, StoreError
@@ -167,19 +171,10 @@ def run_file_with_progress(runner: CameraRunner, source: VideoSource, quiet: boo
         return runner.run_file(source, progress)
 
 
-def run_until_signal(
+def start_cameras(
     runners: list[CameraRunner], first_sources: dict[str, VideoSource] | None = None, reconnect: bool = True
-) -> dict[str, RunStats]:
-    """Run live cameras, each in its own thread, until SIGINT or SIGTERM (or, without reconnect, the end)."""
-    stopping = threading.Event()
-
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("stopping (signal %d): finishing open clips", signum)
-        stopping.set()
-        for runner in runners:
-            runner.stop_event.set()
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+) -> tuple[list[threading.Thread], dict[str, RunStats]]:
+    """Start each camera in its own thread; the results fill in as they stop."""
     results: dict[str, RunStats] = {}
     threads = [
         threading.Thread(
@@ -190,9 +185,24 @@ def run_until_signal(
         )
         for runner in runners
     ]
+    for thread in threads:
+        thread.start()
+    return threads, results
+
+
+def run_until_signal(
+    runners: list[CameraRunner], first_sources: dict[str, VideoSource] | None = None, reconnect: bool = True
+) -> dict[str, RunStats]:
+    """Run live cameras, each in its own thread, until SIGINT or SIGTERM (or, without reconnect, the end)."""
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping (signal %d): finishing open clips", signum)
+        for runner in runners:
+            runner.stop_event.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for thread in threads:
-            thread.start()
+        threads, results = start_cameras(runners, first_sources, reconnect)
         while any(thread.is_alive() for thread in threads):
             for thread in threads:
                 thread.join(timeout=0.2)
@@ -260,4 +270,111 @@ def demo_command(out: Path) -> int:
         store.close()
     report_events(events, as_json=False)
     print(f"events saved in {config.storage.resolved_database_url()}")
+    return 0
+
+
+def init_services(config: HomewardenConfig, store: EventStore, config_path: Path | None) -> HubServices:
+    """Open the accounts, give the hub's home its cameras, and restore the arming state."""
+    accounts = AccountStore(store.engine)
+    home_id = accounts.ensure_home("Home", list(config.cameras))
+    household = (
+        HouseholdHandle(lambda: household_gallery(config, config_path))
+        if config.faces.enabled and config.faces.gallery_folder is None
+        else None
+    )
+    services = HubServices(
+        config=config,
+        events=store,
+        accounts=accounts,
+        storage=open_hub_storage(config.storage.folder),
+        hub_home_id=home_id,
+        config_path=config_path,
+        setup=SetupGate(needed=not accounts.has_owner()),
+        household=household,
+    )
+    services.arming_for(home_id)
+    return services
+
+
+def start_recording(
+    services: HubServices, detector: ObjectDetector, cameras: list[str], stopping: threading.Event
+) -> list[CameraRunner]:
+    """Start the cameras once the home has a key (first-run setup makes it); return the runners started."""
+    while not services.setup.done.wait(0.5):
+        if stopping.is_set():
+            return []
+    config = services.config
+    media, keeper = init_hub_media(config, services.events, services.config_path)
+    services.keeper = keeper
+
+    def save(record: EventRecord) -> None:
+        try:
+            services.events.save_event(record)
+        except StoreError as exc:
+            log.error("camera %s: event %s not saved: %s", record.camera, record.id, exc)
+            return
+        log.info("camera %s: %s event %s saved", record.camera, record.label, record.id)
+
+    arming = services.arming_for(services.hub_home_id)
+    runners = [
+        CameraRunner(
+            name,
+            config,
+            detector,
+            media,
+            save,
+            wall_clock=True,
+            live=services.live,
+            arming=arming,
+            household=services.household,
+        )
+        for name in cameras
+    ]
+    keeper.start()
+    start_cameras(runners)
+    log.info("recording %d camera(s): %s", len(runners), ", ".join(cameras))
+    return runners
+
+
+def serve_command(config_path: Path, host: str, port: int, announce: Callable[[str], None] | None = None) -> int:
+    """Run the cameras, the web app and the API on one port until stopped."""
+    import uvicorn
+
+    from homewarden.api.app import create_app
+
+    config = load_config(config_path)
+    cameras = [name for name, camera in config.cameras.items() if camera.enabled]
+    store = init_store(config)
+    services = init_services(config, store, config_path)
+    detector = init_detector(config)
+    app = create_app(services)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    say = announce or (lambda line: print(line, flush=True))
+    say(f"Homewarden is serving {len(cameras)} camera(s) at {base}/")
+    if services.setup.token is not None:
+        say(f"First run: create the owner account at {base}/setup?token={services.setup.token}")
+        say("(this link works once; cameras start recording once the owner has set the home passphrase)")
+    stopping = threading.Event()
+    runners: list[CameraRunner] = []
+    starter = threading.Thread(
+        target=lambda: runners.extend(start_recording(services, detector, cameras, stopping)),
+        name="camera-start",
+        daemon=True,
+    )
+    starter.start()
+    try:
+        server.run()  # returns on SIGINT/SIGTERM (uvicorn's own handlers)
+    finally:
+        stopping.set()
+        starter.join(timeout=5)
+        for runner in runners:
+            runner.stop_event.set()
+        for thread in threading.enumerate():
+            if thread.name.startswith("camera-") and thread is not threading.current_thread():
+                thread.join(timeout=20)
+        if services.keeper is not None:
+            services.keeper.stop()
+        store.close()
+    log.info("stopped cleanly")
     return 0

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from homewarden import __version__
+from homewarden.accounts.commands import register_user_commands
 from homewarden.config import ConfigError, load_config
 from homewarden.errors import UserError
 from homewarden.faces.commands import register_face_commands
@@ -42,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the configured cameras until stopped")
     run.add_argument("--config", type=Path, required=True, help="YAML config")
 
+    serve = commands.add_parser("serve", help="run the cameras, the web app and the REST API on one port")
+    serve.add_argument("--config", type=Path, required=True, help="YAML config")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+
     config = commands.add_parser("config", help="configuration tools")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = config_commands.add_parser("check", help="validate a config file")
@@ -52,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_owner_commands(commands)  # keys, events, storage
     register_face_commands(commands)  # faces
+    register_user_commands(commands)  # users
     return parser
 
 
@@ -62,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    own_level = logging.INFO if args.command in ("run", "demo") else logging.WARNING
+    own_level = logging.INFO if args.command in ("run", "demo", "serve") else logging.WARNING
     log.setLevel(logging.DEBUG if args.verbose else own_level)
     from homewarden import app
 
@@ -73,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return app.analyze_command(args)
         if args.command == "run":
             return app.run_command(args.config)
+        if args.command == "serve":
+            return app.serve_command(args.config, args.host, args.port)
         if args.command == "demo":
             return app.demo_command(args.out)
         return check_command(args.file)

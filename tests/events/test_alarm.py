@@ -20,8 +20,8 @@ from homewarden.events.alarm import (
     armed_for,
     decide_alarm,
     judge_person_track,
-    mode_at,
 )
+from homewarden.events.arming import mode_at
 from homewarden.events.lifecycle import PersonView, TrackedObject
 from homewarden.faces.identity import PersonIdentifier
 

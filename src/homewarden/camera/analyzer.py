@@ -85,6 +85,14 @@ class FrameAnalyzer:
         changes += self.lifecycle.expire(now)
         return changes
 
+    def restart_stream(self) -> None:
+        """Start over on a new scene (a looping file replayed from its start): learn the background afresh."""
+        # The jump is not motion, and whatever stands still in the new first frame is found by sweeping once more,
+        # exactly as when the camera started. Objects being followed end by expiry as usual.
+        self.motion = BackgroundMotionDetector(self.motion.config, self.frame_size)
+        self._quiet.clear()
+        self._swept = False
+
     def expire(self, now: float) -> list[EventChange]:
         """End the events of objects not seen for a while (no frames are arriving)."""
         return self.lifecycle.expire(now)

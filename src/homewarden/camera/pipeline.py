@@ -11,12 +11,15 @@ from pathlib import Path
 import cv2
 
 from homewarden.camera.analyzer import FrameAnalyzer
+from homewarden.camera.live import LiveFrames, LiveObject
 from homewarden.camera.reader import Sample
 from homewarden.config.model import HomewardenConfig
 from homewarden.detect.base import ObjectDetector
 from homewarden.events.alarm import IntrusionWatch, decision_attributes
+from homewarden.events.arming import ArmingState
 from homewarden.events.lifecycle import EventEnded, EventStarted, TrackedObject
 from homewarden.events.record import EventRecord
+from homewarden.faces.household import HouseholdHandle
 from homewarden.faces.identity import PersonIdentifier
 from homewarden.faces.library import household_gallery
 from homewarden.store.media import MediaFolder
@@ -50,6 +53,10 @@ class CameraPipeline:
         detect_size: tuple[int, int],
         source: str,
         on_event: Callable[[EventRecord], None],
+        *,
+        live_frames: LiveFrames | None = None,
+        arming: ArmingState | None = None,
+        household: HouseholdHandle | None = None,
     ) -> None:
         camera = config.cameras[name]
         self.name = name
@@ -57,27 +64,77 @@ class CameraPipeline:
         self.live = info.live
         self.media = media
         self.on_event = on_event
+        self.live_frames = live_frames
         self.analyzer = FrameAnalyzer(camera, config.objects_for(name), detector, detect_size)
         self.recorder = ClipRecorder(name, config.record_for(name), media, info, template if info.remuxable else None)
-        # The household and the face models load on the first face lookup: a run that meets nobody pays nothing.
-        identifier = (
-            (lambda: PersonIdentifier(household_gallery(config), config.faces.min_face_size))
-            if config.faces.enabled
-            else None
+        self.watch = IntrusionWatch(
+            name,
+            config.alarm,
+            config.faces,
+            detect_size,
+            self._identifier_factory(config, household),
+            info.live,
+            arming,
         )
-        self.watch = IntrusionWatch(name, config.alarm, config.faces, detect_size, identifier, info.live)
         self._pending: dict[str, PendingEvent] = {}
         self._lock = threading.Lock()
+        self._restarted_at: float | None = None
         self.written: list[EventRecord] = []
+
+    @staticmethod
+    def _identifier_factory(
+        config: HomewardenConfig, household: HouseholdHandle | None
+    ) -> Callable[[], PersonIdentifier] | None:
+        if not config.faces.enabled:
+            return None
+        handle = household or HouseholdHandle(lambda: household_gallery(config))
+
+        def identifier() -> PersonIdentifier:
+            # The household and the face models load on the first face lookup: a run that meets nobody pays nothing.
+            # Loading here also lets a household that cannot be read turn recognition off, as IntrusionWatch expects.
+            handle.current()
+            return PersonIdentifier(handle, config.faces.min_face_size)
+
+        return identifier
 
     def process(self, sample: Sample) -> None:
         """Analyse one frame and act on the events that started or ended."""
         with self._lock:
+            if self._restarted_at is not None and sample.time >= self._restarted_at:
+                self.analyzer.restart_stream()
+                self._restarted_at = None
             self._apply(self.analyzer.analyze(sample))
             for pending in self._pending.values():
                 if not pending.ended:
                     self.watch.follow(pending.obj, sample.time)
             self._publish_finished()
+            if self.live_frames is not None:
+                self.live_frames.publish(self.name, sample, self._live_objects())
+
+    def restart_stream(self, at: float) -> None:
+        """Note that the video jumped (a looping file started over) at this time: its frames are a new scene."""
+        with self._lock:
+            # Frames of the previous pass may still be waiting to be analysed: the analyser restarts at the
+            # first frame of the new one.
+            self._restarted_at = at
+
+    def _live_objects(self) -> list[LiveObject]:
+        width, height = self.analyzer.frame_size
+        objects = []
+        for obj in self.analyzer.lifecycle.active.values():
+            if not obj.confirmed:
+                continue
+            watched = self.watch.tracks.get(obj.id)
+            x1, y1, x2, y2 = (round(value) for value in obj.box)
+            objects.append(
+                LiveObject(
+                    label=obj.label,
+                    score=round(obj.scores[-1] if obj.scores else obj.best_score, 4),
+                    box=(max(0, x1), max(0, y1), min(width - 1, x2), min(height - 1, y2)),
+                    sub_label=watched.faces.sub_label() if watched is not None and obj.label == "person" else None,
+                )
+            )
+        return objects
 
     def tick(self, now: float) -> None:
         """Expire objects when no frames arrive (the camera is down) and publish finished events."""

@@ -95,6 +95,14 @@ def read_samples(
     """Yield the frames to analyse, feeding every packet (or frame) to the recorder on the way."""
     started = time.monotonic()
     first: float | None = None
+
+    def wait_until_due(at: float) -> None:
+        nonlocal first
+        first = at if first is None else first
+        delay = (at - first) - (time.monotonic() - started)
+        if delay > 0:
+            time.sleep(delay)
+
     for packet, raw in source.packets():
         if stop is not None and stop.is_set():
             return
@@ -105,16 +113,17 @@ def read_samples(
             if recorder.encodes:
                 recorder.add(BufferedFrame(frame, at))
             if realtime:
-                first = at if first is None else first
-                delay = (at - first) - (time.monotonic() - started)
-                if delay > 0:
-                    time.sleep(delay)
+                wait_until_due(at)
             if pacer.due(at):
                 yield Sample(at, frame, detect_size)
     for frame in source.flush():
         at = source.frame_time(frame)
         if recorder.encodes:
             recorder.add(BufferedFrame(frame, at))
+        # The decoder holds the last frames back until the end: played in real time they too wait for their time,
+        # or a looping file would start its next pass before the last one's times had passed.
+        if realtime:
+            wait_until_due(at)
         if pacer.due(at):
             yield Sample(at, frame, detect_size)
 

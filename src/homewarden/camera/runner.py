@@ -1,4 +1,4 @@
-"""Drive one camera: a file from start to end, or a live source that reconnects until stopped."""
+"""Drive one camera: a file from start to end, a file looped like a camera, or a live source that reconnects."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from homewarden.camera.live import LiveFrames
 from homewarden.camera.pipeline import CameraPipeline
 from homewarden.camera.reader import FramePacer, LatestSample, read_samples
 from homewarden.config.model import HomewardenConfig
 from homewarden.detect.base import ObjectDetector
+from homewarden.events.arming import ArmingState
 from homewarden.events.record import EventRecord
+from homewarden.faces.household import HouseholdHandle
 from homewarden.store.media import MediaFolder
 from homewarden.video.source import SourceError, StreamInfo, VideoSource, describe_url
 
@@ -34,6 +37,7 @@ class RunStats:
     frames_dropped: int = 0
     detector_calls: int = 0
     reconnects: int = 0
+    replays: int = 0
 
 
 def detect_size_for(config: HomewardenConfig, camera: str, info: StreamInfo) -> tuple[int, int]:
@@ -55,6 +59,10 @@ class CameraRunner:
         media: MediaFolder,
         on_event: Callable[[EventRecord], None],
         wall_clock: bool | None = None,
+        *,
+        live: LiveFrames | None = None,
+        arming: ArmingState | None = None,
+        household: HouseholdHandle | None = None,
     ) -> None:
         self.name = name
         self.config = config
@@ -65,7 +73,11 @@ class CameraRunner:
         self.stats = RunStats()
         self.pipeline: CameraPipeline | None = None
         self.stop_event = threading.Event()
-        self.wall_clock = wall_clock
+        # A looping file replays without end, so its times are the clock's: they must not start again at zero.
+        self.wall_clock = True if wall_clock is None and config.cameras[name].loop else wall_clock
+        self.live = live
+        self.arming = arming
+        self.household = household
 
     def open(self) -> VideoSource:
         """Open the source, or raise SourceError."""
@@ -86,6 +98,9 @@ class CameraRunner:
                 detect_size_for(self.config, self.name, source.info),
                 describe_url(self.url),
                 self.on_event,
+                live_frames=self.live,
+                arming=self.arming,
+                household=self.household,
             )
         else:
             self.pipeline.recorder.interrupt(source.stream if source.info.remuxable else None)
@@ -147,15 +162,23 @@ class CameraRunner:
     def _read_live(self, mailbox: LatestSample, source: VideoSource | None, reconnect: bool) -> None:
         backoff = BACKOFF_START
         last_error = ""
+        message = f"{describe_url(self.url)}: the video ended"
         while not self.stop_event.is_set():
+            replay = False
             try:
                 if source is None:
+                    opened_at = time.time()
                     source = self.open()
+                    if self.pipeline is not None and not source.live:
+                        # A file opened again starts over: its first frame does not follow the last one analysed.
+                        self.pipeline.restart_stream(opened_at)
                 pipeline = self._pipeline_for(source)
                 assert source.info is not None
                 if last_error:
                     log.info("camera %s: %s is back", self.name, describe_url(self.url))
                     self.stats.reconnects += 1
+                    if self.live is not None:
+                        self.live.mark_online(self.name)
                 last_error = ""
                 backoff = BACKOFF_START
                 pacer = FramePacer(self.config.cameras[self.name].detect.fps)
@@ -164,7 +187,8 @@ class CameraRunner:
                     source, pipeline.recorder, pacer, size, self.stop_event, realtime=not source.live
                 ):
                     mailbox.put(sample)
-                if not source.live or not reconnect:
+                replay = self._replays(source, reconnect)
+                if not replay and (not source.live or not reconnect):
                     break  # a file paced like a camera ends; it does not reconnect
                 message = f"{describe_url(self.url)}: stream ended"
             except SourceError as exc:
@@ -175,6 +199,12 @@ class CameraRunner:
                 if source is not None:
                     source.close()
                     source = None
+            if replay:
+                # A demo camera starts over at once: the end of its file is no failure to back off from.
+                self.stats.replays += 1
+                continue
+            if self.live is not None:
+                self.live.mark_offline(self.name, message)
             if self.stop_event.is_set() or not reconnect:
                 if not reconnect:
                     log.warning("camera %s: %s", self.name, message)
@@ -187,7 +217,20 @@ class CameraRunner:
             self.stop_event.wait(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)
         mailbox.close()
+        if self.live is not None:
+            self.live.mark_offline(self.name, "stopped" if self.stop_event.is_set() else message)
         if not self.stop_event.is_set():
             # The source is over and will not be reopened: let the main loop drain the last frame and stop.
             time.sleep(IDLE_TICK * 2)
             self.stop_event.set()
+
+    def _replays(self, source: VideoSource, reconnect: bool) -> bool:
+        """Tell whether a file that just ended is played again: a looping camera kept running, unless stopped."""
+        if source.live or not reconnect or self.stop_event.is_set() or not self.config.cameras[self.name].loop:
+            return False
+        assert source.info is not None
+        if not source.info.live:
+            # Times from the file's own start would run backwards at every pass.
+            log.warning("camera %s: not looping %s: its times are not the clock's", self.name, self.url)
+            return False
+        return True

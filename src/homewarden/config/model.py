@@ -156,6 +156,14 @@ class CameraConfig(StrictModel):
         description="A file path, rtsp:// or http(s):// URL, or a V4L2 device such as /dev/video0.",
     )
     enabled: bool = Field(default=True, description="Whether the camera runs.")
+    loop: bool = Field(
+        default=False,
+        title="Loop",
+        description=(
+            "Replay a video file from its start whenever it ends, paced like a camera with wall-clock event times "
+            "(a demo camera). Live sources ignore it."
+        ),
+    )
     detect: DetectSize = Field(default_factory=DetectSize)
     motion: MotionConfig = Field(default_factory=MotionConfig)
     zones: dict[str, ZoneConfig] = Field(default_factory=dict)

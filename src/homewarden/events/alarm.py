@@ -1,4 +1,4 @@
-"""The alarm decision: which mode the home is in, whether a camera is armed, the false-alarm guard, and why.
+"""The alarm decision: whether a camera is armed in the home's mode (events/arming.py), the false-alarm guard, and why.
 
 A person track is decided once: when it has been seen for the grace period (a member had that long to show
 their face), or when it ends if that comes first. Docs: docs/faces.md.
@@ -10,11 +10,11 @@ import logging
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
-from homewarden.config.model import WEEKDAYS, AlarmConfig, ArmingMode, CameraAlarmRule, FacesConfig
+from homewarden.config.model import AlarmConfig, ArmingMode, CameraAlarmRule, FacesConfig
 from homewarden.errors import UserError
+from homewarden.events.arming import ArmingState
 from homewarden.events.lifecycle import TrackedObject
 from homewarden.faces.gallery import UNKNOWN
 from homewarden.faces.identity import PersonIdentifier, TrackFaces
@@ -100,27 +100,6 @@ def judge_person_track(evidence: TrackEvidence) -> GuardVerdict:
     return GuardVerdict(is_person, tuple(doubts), max(animals, key=animals.__getitem__) if animals else None)
 
 
-def local_timezone() -> tzinfo:
-    """Return the hub's own time zone."""
-    zone = datetime.now().astimezone().tzinfo
-    return zone if zone is not None else UTC
-
-
-def mode_at(alarm: AlarmConfig, when: datetime) -> ArmingMode:
-    """Return the mode at a moment: the latest schedule entry that has started (wrapping round the week)."""
-    if not alarm.schedule:
-        return alarm.mode
-    local = when.astimezone(ZoneInfo(alarm.timezone) if alarm.timezone else local_timezone())
-    minute = local.weekday() * 1440 + local.hour * 60 + local.minute
-    starts = []
-    for entry in alarm.schedule:
-        hours, minutes = (int(part) for part in entry.at.split(":"))
-        starts += [(WEEKDAYS.index(day) * 1440 + hours * 60 + minutes, entry.mode) for day in entry.days]
-    started = [start for start in starts if start[0] <= minute]
-    # Before the week's first entry, last week's last entry still holds.
-    return max(started or starts, key=lambda start: start[0])[1]
-
-
 def armed_for(rule: CameraAlarmRule, mode: ArmingMode, zones: Sequence[str]) -> bool:
     """Return whether a person on the camera (having entered these zones) raises an alarm in a mode."""
     if mode == "disarmed":
@@ -192,9 +171,12 @@ class IntrusionWatch:
         frame_size: tuple[int, int],
         identifier: Callable[[], PersonIdentifier] | None,
         live: bool,
+        arming: ArmingState | None = None,
     ) -> None:
         self.camera = camera
         self.alarm = alarm
+        # Shared by every camera when the mode can change while the hub runs; else the config's mode and schedule.
+        self.arming = arming or ArmingState(alarm)
         self.rule = alarm.cameras.get(camera) or CameraAlarmRule()
         self.max_lookups = faces.max_lookups
         self.frame_size = frame_size
@@ -226,7 +208,7 @@ class IntrusionWatch:
 
     def _decide(self, obj: TrackedObject, track: WatchedTrack, at: float) -> AlarmDecision:
         when = datetime.fromtimestamp(at, UTC) if self.live else datetime.now(UTC)
-        mode = mode_at(self.alarm, when)
+        mode = self.arming.mode_at(when)
         verdict = judge_person_track(TrackEvidence.of(obj, self.frame_size, track.faces.face_seen()))
         return decide_alarm(
             label=obj.label,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from homewarden.faces.finder import BGRImage, FaceFinder, FoundFace
 from homewarden.faces.gallery import UNKNOWN, FaceMatch, Gallery
+from homewarden.faces.household import HouseholdHandle
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,18 @@ class TrackFaces:
 class PersonIdentifier:
     """Look for a face in a person's head region and match it against the household."""
 
-    def __init__(self, gallery: Gallery, min_face_size: int, finder: FaceFinder | None = None) -> None:
-        self.gallery = gallery
+    def __init__(
+        self, gallery: Gallery | HouseholdHandle, min_face_size: int, finder: FaceFinder | None = None
+    ) -> None:
+        # A handle is read at every match, so members enrolled while the hub runs are recognised without a restart.
+        self.household = gallery if isinstance(gallery, HouseholdHandle) else HouseholdHandle(lambda: gallery)
         self.min_face_size = min_face_size
         self.finder = finder or FaceFinder()
+
+    @property
+    def gallery(self) -> Gallery:
+        """Return the household gallery matched against now."""
+        return self.household.current()
 
     def look(self, time: float, crop: BGRImage, origin: tuple[int, int]) -> FaceSighting | None:
         """Search one frame's head region; return the sighting, or None when no face is there."""

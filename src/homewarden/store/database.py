@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,11 @@ class EventStore:
         """Wrap an engine whose database is already migrated; use ``EventStore.open`` instead."""
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def engine(self) -> Engine:
+        """Return the engine, for the other stores that share this database (accounts, faces)."""
+        return self._engine
 
     @classmethod
     def open(cls, database_url: str) -> EventStore:
@@ -105,23 +110,43 @@ class EventStore:
             return None if row is None else _to_record(row)
 
     def list_events(
-        self, *, camera: str | None = None, label: str | None = None, limit: int = 100
+        self,
+        *,
+        camera: str | None = None,
+        label: str | None = None,
+        limit: int = 100,
+        cameras: Sequence[str] | None = None,
+        sub_label: str | None = None,
+        alarm: bool | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[EventRecord]:
-        """Return up to ``limit`` events, newest first, optionally only one camera's or one label's."""
+        """Return up to ``limit`` events, newest first, filtered by camera(s), label, person, alarm and time."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
+        happened = func.coalesce(Event.started_at, Event.created_at)
         conditions: list[ColumnElement[bool]] = []
         if camera is not None:
             conditions.append(Event.camera == camera)
+        if cameras is not None:
+            conditions.append(Event.camera.in_(list(cameras)))
         if label is not None:
             conditions.append(Event.label == label)
+        if sub_label is not None:
+            conditions.append(Event.sub_label == sub_label)
+        if alarm is not None:
+            conditions.append(Event.alarm == alarm)
+        if since is not None:
+            conditions.append(happened >= since)
+        if until is not None:
+            conditions.append(happened < until)
         query = (
             select(Event)
             .where(*conditions)
             .options(selectinload(Event.clips))
             # Live events sort by when they started; events from video files, whose start is only an
             # offset into the file, by when they were stored.
-            .order_by(func.coalesce(Event.started_at, Event.created_at).desc(), Event.start.desc(), Event.id)
+            .order_by(happened.desc(), Event.start.desc(), Event.id)
             .limit(limit)
         )
         with self._session("list events") as session:

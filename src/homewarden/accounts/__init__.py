@@ -1,0 +1,1 @@
+"""Accounts: who signs in, with which role, and the secrets that prove it."""

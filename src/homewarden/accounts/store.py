@@ -1,0 +1,454 @@
+"""The account database: homes, users, sessions and API tokens, read and written in one place."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal, cast
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from homewarden.accounts import passwords, totp
+from homewarden.store.account_models import ApiToken, Home, HomeCamera, UserAccount, UserCamera, WebSession
+from homewarden.store.errors import StoreError
+
+Role = Literal["owner", "member", "reviewer", "admin"]
+HOUSEHOLD_ROLES: tuple[Role, ...] = ("owner", "member")
+PROGRAM_ROLES: tuple[Role, ...] = ("reviewer", "admin")
+SCOPES = ("events:read", "media:read", "live:read", "arming:write")
+
+SESSION_LIFETIME = timedelta(days=14)
+SESSION_IDLE = timedelta(hours=12)
+# Writing last_seen on every request would turn each page view into a database write; a minute is precise enough
+# for a 12-hour idle limit.
+SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+TOKEN_PREFIX = "hw_"
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be carried out; the message says why, for the user."""
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A user as the rest of the hub sees them: who, which role, which home and which cameras."""
+
+    id: int
+    username: str
+    role: Role
+    home_id: int | None
+    cameras: tuple[str, ...]
+    totp_enabled: bool
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """An API token as its owner sees it (never its value)."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class HomeRecord:
+    """A home and its arming state as stored."""
+
+    id: int
+    name: str
+    cameras: tuple[str, ...]
+    manual_mode: str | None
+    manual_set_at: datetime | None
+    manual_set_by: str | None
+    schedule: list[dict[str, object]] | None
+    timezone: str | None
+
+
+def digest(token: str) -> str:
+    """Return the SHA-256 hex digest a token is stored under."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes even for timezone-aware columns; they were written in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class AccountStore:
+    """Creates and checks accounts, sessions and tokens on the hub's database."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Use ``engine``, whose database the event store has already migrated."""
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # homes
+
+    def ensure_home(self, name: str, cameras: Sequence[str]) -> int:
+        """Return the first home, created if needed, after giving it every camera that belongs to no home yet."""
+        with self._session("set up the home") as session:
+            home = session.scalars(select(Home).order_by(Home.id).limit(1)).first()
+            if home is None:
+                home = Home(name=name)
+                session.add(home)
+                session.flush()
+            taken = set(session.scalars(select(HomeCamera.camera)))
+            session.add_all(HomeCamera(camera=camera, home_id=home.id) for camera in cameras if camera not in taken)
+            return home.id
+
+    def create_home(self, name: str, cameras: Sequence[str]) -> int:
+        """Create another home owning ``cameras`` (a hub that serves several households)."""
+        with self._session("create a home") as session:
+            home = Home(name=name)
+            session.add(home)
+            session.flush()
+            session.add_all(HomeCamera(camera=camera, home_id=home.id) for camera in cameras)
+            return home.id
+
+    def home(self, home_id: int) -> HomeRecord | None:
+        """Return a home and its arming state."""
+        with self._session("read the home") as session:
+            home = session.get(Home, home_id)
+            if home is None:
+                return None
+            return HomeRecord(
+                home.id,
+                home.name,
+                tuple(sorted(camera.camera for camera in home.cameras)),
+                home.manual_mode,
+                _aware(home.manual_set_at) if home.manual_set_at else None,
+                home.manual_set_by,
+                home.schedule,
+                home.timezone,
+            )
+
+    def home_of_camera(self, camera: str) -> int | None:
+        """Return the home a camera belongs to."""
+        with self._session("read the camera's home") as session:
+            row = session.get(HomeCamera, camera)
+            return None if row is None else row.home_id
+
+    def save_manual_mode(self, home_id: int, mode: str | None, by: str | None, at: datetime | None) -> None:
+        """Store the arming mode chosen by hand (None clears it)."""
+        with self._session("save the arming mode") as session:
+            home = self._get_home(session, home_id)
+            home.manual_mode, home.manual_set_by, home.manual_set_at = mode, by, at
+
+    def save_schedule(self, home_id: int, schedule: list[dict[str, object]], timezone: str | None) -> None:
+        """Store the weekly arming schedule edited in the web app."""
+        with self._session("save the arming schedule") as session:
+            home = self._get_home(session, home_id)
+            home.schedule, home.timezone = schedule, timezone
+
+    # users
+
+    def has_owner(self) -> bool:
+        """Tell whether any home has an owner yet (before that, the hub waits for its first-run setup)."""
+        with self._session("look for an owner") as session:
+            return (
+                session.scalars(select(UserAccount.id).where(UserAccount.role == "owner").limit(1)).first() is not None
+            )
+
+    def create_user(
+        self, username: str, password: str, role: Role, home_id: int | None, cameras: Sequence[str] = ()
+    ) -> UserRecord:
+        """Create an account; household roles need a home, review-program roles must have none."""
+        username = username.strip()
+        if not username or len(username) > 64 or any(ch.isspace() for ch in username):
+            raise AccountError("a user name has 1 to 64 characters and no spaces")
+        passwords.check_new_password(password)
+        if (role in HOUSEHOLD_ROLES) != (home_id is not None):
+            raise AccountError(f"a {role} {'needs' if role in HOUSEHOLD_ROLES else 'cannot have'} a home")
+        try:
+            with self._session(f"create user {username!r}") as session:
+                if home_id is not None:
+                    self._check_cameras(session, home_id, cameras)
+                user = UserAccount(
+                    username=username, role=role, home_id=home_id, password_hash=passwords.hash_password(password)
+                )
+                session.add(user)
+                session.flush()
+                if role == "member":
+                    session.add_all(UserCamera(user_id=user.id, camera=camera) for camera in set(cameras))
+                session.flush()
+                return self._record(session, user)
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                raise AccountError(f"the user name {username!r} is taken") from None
+            raise
+
+    def user(self, user_id: int) -> UserRecord | None:
+        """Return the user with this id."""
+        with self._session("read a user") as session:
+            user = session.get(UserAccount, user_id)
+            return None if user is None else self._record(session, user)
+
+    def authenticate(self, username: str, password: str) -> UserRecord | None:
+        """Return the user whose name and password these are, or None (a wrong name costs a wrong password's time)."""
+        with self._session("check a password") as session:
+            user = session.scalars(select(UserAccount).where(UserAccount.username == username.strip())).first()
+            if not passwords.verify_password(user.password_hash if user else None, password) or user is None:
+                return None
+            if passwords.needs_rehash(user.password_hash):
+                user.password_hash = passwords.hash_password(password)
+            return self._record(session, user)
+
+    def change_password(self, user_id: int, current: str, new: str) -> None:
+        """Set a new password after checking the current one."""
+        passwords.check_new_password(new)
+        with self._session("change a password") as session:
+            user = self._get_user(session, user_id)
+            if not passwords.verify_password(user.password_hash, current):
+                raise AccountError("the current password is wrong")
+            user.password_hash = passwords.hash_password(new)
+
+    def members(self, home_id: int) -> list[UserRecord]:
+        """Return the home's people, owners first."""
+        with self._session("list members") as session:
+            users = session.scalars(
+                select(UserAccount)
+                .where(UserAccount.home_id == home_id)
+                .order_by(UserAccount.role.desc(), UserAccount.id)
+            )
+            return [self._record(session, user) for user in users]
+
+    def set_cameras(self, user_id: int, cameras: Sequence[str]) -> UserRecord:
+        """Replace the cameras a member may watch."""
+        with self._session("change a member's cameras") as session:
+            user = self._get_user(session, user_id)
+            if user.role != "member" or user.home_id is None:
+                raise AccountError("only members have per-camera permissions (owners see every camera)")
+            self._check_cameras(session, user.home_id, cameras)
+            session.execute(delete(UserCamera).where(UserCamera.user_id == user_id))
+            session.add_all(UserCamera(user_id=user_id, camera=camera) for camera in set(cameras))
+            session.flush()
+            return self._record(session, user)
+
+    def delete_user(self, user_id: int) -> bool:
+        """Delete an account with its sessions and tokens."""
+        with self._session("delete a user") as session:
+            return (
+                session.scalar(delete(UserAccount).where(UserAccount.id == user_id).returning(UserAccount.id))
+                is not None
+            )
+
+    # two-factor sign-in
+
+    def start_totp(self, user_id: int) -> str:
+        """Make a new pending TOTP secret (it counts once a code from it is confirmed)."""
+        with self._session("start two-factor enrolment") as session:
+            user = self._get_user(session, user_id)
+            user.totp_pending_secret = totp.new_secret()
+            return user.totp_pending_secret
+
+    def confirm_totp(self, user_id: int, code: str) -> None:
+        """Turn on two-factor sign-in once ``code`` proves the authenticator holds the pending secret."""
+        with self._session("confirm two-factor enrolment") as session:
+            user = self._get_user(session, user_id)
+            if user.totp_pending_secret is None:
+                raise AccountError("start two-factor enrolment first")
+            step = totp.accepted_step(user.totp_pending_secret, code, None)
+            if step is None:
+                raise AccountError("that code is not right: check the authenticator app's clock")
+            user.totp_secret, user.totp_pending_secret, user.totp_last_step = user.totp_pending_secret, None, step
+
+    def disable_totp(self, user_id: int, code: str) -> None:
+        """Turn off two-factor sign-in (household accounts only) with a current code."""
+        with self._session("turn off two-factor sign-in") as session:
+            user = self._get_user(session, user_id)
+            if user.role in PROGRAM_ROLES:
+                raise AccountError("two-factor sign-in is mandatory for reviewers and admins")
+            if user.totp_secret is None:
+                raise AccountError("two-factor sign-in is not on")
+            if totp.accepted_step(user.totp_secret, code, user.totp_last_step) is None:
+                raise AccountError("that code is not right")
+            user.totp_secret = None
+            user.totp_last_step = None
+
+    def check_totp(self, user_id: int, code: str) -> bool:
+        """Accept a sign-in code once (a code seen by someone else cannot be replayed in its 30 s)."""
+        with self._session("check a sign-in code") as session:
+            user = self._get_user(session, user_id)
+            if user.totp_secret is None:
+                return False
+            step = totp.accepted_step(user.totp_secret, code, user.totp_last_step)
+            if step is None:
+                return False
+            user.totp_last_step = step
+            return True
+
+    def set_totp_secret(self, user_id: int, secret: str) -> None:
+        """Turn on two-factor sign-in with a secret made elsewhere (accounts created on the command line)."""
+        with self._session("set a two-factor secret") as session:
+            self._get_user(session, user_id).totp_secret = secret
+
+    # sessions
+
+    def create_session(self, user_id: int, now: datetime | None = None) -> tuple[str, str]:
+        """Start a browser session; return its cookie token and CSRF token."""
+        moment = now or datetime.now(UTC)
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        with self._session("start a session") as session:
+            session.add(
+                WebSession(
+                    token_hash=digest(token),
+                    user_id=user_id,
+                    csrf_token=csrf,
+                    created_at=moment,
+                    last_seen_at=moment,
+                    expires_at=moment + SESSION_LIFETIME,
+                )
+            )
+        return token, csrf
+
+    def session_user(self, token: str, now: datetime | None = None) -> tuple[UserRecord, str] | None:
+        """Return the user and CSRF token of a live session, or None (unknown, expired or idle too long)."""
+        moment = now or datetime.now(UTC)
+        with self._session("read a session") as session:
+            row = session.get(WebSession, digest(token))
+            if row is None:
+                return None
+            last_seen = _aware(row.last_seen_at)
+            if _aware(row.expires_at) <= moment or last_seen + SESSION_IDLE <= moment:
+                session.delete(row)
+                return None
+            if moment - last_seen >= SESSION_TOUCH_INTERVAL:
+                row.last_seen_at = moment
+            return self._record(session, self._get_user(session, row.user_id)), row.csrf_token
+
+    def end_session(self, token: str) -> None:
+        """Sign one browser out."""
+        with self._session("end a session") as session:
+            session.execute(delete(WebSession).where(WebSession.token_hash == digest(token)))
+
+    def end_all_sessions(self, user_id: int) -> int:
+        """Sign a user out everywhere; return how many sessions ended."""
+        with self._session("end every session") as session:
+            return len(
+                session.scalars(
+                    delete(WebSession).where(WebSession.user_id == user_id).returning(WebSession.token_hash)
+                ).all()
+            )
+
+    # API tokens
+
+    def create_token(self, user_id: int, name: str, scopes: Sequence[str]) -> tuple[TokenRecord, str]:
+        """Make a scoped token; return it with its value, which is shown once and never stored."""
+        name = name.strip()
+        if not name or len(name) > 64:
+            raise AccountError("a token needs a name of 1 to 64 characters")
+        unknown = sorted(set(scopes) - set(SCOPES))
+        if unknown or not scopes:
+            raise AccountError(
+                f"scopes must be some of {', '.join(SCOPES)}" + (f"; unknown: {unknown}" if unknown else "")
+            )
+        value = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self._session("create a token") as session:
+            user = self._get_user(session, user_id)
+            if user.role not in HOUSEHOLD_ROLES:
+                raise AccountError("API tokens are for household integrations")
+            row = ApiToken(
+                user_id=user_id,
+                name=name,
+                token_hash=digest(value),
+                prefix=value[:10],
+                scopes=sorted(set(scopes)),
+                created_at=datetime.now(UTC),
+            )
+            session.add(row)
+            session.flush()
+            return _token_record(row), value
+
+    def tokens(self, user_id: int) -> list[TokenRecord]:
+        """Return a user's tokens."""
+        with self._session("list tokens") as session:
+            rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
+            return [_token_record(row) for row in rows]
+
+    def revoke_token(self, user_id: int, token_id: int) -> bool:
+        """Delete one of the user's tokens; return whether there was one."""
+        with self._session("revoke a token") as session:
+            deleted = session.scalar(
+                delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id).returning(ApiToken.id)
+            )
+            return deleted is not None
+
+    def token_user(self, value: str) -> tuple[UserRecord, tuple[str, ...]] | None:
+        """Return the user and scopes of a token, or None."""
+        if not value.startswith(TOKEN_PREFIX):
+            return None
+        with self._session("check a token") as session:
+            row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(value))).first()
+            if row is None:
+                return None
+            now = datetime.now(UTC)
+            if row.last_used_at is None or now - _aware(row.last_used_at) >= SESSION_TOUCH_INTERVAL:
+                row.last_used_at = now
+            return self._record(session, self._get_user(session, row.user_id)), tuple(row.scopes)
+
+    # inside
+
+    def _record(self, session: Session, user: UserAccount) -> UserRecord:
+        if user.role == "owner" and user.home_id is not None:
+            cameras = session.scalars(select(HomeCamera.camera).where(HomeCamera.home_id == user.home_id))
+        elif user.role == "member":
+            cameras = session.scalars(
+                select(UserCamera.camera)
+                .join(HomeCamera, HomeCamera.camera == UserCamera.camera)
+                .where(UserCamera.user_id == user.id, HomeCamera.home_id == user.home_id)
+            )
+        else:
+            cameras = session.scalars(select(HomeCamera.camera).where(HomeCamera.camera.is_(None)))
+        return UserRecord(
+            user.id,
+            user.username,
+            cast(Role, user.role),
+            user.home_id,
+            tuple(sorted(cameras)),
+            user.totp_secret is not None,
+        )
+
+    def _check_cameras(self, session: Session, home_id: int, cameras: Sequence[str]) -> None:
+        home_cameras = set(session.scalars(select(HomeCamera.camera).where(HomeCamera.home_id == home_id)))
+        unknown = sorted(set(cameras) - home_cameras)
+        if unknown:
+            raise AccountError(f"no such camera in this home: {', '.join(unknown)}")
+
+    def _get_user(self, session: Session, user_id: int) -> UserAccount:
+        user = session.get(UserAccount, user_id)
+        if user is None:
+            raise AccountError(f"no user {user_id}")
+        return user
+
+    def _get_home(self, session: Session, home_id: int) -> Home:
+        home = session.get(Home, home_id)
+        if home is None:
+            raise AccountError(f"no home {home_id}")
+        return home
+
+    @contextmanager
+    def _session(self, action: str) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot {action}: {' '.join(str(error).split())[:300]}") from error
+
+
+def _token_record(row: ApiToken) -> TokenRecord:
+    return TokenRecord(
+        row.id,
+        row.name,
+        row.prefix,
+        tuple(row.scopes),
+        _aware(row.created_at),
+        _aware(row.last_used_at) if row.last_used_at else None,
+    )

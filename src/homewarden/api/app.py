@@ -1,0 +1,88 @@
+"""Build the web app: the API routers, the pages, security headers, and the policy check on every route."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from homewarden import __version__
+from homewarden.api import auth, cameras, events, household
+from homewarden.api.deps import authorize, check_every_route_has_a_policy
+from homewarden.api.services import HubServices
+
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
+        b"script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+# FastAPI's interactive docs load their script from a CDN; they get a looser policy, and only they do.
+DOCS_PATHS = ("/api/docs", "/api/redoc")
+
+
+class SecurityHeaders:
+    """Add the security headers to every response (pure ASGI, so streamed video and MJPEG pass untouched)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap ``app``."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on and add the headers to the response start."""
+        if scope["type"] != "http" or str(scope.get("path", "")).startswith(DOCS_PATHS):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(services: HubServices) -> FastAPI:
+    """Return the web app over the hub's services."""
+    app = FastAPI(
+        title="Homewarden",
+        version=__version__,
+        description="The household's API: cameras, events, clips, faces, arming. Docs: docs/api.md.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        dependencies=[Depends(authorize)],
+    )
+    app.state.services = services
+    for router in (auth.router, events.router, cameras.router, household.router):
+        app.include_router(router)
+    from homewarden.web import pages
+
+    app.include_router(pages.router)
+    pages.mount_static(app)
+    check_every_route_has_a_policy(app)
+
+    @app.exception_handler(HTTPException)
+    async def send_pages_to_sign_in(request: Request, exc: HTTPException) -> Response:
+        """Send an anonymous visitor of a page to the sign-in page; API callers get the 401 itself."""
+        if exc.status_code == 401 and request.method == "GET" and not request.url.path.startswith("/api/"):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        return await http_exception_handler(request, exc)
+
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def openapi_schema(services: HubServices) -> dict[str, Any]:
+    """Return the OpenAPI schema (for docs and tests)."""
+    return create_app(services).openapi()

@@ -1,0 +1,288 @@
+"""Setup, sign-in and the caller's own account: password, two-factor sign-in, sessions and API tokens."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+
+from homewarden.accounts import totp
+from homewarden.accounts.passwords import WeakPasswordError, check_new_password
+from homewarden.accounts.store import PROGRAM_ROLES, AccountError, TokenRecord, UserRecord
+from homewarden.api.deps import (
+    ANYONE_SIGNED_IN,
+    HOUSEHOLD,
+    SESSION_COOKIE,
+    Caller,
+    MaybeCaller,
+    Services,
+    allow,
+    public,
+)
+from homewarden.api.schemas import (
+    Done,
+    LoginRequest,
+    Me,
+    PasswordChange,
+    SetupDone,
+    SetupRequest,
+    SetupStatus,
+    SignedIn,
+    TokenCreated,
+    TokenPublic,
+    TokenRequest,
+    TotpCode,
+    TotpEnrolment,
+    UserPublic,
+)
+from homewarden.api.services import HubServices
+from homewarden.store.keys import HomeKeyError, WrongPassphraseError
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api", tags=["account"])
+TOTP_REQUIRED = "totp_required"
+
+
+def user_public(user: UserRecord) -> UserPublic:
+    """Show a user."""
+    return UserPublic(
+        id=user.id,
+        username=user.username,
+        role=user.role,
+        home_id=user.home_id,
+        totp_enabled=user.totp_enabled,
+        cameras=list(user.cameras),
+    )
+
+
+def _start_session(hub: HubServices, response: Response, user: UserRecord) -> str:
+    token, csrf = hub.accounts.create_session(user.id)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        secure=hub.secure_cookies,
+        samesite="strict",
+        max_age=14 * 24 * 3600,
+        path="/",
+    )
+    return csrf
+
+
+def _unlock_home(hub: HubServices, passphrase: str) -> bool:
+    """Hold the home key if ``passphrase`` opens it (the owner's password is the home passphrase)."""
+    if not hub.storage.key_file.exists():
+        return False
+    try:
+        hub.keys.hold(hub.storage.key_file.unlock(passphrase))
+    except HomeKeyError:
+        return False
+    return True
+
+
+@router.get("/health")
+@public
+def health() -> Done:
+    """Answer that the hub is up (for monitoring)."""
+    return Done()
+
+
+@router.get("/setup/status")
+@public
+def setup_status(hub: Services) -> SetupStatus:
+    """Tell whether the hub still waits for its first owner."""
+    return SetupStatus(needs_setup=not hub.setup.done.is_set())
+
+
+@router.post("/setup")
+@public
+def setup(body: SetupRequest, hub: Services, response: Response) -> SetupDone:
+    """Create the first owner from the one-time setup link; their password becomes the home passphrase."""
+    if hub.setup.done.is_set() or not hub.setup.redeem(body.token):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this setup link is not valid (it works once)")
+    try:
+        check_new_password(body.password)
+        recovery_key = None
+        key_file = hub.storage.key_file
+        if key_file.exists():
+            # The home key was made on the command line: only its passphrase may become the owner's password.
+            hub.keys.hold(key_file.unlock(body.password))
+        user = hub.accounts.create_user(body.username, body.password, "owner", hub.hub_home_id)
+        if not key_file.exists():
+            recovery_key = key_file.create(body.password)
+            from homewarden.store.gallery_key import GalleryKeyFile
+
+            gallery_key = GalleryKeyFile.in_folder(hub.config.storage.folder.resolve())
+            if gallery_key.exists():
+                gallery_key.ensure_sealed_copy(gallery_key.load())
+            else:
+                gallery_key.create()
+            hub.keys.hold(key_file.unlock(body.password))
+    except (WeakPasswordError, AccountError) as exc:
+        hub.setup.reopen_with(body.token)
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    except WrongPassphraseError:
+        hub.setup.reopen_with(body.token)
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "this home already has a key: use its passphrase as the password"
+        ) from None
+    except HomeKeyError as exc:
+        hub.setup.reopen_with(body.token)
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    hub.setup.done.set()
+    log.info("first-run setup done: owner %s created", user.username)
+    csrf = _start_session(hub, response, user)
+    return SetupDone(user=user_public(user), csrf_token=csrf, recovery_key=recovery_key)
+
+
+@router.post("/auth/login", responses={401: {}, 429: {}})
+@public
+def login(body: LoginRequest, request: Request, hub: Services, response: Response) -> SignedIn:
+    """Sign in with a password (and a TOTP code when the account has two-factor sign-in)."""
+    address = request.client.host if request.client else "unknown"
+    wait = hub.throttle.retry_after(body.username, address)
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed sign-ins: try again in {round(wait)} s",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+    user = hub.accounts.authenticate(body.username, body.password)
+    if user is None:
+        hub.throttle.failed(body.username, address)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong user name or password")
+    if user.totp_enabled or user.role in PROGRAM_ROLES:
+        if not user.totp_enabled:
+            # Reviewer and admin accounts are created with a secret; one without is refused, never let through.
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "this account needs two-factor sign-in set up by an admin")
+        if not body.totp_code:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, TOTP_REQUIRED)
+        if not hub.accounts.check_totp(user.id, body.totp_code):
+            hub.throttle.failed(body.username, address)
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong or already used two-factor code")
+    hub.throttle.succeeded(body.username)
+    if user.role == "owner" and user.home_id == hub.hub_home_id and hub.keys.keyring is None:
+        _unlock_home(hub, body.password)
+    csrf = _start_session(hub, response, user)
+    return SignedIn(user=user_public(user), csrf_token=csrf)
+
+
+@router.post("/auth/logout")
+@public
+def logout(caller: MaybeCaller, hub: Services, response: Response) -> Done:
+    """Sign this browser out."""
+    if caller is not None and caller.session_token is not None:
+        hub.accounts.end_session(caller.session_token)
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=hub.secure_cookies, httponly=True, samesite="strict")
+    return Done()
+
+
+@router.post("/auth/logout-everywhere")
+@allow(*ANYONE_SIGNED_IN)
+def logout_everywhere(caller: Caller, hub: Services, response: Response) -> Done:
+    """Sign the caller out of every browser."""
+    ended = hub.accounts.end_all_sessions(caller.id)
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=hub.secure_cookies, httponly=True, samesite="strict")
+    return Done(detail=f"{ended} session(s) ended")
+
+
+@router.get("/me")
+@allow(*ANYONE_SIGNED_IN, token_scope="events:read")
+def me(caller: Caller) -> Me:
+    """Return the caller."""
+    return Me(
+        id=caller.id,
+        username=caller.username,
+        role=caller.role,
+        home_id=caller.home_id,
+        totp_enabled=caller.totp_enabled,
+        cameras=list(caller.cameras),
+        csrf_token=caller.csrf_token,
+    )
+
+
+@router.post("/me/password")
+@allow(*ANYONE_SIGNED_IN)
+def change_password(body: PasswordChange, caller: Caller, hub: Services) -> Done:
+    """Change the caller's password; an owner's home passphrase changes with it."""
+    try:
+        check_new_password(body.new_password)
+        owns_key = caller.role == "owner" and caller.home_id == hub.hub_home_id and hub.storage.key_file.exists()
+        if owns_key:
+            try:
+                hub.storage.key_file.change_passphrase(body.current_password, body.new_password)
+            except WrongPassphraseError:
+                raise AccountError("the current password is wrong") from None
+        hub.accounts.change_password(caller.id, body.current_password, body.new_password)
+    except (WeakPasswordError, AccountError, HomeKeyError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    return Done(detail="password changed" + ("; it is also the new home passphrase" if owns_key else ""))
+
+
+@router.post("/me/totp")
+@allow(*ANYONE_SIGNED_IN)
+def start_totp(caller: Caller, hub: Services) -> TotpEnrolment:
+    """Start two-factor enrolment: a new secret for the authenticator app."""
+    secret = hub.accounts.start_totp(caller.id)
+    uri = totp.provisioning_uri(secret, caller.username)
+    return TotpEnrolment(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
+
+
+@router.post("/me/totp/confirm")
+@allow(*ANYONE_SIGNED_IN)
+def confirm_totp(body: TotpCode, caller: Caller, hub: Services) -> Done:
+    """Turn two-factor sign-in on with a first code."""
+    try:
+        hub.accounts.confirm_totp(caller.id, body.code)
+    except AccountError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    return Done(detail="two-factor sign-in is on")
+
+
+@router.delete("/me/totp")
+@allow(*HOUSEHOLD)
+def disable_totp(body: TotpCode, caller: Caller, hub: Services) -> Done:
+    """Turn two-factor sign-in off with a current code."""
+    try:
+        hub.accounts.disable_totp(caller.id, body.code)
+    except AccountError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    return Done(detail="two-factor sign-in is off")
+
+
+def _token_public(token: TokenRecord) -> TokenPublic:
+    return TokenPublic(
+        id=token.id,
+        name=token.name,
+        prefix=token.prefix,
+        scopes=list(token.scopes),
+        created_at=token.created_at,
+        last_used_at=token.last_used_at,
+    )
+
+
+@router.get("/tokens")
+@allow(*HOUSEHOLD)
+def list_tokens(caller: Caller, hub: Services) -> list[TokenPublic]:
+    """List the caller's API tokens."""
+    return [_token_public(token) for token in hub.accounts.tokens(caller.id)]
+
+
+@router.post("/tokens", status_code=status.HTTP_201_CREATED)
+@allow(*HOUSEHOLD)
+def create_token(body: TokenRequest, caller: Caller, hub: Services) -> TokenCreated:
+    """Create a scoped API token; its value is shown this once."""
+    try:
+        record, value = hub.accounts.create_token(caller.id, body.name, body.scopes)
+    except AccountError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    return TokenCreated(**_token_public(record).model_dump(), token=value)
+
+
+@router.delete("/tokens/{token_id}")
+@allow(*HOUSEHOLD)
+def revoke_token(token_id: int, caller: Caller, hub: Services) -> Done:
+    """Revoke one of the caller's tokens."""
+    if not hub.accounts.revoke_token(caller.id, token_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no token {token_id}")
+    return Done(detail="token revoked")

@@ -1,0 +1,81 @@
+"""Live view: the cameras the caller may watch, their newest frame, and an MJPEG stream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import Response, StreamingResponse
+
+from homewarden.api.deps import HOUSEHOLD, Caller, CameraName, Services, allow
+from homewarden.api.schemas import CameraPublic
+
+router = APIRouter(prefix="/api/cameras", tags=["live"])
+STREAM_BOUNDARY = "homewardenframe"
+# A live view refreshed five times a second looks live and costs a fifth of the camera's frames in JPEG encoding.
+STREAM_INTERVAL = 0.2
+STREAM_WAIT = 5.0
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@router.get("")
+@allow(*HOUSEHOLD, token_scope="live:read")
+def list_cameras(caller: Caller, hub: Services) -> list[CameraPublic]:
+    """List the cameras the caller may watch and whether frames arrive."""
+    statuses = hub.live.cameras()
+    cameras = []
+    for name in caller.cameras:
+        live = statuses.get(name)
+        newest = hub.live.latest_jpeg(name, boxes=False) if live is not None and live.online else None
+        cameras.append(
+            CameraPublic(
+                name=name,
+                online=live is not None and live.online,
+                last_frame_at=datetime.fromtimestamp(live.last_frame_at, tz=UTC)
+                if live and live.last_frame_at
+                else None,
+                width=newest.width if newest else None,
+                height=newest.height if newest else None,
+            )
+        )
+    return cameras
+
+
+@router.get("/{name}/snapshot.jpg", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+@allow(*HOUSEHOLD, token_scope="live:read")
+def camera_snapshot(name: CameraName, hub: Services, boxes: bool = False) -> Response:
+    """Serve the camera's newest frame as a JPEG, with the objects it follows boxed if asked."""
+    image = hub.live.latest_jpeg(name, boxes=boxes)
+    if image is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"camera {name!r} has sent no frame yet")
+    return Response(image.jpeg, media_type="image/jpeg", headers=NO_STORE)
+
+
+@router.get(
+    "/{name}/stream.mjpg",
+    response_class=StreamingResponse,
+    responses={200: {"content": {f"multipart/x-mixed-replace; boundary={STREAM_BOUNDARY}": {}}}},
+)
+@allow(*HOUSEHOLD, token_scope="live:read")
+async def camera_stream(name: CameraName, hub: Services, request: Request, boxes: bool = False) -> StreamingResponse:
+    """Stream the camera as MJPEG until the viewer goes away."""
+
+    async def frames() -> AsyncIterator[bytes]:
+        seq = 0
+        while not await request.is_disconnected():
+            image = await asyncio.to_thread(hub.live.wait_for_newer, name, seq, STREAM_WAIT, boxes)
+            if image is None:
+                continue
+            seq = image.seq
+            yield (
+                f"--{STREAM_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(image.jpeg)}\r\n\r\n".encode()
+                + image.jpeg
+                + b"\r\n"
+            )
+            await asyncio.sleep(STREAM_INTERVAL)
+
+    return StreamingResponse(
+        frames(), media_type=f"multipart/x-mixed-replace; boundary={STREAM_BOUNDARY}", headers=NO_STORE
+    )

@@ -1,0 +1,118 @@
+"""The event timeline: list and filter events, show one, delete one, and serve its snapshot and clips."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import Response
+
+from homewarden.api.deps import HOUSEHOLD, OWNER, AccessibleEvent, Caller, Services, allow
+from homewarden.api.media import open_sealed, serve_object
+from homewarden.api.schemas import ClipPublic, Done, EventList, EventPublic
+from homewarden.events.alarm import STRANGER
+from homewarden.events.record import EventRecord
+from homewarden.faces.gallery import UNKNOWN
+from homewarden.store.deletion import delete_event
+
+router = APIRouter(prefix="/api/events", tags=["events"])
+
+
+def event_public(record: EventRecord) -> EventPublic:
+    """Show an event, with the URLs of its media."""
+    return EventPublic(
+        id=record.id,
+        camera=record.camera,
+        label=record.label,
+        sub_label=record.sub_label,
+        score=round(record.score, 3),
+        started_at=datetime.fromtimestamp(record.start, tz=UTC) if record.live else None,
+        ended_at=datetime.fromtimestamp(record.end, tz=UTC) if record.live else None,
+        duration=round(record.end - record.start, 1),
+        alarm=record.alarm,
+        alarm_reason=record.alarm_reason,
+        zones=list(record.zones),
+        snapshot_url=f"/api/events/{record.id}/snapshot.jpg" if record.snapshot else None,
+        clips=[
+            ClipPublic(index=index, start=clip.start, end=clip.end, url=f"/api/events/{record.id}/clips/{index}.mp4")
+            for index, clip in enumerate(record.clips)
+        ],
+    )
+
+
+def _moment(text: str | None, end_of_day: bool) -> datetime | None:
+    """Read an ISO-8601 date or time; a date alone means its start (or, for ``until``, the next day's start)."""
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime.combine(day + timedelta(days=1) if end_of_day else day, time(), tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"not an ISO-8601 date or time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@router.get("")
+@allow(*HOUSEHOLD, token_scope="events:read")
+def list_events(
+    caller: Caller,
+    hub: Services,
+    camera: Annotated[str | None, Query(max_length=128)] = None,
+    label: Annotated[str | None, Query(max_length=64)] = None,
+    person: Annotated[str | None, Query(max_length=128, description="a member's name, unknown or stranger")] = None,
+    alarm: bool | None = None,
+    since: Annotated[str | None, Query(max_length=40)] = None,
+    until: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> EventList:
+    """List the events of the cameras the caller may watch, newest first."""
+    cameras = [name for name in caller.cameras if camera is None or name == camera]
+    if not cameras:
+        return EventList(events=[])
+    records = hub.events.list_events(
+        cameras=cameras,
+        label=label or None,
+        sub_label=(UNKNOWN if person == STRANGER else person) or None,
+        alarm=alarm,
+        since=_moment(since, end_of_day=False),
+        until=_moment(until, end_of_day=True),
+        limit=limit,
+    )
+    return EventList(events=[event_public(record) for record in records])
+
+
+@router.get("/{event_id}")
+@allow(*HOUSEHOLD, token_scope="events:read")
+def get_event(record: AccessibleEvent) -> EventPublic:
+    """Show one event."""
+    return event_public(record)
+
+
+@router.delete("/{event_id}")
+@allow(*OWNER)
+def remove_event(record: AccessibleEvent, hub: Services) -> Done:
+    """Delete an event and crypto-shred its footage."""
+    report = delete_event(hub.events, hub.storage.media, record)
+    return Done(detail=f"event deleted; {report.objects} object(s) shredded")
+
+
+@router.get("/{event_id}/snapshot.jpg", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+@allow(*HOUSEHOLD, token_scope="media:read")
+def event_snapshot(record: AccessibleEvent, hub: Services, request: Request) -> Response:
+    """Serve the event's snapshot, decrypted."""
+    if record.snapshot is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this event has no snapshot")
+    return serve_object(request, open_sealed(hub, record.snapshot), "image/jpeg")
+
+
+@router.get("/{event_id}/clips/{index}.mp4", response_class=Response, responses={200: {"content": {"video/mp4": {}}}})
+@allow(*HOUSEHOLD, token_scope="media:read")
+def event_clip(record: AccessibleEvent, index: int, hub: Services, request: Request) -> Response:
+    """Serve one clip of the event, decrypted, with byte ranges for seeking."""
+    if not 0 <= index < len(record.clips):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {record.id} has no clip {index}")
+    return serve_object(request, open_sealed(hub, record.clips[index].path), "video/mp4")

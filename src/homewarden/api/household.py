@@ -1,0 +1,278 @@
+"""The household's settings: faces, arming, storage, members, and the home key's lock."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from pydantic import ValidationError
+
+from homewarden.accounts.passwords import WeakPasswordError
+from homewarden.accounts.store import AccountError
+from homewarden.api.auth import user_public
+from homewarden.api.deps import HOUSEHOLD, OWNER, Caller, HubHome, Services, allow
+from homewarden.api.schemas import (
+    ArmingPublic,
+    DeletionPublic,
+    Done,
+    HomePublic,
+    MemberCreate,
+    MemberPublic,
+    MemberUpdate,
+    ModeChange,
+    Passphrase,
+    ScheduleChange,
+    ScheduleEntryOut,
+    StoragePublic,
+    UserPublic,
+)
+from homewarden.api.services import HubServices
+from homewarden.config.model import ScheduleEntry
+from homewarden.errors import UserError
+from homewarden.faces.finder import FaceFinder
+from homewarden.faces.gallery import check_member_name, enrolment_face
+from homewarden.faces.library import open_household
+from homewarden.store.keys import HomeKeyError
+from homewarden.store.retention import cap_bytes
+
+router = APIRouter(prefix="/api", tags=["household"])
+MAX_PHOTOS = 20
+MAX_PHOTO_BYTES = 15 * 1024 * 1024
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+# faces
+
+
+@router.get("/faces")
+@allow(*OWNER)
+def list_faces(hub: Services, _home: HubHome) -> list[MemberPublic]:
+    """List the members the hub recognises."""
+    try:
+        with open_household(hub.config, hub.config_path) as library:
+            members = library.members()
+    except UserError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return [MemberPublic(name=m.name, photos=list(m.photos), enrolled_at=m.enrolled_at) for m in members]
+
+
+@router.post("/faces", status_code=status.HTTP_201_CREATED)
+@allow(*OWNER)
+def enroll_face(
+    hub: Services,
+    _home: HubHome,
+    name: Annotated[str, Form(max_length=64)],
+    photos: Annotated[list[UploadFile], File(description="photos with exactly one face each")],
+) -> Done:
+    """Enrol a member (or more photos of one) from uploaded photos: every photo or none; photos are not kept."""
+    if not 1 <= len(photos) <= MAX_PHOTOS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"send 1 to {MAX_PHOTOS} photos")
+    try:
+        member = check_member_name(name)
+        finder = FaceFinder()
+        faces = []
+        with tempfile.TemporaryDirectory(prefix="homewarden-enrol-") as folder:
+            for index, upload in enumerate(photos):
+                data = upload.file.read(MAX_PHOTO_BYTES + 1)
+                if len(data) > MAX_PHOTO_BYTES:
+                    raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"{upload.filename}: larger than 15 MB")
+                shown = _SAFE_NAME.sub("_", Path(upload.filename or f"photo-{index}").name)[:100] or f"photo-{index}"
+                path = Path(folder) / f"{index:02d}-{shown}"
+                path.write_bytes(data)
+                found = enrolment_face(finder, path)
+                faces.append((shown, found.embedding))
+        with open_household(hub.config, hub.config_path) as library:
+            total = library.enroll(member, faces)
+    except UserError as exc:
+        # The message names the photo by the name the user gave it, not the temporary file.
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, re.sub(r"\S*/\d\d-", "", str(exc))) from None
+    if hub.household is not None:
+        hub.household.reload()
+    return Done(detail=f"enrolled {member}: {len(faces)} photo(s) added, {total} in all")
+
+
+@router.delete("/faces/{name}")
+@allow(*OWNER)
+def remove_face(name: str, hub: Services, _home: HubHome) -> Done:
+    """Delete a member and every embedding of their face."""
+    try:
+        with open_household(hub.config, hub.config_path) as library:
+            removed = library.remove(name)
+    except UserError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    if removed is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no member named {name!r}")
+    if hub.household is not None:
+        hub.household.reload()
+    return Done(detail=f"removed {name} and {removed} face embedding(s)")
+
+
+# arming
+
+
+def _arming_public(hub: HubServices, home_id: int) -> ArmingPublic:
+    state = hub.arming_for(home_id)
+    now = datetime.now(UTC)
+    manual = state.manual
+    holds = manual is not None and manual.set_at <= now and (manual.until is None or now < manual.until)
+    change = state.next_change(now)
+    alarm = state.alarm
+    return ArmingPublic(
+        mode=state.mode_at(now),
+        manual=holds,
+        set_by=manual.set_by if holds and manual else None,
+        schedule=[ScheduleEntryOut(days=list(e.days), at=e.at, mode=e.mode) for e in alarm.schedule],
+        timezone=alarm.timezone,
+        next_change=change[0] if change else None,
+        next_mode=change[1] if change else None,
+    )
+
+
+def _home_id(caller: Caller) -> int:
+    assert caller.home_id is not None  # authorize admits household roles only with a home
+    return caller.home_id
+
+
+@router.get("/arming")
+@allow(*HOUSEHOLD, token_scope="arming:write")
+def get_arming(caller: Caller, hub: Services) -> ArmingPublic:
+    """Show the home's arming mode, whether it was chosen by hand, and the schedule."""
+    return _arming_public(hub, _home_id(caller))
+
+
+@router.put("/arming")
+@allow(*HOUSEHOLD, token_scope="arming:write")
+def set_arming(body: ModeChange, caller: Caller, hub: Services) -> ArmingPublic:
+    """Choose the mode by hand; it holds until the schedule's next entry starts."""
+    home_id = _home_id(caller)
+    manual = hub.arming_for(home_id).set_manual(body.mode, caller.username)
+    hub.accounts.save_manual_mode(home_id, manual.mode, manual.set_by, manual.set_at)
+    return _arming_public(hub, home_id)
+
+
+@router.put("/arming/schedule")
+@allow(*OWNER)
+def set_schedule(body: ScheduleChange, caller: Caller, hub: Services) -> ArmingPublic:
+    """Replace the weekly schedule."""
+    home_id = _home_id(caller)
+    entries = [ScheduleEntry.model_validate(entry.model_dump()) for entry in body.entries]
+    try:
+        hub.arming_for(home_id).replace_schedule(entries, body.timezone or None)
+    except ValidationError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"unknown time zone {body.timezone!r}") from None
+    hub.accounts.save_schedule(home_id, [entry.model_dump() for entry in entries], body.timezone or None)
+    return _arming_public(hub, home_id)
+
+
+# storage
+
+
+@router.get("/storage")
+@allow(*OWNER)
+def storage_use(hub: Services, _home: HubHome) -> StoragePublic:
+    """Show how much the footage takes, the retention rules and what goes next."""
+    retention = hub.config.storage.retention
+    if hub.keeper is None:
+        used, upcoming = hub.storage.vault.usage(), []
+    else:
+        plan = hub.keeper.plan()
+        used, upcoming = plan.used_bytes, (plan.due_now + plan.scheduled)[:10]
+    return StoragePublic(
+        used_bytes=used,
+        cap_bytes=cap_bytes(retention),
+        alarm_days=retention.alarm_days,
+        other_days=retention.other_days,
+        events=hub.events.count_events(),
+        next_deletions=[
+            DeletionPublic(
+                event_id=deletion.footage.record.id if deletion.footage else "",
+                camera=deletion.footage.record.camera if deletion.footage else "",
+                due=datetime.fromtimestamp(deletion.due, tz=UTC),
+                reason=deletion.reason,
+            )
+            for deletion in upcoming
+        ],
+    )
+
+
+# members
+
+
+@router.get("/members")
+@allow(*OWNER)
+def list_members(caller: Caller, hub: Services) -> list[UserPublic]:
+    """List the home's people."""
+    return [user_public(user) for user in hub.accounts.members(_home_id(caller))]
+
+
+@router.post("/members", status_code=status.HTTP_201_CREATED)
+@allow(*OWNER)
+def add_member(body: MemberCreate, caller: Caller, hub: Services) -> UserPublic:
+    """Add a household member who may watch the given cameras."""
+    try:
+        user = hub.accounts.create_user(body.username, body.password, "member", _home_id(caller), body.cameras)
+    except (AccountError, WeakPasswordError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    return user_public(user)
+
+
+def _own_member(caller: Caller, hub: HubServices, user_id: int) -> None:
+    user = hub.accounts.user(user_id)
+    if user is None or user.home_id != caller.home_id or user.role != "member":
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no member {user_id}")
+
+
+@router.patch("/members/{user_id}")
+@allow(*OWNER)
+def change_member(user_id: int, body: MemberUpdate, caller: Caller, hub: Services) -> UserPublic:
+    """Change the cameras a member may watch."""
+    _own_member(caller, hub, user_id)
+    try:
+        return user_public(hub.accounts.set_cameras(user_id, body.cameras))
+    except AccountError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+
+
+@router.delete("/members/{user_id}")
+@allow(*OWNER)
+def remove_member(user_id: int, caller: Caller, hub: Services) -> Done:
+    """Remove a member's account (their sessions and tokens end with it)."""
+    _own_member(caller, hub, user_id)
+    hub.accounts.delete_user(user_id)
+    return Done(detail="member removed")
+
+
+# home key
+
+
+@router.get("/home")
+@allow(*HOUSEHOLD)
+def get_home(caller: Caller, hub: Services) -> HomePublic:
+    """Show the caller's home and whether its recordings can be played now."""
+    home = hub.accounts.home(_home_id(caller))
+    if home is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such home")
+    unlocked = home.id == hub.hub_home_id and hub.keys.keyring is not None
+    return HomePublic(id=home.id, name=home.name, unlocked=unlocked, cameras=list(caller.cameras))
+
+
+@router.post("/home/unlock")
+@allow(*OWNER)
+def unlock_home(body: Passphrase, hub: Services, _home: HubHome) -> Done:
+    """Unlock the recordings with the home passphrase until the hub restarts or the owner locks them."""
+    try:
+        hub.keys.hold(hub.storage.key_file.unlock(body.passphrase))
+    except HomeKeyError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    return Done(detail="recordings unlocked")
+
+
+@router.post("/home/lock")
+@allow(*OWNER)
+def lock_home(hub: Services, _home: HubHome) -> Done:
+    """Forget the home key: nothing can be played until the next unlock."""
+    hub.keys.release()
+    return Done(detail="recordings locked")

@@ -1,0 +1,81 @@
+"""Serve sealed media over HTTP: decrypted on the fly, with byte ranges so a browser can seek a clip."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from fastapi import HTTPException, Request, status
+from fastapi.responses import Response, StreamingResponse
+
+from homewarden.api.services import HubServices
+from homewarden.store.crypto import SealedObjectError, SealedObjectReader
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# A browser asks for open-ended ranges ("bytes=1000-"); answering them in pieces of this size keeps memory flat.
+STREAM_PIECE = 1 << 20
+LOCKED_DETAIL = "recordings are locked: the owner unlocks them by signing in"
+
+
+def open_sealed(hub: HubServices, path: str) -> SealedObjectReader:
+    """Open the sealed object stored at ``path`` with the held home key, or answer 404/423."""
+    name = hub.storage.media.object_name(Path(path))
+    if name is None or not hub.storage.vault.exists(name):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this footage is no longer stored")
+    keyring = hub.keys.keyring
+    if keyring is None:
+        raise HTTPException(status.HTTP_423_LOCKED, LOCKED_DETAIL)
+    try:
+        return hub.storage.vault.open(name, keyring)
+    except SealedObjectError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"this footage cannot be opened: {exc}") from None
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """Return the (start, end exclusive) a Range header asks for, None for the whole object; 416 if unsatisfiable."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if match is None:
+        return None  # several ranges or another unit: RFC 9110 lets a server answer with the whole object
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:
+        start, end = max(0, size - int(last)), size
+    else:
+        start = int(first)
+        end = min(size, int(last) + 1) if last else size
+    if start >= size or end <= start:
+        raise HTTPException(
+            status.HTTP_416_RANGE_NOT_SATISFIABLE, "range not satisfiable", headers={"Content-Range": f"bytes */{size}"}
+        )
+    return start, end
+
+
+def serve_object(request: Request, reader: SealedObjectReader, media_type: str) -> Response:
+    """Answer with the object, or the asked-for range of it (206)."""
+    try:
+        size = reader.size
+    except SealedObjectError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"this footage cannot be opened: {exc}") from None
+    wanted = byte_range(request.headers.get("range"), size)
+    start, end = wanted if wanted is not None else (0, size)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(end - start),
+        # Household footage: never kept by a shared cache or the browser's disk cache.
+        "Cache-Control": "private, no-store",
+    }
+    if wanted is not None:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+
+    def pieces() -> Iterator[bytes]:
+        for offset in range(start, end, STREAM_PIECE):
+            yield reader.read(offset, min(end, offset + STREAM_PIECE))
+
+    code = status.HTTP_206_PARTIAL_CONTENT if wanted is not None else status.HTTP_200_OK
+    if request.method == "HEAD":
+        return Response(status_code=code, headers=headers, media_type=media_type)
+    return StreamingResponse(pieces(), status_code=code, headers=headers, media_type=media_type)

@@ -1,0 +1,114 @@
+"""What the API reaches on the hub: the stores, the home key while unlocked, live frames and arming."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+from homewarden.accounts.store import AccountStore, HomeRecord
+from homewarden.accounts.throttle import SignInThrottle
+from homewarden.camera.live import LiveFrames
+from homewarden.config.model import ArmingMode, HomewardenConfig, ScheduleEntry
+from homewarden.events.arming import ArmingState
+from homewarden.faces.household import HouseholdHandle
+from homewarden.store.crypto import Keyring
+from homewarden.store.database import EventStore
+from homewarden.store.retention import FootageKeeper
+from homewarden.store.sealed_media import HubStorage
+
+
+class HomeKeyHolder:
+    """The home's private keys, held in memory from the owner's unlock until the hub stops or the owner locks it."""
+
+    def __init__(self) -> None:
+        """Start locked."""
+        self._keyring: Keyring | None = None
+        self._lock = threading.Lock()
+
+    def hold(self, keyring: Keyring) -> None:
+        """Keep ``keyring`` for playing footage."""
+        with self._lock:
+            self._keyring = keyring
+
+    def release(self) -> None:
+        """Forget the keys (footage cannot be played until the next unlock)."""
+        with self._lock:
+            self._keyring = None
+
+    @property
+    def keyring(self) -> Keyring | None:
+        """Return the keys, or None while locked."""
+        with self._lock:
+            return self._keyring
+
+
+class SetupGate:
+    """The one-time first-run setup token, and the moment setup is done (the cameras wait for it)."""
+
+    def __init__(self, needed: bool) -> None:
+        """Make a token when the hub has no owner yet."""
+        self.token: str | None = secrets.token_urlsafe(24) if needed else None
+        self.done = threading.Event()
+        if not needed:
+            self.done.set()
+        self._lock = threading.Lock()
+
+    def redeem(self, token: str) -> bool:
+        """Use the token up; return whether it was the right one (it works once)."""
+        with self._lock:
+            if self.token is None or not secrets.compare_digest(self.token.encode(), token.encode()):
+                return False
+            self.token = None
+            return True
+
+    def reopen_with(self, token: str) -> None:
+        """Put the token back after a setup that was refused (nothing was kept), so the owner can correct it."""
+        with self._lock:
+            if not self.done.is_set():
+                self.token = token
+
+
+@dataclass
+class HubServices:
+    """Everything a request handler may use, built once by `serve` (or a test) and shared by every request."""
+
+    config: HomewardenConfig
+    events: EventStore
+    accounts: AccountStore
+    storage: HubStorage
+    hub_home_id: int
+    config_path: Path | None = None
+    keys: HomeKeyHolder = field(default_factory=HomeKeyHolder)
+    setup: SetupGate = field(default_factory=lambda: SetupGate(needed=False))
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    keeper: FootageKeeper | None = None
+    live: LiveFrames = field(default_factory=LiveFrames)
+    household: HouseholdHandle | None = None
+    # Every home's arming state; the hub's own home's is the one its cameras decide with.
+    arming: dict[int, ArmingState] = field(default_factory=dict)
+    # Cookies are Secure by default; browsers accept Secure cookies from http://localhost and 127.0.0.1.
+    secure_cookies: bool = True
+    _arming_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def arming_for(self, home_id: int) -> ArmingState:
+        """Return a home's arming state, restored from the database the first time it is asked for."""
+        with self._arming_lock:
+            state = self.arming.get(home_id)
+            if state is None:
+                state = ArmingState(self.config.alarm)
+                restore_arming(state, self.accounts.home(home_id))
+                self.arming[home_id] = state
+            return state
+
+
+def restore_arming(state: ArmingState, home: HomeRecord | None) -> None:
+    """Put a home's stored schedule and manual choice into force (an entry the config now refuses is skipped)."""
+    if home is None:
+        return
+    if home.schedule is not None:
+        state.replace_schedule([ScheduleEntry.model_validate(entry) for entry in home.schedule], home.timezone)
+    if home.manual_mode is not None and home.manual_set_at is not None:
+        state.set_manual(cast(ArmingMode, home.manual_mode), home.manual_set_by or "", home.manual_set_at)

@@ -1,0 +1,289 @@
+// The web app's shared module: the API helper, toasts, a confirm dialog, DOM and formatting helpers.
+// Page scripts import from here; loading it also wires the header (sign-out) for every page.
+
+const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+let csrfToken = csrfMeta ? csrfMeta.content : "";
+
+/** Use the CSRF token a sign-in or setup answer returned for the requests that follow. */
+export function setCsrfToken(token) {
+  csrfToken = token || "";
+  if (csrfMeta) csrfMeta.content = csrfToken;
+}
+
+/** An error answer of the API: its status and its `detail` message. */
+export class ApiError extends Error {
+  constructor(status, detail, response) {
+    super(detail);
+    this.name = "ApiError";
+    this.status = status;
+    this.detail = detail;
+    this.response = response;
+    this.shown = false;
+  }
+}
+
+function detailOf(payload, response) {
+  const detail = payload && payload.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    // FastAPI's validation errors: name the field, say what is wrong with it.
+    return detail
+      .map((item) => {
+        const where = Array.isArray(item.loc) ? item.loc.filter((part) => part !== "body").join(".") : "";
+        return where ? `${where}: ${item.msg}` : item.msg;
+      })
+      .join("; ");
+  }
+  return `${response.status} ${response.statusText || "error"}`;
+}
+
+/** Where a signed-out visitor goes: the sign-in page, coming back here afterwards. */
+export function loginUrl() {
+  const here = location.pathname + location.search;
+  return `/login?next=${encodeURIComponent(here)}`;
+}
+
+/**
+ * Call the REST API with the session cookie and the CSRF token.
+ *
+ * `body` is sent as JSON, or as multipart when it is a FormData. A 401 sends the visitor to the sign-in page.
+ * Other errors are shown as a toast and thrown as ApiError, unless their status is listed in `options.expect`:
+ * the caller then handles them itself. Resolves to the parsed JSON, null for an empty answer, or the Response
+ * for anything else.
+ */
+export async function api(method, path, body, options = {}) {
+  const expect = options.expect || [];
+  const headers = { Accept: "application/json" };
+  let payload;
+  if (body instanceof FormData) {
+    payload = body;
+  } else if (body !== undefined && body !== null) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  if (method !== "GET" && method !== "HEAD" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: payload, credentials: "same-origin" });
+  } catch (networkError) {
+    const error = new ApiError(0, "The hub cannot be reached. Check your connection and try again.", null);
+    toast(error.detail, "error");
+    error.shown = true;
+    throw error;
+  }
+
+  const type = response.headers.get("content-type") || "";
+  const parsed = type.includes("application/json") ? await response.json().catch(() => null) : null;
+  if (response.ok) {
+    if (response.status === 204) return null;
+    return type.includes("application/json") ? parsed : response;
+  }
+
+  const error = new ApiError(response.status, detailOf(parsed, response), response);
+  if (expect.includes(response.status)) throw error;
+  if (response.status === 401 && !options.noRedirect) {
+    error.shown = true;
+    location.assign(loginUrl());
+    throw error;
+  }
+  toast(error.detail, "error");
+  error.shown = true;
+  throw error;
+}
+
+/** Show a message in the toast area; errors stay until dismissed or 12 s. */
+export function toast(message, kind = "info") {
+  const area = document.getElementById("toasts");
+  if (!area) {
+    window.alert(message);
+    return;
+  }
+  const item = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status", "data-testid": "toast" });
+  const text = h("span", { class: "toast-text" }, message);
+  const close = h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss" }, "×");
+  close.addEventListener("click", () => item.remove());
+  item.append(text, close);
+  area.append(item);
+  window.setTimeout(() => item.remove(), kind === "error" ? 12000 : 4000);
+}
+
+// An error nobody caught still reaches the screen; ones already shown by api() are not shown twice.
+window.addEventListener("unhandledrejection", (event) => {
+  const reason = event.reason;
+  if (reason instanceof ApiError && reason.shown) {
+    event.preventDefault();
+    return;
+  }
+  toast(reason && reason.message ? reason.message : String(reason), "error");
+});
+
+/** Build an element: h("a", {href: "/", class: "x"}, "text", child). Text is never parsed as HTML. */
+export function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name === "dataset") Object.assign(element.dataset, value);
+    else if (value === true) element.setAttribute(name, "");
+    else element.setAttribute(name, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+/** Ask a yes/no question in the page's dialog; resolves to true when confirmed. */
+export function confirmAction(title, text, confirmLabel = "Confirm") {
+  const dialog = document.getElementById("confirm-dialog");
+  if (!dialog || typeof dialog.showModal !== "function") return Promise.resolve(window.confirm(`${title}\n\n${text}`));
+  document.getElementById("confirm-title").textContent = title;
+  document.getElementById("confirm-text").textContent = text;
+  document.getElementById("confirm-ok").textContent = confirmLabel;
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.showModal();
+  });
+}
+
+/** Show a form's error message next to it (and hide it when message is empty). */
+export function showFormError(element, message) {
+  if (!element) return;
+  element.textContent = message || "";
+  element.hidden = !message;
+}
+
+/** Disable a form's buttons while a request runs. */
+export async function busy(form, work) {
+  const buttons = form.querySelectorAll("button");
+  buttons.forEach((button) => {
+    button.disabled = true;
+  });
+  form.setAttribute("aria-busy", "true");
+  try {
+    return await work();
+  } finally {
+    buttons.forEach((button) => {
+      button.disabled = false;
+    });
+    form.removeAttribute("aria-busy");
+  }
+}
+
+/** Copy text to the clipboard, falling back to selecting it. */
+export async function copyText(text, element) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast("Copied", "success");
+  } catch {
+    if (element) {
+      const range = document.createRange();
+      range.selectNodeContents(element);
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+    }
+    toast("Select the text and copy it by hand", "info");
+  }
+}
+
+/** The signed-in user as rendered by the server. */
+export const currentUser = {
+  username: document.body.dataset.username || "",
+  role: document.body.dataset.role || "",
+};
+
+// Formatting --------------------------------------------------------------------------------------------------
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const timeSecondsFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const dateFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long" });
+const dateYearFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "long", year: "numeric" });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+export function parseTime(value) {
+  if (!value) return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+export function formatTime(value, seconds = false) {
+  const date = parseTime(value);
+  if (!date) return "";
+  return (seconds ? timeSecondsFormat : timeFormat).format(date);
+}
+
+export function formatDateTime(value) {
+  const date = parseTime(value);
+  return date ? dateTimeFormat.format(date) : "";
+}
+
+/** "Today", "Yesterday", or the date. */
+export function formatDay(date) {
+  const today = new Date();
+  const startOfToday = new Date(today.getFullYear(), today.getMonth(), today.getDate());
+  const startOfDay = new Date(date.getFullYear(), date.getMonth(), date.getDate());
+  const days = Math.round((startOfToday - startOfDay) / 86400000);
+  if (days === 0) return "Today";
+  if (days === 1) return "Yesterday";
+  return date.getFullYear() === today.getFullYear() ? dateFormat.format(date) : dateYearFormat.format(date);
+}
+
+export function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(Number(seconds))) return "";
+  const total = Math.max(0, Math.round(Number(seconds)));
+  if (total < 60) return `${total} s`;
+  const minutes = Math.floor(total / 60);
+  const rest = total % 60;
+  if (minutes < 60) return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  return `${hours} h ${minutes % 60} min`;
+}
+
+export function formatRelative(value) {
+  const date = parseTime(value);
+  if (!date) return "";
+  const seconds = Math.round((Date.now() - date.getTime()) / 1000);
+  if (seconds < 5) return "just now";
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return formatDateTime(value);
+}
+
+export function formatBytes(bytes) {
+  if (bytes === null || bytes === undefined) return "—";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = Number(bytes);
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${value.toFixed(value < 10 && unit > 0 ? 1 : 0)} ${units[unit]}`;
+}
+
+export function capitalize(text) {
+  return text ? text.charAt(0).toUpperCase() + text.slice(1) : "";
+}
+
+export const MODE_NAMES = { away: "Away", home: "Home", night: "Night", disarmed: "Disarmed" };
+
+// The header --------------------------------------------------------------------------------------------------
+
+async function signOut() {
+  try {
+    await api("POST", "/api/auth/logout", undefined, { expect: [401] });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 401) throw error;
+  }
+  location.assign("/login");
+}
+
+document.querySelectorAll('[data-action="sign-out"]').forEach((button) => {
+  button.addEventListener("click", () => {
+    signOut();
+  });
+});

@@ -1,0 +1,115 @@
+// One event: its clip player (several clips when the event was long), snapshot, details and, for owners, delete.
+import {
+  ApiError,
+  api,
+  capitalize,
+  confirmAction,
+  formatDateTime,
+  formatDuration,
+  formatTime,
+  h,
+  toast,
+} from "/static/app.js";
+import { watchLockedMedia } from "/static/media.js";
+
+const main = document.getElementById("main");
+const eventId = main.dataset.eventId;
+const video = document.getElementById("event-video");
+const clipList = document.getElementById("clip-list");
+const snapshot = document.getElementById("event-snapshot");
+const lockedMedia = watchLockedMedia(document.getElementById("locked-notice"));
+
+function detail(term, value) {
+  if (value === null || value === undefined || value === "" || (Array.isArray(value) && value.length === 0)) return [];
+  return [h("dt", {}, term), h("dd", {}, value)];
+}
+
+function playClip(clip, button) {
+  video.src = clip.url;
+  video.load();
+  clipList.querySelectorAll("button").forEach((other) => other.setAttribute("aria-current", "false"));
+  if (button) button.setAttribute("aria-current", "true");
+}
+
+function renderClips(clips) {
+  const noClip = document.getElementById("event-no-clip");
+  if (!clips || clips.length === 0) {
+    video.hidden = true;
+    noClip.hidden = false;
+    return;
+  }
+  video.addEventListener("error", () => {
+    const source = video.currentSrc || video.src;
+    if (source) lockedMedia.explain(video, source);
+  });
+  if (clips.length > 1) {
+    clipList.hidden = false;
+    clips.forEach((clip, position) => {
+      const span = [formatTime(clip.start, true), formatTime(clip.end, true)].filter(Boolean).join(" – ");
+      const button = h(
+        "button",
+        { type: "button", class: "clip-btn", "data-testid": "clip-item", "aria-current": position === 0 ? "true" : "false" },
+        h("span", { class: "clip-index" }, `Clip ${position + 1}`),
+        span ? h("span", { class: "muted" }, span) : null,
+      );
+      button.addEventListener("click", () => playClip(clip, button));
+      clipList.append(h("li", {}, button));
+    });
+  }
+  playClip(clips[0], clipList.querySelector("button"));
+}
+
+function render(event) {
+  const title = capitalize(event.label) + (event.sub_label ? ` · ${event.sub_label}` : "");
+  document.title = `${title} · Homewarden`;
+  document.getElementById("event-title").textContent = title;
+  const when = [formatDateTime(event.started_at), event.camera].filter(Boolean).join(" · ");
+  document.getElementById("event-when").textContent = when;
+  const alarm = document.getElementById("event-alarm");
+  if (event.alarm) {
+    alarm.hidden = false;
+    alarm.replaceChildren(h("span", { class: "badge badge-alarm" }, "Alarm"), " ", event.alarm_reason || "");
+  }
+  const score = typeof event.score === "number" ? `${Math.round(event.score * 100)} %` : event.score;
+  document.getElementById("event-details").replaceChildren(
+    ...detail("Camera", event.camera),
+    ...detail("What", capitalize(event.label)),
+    ...detail("Who", event.sub_label),
+    ...detail("Confidence", score),
+    ...detail("Zones", Array.isArray(event.zones) ? event.zones.join(", ") : event.zones),
+    ...detail("Alarm", event.alarm ? event.alarm_reason || "yes" : "no"),
+    ...detail("Started", formatDateTime(event.started_at)),
+    ...detail("Ended", event.ended_at ? formatDateTime(event.ended_at) : "still in progress"),
+    ...detail("Duration", event.ended_at ? formatDuration(event.duration) : ""),
+  );
+  if (event.snapshot_url) {
+    lockedMedia.watchImage(snapshot);
+    snapshot.src = event.snapshot_url;
+  } else {
+    snapshot.closest("figure").hidden = true;
+  }
+  renderClips(event.clips);
+  document.getElementById("event").hidden = false;
+}
+
+async function deleteEvent() {
+  const confirmed = await confirmAction(
+    "Delete this event?",
+    "Its clips and snapshot are destroyed for good: the key that opens them is erased, so no backup can bring them back.",
+    "Delete",
+  );
+  if (!confirmed) return;
+  await api("DELETE", `/api/events/${encodeURIComponent(eventId)}`);
+  toast("Event deleted", "success");
+  location.assign("/");
+}
+
+const deleteButton = document.getElementById("event-delete");
+if (deleteButton) deleteButton.addEventListener("click", () => deleteEvent());
+
+try {
+  render(await api("GET", `/api/events/${encodeURIComponent(eventId)}`, undefined, { expect: [404] }));
+} catch (error) {
+  if (!(error instanceof ApiError) || error.status !== 404) throw error;
+  document.getElementById("event-missing").hidden = false;
+}

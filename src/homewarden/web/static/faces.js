@@ -1,0 +1,75 @@
+// Faces (owner): the enrolled household members, enrolment from photos, removal.
+import { ApiError, api, busy, confirmAction, formatDateTime, h, showFormError, toast } from "/static/app.js";
+
+const list = document.getElementById("faces-list");
+const form = document.getElementById("faces-enroll");
+const photos = document.getElementById("faces-enroll-photos");
+const previews = document.getElementById("faces-previews");
+const errorBox = document.getElementById("faces-enroll-error");
+let previewUrls = [];
+
+function faceRow(face) {
+  const remove = h("button", { type: "button", class: "btn btn-ghost btn-small btn-danger-text", "data-testid": "face-remove", "aria-label": `Remove ${face.name}` }, "Remove");
+  remove.addEventListener("click", async () => {
+    const confirmed = await confirmAction(
+      `Remove ${face.name}?`,
+      "Their photos and face data are deleted. Past events keep the name they were given.",
+      "Remove",
+    );
+    if (!confirmed) return;
+    await api("DELETE", `/api/faces/${encodeURIComponent(face.name)}`);
+    toast(`${face.name} removed`, "success");
+    load();
+  });
+  const photosText = `${face.photos} photo${face.photos === 1 ? "" : "s"}`;
+  const since = face.enrolled_at ? ` · enrolled ${formatDateTime(face.enrolled_at)}` : "";
+  return h(
+    "li",
+    { class: "row", "data-testid": "face-row", "data-name": face.name },
+    h("span", { class: "avatar", "aria-hidden": "true" }, face.name.slice(0, 1).toUpperCase()),
+    h("div", { class: "row-main" }, h("strong", { "data-testid": "face-name" }, face.name), h("span", { class: "muted small", "data-testid": "face-photos" }, photosText + since)),
+    remove,
+  );
+}
+
+async function load() {
+  const faces = await api("GET", "/api/faces");
+  list.removeAttribute("aria-busy");
+  if (faces.length === 0) {
+    list.replaceChildren(h("li", { class: "row muted", "data-testid": "faces-empty" }, "Nobody is enrolled yet. Everyone the cameras see is a stranger."));
+    return;
+  }
+  list.replaceChildren(...faces.map(faceRow));
+}
+
+function showPreviews() {
+  previewUrls.forEach((url) => URL.revokeObjectURL(url));
+  previewUrls = [...photos.files].slice(0, 12).map((file) => URL.createObjectURL(file));
+  previews.replaceChildren(...previewUrls.map((url) => h("img", { src: url, alt: "" })));
+}
+
+photos.addEventListener("change", showPreviews);
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showFormError(errorBox, "");
+  const name = form.name.value.trim();
+  if (!name) return showFormError(errorBox, "Enter the person's name.");
+  if (photos.files.length === 0) return showFormError(errorBox, "Choose at least one photo.");
+  const body = new FormData();
+  body.append("name", name);
+  for (const file of photos.files) body.append("photos", file, file.name);
+  try {
+    await busy(form, () => api("POST", "/api/faces", body, { expect: [400, 409, 413, 422] }));
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    showFormError(errorBox, error.status === 413 ? "The photos are too large together. Send fewer or smaller ones." : error.detail);
+    return;
+  }
+  toast(`${name} enrolled`, "success");
+  form.reset();
+  showPreviews();
+  load();
+});
+
+load();

@@ -1,0 +1,69 @@
+// Media that may be locked: snapshots and clips answer 423 while the home key is locked. An <img> or <video>
+// cannot see a status code, so when one fails to load its URL is asked once more to tell "locked" from "missing".
+import { loginUrl } from "/static/app.js";
+
+async function mediaStatus(url) {
+  try {
+    const response = await fetch(url, { credentials: "same-origin", headers: { Range: "bytes=0-0" } });
+    if (response.body) response.body.cancel().catch(() => {});
+    return response.status;
+  } catch {
+    return 0;
+  }
+}
+
+/** Watch images and videos on a page; show `notice` and lock placeholders when the footage is locked. */
+export function watchLockedMedia(notice) {
+  let locked = false;
+  const failed = new Set();
+
+  function markLocked() {
+    if (locked) return;
+    locked = true;
+    if (notice) notice.hidden = false;
+    for (const element of failed) showPlaceholder(element, "locked");
+  }
+
+  function showPlaceholder(element, kind) {
+    const holder = element.parentElement;
+    element.classList.add("is-broken");
+    if (holder) {
+      holder.classList.remove("media-missing", "media-locked");
+      holder.classList.add(kind === "locked" ? "media-locked" : "media-missing");
+    }
+  }
+
+  async function explainFailure(element, url) {
+    failed.add(element);
+    if (locked) {
+      showPlaceholder(element, "locked");
+      return "locked";
+    }
+    const status = await mediaStatus(url);
+    if (status === 401) {
+      location.assign(loginUrl());
+      return "signed-out";
+    }
+    if (status === 423) {
+      markLocked();
+      showPlaceholder(element, "locked");
+      return "locked";
+    }
+    showPlaceholder(element, "missing");
+    return "missing";
+  }
+
+  return {
+    get locked() {
+      return locked;
+    },
+    /** Explain an image that fails to load. */
+    watchImage(image) {
+      image.addEventListener("error", () => explainFailure(image, image.currentSrc || image.src), { once: true });
+    },
+    /** Explain a video whose source fails; resolves to "locked", "missing" or "signed-out". */
+    explain(element, url) {
+      return explainFailure(element, url);
+    },
+  };
+}

@@ -1,0 +1,96 @@
+// Members (owner): the household's accounts, which cameras each one sees, adding and removing them.
+import { ApiError, api, busy, confirmAction, h, showFormError, toast } from "/static/app.js";
+
+const list = document.getElementById("members-list");
+const form = document.getElementById("member-add");
+const errorBox = document.getElementById("member-add-error");
+const addCameras = document.getElementById("member-add-cameras");
+let cameraNames = [];
+
+function cameraChecks(prefix, chosen, testidPrefix) {
+  return cameraNames.map((name) =>
+    h(
+      "label",
+      { class: "check" },
+      h("input", { type: "checkbox", name: "cameras", value: name, checked: chosen.includes(name), "data-testid": `${testidPrefix}-${name}`, id: `${prefix}-${name}` }),
+      ` ${name}`,
+    ),
+  );
+}
+
+function checkedCameras(container) {
+  return [...container.querySelectorAll('input[name="cameras"]:checked')].map((input) => input.value);
+}
+
+function memberRow(member) {
+  const cameras = member.cameras || [];
+  const checks = h("div", { class: "checks", role: "group", "aria-label": `Cameras ${member.username} sees` }, cameraChecks(`member-${member.id}`, cameras, "member-camera"));
+  const save = h("button", { type: "button", class: "btn btn-small", "data-testid": "member-cameras-save" }, "Save cameras");
+  const remove = h("button", { type: "button", class: "btn btn-ghost btn-small btn-danger-text", "data-testid": "member-remove", "aria-label": `Remove ${member.username}` }, "Remove");
+  save.addEventListener("click", async () => {
+    save.disabled = true;
+    try {
+      await api("PATCH", `/api/members/${encodeURIComponent(member.id)}`, { cameras: checkedCameras(checks) });
+      toast(`${member.username} now sees ${checkedCameras(checks).length} camera(s)`, "success");
+    } finally {
+      save.disabled = false;
+    }
+  });
+  remove.addEventListener("click", async () => {
+    const confirmed = await confirmAction(`Remove ${member.username}?`, "Their account, sessions and API tokens end now.", "Remove");
+    if (!confirmed) return;
+    await api("DELETE", `/api/members/${encodeURIComponent(member.id)}`);
+    toast(`${member.username} removed`, "success");
+    load();
+  });
+  const badge = member.totp_enabled ? h("span", { class: "badge badge-online" }, "2FA") : null;
+  return h(
+    "li",
+    { class: "row row-wrap", "data-testid": "member-row", "data-username": member.username },
+    h("span", { class: "avatar", "aria-hidden": "true" }, member.username.slice(0, 1).toUpperCase()),
+    h("div", { class: "row-main" }, h("strong", { "data-testid": "member-name" }, member.username), badge),
+    remove,
+    h("div", { class: "row-full" }, cameraNames.length ? checks : h("span", { class: "muted small" }, "No cameras configured."), cameraNames.length ? save : null),
+  );
+}
+
+async function load() {
+  const members = await api("GET", "/api/members");
+  list.removeAttribute("aria-busy");
+  const household = members.filter((member) => member.role !== "owner");
+  list.replaceChildren(
+    ...(household.length
+      ? household.map(memberRow)
+      : [h("li", { class: "row muted", "data-testid": "members-empty" }, "No members yet. Add the people who live with you.")]),
+  );
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showFormError(errorBox, "");
+  const username = form.username.value.trim();
+  const password = form.password.value;
+  if (!username) return showFormError(errorBox, "Choose a user name.");
+  if (password.length < 12) return showFormError(errorBox, "The password needs at least 12 characters.");
+  try {
+    await busy(form, () => api("POST", "/api/members", { username, password, cameras: checkedCameras(addCameras) }, { expect: [400, 409, 422] }));
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    showFormError(errorBox, error.detail);
+    return;
+  }
+  toast(`${username} added`, "success");
+  form.reset();
+  load();
+});
+
+async function init() {
+  const cameras = await api("GET", "/api/cameras");
+  cameraNames = cameras.map((camera) => camera.name);
+  addCameras.replaceChildren(
+    ...(cameraNames.length ? cameraChecks("member-add", [], "member-add-camera") : [h("span", { class: "muted small" }, "No cameras configured.")]),
+  );
+  await load();
+}
+
+init();

@@ -1,0 +1,65 @@
+// The first-run page: create the owner (and the home key), then show the recovery key once.
+import { ApiError, api, busy, copyText, setCsrfToken, showFormError } from "/static/app.js";
+
+const form = document.getElementById("setup-form");
+const errorBox = document.getElementById("setup-error");
+const status = document.getElementById("setup-status");
+const tokenField = document.getElementById("setup-token-field");
+const tokenInput = document.getElementById("setup-token");
+const tokenFromUrl = new URLSearchParams(location.search).get("token") || "";
+
+if (!tokenFromUrl) {
+  tokenField.hidden = false;
+  tokenInput.required = true;
+}
+
+async function checkStatus() {
+  const answer = await api("GET", "/api/setup/status", undefined, { expect: [404] }).catch(() => null);
+  if (answer && answer.needs_setup === false) {
+    status.textContent = "This home is already set up. ";
+    status.append(Object.assign(document.createElement("a"), { href: "/login", textContent: "Sign in" }));
+    form.hidden = true;
+  }
+}
+
+function showRecovery(recoveryKey) {
+  document.getElementById("setup-step-account").hidden = true;
+  document.getElementById("setup-step-recovery").hidden = false;
+  if (recoveryKey) {
+    document.getElementById("recovery-key").textContent = recoveryKey;
+  } else {
+    document.getElementById("setup-recovery-new").hidden = true;
+    document.getElementById("setup-recovery-existing").hidden = false;
+    document.getElementById("recovery-done").textContent = "Continue";
+  }
+  document.getElementById("recovery-done").focus();
+}
+
+document.getElementById("recovery-key-copy").addEventListener("click", () => {
+  const element = document.getElementById("recovery-key");
+  copyText(element.textContent, element);
+});
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showFormError(errorBox, "");
+  const token = tokenFromUrl || tokenInput.value.trim();
+  const username = form.username.value.trim();
+  const password = form.password.value;
+  if (!token) return showFormError(errorBox, "Enter the setup code that homewarden serve printed.");
+  if (!username) return showFormError(errorBox, "Choose a user name.");
+  if (password.length < 12) return showFormError(errorBox, "The password needs at least 12 characters.");
+  if (password !== form.password_confirm.value) return showFormError(errorBox, "The two passwords differ.");
+  try {
+    const answer = await busy(form, () =>
+      api("POST", "/api/setup", { token, username, password }, { expect: [400, 401, 403, 404, 409, 422] }),
+    );
+    setCsrfToken(answer.csrf_token);
+    showRecovery(answer.recovery_key);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    showFormError(errorBox, error.detail);
+  }
+});
+
+checkStatus();

@@ -1,0 +1,266 @@
+// The timeline: event cards newest first, filtered by camera, label, person, alarm and date; filters live in the URL.
+import {
+  api,
+  capitalize,
+  currentUser,
+  formatDay,
+  formatDuration,
+  formatTime,
+  h,
+  parseTime,
+} from "/static/app.js";
+import { watchLockedMedia } from "/static/media.js";
+
+const PAGE_SIZE = 60;
+const REFRESH_MS = 30000;
+const FILTERS = ["camera", "label", "person", "since", "until", "alarm"];
+
+const form = document.getElementById("filters");
+const timeline = document.getElementById("timeline");
+const loadMore = document.getElementById("load-more");
+const toggle = document.getElementById("filters-toggle");
+const filterCount = document.getElementById("filters-count");
+const lockedMedia = watchLockedMedia(document.getElementById("locked-notice"));
+
+let shown = []; // events on screen, newest first
+let paged = false; // older pages loaded: the periodic refresh would drop them, so it pauses
+let loading = 0; // generation counter: an answer to an outdated query is dropped
+
+function filtersFromUrl() {
+  const params = new URLSearchParams(location.search);
+  const values = {};
+  for (const name of FILTERS) values[name] = params.get(name) || "";
+  return values;
+}
+
+function filtersFromForm() {
+  return {
+    camera: form.camera.value,
+    label: form.label.value,
+    person: form.person.value,
+    since: form.since.value,
+    until: form.until.value,
+    alarm: form.alarm.checked ? "true" : "",
+  };
+}
+
+function ensureOption(select, value, text) {
+  if (!value || [...select.options].some((option) => option.value === value)) return;
+  select.append(h("option", { value }, text || value));
+}
+
+function fillForm(values) {
+  ensureOption(form.camera, values.camera);
+  ensureOption(form.label, values.label, capitalize(values.label));
+  ensureOption(form.person, values.person);
+  form.camera.value = values.camera;
+  form.label.value = values.label;
+  form.person.value = values.person;
+  form.since.value = values.since;
+  form.until.value = values.until;
+  form.alarm.checked = values.alarm === "true";
+  showFilterCount(values);
+}
+
+function showFilterCount(values) {
+  const active = FILTERS.filter((name) => values[name]).length;
+  filterCount.textContent = String(active);
+  filterCount.hidden = active === 0;
+}
+
+function writeUrl(values) {
+  const params = new URLSearchParams();
+  for (const name of FILTERS) if (values[name]) params.set(name, values[name]);
+  const query = params.toString();
+  history.replaceState(null, "", query ? `/?${query}` : "/");
+}
+
+/** A date picked in the browser's time zone, as the instant its day starts (or ends). */
+function dayBoundary(day, end) {
+  const [year, month, date] = day.split("-").map(Number);
+  if (!year || !month || !date) return "";
+  const boundary = end ? new Date(year, month - 1, date, 23, 59, 59, 999) : new Date(year, month - 1, date);
+  return boundary.toISOString();
+}
+
+function eventsQuery(values, until) {
+  const params = new URLSearchParams();
+  if (values.camera) params.set("camera", values.camera);
+  if (values.label) params.set("label", values.label);
+  if (values.person) params.set("person", values.person);
+  if (values.alarm) params.set("alarm", "true");
+  if (values.since) params.set("since", dayBoundary(values.since, false));
+  if (until) params.set("until", until);
+  else if (values.until) params.set("until", dayBoundary(values.until, true));
+  params.set("limit", String(PAGE_SIZE));
+  return `/api/events?${params}`;
+}
+
+function eventCard(event) {
+  const started = parseTime(event.started_at);
+  const title = capitalize(event.label);
+  const thumb = h("img", {
+    src: event.snapshot_url,
+    alt: `${title} on ${event.camera}`,
+    loading: "lazy",
+    decoding: "async",
+    width: 320,
+    height: 180,
+  });
+  lockedMedia.watchImage(thumb);
+  const inProgress = !event.ended_at;
+  const meta = [
+    h("span", { class: "event-camera" }, event.camera),
+    h("time", { datetime: event.started_at }, started ? formatTime(event.started_at) : ""),
+    h("span", {}, inProgress ? "in progress" : formatDuration(event.duration)),
+  ];
+  return h(
+    "a",
+    {
+      class: `event-card${event.alarm ? " is-alarm" : ""}`,
+      href: `/events/${encodeURIComponent(event.id)}`,
+      "data-testid": "event-card",
+      "data-event-id": event.id,
+    },
+    h(
+      "div",
+      { class: "thumb" },
+      thumb,
+      event.alarm
+        ? h("span", { class: "badge badge-alarm", "data-testid": "alarm-badge" }, event.alarm_reason ? `Alarm · ${event.alarm_reason}` : "Alarm")
+        : null,
+      inProgress ? h("span", { class: "badge badge-live" }, "Live") : null,
+    ),
+    h(
+      "div",
+      { class: "event-card-body" },
+      h(
+        "div",
+        { class: "event-card-title" },
+        h("span", { class: "event-label", "data-testid": "event-label" }, title),
+        event.sub_label ? h("span", { class: "chip", "data-testid": "event-person" }, event.sub_label) : null,
+      ),
+      h("div", { class: "event-card-meta muted" }, meta),
+    ),
+  );
+}
+
+function render(events, values) {
+  timeline.replaceChildren();
+  timeline.removeAttribute("aria-busy");
+  if (events.length === 0) {
+    const filtered = FILTERS.some((name) => values[name]);
+    timeline.append(
+      h(
+        "div",
+        { class: "empty-state card", "data-testid": "timeline-empty" },
+        h("h2", {}, filtered ? "No events match these filters" : "Nothing has happened yet"),
+        h("p", { class: "muted" }, filtered ? "Try a wider date range or clear the filters." : "Events appear here as soon as a camera sees something."),
+      ),
+    );
+    return;
+  }
+  let currentDay = "";
+  let grid = null;
+  for (const event of events) {
+    const started = parseTime(event.started_at);
+    const day = started ? started.toDateString() : "";
+    if (day !== currentDay || !grid) {
+      currentDay = day;
+      const section = h("section", { class: "day", "aria-label": started ? formatDay(started) : "Unknown day" });
+      section.append(h("h2", { class: "day-title" }, started ? formatDay(started) : "Unknown day"));
+      grid = h("div", { class: "event-grid" });
+      section.append(grid);
+      timeline.append(section);
+    }
+    grid.append(eventCard(event));
+  }
+}
+
+async function loadFirstPage({ quiet = false } = {}) {
+  const generation = ++loading;
+  const values = filtersFromForm();
+  if (!quiet) timeline.setAttribute("aria-busy", "true");
+  const answer = await api("GET", eventsQuery(values));
+  if (generation !== loading) return;
+  const events = answer.events || [];
+  // A quiet refresh re-renders only when something changed, so scrolling and images stay put.
+  if (quiet && events.length === shown.length && events.every((event, i) => sameEvent(event, shown[i]))) return;
+  shown = events;
+  paged = false;
+  render(shown, values);
+  loadMore.hidden = events.length < PAGE_SIZE;
+}
+
+function sameEvent(a, b) {
+  return a.id === b.id && a.ended_at === b.ended_at && a.sub_label === b.sub_label && a.alarm === b.alarm;
+}
+
+async function loadOlder() {
+  const oldest = shown[shown.length - 1];
+  if (!oldest) return;
+  const values = filtersFromForm();
+  loadMore.disabled = true;
+  try {
+    const answer = await api("GET", eventsQuery(values, oldest.started_at));
+    const known = new Set(shown.map((event) => event.id));
+    const older = (answer.events || []).filter((event) => !known.has(event.id));
+    shown = shown.concat(older);
+    paged = true;
+    render(shown, values);
+    loadMore.hidden = older.length === 0 || (answer.events || []).length < PAGE_SIZE;
+  } finally {
+    loadMore.disabled = false;
+  }
+}
+
+function applyFilters() {
+  const values = filtersFromForm();
+  writeUrl(values);
+  showFilterCount(values);
+  loadFirstPage();
+}
+
+async function loadFilterChoices(values) {
+  const cameras = await api("GET", "/api/cameras");
+  for (const camera of cameras) ensureOption(form.camera, camera.name);
+  if (currentUser.role === "owner") {
+    // Members of the household, so "Who" can pick a name; only owners may list faces.
+    const faces = await api("GET", "/api/faces");
+    const strangerOption = form.person.querySelector('option[value="stranger"]');
+    for (const face of faces) {
+      if ([...form.person.options].some((option) => option.value === face.name)) continue;
+      form.person.insertBefore(h("option", { value: face.name }, face.name), strangerOption);
+    }
+  }
+  fillForm(values);
+}
+
+form.addEventListener("change", applyFilters);
+form.addEventListener("reset", () => {
+  // After the reset has cleared the fields.
+  window.setTimeout(applyFilters, 0);
+});
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  applyFilters();
+});
+loadMore.addEventListener("click", () => {
+  loadOlder();
+});
+toggle.addEventListener("click", () => {
+  const open = form.classList.toggle("is-open");
+  toggle.setAttribute("aria-expanded", String(open));
+});
+window.addEventListener("popstate", () => {
+  fillForm(filtersFromUrl());
+  loadFirstPage();
+});
+window.setInterval(() => {
+  if (document.visibilityState === "visible" && !paged) loadFirstPage({ quiet: true });
+}, REFRESH_MS);
+
+const initial = filtersFromUrl();
+fillForm(initial);
+loadFirstPage();
+loadFilterChoices(initial);
