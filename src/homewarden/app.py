@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -250,18 +251,34 @@ def run_command(config_path: Path) -> int:
     return 0
 
 
-def demo_command(out: Path) -> int:
-    """Compose the demo scene and analyse it, printing the events and where their clips are."""
+DEMO_CAMERA = "living_room"
+
+
+def demo_config(out: Path, scene: Path) -> Path:
+    """Write the demo's config: one camera that replays the scene like a live camera, storage under ``out``."""
+    config = out / "homewarden-demo.yaml"
+    config.write_text(
+        "# Written by `homewarden demo`. A real camera is one line: replace the source with its rtsp:// URL.\n"
+        f"cameras:\n  {DEMO_CAMERA}:\n    source: {json.dumps(str(scene.resolve()))}\n    loop: true\n"
+        f"storage:\n  folder: {json.dumps(str((out / 'data').resolve()))}\n"
+    )
+    return config
+
+
+def demo_command(out: Path, host: str, port: int, analyse_only: bool = False) -> int:
+    """Compose the demo scene and serve it as a live camera in the web app (or, with analyse_only, analyse it once)."""
     from homewarden.demo import compose_demo_scene
 
     scene = compose_demo_scene(out / "demo-scene.mp4")
-    print(f"demo scene: {scene} (a person and a cat crossing a room, composed from sample photos)")
+    print(f"demo scene: {scene} (a stranger and a cat cross a room, composed from sample photos; it loops)")
+    if not analyse_only:
+        return serve_command(demo_config(out, scene), host, port)
     config, camera = single_source_config(str(scene), HomewardenConfig())
     config = config.model_copy(update={"storage": config.storage.model_copy(update={"folder": out / "data"})})
     store = init_store(config)
     detector = init_detector(config)
     events: list[EventRecord] = []
-    runner = CameraRunner(camera, config, detector, MediaFolder(out / "data" / "media"), events.append)
+    runner = CameraRunner(camera, config, detector, MediaFolder(out / "media"), events.append)
     try:
         run_file_with_progress(runner, open_source(str(scene)), quiet=False)
         for record in events:
@@ -363,9 +380,16 @@ def serve_command(config_path: Path, host: str, port: int, announce: Callable[[s
         daemon=True,
     )
     starter.start()
+    # uvicorn handles SIGINT/SIGTERM while it runs and raises the signal again once it has shut down; this handler
+    # receives that, so the cameras still close their clips and the command exits 0 as `run` does.
+    previous = {
+        sig: signal.signal(sig, lambda _signum, _frame: stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
-        server.run()  # returns on SIGINT/SIGTERM (uvicorn's own handlers)
+        server.run()
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         stopping.set()
         starter.join(timeout=5)
         for runner in runners:

@@ -53,8 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_commands.add_parser("check", help="validate a config file")
     check.add_argument("file", type=Path)
 
-    demo = commands.add_parser("demo", help="compose a demo scene from sample photos and analyse it")
-    demo.add_argument("--out", type=Path, default=Path("demo-output"), help="folder for the scene and events")
+    demo = commands.add_parser("demo", help="serve a demo camera (a scene composed from sample photos) in the web app")
+    demo.add_argument("--out", type=Path, default=Path("demo-output"), help="folder for the scene and the hub's data")
+    demo.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    demo.add_argument("--analyse-only", action="store_true", help="analyse the scene once and print its events")
 
     register_owner_commands(commands)  # keys, events, storage
     register_face_commands(commands)  # faces
@@ -83,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return app.serve_command(args.config, args.host, args.port)
         if args.command == "demo":
-            return app.demo_command(args.out)
+            return app.demo_command(args.out, args.host, args.port, args.analyse_only)
         return check_command(args.file)
     except (UserError, ConfigError) as exc:
         print(f"homewarden: error: {exc}", file=sys.stderr)

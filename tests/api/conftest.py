@@ -16,7 +16,6 @@ import cv2
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
-from video.synthetic import frame_image, write_video
 
 from homewarden.api.app import create_app
 from homewarden.api.services import HubServices
@@ -24,6 +23,7 @@ from homewarden.app import init_services
 from homewarden.config import HomewardenConfig
 from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.store import EventStore
+from video.synthetic import frame_image, write_video
 
 OWNER_PASSWORD = "owner passphrase for tests"
 MEMBER_PASSWORD = "member password for tests"
@@ -90,8 +90,15 @@ def sign_in(hub: Hub, username: str, password: str, totp_secret: str | None = No
     return client
 
 
-def record_event(hub: Hub, camera: str, *, label: str = "person", alarm: bool = False, sub_label: str | None = None,
-                 seconds: float = 2.0) -> EventRecord:
+def record_event(
+    hub: Hub,
+    camera: str,
+    *,
+    label: str = "person",
+    alarm: bool = False,
+    sub_label: str | None = None,
+    seconds: float = 2.0,
+) -> EventRecord:
     """Store an event the way the recorder does: a real H.264 clip and a JPEG snapshot, sealed to the home key."""
     media = hub.services.storage.media
     event_id = str(uuid.uuid4())

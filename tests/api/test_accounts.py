@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pyotp
-from api.conftest import MEMBER_PASSWORD, OWNER_PASSWORD, Hub, csrf_of, set_up_owner, sign_in
 
+from api.conftest import MEMBER_PASSWORD, OWNER_PASSWORD, Hub, csrf_of, set_up_owner, sign_in
 from homewarden.accounts.store import digest
 from homewarden.api.deps import SESSION_COOKIE
 
@@ -60,7 +60,10 @@ def test_state_changes_need_the_csrf_token(hub: Hub) -> None:
 
 def test_sign_in_out_and_everywhere(hub: Hub) -> None:
     set_up_owner(hub)
-    assert hub.client().post("/api/auth/login", json={"username": "olivia", "password": "wrong password!"}).status_code == 401
+    assert (
+        hub.client().post("/api/auth/login", json={"username": "olivia", "password": "wrong password!"}).status_code
+        == 401
+    )
     first = sign_in(hub, "olivia", OWNER_PASSWORD)
     second = sign_in(hub, "olivia", OWNER_PASSWORD)
     assert first.get("/api/me").json()["username"] == "olivia"
@@ -77,7 +80,10 @@ def test_failed_sign_ins_are_rate_limited(hub: Hub) -> None:
     set_up_owner(hub)
     client = hub.client()
     for _ in range(5):
-        assert client.post("/api/auth/login", json={"username": "olivia", "password": "not the password"}).status_code == 401
+        assert (
+            client.post("/api/auth/login", json={"username": "olivia", "password": "not the password"}).status_code
+            == 401
+        )
     limited = client.post("/api/auth/login", json={"username": "olivia", "password": OWNER_PASSWORD})
     assert limited.status_code == 429
     assert int(limited.headers["retry-after"]) > 0
@@ -112,7 +118,10 @@ def test_reviewer_must_use_two_factor_and_reaches_no_household_route(hub: Hub) -
     secret = pyotp.random_base32()
     accounts.set_totp_secret(reviewer.id, secret)
     client = hub.client()
-    assert client.post("/api/auth/login", json={"username": "rita", "password": MEMBER_PASSWORD}).json()["detail"] == "totp_required"
+    assert (
+        client.post("/api/auth/login", json={"username": "rita", "password": MEMBER_PASSWORD}).json()["detail"]
+        == "totp_required"
+    )
     signed_in = sign_in(hub, "rita", MEMBER_PASSWORD, secret)
     assert signed_in.get("/api/me").json()["role"] == "reviewer"
     assert signed_in.get("/api/events").status_code == 403
@@ -123,7 +132,9 @@ def test_reviewer_must_use_two_factor_and_reaches_no_household_route(hub: Hub) -
 
 def test_api_token_scopes_and_revocation(hub: Hub) -> None:
     owner = set_up_owner(hub)
-    created = owner.post("/api/tokens", json={"name": "home assistant", "scopes": ["events:read"]}, headers=csrf_of(owner))
+    created = owner.post(
+        "/api/tokens", json={"name": "home assistant", "scopes": ["events:read"]}, headers=csrf_of(owner)
+    )
     assert created.status_code == 201
     token = created.json()["token"]
     integration = hub.client()

@@ -54,10 +54,12 @@ def test_publishing_keeps_the_frame_and_converts_nothing(samples: list[Sample]) 
 
     live.publish("porch", sample, [PERSON])
 
-    assert sample._bgr is None and sample._yuv is None, "publish must not touch the pixels"
+    assert sample._bgr is None, "publish must not touch the pixels"
+    assert sample._yuv is None
     status = live.cameras()["porch"]
     assert (status.online, status.frames_published, status.offline_reason) == (True, 1, None)
-    assert status.last_frame_at is not None and abs(status.last_frame_at - time.time()) < 5
+    assert status.last_frame_at is not None
+    assert abs(status.last_frame_at - time.time()) < 5
 
 
 def test_the_jpeg_is_the_frame_at_detect_size(samples: list[Sample]) -> None:
@@ -101,7 +103,8 @@ def test_many_viewers_cost_one_encoding(samples: list[Sample]) -> None:
 
     live.publish("porch", samples[1], [PERSON])
     newer = live.latest_jpeg("porch", boxes=True)
-    assert newer is not None and newer is not first
+    assert newer is not None
+    assert newer is not first
     assert newer.seq == 2
 
 
@@ -127,7 +130,8 @@ def test_cameras_are_kept_apart(samples: list[Sample]) -> None:
 
     porch, garden = live.latest_jpeg("porch", False), live.latest_jpeg("garden", False)
 
-    assert porch is not None and garden is not None
+    assert porch is not None
+    assert garden is not None
     assert (porch.seq, porch.time, garden.seq, garden.time) == (1, samples[0].time, 2, samples[6].time)
     assert {name: status.frames_published for name, status in live.cameras().items()} == {"porch": 1, "garden": 2}
 
@@ -207,7 +211,9 @@ def test_the_pipeline_publishes_every_frame_with_the_people_it_follows(tmp_path:
     width, height = runner.pipeline.analyzer.frame_size  # type: ignore[union-attr]
     for obj in people:
         x1, y1, x2, y2 = obj.box
-        assert 0 <= x1 < x2 < width and 0 <= y1 < y2 < height
+        assert 0 <= x1 < x2 < width
+        assert 0 <= y1 < y2 < height
         assert 0 < obj.score <= 1
     image = live.latest_jpeg(name, boxes=True)
-    assert image is not None and decoded(image).shape == (height, width, 3)
+    assert image is not None
+    assert decoded(image).shape == (height, width, 3)

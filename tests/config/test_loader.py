@@ -112,3 +112,16 @@ def test_config_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err
     assert err.startswith("homewarden: error:")
     assert "cameras.c1.detect.fps" in err
+
+
+def test_a_camera_can_loop_its_file(tmp_path: Path) -> None:
+    text = "cameras:\n  demo:\n    source: demo.mp4\n    loop: true\n  porch:\n    source: p.mp4\n"
+    config = load_config(write(tmp_path, text))
+
+    assert config.cameras["demo"].loop
+    assert not config.cameras["porch"].loop, "a file is played once unless asked"
+
+
+def test_loop_must_be_a_yes_or_no(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"cameras\.demo\.loop"):
+        load_config(write(tmp_path, "cameras:\n  demo:\n    source: demo.mp4\n    loop: sometimes\n"))

@@ -51,6 +51,7 @@ def test_a_manual_choice_holds_until_the_next_schedule_entry() -> None:
     assert arming.mode_at(paris(2, 7, 59)) == "disarmed"
     assert arming.mode_at(paris(2, 8)) == "away", "disarm now does not survive the scheduled away"
     assert arming.manual == manual, "an expired choice is still shown for what it was"
+    assert [manual.holds_at(moment) for moment in (paris(1, 18), paris(1, 19), paris(2, 8))] == [False, True, False]
 
 
 def test_an_entry_that_keeps_the_mode_still_ends_the_manual_choice() -> None:
@@ -128,7 +129,8 @@ def test_replacing_the_schedule() -> None:
 
     assert arming.alarm.schedule == [ScheduleEntry(at="22:00", mode="night")]
     manual = arming.manual
-    assert manual is not None and manual.until == paris(1, 22), "the manual choice ends at the new schedule's entry"
+    assert manual is not None
+    assert manual.until == paris(1, 22), "the manual choice ends at the new schedule's entry"
     assert arming.mode_at(paris(1, 21)) == "disarmed"
     assert arming.mode_at(paris(2, 9)) == "night"
     with pytest.raises(ValidationError, match="unknown time zone"):

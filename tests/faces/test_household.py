@@ -93,4 +93,5 @@ def test_cameras_asking_at_once_load_once() -> None:
         thread.join(5)
 
     assert len(loads) == 1
-    assert len(found) == 4 and len({id(gallery) for gallery in found}) == 1
+    assert len(found) == 4
+    assert len({id(gallery) for gallery in found}) == 1

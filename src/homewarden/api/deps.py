@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
+import fastapi.routing
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.routing import APIRoute
 
@@ -58,9 +59,14 @@ def allow(*roles: Role, token_scope: str | None = None) -> Callable[[Endpoint], 
 
 def check_every_route_has_a_policy(app: FastAPI) -> None:
     """Refuse to start when a route has no policy: secure by default."""
+    # FastAPI 0.137+ keeps an included router as one node of app.routes: walking app.routes alone saw no route at
+    # all, so the check passed whatever the routers held. iter_route_contexts flattens the tree (older FastAPI lacks it
+    # and has flat routes).
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    routes = [(c.path, c.original_route) for c in flatten(app.routes)] if flatten else [(None, r) for r in app.routes]
     missing = [
-        route.path
-        for route in app.routes
+        path or route.path
+        for path, route in routes
         if isinstance(route, APIRoute)
         and not isinstance(getattr(route.endpoint, "__homewarden_policy__", None), RoutePolicy)
     ]

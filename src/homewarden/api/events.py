@@ -52,7 +52,7 @@ def _moment(text: str | None, end_of_day: bool) -> datetime | None:
         else:
             moment = datetime.fromisoformat(text)
     except ValueError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"not an ISO-8601 date or time: {text!r}") from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"not an ISO-8601 date or time: {text!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

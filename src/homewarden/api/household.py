@@ -69,7 +69,7 @@ def enroll_face(
 ) -> Done:
     """Enrol a member (or more photos of one) from uploaded photos: every photo or none; photos are not kept."""
     if not 1 <= len(photos) <= MAX_PHOTOS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"send 1 to {MAX_PHOTOS} photos")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"send 1 to {MAX_PHOTOS} photos")
     try:
         member = check_member_name(name)
         finder = FaceFinder()
@@ -162,7 +162,7 @@ def set_schedule(body: ScheduleChange, caller: Caller, hub: Services) -> ArmingP
     try:
         hub.arming_for(home_id).replace_schedule(entries, body.timezone or None)
     except ValidationError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"unknown time zone {body.timezone!r}") from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown time zone {body.timezone!r}") from None
     hub.accounts.save_schedule(home_id, [entry.model_dump() for entry in entries], body.timezone or None)
     return _arming_public(hub, home_id)
 

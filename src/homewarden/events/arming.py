@@ -81,6 +81,10 @@ class ManualMode:
     set_by: str
     until: datetime | None
 
+    def holds_at(self, when: datetime) -> bool:
+        """Tell whether the choice is in force at a moment."""
+        return self.set_at <= when and (self.until is None or when < self.until)
+
 
 class ArmingState:
     """The home's arming mode, shared by every camera: the schedule plus an optional manual choice (thread-safe)."""
@@ -132,7 +136,7 @@ class ArmingState:
         """Return the mode at a moment: a manual choice while it holds, else the schedule's."""
         with self._lock:
             alarm, manual = self._alarm, self._manual
-        if manual is not None and manual.set_at <= when and (manual.until is None or when < manual.until):
+        if manual is not None and manual.holds_at(when):
             return manual.mode
         return mode_at(alarm, when)
 

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from homewarden.api.deps import CurrentUser, PageUser
+from homewarden.api.deps import ANYONE_SIGNED_IN, CurrentUser, PageUser, allow, public
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
@@ -81,60 +81,70 @@ def household_page(
 
 
 @router.get("/login", response_class=HTMLResponse)
+@public
 def login_page(request: Request) -> HTMLResponse:
     """Show the sign-in form."""
     return render(request, "login.html", None, title="Sign in", script="login")
 
 
 @router.get("/setup", response_class=HTMLResponse)
+@public
 def setup_page(request: Request) -> HTMLResponse:
     """Show the first-run form that creates the owner."""
     return render(request, "setup.html", None, title="Set up your home", script="setup")
 
 
 @router.get("/", response_class=HTMLResponse)
+@allow(*ANYONE_SIGNED_IN)
 def timeline_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the events, newest first."""
     return household_page(request, user, "timeline.html", title="Timeline", script="timeline")
 
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)
-def event_page(request: Request, user: PageUser, event_id: int) -> HTMLResponse:
+@allow(*ANYONE_SIGNED_IN)
+def event_page(request: Request, user: PageUser, event_id: str) -> HTMLResponse:
     """Show one event: its clips, snapshot and details."""
     return household_page(request, user, "event.html", title="Event", script="event", event_id=event_id)
 
 
 @router.get("/live", response_class=HTMLResponse)
+@allow(*ANYONE_SIGNED_IN)
 def live_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show every camera the user can see, live."""
     return household_page(request, user, "live.html", title="Live", script="live")
 
 
 @router.get("/faces", response_class=HTMLResponse)
+@allow(*ANYONE_SIGNED_IN)
 def faces_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the household's enrolled faces and the enrolment form."""
     return household_page(request, user, "faces.html", owner_only=True, title="Faces", script="faces")
 
 
 @router.get("/arming", response_class=HTMLResponse)
+@allow(*ANYONE_SIGNED_IN)
 def arming_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the arming mode and the weekly schedule."""
     return household_page(request, user, "arming.html", title="Arming", script="arming")
 
 
 @router.get("/storage", response_class=HTMLResponse)
+@allow(*ANYONE_SIGNED_IN)
 def storage_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show how much storage the recordings use and what is deleted next."""
     return household_page(request, user, "storage.html", owner_only=True, title="Storage", script="storage")
 
 
 @router.get("/members", response_class=HTMLResponse)
+@allow(*ANYONE_SIGNED_IN)
 def members_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the household's members and which cameras each one sees."""
     return household_page(request, user, "members.html", owner_only=True, title="Members", script="members")
 
 
 @router.get("/account", response_class=HTMLResponse)
+@allow(*ANYONE_SIGNED_IN)
 def account_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the user's password, two-factor sign-in, API tokens and, for owners, the home key."""
     # Every role has an account (reviewers must enrol two-factor sign-in), so this page is not household-only.

@@ -80,8 +80,10 @@ function showTotp(enabled) {
 }
 
 function svgDataUrl(svg) {
-  // The CSP allows data: images but no inline markup with scripts; an <img> never runs the SVG's scripts.
-  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+  // The CSP allows data: images, and an <img> never runs an SVG's scripts. As a document of its own the SVG needs
+  // its namespace, which markup made for inlining into HTML leaves out.
+  const standalone = /^<svg(?![^>]*\sxmlns=)/.test(svg) ? svg.replace(/^<svg/, '<svg xmlns="http://www.w3.org/2000/svg"') : svg;
+  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(standalone)}`;
 }
 
 function wireTotp() {

@@ -48,11 +48,10 @@ function describeDays(days) {
   return DAYS.filter((day) => set.has(day)).map((day) => DAY_NAMES[day]).join(", ");
 }
 
-function describeNextChange(next) {
-  if (!next) return "";
-  if (typeof next === "string") return formatDateTime(next);
-  const at = formatDateTime(next.at || next.time || next.when);
-  return next.mode ? `${at}, to ${MODE_NAMES[next.mode] || next.mode}` : at;
+function describeNextChange(at, mode) {
+  if (!at) return "";
+  const when = formatDateTime(at);
+  return mode ? `${MODE_NAMES[mode] || mode} at ${when}` : when;
 }
 
 function renderMode() {
@@ -63,9 +62,12 @@ function renderMode() {
     button.setAttribute("aria-pressed", String(active));
     button.classList.toggle("is-active", active);
   });
-  const next = describeNextChange(state.next_change);
+  const next = describeNextChange(state.next_change, state.next_mode);
   if (state.manual) {
-    manualText.textContent = next ? `Set by hand until the schedule's next change: ${next}.` : "Set by hand; no scheduled change follows.";
+    const who = state.set_by ? ` by ${state.set_by}` : "";
+    manualText.textContent = next
+      ? `Set by hand${who}, until the schedule's next change: ${next}.`
+      : `Set by hand${who}; no scheduled change follows.`;
   } else {
     manualText.textContent = next ? `Following the schedule. Next change: ${next}.` : "Following the schedule.";
   }
@@ -127,6 +129,7 @@ function renderSchedule(editing) {
   form.classList.toggle("is-editing", editing);
   rows.replaceChildren(...entries.map(editing ? editableRow : readOnlyRow));
   emptyText.hidden = entries.length > 0 || editing;
+  form.querySelector("table").classList.toggle("is-empty", entries.length === 0 && !editing);
   timezoneNote.textContent = state.timezone ? `Times are in ${state.timezone}.` : "";
   if (editButton) editButton.hidden = editing;
   if (editing) {
@@ -167,6 +170,7 @@ if (canEdit) {
   document.getElementById("schedule-add-row").addEventListener("click", () => {
     rows.append(editableRow({ days: DAYS.slice(0, 5), at: "08:00", mode: "away" }));
     emptyText.hidden = true;
+    form.querySelector("table").classList.remove("is-empty");
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

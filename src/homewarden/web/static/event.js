@@ -6,7 +6,6 @@ import {
   confirmAction,
   formatDateTime,
   formatDuration,
-  formatTime,
   h,
   toast,
 } from "/static/app.js";
@@ -18,6 +17,12 @@ const video = document.getElementById("event-video");
 const clipList = document.getElementById("clip-list");
 const snapshot = document.getElementById("event-snapshot");
 const lockedMedia = watchLockedMedia(document.getElementById("locked-notice"));
+
+/** A clip's place in the event, in seconds from its start: "1:05". */
+function formatOffset(seconds) {
+  const total = Math.max(0, Math.round(Number(seconds) || 0));
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, "0")}`;
+}
 
 function detail(term, value) {
   if (value === null || value === undefined || value === "" || (Array.isArray(value) && value.length === 0)) return [];
@@ -45,7 +50,7 @@ function renderClips(clips) {
   if (clips.length > 1) {
     clipList.hidden = false;
     clips.forEach((clip, position) => {
-      const span = [formatTime(clip.start, true), formatTime(clip.end, true)].filter(Boolean).join(" – ");
+      const span = `${formatOffset(clip.start)} – ${formatOffset(clip.end)}`;
       const button = h(
         "button",
         { type: "button", class: "clip-btn", "data-testid": "clip-item", "aria-current": position === 0 ? "true" : "false" },

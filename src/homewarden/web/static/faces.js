@@ -21,7 +21,8 @@ function faceRow(face) {
     toast(`${face.name} removed`, "success");
     load();
   });
-  const photosText = `${face.photos} photo${face.photos === 1 ? "" : "s"}`;
+  const count = Array.isArray(face.photos) ? face.photos.length : Number(face.photos) || 0;
+  const photosText = `${count} photo${count === 1 ? "" : "s"}`;
   const since = face.enrolled_at ? ` · enrolled ${formatDateTime(face.enrolled_at)}` : "";
   return h(
     "li",
@@ -60,13 +61,13 @@ form.addEventListener("submit", async (event) => {
   body.append("name", name);
   for (const file of photos.files) body.append("photos", file, file.name);
   try {
-    await busy(form, () => api("POST", "/api/faces", body, { expect: [400, 409, 413, 422] }));
+    const answer = await busy(form, () => api("POST", "/api/faces", body, { expect: [400, 409, 413, 422] }));
+    toast(answer && answer.detail ? answer.detail : `${name} enrolled`, "success");
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     showFormError(errorBox, error.status === 413 ? "The photos are too large together. Send fewer or smaller ones." : error.detail);
     return;
   }
-  toast(`${name} enrolled`, "success");
   form.reset();
   showPreviews();
   load();

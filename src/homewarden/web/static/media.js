@@ -1,6 +1,6 @@
 // Media that may be locked: snapshots and clips answer 423 while the home key is locked. An <img> or <video>
 // cannot see a status code, so when one fails to load its URL is asked once more to tell "locked" from "missing".
-import { loginUrl } from "/static/app.js";
+import { ApiError, api, loginUrl } from "/static/app.js";
 
 async function mediaStatus(url) {
   try {
@@ -52,6 +52,15 @@ export function watchLockedMedia(notice) {
     showPlaceholder(element, "missing");
     return "missing";
   }
+
+  // Ask up front too, so the notice shows before any image has failed.
+  api("GET", "/api/home", undefined, { expect: [403, 404] })
+    .then((home) => {
+      if (home && home.unlocked === false) markLocked();
+    })
+    .catch((error) => {
+      if (!(error instanceof ApiError)) throw error;
+    });
 
   return {
     get locked() {

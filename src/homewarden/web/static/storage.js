@@ -9,12 +9,12 @@ function days(count) {
 function deletionRow(item) {
   if (typeof item !== "object" || item === null) return h("li", { class: "row", "data-testid": "storage-next-row" }, String(item));
   const id = item.event_id ?? item.id;
-  const when = item.delete_at || item.deletes_at || item.at || item.expires_at;
+  const when = item.due || item.delete_at || item.at;
   const started = item.started_at;
   const title = [capitalize(item.label || "Event"), item.camera].filter(Boolean).join(" · ");
   const facts = [
     started ? `recorded ${formatDateTime(started)}` : "",
-    when ? `deleted ${formatDateTime(when)}` : "",
+    when ? `due ${formatDateTime(when)}` : "due now",
     item.reason || "",
     item.bytes !== undefined ? formatBytes(item.bytes) : "",
   ].filter(Boolean);
@@ -31,8 +31,10 @@ async function load() {
   const used = Number(storage.used_bytes) || 0;
   const cap = Number(storage.cap_bytes) || 0;
   document.getElementById("storage-used").textContent = formatBytes(used);
-  document.getElementById("storage-cap").textContent = cap ? formatBytes(cap) : "no cap";
+  document.getElementById("storage-cap").textContent = cap ? formatBytes(cap) : "used, no cap set";
+  document.getElementById("storage-of").hidden = !cap;
   const bar = document.getElementById("storage-bar");
+  bar.hidden = !cap;
   const percent = cap ? Math.min(100, (used / cap) * 100) : 0;
   bar.value = percent;
   bar.classList.toggle("is-full", percent >= 90);

@@ -1,0 +1,527 @@
+"""Who reaches what: every route of the app, called by every kind of caller, aimed at home A's events and cameras.
+
+Home A is the hub's own home (owner olivia; member max, who sees the garden camera only). Home B is a second home on
+the same hub (owner bob, camera shed). Rita is a reviewer and adam an admin of the review program: they reach no
+household route. A route added to the app without a row in MATRIX fails test_matrix_covers_every_route.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+import pyotp
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from api.conftest import (
+    MEMBER_PASSWORD,
+    Hub,
+    csrf_of,
+    hub_config,
+    record_event,
+    set_up_owner,
+    sign_in,
+)
+from homewarden.api.app import create_app
+from homewarden.api.deps import CSRF_HEADER, SESSION_COOKIE
+from homewarden.app import init_services
+from homewarden.events.record import EventRecord
+from homewarden.store import EventStore
+from homewarden.store.crypto import Keyring
+
+PARTIES = ("anonymous", "olivia", "max", "bob", "rita", "adam", "max_token")
+SIGNED_IN = ("olivia", "max", "bob", "rita", "adam")
+A_FACE = "grandma"
+
+
+@dataclass
+class World:
+    """Two homes on one hub, the review program's staff, and a client for each of them."""
+
+    hub: Hub
+    clients: dict[str, TestClient]
+    headers: dict[str, dict[str, str]]
+    user_ids: dict[str, int]
+    front_door: EventRecord
+    garden: EventRecord
+    shed: EventRecord
+    spare_event: EventRecord
+    olivia_token_id: int
+    spare_token_id: int
+    keyring: Keyring
+    max_token: str
+
+    def targets(self, party: str) -> dict[str, str]:
+        """Return home A's resources a request may name; olivia's destructive calls get spares of the same kind."""
+        olivia = party == "olivia"
+        return {
+            "party": party,
+            "event": self.front_door.id,
+            "doomed_event": self.spare_event.id if olivia else self.front_door.id,
+            "camera": "front_door",
+            "member": str(self.user_ids["max"]),
+            "doomed_member": str(self.user_ids["mia"] if olivia else self.user_ids["max"]),
+            "token": str(self.olivia_token_id),
+            "doomed_token": str(self.spare_token_id if olivia else self.olivia_token_id),
+            "face": A_FACE,
+        }
+
+    def home_a_identifiers(self, party: str) -> set[str]:
+        """Return what of home A the party must never read (max may know his home, not the front door)."""
+        if party == "olivia":
+            return set()
+        front_door = {self.front_door.id, self.spare_event.id, "front_door"}
+        if party in ("max", "max_token"):
+            return front_door
+        return front_door | {self.garden.id, "garden", "olivia", "max", "mia"}
+
+    def home_b_identifiers(self, party: str) -> set[str]:
+        """Return what of home B the party must never read."""
+        return set() if party == "bob" else {self.shed.id, "shed", "bob"}
+
+    def send(self, party: str, call: Call) -> Response:
+        """Make the call as ``party``; a call that ends sessions gets a session of its own."""
+        headers = dict(self.headers[party])
+        client = self.clients[party]
+        if call.ends_sessions and party in SIGNED_IN:
+            # Logging out (everywhere) would end the session every other row uses: mint a fresh one for this call.
+            session, csrf = self.hub.services.accounts.create_session(self.user_ids[party])
+            client = self.hub.client()
+            headers = {"Cookie": f"{SESSION_COOKIE}={session}", CSRF_HEADER: csrf}
+        return client.request(
+            call.method,
+            call.url.format(**self.targets(party)),
+            json=_fill(call.json, self.targets(party)),
+            files=call.files,
+            data=call.data,
+            headers={**headers, **call.headers},
+            follow_redirects=False,
+        )
+
+
+def _fill(value: Any, targets: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**targets)
+    if isinstance(value, dict):
+        return {key: _fill(item, targets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fill(item, targets) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request; ``{event}``, ``{camera}``... in the URL and body are filled from World.targets."""
+
+    method: str
+    url: str
+    json: Any = None
+    files: Any = None
+    data: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    ends_sessions: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """A route's call and the status each party must get (None: not called, the reason is beside the row)."""
+
+    call: Call
+    expect: dict[str, int | None]
+    undo: Callable[[World], None] | None = None
+
+
+def who(
+    *, anonymous: int, olivia: int | None, max: int, bob: int, program: int, token: int
+) -> dict[str, int | None]:
+    """Spell out a row's statuses; ``program`` is the reviewer's and the admin's."""
+    return {
+        "anonymous": anonymous,
+        "olivia": olivia,
+        "max": max,
+        "bob": bob,
+        "rita": program,
+        "adam": program,
+        "max_token": token,
+    }
+
+
+def everyone(status: int) -> dict[str, int | None]:
+    """Expect the same status from every party (public routes)."""
+    return dict.fromkeys(PARTIES, status)
+
+
+def household_page(owner_only: bool = False) -> dict[str, int | None]:
+    """Pages are shells whose data comes from the API: anonymous goes to sign in, the program gets a 403 page."""
+    return who(anonymous=303, olivia=200, max=403 if owner_only else 200, bob=200, program=403, token=403)
+
+
+def _tiny_jpeg() -> bytes:
+    ok, jpeg = cv2.imencode(".jpg", np.full((32, 32, 3), 128, np.uint8))
+    assert ok
+    return bytes(jpeg.tobytes())
+
+
+def _hold_key_again(world: World) -> None:
+    world.hub.services.keys.hold(world.keyring)
+
+
+NEW_PASSWORD = "a brand new password 1234"
+WRONG_PASSWORD = "not my password at all"
+
+MATRIX: dict[tuple[str, str], Row] = {
+    # public
+    ("GET", "/api/health"): Row(Call("GET", "/api/health"), everyone(200)),
+    ("GET", "/api/setup/status"): Row(Call("GET", "/api/setup/status"), everyone(200)),
+    ("POST", "/api/setup"): Row(
+        Call("POST", "/api/setup", json={"token": "guessed", "username": "mallory", "password": NEW_PASSWORD}),
+        everyone(403),
+    ),
+    # One user name per party, so the sign-in throttle (5 failures a name) never answers 429 here.
+    ("POST", "/api/auth/login"): Row(
+        Call("POST", "/api/auth/login", json={"username": "nobody-{party}", "password": WRONG_PASSWORD}),
+        everyone(401),
+    ),
+    ("POST", "/api/auth/logout"): Row(Call("POST", "/api/auth/logout", ends_sessions=True), everyone(200)),
+    # the caller's own account
+    ("POST", "/api/auth/logout-everywhere"): Row(
+        Call("POST", "/api/auth/logout-everywhere", ends_sessions=True),
+        who(anonymous=401, olivia=200, max=200, bob=200, program=200, token=403),
+    ),
+    ("GET", "/api/me"): Row(
+        Call("GET", "/api/me"), who(anonymous=401, olivia=200, max=200, bob=200, program=200, token=200)
+    ),
+    ("POST", "/api/me/password"): Row(
+        Call("POST", "/api/me/password", json={"current_password": WRONG_PASSWORD, "new_password": NEW_PASSWORD}),
+        who(anonymous=401, olivia=400, max=400, bob=400, program=400, token=403),
+    ),
+    ("POST", "/api/me/totp"): Row(
+        Call("POST", "/api/me/totp"), who(anonymous=401, olivia=200, max=200, bob=200, program=200, token=403)
+    ),
+    ("POST", "/api/me/totp/confirm"): Row(
+        Call("POST", "/api/me/totp/confirm", json={"code": "abcdef"}),
+        who(anonymous=401, olivia=400, max=400, bob=400, program=400, token=403),
+    ),
+    ("DELETE", "/api/me/totp"): Row(
+        Call("DELETE", "/api/me/totp", json={"code": "abcdef"}),
+        who(anonymous=401, olivia=400, max=400, bob=400, program=403, token=403),
+    ),
+    ("GET", "/api/tokens"): Row(
+        Call("GET", "/api/tokens"), who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=403)
+    ),
+    ("POST", "/api/tokens"): Row(
+        Call("POST", "/api/tokens", json={"name": "matrix", "scopes": ["events:read"]}),
+        who(anonymous=401, olivia=201, max=201, bob=201, program=403, token=403),
+    ),
+    ("DELETE", "/api/tokens/{token_id}"): Row(
+        Call("DELETE", "/api/tokens/{doomed_token}"),
+        who(anonymous=401, olivia=200, max=404, bob=404, program=403, token=403),
+    ),
+    # events and their media
+    ("GET", "/api/events"): Row(
+        Call("GET", "/api/events"), who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=200)
+    ),
+    ("GET", "/api/events/{event_id}"): Row(
+        Call("GET", "/api/events/{event}"), who(anonymous=401, olivia=200, max=404, bob=404, program=403, token=404)
+    ),
+    ("DELETE", "/api/events/{event_id}"): Row(
+        Call("DELETE", "/api/events/{doomed_event}"),
+        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+    ),
+    ("GET", "/api/events/{event_id}/snapshot.jpg"): Row(
+        Call("GET", "/api/events/{event}/snapshot.jpg"),
+        who(anonymous=401, olivia=200, max=404, bob=404, program=403, token=404),
+    ),
+    ("GET", "/api/events/{event_id}/clips/{index}.mp4"): Row(
+        Call("GET", "/api/events/{event}/clips/0.mp4", headers={"Range": "bytes=0-99"}),
+        who(anonymous=401, olivia=206, max=404, bob=404, program=403, token=404),
+    ),
+    # live view (the cameras do not run here: the owner's snapshot is 503, no frame yet)
+    ("GET", "/api/cameras"): Row(
+        Call("GET", "/api/cameras"), who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=403)
+    ),
+    ("GET", "/api/cameras/{name}/snapshot.jpg"): Row(
+        Call("GET", "/api/cameras/{camera}/snapshot.jpg"),
+        who(anonymous=401, olivia=503, max=404, bob=404, program=403, token=403),
+    ),
+    # Olivia is not called: her stream waits for frames until the viewer leaves (the snapshot row shows she passes).
+    ("GET", "/api/cameras/{name}/stream.mjpg"): Row(
+        Call("GET", "/api/cameras/{camera}/stream.mjpg"),
+        who(anonymous=401, olivia=None, max=404, bob=404, program=403, token=403),
+    ),
+    # household settings
+    ("GET", "/api/faces"): Row(
+        Call("GET", "/api/faces"), who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403)
+    ),
+    ("POST", "/api/faces"): Row(
+        Call("POST", "/api/faces", data={"name": A_FACE}, files=[("photos", ("grey.jpg", _tiny_jpeg(), "image/jpeg"))]),
+        who(anonymous=401, olivia=400, max=403, bob=404, program=403, token=403),
+    ),
+    ("DELETE", "/api/faces/{name}"): Row(
+        Call("DELETE", "/api/faces/{face}"), who(anonymous=401, olivia=404, max=403, bob=404, program=403, token=403)
+    ),
+    ("GET", "/api/arming"): Row(
+        Call("GET", "/api/arming"), who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=403)
+    ),
+    ("PUT", "/api/arming"): Row(
+        Call("PUT", "/api/arming", json={"mode": "home"}),
+        who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=403),
+    ),
+    ("PUT", "/api/arming/schedule"): Row(
+        Call(
+            "PUT",
+            "/api/arming/schedule",
+            json={"entries": [{"days": ["mon"], "at": "07:00", "mode": "home"}], "timezone": "UTC"},
+        ),
+        who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403),
+    ),
+    ("GET", "/api/storage"): Row(
+        Call("GET", "/api/storage"), who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403)
+    ),
+    ("GET", "/api/members"): Row(
+        Call("GET", "/api/members"), who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403)
+    ),
+    # Bob asks for a member of his home who sees home A's front door: refused, his home has no such camera.
+    ("POST", "/api/members"): Row(
+        Call(
+            "POST",
+            "/api/members",
+            json={"username": "new-{party}", "password": NEW_PASSWORD, "cameras": ["{camera}"]},
+        ),
+        who(anonymous=401, olivia=201, max=403, bob=400, program=403, token=403),
+    ),
+    ("PATCH", "/api/members/{user_id}"): Row(
+        Call("PATCH", "/api/members/{member}", json={"cameras": ["garden"]}),
+        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+    ),
+    ("DELETE", "/api/members/{user_id}"): Row(
+        Call("DELETE", "/api/members/{doomed_member}"),
+        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+    ),
+    ("GET", "/api/home"): Row(
+        Call("GET", "/api/home"), who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=403)
+    ),
+    ("POST", "/api/home/unlock"): Row(
+        Call("POST", "/api/home/unlock", json={"passphrase": WRONG_PASSWORD}),
+        who(anonymous=401, olivia=400, max=403, bob=404, program=403, token=403),
+    ),
+    ("POST", "/api/home/lock"): Row(
+        Call("POST", "/api/home/lock"),
+        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+        undo=_hold_key_again,
+    ),
+    # pages
+    ("GET", "/login"): Row(Call("GET", "/login"), everyone(200)),
+    ("GET", "/setup"): Row(Call("GET", "/setup"), everyone(200)),
+    ("GET", "/"): Row(Call("GET", "/"), household_page()),
+    ("GET", "/events/{event_id}"): Row(Call("GET", "/events/{event}"), household_page()),
+    ("GET", "/live"): Row(Call("GET", "/live"), household_page()),
+    ("GET", "/faces"): Row(Call("GET", "/faces"), household_page(owner_only=True)),
+    ("GET", "/arming"): Row(Call("GET", "/arming"), household_page()),
+    ("GET", "/storage"): Row(Call("GET", "/storage"), household_page(owner_only=True)),
+    ("GET", "/members"): Row(Call("GET", "/members"), household_page(owner_only=True)),
+    ("GET", "/account"): Row(
+        Call("GET", "/account"), who(anonymous=303, olivia=200, max=200, bob=200, program=200, token=403)
+    ),
+}
+# Routes that are not APIRoutes skip the app's authorize dependency: they must stay these, and public by nature.
+PLAIN_ROUTES = {"/api/openapi.json", "/api/docs", "/docs/oauth2-redirect", "/static"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """Build both homes once (Argon2 makes every account and sign-in cost tens of milliseconds)."""
+    folder = tmp_path_factory.mktemp("authorization")
+    config = hub_config(folder)
+    store = EventStore.open(config.storage.resolved_database_url())
+    try:
+        hub = Hub(init_services(config, store, None), folder)
+        accounts = hub.services.accounts
+        home_a = hub.services.hub_home_id
+        clients = {"olivia": set_up_owner(hub), "anonymous": hub.client(), "max_token": hub.client()}
+        users = {
+            "max": accounts.create_user("max", MEMBER_PASSWORD, "member", home_a, ["garden"]),
+            "mia": accounts.create_user("mia", MEMBER_PASSWORD, "member", home_a, ["garden"]),
+            "bob": accounts.create_user(
+                "bob", MEMBER_PASSWORD, "owner", accounts.create_home("Other home", ["shed"])
+            ),
+            "rita": accounts.create_user("rita", MEMBER_PASSWORD, "reviewer", None),
+            "adam": accounts.create_user("adam", MEMBER_PASSWORD, "admin", None),
+        }
+        secrets = {name: pyotp.random_base32() for name in ("rita", "adam")}
+        for name, secret in secrets.items():
+            accounts.set_totp_secret(users[name].id, secret)
+        for name in ("max", "bob", "rita", "adam"):
+            clients[name] = sign_in(hub, name, MEMBER_PASSWORD, secrets.get(name))
+        olivia_id = clients["olivia"].get("/api/me").json()["id"]
+        max_token = accounts.create_token(users["max"].id, "integration", ["events:read", "media:read"])[1]
+        headers = {name: csrf_of(clients[name]) for name in SIGNED_IN}
+        headers["anonymous"] = {}
+        headers["max_token"] = {"Authorization": f"Bearer {max_token}"}
+        keyring = hub.services.keys.keyring
+        assert keyring is not None
+        yield World(
+            hub=hub,
+            clients=clients,
+            headers=headers,
+            user_ids={"olivia": olivia_id, **{name: user.id for name, user in users.items()}},
+            front_door=record_event(hub, "front_door"),
+            garden=record_event(hub, "garden"),
+            shed=record_event(hub, "shed"),
+            spare_event=record_event(hub, "front_door", label="car"),
+            olivia_token_id=accounts.create_token(olivia_id, "home assistant", ["events:read"])[0].id,
+            spare_token_id=accounts.create_token(olivia_id, "old phone", ["events:read"])[0].id,
+            keyring=keyring,
+            max_token=max_token,
+        )
+    finally:
+        store.close()
+
+
+def _mentions(text: str, identifiers: set[str]) -> set[str]:
+    """Return the identifiers that occur in ``text`` as whole words (so "max" does not match "maxlength")."""
+    return {name for name in identifiers if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)}
+
+
+def test_matrix_covers_every_route(world: World) -> None:
+    app = create_app(world.hub.services)
+    contexts = list(iter_route_contexts(app.routes))
+    routed = {
+        (method, context.path)
+        for context in contexts
+        if isinstance(context.original_route, APIRoute)
+        for method in context.methods or ()
+    }
+    assert len(routed) >= 40
+    assert routed == set(MATRIX), "every route needs a row in MATRIX (missing, then stale rows)" + repr(
+        (sorted(routed - set(MATRIX)), sorted(set(MATRIX) - routed))
+    )
+    plain = {context.path for context in contexts if not isinstance(context.original_route, APIRoute)}
+    assert plain == PLAIN_ROUTES
+    for row in MATRIX.values():
+        assert set(row.expect) == set(PARTIES)
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX), ids=" ".join)
+def test_each_party_gets_what_the_matrix_says_and_nothing_of_another_home(
+    world: World, route: tuple[str, str]
+) -> None:
+    row = MATRIX[route]
+    wrong = []
+    for party in PARTIES:
+        expected = row.expect[party]
+        if expected is None:
+            continue
+        response = world.send(party, row.call)
+        if party == "olivia" and row.undo is not None:
+            row.undo(world)
+        if response.status_code != expected:
+            wrong.append(f"{party}: {response.status_code} (expected {expected}) {response.text[:160]}")
+        if expected == 303:
+            assert response.headers["location"].startswith("/login?next="), party
+        # What the request itself named may come back ("no event 'x'"); anything else of another home may not.
+        asked = row.call.url.format(**world.targets(party)) + repr(_fill(row.call.json, world.targets(party)))
+        kind = response.headers.get("content-type", "")
+        if kind.startswith(("image/", "video/")):
+            if party != "olivia":
+                wrong.append(f"{party}: got {kind}")
+            continue
+        text = response.text
+        leaked = _mentions(text, world.home_a_identifiers(party) | world.home_b_identifiers(party))
+        leaked = {name for name in leaked if name not in asked}
+        if leaked:
+            wrong.append(f"{party}: the answer names {sorted(leaked)}: {response.text[:300]}")
+    assert not wrong, "\n".join(wrong)
+
+
+# A route that names a resource of home A must answer exactly as if the resource did not exist.
+FOREIGN_IDS = [
+    (("GET", "/api/events/{event}"), "event"),
+    (("DELETE", "/api/events/{event}"), "event"),
+    (("GET", "/api/events/{event}/snapshot.jpg"), "event"),
+    (("GET", "/api/events/{event}/clips/0.mp4"), "event"),
+    (("GET", "/api/cameras/{camera}/snapshot.jpg"), "camera"),
+    (("GET", "/api/cameras/{camera}/stream.mjpg"), "camera"),
+    (("DELETE", "/api/tokens/{token}"), "token"),
+    (("PATCH", "/api/members/{member}"), "member"),
+    (("DELETE", "/api/members/{member}"), "member"),
+]
+
+
+@pytest.mark.parametrize(("request_line", "kind"), FOREIGN_IDS, ids=[" ".join(line) for line, _ in FOREIGN_IDS])
+@pytest.mark.parametrize("party", ["max", "bob", "max_token"])
+def test_another_homes_id_answers_like_one_that_does_not_exist(
+    world: World, request_line: tuple[str, str], kind: str, party: str
+) -> None:
+    method, url = request_line
+    real = world.targets(party)[kind]
+    made_up = {"event": str(uuid.uuid4()), "camera": "back_yard", "token": "987654", "member": "987654"}[kind]
+    body = {"cameras": ["garden"]} if method == "PATCH" else None
+    answers = [
+        world.send(party, Call(method, url.replace("{" + kind + "}", value), json=body)) for value in (real, made_up)
+    ]
+    assert answers[0].status_code == answers[1].status_code
+    assert answers[0].text.replace(real, made_up) == answers[1].text
+
+
+def test_owner_plays_her_own_event(world: World) -> None:
+    olivia = world.clients["olivia"]
+    event = olivia.get(f"/api/events/{world.front_door.id}")
+    assert event.status_code == 200
+    assert event.json()["camera"] == "front_door"
+    clip_url = event.json()["clips"][0]["url"]
+    part = olivia.get(clip_url, headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206
+    assert re.fullmatch(r"bytes 0-99/\d+", part.headers["content-range"])
+    assert len(part.content) == 100 and part.content[4:8] == b"ftyp"
+    whole = olivia.get(clip_url)
+    assert whole.status_code == 200 and whole.content[:100] == part.content
+    snapshot = olivia.get(event.json()["snapshot_url"])
+    assert snapshot.status_code == 200 and snapshot.headers["content-type"] == "image/jpeg"
+    assert snapshot.content[:2] == b"\xff\xd8"
+    assert [camera["name"] for camera in olivia.get("/api/cameras").json()] == ["front_door", "garden"]
+
+
+def _listed(client: TestClient, **headers: str) -> set[tuple[str, str]]:
+    response = client.get("/api/events", headers=headers)
+    assert response.status_code == 200
+    return {(event["camera"], event["id"]) for event in response.json()["events"]}
+
+
+def test_each_caller_lists_only_the_events_of_cameras_they_may_watch(world: World) -> None:
+    olivia = _listed(world.clients["olivia"])
+    assert ("front_door", world.front_door.id) in olivia and ("garden", world.garden.id) in olivia
+    assert {camera for camera, _ in olivia} == {"front_door", "garden"}
+    assert _listed(world.clients["max"]) == {("garden", world.garden.id)}
+    assert _listed(world.clients["bob"]) == {("shed", world.shed.id)}
+    assert _listed(world.clients["max"], camera="front_door") == set()
+    assert [camera["name"] for camera in world.clients["max"].get("/api/cameras").json()] == ["garden"]
+    assert [camera["name"] for camera in world.clients["bob"].get("/api/cameras").json()] == ["shed"]
+
+
+def test_a_members_api_token_reaches_only_the_members_cameras(world: World) -> None:
+    integration = world.hub.client()
+    bearer = {"Authorization": f"Bearer {world.max_token}"}
+    assert _listed(integration, **bearer) == {("garden", world.garden.id)}
+    for path in ("", "/snapshot.jpg", "/clips/0.mp4"):
+        assert integration.get(f"/api/events/{world.front_door.id}{path}", headers=bearer).status_code == 404
+        assert integration.get(f"/api/events/{world.garden.id}{path}", headers=bearer).status_code == 200
+    # A bearer token is not a session: a forged cookie beside it changes nothing, and CSRF is not asked for.
+    forged = {**bearer, "Cookie": f"{SESSION_COOKIE}=made-up"}
+    assert integration.get(f"/api/events/{world.front_door.id}", headers=forged).status_code == 404
+
+
+def test_the_review_programs_staff_sign_in_with_two_factor_codes_only(world: World) -> None:
+    for name in ("rita", "adam"):
+        me = world.clients[name].get("/api/me").json()
+        assert me["role"] in ("reviewer", "admin") and me["totp_enabled"] and me["cameras"] == []
+        asked = world.hub.client().post("/api/auth/login", json={"username": name, "password": MEMBER_PASSWORD})
+        assert asked.status_code == 401 and asked.json()["detail"] == "totp_required"
