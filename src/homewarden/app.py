@@ -8,7 +8,6 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -265,14 +264,16 @@ def demo_config(out: Path, scene: Path) -> Path:
     return config
 
 
-def demo_command(out: Path, host: str, port: int, analyse_only: bool = False) -> int:
+def demo_command(
+    out: Path, host: str, port: int, analyse_only: bool = False, tls: tuple[Path, Path] | None = None
+) -> int:
     """Compose the demo scene and serve it as a live camera in the web app (or, with analyse_only, analyse it once)."""
     from homewarden.demo import compose_demo_scene
 
     scene = compose_demo_scene(out / "demo-scene.mp4")
     print(f"demo scene: {scene} (a stranger and a cat cross a room, composed from sample photos; it loops)")
     if not analyse_only:
-        return serve_command(demo_config(out, scene), host, port)
+        return serve_command(demo_config(out, scene), host, port, tls)
     config, camera = single_source_config(str(scene), HomewardenConfig())
     config = config.model_copy(update={"storage": config.storage.model_copy(update={"folder": out / "data"})})
     store = init_store(config)
@@ -288,6 +289,14 @@ def demo_command(out: Path, host: str, port: int, analyse_only: bool = False) ->
     report_events(events, as_json=False)
     print(f"events saved in {config.storage.resolved_database_url()}")
     return 0
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def print_now(line: str) -> None:
+    """Print a line for the user at once (the setup link must show even when stdout is a pipe)."""
+    print(line, flush=True)
 
 
 def init_services(config: HomewardenConfig, store: EventStore, config_path: Path | None) -> HubServices:
@@ -353,8 +362,8 @@ def start_recording(
     return runners
 
 
-def serve_command(config_path: Path, host: str, port: int, announce: Callable[[str], None] | None = None) -> int:
-    """Run the cameras, the web app and the API on one port until stopped."""
+def serve_command(config_path: Path, host: str, port: int, tls: tuple[Path, Path] | None = None) -> int:
+    """Run the cameras, the web app and the API on one port until stopped (HTTPS with a certificate and key)."""
     import uvicorn
 
     from homewarden.api.app import create_app
@@ -365,10 +374,30 @@ def serve_command(config_path: Path, host: str, port: int, announce: Callable[[s
     services = init_services(config, store, config_path)
     detector = init_detector(config)
     app = create_app(services)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
-    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    say = announce or (lambda line: print(line, flush=True))
+    certfile, keyfile = tls if tls else (None, None)
+    for path in (certfile, keyfile):
+        if path is not None and not path.is_file():
+            raise UserError(f"{path}: no such file (--certfile and --keyfile name a PEM certificate and its key)")
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            ssl_certfile=str(certfile) if certfile else None,
+            ssl_keyfile=str(keyfile) if keyfile else None,
+        )
+    )
+    scheme = "https" if tls else "http"
+    base = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    say = print_now
     say(f"Homewarden is serving {len(cameras)} camera(s) at {base}/")
+    if not tls and host not in LOOPBACK_HOSTS:
+        say(
+            "note: sign-in cookies are Secure, so browsers on other machines need HTTPS: pass --certfile and "
+            "--keyfile, or put a TLS reverse proxy in front (docs/api.md)"
+        )
     if services.setup.token is not None:
         say(f"First run: create the owner account at {base}/setup?token={services.setup.token}")
         say("(this link works once; cameras start recording once the owner has set the home passphrase)")

@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, required=True, help="YAML config")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    add_tls_options(serve)
 
     config = commands.add_parser("config", help="configuration tools")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
@@ -57,12 +58,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("demo-output"), help="folder for the scene and the hub's data")
     demo.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     demo.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    add_tls_options(demo)
     demo.add_argument("--analyse-only", action="store_true", help="analyse the scene once and print its events")
 
     register_owner_commands(commands)  # keys, events, storage
     register_face_commands(commands)  # faces
     register_user_commands(commands)  # users
     return parser
+
+
+def add_tls_options(parser: argparse.ArgumentParser) -> None:
+    """Add --certfile and --keyfile (HTTPS)."""
+    parser.add_argument("--certfile", type=Path, help="PEM certificate: serve HTTPS (needed beyond this machine)")
+    parser.add_argument("--keyfile", type=Path, help="PEM private key of --certfile")
+
+
+def tls_of(args: argparse.Namespace) -> tuple[Path, Path] | None:
+    """Return the certificate and key, both or neither."""
+    if (args.certfile is None) != (args.keyfile is None):
+        raise UserError("--certfile and --keyfile go together")
+    return (args.certfile, args.keyfile) if args.certfile else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,9 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return app.run_command(args.config)
         if args.command == "serve":
-            return app.serve_command(args.config, args.host, args.port)
+            return app.serve_command(args.config, args.host, args.port, tls_of(args))
         if args.command == "demo":
-            return app.demo_command(args.out, args.host, args.port, args.analyse_only)
+            return app.demo_command(args.out, args.host, args.port, args.analyse_only, tls_of(args))
         return check_command(args.file)
     except (UserError, ConfigError) as exc:
         print(f"homewarden: error: {exc}", file=sys.stderr)

@@ -40,7 +40,9 @@ def test_session_cookie_is_secure_httponly_strict_and_stored_hashed(hub: Hub) ->
         "/api/setup", json={"token": hub.services.setup.token, "username": "olivia", "password": OWNER_PASSWORD}
     )
     cookie = response.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=strict" in cookie
+    assert "HttpOnly" in cookie
+    assert "Secure" in cookie
+    assert "SameSite=strict" in cookie
     token = client.cookies[SESSION_COOKIE]
     assert hub.services.accounts.session_user(token) is not None
     from sqlalchemy import text
@@ -102,7 +104,8 @@ def test_totp_enrolment_then_sign_in_needs_a_fresh_code(hub: Hub) -> None:
 
     client = hub.client()
     asked = client.post("/api/auth/login", json={"username": "olivia", "password": OWNER_PASSWORD})
-    assert asked.status_code == 401 and asked.json()["detail"] == "totp_required"
+    assert asked.status_code == 401
+    assert asked.json()["detail"] == "totp_required"
     # The code that confirmed enrolment cannot be replayed.
     replay = client.post("/api/auth/login", json={"username": "olivia", "password": OWNER_PASSWORD, "totp_code": code})
     assert replay.status_code == 401

@@ -139,9 +139,7 @@ class Row:
     undo: Callable[[World], None] | None = None
 
 
-def who(
-    *, anonymous: int, olivia: int | None, max: int, bob: int, program: int, token: int
-) -> dict[str, int | None]:
+def who(*, anonymous: int, olivia: int | None, max: int, bob: int, program: int, token: int) -> dict[str, int | None]:
     """Spell out a row's statuses; ``program`` is the reviewer's and the admin's."""
     return {
         "anonymous": anonymous,
@@ -350,9 +348,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         users = {
             "max": accounts.create_user("max", MEMBER_PASSWORD, "member", home_a, ["garden"]),
             "mia": accounts.create_user("mia", MEMBER_PASSWORD, "member", home_a, ["garden"]),
-            "bob": accounts.create_user(
-                "bob", MEMBER_PASSWORD, "owner", accounts.create_home("Other home", ["shed"])
-            ),
+            "bob": accounts.create_user("bob", MEMBER_PASSWORD, "owner", accounts.create_home("Other home", ["shed"])),
             "rita": accounts.create_user("rita", MEMBER_PASSWORD, "reviewer", None),
             "adam": accounts.create_user("adam", MEMBER_PASSWORD, "admin", None),
         }
@@ -411,9 +407,7 @@ def test_matrix_covers_every_route(world: World) -> None:
 
 
 @pytest.mark.parametrize("route", sorted(MATRIX), ids=" ".join)
-def test_each_party_gets_what_the_matrix_says_and_nothing_of_another_home(
-    world: World, route: tuple[str, str]
-) -> None:
+def test_each_party_gets_what_the_matrix_says_and_nothing_of_another_home(world: World, route: tuple[str, str]) -> None:
     row = MATRIX[route]
     wrong = []
     for party in PARTIES:

@@ -58,7 +58,8 @@ def test_clip_is_decrypted_with_byte_ranges_and_plays(hub: Hub) -> None:
     assert beyond.status_code == 416
     assert owner.get(f"/api/events/{record.id}/clips/1.mp4").status_code == 404
     snapshot = owner.get(f"/api/events/{record.id}/snapshot.jpg")
-    assert snapshot.status_code == 200 and snapshot.content[:2] == b"\xff\xd8"
+    assert snapshot.status_code == 200
+    assert snapshot.content[:2] == b"\xff\xd8"
 
 
 def test_footage_is_locked_until_the_owner_signs_in(hub: Hub) -> None:
