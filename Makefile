@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(BIN)/homewarden demo --out demo-output
 
 test: $(STAMP)
+	scripts/ensure-chromium.sh
 	$(BIN)/pytest
 
 lint: $(STAMP)

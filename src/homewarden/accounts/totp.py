@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from datetime import UTC, datetime
 
@@ -24,7 +25,10 @@ def provisioning_uri(secret: str, username: str) -> str:
 
 def qr_svg(uri: str) -> str:
     """Return the QR code of ``uri`` as an SVG document."""
-    return str(segno.make(uri, error="m").svg_inline(scale=5, border=2))
+    out = io.BytesIO()
+    # A standalone document (with its xmlns), so it also renders as an <img> data: URL.
+    segno.make(uri, error="m").save(out, kind="svg", xmldecl=False, scale=5, border=2)
+    return out.getvalue().decode()
 
 
 def accepted_step(secret: str, code: str, last_step: int | None, now: float | None = None) -> int | None:

@@ -62,7 +62,7 @@ form.addEventListener("submit", async (event) => {
     body.totp_code = code;
   }
   try {
-    const answer = await busy(form, () => api("POST", "/api/auth/login", body, { expect: [401, 429] }));
+    const answer = await busy(form, () => api("POST", "/api/auth/login", body, { expect: [401, 403, 422, 429] }));
     setCsrfToken(answer && answer.csrf_token);
     location.assign(nextPath());
   } catch (error) {
@@ -73,6 +73,8 @@ form.addEventListener("submit", async (event) => {
     } else if (error.status === 401) {
       showFormError(errorBox, error.detail === "Unauthorized" || !error.detail ? "Wrong user name or password." : error.detail);
       if (!totpField.hidden) totpInput.value = "";
+    } else if (error.status === 403 || error.status === 422) {
+      showFormError(errorBox, error.detail);
     } else if (error.status === 429) {
       const seconds = parseInt(error.response.headers.get("Retry-After") || "60", 10);
       waitBeforeRetry(Number.isFinite(seconds) ? seconds : 60);
