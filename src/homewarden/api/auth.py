@@ -15,6 +15,7 @@ from homewarden.api.deps import (
     SESSION_COOKIE,
     Caller,
     MaybeCaller,
+    RowId,
     Services,
     allow,
     public,
@@ -281,7 +282,7 @@ def create_token(body: TokenRequest, caller: Caller, hub: Services) -> TokenCrea
 
 @router.delete("/tokens/{token_id}")
 @allow(*HOUSEHOLD)
-def revoke_token(token_id: int, caller: Caller, hub: Services) -> Done:
+def revoke_token(token_id: RowId, caller: Caller, hub: Services) -> Done:
     """Revoke one of the caller's tokens."""
     if not hub.accounts.revoke_token(caller.id, token_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no token {token_id}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
 import fastapi.routing
-from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Path, Request, status
 from fastapi.routing import APIRoute
 
 from homewarden.accounts.store import Role, UserRecord
@@ -206,6 +206,8 @@ def hub_home(caller: Caller, hub: Services) -> int:
     return hub.hub_home_id
 
 
+# A row id in a path: one the database cannot hold (SQLite and PostgreSQL keep 64-bit integers) answers 422, not 500.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 CameraName = Annotated[str, Depends(accessible_camera)]
 AccessibleEvent = Annotated[EventRecord, Depends(accessible_event)]
 HubHome = Annotated[int, Depends(hub_home)]

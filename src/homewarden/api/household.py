@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from homewarden.accounts.passwords import WeakPasswordError
 from homewarden.accounts.store import AccountError
 from homewarden.api.auth import user_public
-from homewarden.api.deps import HOUSEHOLD, OWNER, Caller, HubHome, Services, allow
+from homewarden.api.deps import HOUSEHOLD, OWNER, Caller, HubHome, RowId, Services, allow
 from homewarden.api.schemas import (
     ArmingPublic,
     DeletionPublic,
@@ -227,7 +227,7 @@ def _own_member(caller: Caller, hub: HubServices, user_id: int) -> None:
 
 @router.patch("/members/{user_id}")
 @allow(*OWNER)
-def change_member(user_id: int, body: MemberUpdate, caller: Caller, hub: Services) -> UserPublic:
+def change_member(user_id: RowId, body: MemberUpdate, caller: Caller, hub: Services) -> UserPublic:
     """Change the cameras a member may watch."""
     _own_member(caller, hub, user_id)
     try:
@@ -238,7 +238,7 @@ def change_member(user_id: int, body: MemberUpdate, caller: Caller, hub: Service
 
 @router.delete("/members/{user_id}")
 @allow(*OWNER)
-def remove_member(user_id: int, caller: Caller, hub: Services) -> Done:
+def remove_member(user_id: RowId, caller: Caller, hub: Services) -> Done:
     """Remove a member's account (their sessions and tokens end with it)."""
     _own_member(caller, hub, user_id)
     hub.accounts.delete_user(user_id)

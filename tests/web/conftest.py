@@ -1,0 +1,209 @@
+"""One real `homewarden demo` process and Debian's Chromium, shared by the browser tests.
+
+The hub is the real one (cameras, pipeline, web app on a free port); the browser is /usr/bin/chromium driven by
+Playwright. Nothing is downloaded: a missing Chromium fails here, loudly (scripts/ensure-chromium.sh installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+
+from test_serve import free_port, read_until
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+OWNER_NAME = "olivia"
+OWNER_PASSWORD = "browser owner passphrase"
+# The demo scene loops every 40 s; this is a deadline for a stuck hub, not a speed check.
+DEMO_EVENTS_DEADLINE = 90.0
+TOTP_STEP = 30
+
+
+@dataclass
+class DemoHub:
+    """A running `homewarden demo`: where it listens and its one-time setup link."""
+
+    base_url: str
+    setup_link: str
+    process: subprocess.Popen[str]
+
+
+@dataclass
+class Owner:
+    """The owner created through the setup page, and what that setup showed."""
+
+    username: str
+    password: str
+    recovery_key: str
+    landed_on_timeline: bool
+    storage_state: dict[str, Any]
+    totp_secret: str | None = None
+    totp_last_step: int | None = None
+
+    def next_totp_code(self) -> str:
+        """Return a code the hub accepts now: within one step of its clock and later than the last step used."""
+        assert self.totp_secret is not None
+        while True:
+            now = time.time()
+            current = int(now // TOTP_STEP)
+            step = max(current - 1, (self.totp_last_step or current - 2) + 1)
+            if step == current - 1 and now % TOTP_STEP > TOTP_STEP - 5:
+                # The previous step would fall out of the drift window before the hub reads it.
+                step = current
+            if step <= current + 1:
+                self.totp_last_step = step
+                return pyotp.TOTP(self.totp_secret).at(step * TOTP_STEP)
+            time.sleep((step - 1) * TOTP_STEP - now + 0.5)
+
+
+@pytest.fixture(scope="session")
+def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoHub]:
+    """Run one `homewarden demo` on a free port; SIGTERM it at the end and require a clean exit."""
+    out = tmp_path_factory.mktemp("demo")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "homewarden", "demo", "--out", str(out), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        link = read_until(process, r"(http://127\.0\.0\.1:\d+)(/setup\?token=\S+)", timeout=120)
+        # 127.0.0.1 exactly: Chromium treats it as a secure origin, so it keeps the hub's Secure session cookie.
+        yield DemoHub(base_url=link.group(1), setup_link=link.group(1) + link.group(2), process=process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        finally:
+            assert process.stdout is not None
+            rest = process.stdout.read()
+            process.stdout.close()
+    assert code == 0, rest
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    """Start Playwright's driver for the session."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    """Launch Debian's Chromium once for the session (never a downloaded browser)."""
+    assert CHROMIUM.is_file(), f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (never `playwright install`)"
+    chromium = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+
+
+def new_context(browser: Browser, demo_hub: DemoHub, **options: Any) -> BrowserContext:
+    """Open a fresh browser context on the hub (its own cookies), desktop-sized unless told otherwise."""
+    options.setdefault("viewport", DESKTOP)
+    context = browser.new_context(base_url=demo_hub.base_url, **options)
+    context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture(scope="session")
+def owner(browser: Browser, demo_hub: DemoHub) -> Owner:
+    """Create the first owner through the setup page, once, whichever test asks first; keep the signed-in state."""
+    context = new_context(browser, demo_hub)
+    try:
+        page = context.new_page()
+        page.goto(demo_hub.setup_link)
+        page.get_by_test_id("setup-username").fill(OWNER_NAME)
+        page.get_by_test_id("setup-password").fill(OWNER_PASSWORD)
+        page.get_by_test_id("setup-password-confirm").fill(OWNER_PASSWORD)
+        page.get_by_test_id("setup-submit").click()
+        # Creating the home key (Argon2id) takes a moment.
+        recovery = page.get_by_test_id("recovery-key")
+        expect(recovery).to_be_visible(timeout=60_000)
+        recovery_key = recovery.inner_text().strip()
+        page.get_by_test_id("recovery-done").click()
+        page.wait_for_url(f"{demo_hub.base_url}/")
+        expect(page.get_by_test_id("timeline")).to_be_visible()
+        landed = page.get_by_test_id("timeline").is_visible()
+        return Owner(OWNER_NAME, OWNER_PASSWORD, recovery_key, landed, context.storage_state())
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def context(browser: Browser, demo_hub: DemoHub, owner: Owner) -> Iterator[BrowserContext]:
+    """Yield a fresh desktop browser context signed in as the owner."""
+    signed_in = new_context(browser, demo_hub, storage_state=owner.storage_state)
+    yield signed_in
+    signed_in.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    """Return a page of a fresh context signed in as the owner."""
+    return context.new_page()
+
+
+def sign_in(page: Page, owner: Owner) -> None:
+    """Sign in on the sign-in page, answering the two-factor prompt when the account asks for it."""
+    page.get_by_test_id("login-username").fill(owner.username)
+    page.get_by_test_id("login-password").fill(owner.password)
+    page.get_by_test_id("login-submit").click()
+    if owner.totp_secret is not None:
+        totp = page.get_by_test_id("login-totp")
+        expect(totp).to_be_visible()
+        totp.fill(owner.next_totp_code())
+        page.get_by_test_id("login-submit").click()
+    page.wait_for_url(re.compile(r"^[^?]*/(\?.*)?$"))
+
+
+@pytest.fixture(scope="session")
+def demo_events(browser: Browser, demo_hub: DemoHub, owner: Owner) -> dict[str, dict[str, Any]]:
+    """Wait until the demo has recorded its stranger alarm and its cat event; return the newest of each by label."""
+    context = new_context(browser, demo_hub, storage_state=owner.storage_state)
+    try:
+        deadline = time.monotonic() + DEMO_EVENTS_DEADLINE
+        found: dict[str, dict[str, Any]] = {}
+        events: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            answer = context.request.get("/api/events")
+            assert answer.ok, answer.text()
+            events = answer.json()["events"]
+            found = {}
+            for event in reversed(events):  # oldest first, so the newest of each kind wins
+                wanted = event["label"] == "cat" or (event["label"] == "person" and event["alarm"])
+                if wanted and event["ended_at"] and event["clips"]:
+                    found[event["label"]] = event
+            if {"person", "cat"} <= set(found):
+                return found
+            time.sleep(2)
+        raise AssertionError(f"no ended stranger alarm and cat event within {DEMO_EVENTS_DEADLINE} s: {events}")
+    finally:
+        context.close()

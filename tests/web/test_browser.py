@@ -1,0 +1,212 @@
+"""The web app in a real browser against a real `homewarden demo`: setup, sign-in, timeline, clips, faces, arming."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from conftest import shared_media
+from web.conftest import PHONE, DemoHub, Owner, new_context, sign_in
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for_timeline(page: Page) -> None:
+    """Wait until the timeline has rendered the answer to its latest query."""
+    expect(page.get_by_test_id("timeline")).not_to_have_attribute("aria-busy", "true")
+
+
+def test_first_run_setup(owner: Owner, browser: Browser, demo_hub: DemoHub) -> None:
+    assert re.fullmatch(r"[A-Za-z0-9 -]{20,}", owner.recovery_key), owner.recovery_key
+    assert owner.landed_on_timeline
+    context = new_context(browser, demo_hub)
+    try:
+        page = context.new_page()
+        page.goto(demo_hub.setup_link)
+        expect(page.get_by_test_id("setup-status")).to_contain_text("already set up")
+        expect(page.get_by_test_id("setup-form")).to_be_hidden()
+        token = demo_hub.setup_link.split("token=", 1)[1]
+        again = context.request.post(
+            "/api/setup", data={"token": token, "username": "mallory", "password": "a second owner passphrase"}
+        )
+        assert again.status in (400, 401, 403, 404, 409), again.text()
+    finally:
+        context.close()
+
+
+def test_sign_in_with_totp(browser: Browser, demo_hub: DemoHub, owner: Owner) -> None:
+    # Its own session: signing out must not end the session the other tests share.
+    context = new_context(browser, demo_hub)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        sign_in(page, owner)
+        page.goto("/account")
+        page.get_by_test_id("totp-start").click()
+        secret = page.get_by_test_id("totp-secret").inner_text().strip()
+        assert re.fullmatch(r"[A-Z2-7]{16,}", secret), secret
+        owner.totp_secret, owner.totp_last_step = secret, None
+        # The codes used here go up one step at a time from the previous one (drift allowed), so nothing waits.
+        code = owner.next_totp_code()
+        page.get_by_test_id("totp-code").fill(code)
+        page.get_by_test_id("totp-confirm").click()
+        expect(page.get_by_test_id("totp-status")).to_have_text("on")
+        page.get_by_test_id("sign-out").click()
+        page.wait_for_url("**/login")
+
+        page.get_by_test_id("login-username").fill(owner.username)
+        page.get_by_test_id("login-password").fill(owner.password)
+        page.get_by_test_id("login-submit").click()
+        totp = page.get_by_test_id("login-totp")
+        expect(totp).to_be_visible()
+        expect(page.get_by_test_id("login-error")).to_contain_text("authenticator")
+        totp.fill(code)  # the code just used to turn it on: refused, it cannot be replayed
+        page.get_by_test_id("login-submit").click()
+        expect(page.get_by_test_id("login-error")).to_contain_text("already used")
+        totp.fill(owner.next_totp_code())
+        page.get_by_test_id("login-submit").click()
+        page.wait_for_url(f"{demo_hub.base_url}/")
+        expect(page.get_by_test_id("timeline")).to_be_visible()
+        expect(page.get_by_test_id("signed-in-as")).to_contain_text(owner.username)
+
+        page.goto("/account")
+        page.get_by_test_id("totp-disable-code").fill(owner.next_totp_code())
+        page.get_by_test_id("totp-disable").click()
+        expect(page.get_by_test_id("totp-status")).to_have_text("off")
+        owner.totp_secret = None
+        owner.totp_last_step = None
+    finally:
+        context.close()
+
+
+def test_timeline_filters_by_label_and_alarm_and_keeps_them_in_the_url(
+    page: Page, demo_events: dict[str, dict[str, Any]]
+) -> None:
+    page.goto("/")
+    wait_for_timeline(page)
+    cards = page.get_by_test_id("event-card")
+    expect(cards.first).to_be_visible()
+    for event in demo_events.values():
+        expect(page.locator(f'[data-event-id="{event["id"]}"]')).to_be_visible()
+
+    page.get_by_test_id("filters-toggle").click()
+    page.get_by_test_id("filter-label").select_option("cat")
+    expect(page).to_have_url(re.compile(r"/\?label=cat$"))
+    wait_for_timeline(page)
+    expect(page.locator(f'[data-event-id="{demo_events["cat"]["id"]}"]')).to_be_visible()
+    assert set(page.get_by_test_id("event-label").all_inner_texts()) == {"Cat"}
+
+    page.get_by_test_id("filter-label").select_option("")
+    page.get_by_test_id("filter-alarm").check()
+    expect(page).to_have_url(re.compile(r"/\?alarm=true$"))
+    wait_for_timeline(page)
+    alarm_card = page.locator(f'[data-event-id="{demo_events["person"]["id"]}"]')
+    expect(alarm_card.get_by_test_id("alarm-badge")).to_contain_text("stranger")
+    assert cards.count() == page.get_by_test_id("alarm-badge").count() > 0
+    assert set(page.get_by_test_id("event-label").all_inner_texts()) == {"Person"}
+
+    page.reload()
+    wait_for_timeline(page)
+    expect(page.get_by_test_id("filter-alarm")).to_be_checked()
+    expect(alarm_card).to_be_visible()
+    assert cards.count() == page.get_by_test_id("alarm-badge").count() > 0
+
+
+def test_event_clip_plays_and_seeks(page: Page, demo_events: dict[str, dict[str, Any]]) -> None:
+    person = demo_events["person"]
+    ranges: list[int] = []
+    page.on("response", lambda response: ranges.append(response.status) if "/clips/" in response.url else None)
+    page.goto(f"/events/{person['id']}")
+    expect(page.get_by_test_id("event-title")).to_contain_text("Person")
+    expect(page.get_by_test_id("event-alarm")).to_contain_text("stranger")
+    video = page.get_by_test_id("event-video")
+    expect(video).to_be_visible()
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    page.wait_for_function("() => document.querySelector('#event-video').currentTime > 1.0", timeout=10_000)
+    duration = video.evaluate("v => v.duration")
+    assert duration > 3.5, duration
+    video.evaluate("v => v.pause()")
+    seeked = video.evaluate(
+        """v => new Promise((resolve, reject) => {
+            v.addEventListener("seeked", () => resolve(v.currentTime), { once: true });
+            v.addEventListener("error", () => reject(new Error("video error " + (v.error && v.error.code))), { once: true });
+            v.currentTime = 3;
+        })"""
+    )
+    assert abs(seeked - 3) < 0.2, seeked
+    assert video.evaluate("v => v.error") is None
+    assert 206 in ranges, ranges  # the player asked for byte ranges and got them
+
+
+def grey_photo(folder: Path) -> Path:
+    """Write a plain grey JPEG: a photo with no face in it."""
+    path = folder / "grey.jpg"
+    assert cv2.imwrite(str(path), np.full((480, 640, 3), 128, dtype=np.uint8))
+    return path
+
+
+def test_enrolling_a_face_and_removing_it(page: Page, tmp_path: Path) -> None:
+    photos = [shared_media("faces/enroll/obama/obama.jpg"), shared_media("faces/enroll/obama/obama2.jpg")]
+    page.goto("/faces")
+    expect(page.get_by_test_id("faces-list")).not_to_have_attribute("aria-busy", "true")
+    page.get_by_test_id("faces-enroll-name").fill("Barack")
+    page.get_by_test_id("faces-enroll-photos").set_input_files(photos)
+    page.get_by_test_id("faces-enroll-submit").click()
+    row = page.locator('[data-testid="face-row"][data-name="Barack"]')
+    expect(row).to_be_visible(timeout=60_000)
+    expect(row.get_by_test_id("face-name")).to_have_text("Barack")
+    expect(row.get_by_test_id("face-photos")).to_contain_text("2 photos")
+    expect(page.get_by_test_id("faces-enroll-error")).to_be_hidden()
+
+    page.get_by_test_id("faces-enroll-name").fill("Nobody")
+    page.get_by_test_id("faces-enroll-photos").set_input_files(grey_photo(tmp_path))
+    page.get_by_test_id("faces-enroll-submit").click()
+    error = page.get_by_test_id("faces-enroll-error")
+    expect(error).to_be_visible(timeout=60_000)
+    expect(error).to_contain_text("grey.jpg: no face found")
+    expect(page.locator('[data-testid="face-row"][data-name="Nobody"]')).to_have_count(0)
+
+    row.get_by_test_id("face-remove").click()
+    page.get_by_test_id("confirm-ok").click()
+    expect(row).to_have_count(0)
+    assert all(face["name"] != "Barack" for face in page.request.get("/api/faces").json())
+
+
+def test_changing_the_arming_mode(page: Page, demo_events: dict[str, dict[str, Any]]) -> None:
+    # demo_events first: the stranger alarm the other tests look for is recorded while the home is away.
+    page.goto("/arming")
+    expect(page.get_by_test_id("current-mode")).not_to_have_text("…")
+    try:
+        page.get_by_test_id("arming-mode-home").click()
+        expect(page.get_by_test_id("current-mode")).to_have_text("Home")
+        expect(page.get_by_test_id("arming-mode-home")).to_have_attribute("aria-pressed", "true")
+        arming = page.request.get("/api/arming").json()
+        assert arming["mode"] == "home"
+        assert arming["manual"] is True
+    finally:
+        page.get_by_test_id("arming-mode-away").click()
+        expect(page.get_by_test_id("current-mode")).to_have_text("Away")
+    assert page.request.get("/api/arming").json()["mode"] == "away"
+
+
+def test_timeline_fits_a_phone(
+    browser: Browser, demo_hub: DemoHub, owner: Owner, demo_events: dict[str, dict[str, Any]]
+) -> None:
+    context = new_context(browser, demo_hub, storage_state=owner.storage_state, viewport=PHONE, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto("/")
+        wait_for_timeline(page)
+        expect(page.get_by_test_id("event-card").first).to_be_visible()
+        expect(page.get_by_test_id("nav")).to_be_visible()
+        expect(page.get_by_test_id("nav-timeline")).to_be_in_viewport()
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px phone"
+    finally:
+        context.close()
