@@ -49,8 +49,9 @@ def test_sign_in_with_totp(browser: Browser, demo_hub: DemoHub, owner: Owner) ->
         sign_in(page, owner)
         page.goto("/account")
         page.get_by_test_id("totp-start").click()
-        secret = page.get_by_test_id("totp-secret").inner_text().strip()
-        assert re.fullmatch(r"[A-Z2-7]{16,}", secret), secret
+        expect(page.get_by_test_id("totp-secret")).to_have_text(re.compile(r"^[A-Z2-7]{16,}$"))
+        expect(page.get_by_test_id("totp-qr")).to_have_attribute("src", re.compile(r"^data:image/svg\+xml"))
+        secret = page.get_by_test_id("totp-secret").inner_text()
         owner.totp_secret, owner.totp_last_step = secret, None
         # The codes used here go up one step at a time from the previous one (drift allowed), so nothing waits.
         code = owner.next_totp_code()
