@@ -117,7 +117,7 @@ def _arming_public(hub: HubServices, home_id: int) -> ArmingPublic:
     state = hub.arming_for(home_id)
     now = datetime.now(UTC)
     manual = state.manual
-    holds = manual is not None and manual.set_at <= now and (manual.until is None or now < manual.until)
+    holds = manual is not None and manual.holds_at(now)
     change = state.next_change(now)
     alarm = state.alarm
     return ArmingPublic(
