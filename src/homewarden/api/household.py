@@ -172,7 +172,7 @@ def set_schedule(body: ScheduleChange, caller: Caller, hub: Services) -> ArmingP
 
 @router.get("/storage")
 @allow(*OWNER)
-def storage_use(hub: Services, _home: HubHome) -> StoragePublic:
+def storage_use(caller: Caller, hub: Services, _home: HubHome) -> StoragePublic:
     """Show how much the footage takes, the retention rules and what goes next."""
     retention = hub.config.storage.retention
     if hub.keeper is None:
@@ -185,7 +185,7 @@ def storage_use(hub: Services, _home: HubHome) -> StoragePublic:
         cap_bytes=cap_bytes(retention),
         alarm_days=retention.alarm_days,
         other_days=retention.other_days,
-        events=hub.events.count_events(),
+        events=hub.events.count_events(cameras=caller.cameras),
         next_deletions=[
             DeletionPublic(
                 event_id=deletion.footage.record.id if deletion.footage else "",

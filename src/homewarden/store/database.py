@@ -158,10 +158,13 @@ class EventStore:
             deleted = session.scalar(delete(Event).where(Event.id == event_id).returning(Event.id))
             return deleted is not None
 
-    def count_events(self) -> int:
-        """Return how many events are stored."""
+    def count_events(self, cameras: Sequence[str] | None = None) -> int:
+        """Return how many events are stored (of some cameras only, if given)."""
+        query = select(func.count()).select_from(Event)
+        if cameras is not None:
+            query = query.where(Event.camera.in_(list(cameras)))
         with self._session("count events") as session:
-            return session.scalar(select(func.count()).select_from(Event)) or 0
+            return session.scalar(query) or 0
 
     def close(self) -> None:
         """Close every pooled connection; the store cannot be used afterwards."""
