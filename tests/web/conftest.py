@@ -6,49 +6,23 @@ Playwright. Nothing is downloaded: a missing Chromium fails here, loudly (script
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
-from test_serve import free_port, read_until
+from demo_process import CHROMIUM, CHROMIUM_ARGS, DESKTOP, DemoProcess, start_demo
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 OWNER_NAME = "olivia"
 OWNER_PASSWORD = "browser owner passphrase"
 # The demo scene loops every 40 s; this is a deadline for a stuck hub, not a speed check.
 DEMO_EVENTS_DEADLINE = 90.0
 TOTP_STEP = 30
-
-
-@dataclass
-class DemoHub:
-    """A running `homewarden demo`: where it listens and its one-time setup link."""
-
-    base_url: str
-    setup_link: str
-    process: subprocess.Popen[str]
 
 
 @dataclass
@@ -69,7 +43,8 @@ class Owner:
         while True:
             now = time.time()
             current = int(now // TOTP_STEP)
-            step = max(current - 1, (self.totp_last_step or current - 2) + 1)
+            last = current - 2 if self.totp_last_step is None else self.totp_last_step
+            step = max(current - 1, last + 1)
             if step == current - 1 and now % TOTP_STEP > TOTP_STEP - 5:
                 # The previous step would fall out of the drift window before the hub reads it.
                 step = current
@@ -80,33 +55,14 @@ class Owner:
 
 
 @pytest.fixture(scope="session")
-def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoHub]:
+def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
     """Run one `homewarden demo` on a free port; SIGTERM it at the end and require a clean exit."""
-    out = tmp_path_factory.mktemp("demo")
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "homewarden", "demo", "--out", str(out), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    demo = start_demo(tmp_path_factory.mktemp("demo"))
     try:
-        link = read_until(process, r"(http://127\.0\.0\.1:\d+)(/setup\?token=\S+)", timeout=120)
-        # 127.0.0.1 exactly: Chromium treats it as a secure origin, so it keeps the hub's Secure session cookie.
-        yield DemoHub(base_url=link.group(1), setup_link=link.group(1) + link.group(2), process=process)
+        yield demo
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-        finally:
-            assert process.stdout is not None
-            rest = process.stdout.read()
-            process.stdout.close()
-    assert code == 0, rest
+        code = demo.stop()
+    assert code == 0, "".join(demo.logged)
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +81,7 @@ def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     chromium.close()
 
 
-def new_context(browser: Browser, demo_hub: DemoHub, **options: Any) -> BrowserContext:
+def new_context(browser: Browser, demo_hub: DemoProcess, **options: Any) -> BrowserContext:
     """Open a fresh browser context on the hub (its own cookies), desktop-sized unless told otherwise."""
     options.setdefault("viewport", DESKTOP)
     context = browser.new_context(base_url=demo_hub.base_url, **options)
@@ -134,7 +90,7 @@ def new_context(browser: Browser, demo_hub: DemoHub, **options: Any) -> BrowserC
 
 
 @pytest.fixture(scope="session")
-def owner(browser: Browser, demo_hub: DemoHub) -> Owner:
+def owner(browser: Browser, demo_hub: DemoProcess) -> Owner:
     """Create the first owner through the setup page, once, whichever test asks first; keep the signed-in state."""
     context = new_context(browser, demo_hub)
     try:
@@ -158,7 +114,7 @@ def owner(browser: Browser, demo_hub: DemoHub) -> Owner:
 
 
 @pytest.fixture
-def context(browser: Browser, demo_hub: DemoHub, owner: Owner) -> Iterator[BrowserContext]:
+def context(browser: Browser, demo_hub: DemoProcess, owner: Owner) -> Iterator[BrowserContext]:
     """Yield a fresh desktop browser context signed in as the owner."""
     signed_in = new_context(browser, demo_hub, storage_state=owner.storage_state)
     yield signed_in
@@ -185,7 +141,7 @@ def sign_in(page: Page, owner: Owner) -> None:
 
 
 @pytest.fixture(scope="session")
-def demo_events(browser: Browser, demo_hub: DemoHub, owner: Owner) -> dict[str, dict[str, Any]]:
+def demo_events(browser: Browser, demo_hub: DemoProcess, owner: Owner) -> dict[str, dict[str, Any]]:
     """Wait until the demo has recorded its stranger alarm and its cat event; return the newest of each by label."""
     context = new_context(browser, demo_hub, storage_state=owner.storage_state)
     try:
