@@ -25,7 +25,11 @@ from homewarden.events.record import EventRecord
 from homewarden.faces.gallery import gallery_from_folder
 from homewarden.faces.household import HouseholdHandle
 from homewarden.faces.library import household_gallery
+from homewarden.privacy.audit import AuditLog
+from homewarden.privacy.donations import Donations
 from homewarden.report import report_events
+from homewarden.review.program_key import ReviewProgramStorage
+from homewarden.review.queue import ReviewQueue
 from homewarden.store import EventStore, StoreError
 from homewarden.store.media import MediaFolder
 from homewarden.store.owner import open_media_for_recording
@@ -319,7 +323,36 @@ def init_services(config: HomewardenConfig, store: EventStore, config_path: Path
         household=household,
     )
     services.arming_for(home_id)
+    init_review_program(services)
     return services
+
+
+def init_review_program(services: HubServices) -> None:
+    """Open the audit log, the donations and the reviewers' queue."""
+    from homewarden.privacy.preparation import make_preparer
+    from homewarden.privacy.watermark import burn_watermark
+
+    config = services.config
+    engine = services.events.engine
+    loaded: list[ObjectDetector] = []
+
+    def redaction_detector() -> ObjectDetector:
+        # Its own instance, loaded on the first donation: the cameras' detector is busy in their threads.
+        if not loaded:
+            loaded.append(init_detector(config))
+        return loaded[0]
+
+    services.audit = AuditLog(engine, config.storage.folder.resolve())
+    services.donations = Donations(
+        engine,
+        services.storage,
+        ReviewProgramStorage(config.storage.folder),
+        services.audit,
+        make_preparer(redaction_detector),
+        lambda: services.keys.keyring,
+        config.review.donation_retention_days,
+    )
+    services.review = ReviewQueue(engine, services.donations, services.audit, burn_watermark, config.review.daily_quota)
 
 
 def start_recording(
@@ -340,6 +373,12 @@ def start_recording(
             log.error("camera %s: event %s not saved: %s", record.camera, record.id, exc)
             return
         log.info("camera %s: %s event %s saved", record.camera, record.label, record.id)
+        if services.donations is not None:
+            # Only a standing rule the owner made can donate without them; there are none by default.
+            try:
+                services.donations.apply_rules(services.hub_home_id, record, "label")
+            except StoreError as exc:
+                log.error("camera %s: donation rules not applied to event %s: %s", record.camera, record.id, exc)
 
     arming = services.arming_for(services.hub_home_id)
     runners = [
@@ -360,6 +399,21 @@ def start_recording(
     start_cameras(runners)
     log.info("recording %d camera(s): %s", len(runners), ", ".join(cameras))
     return runners
+
+
+DONATION_SWEEP_SECONDS = 3600.0
+
+
+def expire_donations_until(services: HubServices, stopping: threading.Event) -> None:
+    """Delete donated copies whose retention ended, at start and hourly."""
+    while True:
+        try:
+            if services.donations is not None:
+                services.donations.expire_due()
+        except StoreError as exc:
+            log.error("donation expiry failed (tried again in an hour): %s", exc)
+        if stopping.wait(DONATION_SWEEP_SECONDS):
+            return
 
 
 def serve_command(config_path: Path, host: str, port: int, tls: tuple[Path, Path] | None = None) -> int:
@@ -402,6 +456,10 @@ def serve_command(config_path: Path, host: str, port: int, tls: tuple[Path, Path
         say(f"First run: create the owner account at {base}/setup?token={services.setup.token}")
         say("(this link works once; cameras start recording once the owner has set the home passphrase)")
     stopping = threading.Event()
+    if services.donations is not None:
+        threading.Thread(
+            target=expire_donations_until, args=(services, stopping), name="donation-expiry", daemon=True
+        ).start()
     runners: list[CameraRunner] = []
     starter = threading.Thread(
         target=lambda: runners.extend(start_recording(services, detector, cameras, stopping)),
@@ -428,6 +486,8 @@ def serve_command(config_path: Path, host: str, port: int, tls: tuple[Path, Path
                 thread.join(timeout=20)
         if services.keeper is not None:
             services.keeper.stop()
+        if services.donations is not None:
+            services.donations.close()
         store.close()
     log.info("stopped cleanly")
     return 0

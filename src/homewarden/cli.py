@@ -13,6 +13,7 @@ from homewarden.accounts.commands import register_user_commands
 from homewarden.config import ConfigError, load_config
 from homewarden.errors import UserError
 from homewarden.faces.commands import register_face_commands
+from homewarden.privacy.commands import register_audit_commands
 from homewarden.store.owner import register_owner_commands
 
 EXIT_USAGE = 2
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_owner_commands(commands)  # keys, events, storage
     register_face_commands(commands)  # faces
     register_user_commands(commands)  # users
+    register_audit_commands(commands)  # audit
     return parser
 
 

@@ -35,6 +35,7 @@ from homewarden.api.app import create_app
 from homewarden.api.deps import CSRF_HEADER, SESSION_COOKIE, check_every_route_has_a_policy
 from homewarden.app import init_services
 from homewarden.events.record import EventRecord
+from homewarden.privacy.audit import Actor
 from homewarden.store import EventStore
 from homewarden.store.crypto import Keyring
 
@@ -59,6 +60,12 @@ class World:
     spare_token_id: int
     keyring: Keyring
     max_token: str
+    donation: str
+    spare_donation: str
+    assignment: int
+    rule: int
+    spare_rule: int
+    spare_reviewer: int
 
     def targets(self, party: str) -> dict[str, str]:
         """Return home A's resources a request may name; olivia's destructive calls get spares of the same kind."""
@@ -73,6 +80,12 @@ class World:
             "token": str(self.olivia_token_id),
             "doomed_token": str(self.spare_token_id if olivia else self.olivia_token_id),
             "face": A_FACE,
+            "donation": self.donation,
+            "doomed_donation": self.spare_donation if olivia else self.donation,
+            "assignment": str(self.assignment),
+            "rule": str(self.rule),
+            "doomed_rule": str(self.spare_rule if olivia else self.rule),
+            "reviewer": str(self.spare_reviewer if party == "adam" else self.user_ids["rita"]),
         }
 
     def home_a_identifiers(self, party: str) -> set[str]:
@@ -161,6 +174,16 @@ def everyone(status: int) -> dict[str, int | None]:
 def household_page(owner_only: bool = False) -> dict[str, int | None]:
     """Pages are shells whose data comes from the API: anonymous goes to sign in, the program gets a 403 page."""
     return who(anonymous=303, olivia=200, max=403 if owner_only else 200, bob=200, program=403, token=403)
+
+
+def reviewer_only(status: int | None) -> dict[str, int | None]:
+    """Expect ``status`` from rita the reviewer, refusals from everyone else."""
+    return {**who(anonymous=401, olivia=403, max=403, bob=403, program=403, token=403), "rita": status}
+
+
+def admin_only(status: int) -> dict[str, int | None]:
+    """Expect ``status`` from adam the admin, refusals from everyone else."""
+    return {**who(anonymous=401, olivia=403, max=403, bob=403, program=403, token=403), "adam": status}
 
 
 def _tiny_jpeg() -> bytes:
@@ -328,6 +351,80 @@ MATRIX: dict[tuple[str, str], Row] = {
         who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
         undo=_hold_key_again,
     ),
+    # the owner's side of the review program
+    ("POST", "/api/events/{event_id}/donation"): Row(
+        Call("POST", "/api/events/{event}/donation", json={}),
+        who(anonymous=401, olivia=409, max=403, bob=404, program=403, token=403),
+    ),
+    ("POST", "/api/events/{event_id}/false-alarm"): Row(
+        Call("POST", "/api/events/{event}/false-alarm"),
+        who(anonymous=401, olivia=200, max=404, bob=404, program=403, token=403),
+    ),
+    ("GET", "/api/donations"): Row(
+        Call("GET", "/api/donations"), who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403)
+    ),
+    ("GET", "/api/donations/{donation_id}"): Row(
+        Call("GET", "/api/donations/{donation}"),
+        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+    ),
+    ("GET", "/api/donations/{donation_id}/preview.mp4"): Row(
+        Call("GET", "/api/donations/{donation}/preview.mp4"),
+        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+    ),
+    ("POST", "/api/donations/{donation_id}/confirm"): Row(
+        Call("POST", "/api/donations/{donation}/confirm"),
+        who(anonymous=401, olivia=409, max=403, bob=404, program=403, token=403),
+    ),
+    ("DELETE", "/api/donations/{donation_id}"): Row(
+        Call("DELETE", "/api/donations/{doomed_donation}"),
+        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+    ),
+    ("GET", "/api/privacy/rules"): Row(
+        Call("GET", "/api/privacy/rules"), who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403)
+    ),
+    # Bob names home A's camera in a rule of his own home: refused.
+    ("POST", "/api/privacy/rules"): Row(
+        Call("POST", "/api/privacy/rules", json={"camera": "{camera}", "trigger": "false_alarm"}),
+        who(anonymous=401, olivia=201, max=403, bob=422, program=403, token=403),
+    ),
+    ("DELETE", "/api/privacy/rules/{rule_id}"): Row(
+        Call("DELETE", "/api/privacy/rules/{doomed_rule}"),
+        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+    ),
+    ("GET", "/api/privacy/access-log"): Row(
+        Call("GET", "/api/privacy/access-log"),
+        who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403),
+    ),
+    ("GET", "/api/privacy/notices"): Row(
+        Call("GET", "/api/privacy/notices"),
+        who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403),
+    ),
+    # the reviewer's workbench: rita only
+    ("GET", "/api/review/status"): Row(Call("GET", "/api/review/status"), reviewer_only(200)),
+    ("POST", "/api/review/next"): Row(Call("POST", "/api/review/next"), reviewer_only(200)),
+    ("POST", "/api/review/assignments/{assignment_id}/media"): Row(
+        Call("POST", "/api/review/assignments/{assignment}/media"), reviewer_only(200)
+    ),
+    ("GET", "/api/review/media/{token}"): Row(Call("GET", "/api/review/media/not-a-real-link"), reviewer_only(410)),
+    # A false alarm without its cause: refused before anything is stored, so rita's assignment stays open.
+    ("POST", "/api/review/assignments/{assignment_id}/labels"): Row(
+        Call("POST", "/api/review/assignments/{assignment}/labels", json={"verdict": "false_alarm", "label": "cat"}),
+        reviewer_only(422),
+    ),
+    # Rita is not called: flagging destroys the donated copy the other rows use (test_review_program.py flags).
+    ("POST", "/api/review/assignments/{assignment_id}/flag"): Row(
+        Call("POST", "/api/review/assignments/{assignment}/flag", json={"reason": "matrix"}), reviewer_only(None)
+    ),
+    # the review program's admin: adam only, and no media
+    ("GET", "/api/admin/reviewers"): Row(Call("GET", "/api/admin/reviewers"), admin_only(200)),
+    ("POST", "/api/admin/reviewers"): Row(
+        Call("POST", "/api/admin/reviewers", json={"username": "new-{party}", "password": NEW_PASSWORD}),
+        admin_only(201),
+    ),
+    ("DELETE", "/api/admin/reviewers/{user_id}"): Row(
+        Call("DELETE", "/api/admin/reviewers/{reviewer}"), admin_only(200)
+    ),
+    ("GET", "/api/admin/queue"): Row(Call("GET", "/api/admin/queue"), admin_only(200)),
     # pages
     ("GET", "/login"): Row(Call("GET", "/login"), everyone(200)),
     ("GET", "/setup"): Row(Call("GET", "/setup"), everyone(200)),
@@ -338,6 +435,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/arming"): Row(Call("GET", "/arming"), household_page()),
     ("GET", "/storage"): Row(Call("GET", "/storage"), household_page(owner_only=True)),
     ("GET", "/members"): Row(Call("GET", "/members"), household_page(owner_only=True)),
+    ("GET", "/privacy"): Row(Call("GET", "/privacy"), household_page(owner_only=True)),
+    ("GET", "/events/{event_id}/donate"): Row(Call("GET", "/events/{event}/donate"), household_page(owner_only=True)),
+    ("GET", "/review"): Row(Call("GET", "/review"), {**reviewer_only(200), "anonymous": 303}),
+    ("GET", "/admin"): Row(Call("GET", "/admin"), {**admin_only(200), "anonymous": 303}),
     ("GET", "/account"): Row(
         Call("GET", "/account"), who(anonymous=303, olivia=200, max=200, bob=200, program=200, token=403)
     ),
@@ -376,20 +477,41 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         headers["max_token"] = {"Authorization": f"Bearer {max_token}"}
         keyring = hub.services.keys.keyring
         assert keyring is not None
+        front_door = record_event(hub, "front_door")
+        donations = hub.services.donations
+        review = hub.services.review
+        assert donations is not None
+        assert review is not None
+        olivia_actor = Actor("owner", "olivia")
+        donation = donations.start(home_a, front_door, False, olivia_actor).id
+        spare_event = record_event(hub, "front_door", label="car")
+        spare = donations.start(home_a, spare_event, False, olivia_actor).id
+        donations.wait_idle()
+        donations.confirm(home_a, donation, olivia_actor)
+        assignment = review.next(Actor("reviewer", "rita"), users["rita"].id).id
+        rules = [donations.add_rule(home_a, "garden", "label", "cat", False, olivia_actor).id for _ in range(2)]
+        spare_reviewer = accounts.create_user("ruth", MEMBER_PASSWORD, "reviewer", None).id
         yield World(
             hub=hub,
             clients=clients,
             headers=headers,
             user_ids={"olivia": olivia_id, **{name: user.id for name, user in users.items()}},
-            front_door=record_event(hub, "front_door"),
+            front_door=front_door,
             garden=record_event(hub, "garden"),
             shed=record_event(hub, "shed"),
-            spare_event=record_event(hub, "front_door", label="car"),
+            spare_event=spare_event,
             olivia_token_id=accounts.create_token(olivia_id, "home assistant", ["events:read"])[0].id,
             spare_token_id=accounts.create_token(olivia_id, "old phone", ["events:read"])[0].id,
             keyring=keyring,
             max_token=max_token,
+            donation=donation,
+            spare_donation=spare,
+            assignment=assignment,
+            rule=rules[0],
+            spare_rule=rules[1],
+            spare_reviewer=spare_reviewer,
         )
+        donations.close()
     finally:
         store.close()
 

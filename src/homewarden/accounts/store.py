@@ -45,6 +45,12 @@ class UserRecord:
     home_id: int | None
     cameras: tuple[str, ...]
     totp_enabled: bool
+    pseudonym: str | None = None
+
+    @property
+    def shown_as(self) -> str:
+        """Return how the user appears in logs owners read: a household name, or a review-program pseudonym."""
+        return self.pseudonym or self.username
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,11 @@ class AccountStore:
                 if home_id is not None:
                     self._check_cameras(session, home_id, cameras)
                 user = UserAccount(
-                    username=username, role=role, home_id=home_id, password_hash=passwords.hash_password(password)
+                    username=username,
+                    role=role,
+                    home_id=home_id,
+                    password_hash=passwords.hash_password(password),
+                    pseudonym=f"{role[:2]}-{secrets.token_hex(3)}" if role in PROGRAM_ROLES else None,
                 )
                 session.add(user)
                 session.flush()
@@ -231,6 +241,12 @@ class AccountStore:
             session.add_all(UserCamera(user_id=user_id, camera=camera) for camera in set(cameras))
             session.flush()
             return self._record(session, user)
+
+    def users_with_role(self, role: Role) -> list[UserRecord]:
+        """Return every account of a role (the review program's reviewers, say)."""
+        with self._session("list users") as session:
+            users = session.scalars(select(UserAccount).where(UserAccount.role == role).order_by(UserAccount.id))
+            return [self._record(session, user) for user in users]
 
     def delete_user(self, user_id: int) -> bool:
         """Delete an account with its sessions and tokens."""
@@ -414,6 +430,7 @@ class AccountStore:
             user.home_id,
             tuple(sorted(cameras)),
             user.totp_secret is not None,
+            user.pseudonym,
         )
 
     def _check_cameras(self, session: Session, home_id: int, cameras: Sequence[str]) -> None:

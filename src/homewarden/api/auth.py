@@ -37,6 +37,7 @@ from homewarden.api.schemas import (
     UserPublic,
 )
 from homewarden.api.services import HubServices
+from homewarden.privacy.audit import Actor
 from homewarden.store.keys import HomeKeyError, WrongPassphraseError
 
 log = logging.getLogger(__name__)
@@ -162,8 +163,11 @@ def login(body: LoginRequest, request: Request, hub: Services, response: Respons
             hub.throttle.failed(body.username, address)
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong or already used two-factor code")
     hub.throttle.succeeded(body.username)
-    if user.role == "owner" and user.home_id == hub.hub_home_id and hub.keys.keyring is None:
-        _unlock_home(hub, body.password)
+    owns_hub_key = user.role == "owner" and user.home_id == hub.hub_home_id and hub.keys.keyring is None
+    if owns_hub_key and _unlock_home(hub, body.password) and hub.audit is not None:
+        hub.audit.record(
+            Actor("owner", user.username), "key_unlocked", "home key", home_id=user.home_id, detail="sign-in"
+        )
     csrf = _start_session(hub, response, user)
     return SignedIn(user=user_public(user), csrf_token=csrf)
 

@@ -11,6 +11,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from homewarden.api.deps import HOUSEHOLD, Caller, CameraName, Services, allow
 from homewarden.api.schemas import CameraPublic
+from homewarden.privacy.audit import Actor
 
 router = APIRouter(prefix="/api/cameras", tags=["live"])
 STREAM_BOUNDARY = "homewardenframe"
@@ -44,7 +45,7 @@ def list_cameras(caller: Caller, hub: Services) -> list[CameraPublic]:
 
 
 @router.get("/{name}/snapshot.jpg", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
-@allow(*HOUSEHOLD, token_scope="live:read")
+@allow(*HOUSEHOLD, token_scope="live:read", media=True)
 def camera_snapshot(name: CameraName, hub: Services, boxes: bool = False) -> Response:
     """Serve the camera's newest frame as a JPEG, with the objects it follows boxed if asked."""
     image = hub.live.latest_jpeg(name, boxes=boxes)
@@ -58,9 +59,19 @@ def camera_snapshot(name: CameraName, hub: Services, boxes: bool = False) -> Res
     response_class=StreamingResponse,
     responses={200: {"content": {f"multipart/x-mixed-replace; boundary={STREAM_BOUNDARY}": {}}}},
 )
-@allow(*HOUSEHOLD, token_scope="live:read")
-async def camera_stream(name: CameraName, hub: Services, request: Request, boxes: bool = False) -> StreamingResponse:
+@allow(*HOUSEHOLD, token_scope="live:read", media=True)
+async def camera_stream(
+    name: CameraName, hub: Services, caller: Caller, request: Request, boxes: bool = False
+) -> StreamingResponse:
     """Stream the camera as MJPEG until the viewer goes away."""
+    if hub.audit is not None:
+        await asyncio.to_thread(
+            hub.audit.record,
+            Actor(caller.role, caller.shown_as),
+            "view_live",
+            f"camera:{name}",
+            home_id=caller.home_id,
+        )
 
     async def frames() -> AsyncIterator[bytes]:
         seq = 0

@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute
 from homewarden.accounts.store import Role, UserRecord
 from homewarden.api.services import HubServices
 from homewarden.events.record import EventRecord
+from homewarden.privacy.audit import Actor
 
 SESSION_COOKIE = "hw_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -39,6 +40,8 @@ class RoutePolicy:
     public: bool = False
     roles: tuple[Role, ...] = ()
     token_scope: str | None = None
+    # The route serves footage: a refused caller is written to the audit log.
+    media: bool = False
 
 
 def public(endpoint: Endpoint) -> Endpoint:
@@ -47,11 +50,14 @@ def public(endpoint: Endpoint) -> Endpoint:
     return endpoint
 
 
-def allow(*roles: Role, token_scope: str | None = None) -> Callable[[Endpoint], Endpoint]:
-    """Mark a route as open to signed-in users of ``roles`` (and to API tokens holding ``token_scope``)."""
+def allow(*roles: Role, token_scope: str | None = None, media: bool = False) -> Callable[[Endpoint], Endpoint]:
+    """Mark a route as open to signed-in users of ``roles`` (and to API tokens holding ``token_scope``).
+
+    ``media``: the route serves footage, so refusing it is an entry in the audit log.
+    """
 
     def mark(endpoint: Endpoint) -> Endpoint:
-        endpoint.__homewarden_policy__ = RoutePolicy(roles=roles, token_scope=token_scope)  # type: ignore[attr-defined]
+        endpoint.__homewarden_policy__ = RoutePolicy(roles=roles, token_scope=token_scope, media=media)  # type: ignore[attr-defined]
         return endpoint
 
     return mark
@@ -87,11 +93,26 @@ class CurrentUser:
     totp_enabled: bool = False
     session_token: str | None = None
     token_scopes: tuple[str, ...] | None = None
+    pseudonym: str | None = None
 
     @classmethod
     def of(cls, user: UserRecord, **how: Any) -> CurrentUser:
         """Build the caller from a stored user and how they authenticated."""
-        return cls(user.id, user.username, user.role, user.home_id, user.cameras, totp_enabled=user.totp_enabled, **how)
+        return cls(
+            user.id,
+            user.username,
+            user.role,
+            user.home_id,
+            user.cameras,
+            totp_enabled=user.totp_enabled,
+            pseudonym=user.pseudonym,
+            **how,
+        )
+
+    @property
+    def shown_as(self) -> str:
+        """Return how the caller appears in the audit log: a household name or a review-program pseudonym."""
+        return self.pseudonym or self.username
 
     @property
     def household(self) -> bool:
@@ -155,6 +176,10 @@ def authorize(request: Request, hub: Services) -> None:
     ):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this API token's scopes do not cover this request")
     if caller.role not in policy.roles or (caller.role in HOUSEHOLD and caller.home_id is None):
+        if policy.media and hub.audit is not None:
+            hub.audit.record(
+                Actor(caller.role, caller.shown_as), "refused", request.url.path[:128], home_id=None, outcome="refused"
+            )
         raise HTTPException(status.HTTP_403_FORBIDDEN, "your account cannot do this")
 
 
@@ -192,11 +217,19 @@ def accessible_camera(name: str, caller: Caller) -> str:
 
 
 def accessible_event(event_id: str, caller: Caller, hub: Services) -> EventRecord:
-    """Return the event if it belongs to a camera the caller may watch; 404 otherwise (as if it did not exist)."""
-    record = hub.events.get_event(event_id) if caller.household and len(event_id) <= 64 else None
-    if record is None or record.camera not in caller.cameras:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id!r}")
-    return record
+    """Return the event if it belongs to a camera the caller may watch; 404 otherwise (as if it did not exist).
+
+    Asking for an event that exists but is not the caller's is a refused attempt: its home's owner reads it.
+    """
+    record = hub.events.get_event(event_id) if len(event_id) <= 64 else None
+    if record is not None and caller.household and record.camera in caller.cameras:
+        return record
+    if record is not None and hub.audit is not None:
+        home_id = hub.accounts.home_of_camera(record.camera)
+        # The owner learns that someone from outside tried, not another household's user name.
+        shown = caller.shown_as if caller.home_id in (home_id, None) else f"outsider-{caller.id}"
+        hub.audit.record(Actor(caller.role, shown), "refused", f"event:{record.id}", home_id=home_id, outcome="refused")
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id!r}")
 
 
 def hub_home(caller: Caller, hub: Services) -> int:

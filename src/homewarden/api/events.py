@@ -8,12 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response
 
-from homewarden.api.deps import HOUSEHOLD, OWNER, AccessibleEvent, Caller, Services, allow
+from homewarden.api.deps import HOUSEHOLD, OWNER, AccessibleEvent, Caller, CurrentUser, Services, allow
 from homewarden.api.media import open_sealed, serve_object
 from homewarden.api.schemas import ClipPublic, Done, EventList, EventPublic
+from homewarden.api.services import HubServices
 from homewarden.events.alarm import STRANGER
 from homewarden.events.record import EventRecord
 from homewarden.faces.gallery import UNKNOWN
+from homewarden.privacy.audit import Actor
 from homewarden.store.deletion import delete_event
 
 router = APIRouter(prefix="/api/events", tags=["events"])
@@ -38,6 +40,24 @@ def event_public(record: EventRecord) -> EventPublic:
             ClipPublic(index=index, start=clip.start, end=clip.end, url=f"/api/events/{record.id}/clips/{index}.mp4")
             for index, clip in enumerate(record.clips)
         ],
+    )
+
+
+def audit_view(
+    hub: HubServices, caller: CurrentUser, action: str, record: EventRecord, request: Request | None, detail: str = ""
+) -> None:
+    """Write a view of footage to the audit log: once per playback (its first request), not once per seek."""
+    if hub.audit is None:
+        return
+    wanted = request.headers.get("range", "") if request is not None else ""
+    if wanted and not wanted.replace(" ", "").startswith("bytes=0-"):
+        return
+    hub.audit.record(
+        Actor(caller.role, caller.shown_as),
+        action,
+        f"event:{record.id}",
+        home_id=hub.accounts.home_of_camera(record.camera),
+        detail=detail,
     )
 
 
@@ -94,25 +114,30 @@ def get_event(record: AccessibleEvent) -> EventPublic:
 
 @router.delete("/{event_id}")
 @allow(*OWNER)
-def remove_event(record: AccessibleEvent, hub: Services) -> Done:
+def remove_event(record: AccessibleEvent, hub: Services, caller: Caller) -> Done:
     """Delete an event and crypto-shred its footage."""
     report = delete_event(hub.events, hub.storage.media, record)
+    audit_view(hub, caller, "event_deleted", record, None)
     return Done(detail=f"event deleted; {report.objects} object(s) shredded")
 
 
 @router.get("/{event_id}/snapshot.jpg", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
-@allow(*HOUSEHOLD, token_scope="media:read")
-def event_snapshot(record: AccessibleEvent, hub: Services, request: Request) -> Response:
+@allow(*HOUSEHOLD, token_scope="media:read", media=True)
+def event_snapshot(record: AccessibleEvent, hub: Services, caller: Caller, request: Request) -> Response:
     """Serve the event's snapshot, decrypted."""
     if record.snapshot is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this event has no snapshot")
-    return serve_object(request, open_sealed(hub, record.snapshot), "image/jpeg")
+    reader = open_sealed(hub, record.snapshot)
+    audit_view(hub, caller, "view_snapshot", record, request)
+    return serve_object(request, reader, "image/jpeg")
 
 
 @router.get("/{event_id}/clips/{index}.mp4", response_class=Response, responses={200: {"content": {"video/mp4": {}}}})
-@allow(*HOUSEHOLD, token_scope="media:read")
-def event_clip(record: AccessibleEvent, index: int, hub: Services, request: Request) -> Response:
+@allow(*HOUSEHOLD, token_scope="media:read", media=True)
+def event_clip(record: AccessibleEvent, index: int, hub: Services, caller: Caller, request: Request) -> Response:
     """Serve one clip of the event, decrypted, with byte ranges for seeking."""
     if not 0 <= index < len(record.clips):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {record.id} has no clip {index}")
-    return serve_object(request, open_sealed(hub, record.clips[index].path), "video/mp4")
+    reader = open_sealed(hub, record.clips[index].path)
+    audit_view(hub, caller, "view_clip", record, request, f"clip {index}")
+    return serve_object(request, reader, "video/mp4")

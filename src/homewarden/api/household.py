@@ -36,6 +36,7 @@ from homewarden.errors import UserError
 from homewarden.faces.finder import FaceFinder
 from homewarden.faces.gallery import check_member_name, enrolment_face
 from homewarden.faces.library import open_household
+from homewarden.privacy.audit import Actor
 from homewarden.store.keys import HomeKeyError
 from homewarden.store.retention import cap_bytes
 
@@ -261,12 +262,17 @@ def get_home(caller: Caller, hub: Services) -> HomePublic:
 
 @router.post("/home/unlock")
 @allow(*OWNER)
-def unlock_home(body: Passphrase, hub: Services, _home: HubHome) -> Done:
+def unlock_home(body: Passphrase, caller: Caller, hub: Services, home: HubHome) -> Done:
     """Unlock the recordings with the home passphrase until the hub restarts or the owner locks them."""
+    actor = Actor(caller.role, caller.shown_as)
     try:
         hub.keys.hold(hub.storage.key_file.unlock(body.passphrase))
     except HomeKeyError as exc:
+        if hub.audit is not None:
+            hub.audit.record(actor, "key_unlocked", "home key", home_id=home, outcome="refused", detail=str(exc))
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    if hub.audit is not None:
+        hub.audit.record(actor, "key_unlocked", "home key", home_id=home, detail="account page")
     return Done(detail="recordings unlocked")
 
 

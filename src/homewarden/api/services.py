@@ -14,6 +14,9 @@ from homewarden.camera.live import LiveFrames
 from homewarden.config.model import ArmingMode, HomewardenConfig, ScheduleEntry
 from homewarden.events.arming import ArmingState
 from homewarden.faces.household import HouseholdHandle
+from homewarden.privacy.audit import AuditLog
+from homewarden.privacy.donations import Donations
+from homewarden.review.queue import ReviewQueue
 from homewarden.store.crypto import Keyring
 from homewarden.store.database import EventStore
 from homewarden.store.retention import FootageKeeper
@@ -89,6 +92,10 @@ class HubServices:
     household: HouseholdHandle | None = None
     # Every home's arming state; the hub's own home's is the one its cameras decide with.
     arming: dict[int, ArmingState] = field(default_factory=dict)
+    # The review program (issue 6): built by init_services; None only in hubs made by hand in tests.
+    audit: AuditLog | None = None
+    donations: Donations | None = None
+    review: ReviewQueue | None = None
     # Cookies are Secure by default; browsers accept Secure cookies from http://localhost and 127.0.0.1.
     secure_cookies: bool = True
     _arming_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -348,6 +348,21 @@ class AlarmConfig(StrictModel):
         return value
 
 
+class ReviewConfig(StrictModel):
+    """The review program: how much a reviewer sees a day and how long donated copies are kept."""
+
+    daily_quota: int = Field(
+        default=150, ge=1, le=10000, title="Daily quota", description="Clips one reviewer is handed per day (UTC)."
+    )
+    donation_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        title="Donation retention",
+        description="Days a donated copy is kept before it is deleted with its labels.",
+    )
+
+
 class HomewardenConfig(StrictModel):
     """The whole configuration file."""
 
@@ -358,6 +373,7 @@ class HomewardenConfig(StrictModel):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     faces: FacesConfig = Field(default_factory=FacesConfig)
     alarm: AlarmConfig = Field(default_factory=AlarmConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
 
     @model_validator(mode="after")
     def _verify(self) -> HomewardenConfig:

@@ -152,6 +152,15 @@ class EventStore:
         with self._session("list events") as session:
             return [_to_record(row) for row in session.scalars(query)]
 
+    def set_attribute(self, event_id: str, key: str, value: str) -> bool:
+        """Set one of an event's attributes (the household's feedback, say); return whether the event exists."""
+        with self._session(f"update event {event_id!r}") as session:
+            row = session.get(Event, event_id)
+            if row is None:
+                return False
+            row.attributes = {**row.attributes, key: value}
+            return True
+
     def delete_event(self, event_id: str) -> bool:
         """Delete the event and its clip rows; return whether there was one to delete."""
         with self._session(f"delete event {event_id!r}") as session:

@@ -18,6 +18,8 @@ templates = Jinja2Templates(directory=WEB_DIR / "templates")
 router = APIRouter(include_in_schema=False)
 
 HOUSEHOLD_ROLES = frozenset({"owner", "member"})
+# Where each role of the review program works; they reach no household page.
+PROGRAM_HOME = {"reviewer": "/review", "admin": "/admin"}
 
 
 @dataclass(frozen=True)
@@ -27,27 +29,31 @@ class NavItem:
     path: str
     label: str
     icon: str
-    owner_only: bool = False
+    roles: frozenset[str] = HOUSEHOLD_ROLES
 
+
+OWNER = frozenset({"owner"})
+EVERY_ROLE = frozenset(ANYONE_SIGNED_IN)
 
 NAV_ITEMS = (
+    NavItem("/review", "Review", "review", frozenset({"reviewer"})),
+    NavItem("/admin", "Admin", "admin", frozenset({"admin"})),
     NavItem("/", "Timeline", "timeline"),
     NavItem("/live", "Live", "live"),
-    NavItem("/faces", "Faces", "faces", owner_only=True),
+    NavItem("/faces", "Faces", "faces", OWNER),
     NavItem("/arming", "Arming", "arming"),
-    NavItem("/storage", "Storage", "storage", owner_only=True),
-    NavItem("/members", "Members", "members", owner_only=True),
-    NavItem("/account", "Account", "account"),
+    NavItem("/storage", "Storage", "storage", OWNER),
+    NavItem("/members", "Members", "members", OWNER),
+    NavItem("/privacy", "Privacy", "privacy", OWNER),
+    NavItem("/account", "Account", "account", EVERY_ROLE),
 )
 
 
 def nav_for(user: CurrentUser | None) -> list[NavItem]:
-    """List the pages this user can reach; reviewers and admins reach only their account."""
+    """List the pages this user can reach: household pages for the household, their workbench for the program."""
     if user is None:
         return []
-    if user.role not in HOUSEHOLD_ROLES:
-        return [item for item in NAV_ITEMS if item.path == "/account"]
-    return [item for item in NAV_ITEMS if user.role == "owner" or not item.owner_only]
+    return [item for item in NAV_ITEMS if user.role in item.roles]
 
 
 def render(
@@ -62,6 +68,7 @@ def render(
     page_context: dict[str, Any] = {
         "user": user,
         "nav": nav_for(user),
+        "brand_path": PROGRAM_HOME.get(user.role, "/") if user is not None else "/",
         "csrf_token": user.csrf_token if user is not None else "",
         "current_path": request.url.path,
         **context,
@@ -74,9 +81,31 @@ def household_page(
 ) -> HTMLResponse:
     """Render a household page, or a 403 page for a role that does not reach it."""
     if user.role not in HOUSEHOLD_ROLES:
-        return render(request, "workbench.html", user, status_code=403, title="Review workbench")
+        return render(
+            request,
+            "program_only.html",
+            user,
+            status_code=403,
+            title="Not a household account",
+            workplace=PROGRAM_HOME.get(user.role, "/account"),
+        )
     if owner_only and user.role != "owner":
         return render(request, "forbidden.html", user, status_code=403, title="Owner only")
+    return render(request, template, user, **context)
+
+
+def program_page(request: Request, user: CurrentUser, role: str, template: str, **context: Any) -> HTMLResponse:
+    """Render a page of the review program for ``role``, or a 403 page for everyone else."""
+    if user.role != role:
+        return render(
+            request,
+            "forbidden.html",
+            user,
+            status_code=403,
+            title="Not for your account",
+            needed_role=role,
+            home_path=PROGRAM_HOME.get(user.role, "/"),
+        )
     return render(request, template, user, **context)
 
 
@@ -106,6 +135,15 @@ def timeline_page(request: Request, user: PageUser) -> HTMLResponse:
 def event_page(request: Request, user: PageUser, event_id: str) -> HTMLResponse:
     """Show one event: its clips, snapshot and details."""
     return household_page(request, user, "event.html", title="Event", script="event", event_id=event_id)
+
+
+@router.get("/events/{event_id}/donate", response_class=HTMLResponse)
+@allow(*ANYONE_SIGNED_IN)
+def donate_page(request: Request, user: PageUser, event_id: str) -> HTMLResponse:
+    """Ask the owner's consent to donate a redacted copy of an event's clip, showing the copy first."""
+    return household_page(
+        request, user, "donate.html", owner_only=True, title="Donate a clip", script="donate", event_id=event_id
+    )
 
 
 @router.get("/live", response_class=HTMLResponse)
@@ -141,6 +179,27 @@ def storage_page(request: Request, user: PageUser) -> HTMLResponse:
 def members_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the household's members and which cameras each one sees."""
     return household_page(request, user, "members.html", owner_only=True, title="Members", script="members")
+
+
+@router.get("/privacy", response_class=HTMLResponse)
+@allow(*ANYONE_SIGNED_IN)
+def privacy_page(request: Request, user: PageUser) -> HTMLResponse:
+    """Show the owner's donations, standing rules, notices and who saw the home's footage."""
+    return household_page(request, user, "privacy.html", owner_only=True, title="Privacy", script="privacy")
+
+
+@router.get("/review", response_class=HTMLResponse)
+@allow(*ANYONE_SIGNED_IN)
+def review_page(request: Request, user: PageUser) -> HTMLResponse:
+    """Show the reviewer's workbench: one clip at a time, its labels, and the flag for what should not be there."""
+    return program_page(request, user, "reviewer", "review.html", title="Review", script="review")
+
+
+@router.get("/admin", response_class=HTMLResponse)
+@allow(*ANYONE_SIGNED_IN)
+def admin_page(request: Request, user: PageUser) -> HTMLResponse:
+    """Show the review program's queue in numbers and its reviewers (no footage)."""
+    return program_page(request, user, "admin", "admin.html", title="Admin", script="admin")
 
 
 @router.get("/account", response_class=HTMLResponse)

@@ -1,5 +1,17 @@
 // Account: password, two-factor sign-in, API tokens, sign out everywhere and, for owners, the home key.
-import { ApiError, api, busy, confirmAction, copyText, currentUser, formatDateTime, h, showFormError, toast } from "/static/app.js";
+import {
+  ApiError,
+  api,
+  busy,
+  confirmAction,
+  copyText,
+  currentUser,
+  formatDateTime,
+  h,
+  showFormError,
+  svgDataUrl,
+  toast,
+} from "/static/app.js";
 
 const household = currentUser.role === "owner" || currentUser.role === "member";
 
@@ -77,13 +89,6 @@ function showTotp(enabled) {
   document.getElementById("totp-enrol").hidden = true;
   const disable = document.getElementById("totp-disable-form");
   if (disable) disable.hidden = !enabled;
-}
-
-function svgDataUrl(svg) {
-  // The CSP allows data: images, and an <img> never runs an SVG's scripts. As a document of its own the SVG needs
-  // its namespace, which markup made for inlining into HTML leaves out.
-  const standalone = /^<svg(?![^>]*\sxmlns=)/.test(svg) ? svg.replace(/^<svg/, '<svg xmlns="http://www.w3.org/2000/svg"') : svg;
-  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(standalone)}`;
 }
 
 function wireTotp() {

@@ -189,6 +189,14 @@ export async function copyText(text, element) {
   }
 }
 
+/** Turn SVG markup (a QR code) into a data: URL an <img> can show. */
+export function svgDataUrl(svg) {
+  // The CSP allows data: images, and an <img> never runs an SVG's scripts. As a document of its own the SVG needs
+  // its namespace, which markup made for inlining into HTML leaves out.
+  const standalone = /^<svg(?![^>]*\sxmlns=)/.test(svg) ? svg.replace(/^<svg/, '<svg xmlns="http://www.w3.org/2000/svg"') : svg;
+  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(standalone)}`;
+}
+
 /** The signed-in user as rendered by the server. */
 export const currentUser = {
   username: document.body.dataset.username || "",

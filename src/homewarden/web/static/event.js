@@ -94,7 +94,21 @@ function render(event) {
     snapshot.closest("figure").hidden = true;
   }
   renderClips(event.clips);
+  const donate = document.getElementById("donate-open");
+  if (donate && (!event.clips || event.clips.length === 0)) donate.hidden = true;
   document.getElementById("event").hidden = false;
+}
+
+async function markFalseAlarm(button) {
+  button.disabled = true;
+  try {
+    const answer = await api("POST", `/api/events/${encodeURIComponent(eventId)}/false-alarm`);
+    toast(capitalize(answer && answer.detail ? answer.detail : "marked as a false alarm"), "success");
+    button.textContent = "Marked as a false alarm";
+  } catch (error) {
+    button.disabled = false;
+    throw error;
+  }
 }
 
 async function deleteEvent() {
@@ -108,6 +122,9 @@ async function deleteEvent() {
   toast("Event deleted", "success");
   location.assign("/");
 }
+
+const falseAlarmButton = document.getElementById("mark-false-alarm");
+falseAlarmButton.addEventListener("click", () => markFalseAlarm(falseAlarmButton));
 
 const deleteButton = document.getElementById("event-delete");
 if (deleteButton) deleteButton.addEventListener("click", () => deleteEvent());

@@ -1,0 +1,288 @@
+"""The owner's side of the review program: donating a clip, withdrawing it, standing rules, and who saw what."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from homewarden.api.deps import HOUSEHOLD, OWNER, AccessibleEvent, Caller, RowId, Services, allow
+from homewarden.api.media import serve_object
+from homewarden.api.schemas import Done, Incoming
+from homewarden.api.services import HubServices
+from homewarden.privacy.audit import Actor
+from homewarden.privacy.donations import DonationError, DonationRecord, Donations
+
+router = APIRouter(prefix="/api", tags=["privacy"])
+
+
+class DonationRequest(Incoming):
+    """A donation: whether to mask whole people, beyond blurring every face."""
+
+    mask_people: bool = False
+
+
+class DonationPublic(BaseModel):
+    """A donation as its owner sees it."""
+
+    id: str
+    event_id: str
+    camera: str
+    label: str
+    status: str
+    mask_people: bool
+    created_at: datetime
+    donated_at: datetime | None
+    expires_at: datetime | None
+    retention_days: int
+    reason: str | None
+    reviewer_views: int
+    from_rule: bool
+
+
+class WithdrawalPublic(BaseModel):
+    """What withdrawing deleted."""
+
+    detail: str
+    copy_shredded: bool
+    labels_deleted: int
+
+
+class RuleRequest(Incoming):
+    """A standing donation rule."""
+
+    camera: str | None = Field(default=None, max_length=128)
+    trigger: Literal["false_alarm", "label"]
+    label: str | None = Field(default=None, max_length=64)
+    mask_people: bool = False
+
+
+class RulePublic(BaseModel):
+    """A standing donation rule."""
+
+    id: int
+    camera: str | None
+    trigger: str
+    label: str | None
+    mask_people: bool
+    created_at: datetime
+
+
+class AccessEntry(BaseModel):
+    """One access to the home's footage or donated copies."""
+
+    at: datetime
+    actor_role: str
+    actor: str
+    action: str
+    object: str
+    outcome: str
+    detail: str
+
+
+class NoticePublic(BaseModel):
+    """Something the owner was told."""
+
+    at: datetime
+    kind: str
+    text: str
+    donation_id: str | None
+
+
+def donations_of(hub: Services) -> Donations:
+    """Return the donations service."""
+    if hub.donations is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the review program is not running on this hub")
+    return hub.donations
+
+
+DonationsDep = Annotated[Donations, Depends(donations_of)]
+
+
+def actor_of(caller: Caller) -> Actor:
+    """Return how the caller appears in the audit log."""
+    return Actor(caller.role, caller.shown_as)
+
+
+def _home(caller: Caller) -> int:
+    assert caller.home_id is not None  # authorize admits household roles only with a home
+    return caller.home_id
+
+
+def _failed(exc: DonationError) -> HTTPException:
+    return HTTPException(exc.status_code, str(exc))
+
+
+def _public(hub: HubServices, record: DonationRecord) -> DonationPublic:
+    views = 0
+    if hub.audit is not None:
+        views = sum(
+            1
+            for entry in hub.audit.entries(home_id=record.home_id, limit=10000)
+            if entry.action == "review_view" and entry.outcome == "ok" and entry.object == f"donation:{record.id}"
+        )
+    return DonationPublic(
+        id=record.id,
+        event_id=record.event_id,
+        camera=record.camera,
+        label=record.label,
+        status=record.status,
+        mask_people=record.mask_people,
+        created_at=record.created_at,
+        donated_at=record.donated_at,
+        expires_at=record.expires_at,
+        retention_days=record.retention_days,
+        reason=record.reason,
+        reviewer_views=views,
+        from_rule=record.rule_id is not None,
+    )
+
+
+@router.post("/events/{event_id}/donation", status_code=status.HTTP_202_ACCEPTED)
+@allow(*OWNER)
+def donate_event(
+    record: AccessibleEvent, body: DonationRequest, caller: Caller, hub: Services, donations: DonationsDep
+) -> DonationPublic:
+    """Make the redacted, screened copy of an event's clip for the owner to watch before confirming."""
+    try:
+        donation = donations.start(_home(caller), record, body.mask_people, actor_of(caller))
+    except DonationError as exc:
+        raise _failed(exc) from None
+    return _public(hub, donation)
+
+
+@router.post("/events/{event_id}/false-alarm")
+@allow(*HOUSEHOLD)
+def mark_false_alarm(record: AccessibleEvent, caller: Caller, hub: Services, donations: DonationsDep) -> Done:
+    """Mark an event as a false alarm (the household's feedback); standing rules may donate it."""
+    hub.events.set_attribute(record.id, "household_verdict", "false_alarm")
+    started = donations.apply_rules(_home(caller), record, "false_alarm")
+    return Done(detail="marked as a false alarm" + ("; a standing rule is donating it" if started else ""))
+
+
+@router.get("/donations")
+@allow(*OWNER)
+def list_donations(caller: Caller, hub: Services, donations: DonationsDep) -> list[DonationPublic]:
+    """List the home's donations, newest first."""
+    return [_public(hub, record) for record in donations.of_home(_home(caller))]
+
+
+@router.get("/donations/{donation_id}")
+@allow(*OWNER)
+def get_donation(donation_id: str, caller: Caller, hub: Services, donations: DonationsDep) -> DonationPublic:
+    """Show one donation."""
+    try:
+        return _public(hub, donations.get(_home(caller), donation_id))
+    except DonationError as exc:
+        raise _failed(exc) from None
+
+
+@router.get(
+    "/donations/{donation_id}/preview.mp4", response_class=Response, responses={200: {"content": {"video/mp4": {}}}}
+)
+@allow(*OWNER, media=True)
+def preview_donation(
+    donation_id: str, caller: Caller, hub: Services, donations: DonationsDep, request: Request
+) -> Response:
+    """Serve the redacted copy: exactly what a reviewer would see (without their watermark)."""
+    try:
+        record = donations.get(_home(caller), donation_id)
+        if record.status not in ("ready", "donated"):
+            raise DonationError(f"there is no copy to watch (the donation is {record.status})", 404)
+        reader = donations.open_copy(record)
+    except DonationError as exc:
+        raise _failed(exc) from None
+    if request.headers.get("range", "bytes=0-").startswith("bytes=0-") and hub.audit is not None:
+        hub.audit.record(actor_of(caller), "donation_preview", f"donation:{donation_id}", home_id=record.home_id)
+    return serve_object(request, reader, "video/mp4")
+
+
+@router.post("/donations/{donation_id}/confirm")
+@allow(*OWNER)
+def confirm_donation(donation_id: str, caller: Caller, hub: Services, donations: DonationsDep) -> DonationPublic:
+    """Donate the prepared copy."""
+    try:
+        return _public(hub, donations.confirm(_home(caller), donation_id, actor_of(caller)))
+    except DonationError as exc:
+        raise _failed(exc) from None
+
+
+@router.delete("/donations/{donation_id}")
+@allow(*OWNER)
+def withdraw_donation(donation_id: str, caller: Caller, donations: DonationsDep) -> WithdrawalPublic:
+    """Withdraw consent: the donated copy and every label made from it are deleted."""
+    try:
+        done = donations.withdraw(_home(caller), donation_id, actor_of(caller))
+    except DonationError as exc:
+        raise _failed(exc) from None
+    return WithdrawalPublic(
+        detail=(
+            "withdrawn: the donated copy was destroyed"
+            + (f" and {done.labels_deleted} label(s) made from it deleted" if done.labels_deleted else "")
+            if done.copy_shredded
+            else "withdrawn: no copy was stored"
+        ),
+        copy_shredded=done.copy_shredded,
+        labels_deleted=done.labels_deleted,
+    )
+
+
+@router.get("/privacy/rules")
+@allow(*OWNER)
+def list_rules(caller: Caller, donations: DonationsDep) -> list[RulePublic]:
+    """List the owner's standing donation rules (none unless the owner made them)."""
+    return [RulePublic(**vars(rule)) for rule in donations.rules(_home(caller))]
+
+
+@router.post("/privacy/rules", status_code=status.HTTP_201_CREATED)
+@allow(*OWNER)
+def add_rule(body: RuleRequest, caller: Caller, donations: DonationsDep) -> RulePublic:
+    """Create a standing rule, such as "donate every false alarm from the garden camera"."""
+    if body.camera is not None and body.camera not in caller.cameras:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"no camera {body.camera!r} in this home")
+    try:
+        rule = donations.add_rule(
+            _home(caller), body.camera, body.trigger, body.label, body.mask_people, actor_of(caller)
+        )
+    except DonationError as exc:
+        raise _failed(exc) from None
+    return RulePublic(**vars(rule))
+
+
+@router.delete("/privacy/rules/{rule_id}")
+@allow(*OWNER)
+def delete_rule(rule_id: RowId, caller: Caller, donations: DonationsDep) -> Done:
+    """Delete a standing rule."""
+    if not donations.delete_rule(_home(caller), rule_id, actor_of(caller)):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rule {rule_id}")
+    return Done(detail="rule deleted")
+
+
+@router.get("/privacy/access-log")
+@allow(*OWNER)
+def access_log(caller: Caller, hub: Services, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[AccessEntry]:
+    """List every access to the home's footage and donated copies, newest first."""
+    if hub.audit is None:
+        return []
+    return [
+        AccessEntry(
+            at=entry.at,
+            actor_role=entry.actor_role,
+            actor=entry.actor,
+            action=entry.action,
+            object=entry.object,
+            outcome=entry.outcome,
+            detail=entry.detail,
+        )
+        for entry in hub.audit.entries(home_id=_home(caller), limit=limit)
+    ]
+
+
+@router.get("/privacy/notices")
+@allow(*OWNER)
+def notices(caller: Caller, donations: DonationsDep) -> list[NoticePublic]:
+    """List what the owner was told about their donations."""
+    return [NoticePublic(**vars(notice)) for notice in donations.notices(_home(caller))]

@@ -1,0 +1,1 @@
+"""Privacy for the review program: redaction, content screening and watermarks."""

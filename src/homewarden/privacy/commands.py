@@ -1,0 +1,67 @@
+"""The `audit` commands: check the audit log's hash chain, and show its newest entries."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from homewarden.config import HomewardenConfig, load_config
+from homewarden.errors import UserError
+from homewarden.privacy.audit import AuditLog
+from homewarden.store.database import EventStore
+from homewarden.store.errors import StoreError
+
+
+def register_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``audit`` command group."""
+    audit = commands.add_parser("audit", help="the tamper-evident log of every access to footage").add_subparsers(
+        dest="audit_command", required=True, metavar="ACTION"
+    )
+    verify = audit.add_parser("verify", help="report any edited, removed or reordered entry (exit 1 if any)")
+    show = audit.add_parser("show", help="print the newest entries")
+    show.add_argument("--limit", type=int, default=50)
+    show.add_argument("--json", action="store_true", help="one JSON object per entry")
+    for parser, handler in ((verify, audit_verify), (show, audit_show)):
+        parser.add_argument("--config", type=Path, help="YAML config (its database holds the log)")
+        parser.set_defaults(handler=handler)
+
+
+def open_audit_log(config: HomewardenConfig) -> tuple[EventStore, AuditLog]:
+    """Open the hub's database and its audit log."""
+    try:
+        store = EventStore.open(config.storage.resolved_database_url())
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    return store, AuditLog(store.engine, config.storage.folder.resolve())
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    """Walk the chain; print what is wrong, or that it is intact."""
+    store, log = open_audit_log(load_config(args.config) if args.config else HomewardenConfig())
+    with store:
+        result = log.verify()
+    if result.intact:
+        print(f"audit log intact: {result.entries} entries, each committing to the one before")
+        return 0
+    print(f"audit log TAMPERED ({result.entries} entries read):")
+    for problem in result.problems:
+        print(f"  {problem}")
+    return 1
+
+
+def audit_show(args: argparse.Namespace) -> int:
+    """Print the newest entries."""
+    store, log = open_audit_log(load_config(args.config) if args.config else HomewardenConfig())
+    with store:
+        entries = log.entries(limit=max(1, args.limit))
+    for entry in entries:
+        if args.json:
+            print(json.dumps({**vars(entry), "at": entry.at.isoformat()}))
+        else:
+            outcome = "" if entry.outcome == "ok" else f" [{entry.outcome}]"
+            print(
+                f"{entry.seq:6d} {entry.at:%Y-%m-%d %H:%M:%S} {entry.actor_role}:{entry.actor} {entry.action} "
+                f"{entry.object}{outcome} {entry.detail}".rstrip()
+            )
+    return 0
