@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import write_config
 from sqlalchemy import text
 
+from conftest import write_config
 from homewarden.cli import main
 from homewarden.config import load_config
 from homewarden.privacy.audit import Actor, AuditLog
