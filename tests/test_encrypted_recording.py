@@ -231,7 +231,14 @@ def test_deleting_an_event_shreds_it_and_deleting_everything_leaves_nothing(
     assert code == 0, err
     assert "the home key is destroyed" in out
     leftovers = {path.name for path in (tmp_path / "data").rglob("*") if path.is_file()}
-    assert leftovers <= {"homewarden.db", "homewarden.db-wal", "homewarden.db-shm", "home-key.lock"}
+    # The audit log (in the database) and its checkpoint stay: they record the deletion itself and hold no footage.
+    assert leftovers <= {
+        "homewarden.db",
+        "homewarden.db-wal",
+        "homewarden.db-shm",
+        "home-key.lock",
+        "audit-checkpoint.json",
+    }
     code, out, _ = run_cli(["storage", "plan", "--config", str(config)], capsys)
     assert (code, out.count("  nothing")) == (0, 2)
 

@@ -5,12 +5,12 @@ What is refused: a sampled frame where NudeNet reports one of the exposed classe
 least 0.45. The covered classes, faces, feet, bellies, armpits and a bare male chest are not refused: a household
 in summer clothes is ordinary footage.
 
-Why 0.45: NudeNet itself keeps boxes from 0.2 and its authors' examples treat about 0.5 as a finding. On the shared
+Why 0.45: NudeNet itself keeps every box from 0.2, too low to refuse on alone. On the shared
 clean footage (an office, a corridor, two people close to the camera) none of these five classes reaches even 0.2 at
 640, while what it does report there scores up to 0.84 (``FACE_FEMALE``), 0.66 (``FEMALE_BREAST_COVERED``) and 0.29
 (``ARMPITS_EXPOSED``).
 Erring low costs an owner a refused donation; erring high shows a reviewer what must never reach them, so the
-threshold sits a little under NudeNet's usual 0.5. A hit in any one frame refuses the whole copy.
+threshold sits a little under an even 0.5. A hit in any one frame refuses the whole copy.
 
 Frames are checked at 640 (``NudeDetector(inference_resolution=640)``): at its default 320 the model misses small
 figures in a wide camera view. Two frames a second, evenly spaced, plus always the first and the last frame.

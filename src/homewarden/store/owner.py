@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from homewarden.accounts.store import AccountStore
 from homewarden.config import HomewardenConfig, load_config
 from homewarden.errors import UserError
 from homewarden.faces.library import open_household
+from homewarden.privacy.audit import COMMAND_LINE, AuditLog
 from homewarden.store.crypto import HomePublicKey, Keyring, SealedObjectError
 from homewarden.store.database import EventStore
 from homewarden.store.deletion import DeletionReport, delete_camera_footage, delete_event, delete_everything
@@ -162,11 +164,24 @@ def _show_recovery_key(recovery_key: str) -> None:
     print("and without the recovery key, nobody can open the footage, not even you.", flush=True)
 
 
+def record_access(
+    config: HomewardenConfig, store: EventStore, action: str, object_: str, camera: str | None = None, detail: str = ""
+) -> None:
+    """Write an access made on the command line to the audit log the owner reads."""
+    home_id = AccountStore(store.engine).home_of_camera(camera) if camera else None
+    AuditLog(store.engine, config.storage.folder.resolve()).record(
+        COMMAND_LINE, action, object_, home_id=home_id, detail=detail
+    )
+
+
 def keys_unlock(args: argparse.Namespace) -> int:
     """Check that the passphrase opens the home key."""
     storage = _storage(args)
     storage.key_file.public_key()
     keyring = storage.key_file.unlock(_secrets(args).passphrase())
+    config = _config(args)
+    with _store(config) as store:
+        record_access(config, store, "key_unlocked", "home key", detail="keys unlock")
     pending = len(keyring.key_ids) - 1
     note = f" ({pending} older key(s) wait for `homewarden keys rotate` to finish)" if pending else ""
     print(f"passphrase OK: home key {keyring.current_id} unlocked{note}")
@@ -250,6 +265,7 @@ def events_delete(args: argparse.Namespace) -> int:
             records.append(record)
         for record in records:
             report = delete_event(store, storage.media, record)
+            record_access(config, store, "event_deleted", f"event:{record.id}", record.camera)
             print(f"deleted event {record.id}: {report.objects} object(s) shredded")
             _mention_plain_files(report)
     return 0
@@ -278,6 +294,8 @@ def events_export(args: argparse.Namespace) -> int:
         target = args.out / Path(name).name
         _write_plain_file(target, storage.vault.open(name, keyring).iter_chunks())
         print(target)
+    with _store(config) as store:
+        record_access(config, store, "export", f"event:{record.id}", record.camera, detail=f"to {args.out}")
     return 0
 
 
@@ -344,6 +362,8 @@ def storage_delete(args: argparse.Namespace) -> int:
             print(f"deleted {report.members} household member(s) and destroyed the face gallery key")
         else:
             report = delete_camera_footage(store, storage.media, args.camera)
+        what = "everything" if args.everything else f"camera:{args.camera}"
+        record_access(config, store, "storage_deleted", what, None if args.everything else args.camera)
     print(f"deleted {report.events} event(s); {report.objects} object(s) shredded")
     if args.everything and not args.keep_key:
         print(f"the home key is destroyed; run `{init_command_hint(args.config)}` before recording again")
