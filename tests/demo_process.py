@@ -63,8 +63,14 @@ class DemoProcess:
     process: subprocess.Popen[str]
     base_url: str
     setup_token: str
+    out: Path
     logged: list[str] = field(default_factory=list)
     _drain: threading.Thread | None = None
+
+    @property
+    def config(self) -> Path:
+        """Return the config the demo wrote (for `homewarden users ...` on the same hub)."""
+        return self.out / "homewarden-demo.yaml"
 
     @property
     def setup_link(self) -> str:
@@ -98,7 +104,7 @@ def start_demo(out: Path, port: int | None = None) -> DemoProcess:
     )
     link = read_until(process, SETUP_LINK, timeout=120)
     # 127.0.0.1 exactly: Chromium treats it as a secure origin, so it keeps the hub's Secure session cookie.
-    demo = DemoProcess(process, link.group(1), link.group(3))
+    demo = DemoProcess(process, link.group(1), link.group(3), out)
     # Keep reading what the hub logs, so a full pipe never blocks it.
     demo._drain = threading.Thread(target=demo.logged.extend, args=(process.stdout,), daemon=True)
     demo._drain.start()

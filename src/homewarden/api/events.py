@@ -35,6 +35,7 @@ def event_public(record: EventRecord) -> EventPublic:
         alarm=record.alarm,
         alarm_reason=record.alarm_reason,
         zones=list(record.zones),
+        household_verdict=record.attributes.get("household_verdict"),
         snapshot_url=f"/api/events/{record.id}/snapshot.jpg" if record.snapshot else None,
         clips=[
             ClipPublic(index=index, start=clip.start, end=clip.end, url=f"/api/events/{record.id}/clips/{index}.mp4")

@@ -177,6 +177,7 @@ class EventPublic(BaseModel):
     alarm: bool
     alarm_reason: str | None
     zones: list[str]
+    household_verdict: str | None = None
     snapshot_url: str | None
     clips: list[ClipPublic]
 

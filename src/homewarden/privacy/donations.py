@@ -282,7 +282,8 @@ class Donations:
             "donation_withdrawn",
             f"donation:{donation_id}",
             home_id=home_id,
-            detail=f"copy shredded: {withdrawal.copy_shredded}; {withdrawal.labels_deleted} label(s) deleted",
+            detail=("the copy was destroyed" if withdrawal.copy_shredded else "no copy was stored")
+            + f"; {withdrawal.labels_deleted} label(s) deleted",
         )
         return withdrawal
 

@@ -196,14 +196,21 @@ def redact_clip(
             size = (round(width * scale), round(height * scale))
             interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
             searched = np.ascontiguousarray(cv2.resize(luma, size, interpolation=interpolation))
-            rects, _, _ = models.detector.run(searched, 0, HOG_THRESHOLD_ADJUST)
+            # The dlib detector is shared with the cameras' face finder and is not thread-safe: its lock guards it.
+            with models.lock:
+                rects, _, _ = models.detector.run(searched, 0, HOG_THRESHOLD_ADJUST)
             return [
                 _face_box((r.left() / scale, r.top() / scale, r.right() / scale, r.bottom() / scale)) for r in rects
             ]
 
+        people_lock = threading.Lock()
+
         def find_people(image: I420Image) -> list[Box]:
             bgr = cast(Image, cv2.cvtColor(image, cv2.COLOR_YUV2BGR_I420))
-            return [d.box for d in people.detect(bgr, PERSON_MIN_SCORE) if d.label == "person"]
+            # One call at a time on the detector, whichever pool thread runs it.
+            with people_lock:
+                found = people.detect(bgr, PERSON_MIN_SCORE)
+            return [d.box for d in found if d.label == "person"]
 
         def resolve(until: int) -> None:
             for jobs, tracker in ((face_jobs, faces), (person_jobs, persons)):

@@ -244,7 +244,10 @@ class ReviewQueue:
 
             assigned = (
                 session.scalar(
-                    select(func.count()).select_from(ReviewAssignment).where(ReviewAssignment.completed_at.is_(None))
+                    select(func.count())
+                    .select_from(ReviewAssignment)
+                    .join(Donation, Donation.id == ReviewAssignment.donation_id)
+                    .where(ReviewAssignment.completed_at.is_(None), Donation.status == "donated")
                 )
                 or 0
             )

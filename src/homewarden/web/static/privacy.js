@@ -48,6 +48,18 @@ const ACTION_WORDS = {
   rule_created: "created a standing rule",
   rule_deleted: "deleted a standing rule",
 };
+// What a refused attempt tried to do.
+const ATTEMPT_WORDS = {
+  view_clip: "watch a clip",
+  view_snapshot: "look at a snapshot",
+  view_live: "watch live",
+  review_view: "watch a donated copy",
+  review_media_link: "open a donated copy",
+  review_label: "label a donated copy",
+  review_flag: "flag a donated copy",
+  review_next: "get another clip",
+  key_unlocked: "unlock the home key",
+};
 const TRIGGER_WORDS = { false_alarm: "false alarm" };
 
 let donationsById = new Map();
@@ -59,11 +71,15 @@ function plural(count, word) {
 
 // Donations ----------------------------------------------------------------------------------------------------
 
+function donationDates(donation) {
+  return [
+    donation.donated_at ? `donated ${formatDateTime(donation.donated_at)}` : `started ${formatDateTime(donation.created_at)}`,
+    donation.expires_at && ACTIVE.includes(donation.status) ? `expires ${formatDateTime(donation.expires_at)}` : "",
+  ].filter(Boolean);
+}
+
 function donationFacts(donation) {
   return [
-    `started ${formatDateTime(donation.created_at)}`,
-    donation.donated_at ? `donated ${formatDateTime(donation.donated_at)}` : "",
-    donation.expires_at && ACTIVE.includes(donation.status) ? `expires ${formatDateTime(donation.expires_at)}` : "",
     donation.status === "donated" || donation.reviewer_views
       ? `watched by reviewers ${plural(donation.reviewer_views, "time")}`
       : "",
@@ -93,7 +109,8 @@ function donationRow(donation) {
       badge,
       donation.from_rule ? h("span", { class: "chip" }, "by your rule") : null,
     ),
-    h("span", { class: "muted small" }, donationFacts(donation).join(" · ")),
+    h("span", { class: "muted small", "data-testid": "donation-dates" }, donationDates(donation).join(" · ")),
+    h("span", { class: "muted small", "data-testid": "donation-facts" }, donationFacts(donation).join(" · ")),
     reason,
   );
   const actions = [];
@@ -268,7 +285,7 @@ async function loadNotices() {
 function actionWords(entry) {
   const words = ACTION_WORDS[entry.action] || entry.action.replaceAll("_", " ");
   if (entry.outcome !== "refused" || entry.action === "refused" || entry.action === "donation_refused") return words;
-  return `refused attempt: ${words.replace(/^reviewer /, "")}`;
+  return ATTEMPT_WORDS[entry.action] ? `refused attempt to ${ATTEMPT_WORDS[entry.action]}` : `refused attempt: ${words}`;
 }
 
 function objectCell(text) {
@@ -286,6 +303,22 @@ function objectCell(text) {
   return text;
 }
 
+// Details that only repeat an id the "of what" column already links to are left out.
+const DETAIL_HIDDEN = new Set(["donation_started", "donated"]);
+
+// The log's own words for a few values, said plainly.
+const DETAIL_WORDS = [
+  [/\bcopy shredded: True\b/, "the copy was destroyed"],
+  [/\bcopy shredded: False\b/, "no copy was stored"],
+  [/\bfalse_alarm\b/g, "false alarm"],
+  [/\breal_event\b/g, "real event"],
+];
+
+function shownDetail(entry) {
+  if (!entry.detail || DETAIL_HIDDEN.has(entry.action)) return "";
+  return DETAIL_WORDS.reduce((text, [pattern, words]) => text.replace(pattern, words), entry.detail);
+}
+
 function accessRow(entry) {
   const refused = entry.outcome === "refused";
   const who = [ROLE_WORDS[entry.actor_role] || capitalize(entry.actor_role), entry.actor && entry.actor !== entry.actor_role ? entry.actor : ""]
@@ -296,7 +329,7 @@ function accessRow(entry) {
     { class: refused ? "is-refused" : "", "data-testid": "access-row", "data-action": entry.action, "data-outcome": entry.outcome },
     h("td", { "data-label": "When" }, h("time", { datetime: entry.at }, formatDateTime(entry.at))),
     h("td", { "data-label": "Who" }, who),
-    h("td", { "data-label": "What" }, actionWords(entry), entry.detail ? h("span", { class: "muted small access-detail" }, entry.detail) : null),
+    h("td", { "data-label": "What" }, actionWords(entry), shownDetail(entry) ? h("span", { class: "muted small access-detail" }, shownDetail(entry)) : null),
     h("td", { "data-label": "Of what" }, objectCell(entry.object || "")),
     h("td", { "data-label": "Outcome" }, h("span", { class: `badge ${refused ? "badge-alarm" : "badge-online"}`, "data-testid": "access-outcome" }, refused ? "refused" : "allowed")),
   );

@@ -177,7 +177,12 @@ function canDraw() {
 canvas.addEventListener("pointerdown", (event) => {
   if (!canDraw() || event.button !== 0) return;
   event.preventDefault();
-  canvas.setPointerCapture(event.pointerId);
+  try {
+    // Keep receiving the drag when it leaves the picture, so a box can reach the frame's edge.
+    canvas.setPointerCapture(event.pointerId);
+  } catch {
+    // A pointer the browser no longer tracks: the box ends where the pointer leaves.
+  }
   const start = toFraction(event);
   drawing = { x1: start.x, y1: start.y, x2: start.x, y2: start.y };
   redraw();
