@@ -98,15 +98,18 @@ def record_event(
     alarm: bool = False,
     sub_label: str | None = None,
     seconds: float = 2.0,
+    clip: bytes | None = None,
 ) -> EventRecord:
-    """Store an event the way the recorder does: a real H.264 clip and a JPEG snapshot, sealed to the home key."""
+    """Store an event the way the recorder does: a real H.264 clip (or ``clip``) and a JPEG snapshot, sealed."""
     media = hub.services.storage.media
     event_id = str(uuid.uuid4())
-    plain = hub.folder / f"{event_id}.mp4"
-    write_video(plain, seconds=seconds, fps=10, faststart=True)
     clip_path = media.path_for(camera, event_id, ".mp4")
-    media.write_atomically(clip_path, plain.read_bytes())
-    plain.unlink()
+    if clip is None:
+        plain = hub.folder / f"{event_id}.mp4"
+        write_video(plain, seconds=seconds, fps=10, faststart=True)
+        clip = plain.read_bytes()
+        plain.unlink()
+    media.write_atomically(clip_path, clip)
     snapshot_path = media.path_for(camera, event_id, ".jpg")
     ok, jpeg = cv2.imencode(".jpg", frame_image(3))
     assert ok

@@ -11,6 +11,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import av
 import pyotp
@@ -18,7 +19,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.conftest import MEMBER_PASSWORD, Hub, csrf_of, record_event, set_up_owner, sign_in
+from conftest import shared_media
 from homewarden.events.record import EventRecord
+from homewarden.privacy.preparation import make_preparer
+from homewarden.privacy.screening import ScreeningPolicy
 
 
 @dataclass
@@ -255,3 +259,49 @@ def test_a_member_cannot_donate_and_locked_footage_cannot_be_donated(program: Pr
     hub.services.keys.release()
     locked = program.owner.post(f"/api/events/{program.event.id}/donation", json={}, headers=csrf_of(program.owner))
     assert locked.status_code == 423
+
+
+def first_seconds(source: Path, seconds: float) -> bytes:
+    """Return the start of shared H.264 footage as the MP4 clip a camera would have recorded (packets copied)."""
+    out = io.BytesIO()
+    with av.open(str(source)) as container, av.open(out, mode="w", format="mp4") as output:
+        stream = container.streams.video[0]
+        copy = output.add_stream_from_template(stream)
+        for packet in container.demux(stream):
+            if packet.dts is None:
+                continue
+            if packet.pts is not None and packet.pts * stream.time_base > seconds:
+                break
+            packet.stream = copy
+            output.mux(packet)
+    return out.getvalue()
+
+
+def test_a_copy_screening_refuses_is_deleted_at_once_and_the_owner_is_told(program: Program) -> None:
+    """The refusal path with the real NudeNet model and the real redaction.
+
+    The shared footage is clean, so a policy refusing a class NudeNet does report on the redacted copy of it
+    (covered feet, from 8 s on) stands in for intimate content: the same code runs from the hit to the deletion.
+    """
+    hub = program.hub
+    donations = hub.services.donations
+    assert donations is not None
+    donations.preparer = make_preparer(
+        lambda: None, ScreeningPolicy(classes=frozenset({"FEET_COVERED"}), min_score=0.3)
+    )
+    event = record_event(
+        hub, "front_door", clip=first_seconds(shared_media("video/one-by-one-person-detection.mp4"), 12)
+    )
+    owner = program.owner
+    started = owner.post(f"/api/events/{event.id}/donation", json={}, headers=csrf_of(owner)).json()
+    donations.wait_idle()
+    shown = owner.get(f"/api/donations/{started['id']}").json()
+    assert shown["status"] == "refused"
+    assert "screening found possible intimate content (FEET_COVERED)" in shown["reason"]
+    assert owner.get(f"/api/donations/{started['id']}/preview.mp4").status_code == 404
+    assert owner.post(f"/api/donations/{started['id']}/confirm", headers=csrf_of(owner)).status_code == 409
+    assert not any(donations.program.folder.rglob(f"{started['id']}*"))
+    assert owner.get("/api/privacy/notices").json()[0]["kind"] == "screening"
+    assert program.rita.post("/api/review/next", headers=csrf_of(program.rita)).status_code == 404
+    log = owner.get("/api/privacy/access-log").json()
+    assert any(entry["action"] == "donation_refused" and entry["outcome"] == "refused" for entry in log)
