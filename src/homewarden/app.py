@@ -324,6 +324,7 @@ def init_services(config: HomewardenConfig, store: EventStore, config_path: Path
     )
     services.arming_for(home_id)
     init_review_program(services)
+    services.bus.start()
     return services
 
 
@@ -392,9 +393,11 @@ def start_recording(
             live=services.live,
             arming=arming,
             household=services.household,
+            bus=services.bus,
         )
         for name in cameras
     ]
+    services.runners.update((runner.name, runner) for runner in runners)
     keeper.start()
     start_cameras(runners)
     log.info("recording %d camera(s): %s", len(runners), ", ".join(cameras))
@@ -488,6 +491,7 @@ def serve_command(config_path: Path, host: str, port: int, tls: tuple[Path, Path
             services.keeper.stop()
         if services.donations is not None:
             services.donations.close()
+        services.bus.stop()
         store.close()
     log.info("stopped cleanly")
     return 0

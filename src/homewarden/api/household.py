@@ -149,8 +149,7 @@ def get_arming(caller: Caller, hub: Services) -> ArmingPublic:
 def set_arming(body: ModeChange, caller: Caller, hub: Services) -> ArmingPublic:
     """Choose the mode by hand; it holds until the schedule's next entry starts."""
     home_id = _home_id(caller)
-    manual = hub.arming_for(home_id).set_manual(body.mode, caller.username)
-    hub.accounts.save_manual_mode(home_id, manual.mode, manual.set_by, manual.set_at)
+    hub.set_mode(home_id, body.mode, caller.username)
     return _arming_public(hub, home_id)
 
 

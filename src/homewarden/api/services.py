@@ -11,9 +11,11 @@ from typing import cast
 from homewarden.accounts.store import AccountStore, HomeRecord
 from homewarden.accounts.throttle import SignInThrottle
 from homewarden.camera.live import LiveFrames
+from homewarden.camera.runner import CameraRunner
 from homewarden.config.model import ArmingMode, HomewardenConfig, ScheduleEntry
-from homewarden.events.arming import ArmingState
+from homewarden.events.arming import ArmingState, ManualMode
 from homewarden.faces.household import HouseholdHandle
+from homewarden.notify.bus import ArmingChanged, HubBus
 from homewarden.privacy.audit import AuditLog
 from homewarden.privacy.donations import Donations
 from homewarden.review.queue import ReviewQueue
@@ -96,9 +98,19 @@ class HubServices:
     audit: AuditLog | None = None
     donations: Donations | None = None
     review: ReviewQueue | None = None
+    # Integrations (issue 7): the message bus every camera publishes to, and the running cameras by name.
+    bus: HubBus = field(default_factory=HubBus)
+    runners: dict[str, CameraRunner] = field(default_factory=dict)
     # Cookies are Secure by default; browsers accept Secure cookies from http://localhost and 127.0.0.1.
     secure_cookies: bool = True
     _arming_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def set_mode(self, home_id: int, mode: ArmingMode, by: str) -> ManualMode:
+        """Choose a home's arming mode by hand (web app, MQTT, voice): in force at once, stored, announced."""
+        manual = self.arming_for(home_id).set_manual(mode, by)
+        self.accounts.save_manual_mode(home_id, manual.mode, manual.set_by, manual.set_at)
+        self.bus.publish(ArmingChanged(home_id, manual.mode, by))
+        return manual
 
     def arming_for(self, home_id: int) -> ArmingState:
         """Return a home's arming state, restored from the database the first time it is asked for."""

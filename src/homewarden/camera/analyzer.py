@@ -60,6 +60,8 @@ class FrameAnalyzer:
         self.tracker = ObjectTracker(self.min_score)
         self.lifecycle = EventLifecycle(objects, camera.zones, expire_after=OBJECT_EXPIRY)
         self.stats = AnalyzerStats()
+        # Whether the last analysed frame had motion (the camera's motion sensor for integrations).
+        self.last_motion = False
         self._quiet: list[tuple[Box, float]] = []
         self._last_checked: dict[str, float] = {}
         self._swept = False
@@ -69,6 +71,7 @@ class FrameAnalyzer:
         now = sample.time
         self.stats.frames += 1
         motion = [(float(x1), float(y1), float(x2), float(y2)) for x1, y1, x2, y2 in self.motion.detect(sample.grey)]
+        self.last_motion = bool(motion)
         if motion:
             self.stats.motion_frames += 1
         crops = plan_crops(self._regions_to_check(now, motion), self.frame_size)

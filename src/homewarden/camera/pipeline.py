@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+import numpy as np
+import numpy.typing as npt
 
 from homewarden.camera.analyzer import FrameAnalyzer
 from homewarden.camera.live import LiveFrames, LiveObject
 from homewarden.camera.reader import Sample
 from homewarden.config.model import HomewardenConfig
 from homewarden.detect.base import ObjectDetector
-from homewarden.events.alarm import IntrusionWatch, decision_attributes
+from homewarden.events.alarm import AlarmDecision, IntrusionWatch, decision_attributes
 from homewarden.events.arming import ArmingState
 from homewarden.events.lifecycle import EventEnded, EventStarted, TrackedObject
 from homewarden.events.record import EventRecord
 from homewarden.faces.household import HouseholdHandle
 from homewarden.faces.identity import PersonIdentifier
 from homewarden.faces.library import household_gallery
+from homewarden.notify.bus import DoorbellPressed, EventUpdated, HubBus, MotionChanged
+from homewarden.notify.bus import EventEnded as BusEventEnded
+from homewarden.notify.bus import EventStarted as BusEventStarted
 from homewarden.store.media import MediaFolder
 from homewarden.video.recorder import ClipRecorder, FinishedRecording
 from homewarden.video.source import StreamInfo
@@ -29,6 +35,31 @@ from homewarden.video.source import StreamInfo
 log = logging.getLogger(__name__)
 
 SNAPSHOT_QUALITY = 90
+
+
+# Motion counts as stopped once no frame has shown any for this long (a motion sensor's "clear" delay).
+MOTION_HOLD = 3.0
+# After a doorbell press, the visitor's face is looked for this long, on a frame every VISITOR_LOOK_INTERVAL.
+VISITOR_WINDOW = 4.0
+VISITOR_LOOK_INTERVAL = 0.5
+
+
+@dataclass
+class DoorbellRing:
+    """A doorbell press being recorded, and what is known of the visitor."""
+
+    bell: str
+    at: float
+    seconds: float
+    visitor: str | None = None
+    snapshot: bytes | None = None
+    last_look: float = float("-inf")
+    announced: bool = False
+
+
+def _jpeg(image: npt.NDArray[np.uint8]) -> bytes | None:
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, SNAPSHOT_QUALITY])
+    return encoded.tobytes() if ok else None
 
 
 @dataclass
@@ -57,8 +88,13 @@ class CameraPipeline:
         live_frames: LiveFrames | None = None,
         arming: ArmingState | None = None,
         household: HouseholdHandle | None = None,
+        bus: HubBus | None = None,
     ) -> None:
         camera = config.cameras[name]
+        self.bus = bus
+        self._motion_until: float | None = None
+        self._rings: dict[str, DoorbellRing] = {}
+        self.last_time = 0.0
         self.name = name
         self.source = source
         self.live = info.live
@@ -103,13 +139,62 @@ class CameraPipeline:
             if self._restarted_at is not None and sample.time >= self._restarted_at:
                 self.analyzer.restart_stream()
                 self._restarted_at = None
+            self.last_time = sample.time
             self._apply(self.analyzer.analyze(sample))
+            self._follow_motion(sample.time)
             for pending in self._pending.values():
                 if not pending.ended:
-                    self.watch.follow(pending.obj, sample.time)
+                    decision = self.watch.follow(pending.obj, sample.time)
+                    if decision is not None:
+                        self._publish_update(pending.obj, decision, sample.time)
+            self._identify_visitors(sample)
             self._publish_finished()
             if self.live_frames is not None:
                 self.live_frames.publish(self.name, sample, self._live_objects())
+
+    def ring(self, bell: str, at: float, seconds: float) -> str:
+        """Record a doorbell press: from the pre-roll before ``at`` until ``seconds`` after; return the event id."""
+        with self._lock:
+            event_id = uuid.uuid4().hex
+            self._rings[event_id] = DoorbellRing(bell, at, seconds)
+            self.recorder.start(event_id, at)
+            self.recorder.stop(event_id, at + seconds)
+            log.info("camera %s: doorbell %s pressed: recording event %s", self.name, bell, event_id)
+            return event_id
+
+    def _identify_visitors(self, sample: Sample) -> None:
+        """Look for the visitor's face on a few frames after a press (a member's name, "stranger", or nobody)."""
+        for event_id, ring in self._rings.items():
+            if ring.announced or sample.time < ring.at:
+                continue
+            late = sample.time - ring.at > VISITOR_WINDOW
+            if not late and sample.time - ring.last_look >= VISITOR_LOOK_INTERVAL:
+                ring.last_look = sample.time
+                ring.visitor = self.watch.identify(sample.time, sample.image)
+                ring.snapshot = _jpeg(sample.image)
+            if ring.visitor is not None or late:
+                ring.announced = True
+                if self.bus is not None:
+                    self.bus.publish(DoorbellPressed(self.name, event_id, ring.at, ring.visitor, ring.snapshot))
+
+    def _follow_motion(self, now: float) -> None:
+        if self.analyzer.last_motion:
+            if self._motion_until is None and self.bus is not None:
+                self.bus.publish(MotionChanged(self.name, True, now))
+            self._motion_until = now + MOTION_HOLD
+        elif self._motion_until is not None and now > self._motion_until:
+            self._motion_until = None
+            if self.bus is not None:
+                self.bus.publish(MotionChanged(self.name, False, now))
+
+    def _publish_update(self, obj: TrackedObject, decision: AlarmDecision, now: float) -> None:
+        if self.bus is None:
+            return
+        watched = self.watch.tracks.get(obj.id)
+        sub_label = watched.faces.sub_label() if watched is not None else None
+        self.bus.publish(
+            EventUpdated(self.name, obj.id, decision.label, sub_label, decision.alarm, decision.reason, now)
+        )
 
     def restart_stream(self, at: float) -> None:
         """Note that the video jumped (a looping file started over) at this time: its frames are a new scene."""
@@ -156,18 +241,57 @@ class CameraPipeline:
                 self._pending[obj.id] = PendingEvent(obj)
                 self.recorder.start(obj.id, obj.first_seen)
                 log.info("camera %s: %s event %s started", self.name, obj.label, obj.id)
+                if self.bus is not None:
+                    self.bus.publish(
+                        BusEventStarted(self.name, obj.id, obj.label, round(obj.best_score, 4), obj.first_seen)
+                    )
             else:
                 self._pending[obj.id].ended = True
                 self.recorder.stop(obj.id, obj.last_seen)
 
     def _publish_finished(self) -> None:
         for recording in self.recorder.take_finished():
+            ring = self._rings.pop(recording.event_id, None)
             pending = self._pending.pop(recording.event_id, None)
-            if pending is None:
+            if ring is not None:
+                record = self._finish_ring(recording, ring)
+            elif pending is not None:
+                record = self._finish_event(pending.obj, recording)
+            else:
                 continue
-            record = self._finish_event(pending.obj, recording)
             self.written.append(record)
             self.on_event(record)
+            if self.bus is not None:
+                self.bus.publish(BusEventEnded(record))
+
+    def _finish_ring(self, recording: FinishedRecording, ring: DoorbellRing) -> EventRecord:
+        snapshot = None
+        if ring.snapshot is not None:
+            path = self.media.path_for(self.name, recording.event_id, ".jpg")
+            try:
+                self.media.write_atomically(path, ring.snapshot)
+                snapshot = str(path)
+            except OSError as exc:
+                log.error(
+                    "camera %s: doorbell event %s: cannot store snapshot (%s)", self.name, recording.event_id, exc
+                )
+        width, height = self.analyzer.frame_size
+        return EventRecord(
+            id=recording.event_id,
+            camera=self.name,
+            label="doorbell",
+            score=1.0,
+            start=ring.at,
+            end=ring.at + ring.seconds,
+            live=self.live,
+            box=(0, 0, width, height),
+            snapshot=snapshot,
+            clips=tuple(recording.clips),
+            sub_label=ring.visitor,
+            attributes={"doorbell": ring.bell},
+            source=self.source,
+            clip_error=recording.error,
+        )
 
     def _finish_event(self, obj: TrackedObject, recording: FinishedRecording) -> EventRecord:
         snapshot = self._write_snapshot(obj)

@@ -16,6 +16,7 @@ from homewarden.detect.base import ObjectDetector
 from homewarden.events.arming import ArmingState
 from homewarden.events.record import EventRecord
 from homewarden.faces.household import HouseholdHandle
+from homewarden.notify.bus import HubBus
 from homewarden.store.media import MediaFolder
 from homewarden.video.source import SourceError, StreamInfo, VideoSource, describe_url
 
@@ -63,8 +64,10 @@ class CameraRunner:
         live: LiveFrames | None = None,
         arming: ArmingState | None = None,
         household: HouseholdHandle | None = None,
+        bus: HubBus | None = None,
     ) -> None:
         self.name = name
+        self.bus = bus
         self.config = config
         self.url = config.cameras[name].source
         self.detector = detector
@@ -78,6 +81,13 @@ class CameraRunner:
         self.live = live
         self.arming = arming
         self.household = household
+
+    def ring(self, bell: str, seconds: float) -> str | None:
+        """Record a doorbell press now (with the pre-roll); return the event id, or None while the camera is down."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return None
+        return pipeline.ring(bell, time.time() if self.wall_clock or pipeline.live else pipeline.last_time, seconds)
 
     def open(self) -> VideoSource:
         """Open the source, or raise SourceError."""
@@ -101,6 +111,7 @@ class CameraRunner:
                 live_frames=self.live,
                 arming=self.arming,
                 household=self.household,
+                bus=self.bus,
             )
         else:
             self.pipeline.recorder.interrupt(source.stream if source.info.remuxable else None)

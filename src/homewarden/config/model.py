@@ -363,6 +363,34 @@ class ReviewConfig(StrictModel):
     )
 
 
+class MqttConfig(StrictModel):
+    """The MQTT broker the hub publishes to, and Home Assistant's discovery."""
+
+    enabled: bool = Field(default=False, description="Whether the hub connects to the broker.")
+    host: str = Field(default="127.0.0.1", min_length=1, description="Broker host name or address.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Broker port.")
+    username: str | None = Field(default=None, description="User name, if the broker asks for one.")
+    password: str | None = Field(default=None, description="Password, if the broker asks for one.")
+    topic_prefix: str = Field(
+        default="homewarden", min_length=1, pattern=r"^[^#+]+$", description="First level of every topic."
+    )
+    discovery_prefix: str = Field(
+        default="homeassistant", min_length=1, pattern=r"^[^#+]+$", description="Home Assistant's discovery prefix."
+    )
+    discovery: bool = Field(default=True, description="Publish Home Assistant MQTT discovery configs.")
+    client_id: str = Field(default="homewarden", min_length=1, max_length=64, description="MQTT client id.")
+    keepalive: int = Field(default=30, ge=5, le=3600, description="Seconds between keep-alive pings.")
+
+
+class DoorbellConfig(StrictModel):
+    """A doorbell: the camera it is paired with, and how long a press records."""
+
+    camera: str = Field(min_length=1, description="The camera that records when the bell is pressed.")
+    record_seconds: float = Field(
+        default=20.0, ge=5.0, le=120.0, description="Seconds recorded after a press (plus the camera's pre-roll)."
+    )
+
+
 class HomewardenConfig(StrictModel):
     """The whole configuration file."""
 
@@ -374,6 +402,8 @@ class HomewardenConfig(StrictModel):
     faces: FacesConfig = Field(default_factory=FacesConfig)
     alarm: AlarmConfig = Field(default_factory=AlarmConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    doorbells: dict[str, DoorbellConfig] = Field(default_factory=dict, description="Doorbells by name.")
 
     @model_validator(mode="after")
     def _verify(self) -> HomewardenConfig:
@@ -382,6 +412,7 @@ class HomewardenConfig(StrictModel):
         verify_zone_labels(self)
         verify_record_lengths(self)
         verify_alarm_rules(self)
+        verify_doorbells(self)
         return self
 
     def objects_for(self, camera: str) -> ObjectsConfig:
@@ -398,6 +429,15 @@ def verify_camera_names(config: HomewardenConfig) -> None:
     for name in config.cameras:
         if not name or not all(ch.isalnum() or ch in "-_" for ch in name):
             raise ValueError(f"camera name {name!r} may hold only letters, digits, '-' and '_'")
+
+
+def verify_doorbells(config: HomewardenConfig) -> None:
+    """Refuse a doorbell paired with a camera that does not exist, or a name unfit for a topic or URL."""
+    for name, bell in config.doorbells.items():
+        if not name or not all(ch.isalnum() or ch in "-_" for ch in name):
+            raise ValueError(f"doorbell name {name!r} may hold only letters, digits, '-' and '_'")
+        if bell.camera not in config.cameras:
+            raise ValueError(f"doorbells.{name}.camera: no camera named {bell.camera!r}")
 
 
 def verify_tracked_labels(config: HomewardenConfig) -> None:

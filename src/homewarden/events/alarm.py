@@ -12,6 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
+import numpy.typing as npt
+
 from homewarden.config.model import AlarmConfig, ArmingMode, CameraAlarmRule, FacesConfig
 from homewarden.errors import UserError
 from homewarden.events.arming import ArmingState
@@ -219,22 +222,37 @@ class IntrusionWatch:
             at=at,
         )
 
+    def identify(self, time: float, image: npt.NDArray[np.uint8]) -> str | None:
+        """Say who is in a picture (a doorbell's visitor): a member's name, "stranger", or None when no face is seen."""
+        identifier = self._ensure_identifier()
+        if identifier is None:
+            return None
+        sighting = identifier.look(time, image, (0, 0))
+        if sighting is None or sighting.match is None:
+            return None
+        return sighting.match.name or STRANGER
+
+    def _ensure_identifier(self) -> PersonIdentifier | None:
+        if self._identifier is None and self._identifier_factory is not None:
+            try:
+                self._identifier = self._identifier_factory()
+            except UserError as exc:
+                # Without the household every person is a stranger: alarms still go off, none is missed.
+                log.error("camera %s: face recognition is off for this run: %s", self.camera, exc)
+                self._identifier_factory = None
+        return self._identifier
+
     def _look_for_faces(self, obj: TrackedObject, track: WatchedTrack) -> None:
         if self._identifier_factory is None:
             return
         for view in sorted(obj.person_views, key=lambda view: view.time):
             if view.time in track.faces.looked_at or track.faces.lookups >= self.max_lookups:
                 continue
-            if self._identifier is None:
-                try:
-                    self._identifier = self._identifier_factory()
-                except UserError as exc:
-                    # Without the household every person is a stranger: alarms still go off, none is missed.
-                    log.error("camera %s: face recognition is off for this run: %s", self.camera, exc)
-                    self._identifier_factory = None
-                    return
+            identifier = self._ensure_identifier()
+            if identifier is None:
+                return
             track.faces.looked_at.add(view.time)
-            sighting = self._identifier.look(view.time, view.crop, view.origin)
+            sighting = identifier.look(view.time, view.crop, view.origin)
             if sighting is not None:
                 track.faces.sightings.append(sighting)
 

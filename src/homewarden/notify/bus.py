@@ -1,0 +1,151 @@
+"""The hub's message bus: what happened, told to every integration without ever blocking a camera.
+
+Cameras and the web app publish typed messages; integrations (MQTT, webhooks, web push) subscribe. Publishing puts
+the message on a bounded queue and returns at once; one dispatcher thread hands each message to every subscriber in
+order, so a slow or failing integration delays only the integrations after it, never the cameras. A full queue drops
+the message and counts it (logged once per burst), as a camera drops frames rather than block.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homewarden.events.record import EventRecord
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class EventStarted:
+    """An object became an event (confirmed); ``at`` is its first sighting (Unix seconds for live cameras)."""
+
+    camera: str
+    event_id: str
+    label: str
+    score: float
+    at: float
+
+
+@dataclass(frozen=True)
+class EventUpdated:
+    """What is known of a running event changed: who it is, or the alarm decision."""
+
+    camera: str
+    event_id: str
+    label: str
+    sub_label: str | None
+    alarm: bool
+    alarm_reason: str | None
+    at: float
+
+
+@dataclass(frozen=True)
+class EventEnded:
+    """An event is over and stored, with its clips and snapshot."""
+
+    record: EventRecord
+
+
+@dataclass(frozen=True)
+class MotionChanged:
+    """A camera's motion started or stopped."""
+
+    camera: str
+    active: bool
+    at: float
+
+
+@dataclass(frozen=True)
+class ArmingChanged:
+    """A home's arming mode changed (by hand, schedule or an integration)."""
+
+    home_id: int
+    mode: str
+    by: str
+
+
+@dataclass(frozen=True)
+class DoorbellPressed:
+    """A doorbell was pressed: the paired camera records; ``visitor`` is a member's name, "stranger" or None."""
+
+    camera: str
+    event_id: str
+    at: float
+    visitor: str | None
+    snapshot_jpeg: bytes | None
+
+
+Message = EventStarted | EventUpdated | EventEnded | MotionChanged | ArmingChanged | DoorbellPressed
+Subscriber = Callable[[Message], None]
+
+
+class HubBus:
+    """Publish messages without blocking; deliver them to every subscriber on one dispatcher thread."""
+
+    def __init__(self, size: int = QUEUE_SIZE) -> None:
+        """Start with no subscribers; call start() to deliver."""
+        self._queue: queue.Queue[Message | None] = queue.Queue(maxsize=size)
+        self._subscribers: list[tuple[str, Subscriber]] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.dropped = 0
+
+    def subscribe(self, name: str, subscriber: Subscriber) -> None:
+        """Deliver every later message to ``subscriber`` (its failures are logged, never raised to publishers)."""
+        with self._lock:
+            self._subscribers.append((name, subscriber))
+
+    def publish(self, message: Message) -> None:
+        """Queue a message; never blocks (a full queue drops it)."""
+        try:
+            self._queue.put_nowait(message)
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 100 == 0:
+                log.warning("integrations are behind: %d message(s) dropped", self.dropped)
+
+    def start(self) -> None:
+        """Start delivering."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._deliver, name="hub-bus", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Deliver what is queued, then stop."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every message queued so far was delivered (for tests and shutdown)."""
+        done = threading.Event()
+        self._queue.put(_Marker(done))  # type: ignore[arg-type]
+        done.wait(timeout)
+
+    def _deliver(self) -> None:
+        while True:
+            message = self._queue.get()
+            if message is None:
+                return
+            if isinstance(message, _Marker):
+                message.done.set()
+                continue
+            with self._lock:
+                subscribers = list(self._subscribers)
+            for name, subscriber in subscribers:
+                try:
+                    subscriber(message)
+                except Exception:  # an integration must never take the others (or the hub) down
+                    log.exception("integration %s failed on %s", name, type(message).__name__)
+
+
+@dataclass(frozen=True)
+class _Marker:
+    done: threading.Event
