@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
@@ -404,6 +405,30 @@ def start_recording(
     return runners
 
 
+class Integration(Protocol):
+    """A running integration: something subscribed to the hub's bus that is stopped with the hub."""
+
+    def stop(self) -> None:
+        """Finish and stop."""
+
+
+def start_integrations(services: HubServices) -> list[Integration]:
+    """Subscribe the configured integrations to the hub's bus and start them; return them for stopping."""
+    from homewarden.notify.push import PushNotifier, PushSubscriptions, VapidKeys
+    from homewarden.notify.webhooks import WebhookDispatcher, WebhookStore
+
+    config = services.config
+    engine = services.events.engine
+    webhooks = WebhookDispatcher(WebhookStore(engine), services.accounts, hub_name="homewarden")
+    push = PushNotifier(PushSubscriptions(engine), services.accounts, VapidKeys.in_folder(config.storage.folder))
+    started: list[Integration] = []
+    for name, integration in (("webhooks", webhooks), ("push", push)):
+        services.bus.subscribe(name, integration)
+        integration.start()
+        started.append(integration)
+    return started
+
+
 DONATION_SWEEP_SECONDS = 3600.0
 
 
@@ -459,6 +484,7 @@ def serve_command(config_path: Path, host: str, port: int, tls: tuple[Path, Path
         say(f"First run: create the owner account at {base}/setup?token={services.setup.token}")
         say("(this link works once; cameras start recording once the owner has set the home passphrase)")
     stopping = threading.Event()
+    integrations = start_integrations(services)
     if services.donations is not None:
         threading.Thread(
             target=expire_donations_until, args=(services, stopping), name="donation-expiry", daemon=True
@@ -492,6 +518,8 @@ def serve_command(config_path: Path, host: str, port: int, tls: tuple[Path, Path
         if services.donations is not None:
             services.donations.close()
         services.bus.stop()
+        for integration in integrations:
+            integration.stop()
         store.close()
     log.info("stopped cleanly")
     return 0

@@ -35,6 +35,7 @@ from homewarden.api.app import create_app
 from homewarden.api.deps import CSRF_HEADER, SESSION_COOKIE, check_every_route_has_a_policy
 from homewarden.app import init_services
 from homewarden.events.record import EventRecord
+from homewarden.notify.webhooks import WebhookStore
 from homewarden.privacy.audit import Actor
 from homewarden.store import EventStore
 from homewarden.store.crypto import Keyring
@@ -66,6 +67,8 @@ class World:
     rule: int
     spare_rule: int
     spare_reviewer: int
+    webhook: int
+    spare_webhook: int
 
     def targets(self, party: str) -> dict[str, str]:
         """Return home A's resources a request may name; olivia's destructive calls get spares of the same kind."""
@@ -86,6 +89,8 @@ class World:
             "rule": str(self.rule),
             "doomed_rule": str(self.spare_rule if olivia else self.rule),
             "reviewer": str(self.spare_reviewer if party == "adam" else self.user_ids["rita"]),
+            "webhook": str(self.webhook),
+            "doomed_webhook": str(self.spare_webhook if olivia else self.webhook),
         }
 
     def home_a_identifiers(self, party: str) -> set[str]:
@@ -207,6 +212,11 @@ def _new_session(world: World, party: str) -> None:
 
 
 NEW_PASSWORD = "a brand new password 1234"
+# A browser's push subscription keys: a P-256 public point and a 16-byte auth secret, base64url.
+PUSH_KEYS = {
+    "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+    "auth": "tBHItJI5svbpez7KI4CCXg",
+}
 WRONG_PASSWORD = "not my password at all"
 
 MATRIX: dict[tuple[str, str], Row] = {
@@ -425,6 +435,40 @@ MATRIX: dict[tuple[str, str], Row] = {
         Call("DELETE", "/api/admin/reviewers/{reviewer}"), admin_only(200)
     ),
     ("GET", "/api/admin/queue"): Row(Call("GET", "/api/admin/queue"), admin_only(200)),
+    # notifications: webhooks are the owner's, push subscriptions each household user's own
+    ("GET", "/api/webhooks"): Row(
+        Call("GET", "/api/webhooks"), who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403)
+    ),
+    ("POST", "/api/webhooks"): Row(
+        Call("POST", "/api/webhooks", json={"url": "https://hooks.example.net/{party}"}),
+        who(anonymous=401, olivia=201, max=403, bob=201, program=403, token=403),
+    ),
+    ("DELETE", "/api/webhooks/{webhook_id}"): Row(
+        Call("DELETE", "/api/webhooks/{doomed_webhook}"),
+        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+    ),
+    ("GET", "/api/webhooks/{webhook_id}/deliveries"): Row(
+        Call("GET", "/api/webhooks/{webhook}/deliveries"),
+        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+    ),
+    ("POST", "/api/webhooks/{webhook_id}/test"): Row(
+        Call("POST", "/api/webhooks/{webhook}/test"),
+        who(anonymous=401, olivia=202, max=403, bob=404, program=403, token=403),
+    ),
+    ("GET", "/api/push/key"): Row(
+        Call("GET", "/api/push/key"), who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=403)
+    ),
+    ("POST", "/api/push/subscriptions"): Row(
+        Call(
+            "POST", "/api/push/subscriptions", json={"endpoint": "https://push.example.net/{party}", "keys": PUSH_KEYS}
+        ),
+        who(anonymous=401, olivia=201, max=201, bob=201, program=403, token=403),
+    ),
+    ("DELETE", "/api/push/subscriptions"): Row(
+        Call("DELETE", "/api/push/subscriptions", json={"endpoint": "https://push.example.net/{party}"}),
+        who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=403),
+    ),
+    ("GET", "/sw.js"): Row(Call("GET", "/sw.js"), everyone(200)),
     # pages
     ("GET", "/login"): Row(Call("GET", "/login"), everyone(200)),
     ("GET", "/setup"): Row(Call("GET", "/setup"), everyone(200)),
@@ -491,6 +535,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         assignment = review.next(Actor("reviewer", "rita"), users["rita"].id).id
         rules = [donations.add_rule(home_a, "garden", "label", "cat", False, olivia_actor).id for _ in range(2)]
         spare_reviewer = accounts.create_user("ruth", MEMBER_PASSWORD, "reviewer", None).id
+        webhooks = WebhookStore(store.engine)
+        hooks = [webhooks.create(home_a, f"https://hooks.example.net/a{n}", ["alarm"])[0].id for n in range(2)]
         yield World(
             hub=hub,
             clients=clients,
@@ -510,6 +556,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             rule=rules[0],
             spare_rule=rules[1],
             spare_reviewer=spare_reviewer,
+            webhook=hooks[0],
+            spare_webhook=hooks[1],
         )
         donations.close()
     finally:
@@ -595,6 +643,9 @@ FOREIGN_IDS = [
     (("DELETE", "/api/tokens/{token}"), "token"),
     (("PATCH", "/api/members/{member}"), "member"),
     (("DELETE", "/api/members/{member}"), "member"),
+    (("GET", "/api/webhooks/{webhook}/deliveries"), "webhook"),
+    (("POST", "/api/webhooks/{webhook}/test"), "webhook"),
+    (("DELETE", "/api/webhooks/{webhook}"), "webhook"),
 ]
 
 
@@ -605,7 +656,13 @@ def test_another_homes_id_answers_like_one_that_does_not_exist(
 ) -> None:
     method, url = request_line
     real = world.targets(party)[kind]
-    made_up = {"event": str(uuid.uuid4()), "camera": "back_yard", "token": "987654", "member": "987654"}[kind]
+    made_up = {
+        "event": str(uuid.uuid4()),
+        "camera": "back_yard",
+        "token": "987654",
+        "member": "987654",
+        "webhook": "987654",
+    }[kind]
     body = {"cameras": ["garden"]} if method == "PATCH" else None
     answers = [
         world.send(party, Call(method, url.replace("{" + kind + "}", value), json=body)) for value in (real, made_up)

@@ -236,7 +236,7 @@ def test_opening_the_same_database_again_keeps_events_and_schema(database_url: s
 
     with direct_engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    assert versions == ["0005"]
+    assert versions == ["0006"]
 
 
 def test_sqlite_store_creates_its_folder_and_uses_write_ahead_logging(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from homewarden.store.errors import StoreError
 Role = Literal["owner", "member", "reviewer", "admin"]
 HOUSEHOLD_ROLES: tuple[Role, ...] = ("owner", "member")
 PROGRAM_ROLES: tuple[Role, ...] = ("reviewer", "admin")
-SCOPES = ("events:read", "media:read", "live:read", "arming:write")
+SCOPES = ("events:read", "media:read", "live:read", "arming:write", "doorbell:press", "voice")
 
 SESSION_LIFETIME = timedelta(days=14)
 SESSION_IDLE = timedelta(hours=12)

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from homewarden import __version__
-from homewarden.api import auth, cameras, events, household, privacy, review
+from homewarden.api import auth, cameras, events, household, notifications, privacy, review
 from homewarden.api.deps import authorize, check_every_route_has_a_policy
 from homewarden.api.services import HubServices
 
@@ -63,7 +63,15 @@ def create_app(services: HubServices) -> FastAPI:
         dependencies=[Depends(authorize)],
     )
     app.state.services = services
-    for router in (auth.router, events.router, cameras.router, household.router, privacy.router, review.router):
+    for router in (
+        auth.router,
+        events.router,
+        cameras.router,
+        household.router,
+        privacy.router,
+        review.router,
+        notifications.router,
+    ):
         app.include_router(router)
     from homewarden.web import pages
 

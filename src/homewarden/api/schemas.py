@@ -49,7 +49,9 @@ class TokenRequest(Incoming):
     """A new API token."""
 
     name: str = Field(min_length=1, max_length=64)
-    scopes: list[Literal["events:read", "media:read", "live:read", "arming:write"]] = Field(min_length=1)
+    scopes: list[Literal["events:read", "media:read", "live:read", "arming:write", "doorbell:press", "voice"]] = Field(
+        min_length=1
+    )
 
 
 class Passphrase(Incoming):

@@ -227,7 +227,7 @@ class IntrusionWatch:
         identifier = self._ensure_identifier()
         if identifier is None:
             return None
-        sighting = identifier.look(time, image, (0, 0))
+        sighting = identifier.look_in_frame(time, image)
         if sighting is None or sighting.match is None:
             return None
         return sighting.match.name or STRANGER

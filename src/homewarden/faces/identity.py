@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from homewarden.faces.finder import BGRImage, FaceFinder, FoundFace
 from homewarden.faces.gallery import UNKNOWN, FaceMatch, Gallery
 from homewarden.faces.household import HouseholdHandle
@@ -75,5 +77,16 @@ class PersonIdentifier:
         face = self.finder.in_head_region(crop, origin)
         if face is None:
             return None
+        match = self.gallery.match(face.embedding) if face.width >= self.min_face_size else None
+        return FaceSighting(time, face, match)
+
+    def look_in_frame(self, time: float, image: BGRImage) -> FaceSighting | None:
+        """Search a whole frame (a doorbell's view) for its largest face; return the sighting, or None."""
+        # A head-region search shrinks what it is given to a head's width: a whole frame would shrink a face at the
+        # door below what the detector finds. The whole frame is searched at full size, as a photo is.
+        faces = self.finder.in_photo(np.ascontiguousarray(image[:, :, ::-1]))
+        if not faces:
+            return None
+        face = faces[0]
         match = self.gallery.match(face.embedding) if face.width >= self.min_face_size else None
         return FaceSighting(time, face, match)

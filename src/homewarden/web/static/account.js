@@ -1,4 +1,5 @@
-// Account: password, two-factor sign-in, API tokens, sign out everywhere and, for owners, the home key.
+// Account: password, two-factor sign-in, API tokens, notifications on this browser, sign out everywhere and, for
+// owners, the home key and the webhooks.
 import {
   ApiError,
   api,
@@ -181,6 +182,200 @@ function wireTokens() {
   });
 }
 
+// Notifications on this browser ----------------------------------------------------------------------------------
+
+function urlBase64ToBytes(text) {
+  const padded = (text + "=".repeat((4 - (text.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+  return Uint8Array.from(atob(padded), (char) => char.charCodeAt(0));
+}
+
+function pushSupported() {
+  return window.isSecureContext && "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+}
+
+async function currentPushSubscription() {
+  const registration = await navigator.serviceWorker.getRegistration("/");
+  return registration ? registration.pushManager.getSubscription() : null;
+}
+
+function showPush(subscribed) {
+  const status = document.getElementById("push-status");
+  const blocked = Notification.permission === "denied";
+  status.textContent = subscribed ? "on" : blocked ? "blocked" : "off";
+  status.className = `badge ${subscribed ? "badge-online" : ""}`;
+  document.getElementById("push-enable").hidden = subscribed || blocked;
+  document.getElementById("push-disable").hidden = !subscribed;
+}
+
+async function loadPush() {
+  if (!document.getElementById("push")) return;
+  if (!pushSupported()) {
+    document.getElementById("push-status").textContent = "unavailable";
+    document.getElementById("push-unsupported").hidden = false;
+    return;
+  }
+  showPush(Boolean(await currentPushSubscription()));
+}
+
+function wirePush() {
+  const enable = document.getElementById("push-enable");
+  if (!enable || !pushSupported()) return;
+  enable.addEventListener("click", async () => {
+    enable.disabled = true;
+    try {
+      if ((await Notification.requestPermission()) !== "granted") {
+        toast("Notifications are blocked for this site in your browser's settings.", "error");
+        return;
+      }
+      const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+      await navigator.serviceWorker.ready;
+      const { public_key: key } = await api("GET", "/api/push/key");
+      const subscription = await registration.pushManager.subscribe({
+        userVisibleOnly: true,
+        applicationServerKey: urlBase64ToBytes(key),
+      });
+      const { endpoint, keys } = subscription.toJSON();
+      await api("POST", "/api/push/subscriptions", { endpoint, keys: { p256dh: keys.p256dh, auth: keys.auth } });
+      toast("Notifications are on for this browser", "success");
+    } catch (error) {
+      if (!(error instanceof ApiError)) toast(`This browser could not subscribe: ${error.message}`, "error");
+    } finally {
+      enable.disabled = false;
+      loadPush();
+    }
+  });
+  document.getElementById("push-disable").addEventListener("click", async () => {
+    const subscription = await currentPushSubscription();
+    if (subscription) {
+      await api("DELETE", "/api/push/subscriptions", { endpoint: subscription.endpoint });
+      await subscription.unsubscribe();
+    }
+    toast("Notifications are off for this browser", "success");
+    loadPush();
+  });
+}
+
+// Webhooks (owner) -----------------------------------------------------------------------------------------------
+
+const KIND_NAMES = {
+  event_start: "event start",
+  event_update: "event update",
+  event_end: "event end",
+  alarm: "alarm",
+  doorbell: "doorbell",
+  arming: "arming",
+  motion: "motion",
+};
+
+function deliveryRow(delivery) {
+  const badge = { delivered: "badge-online", pending: "", failed: "badge-alarm" }[delivery.state];
+  const last = delivery.status_code ? `HTTP ${delivery.status_code}` : delivery.error || "not sent yet";
+  const facts = [
+    formatDateTime(delivery.created_at),
+    `${delivery.attempts} attempt${delivery.attempts === 1 ? "" : "s"}`,
+    last,
+    delivery.next_attempt_at ? `next try ${formatDateTime(delivery.next_attempt_at)}` : "",
+  ].filter(Boolean);
+  return h(
+    "li",
+    { class: "row", "data-testid": "webhook-delivery", "data-delivery-id": delivery.id },
+    h(
+      "div",
+      { class: "row-main" },
+      h("strong", {}, KIND_NAMES[delivery.kind] || delivery.kind),
+      h("span", { class: "muted small" }, facts.join(" · ")),
+    ),
+    h("span", { class: `badge ${badge}`, "data-testid": "webhook-delivery-state" }, delivery.state),
+  );
+}
+
+async function showDeliveries(webhook) {
+  const deliveries = await api("GET", `/api/webhooks/${encodeURIComponent(webhook.id)}/deliveries`);
+  const log = document.getElementById("webhook-log");
+  document.getElementById("webhook-log-title").textContent = `Deliveries to ${webhook.url}`;
+  document.getElementById("webhook-log-list").replaceChildren(
+    ...(deliveries.length ? deliveries.map(deliveryRow) : [h("li", { class: "row muted", "data-testid": "webhook-log-empty" }, "Nothing sent yet.")]),
+  );
+  log.hidden = false;
+}
+
+function webhookRow(webhook) {
+  const button = (label, testid, onClick, extra = "") => {
+    const element = h("button", { type: "button", class: `btn btn-ghost btn-small ${extra}`, "data-testid": testid }, label);
+    element.addEventListener("click", onClick);
+    return element;
+  };
+  const test = button("Send test", "webhook-test", async () => {
+    await api("POST", `/api/webhooks/${encodeURIComponent(webhook.id)}/test`);
+    toast("Test message queued", "success");
+    setTimeout(() => showDeliveries(webhook), 3000);
+  });
+  const deliveries = button("Deliveries", "webhook-deliveries", () => showDeliveries(webhook));
+  const remove = button(
+    "Delete",
+    "webhook-delete",
+    async () => {
+      const confirmed = await confirmAction("Delete this webhook?", `${webhook.url} gets nothing more; its delivery log goes too.`, "Delete");
+      if (!confirmed) return;
+      await api("DELETE", `/api/webhooks/${encodeURIComponent(webhook.id)}`);
+      document.getElementById("webhook-log").hidden = true;
+      toast("Webhook deleted", "success");
+      loadWebhooks();
+    },
+    "btn-danger-text",
+  );
+  return h(
+    "li",
+    { class: "row", "data-testid": "webhook-row", "data-webhook-id": webhook.id },
+    h(
+      "div",
+      { class: "row-main" },
+      h("strong", {}, webhook.url),
+      h("span", { class: "muted small" }, webhook.events.map((kind) => KIND_NAMES[kind] || kind).join(", ")),
+    ),
+    test,
+    deliveries,
+    remove,
+  );
+}
+
+async function loadWebhooks() {
+  const list = document.getElementById("webhook-list");
+  if (!list) return;
+  const webhooks = await api("GET", "/api/webhooks");
+  list.replaceChildren(...(webhooks.length ? webhooks.map(webhookRow) : [h("li", { class: "row muted", "data-testid": "webhook-empty" }, "No webhooks.")]));
+}
+
+function wireWebhooks() {
+  const form = document.getElementById("webhook-form");
+  if (!form) return;
+  const errorBox = document.getElementById("webhook-error");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    showFormError(errorBox, "");
+    const url = form.url.value.trim();
+    const events = [...form.querySelectorAll('input[name="events"]:checked')].map((input) => input.value);
+    if (!/^https?:\/\/\S+$/i.test(url)) return showFormError(errorBox, "Enter an http:// or https:// URL.");
+    if (events.length === 0) return showFormError(errorBox, "Tick at least one kind of message.");
+    let answer;
+    try {
+      answer = await busy(form, () => api("POST", "/api/webhooks", { url, events }, { expect: [422] }));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      showFormError(errorBox, error.detail);
+      return;
+    }
+    document.getElementById("webhook-secret").textContent = answer.secret;
+    document.getElementById("webhook-created").hidden = false;
+    form.reset();
+    loadWebhooks();
+  });
+  document.getElementById("webhook-secret-copy").addEventListener("click", () => {
+    const element = document.getElementById("webhook-secret");
+    copyText(element.textContent, element);
+  });
+}
+
 // Sessions -----------------------------------------------------------------------------------------------------
 
 document.getElementById("sign-out-everywhere").addEventListener("click", async () => {
@@ -195,9 +390,11 @@ async function init() {
   wirePassword();
   wireTotp();
   wireTokens();
+  wirePush();
+  wireWebhooks();
   const me = await api("GET", "/api/me");
   showTotp(Boolean(me.totp_enabled));
-  await Promise.all([loadHomeKey(), household ? loadTokens() : null]);
+  await Promise.all([loadHomeKey(), household ? loadTokens() : null, household ? loadPush() : null, loadWebhooks()]);
 }
 
 init();

@@ -1,0 +1,317 @@
+"""Web push: alarms and doorbell presses to the household's browsers, end-to-end encrypted for each browser.
+
+A browser subscribes with the hub's VAPID public key and hands over its push service endpoint and keys. The hub
+encrypts each notification for that browser (RFC 8291, aes128gcm) and signs a VAPID token (RFC 8292), so the push
+service, a third party on the internet, carries a message it can neither read nor forge. The message names the
+event's page and snapshot URL only: the service worker fetches the snapshot from the hub with the user's cookie, so
+no image ever passes through the push service.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import Vapid02  # type: ignore[import-untyped]
+from pywebpush import WebPushException, webpush  # type: ignore[import-untyped]
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from homewarden.accounts.store import AccountStore
+from homewarden.notify.bus import DoorbellPressed, EventEnded, EventUpdated, Message
+from homewarden.notify.webhooks import AlarmMemory
+from homewarden.store.errors import StoreError
+from homewarden.store.integration_models import PushSubscription
+
+log = logging.getLogger(__name__)
+
+PUSH_FOLDER = "push"
+PRIVATE_KEY_FILE = "vapid-private.pem"
+QUEUE_SIZE = 200
+# A notification older than this is not worth showing: the push service drops it instead of delivering it late.
+TTL_SECONDS = 3600
+# The VAPID "sub" claim: who the push service may contact about this sender. Apple's service needs a mailto: or
+# https: address; a hub has no public one, so an address that reaches nobody says "a self-hosted hub".
+DEFAULT_CONTACT = "mailto:push@homewarden.invalid"
+GONE_STATUSES = frozenset({404, 410})
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class VapidKeys:
+    """The hub's VAPID key pair: generated once, kept as ``<storage>/push/vapid-private.pem`` (mode 0600)."""
+
+    def __init__(self, private_key: ec.EllipticCurvePrivateKey) -> None:
+        """Use ``private_key`` (a P-256 key)."""
+        self._private_key = private_key
+
+    @classmethod
+    def in_folder(cls, storage_folder: Path) -> VapidKeys:
+        """Load the hub's key pair, generating it on first use."""
+        folder = storage_folder / PUSH_FOLDER
+        path = folder / PRIVATE_KEY_FILE
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            key = ec.generate_private_key(ec.SECP256R1())
+            pem = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            try:
+                # O_EXCL: when the web app and the notifier both start by generating one, the first one wins.
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(descriptor, "wb") as file:
+                    file.write(pem)
+                    file.flush()
+                    os.fsync(file.fileno())
+                return cls(key)
+        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{path} is not an EC private key")
+        return cls(loaded)
+
+    @property
+    def application_server_key(self) -> str:
+        """Return the public key as browsers want it: the uncompressed point, base64url without padding."""
+        point = self._private_key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return _b64url(point)
+
+    def vapid(self) -> Any:
+        """Return the key as pywebpush signs with it."""
+        pem = self._private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        return Vapid02.from_pem(pem)
+
+
+@dataclass(frozen=True)
+class SubscriptionRecord:
+    """A browser subscribed to a user's notifications."""
+
+    id: int
+    user_id: int
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+class PushSubscriptions:
+    """The browsers subscribed to web push, in the hub's database."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Use ``engine``, whose database the event store has already migrated."""
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def subscribe(self, user_id: int, endpoint: str, p256dh: str, auth: str) -> SubscriptionRecord:
+        """Subscribe a browser for ``user_id``; a browser subscribed for someone else signed in there before moves."""
+        with self._session("subscribe the browser") as session:
+            row = session.scalars(select(PushSubscription).where(PushSubscription.endpoint == endpoint)).first()
+            if row is None:
+                row = PushSubscription(user_id=user_id, endpoint=endpoint, p256dh=p256dh, auth=auth)
+                session.add(row)
+            else:
+                row.user_id, row.p256dh, row.auth = user_id, p256dh, auth
+            session.flush()
+            return _record(row)
+
+    def unsubscribe(self, user_id: int, endpoint: str) -> bool:
+        """Forget one of the user's browsers; return whether it was subscribed."""
+        with self._session("unsubscribe the browser") as session:
+            result = session.execute(
+                delete(PushSubscription).where(
+                    PushSubscription.user_id == user_id, PushSubscription.endpoint == endpoint
+                )
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    def of_users(self, user_ids: Sequence[int]) -> list[SubscriptionRecord]:
+        """Return the browsers of these users."""
+        if not user_ids:
+            return []
+        with self._session("read the subscriptions") as session:
+            rows = session.scalars(
+                select(PushSubscription).where(PushSubscription.user_id.in_(user_ids)).order_by(PushSubscription.id)
+            )
+            return [_record(row) for row in rows]
+
+    def forget(self, endpoint: str) -> None:
+        """Delete a subscription the push service no longer knows."""
+        with self._session("delete an expired subscription") as session:
+            session.execute(delete(PushSubscription).where(PushSubscription.endpoint == endpoint))
+
+    @contextmanager
+    def _session(self, action: str) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot {action}: {' '.join(str(error).split())[:300]}") from error
+
+
+def _record(row: PushSubscription) -> SubscriptionRecord:
+    return SubscriptionRecord(row.id, row.user_id, row.endpoint, row.p256dh, row.auth)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What a browser shows: a title, a line of text, the page a click opens and the snapshot to fetch."""
+
+    camera: str
+    event_id: str
+    title: str
+    body: str
+
+    def payload(self) -> dict[str, str]:
+        """Return the JSON the service worker receives (URLs on the hub, never an image)."""
+        return {
+            "title": self.title,
+            "body": self.body,
+            "url": f"/events/{self.event_id}",
+            "snapshot": f"/api/events/{self.event_id}/snapshot.jpg",
+            "tag": self.event_id,
+        }
+
+
+def notification_for(message: Message, alarms: AlarmMemory) -> Notification | None:
+    """Return what to tell the household about a message: alarms (once per event) and doorbell presses."""
+    if isinstance(message, DoorbellPressed):
+        visitor = message.visitor or "someone"
+        who = "a stranger" if visitor == "stranger" else visitor
+        return Notification(message.camera, message.event_id, "Doorbell", f"{who} at the {_shown(message.camera)}")
+    if isinstance(message, EventUpdated) and message.alarm:
+        label, reason = message.sub_label or message.label, message.alarm_reason
+        event_id, camera = message.event_id, message.camera
+    elif isinstance(message, EventEnded) and message.record.alarm:
+        record = message.record
+        label, reason = record.sub_label or record.label, record.alarm_reason
+        event_id, camera = record.id, record.camera
+    else:
+        return None
+    if not alarms.first_time(event_id):
+        return None
+    why = f" ({reason})" if reason else ""
+    return Notification(camera, event_id, f"Alarm: {_shown(camera)}", f"{label} seen{why}")
+
+
+def _shown(camera: str) -> str:
+    return camera.replace("_", " ")
+
+
+class PushNotifier:
+    """Send alarms and doorbell presses to the browsers of the users who may watch the camera.
+
+    Subscribe it to the bus (``bus.subscribe("push", notifier)``) and ``start()`` it: sending happens on its own
+    thread, since push services answer at internet speed.
+    """
+
+    def __init__(
+        self,
+        subscriptions: PushSubscriptions,
+        accounts: AccountStore,
+        keys: VapidKeys,
+        *,
+        contact: str = DEFAULT_CONTACT,
+        timeout: float = 10.0,
+        ttl: int = TTL_SECONDS,
+    ) -> None:
+        """Sign with ``keys``; ``contact`` is the VAPID ``sub`` claim (a mailto: or https: URL)."""
+        self._subscriptions = subscriptions
+        self._accounts = accounts
+        self._vapid = keys.vapid()
+        self._contact = contact
+        self._timeout = timeout
+        self._ttl = ttl
+        self._alarms = AlarmMemory()
+        self._messages: queue.Queue[Message | None] = queue.Queue(maxsize=QUEUE_SIZE)
+        self._thread: threading.Thread | None = None
+        self.dropped = 0
+
+    def __call__(self, message: Message) -> None:
+        """Queue a bus message for the sender; never blocks (a full queue drops it)."""
+        if not isinstance(message, DoorbellPressed | EventUpdated | EventEnded):
+            return
+        try:
+            self._messages.put_nowait(message)
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 100 == 0:
+                log.warning("web push is behind: %d message(s) dropped", self.dropped)
+
+    def start(self) -> None:
+        """Start sending."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="web-push", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Send what is queued, then stop."""
+        if self._thread is not None:
+            self._messages.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _work(self) -> None:
+        while True:
+            message = self._messages.get()
+            if message is None:
+                return
+            try:
+                self.notify(message)
+            except Exception:  # one failed message must not stop the notifications after it
+                log.exception("web push failed on %s", type(message).__name__)
+
+    def notify(self, message: Message) -> int:
+        """Send the message's notification to every browser that should get it; return how many accepted it."""
+        notification = notification_for(message, self._alarms)
+        if notification is None:
+            return 0
+        home_id = self._accounts.home_of_camera(notification.camera)
+        if home_id is None:
+            return 0
+        users = [user.id for user in self._accounts.members(home_id) if notification.camera in user.cameras]
+        data = json.dumps(notification.payload(), separators=(",", ":"))
+        return sum(self._send(subscription, data) for subscription in self._subscriptions.of_users(users))
+
+    def _send(self, subscription: SubscriptionRecord, data: str) -> bool:
+        info = {"endpoint": subscription.endpoint, "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}
+        try:
+            webpush(
+                info,
+                data=data,
+                vapid_private_key=self._vapid,
+                vapid_claims={"sub": self._contact},  # a fresh dict: webpush writes aud and exp into it
+                timeout=self._timeout,
+                ttl=self._ttl,
+                headers={"Urgency": "high"},
+            )
+        except WebPushException as failure:
+            status = getattr(failure.response, "status_code", None)
+            if status in GONE_STATUSES:
+                # The browser unsubscribed or the subscription expired: the push service will never take it again.
+                self._subscriptions.forget(subscription.endpoint)
+                log.info("forgot an expired push subscription of user %d", subscription.user_id)
+            else:
+                log.warning("push to user %d's browser failed: %s", subscription.user_id, str(failure)[:200])
+            return False
+        except OSError as failure:  # requests' connection errors and timeouts are OSErrors
+            log.warning("push service unreachable for user %d's browser: %s", subscription.user_id, failure)
+            return False
+        return True

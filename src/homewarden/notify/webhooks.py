@@ -1,0 +1,520 @@
+"""Webhooks: the home's events as HMAC-signed JSON to the owner's HTTP endpoints, retried with backoff and logged.
+
+Every delivery is a row of the delivery log before it is sent, so the log shows every attempt and a delivery due
+for a retry survives a restart. The bus thread only queues a message; one worker thread turns it into deliveries
+and sends them, so a slow endpoint never holds up the cameras or the other integrations.
+
+A delivery is a POST of ``{"type": ..., "hub": ..., "at": ISO time, "data": {...}}`` with the headers
+``X-Homewarden-Delivery`` (the delivery's id, the same on every retry), ``X-Homewarden-Timestamp`` (Unix seconds) and
+``X-Homewarden-Signature: sha256=<hex>``, the HMAC-SHA256 of ``timestamp + "." + body`` under the webhook's secret.
+A receiver checks it like this (reject old timestamps too, so a recorded request cannot be replayed)::
+
+    import hashlib, hmac, time
+
+    def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 300) -> bool:
+        timestamp = headers["X-Homewarden-Timestamp"]
+        expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        sent = headers["X-Homewarden-Signature"].removeprefix("sha256=")
+        return hmac.compare_digest(expected, sent) and abs(time.time() - int(timestamp)) <= tolerance
+
+Messages never carry media: an event names its snapshot's URL path on the hub, which needs the household's sign-in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import queue
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from homewarden import __version__
+from homewarden.accounts.store import AccountStore
+from homewarden.notify.bus import (
+    ArmingChanged,
+    DoorbellPressed,
+    EventEnded,
+    EventStarted,
+    EventUpdated,
+    Message,
+    MotionChanged,
+)
+from homewarden.store.errors import StoreError
+from homewarden.store.integration_models import Webhook, WebhookDelivery
+
+log = logging.getLogger(__name__)
+
+MAX_URL_LENGTH = 2048
+QUEUE_SIZE = 1000
+# An answer worth trying again later: the receiver is overloaded or broken for now, not refusing the message.
+RETRY_STATUSES = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True)
+class WebhookRecord:
+    """A webhook as its owner sees it (never its secret)."""
+
+    id: int
+    home_id: int
+    url: str
+    events: tuple[str, ...]
+    enabled: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One delivery of the log: what was sent and how each attempt went."""
+
+    id: str
+    webhook_id: int
+    kind: str
+    event_id: str | None
+    attempts: int
+    status_code: int | None
+    error: str | None
+    history: tuple[dict[str, Any], ...]
+    created_at: datetime
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """A delivery to attempt now, with where and how to sign it."""
+
+    id: str
+    url: str
+    secret: str
+    attempts: int
+    payload: dict[str, Any]
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes even for timezone-aware columns; they were written in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _maybe_aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else _aware(moment)
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """Return the ``X-Homewarden-Signature`` value for a body sent at ``timestamp``."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+class WebhookStore:
+    """The webhooks and their delivery log in the hub's database."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Use ``engine``, whose database the event store has already migrated."""
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def create(self, home_id: int, url: str, events: Sequence[str]) -> tuple[WebhookRecord, str]:
+        """Add a webhook; return it and its secret (the only time the secret is shown)."""
+        secret = secrets.token_urlsafe(32)
+        with self._session("add the webhook") as session:
+            row = Webhook(home_id=home_id, url=url, secret=secret, events=list(events), enabled=True)
+            session.add(row)
+            session.flush()
+            return _webhook_record(row), secret
+
+    def webhooks(self, home_id: int) -> list[WebhookRecord]:
+        """List a home's webhooks, oldest first."""
+        with self._session("list the webhooks") as session:
+            rows = session.scalars(select(Webhook).where(Webhook.home_id == home_id).order_by(Webhook.id))
+            return [_webhook_record(row) for row in rows]
+
+    def webhook(self, home_id: int, webhook_id: int) -> WebhookRecord | None:
+        """Return one of a home's webhooks (None for another home's)."""
+        with self._session("read the webhook") as session:
+            row = session.get(Webhook, webhook_id)
+            return _webhook_record(row) if row is not None and row.home_id == home_id else None
+
+    def delete(self, home_id: int, webhook_id: int) -> bool:
+        """Delete one of a home's webhooks and its delivery log; return whether there was one."""
+        with self._session("delete the webhook") as session:
+            result = session.execute(delete(Webhook).where(Webhook.id == webhook_id, Webhook.home_id == home_id))
+            return bool(getattr(result, "rowcount", 0))
+
+    def deliveries(self, webhook_id: int, limit: int = 50) -> list[DeliveryRecord]:
+        """List a webhook's latest deliveries, newest first."""
+        with self._session("read the delivery log") as session:
+            rows = session.scalars(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.webhook_id == webhook_id)
+                .order_by(WebhookDelivery.created_at.desc())
+                .limit(limit)
+            )
+            return [_delivery_record(row) for row in rows]
+
+    def queue_for_home(
+        self, home_id: int, kind: str, event_id: str | None, payload: dict[str, Any], now: datetime
+    ) -> list[str]:
+        """Add a delivery, due now, for every enabled webhook of the home that wants ``kind``; return their ids."""
+        with self._session("queue webhook deliveries") as session:
+            hooks = session.scalars(select(Webhook).where(Webhook.home_id == home_id, Webhook.enabled.is_(True)))
+            wanted = [hook.id for hook in hooks if kind in hook.events]
+            return [self._add(session, hook_id, kind, event_id, payload, now) for hook_id in wanted]
+
+    def queue(self, webhook_id: int, kind: str, payload: dict[str, Any], now: datetime | None = None) -> str:
+        """Add a delivery for one webhook, due now (a test message); return its id."""
+        with self._session("queue a webhook delivery") as session:
+            return self._add(session, webhook_id, kind, None, payload, now or datetime.now(UTC))
+
+    def due(self, now: datetime, limit: int = 20) -> list[DueDelivery]:
+        """Return the deliveries whose next attempt is due, oldest first."""
+        with self._session("read the due deliveries") as session:
+            rows = session.execute(
+                select(WebhookDelivery, Webhook.url, Webhook.secret)
+                .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+                .where(WebhookDelivery.next_attempt_at.is_not(None), WebhookDelivery.next_attempt_at <= now)
+                .order_by(WebhookDelivery.next_attempt_at)
+                .limit(limit)
+            )
+            return [DueDelivery(row.id, url, secret, row.attempts, row.payload) for row, url, secret in rows]
+
+    def next_due_at(self) -> datetime | None:
+        """Return when the earliest pending delivery is due."""
+        with self._session("read the next due delivery") as session:
+            moment = session.scalars(
+                select(WebhookDelivery.next_attempt_at)
+                .where(WebhookDelivery.next_attempt_at.is_not(None))
+                .order_by(WebhookDelivery.next_attempt_at)
+                .limit(1)
+            ).first()
+            return _maybe_aware(moment)
+
+    def record_attempt(
+        self,
+        delivery_id: str,
+        at: datetime,
+        status_code: int | None,
+        error: str | None,
+        delivered: bool,
+        next_attempt_at: datetime | None,
+    ) -> None:
+        """Log one attempt of a delivery and when (if ever) the next one is due."""
+        with self._session("log a webhook attempt") as session:
+            row = session.get(WebhookDelivery, delivery_id)
+            if row is None:  # its webhook was deleted while it was being sent
+                return
+            row.attempts += 1
+            row.status_code = status_code
+            row.error = error
+            row.history = [*row.history, {"at": at.isoformat(), "status_code": status_code, "error": error}]
+            row.delivered_at = at if delivered else None
+            row.next_attempt_at = next_attempt_at
+
+    @staticmethod
+    def _add(
+        session: Session, webhook_id: int, kind: str, event_id: str | None, payload: dict[str, Any], now: datetime
+    ) -> str:
+        delivery_id = str(uuid.uuid4())
+        session.add(
+            WebhookDelivery(
+                id=delivery_id,
+                webhook_id=webhook_id,
+                kind=kind,
+                event_id=event_id,
+                attempts=0,
+                history=[],
+                created_at=now,
+                next_attempt_at=now,
+                payload=payload,
+            )
+        )
+        return delivery_id
+
+    @contextmanager
+    def _session(self, action: str) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot {action}: {' '.join(str(error).split())[:300]}") from error
+
+
+def _webhook_record(row: Webhook) -> WebhookRecord:
+    return WebhookRecord(row.id, row.home_id, row.url, tuple(row.events), row.enabled, _aware(row.created_at))
+
+
+def _delivery_record(row: WebhookDelivery) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=row.id,
+        webhook_id=row.webhook_id,
+        kind=row.kind,
+        event_id=row.event_id,
+        attempts=row.attempts,
+        status_code=row.status_code,
+        error=row.error,
+        history=tuple(row.history),
+        created_at=_aware(row.created_at),
+        delivered_at=_maybe_aware(row.delivered_at),
+        next_attempt_at=_maybe_aware(row.next_attempt_at),
+        payload=row.payload,
+    )
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What one bus message becomes for webhooks: its kind, the event it is about and its ``data``."""
+
+    kind: str
+    event_id: str | None
+    data: dict[str, Any]
+    at: float
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, tz=UTC).isoformat()
+
+
+def _snapshot_path(event_id: str) -> str:
+    return f"/api/events/{event_id}/snapshot.jpg"
+
+
+class AlarmMemory:
+    """The events an alarm was already announced for, so an event's alarm is told once (bounded)."""
+
+    def __init__(self, size: int = 1000) -> None:
+        """Remember up to ``size`` events."""
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def first_time(self, event_id: str) -> bool:
+        """Return whether this is the first alarm for the event, and remember it."""
+        if event_id in self._seen:
+            return False
+        self._seen[event_id] = None
+        if len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+        return True
+
+
+def outgoing(message: Message, alarms: AlarmMemory) -> list[Outgoing]:
+    """Turn a bus message into what webhooks receive (an alarm also becomes an ``alarm`` message, once per event)."""
+    # Imported here: the API's event schema is what webhooks send, and the API imports the bus.
+    from homewarden.api.events import event_public
+
+    now = time.time()
+    if isinstance(message, EventStarted):
+        data: dict[str, Any] = {"event_id": message.event_id, "camera": message.camera, "label": message.label}
+        data |= {"score": round(message.score, 3), "started_at": _iso(message.at)}
+        return [Outgoing("event_start", message.event_id, data, message.at)]
+    if isinstance(message, EventUpdated):
+        data = {
+            "event_id": message.event_id,
+            "camera": message.camera,
+            "label": message.label,
+            "sub_label": message.sub_label,
+            "alarm": message.alarm,
+            "alarm_reason": message.alarm_reason,
+        }
+        found = [Outgoing("event_update", message.event_id, data, message.at)]
+        if message.alarm and alarms.first_time(message.event_id):
+            found.append(
+                Outgoing(
+                    "alarm", message.event_id, data | {"snapshot_url": _snapshot_path(message.event_id)}, message.at
+                )
+            )
+        return found
+    if isinstance(message, EventEnded):
+        record = message.record
+        event = event_public(record).model_dump(mode="json")
+        found = [Outgoing("event_end", record.id, event, record.end if record.live else now)]
+        if record.alarm and alarms.first_time(record.id):
+            found.append(Outgoing("alarm", record.id, event, record.end if record.live else now))
+        return found
+    if isinstance(message, DoorbellPressed):
+        data = {
+            "event_id": message.event_id,
+            "camera": message.camera,
+            "visitor": message.visitor,
+            "snapshot_url": _snapshot_path(message.event_id),
+        }
+        return [Outgoing("doorbell", message.event_id, data, message.at)]
+    if isinstance(message, MotionChanged):
+        return [Outgoing("motion", None, {"camera": message.camera, "active": message.active}, message.at)]
+    if isinstance(message, ArmingChanged):
+        return [Outgoing("arming", None, {"mode": message.mode, "by": message.by}, now)]
+    return []
+
+
+def _home_of(message: Message, accounts: AccountStore) -> int | None:
+    if isinstance(message, ArmingChanged):
+        return message.home_id
+    camera = message.record.camera if isinstance(message, EventEnded) else message.camera
+    return accounts.home_of_camera(camera)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect would resend the signed body somewhere the owner did not configure: it counts as the answer.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class WebhookDispatcher:
+    """Deliver the bus's messages to each home's webhooks, on a worker thread of its own.
+
+    Subscribe it to the bus (``bus.subscribe("webhooks", dispatcher)``) and ``start()`` it.
+    """
+
+    def __init__(
+        self,
+        store: WebhookStore,
+        accounts: AccountStore,
+        *,
+        hub_name: str = "homewarden",
+        base_delay: float = 2.0,
+        max_delay: float = 600.0,
+        max_attempts: int = 8,
+        timeout: float = 10.0,
+        poll_interval: float = 2.0,
+    ) -> None:
+        """Retry after ``base_delay`` seconds, doubling up to ``max_delay``, at most ``max_attempts`` times."""
+        self.store = store
+        self._accounts = accounts
+        self._hub_name = hub_name
+        self._base_delay = base_delay
+        self._max_delay = max_delay
+        self._max_attempts = max_attempts
+        self._timeout = timeout
+        # Test messages are queued by the API in the database; the worker looks for them this often.
+        self._poll_interval = poll_interval
+        self._messages: queue.Queue[Message] = queue.Queue(maxsize=QUEUE_SIZE)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._alarms = AlarmMemory()
+        self._opener = urllib.request.build_opener(_NoRedirects)
+        self.dropped = 0
+
+    def __call__(self, message: Message) -> None:
+        """Queue a bus message for the worker; never blocks (a full queue drops it)."""
+        try:
+            self._messages.put_nowait(message)
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 100 == 0:
+                log.warning("webhooks are behind: %d message(s) dropped", self.dropped)
+            return
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the worker (it first sends what was due before a restart)."""
+        if self._thread is None:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._work, name="webhooks", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the worker; pending retries stay in the delivery log for the next start."""
+        if self._thread is not None:
+            self._stopping.set()
+            self._wake.set()
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Look for due deliveries now (after queueing one in the database)."""
+        self._wake.set()
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._take_messages()
+                self._send_due()
+                wait = self._poll_interval
+                next_due = self.store.next_due_at()
+                if next_due is not None:
+                    wait = min(wait, max(0.0, (next_due - datetime.now(UTC)).total_seconds()))
+            except Exception:  # the database may be briefly unavailable; try again rather than die
+                log.exception("webhook delivery failed; retrying in %.0f s", self._poll_interval)
+                wait = self._poll_interval
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _take_messages(self) -> None:
+        while True:
+            try:
+                message = self._messages.get_nowait()
+            except queue.Empty:
+                return
+            home_id = _home_of(message, self._accounts)
+            if home_id is None:
+                continue
+            now = datetime.now(UTC)
+            for item in outgoing(message, self._alarms):
+                body = {"type": item.kind, "at": _iso(item.at), "data": item.data}
+                self.store.queue_for_home(home_id, item.kind, item.event_id, body, now)
+
+    def _send_due(self) -> None:
+        while not self._stopping.is_set():
+            due = self.store.due(datetime.now(UTC))
+            if not due:
+                return
+            for delivery in due:
+                if self._stopping.is_set():
+                    return
+                self._attempt(delivery)
+
+    def _attempt(self, delivery: DueDelivery) -> None:
+        message = {**delivery.payload, "hub": self._hub_name}
+        body = json.dumps(message, separators=(",", ":"), sort_keys=True).encode()
+        timestamp = str(int(time.time()))
+        request = urllib.request.Request(
+            delivery.url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": f"homewarden/{__version__}",
+                "X-Homewarden-Delivery": delivery.id,
+                "X-Homewarden-Timestamp": timestamp,
+                "X-Homewarden-Signature": sign(delivery.secret, timestamp, body),
+            },
+        )
+        status: int | None = None
+        error: str | None = None
+        try:
+            with self._opener.open(request, timeout=self._timeout) as response:
+                status = int(response.status)
+        except urllib.error.HTTPError as answer:
+            status = int(answer.code)
+            answer.close()
+        except (OSError, ValueError) as failure:  # connection refused, DNS, TLS, timeout, a URL urllib refuses
+            error = str(getattr(failure, "reason", failure))[:500] or type(failure).__name__
+        attempts = delivery.attempts + 1
+        delivered = status is not None and 200 <= status < 300
+        retry = not delivered and (status is None or status >= 500 or status in RETRY_STATUSES)
+        now = datetime.now(UTC)
+        next_attempt_at = None
+        if retry and attempts < self._max_attempts:
+            delay = min(self._max_delay, self._base_delay * 2 ** (attempts - 1))
+            next_attempt_at = now + timedelta(seconds=delay)
+        elif not delivered:
+            error = error or f"HTTP {status}"
+            if retry:
+                error = f"{error}; gave up after {attempts} attempts"
+            log.warning("webhook delivery %s to %s failed: %s", delivery.id, delivery.url, error)
+        self.store.record_attempt(delivery.id, now, status, error, delivered, next_attempt_at)
