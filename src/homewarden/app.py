@@ -8,9 +8,10 @@ import logging
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
@@ -37,6 +38,9 @@ from homewarden.store.owner import open_media_for_recording
 from homewarden.store.retention import FootageKeeper
 from homewarden.store.sealed_media import SealedMediaFolder, open_hub_storage
 from homewarden.video.source import SourceError, VideoSource
+
+if TYPE_CHECKING:
+    from homewarden.notify.mqtt import MqttBridge
 
 log = logging.getLogger(__name__)
 
@@ -414,6 +418,7 @@ class Integration(Protocol):
 
 def start_integrations(services: HubServices) -> list[Integration]:
     """Subscribe the configured integrations to the hub's bus and start them; return them for stopping."""
+    from homewarden.api.integrations import doorstep_of
     from homewarden.notify.push import PushNotifier, PushSubscriptions, VapidKeys
     from homewarden.notify.webhooks import WebhookDispatcher, WebhookStore
 
@@ -421,12 +426,47 @@ def start_integrations(services: HubServices) -> list[Integration]:
     engine = services.events.engine
     webhooks = WebhookDispatcher(WebhookStore(engine), services.accounts, hub_name="homewarden")
     push = PushNotifier(PushSubscriptions(engine), services.accounts, VapidKeys.in_folder(config.storage.folder))
+    doorstep_of(services.bus)  # "who is at the door?" remembers presses and people in view from the start
     started: list[Integration] = []
     for name, integration in (("webhooks", webhooks), ("push", push)):
         services.bus.subscribe(name, integration)
         integration.start()
         started.append(integration)
+    if config.mqtt.enabled:
+        bridge = init_mqtt(services)
+        services.bus.subscribe("mqtt", bridge.handle)
+        bridge.start()
+        started.append(bridge)
     return started
+
+
+def init_mqtt(services: HubServices) -> MqttBridge:
+    """Build the MQTT bridge: it arms, rings and reads snapshots through the same paths as the web app."""
+    from homewarden.api.integrations import DoorbellError, press_doorbell
+    from homewarden.notify.mqtt import MqttBridge
+
+    config = services.config
+    home = services.hub_home_id
+
+    def ring(bell: str) -> None:
+        try:
+            press_doorbell(services, bell, "mqtt")
+        except DoorbellError as exc:
+            log.warning("doorbell %s pressed by MQTT: %s", bell, exc)
+
+    def snapshot(camera: str) -> bytes | None:
+        image = services.live.latest_jpeg(camera, boxes=True)
+        return image.jpeg if image is not None else None
+
+    return MqttBridge(
+        config.mqtt,
+        [name for name, camera in config.cameras.items() if camera.enabled],
+        config.doorbells,
+        set_mode=lambda mode, by: services.set_mode(home, mode, by),
+        ring=ring,
+        snapshot=snapshot,
+        current_mode=lambda: services.arming_for(home).mode_at(datetime.now(UTC)),
+    )
 
 
 DONATION_SWEEP_SECONDS = 3600.0

@@ -34,6 +34,7 @@ from api.conftest import (
 from homewarden.api.app import create_app
 from homewarden.api.deps import CSRF_HEADER, SESSION_COOKIE, check_every_route_has_a_policy
 from homewarden.app import init_services
+from homewarden.config.model import DoorbellConfig
 from homewarden.events.record import EventRecord
 from homewarden.notify.webhooks import WebhookStore
 from homewarden.privacy.audit import Actor
@@ -469,6 +470,16 @@ MATRIX: dict[tuple[str, str], Row] = {
         who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=403),
     ),
     ("GET", "/sw.js"): Row(Call("GET", "/sw.js"), everyone(200)),
+    # doorbells and voice: the bell "front" rings the front door, which max may not watch; no camera runs here
+    ("POST", "/api/doorbells/{bell}/press"): Row(
+        Call("POST", "/api/doorbells/front/press"),
+        who(anonymous=401, olivia=503, max=404, bob=404, program=403, token=403),
+    ),
+    # Max and bob are told they have no such camera, as if it did not exist.
+    ("POST", "/api/conversation/process"): Row(
+        Call("POST", "/api/conversation/process", json={"text": "who is at the front door?"}),
+        who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=403),
+    ),
     # pages
     ("GET", "/login"): Row(Call("GET", "/login"), everyone(200)),
     ("GET", "/setup"): Row(Call("GET", "/setup"), everyone(200)),
@@ -495,7 +506,7 @@ PLAIN_ROUTES = {"/api/openapi.json", "/api/docs", "/docs/oauth2-redirect", "/sta
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """Build both homes once (Argon2 makes every account and sign-in cost tens of milliseconds)."""
     folder = tmp_path_factory.mktemp("authorization")
-    config = hub_config(folder)
+    config = hub_config(folder).model_copy(update={"doorbells": {"front": DoorbellConfig(camera="front_door")}})
     store = EventStore.open(config.storage.resolved_database_url())
     try:
         hub = Hub(init_services(config, store, None), folder)

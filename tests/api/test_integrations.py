@@ -50,7 +50,9 @@ class Household:
 
     def say(self, text: str, scope: str = "voice", **extra: Any) -> dict[str, Any]:
         """Ask the voice endpoint with olivia's voice token; return the answer (always HTTP 200)."""
-        response = self.hub.client().post(VOICE, json={"text": text, "language": "en", **extra}, headers=self.bearer(scope))
+        response = self.hub.client().post(
+            VOICE, json={"text": text, "language": "en", **extra}, headers=self.bearer(scope)
+        )
         assert response.status_code == 200, response.text
         answer: dict[str, Any] = response.json()
         return answer

@@ -21,7 +21,8 @@ from homewarden.events.alarm import UNIDENTIFIED, IntrusionWatch
 from homewarden.events.arming import ArmingState
 from homewarden.events.lifecycle import TrackedObject
 from homewarden.events.record import EventRecord
-from homewarden.notify.bus import EventEnded, EventStarted, EventUpdated, HubBus, MotionChanged
+from homewarden.notify import mqtt as mqtt_bridge
+from homewarden.notify.bus import DoorbellPressed, EventEnded, EventStarted, EventUpdated, HubBus, MotionChanged
 from homewarden.notify.mqtt import MqttBridge
 from homewarden.store.media import MediaFolder
 from homewarden.video.source import VideoSource
@@ -157,9 +158,14 @@ def test_a_subscriber_follows_the_one_by_one_footage(namespace: Namespace, tmp_p
             source.open()
             runner.run_file(source)
             bus.flush()
-            sub.wait_for(lambda got: sum(b'"type": "end"' in m.payload for m in got) >= 6, timeout=20.0)
-            time.sleep(0.3)
-            live = [m for m in sub.messages if not m.retain]
+            person = f"{prefix}/{camera}/person"
+            sub.wait_for(
+                lambda got: sum(b'"type": "end"' in m.payload for m in got) >= 6 and sub.on(person)[-1:] == ["OFF"],
+                timeout=20.0,
+            )
+            # What came before the first event is the states the bridge (re)published as it connected.
+            first = next(i for i, m in enumerate(sub.messages) if m.topic == f"{prefix}/events")
+            live = sub.messages[first:]
     finally:
         bus.stop()
         bridge.stop()
@@ -198,7 +204,8 @@ def test_a_subscriber_follows_the_one_by_one_footage(namespace: Namespace, tmp_p
             assert event["before"] is not None
             assert event["before"]["id"] == event["after"]["id"]
     assert all(event["end"] > event["start"] for event in ended)
-    motion = [m.text for m in live if m.topic == f"{prefix}/{camera}/motion"]
+    motion = [m.text for m in sub.messages if m.topic == f"{prefix}/{camera}/motion"]
+    motion = motion[motion.index("ON") :]
     # (The footage ends with motion in the picture; the pipeline does not announce its end then.)
     assert len(motion) >= 4
     assert motion == ["ON", "OFF"] * (len(motion) // 2) + ["ON"] * (len(motion) % 2)
@@ -268,20 +275,29 @@ def test_arming_by_mqtt_changes_the_alarm_decision(namespace: Namespace) -> None
         bridge.stop()
 
 
-def test_a_doorbell_rings_by_mqtt(namespace: Namespace) -> None:
+def test_a_doorbell_rings_by_mqtt_and_tells_who_came(namespace: Namespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mqtt_bridge, "PRESSED_SECONDS", 0.5)
     hub = Hub()
     bridge = hub.bridge(namespace.config())
     bridge.start()
+    prefix = namespace.prefix
     try:
-        wait_online(namespace, namespace.prefix)
-        with Subscriber(namespace.port, [f"{namespace.prefix}/doorbell/#"]) as sub:
-            sub.client.publish(f"{namespace.prefix}/doorbell/gate/press", "", qos=1).wait_for_publish(5.0)
-            sub.client.publish(f"{namespace.prefix}/doorbell/shed/press", "", qos=1).wait_for_publish(5.0)
+        wait_online(namespace, prefix)
+        with Subscriber(namespace.port, [f"{prefix}/doorbell/#", f"{prefix}/front_door/snapshot"]) as sub:
+            sub.client.publish(f"{prefix}/doorbell/gate/press", "", qos=1).wait_for_publish(5.0)
+            sub.client.publish(f"{prefix}/doorbell/shed/press", "", qos=1).wait_for_publish(5.0)
             deadline = time.monotonic() + 5.0
             while not hub.rings and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(0.2)
             assert hub.rings == ["gate"], "only a configured bell rings"
+
+            # The paired camera recorded and looked at the visitor: the bus says so.
+            bridge.handle(DoorbellPressed("front_door", "ring-1", time.time(), "alice", JPEG))
+            sub.wait_for(lambda got: sub.on(f"{prefix}/doorbell/gate/pressed")[-2:] == ["ON", "OFF"])
+            assert sub.on(f"{prefix}/doorbell/gate/visitor")[-1] == "alice"
+            snapshots = [m.payload for m in sub.messages if m.topic == f"{prefix}/front_door/snapshot"]
+            assert snapshots[-1] == JPEG
     finally:
         bridge.stop()
 

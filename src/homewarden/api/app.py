@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from homewarden import __version__
-from homewarden.api import auth, cameras, events, household, notifications, privacy, review
+from homewarden.api import auth, cameras, events, household, integrations, notifications, privacy, review
 from homewarden.api.deps import authorize, check_every_route_has_a_policy
 from homewarden.api.services import HubServices
 
@@ -71,6 +71,7 @@ def create_app(services: HubServices) -> FastAPI:
         privacy.router,
         review.router,
         notifications.router,
+        integrations.router,
     ):
         app.include_router(router)
     from homewarden.web import pages

@@ -287,8 +287,7 @@ class MqttBridge:
                 log.warning("MQTT: broker away too long: %d message(s) dropped (states are resent)", self._dropped)
 
     def _republish(self) -> None:
-        """Publish availability, discovery and every current state (after a connect, or when HA starts)."""
-        self._client.publish(self.topic("available"), ONLINE, qos=QOS, retain=True)
+        """Publish discovery, every current state, then availability (after a connect, or when HA starts)."""
         for topic, config in self.discovery.items():
             self._client.publish(topic, json.dumps(config), qos=QOS, retain=True)
         self._refresh_mode()
@@ -299,6 +298,8 @@ class MqttBridge:
             self._client.publish(topic, payload, qos=QOS, retain=True)
         for camera, jpeg in snapshots:
             self._client.publish(self.topic(camera, "snapshot"), jpeg, qos=0, retain=True)
+        # Last, so an entity is available only once its discovery and state are in place.
+        self._client.publish(self.topic("available"), ONLINE, qos=QOS, retain=True)
 
     # The bridge's own thread: deferred republishing, doorbell sensors going OFF, the scheduled mode.
 
