@@ -76,6 +76,7 @@ class CameraRunner:
         self.stats = RunStats()
         self.pipeline: CameraPipeline | None = None
         self.stop_event = threading.Event()
+        self._retired: list[VideoSource] = []
         # A looping file replays without end, so its times are the clock's: they must not start again at zero.
         self.wall_clock = True if wall_clock is None and config.cameras[name].loop else wall_clock
         self.live = live
@@ -167,8 +168,14 @@ class CameraRunner:
             if self.pipeline is not None:
                 self.pipeline.finish()
                 self.stats.detector_calls = self.pipeline.analyzer.stats.detector_calls
+            self._close_retired()
             self.stats.frames_dropped = mailbox.dropped
         return self.stats
+
+    def _close_retired(self) -> None:
+        """Close the sources the recorder no longer copies clips from."""
+        while self._retired:
+            self._retired.pop().close()
 
     def _read_live(self, mailbox: LatestSample, source: VideoSource | None, reconnect: bool) -> None:
         backoff = BACKOFF_START
@@ -184,6 +191,8 @@ class CameraRunner:
                         # A file opened again starts over: its first frame does not follow the last one analysed.
                         self.pipeline.restart_stream(opened_at)
                 pipeline = self._pipeline_for(source)
+                # The recorder now copies clips from the new stream: the old source can go.
+                self._close_retired()
                 assert source.info is not None
                 if last_error:
                     log.info("camera %s: %s is back", self.name, describe_url(self.url))
@@ -208,7 +217,10 @@ class CameraRunner:
                 message = f"{describe_url(self.url)}: {type(exc).__name__}: {exc}"
             finally:
                 if source is not None:
-                    source.close()
+                    # Not closed here: the analysis thread may be opening a clip whose stream is copied from this
+                    # source's (closing it under that copy crashes FFmpeg). It closes once the recorder has
+                    # another template, or when the camera has finished.
+                    self._retired.append(source)
                     source = None
             if replay:
                 # A demo camera starts over at once: the end of its file is no failure to back off from.
