@@ -175,7 +175,9 @@ class CameraPipeline:
             if ring.visitor is not None or late:
                 ring.announced = True
                 if self.bus is not None:
-                    self.bus.publish(DoorbellPressed(self.name, event_id, ring.at, ring.visitor, ring.snapshot))
+                    self.bus.publish(
+                        DoorbellPressed(self.name, event_id, ring.at, ring.visitor, ring.snapshot, ring.bell)
+                    )
 
     def _follow_motion(self, now: float) -> None:
         if self.analyzer.last_motion:

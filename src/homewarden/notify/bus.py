@@ -79,6 +79,7 @@ class DoorbellPressed:
     at: float
     visitor: str | None
     snapshot_jpeg: bytes | None
+    bell: str = ""
 
 
 Message = EventStarted | EventUpdated | EventEnded | MotionChanged | ArmingChanged | DoorbellPressed

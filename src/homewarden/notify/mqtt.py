@@ -219,8 +219,9 @@ class MqttBridge:
             self._set_state(self.topic(record.camera, "last_person"), person_name(record.sub_label))
 
     def _doorbell_pressed(self, message: DoorbellPressed) -> None:
-        # The bus names the camera, not the bell: every bell paired with that camera rang.
-        bells = [name for name, bell in self.doorbells.items() if bell.camera == message.camera]
+        # A press names its bell; a message without one (older publishers) rings every bell of that camera.
+        bells = [message.bell] if message.bell in self.doorbells else []
+        bells = bells or [name for name, bell in self.doorbells.items() if bell.camera == message.camera]
         visitor = message.visitor or UNKNOWN
         for bell in bells:
             self._set_state(self.topic("doorbell", bell, "visitor"), visitor)
