@@ -189,6 +189,13 @@ class CameraPipeline:
             if self.bus is not None:
                 self.bus.publish(MotionChanged(self.name, False, now))
 
+    def _end_motion(self, now: float | None) -> None:
+        """Clear the motion state when no frame arrives (the camera is down) or the stream is over (now None)."""
+        if self._motion_until is not None and (now is None or now > self._motion_until):
+            self._motion_until = None
+            if self.bus is not None:
+                self.bus.publish(MotionChanged(self.name, False, self.last_time if now is None else now))
+
     def _publish_update(self, obj: TrackedObject, decision: AlarmDecision, now: float) -> None:
         if self.bus is None:
             return
@@ -227,6 +234,7 @@ class CameraPipeline:
         """Expire objects when no frames arrive (the camera is down) and publish finished events."""
         with self._lock:
             self._apply(self.analyzer.expire(now))
+            self._end_motion(now)
             self._publish_finished()
 
     def finish(self) -> None:
@@ -234,6 +242,7 @@ class CameraPipeline:
         with self._lock:
             self._apply(self.analyzer.lifecycle.end_all())
             self.recorder.finish_all()
+            self._end_motion(None)
             self._publish_finished()
 
     def _apply(self, changes: list[EventStarted | EventEnded]) -> None:
