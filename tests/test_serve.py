@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 import time
 from pathlib import Path
 
@@ -55,3 +56,21 @@ def test_demo_serves_a_stranger_alarm_and_a_pet_event_within_a_minute(tmp_path: 
     log = "".join(demo.logged)
     assert code == 0, log
     assert "stopped cleanly" in log
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import write_config
+    from demo_process import free_port
+    from homewarden.cli import main
+
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        code = main(["serve", "--config", str(write_config(tmp_path)), "--port", str(port)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (
+        err.strip()
+        == f"homewarden: error: cannot listen on 127.0.0.1:{port}: Address already in use (choose another with --port)"
+    )

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import signal
+import socket
 import sys
 import threading
 from datetime import UTC, datetime
@@ -40,6 +41,8 @@ from homewarden.store.sealed_media import SealedMediaFolder, open_hub_storage
 from homewarden.video.source import SourceError, VideoSource
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from homewarden.notify.mqtt import MqttBridge
 
 log = logging.getLogger(__name__)
@@ -303,6 +306,26 @@ def demo_command(
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Refuse at once, in one line, a port another program listens on (before anything is loaded)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(f"cannot listen on {host}:{port}: {exc.strerror} (choose another with --port)") from None
+
+
+def announce_when_listening(server: uvicorn.Server, lines: list[str], stopping: threading.Event) -> None:
+    """Print the lines for the user as soon as the server accepts connections."""
+    while not server.started:
+        if stopping.wait(0.05):
+            return
+    for line in lines:
+        print_now(line)
+
+
 def print_now(line: str) -> None:
     """Print a line for the user at once (the setup link must show even when stdout is a pipe)."""
     print(line, flush=True)
@@ -491,6 +514,7 @@ def serve_command(config_path: Path, host: str, port: int, tls: tuple[Path, Path
     from homewarden.api.app import create_app
 
     config = load_config(config_path)
+    check_port_free(host, port)
     cameras = [name for name, camera in config.cameras.items() if camera.enabled]
     store = init_store(config)
     services = init_services(config, store, config_path)
@@ -513,22 +537,25 @@ def serve_command(config_path: Path, host: str, port: int, tls: tuple[Path, Path
     )
     scheme = "https" if tls else "http"
     base = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    say = print_now
-    say(f"Homewarden is serving {len(cameras)} camera(s) at {base}/")
+    lines = [f"Homewarden is serving {len(cameras)} camera(s) at {base}/"]
     if not tls and host not in LOOPBACK_HOSTS:
-        say(
+        lines.append(
             "note: sign-in cookies are Secure, so browsers on other machines need HTTPS: pass --certfile and "
             "--keyfile, or put a TLS reverse proxy in front (docs/api.md)"
         )
     if services.setup.token is not None:
-        say(f"First run: create the owner account at {base}/setup?token={services.setup.token}")
-        say("(this link works once; cameras start recording once the owner has set the home passphrase)")
+        lines.append(f"First run: create the owner account at {base}/setup?token={services.setup.token}")
+        lines.append("(this link works once; cameras start recording once the owner has set the home passphrase)")
     stopping = threading.Event()
     integrations = start_integrations(services)
     if services.donations is not None:
         threading.Thread(
             target=expire_donations_until, args=(services, stopping), name="donation-expiry", daemon=True
         ).start()
+    # The address and the setup link are printed once the port answers: a link that is refused is no link.
+    threading.Thread(
+        target=announce_when_listening, args=(server, lines, stopping), name="announce", daemon=True
+    ).start()
     runners: list[CameraRunner] = []
     starter = threading.Thread(
         target=lambda: runners.extend(start_recording(services, detector, cameras, stopping)),
