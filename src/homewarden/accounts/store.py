@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, cast
 
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.accounts import passwords, totp
 from homewarden.store.account_models import ApiToken, Home, HomeCamera, UserAccount, UserCamera, WebSession
 from homewarden.store.errors import StoreError
+from homewarden.store.transactions import transaction
 
 Role = Literal["owner", "member", "reviewer", "admin"]
 HOUSEHOLD_ROLES: tuple[Role, ...] = ("owner", "member")
@@ -451,13 +452,8 @@ class AccountStore:
             raise AccountError(f"no home {home_id}")
         return home
 
-    @contextmanager
-    def _session(self, action: str) -> Iterator[Session]:
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except SQLAlchemyError as error:
-            raise StoreError(f"cannot {action}: {' '.join(str(error).split())[:300]}") from error
+    def _session(self, action: str) -> AbstractContextManager[Session]:
+        return transaction(self._sessions, action)
 
 
 def _token_record(row: ApiToken) -> TokenRecord:

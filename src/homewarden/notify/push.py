@@ -15,8 +15,8 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,14 +26,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02  # type: ignore[import-untyped]
 from pywebpush import WebPushException, webpush  # type: ignore[import-untyped]
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.accounts.store import AccountStore
 from homewarden.notify.bus import DoorbellPressed, EventEnded, EventUpdated, Message
 from homewarden.notify.webhooks import AlarmMemory
-from homewarden.store.errors import StoreError
 from homewarden.store.integration_models import PushSubscription
+from homewarden.store.transactions import transaction
 
 log = logging.getLogger(__name__)
 
@@ -157,13 +156,8 @@ class PushSubscriptions:
         with self._session("delete an expired subscription") as session:
             session.execute(delete(PushSubscription).where(PushSubscription.endpoint == endpoint))
 
-    @contextmanager
-    def _session(self, action: str) -> Iterator[Session]:
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except SQLAlchemyError as error:
-            raise StoreError(f"cannot {action}: {' '.join(str(error).split())[:300]}") from error
+    def _session(self, action: str) -> AbstractContextManager[Session]:
+        return transaction(self._sessions, action)
 
 
 def _record(row: PushSubscription) -> SubscriptionRecord:

@@ -34,14 +34,13 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden import __version__
@@ -55,8 +54,8 @@ from homewarden.notify.bus import (
     Message,
     MotionChanged,
 )
-from homewarden.store.errors import StoreError
 from homewarden.store.integration_models import Webhook, WebhookDelivery
+from homewarden.store.transactions import transaction
 
 log = logging.getLogger(__name__)
 
@@ -245,13 +244,8 @@ class WebhookStore:
         )
         return delivery_id
 
-    @contextmanager
-    def _session(self, action: str) -> Iterator[Session]:
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except SQLAlchemyError as error:
-            raise StoreError(f"cannot {action}: {' '.join(str(error).split())[:300]}") from error
+    def _session(self, action: str) -> AbstractContextManager[Session]:
+        return transaction(self._sessions, action)
 
 
 def _webhook_record(row: Webhook) -> WebhookRecord:

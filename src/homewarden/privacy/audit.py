@@ -14,19 +14,17 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, desc, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.store.durable_files import write_durably
-from homewarden.store.errors import StoreError
 from homewarden.store.review_models import AuditEntry
+from homewarden.store.transactions import transaction
 
 log = logging.getLogger(__name__)
 
@@ -211,10 +209,5 @@ class AuditLog:
         except (ValueError, KeyError, TypeError):
             return (-1, "unreadable")
 
-    @contextmanager
-    def _session(self, action: str) -> Iterator[Session]:
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except SQLAlchemyError as error:
-            raise StoreError(f"cannot {action}: {' '.join(str(error).split())[:300]}") from error
+    def _session(self, action: str) -> AbstractContextManager[Session]:
+        return transaction(self._sessions, action)

@@ -15,24 +15,23 @@ import logging
 import secrets
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.events.record import EventRecord
 from homewarden.privacy.audit import HUB, Actor, AuditLog
 from homewarden.review.program_key import ReviewProgramStorage
 from homewarden.store.crypto import Keyring, SealedObjectReader
-from homewarden.store.errors import StoreError
 from homewarden.store.review_models import Donation, DonationRule, PrivacyNotice, ReviewLabel
 from homewarden.store.sealed_media import HubStorage
+from homewarden.store.transactions import transaction
 
 log = logging.getLogger(__name__)
 
@@ -473,10 +472,5 @@ class Donations:
             raise DonationError("no such donation", 404)
         return row
 
-    @contextmanager
-    def _session(self, action: str) -> Iterator[Session]:
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except SQLAlchemyError as error:
-            raise StoreError(f"cannot {action}: {' '.join(str(error).split())[:300]}") from error
+    def _session(self, action: str) -> AbstractContextManager[Session]:
+        return transaction(self._sessions, action)

@@ -10,19 +10,18 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.privacy.audit import Actor, AuditLog
 from homewarden.privacy.donations import Donations, aware
-from homewarden.store.errors import StoreError
 from homewarden.store.review_models import Donation, ReviewAssignment, ReviewLabel
+from homewarden.store.transactions import transaction
 
 DEFAULT_DAILY_QUOTA = 150
 LINK_LIFETIME = 60.0
@@ -317,10 +316,5 @@ class ReviewQueue:
             donation.home_id,
         )
 
-    @contextmanager
-    def _session(self, action: str) -> Iterator[Session]:
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except SQLAlchemyError as error:
-            raise StoreError(f"cannot {action}: {' '.join(str(error).split())[:300]}") from error
+    def _session(self, action: str) -> AbstractContextManager[Session]:
+        return transaction(self._sessions, action)
