@@ -18,6 +18,7 @@ from homewarden.accounts import passwords, totp
 from homewarden.store.account_models import ApiToken, Home, HomeCamera, UserAccount, UserCamera, WebSession
 from homewarden.store.errors import StoreError
 from homewarden.store.transactions import transaction
+from homewarden.store.utc import as_utc
 
 Role = Literal["owner", "member", "reviewer", "admin"]
 HOUSEHOLD_ROLES: tuple[Role, ...] = ("owner", "member")
@@ -85,11 +86,6 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes even for timezone-aware columns; they were written in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 class AccountStore:
     """Creates and checks accounts, sessions and tokens on the hub's database."""
 
@@ -131,7 +127,7 @@ class AccountStore:
                 home.name,
                 tuple(sorted(camera.camera for camera in home.cameras)),
                 home.manual_mode,
-                _aware(home.manual_set_at) if home.manual_set_at else None,
+                as_utc(home.manual_set_at) if home.manual_set_at else None,
                 home.manual_set_by,
                 home.schedule,
                 home.timezone,
@@ -333,8 +329,8 @@ class AccountStore:
             row = session.get(WebSession, digest(token))
             if row is None:
                 return None
-            last_seen = _aware(row.last_seen_at)
-            if _aware(row.expires_at) <= moment or last_seen + SESSION_IDLE <= moment:
+            last_seen = as_utc(row.last_seen_at)
+            if as_utc(row.expires_at) <= moment or last_seen + SESSION_IDLE <= moment:
                 session.delete(row)
                 return None
             if moment - last_seen >= SESSION_TOUCH_INTERVAL:
@@ -407,7 +403,7 @@ class AccountStore:
             if row is None:
                 return None
             now = datetime.now(UTC)
-            if row.last_used_at is None or now - _aware(row.last_used_at) >= SESSION_TOUCH_INTERVAL:
+            if row.last_used_at is None or now - as_utc(row.last_used_at) >= SESSION_TOUCH_INTERVAL:
                 row.last_used_at = now
             return self._record(session, self._get_user(session, row.user_id)), tuple(row.scopes)
 
@@ -462,6 +458,6 @@ def _token_record(row: ApiToken) -> TokenRecord:
         row.name,
         row.prefix,
         tuple(row.scopes),
-        _aware(row.created_at),
-        _aware(row.last_used_at) if row.last_used_at else None,
+        as_utc(row.created_at),
+        as_utc(row.last_used_at) if row.last_used_at else None,
     )

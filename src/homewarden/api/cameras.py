@@ -11,7 +11,6 @@ from fastapi.responses import Response, StreamingResponse
 
 from homewarden.api.deps import HOUSEHOLD, Caller, CameraName, Services, allow
 from homewarden.api.schemas import CameraPublic
-from homewarden.privacy.audit import Actor
 
 router = APIRouter(prefix="/api/cameras", tags=["live"])
 STREAM_BOUNDARY = "homewardenframe"
@@ -67,7 +66,7 @@ async def camera_stream(
     if hub.audit is not None:
         await asyncio.to_thread(
             hub.audit.record,
-            Actor(caller.role, caller.shown_as),
+            caller.actor,
             "view_live",
             f"camera:{name}",
             home_id=caller.home_id,

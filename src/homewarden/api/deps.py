@@ -115,6 +115,11 @@ class CurrentUser:
         return self.pseudonym or self.username
 
     @property
+    def actor(self) -> Actor:
+        """Return the caller as the audit log records them."""
+        return Actor(self.role, self.shown_as)
+
+    @property
     def household(self) -> bool:
         """Tell whether the caller is an owner or member of a home."""
         return self.role in HOUSEHOLD and self.home_id is not None
@@ -177,9 +182,7 @@ def authorize(request: Request, hub: Services) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this API token's scopes do not cover this request")
     if caller.role not in policy.roles or (caller.role in HOUSEHOLD and caller.home_id is None):
         if policy.media and hub.audit is not None:
-            hub.audit.record(
-                Actor(caller.role, caller.shown_as), "refused", request.url.path[:128], home_id=None, outcome="refused"
-            )
+            hub.audit.record(caller.actor, "refused", request.url.path[:128], home_id=None, outcome="refused")
         raise HTTPException(status.HTTP_403_FORBIDDEN, "your account cannot do this")
 
 

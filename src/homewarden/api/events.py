@@ -9,13 +9,12 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response
 
 from homewarden.api.deps import HOUSEHOLD, OWNER, AccessibleEvent, Caller, CurrentUser, Services, allow
-from homewarden.api.media import open_sealed, serve_object
+from homewarden.api.media import open_sealed, serve_object, starts_playback
 from homewarden.api.schemas import ClipPublic, Done, EventList, EventPublic
 from homewarden.api.services import HubServices
 from homewarden.events.alarm import STRANGER
 from homewarden.events.record import EventRecord
 from homewarden.faces.gallery import UNKNOWN
-from homewarden.privacy.audit import Actor
 from homewarden.store.deletion import delete_event
 
 router = APIRouter(prefix="/api/events", tags=["events"])
@@ -50,11 +49,10 @@ def audit_view(
     """Write a view of footage to the audit log: once per playback (its first request), not once per seek."""
     if hub.audit is None:
         return
-    wanted = request.headers.get("range", "") if request is not None else ""
-    if wanted and not wanted.replace(" ", "").startswith("bytes=0-"):
+    if request is not None and not starts_playback(request):
         return
     hub.audit.record(
-        Actor(caller.role, caller.shown_as),
+        caller.actor,
         action,
         f"event:{record.id}",
         home_id=hub.accounts.home_of_camera(record.camera),

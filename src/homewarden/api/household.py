@@ -36,7 +36,6 @@ from homewarden.errors import UserError
 from homewarden.faces.finder import FaceFinder
 from homewarden.faces.gallery import check_member_name, enrolment_face
 from homewarden.faces.library import open_household
-from homewarden.privacy.audit import Actor
 from homewarden.store.keys import HomeKeyError
 from homewarden.store.retention import cap_bytes
 
@@ -263,7 +262,7 @@ def get_home(caller: Caller, hub: Services) -> HomePublic:
 @allow(*OWNER)
 def unlock_home(body: Passphrase, caller: Caller, hub: Services, home: HubHome) -> Done:
     """Unlock the recordings with the home passphrase until the hub restarts or the owner locks them."""
-    actor = Actor(caller.role, caller.shown_as)
+    actor = caller.actor
     try:
         hub.keys.hold(hub.storage.key_file.unlock(body.passphrase))
     except HomeKeyError as exc:

@@ -54,6 +54,12 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
+def starts_playback(request: Request) -> bool:
+    """Tell whether a media request starts watching (no range, or one from byte 0), not a seek inside it."""
+    wanted = request.headers.get("range", "").replace(" ", "")
+    return not wanted or wanted.startswith("bytes=0-")
+
+
 def serve_object(request: Request, reader: SealedObjectReader, media_type: str) -> Response:
     """Answer with the object, or the asked-for range of it (206)."""
     try:

@@ -10,10 +10,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from homewarden.api.deps import HOUSEHOLD, OWNER, AccessibleEvent, Caller, RowId, Services, allow
-from homewarden.api.media import serve_object
+from homewarden.api.media import serve_object, starts_playback
 from homewarden.api.schemas import Done, Incoming
 from homewarden.api.services import HubServices
-from homewarden.privacy.audit import Actor
 from homewarden.privacy.donations import DonationError, DonationRecord, Donations
 
 router = APIRouter(prefix="/api", tags=["privacy"])
@@ -102,11 +101,6 @@ def donations_of(hub: Services) -> Donations:
 DonationsDep = Annotated[Donations, Depends(donations_of)]
 
 
-def actor_of(caller: Caller) -> Actor:
-    """Return how the caller appears in the audit log."""
-    return Actor(caller.role, caller.shown_as)
-
-
 def _home(caller: Caller) -> int:
     assert caller.home_id is not None  # authorize admits household roles only with a home
     return caller.home_id
@@ -116,14 +110,12 @@ def _failed(exc: DonationError) -> HTTPException:
     return HTTPException(exc.status_code, str(exc))
 
 
-def _public(hub: HubServices, record: DonationRecord) -> DonationPublic:
-    views = 0
-    if hub.audit is not None:
-        views = sum(
-            1
-            for entry in hub.audit.entries(home_id=record.home_id, limit=10000)
-            if entry.action == "review_view" and entry.outcome == "ok" and entry.object == f"donation:{record.id}"
-        )
+def reviewer_views(hub: HubServices, home_id: int) -> dict[str, int]:
+    """Return how often reviewers watched each of a home's donated copies, by audit object name."""
+    return {} if hub.audit is None else hub.audit.count_by_object(home_id, "review_view", "donation:")
+
+
+def _public(record: DonationRecord, views: dict[str, int]) -> DonationPublic:
     return DonationPublic(
         id=record.id,
         event_id=record.event_id,
@@ -136,7 +128,7 @@ def _public(hub: HubServices, record: DonationRecord) -> DonationPublic:
         expires_at=record.expires_at,
         retention_days=record.retention_days,
         reason=record.reason,
-        reviewer_views=views,
+        reviewer_views=views.get(f"donation:{record.id}", 0),
         from_rule=record.rule_id is not None,
     )
 
@@ -148,10 +140,10 @@ def donate_event(
 ) -> DonationPublic:
     """Make the redacted, screened copy of an event's clip for the owner to watch before confirming."""
     try:
-        donation = donations.start(_home(caller), record, body.mask_people, actor_of(caller))
+        donation = donations.start(_home(caller), record, body.mask_people, caller.actor)
     except DonationError as exc:
         raise _failed(exc) from None
-    return _public(hub, donation)
+    return _public(donation, reviewer_views(hub, _home(caller)))
 
 
 @router.post("/events/{event_id}/false-alarm")
@@ -167,7 +159,8 @@ def mark_false_alarm(record: AccessibleEvent, caller: Caller, hub: Services, don
 @allow(*OWNER)
 def list_donations(caller: Caller, hub: Services, donations: DonationsDep) -> list[DonationPublic]:
     """List the home's donations, newest first."""
-    return [_public(hub, record) for record in donations.of_home(_home(caller))]
+    views = reviewer_views(hub, _home(caller))
+    return [_public(record, views) for record in donations.of_home(_home(caller))]
 
 
 @router.get("/donations/{donation_id}")
@@ -175,7 +168,7 @@ def list_donations(caller: Caller, hub: Services, donations: DonationsDep) -> li
 def get_donation(donation_id: str, caller: Caller, hub: Services, donations: DonationsDep) -> DonationPublic:
     """Show one donation."""
     try:
-        return _public(hub, donations.get(_home(caller), donation_id))
+        return _public(donations.get(_home(caller), donation_id), reviewer_views(hub, _home(caller)))
     except DonationError as exc:
         raise _failed(exc) from None
 
@@ -195,8 +188,8 @@ def preview_donation(
         reader = donations.open_copy(record)
     except DonationError as exc:
         raise _failed(exc) from None
-    if request.headers.get("range", "bytes=0-").startswith("bytes=0-") and hub.audit is not None:
-        hub.audit.record(actor_of(caller), "donation_preview", f"donation:{donation_id}", home_id=record.home_id)
+    if starts_playback(request) and hub.audit is not None:
+        hub.audit.record(caller.actor, "donation_preview", f"donation:{donation_id}", home_id=record.home_id)
     return serve_object(request, reader, "video/mp4")
 
 
@@ -205,7 +198,8 @@ def preview_donation(
 def confirm_donation(donation_id: str, caller: Caller, hub: Services, donations: DonationsDep) -> DonationPublic:
     """Donate the prepared copy."""
     try:
-        return _public(hub, donations.confirm(_home(caller), donation_id, actor_of(caller)))
+        record = donations.confirm(_home(caller), donation_id, caller.actor)
+        return _public(record, reviewer_views(hub, _home(caller)))
     except DonationError as exc:
         raise _failed(exc) from None
 
@@ -215,7 +209,7 @@ def confirm_donation(donation_id: str, caller: Caller, hub: Services, donations:
 def withdraw_donation(donation_id: str, caller: Caller, donations: DonationsDep) -> WithdrawalPublic:
     """Withdraw consent: the donated copy and every label made from it are deleted."""
     try:
-        done = donations.withdraw(_home(caller), donation_id, actor_of(caller))
+        done = donations.withdraw(_home(caller), donation_id, caller.actor)
     except DonationError as exc:
         raise _failed(exc) from None
     return WithdrawalPublic(
@@ -244,9 +238,7 @@ def add_rule(body: RuleRequest, caller: Caller, donations: DonationsDep) -> Rule
     if body.camera is not None and body.camera not in caller.cameras:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"no camera {body.camera!r} in this home")
     try:
-        rule = donations.add_rule(
-            _home(caller), body.camera, body.trigger, body.label, body.mask_people, actor_of(caller)
-        )
+        rule = donations.add_rule(_home(caller), body.camera, body.trigger, body.label, body.mask_people, caller.actor)
     except DonationError as exc:
         raise _failed(exc) from None
     return RulePublic(**vars(rule))
@@ -256,7 +248,7 @@ def add_rule(body: RuleRequest, caller: Caller, donations: DonationsDep) -> Rule
 @allow(*OWNER)
 def delete_rule(rule_id: RowId, caller: Caller, donations: DonationsDep) -> Done:
     """Delete a standing rule."""
-    if not donations.delete_rule(_home(caller), rule_id, actor_of(caller)):
+    if not donations.delete_rule(_home(caller), rule_id, caller.actor):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rule {rule_id}")
     return Done(detail="rule deleted")
 

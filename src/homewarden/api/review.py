@@ -13,7 +13,6 @@ from homewarden.accounts import totp
 from homewarden.accounts.passwords import WeakPasswordError
 from homewarden.accounts.store import AccountError
 from homewarden.api.deps import Caller, RowId, Services, allow
-from homewarden.api.privacy import actor_of
 from homewarden.api.schemas import Done, Incoming
 from homewarden.review.queue import Assignment, ReviewQueue, ReviewRefusedError
 
@@ -155,7 +154,7 @@ def review_status(caller: Caller, queue: Queue) -> ReviewStatus:
 def next_clip(caller: Caller, queue: Queue) -> AssignmentPublic:
     """Hand the reviewer their open assignment, or the next clip in the queue."""
     try:
-        return _assignment_public(queue.next(actor_of(caller), caller.id))
+        return _assignment_public(queue.next(caller.actor, caller.id))
     except ReviewRefusedError as exc:
         raise _refused(exc) from None
 
@@ -165,7 +164,7 @@ def next_clip(caller: Caller, queue: Queue) -> AssignmentPublic:
 def media_link(assignment_id: RowId, caller: Caller, queue: Queue) -> MediaLink:
     """Make a single-use, one-minute link to the assignment's watermarked clip."""
     try:
-        token, expires = queue.media_link(actor_of(caller), caller.id, assignment_id)
+        token, expires = queue.media_link(caller.actor, caller.id, assignment_id)
     except ReviewRefusedError as exc:
         raise _refused(exc) from None
     return MediaLink(url=f"/api/review/media/{token}", expires_at=datetime.fromtimestamp(expires, tz=UTC))
@@ -176,7 +175,7 @@ def media_link(assignment_id: RowId, caller: Caller, queue: Queue) -> MediaLink:
 def review_media(token: Annotated[str, Field(max_length=64)], caller: Caller, queue: Queue) -> Response:
     """Deliver the watermarked clip once (the page plays it from memory; there is no download)."""
     try:
-        clip = queue.redeem(actor_of(caller), caller.id, token)
+        clip = queue.redeem(caller.actor, caller.id, token)
     except ReviewRefusedError as exc:
         raise _refused(exc) from None
     return Response(
@@ -192,7 +191,7 @@ def submit_labels(assignment_id: RowId, body: LabelsIn, caller: Caller, queue: Q
     """Store the reviewer's labels and close the assignment."""
     try:
         queue.label(
-            actor_of(caller),
+            caller.actor,
             caller.id,
             assignment_id,
             body.verdict,
@@ -210,7 +209,7 @@ def submit_labels(assignment_id: RowId, body: LabelsIn, caller: Caller, queue: Q
 def flag_clip(assignment_id: RowId, body: FlagIn, caller: Caller, queue: Queue) -> Done:
     """Destroy the clip as inappropriate content; the owner is told and it leaves every queue."""
     try:
-        queue.flag(actor_of(caller), caller.id, assignment_id, body.reason)
+        queue.flag(caller.actor, caller.id, assignment_id, body.reason)
     except ReviewRefusedError as exc:
         raise _refused(exc) from None
     return Done(detail="the clip was destroyed and its owner told")

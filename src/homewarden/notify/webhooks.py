@@ -56,6 +56,7 @@ from homewarden.notify.bus import (
 )
 from homewarden.store.integration_models import Webhook, WebhookDelivery
 from homewarden.store.transactions import transaction
+from homewarden.store.utc import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +107,8 @@ class DueDelivery:
     payload: dict[str, Any]
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes even for timezone-aware columns; they were written in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _maybe_aware(moment: datetime | None) -> datetime | None:
-    return None if moment is None else _aware(moment)
+def _maybeas_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else as_utc(moment)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -201,7 +197,7 @@ class WebhookStore:
                 .order_by(WebhookDelivery.next_attempt_at)
                 .limit(1)
             ).first()
-            return _maybe_aware(moment)
+            return _maybeas_utc(moment)
 
     def record_attempt(
         self,
@@ -249,7 +245,7 @@ class WebhookStore:
 
 
 def _webhook_record(row: Webhook) -> WebhookRecord:
-    return WebhookRecord(row.id, row.home_id, row.url, tuple(row.events), row.enabled, _aware(row.created_at))
+    return WebhookRecord(row.id, row.home_id, row.url, tuple(row.events), row.enabled, as_utc(row.created_at))
 
 
 def _delivery_record(row: WebhookDelivery) -> DeliveryRecord:
@@ -262,9 +258,9 @@ def _delivery_record(row: WebhookDelivery) -> DeliveryRecord:
         status_code=row.status_code,
         error=row.error,
         history=tuple(row.history),
-        created_at=_aware(row.created_at),
-        delivered_at=_maybe_aware(row.delivered_at),
-        next_attempt_at=_maybe_aware(row.next_attempt_at),
+        created_at=as_utc(row.created_at),
+        delivered_at=_maybeas_utc(row.delivered_at),
+        next_attempt_at=_maybeas_utc(row.next_attempt_at),
         payload=row.payload,
     )
 

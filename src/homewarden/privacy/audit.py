@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, desc, select
+from sqlalchemy import Engine, desc, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.store.durable_files import write_durably
 from homewarden.store.review_models import AuditEntry
 from homewarden.store.transactions import transaction
+from homewarden.store.utc import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def entry_hash(
     prev_hash: str,
 ) -> str:
     """Return the SHA-256 an entry is chained by (a canonical JSON of its fields and the previous hash)."""
-    moment = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = as_utc(at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     fields = [seq, moment, actor_role, actor, action, home_id, object_, outcome, detail, prev_hash]
     return hashlib.sha256(json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
 
@@ -145,7 +146,7 @@ class AuditLog:
             return [
                 AuditRecord(
                     row.seq,
-                    row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC),
+                    as_utc(row.at),
                     row.actor_role,
                     row.actor,
                     row.action,
@@ -156,6 +157,21 @@ class AuditLog:
                 )
                 for row in session.scalars(query)
             ]
+
+    def count_by_object(self, home_id: int, action: str, prefix: str) -> dict[str, int]:
+        """Return how many allowed entries of an action each object (named with ``prefix``) of a home has."""
+        query = (
+            select(AuditEntry.object, func.count())
+            .where(
+                AuditEntry.home_id == home_id,
+                AuditEntry.action == action,
+                AuditEntry.outcome == "ok",
+                AuditEntry.object.startswith(prefix),
+            )
+            .group_by(AuditEntry.object)
+        )
+        with self._session("count audit entries") as session:
+            return {str(name): int(count) for name, count in session.execute(query)}
 
     def verify(self) -> Verification:
         """Walk the chain from the first entry and report every edited, missing or reordered entry."""

@@ -32,6 +32,7 @@ from homewarden.store.crypto import Keyring, SealedObjectReader
 from homewarden.store.review_models import Donation, DonationRule, PrivacyNotice, ReviewLabel
 from homewarden.store.sealed_media import HubStorage
 from homewarden.store.transactions import transaction
+from homewarden.store.utc import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +119,8 @@ Preparer = Callable[[bytes, bool], "PreparedCopy | str"]
 
 
 def aware(moment: datetime | None) -> datetime | None:
-    """Return a database time as UTC-aware (SQLite gives naive ones back)."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """Return a database time as UTC-aware, or None."""
+    return None if moment is None else as_utc(moment)
 
 
 def _record(row: Donation) -> DonationRecord:
