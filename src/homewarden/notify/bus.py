@@ -82,7 +82,37 @@ class DoorbellPressed:
     bell: str = ""
 
 
-Message = EventStarted | EventUpdated | EventEnded | MotionChanged | ArmingChanged | DoorbellPressed
+@dataclass(frozen=True)
+class CameraStatusChanged:
+    """A camera's state changed: "online", "reconnecting", "failed" or "stopped"; ``reason`` says why it is down."""
+
+    camera: str
+    state: str
+    reason: str | None
+    at: float
+
+
+@dataclass(frozen=True)
+class CameraOffline:
+    """In an armed mode a camera has been down longer than the configured time: someone may have unplugged it."""
+
+    camera: str
+    down_since: float
+    reason: str
+    mode: str
+    at: float
+
+
+Message = (
+    EventStarted
+    | EventUpdated
+    | EventEnded
+    | MotionChanged
+    | ArmingChanged
+    | DoorbellPressed
+    | CameraStatusChanged
+    | CameraOffline
+)
 Subscriber = Callable[[Message], None]
 
 
