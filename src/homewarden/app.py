@@ -18,7 +18,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from homewarden.accounts.store import AccountStore
-from homewarden.api.services import HubServices, SetupGate
+from homewarden.hub.services import HubServices, SetupGate
 from homewarden.camera.runner import CameraRunner, RunStats
 from homewarden.config import HomewardenConfig, load_config, single_source_config
 from homewarden.config.model import ArmingMode

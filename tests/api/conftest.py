@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homewarden.api.app import create_app
-from homewarden.api.services import HubServices
+from homewarden.hub.services import HubServices
 from homewarden.app import init_services
 from homewarden.config import HomewardenConfig
 from homewarden.events.record import ClipRecord, EventRecord

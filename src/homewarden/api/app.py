@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from homewarden import __version__
 from homewarden.api import auth, cameras, events, household, integrations, notifications, privacy, review
 from homewarden.api.deps import authorize, check_every_route_has_a_policy
-from homewarden.api.services import HubServices
+from homewarden.hub.services import HubServices
 
 SECURITY_HEADERS = [
     (

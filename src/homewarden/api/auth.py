@@ -36,7 +36,7 @@ from homewarden.api.schemas import (
     TotpEnrolment,
     UserPublic,
 )
-from homewarden.api.services import HubServices
+from homewarden.hub.services import HubServices
 from homewarden.privacy.audit import Actor
 from homewarden.store.keys import HomeKeyError, WrongPassphraseError
 

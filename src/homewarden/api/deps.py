@@ -19,7 +19,7 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Request, status
 from fastapi.routing import APIRoute
 
 from homewarden.accounts.store import Role, UserRecord
-from homewarden.api.services import HubServices
+from homewarden.hub.services import HubServices
 from homewarden.events.record import EventRecord
 from homewarden.privacy.audit import Actor
 

@@ -30,7 +30,7 @@ from homewarden.api.schemas import (
     StoragePublic,
     UserPublic,
 )
-from homewarden.api.services import HubServices
+from homewarden.hub.services import HubServices
 from homewarden.config.model import ScheduleEntry
 from homewarden.errors import UserError
 from homewarden.faces.finder import FaceFinder

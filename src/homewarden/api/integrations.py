@@ -23,7 +23,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from homewarden.api.deps import HOUSEHOLD, Caller, Services, allow
-from homewarden.api.services import HubServices
+from homewarden.hub.services import HubServices
 from homewarden.camera.runner import CameraRunner
 from homewarden.config.model import ArmingMode
 from homewarden.events.alarm import STRANGER

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import HTTPException, Request, status
 from fastapi.responses import Response, StreamingResponse
 
-from homewarden.api.services import HubServices
+from homewarden.hub.services import HubServices
 from homewarden.store.crypto import SealedObjectError, SealedObjectReader
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from homewarden.api.deps import HOUSEHOLD, OWNER, AccessibleEvent, Caller, RowId, Services, allow
 from homewarden.api.media import serve_object, starts_playback
 from homewarden.api.schemas import Done, Incoming
-from homewarden.api.services import HubServices
+from homewarden.hub.services import HubServices
 from homewarden.privacy.donations import DonationError, DonationRecord, Donations
 
 router = APIRouter(prefix="/api", tags=["privacy"])

@@ -1,4 +1,4 @@
-"""What the API reaches on the hub: the stores, the home key while unlocked, live frames and arming."""
+"""What the hub shares between cameras, integrations and the web app: stores, key, live frames, arming."""
 
 from __future__ import annotations
 

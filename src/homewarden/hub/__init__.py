@@ -1,0 +1,1 @@
+"""The hub: what every command builds once and shares between cameras, integrations and the web app."""
