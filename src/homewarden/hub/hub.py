@@ -31,9 +31,16 @@ from homewarden.privacy.donations import Donations
 from homewarden.review.program_key import ReviewProgramStorage
 from homewarden.review.queue import ReviewQueue
 from homewarden.store import EventStore, StoreError
+from homewarden.store.durable_files import remove_unfinished_writes
 from homewarden.store.keys import HomeKeyError, NoHomeKeyError
+from homewarden.store.pending import PENDING_FOLDER, EventOutbox
 from homewarden.store.retention import FootageKeeper
-from homewarden.store.sealed_media import SealedMediaFolder, open_hub_storage
+from homewarden.store.sealed_media import (
+    DATA_KEY_FOLDER_NAME,
+    MEDIA_FOLDER_NAME,
+    SealedMediaFolder,
+    open_hub_storage,
+)
 
 if TYPE_CHECKING:
     from homewarden.notify.mqtt import MqttBridge
@@ -233,6 +240,10 @@ class Hub:
         self.stopping = threading.Event()
         self._integrations: list[Integration] = []
         self._threads: list[threading.Thread] = []
+        # Events the database refuses (PostgreSQL restarting) wait on disk and go in once it is back.
+        self.outbox = EventOutbox(
+            services.config.storage.folder.resolve() / PENDING_FOLDER, services.events.save_event, self._after_save
+        )
         self._offline = OfflineNotices(
             services.config.alarm.camera_offline_after, self._armed_mode, services.bus.publish
         )
@@ -274,6 +285,12 @@ class Hub:
         media = media or self._open_media()
         keeper = services.keeper
         assert keeper is not None
+        folder = self.config.storage.folder.resolve()
+        # A hub killed in the middle of a write leaves its temporary file; nothing writes there before the cameras.
+        removed = sum(remove_unfinished_writes(folder / name) for name in (MEDIA_FOLDER_NAME, DATA_KEY_FOLDER_NAME))
+        if removed:
+            log.info("removed %d unfinished write(s) left by a hub that was stopped abruptly", removed)
+        self.outbox.start()
         arming = services.arming_for(services.hub_home_id)
 
         def make_runner(name: str) -> CameraRunner:
@@ -312,6 +329,7 @@ class Hub:
         if self.supervisor is not None:
             self.supervisor.stop()
         services = self.services
+        self.outbox.stop()
         if services.keeper is not None:
             services.keeper.stop()
         if services.donations is not None:
@@ -324,12 +342,10 @@ class Hub:
         services.events.close()
 
     def _save(self, record: EventRecord) -> None:
+        self.outbox.save(record)
+
+    def _after_save(self, record: EventRecord) -> None:
         services = self.services
-        try:
-            services.events.save_event(record)
-        except StoreError as exc:
-            log.error("camera %s: event %s not saved: %s", record.camera, record.id, exc)
-            return
         log.info("camera %s: %s event %s saved (%d clip(s))", record.camera, record.label, record.id, len(record.clips))
         if services.donations is not None:
             # Only a standing rule the owner made can donate without them; there are none by default.
