@@ -212,3 +212,14 @@ def test_timeline_fits_a_phone(
         assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px phone"
     finally:
         context.close()
+
+
+def test_the_live_page_shows_each_cameras_state_and_rates(page: Page, demo_events: dict[str, dict[str, Any]]) -> None:
+    # demo_events first: by then the demo camera has been analysing for a while.
+    page.goto("/live")
+    tile = page.get_by_test_id("camera-tile").first
+    expect(tile.get_by_test_id("camera-status")).to_have_text("Online")
+    expect(tile.get_by_test_id("camera-health")).to_contain_text("frames/s analysed", timeout=20_000)
+    camera = page.request.get("/api/cameras").json()[0]
+    assert camera["state"] == "online"
+    assert camera["frames_per_second"] > 0
