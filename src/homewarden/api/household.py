@@ -179,9 +179,12 @@ def storage_use(caller: Caller, hub: Services, _home: HubHome) -> StoragePublic:
     else:
         plan = hub.keeper.plan()
         used, upcoming = plan.used_bytes, (plan.due_now + plan.scheduled)[:10]
+    disk = hub.disk_space.check() if hub.disk_space is not None else None
     return StoragePublic(
         used_bytes=used,
         cap_bytes=cap_bytes(retention),
+        free_bytes=disk.free_bytes if disk is not None and disk.free_bytes >= 0 else None,
+        problem=disk.problem if disk is not None else None,
         alarm_days=retention.alarm_days,
         other_days=retention.other_days,
         events=hub.events.count_events(cameras=caller.cameras),

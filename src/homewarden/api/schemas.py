@@ -253,6 +253,8 @@ class StoragePublic(BaseModel):
 
     used_bytes: int
     cap_bytes: int | None
+    free_bytes: int | None = Field(description="Free space on the storage disk, when known.")
+    problem: str | None = Field(description="Why recording is at risk or failing for want of space, if it is.")
     alarm_days: int
     other_days: int
     events: int

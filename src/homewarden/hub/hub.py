@@ -22,6 +22,7 @@ from homewarden.events.alarm import armed_for
 from homewarden.events.record import EventRecord
 from homewarden.faces.household import HouseholdHandle
 from homewarden.faces.library import household_gallery, household_loader
+from homewarden.hub.disk_space import DiskSpaceWatch
 from homewarden.hub.offline import OfflineNotices
 from homewarden.hub.services import HubServices, SetupGate
 from homewarden.hub.status import status_path, write_status
@@ -124,6 +125,7 @@ def init_services(config: HomewardenConfig, store: EventStore, config_path: Path
             CameraStatusChanged(health.camera, health.state, health.reason, health.since)
         ),
     )
+    services.disk_space = DiskSpaceWatch(config.storage.folder.resolve(), services.bus.publish)
     services.arming_for(home_id)
     init_review_program(services)
     services.bus.start()
@@ -342,6 +344,8 @@ class Hub:
         services.events.close()
 
     def _save(self, record: EventRecord) -> None:
+        if record.clip_error and self.services.disk_space is not None:
+            self.services.disk_space.clip_failed(record.clip_error)
         self.outbox.save(record)
 
     def _after_save(self, record: EventRecord) -> None:
@@ -356,7 +360,12 @@ class Hub:
 
     def _watch(self, cameras: dict[str, CameraHealth]) -> None:
         """Once a second: write the status file and raise the "camera offline" notice where due."""
-        write_status(status_path(self.config.storage.folder), self.command, cameras)
+        if self.services.disk_space is not None:
+            self.services.disk_space.check()
+        try:
+            write_status(status_path(self.config.storage.folder), self.command, cameras)
+        except OSError as exc:  # a full disk must not stop the offline notice below
+            log.debug("status file not written: %s", exc)
         if not self.stopping.is_set():
             self._offline.check(cameras, time.time())
 

@@ -16,6 +16,7 @@ from homewarden.camera.runner import CameraRunner
 from homewarden.config.model import ArmingMode, HomewardenConfig, ScheduleEntry
 from homewarden.events.arming import ArmingState, ManualMode
 from homewarden.faces.household import HouseholdHandle
+from homewarden.hub.disk_space import DiskSpaceWatch
 from homewarden.notify.bus import ArmingChanged, HubBus
 from homewarden.privacy.audit import AuditLog
 from homewarden.privacy.donations import Donations
@@ -104,6 +105,8 @@ class HubServices:
     runners: dict[str, CameraRunner] = field(default_factory=dict)
     # Every camera's state and rates (issue 11), kept by the camera supervisor, read by the API and `status`.
     health: CameraHealthBoard = field(default_factory=lambda: CameraHealthBoard([]))
+    # The storage disk's free space and whether clips fail for want of it (None in hubs made by hand in tests).
+    disk_space: DiskSpaceWatch | None = None
     # Cookies are Secure by default; browsers accept Secure cookies from http://localhost and 127.0.0.1.
     secure_cookies: bool = True
     _arming_lock: threading.Lock = field(default_factory=threading.Lock)

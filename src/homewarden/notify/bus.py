@@ -103,6 +103,15 @@ class CameraOffline:
     at: float
 
 
+@dataclass(frozen=True)
+class StorageProblem:
+    """The storage disk is (almost) full and clips fail or may fail; ``problem`` None says there is room again."""
+
+    problem: str | None
+    free_bytes: int
+    at: float
+
+
 Message = (
     EventStarted
     | EventUpdated
@@ -112,6 +121,7 @@ Message = (
     | DoorbellPressed
     | CameraStatusChanged
     | CameraOffline
+    | StorageProblem
 )
 Subscriber = Callable[[Message], None]
 

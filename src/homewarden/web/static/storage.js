@@ -28,6 +28,9 @@ function deletionRow(item) {
 
 async function load() {
   const storage = await api("GET", "/api/storage");
+  const problem = document.getElementById("storage-problem");
+  problem.hidden = !storage.problem;
+  problem.textContent = storage.problem ? `Recording is at risk: ${storage.problem}. Free some space or lower the cap; recording resumes on its own once there is room.` : "";
   const used = Number(storage.used_bytes) || 0;
   const cap = Number(storage.cap_bytes) || 0;
   document.getElementById("storage-used").textContent = formatBytes(used);
