@@ -86,6 +86,8 @@ def test_discovery_gives_home_assistant_what_it_requires(namespace: Namespace) -
                     ("binary_sensor", node, "stranger"),
                     ("sensor", node, "last_person"),
                     ("camera", node, "snapshot"),
+                    ("sensor", node, "state"),
+                    ("binary_sensor", node, "offline"),
                 }
             expected |= {
                 ("binary_sensor", f"{prefix}_front_door", "doorbell_gate"),
@@ -96,10 +98,21 @@ def test_discovery_gives_home_assistant_what_it_requires(namespace: Namespace) -
 
             unique_ids = [entity["unique_id"] for entity in entities.values()]
             assert len(set(unique_ids)) == len(unique_ids), "unique_id is unique"
-            for (component, node, _object_id), entity in entities.items():
+            for (component, node, object_id), entity in entities.items():
                 assert entity["name"]
-                assert entity["availability_topic"] == f"{prefix}/available"
-                assert (entity["payload_available"], entity["payload_not_available"]) == ("online", "offline")
+                camera_name = node.removeprefix(f"{prefix}_")
+                if node.endswith("_hub") or object_id in ("state", "offline"):
+                    # The hub's entities, and a camera's state and offline sensors (they tell that it is down).
+                    assert entity["availability_topic"] == f"{prefix}/available"
+                    assert (entity["payload_available"], entity["payload_not_available"]) == ("online", "offline")
+                else:
+                    # What a camera sees is available while the hub and that camera both are.
+                    assert "availability_topic" not in entity
+                    assert entity["availability_mode"] == "all"
+                    assert entity["availability"] == [
+                        {"topic": f"{prefix}/{where}", "payload_available": "online", "payload_not_available": "offline"}
+                        for where in ("available", f"{camera_name}/available")
+                    ]
                 device = entity["device"]
                 assert device["identifiers"] == [node]
                 assert (device["manufacturer"], device["sw_version"]) == ("Homewarden", __version__)
