@@ -265,6 +265,8 @@ const KIND_NAMES = {
   doorbell: "doorbell",
   arming: "arming",
   motion: "motion",
+  camera_status: "camera state",
+  camera_offline: "camera offline",
 };
 
 function deliveryRow(delivery) {
