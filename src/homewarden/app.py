@@ -441,7 +441,7 @@ class Integration(Protocol):
 
 def start_integrations(services: HubServices) -> list[Integration]:
     """Subscribe the configured integrations to the hub's bus and start them; return them for stopping."""
-    from homewarden.api.integrations import doorstep_of
+    from homewarden.hub.doorbell import doorstep_of
     from homewarden.notify.push import PushNotifier, PushSubscriptions, VapidKeys
     from homewarden.notify.webhooks import WebhookDispatcher, WebhookStore
 
@@ -465,7 +465,7 @@ def start_integrations(services: HubServices) -> list[Integration]:
 
 def init_mqtt(services: HubServices) -> MqttBridge:
     """Build the MQTT bridge: it arms, rings and reads snapshots through the same paths as the web app."""
-    from homewarden.api.integrations import DoorbellError, press_doorbell
+    from homewarden.hub.doorbell import DoorbellError, press_doorbell
     from homewarden.notify.mqtt import MqttBridge
 
     config = services.config
