@@ -25,11 +25,11 @@ import httpx2 as httpx
 import uvicorn
 
 from homewarden.api.app import create_app
-from homewarden.app import init_services
 from homewarden.camera.live import LiveFrames, LiveObject
 from homewarden.camera.reader import Sample
 from homewarden.config import HomewardenConfig
 from homewarden.events.record import ClipRecord, EventRecord
+from homewarden.hub.hub import init_services
 from homewarden.store import EventStore
 
 REPO = Path(__file__).resolve().parents[1]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
 import subprocess
 import time
 import uuid
@@ -71,3 +74,81 @@ def fresh_postgres_database() -> Iterator[str]:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of the test's own, on its own port, that the test may stop and start again.
+
+    The suite's shared server must stay up for every other test; this one is made with initdb in a temporary
+    folder (as the ``postgres`` user when the tests run as root, since PostgreSQL refuses to run as root).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.data = folder / "cluster"
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def create(self) -> None:
+        """Make the cluster (trust authentication on 127.0.0.1) and start it."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
+        self.start()
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        """Stop the server at once (open connections are cut, as in a restart)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def _run(self, program: str, *arguments: str) -> None:
+        binary = _postgres_binary(program)
+        command = ["runuser", "-u", "postgres", "--", binary, *arguments] if os.geteuid() == 0 else [binary, *arguments]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        if result.returncode != 0:
+            pytest.fail(f"{' '.join(command)} exited with {result.returncode}: {result.stderr.strip()}", pytrace=False)
+
+
+def _postgres_binary(program: str) -> str:
+    """Return the newest installed PostgreSQL's ``program`` (initdb, pg_ctl), or fail the test saying it is missing."""
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{program}"), key=lambda p: int(p.parts[-3].split(".")[0]))
+    if not found:
+        pytest.fail(f"PostgreSQL's {program} is not installed under /usr/lib/postgresql", pytrace=False)
+    return str(found[-1])
+
+
+@contextmanager
+def private_postgres(folder: Path) -> Iterator[PrivatePostgres]:
+    """Run a PostgreSQL server of the test's own for the block; it is stopped and its files removed afterwards."""
+    server = PrivatePostgres(folder)
+    server.create()
+    try:
+        yield server
+    finally:
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                _postgres_binary("pg_ctl"),
+                "-D",
+                str(server.data),
+                "-m",
+                "immediate",
+                "stop",
+            ]
+            if os.geteuid() == 0
+            else [_postgres_binary("pg_ctl"), "-D", str(server.data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        shutil.rmtree(folder, ignore_errors=True)

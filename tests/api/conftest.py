@@ -18,9 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homewarden.api.app import create_app
-from homewarden.app import init_services
 from homewarden.config import HomewardenConfig
 from homewarden.events.record import ClipRecord, EventRecord
+from homewarden.hub.hub import init_services
 from homewarden.hub.services import HubServices
 from homewarden.store import EventStore
 from video.synthetic import frame_image, write_video

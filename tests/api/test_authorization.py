@@ -33,9 +33,9 @@ from api.conftest import (
 )
 from homewarden.api.app import create_app
 from homewarden.api.deps import CSRF_HEADER, SESSION_COOKIE, check_every_route_has_a_policy
-from homewarden.app import init_services
 from homewarden.config.model import DoorbellConfig
 from homewarden.events.record import EventRecord
+from homewarden.hub.hub import init_services
 from homewarden.notify.webhooks import WebhookStore
 from homewarden.privacy.audit import Actor
 from homewarden.store import EventStore

@@ -20,13 +20,13 @@ from fastapi.testclient import TestClient
 from api.conftest import MEMBER_PASSWORD, Hub, csrf_of, hub_config, record_event, set_up_owner, sign_in
 from homewarden.api import integrations
 from homewarden.api.app import create_app
-from homewarden.app import init_services
 from homewarden.camera.runner import CameraRunner
 from homewarden.config.model import DoorbellConfig
 from homewarden.detect import create_detector
 from homewarden.events.arming import schedule_timezone
 from homewarden.events.record import EventRecord
 from homewarden.hub.doorbell import CameraNotRunningError, UnknownDoorbellError, doorstep_of, press_doorbell
+from homewarden.hub.hub import init_services
 from homewarden.notify.bus import EventStarted, EventUpdated
 from homewarden.store import EventStore
 from video.synthetic import write_video

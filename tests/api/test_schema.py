@@ -16,7 +16,7 @@ from schemathesis.checks import not_a_server_error
 from api.conftest import Hub, hub_config, record_event, set_up_owner
 from homewarden.api.app import create_app
 from homewarden.api.deps import CSRF_HEADER, SESSION_COOKIE
-from homewarden.app import init_services
+from homewarden.hub.hub import init_services
 from homewarden.store import EventStore
 from homewarden.store.crypto import Keyring
 

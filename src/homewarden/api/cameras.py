@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from homewarden.api.deps import HOUSEHOLD, Caller, CameraName, Services, allow
 from homewarden.api.schemas import CameraPublic
+from homewarden.camera.health import CameraHealth
 
 router = APIRouter(prefix="/api/cameras", tags=["live"])
 STREAM_BOUNDARY = "homewardenframe"
@@ -23,12 +25,14 @@ NO_STORE = {"Cache-Control": "no-store"}
 @router.get("")
 @allow(*HOUSEHOLD, token_scope="live:read")
 def list_cameras(caller: Caller, hub: Services) -> list[CameraPublic]:
-    """List the cameras the caller may watch and whether frames arrive."""
+    """List the cameras the caller may watch, whether frames arrive, and each one's health."""
     statuses = hub.live.cameras()
+    healths = hub.health.all()
     cameras = []
     for name in caller.cameras:
         live = statuses.get(name)
         newest = hub.live.latest_jpeg(name, boxes=False) if live is not None and live.online else None
+        health = healths.get(name) or CameraHealth(name, "starting", None, time.time())
         cameras.append(
             CameraPublic(
                 name=name,
@@ -38,6 +42,14 @@ def list_cameras(caller: Caller, hub: Services) -> list[CameraPublic]:
                 else None,
                 width=newest.width if newest else None,
                 height=newest.height if newest else None,
+                state=health.state,
+                reason=health.reason if health.state != "online" else None,
+                state_since=datetime.fromtimestamp(health.since, tz=UTC),
+                frames_per_second=round(health.frames_per_second, 2),
+                detections_per_second=round(health.detections_per_second, 2),
+                frames_dropped=health.frames_dropped,
+                restarts=health.restarts,
+                reconnects=health.reconnects,
             )
         )
     return cameras

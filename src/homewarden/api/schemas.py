@@ -167,13 +167,24 @@ class EventList(BaseModel):
 
 
 class CameraPublic(BaseModel):
-    """A camera and whether frames arrive."""
+    """A camera, whether frames arrive, and its health: state, why it is down, rates."""
 
     name: str
     online: bool
     last_frame_at: datetime | None
     width: int | None
     height: int | None
+    state: Literal["starting", "online", "reconnecting", "failed", "stopped"] = Field(
+        description="starting (not analysed yet), online, reconnecting (source lost), failed (analysis failed and "
+        "restarts), stopped"
+    )
+    reason: str | None = Field(description="Why the camera is not online, in one line.")
+    state_since: datetime
+    frames_per_second: float = Field(description="Frames analysed per second, over the last few seconds.")
+    detections_per_second: float = Field(description="Detector calls per second, over the last few seconds.")
+    frames_dropped: int = Field(description="Frames skipped because analysis was busy (newest frame wins).")
+    restarts: int = Field(description="Restarts of the camera after a failure since the hub started.")
+    reconnects: int = Field(description="Reconnections of its source since the hub started.")
 
 
 class MemberPublic(BaseModel):

@@ -91,8 +91,9 @@ def read_samples(
     detect_size: tuple[int, int],
     stop: threading.Event | None = None,
     realtime: bool = False,
+    abandon: threading.Event | None = None,
 ) -> Iterator[Sample]:
-    """Yield the frames to analyse, feeding every packet (or frame) to the recorder on the way."""
+    """Yield the frames to analyse, feeding every packet (or frame) to the recorder; stop or abandon end it."""
     started = time.monotonic()
     first: float | None = None
 
@@ -104,7 +105,7 @@ def read_samples(
             time.sleep(delay)
 
     for packet, raw in source.packets():
-        if stop is not None and stop.is_set():
+        if (stop is not None and stop.is_set()) or (abandon is not None and abandon.is_set()):
             return
         if not recorder.encodes:
             recorder.add(packet)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from homewarden.camera.health import CameraHealthBoard
 from homewarden.camera.live import LiveFrames
 from homewarden.camera.pipeline import CameraPipeline
 from homewarden.camera.reader import FramePacer, LatestSample, read_samples
@@ -27,6 +28,8 @@ DEFAULT_DETECT_WIDTH = 1280
 BACKOFF_START = 1.0
 BACKOFF_MAX = 30.0
 IDLE_TICK = 0.5
+# An open source that delivers no frame for this long counts as down and is connected again.
+STALLED_AFTER = 20.0
 
 
 @dataclass
@@ -65,6 +68,7 @@ class CameraRunner:
         arming: ArmingState | None = None,
         household: HouseholdHandle | None = None,
         bus: HubBus | None = None,
+        health: CameraHealthBoard | None = None,
     ) -> None:
         self.name = name
         self.bus = bus
@@ -76,12 +80,26 @@ class CameraRunner:
         self.stats = RunStats()
         self.pipeline: CameraPipeline | None = None
         self.stop_event = threading.Event()
+        # Set by the supervisor when an open source delivers no frames: the reader drops it and connects again.
+        self._abandon = threading.Event()
+        self.mailbox = LatestSample()
+        self.health = health
         self._retired: list[VideoSource] = []
         # A looping file replays without end, so its times are the clock's: they must not start again at zero.
         self.wall_clock = True if wall_clock is None and config.cameras[name].loop else wall_clock
         self.live = live
         self.arming = arming
         self.household = household
+
+    def counters(self) -> tuple[int, int, int]:
+        """Return frames analysed, detector calls and frames dropped so far (read from any thread)."""
+        pipeline = self.pipeline
+        calls = pipeline.analyzer.stats.detector_calls if pipeline is not None else 0
+        return self.stats.frames_analysed, calls, self.mailbox.dropped
+
+    def request_reconnect(self) -> None:
+        """Drop the current source and connect again (it is open but sends no frames)."""
+        self._abandon.set()
 
     def ring(self, bell: str, seconds: float) -> str | None:
         """Record a doorbell press now (with the pre-roll); return the event id, or None while the camera is down."""
@@ -143,7 +161,7 @@ class CameraRunner:
 
     def run_live(self, first_source: VideoSource | None = None, reconnect: bool = True) -> RunStats:
         """Run until stop_event is set, reconnecting with backoff when the source fails (if asked to)."""
-        mailbox = LatestSample()
+        mailbox = self.mailbox
         reader = threading.Thread(
             target=self._read_live,
             args=(mailbox, first_source, reconnect),
@@ -165,11 +183,14 @@ class CameraRunner:
         finally:
             self.stop_event.set()
             reader.join(timeout=15)
-            if self.pipeline is not None:
-                self.pipeline.finish()
-                self.stats.detector_calls = self.pipeline.analyzer.stats.detector_calls
-            self._close_retired()
-            self.stats.frames_dropped = mailbox.dropped
+            try:
+                if self.pipeline is not None:
+                    # Ends every event and closes its clips, also when the analysis failed: nothing seen is lost.
+                    self.pipeline.finish()
+                    self.stats.detector_calls = self.pipeline.analyzer.stats.detector_calls
+            finally:
+                self._close_retired()
+                self.stats.frames_dropped = mailbox.dropped
         return self.stats
 
     def _close_retired(self) -> None:
@@ -199,14 +220,21 @@ class CameraRunner:
                     self.stats.reconnects += 1
                     if self.live is not None:
                         self.live.mark_online(self.name)
+                    if self.health is not None:
+                        self.health.count_reconnect(self.name)
                 last_error = ""
                 backoff = BACKOFF_START
                 pacer = FramePacer(self.config.cameras[self.name].detect.fps)
                 size = detect_size_for(self.config, self.name, source.info)
+                self._abandon.clear()
                 for sample in read_samples(
-                    source, pipeline.recorder, pacer, size, self.stop_event, realtime=not source.live
+                    source, pipeline.recorder, pacer, size, self.stop_event, not source.live, self._abandon
                 ):
                     mailbox.put(sample)
+                    if self.health is not None:
+                        self.health.frame_arrived(self.name)
+                if self._abandon.is_set() and not self.stop_event.is_set():
+                    raise SourceError(f"{describe_url(self.url)}: no frames for {STALLED_AFTER:g} s")
                 replay = self._replays(source, reconnect)
                 if not replay and (not source.live or not reconnect):
                     break  # a file paced like a camera ends; it does not reconnect
@@ -228,6 +256,8 @@ class CameraRunner:
                 continue
             if self.live is not None:
                 self.live.mark_offline(self.name, message)
+            if self.health is not None and not self.stop_event.is_set() and reconnect:
+                self.health.set_state(self.name, "reconnecting", message)
             if self.stop_event.is_set() or not reconnect:
                 if not reconnect:
                     log.warning("camera %s: %s", self.name, message)
@@ -240,8 +270,12 @@ class CameraRunner:
             self.stop_event.wait(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)
         mailbox.close()
+        reason = "stopped" if self.stop_event.is_set() else message
         if self.live is not None:
-            self.live.mark_offline(self.name, "stopped" if self.stop_event.is_set() else message)
+            self.live.mark_offline(self.name, reason)
+        if self.health is not None and not self.stop_event.is_set():
+            # The source ended for good (a file that is not looped); a stop asked for is the supervisor's to show.
+            self.health.set_state(self.name, "stopped", reason)
         if not self.stop_event.is_set():
             # The source is over and will not be reopened: let the main loop drain the last frame and stop.
             time.sleep(IDLE_TICK * 2)

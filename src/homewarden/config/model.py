@@ -336,6 +336,13 @@ class AlarmConfig(StrictModel):
         default_factory=dict,
         description="Rules per camera; a camera not listed raises alarms in away and night.",
     )
+    camera_offline_after: float = Field(
+        default=60.0,
+        ge=5.0,
+        le=86400.0,
+        title="Camera offline notice",
+        description="Seconds a camera may be down in a mode that arms it before a 'camera offline' notice is sent.",
+    )
 
     @field_validator("timezone")
     @classmethod

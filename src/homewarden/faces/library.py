@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -257,6 +257,19 @@ def household_gallery(config: HomewardenConfig, config_path: Path | None = None)
         return Gallery({}, threshold)
     with open_household(config, config_path) as library:
         return library.gallery(threshold)
+
+
+def household_loader(
+    config: HomewardenConfig, engine: Engine, config_path: Path | None = None
+) -> Callable[[], Gallery]:
+    """Return how a running hub reads its household: through its own, already migrated, database engine."""
+    threshold = config.faces.match_threshold
+    if config.faces.gallery_folder is not None:
+        folder = config.faces.gallery_folder
+        return lambda: gallery_from_folder(folder, threshold)
+    key = GalleryKeyFile.in_folder(config.storage.folder.resolve())
+    option = f" --config {config_path}" if config_path else ""
+    return lambda: FaceLibrary(engine, key, option).gallery(threshold)
 
 
 def _sqlite_foreign_keys(dbapi_connection: sqlite3.Connection, _record: object) -> None:

@@ -10,6 +10,7 @@ from typing import cast
 
 from homewarden.accounts.store import AccountStore, HomeRecord
 from homewarden.accounts.throttle import SignInThrottle
+from homewarden.camera.health import CameraHealthBoard
 from homewarden.camera.live import LiveFrames
 from homewarden.camera.runner import CameraRunner
 from homewarden.config.model import ArmingMode, HomewardenConfig, ScheduleEntry
@@ -101,6 +102,8 @@ class HubServices:
     # Integrations (issue 7): the message bus every camera publishes to, and the running cameras by name.
     bus: HubBus = field(default_factory=HubBus)
     runners: dict[str, CameraRunner] = field(default_factory=dict)
+    # Every camera's state and rates (issue 11), kept by the camera supervisor, read by the API and `status`.
+    health: CameraHealthBoard = field(default_factory=lambda: CameraHealthBoard([]))
     # Cookies are Secure by default; browsers accept Secure cookies from http://localhost and 127.0.0.1.
     secure_cookies: bool = True
     _arming_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -29,7 +29,7 @@ from homewarden.notify.bus import (
 )
 
 # A camera's states (CameraStatusChanged.state); only "online" makes its entities available.
-CAMERA_STATES = ("online", "reconnecting", "failed", "stopped")
+CAMERA_STATES = ("starting", "online", "reconnecting", "failed", "stopped")
 
 
 class ClipPublic(BaseModel):

@@ -50,3 +50,18 @@ def fsync_folder(folder: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+def remove_unfinished_writes(folder: Path) -> int:
+    """Delete the temporary files of writes a killed process left under ``folder``; return how many went.
+
+    Call it only while nothing writes there (the hub does, before its cameras start).
+    """
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for temp in folder.rglob(".*.partial"):
+        if temp.is_file():
+            temp.unlink(missing_ok=True)
+            removed += 1
+    return removed

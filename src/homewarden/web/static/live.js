@@ -13,6 +13,20 @@ const boxesToggle = document.getElementById("live-boxes");
 const note = document.getElementById("live-note");
 const tiles = new Map(); // camera name -> Tile
 
+const STATE_NAMES = { starting: "Starting", online: "Online", reconnecting: "Reconnecting", failed: "Failed", stopped: "Stopped" };
+const STATE_BADGES = { online: "badge-online", failed: "badge-alarm" };
+
+// One line under the picture: why a camera is down, or how fast it is analysed when it is up.
+function healthLine(camera) {
+  const restarts = camera.restarts ? ` · ${camera.restarts} restart${camera.restarts === 1 ? "" : "s"}` : "";
+  if (camera.state !== "online" && camera.reason) {
+    return `${camera.reason} (${formatRelative(camera.state_since)})${restarts}`;
+  }
+  if (camera.state !== "online") return "";
+  const dropped = camera.frames_dropped ? ` · ${camera.frames_dropped} frames skipped` : "";
+  return `${camera.frames_per_second.toFixed(1)} frames/s analysed · ${camera.detections_per_second.toFixed(1)} detector runs/s${dropped}${restarts}`;
+}
+
 function boxesQuery() {
   return boxesToggle.checked ? "?boxes=true" : "";
 }
@@ -32,6 +46,7 @@ class Tile {
     this.image = h("img", { alt: `Live view of ${camera.name}`, "data-testid": "camera-stream", decoding: "async" });
     this.badge = h("span", { class: "badge", "data-testid": "camera-status" });
     this.seen = h("span", { class: "muted small", "data-testid": "camera-last-frame" });
+    this.health = h("p", { class: "muted small camera-health", "data-testid": "camera-health" });
     const fullscreen = h("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": `Show ${camera.name} full screen` }, "Full screen");
     fullscreen.addEventListener("click", () => this.element.requestFullscreen && this.element.requestFullscreen());
     this.element = h(
@@ -39,6 +54,7 @@ class Tile {
       { class: "camera-tile card", "data-testid": "camera-tile", "data-camera": camera.name },
       h("div", { class: "camera-view" }, this.image, h("span", { class: "camera-offline-text" }, "Camera offline")),
       h("figcaption", { class: "camera-caption" }, h("span", { class: "camera-name" }, camera.name), this.badge, this.seen, h("span", { class: "spacer" }), fullscreen),
+      this.health,
     );
     this.image.addEventListener("error", () => {
       // The stream broke (or never started): fall back to snapshots, which also tell when the camera is back.
@@ -50,9 +66,11 @@ class Tile {
   update(camera) {
     const wasOnline = this.online;
     this.online = camera.online;
-    this.badge.textContent = camera.online ? "Online" : "Offline";
-    this.badge.className = `badge ${camera.online ? "badge-online" : "badge-offline"}`;
+    const state = camera.online ? "online" : camera.state === "online" ? "reconnecting" : camera.state;
+    this.badge.textContent = STATE_NAMES[state] || "Offline";
+    this.badge.className = `badge ${STATE_BADGES[state] || "badge-offline"}`;
     this.seen.textContent = camera.last_frame_at ? `last frame ${formatRelative(camera.last_frame_at)}` : "";
+    this.health.textContent = healthLine(camera);
     this.element.classList.toggle("is-offline", !camera.online);
     if (camera.online && !wasOnline && document.visibilityState === "visible") this.start();
   }

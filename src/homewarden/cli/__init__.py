@@ -1,4 +1,4 @@
-"""The command line: analyse a video, run live cameras, check a config."""
+"""The command line: analyse a video, run the hub, serve its web app, manage keys, users, faces and footage."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from homewarden import __version__
-from homewarden.accounts.commands import register_user_commands
+from homewarden.cli.audit import register_audit_commands
+from homewarden.cli.faces import register_face_commands
+from homewarden.cli.owner import register_owner_commands
+from homewarden.cli.users import register_user_commands
 from homewarden.config import ConfigError, load_config
 from homewarden.errors import UserError
-from homewarden.faces.commands import register_face_commands
-from homewarden.privacy.commands import register_audit_commands
-from homewarden.store.owner import register_owner_commands
 
 EXIT_USAGE = 2
 log = logging.getLogger("homewarden")
@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
     add_tls_options(serve)
+
+    status = commands.add_parser(
+        "status", help="show the running hub's cameras: online, reconnecting or failed, and why"
+    )
+    status.add_argument("--config", type=Path, required=True, help="YAML config of the hub")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
 
     config = commands.add_parser("config", help="configuration tools")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
@@ -91,19 +97,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     own_level = logging.INFO if args.command in ("run", "demo", "serve") else logging.WARNING
     log.setLevel(logging.DEBUG if args.verbose else own_level)
-    from homewarden import app
-
     try:
         if hasattr(args, "handler"):
             return int(args.handler(args))
         if args.command == "analyze":
-            return app.analyze_command(args)
+            from homewarden.cli.analyze import analyze_command
+
+            return analyze_command(args)
+        from homewarden.cli import hub_commands
+
         if args.command == "run":
-            return app.run_command(args.config)
+            return hub_commands.run_command(args.config)
         if args.command == "serve":
-            return app.serve_command(args.config, args.host, args.port, tls_of(args))
+            return hub_commands.serve_command(args.config, args.host, args.port, tls_of(args))
         if args.command == "demo":
-            return app.demo_command(args.out, args.host, args.port, args.analyse_only, tls_of(args))
+            return hub_commands.demo_command(args.out, args.host, args.port, args.analyse_only, tls_of(args))
+        if args.command == "status":
+            return hub_commands.status_command(args.config, args.json)
         return check_command(args.file)
     except (UserError, ConfigError) as exc:
         print(f"homewarden: error: {exc}", file=sys.stderr)

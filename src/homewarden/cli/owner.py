@@ -15,15 +15,16 @@ from homewarden.accounts.store import AccountStore
 from homewarden.config import HomewardenConfig, load_config
 from homewarden.errors import UserError
 from homewarden.faces.library import open_household
+from homewarden.hub.hub import init_command_hint
 from homewarden.privacy.audit import COMMAND_LINE, AuditLog
 from homewarden.store.crypto import HomePublicKey, Keyring, SealedObjectError
 from homewarden.store.database import EventStore
 from homewarden.store.deletion import DeletionReport, delete_camera_footage, delete_event, delete_everything
 from homewarden.store.errors import StoreError
 from homewarden.store.gallery_key import GalleryKeyError, GalleryKeyFile
-from homewarden.store.keys import DataKeyResealer, HomeKeyError, NoHomeKeyError
+from homewarden.store.keys import DataKeyResealer, HomeKeyError
 from homewarden.store.retention import FootageKeeper, PlannedDeletion, RetentionPlan
-from homewarden.store.sealed_media import HubStorage, SealedMediaFolder, open_hub_storage
+from homewarden.store.sealed_media import HubStorage, open_hub_storage
 from homewarden.store.secret_input import PASSPHRASE_ENV, SecretSource
 from homewarden.store.vault import SEALED_SUFFIX
 
@@ -107,31 +108,6 @@ def _secrets(args: argparse.Namespace) -> SecretSource:
 
 def _store(config: HomewardenConfig) -> EventStore:
     return EventStore.open(config.storage.resolved_database_url())
-
-
-def init_command_hint(config_path: Path | None) -> str:
-    """Return the command that creates the home key for this config."""
-    return "homewarden keys init" + (f" --config {config_path}" if config_path else "")
-
-
-def open_media_for_recording(
-    config: HomewardenConfig, store: EventStore, config_path: Path | None, plain_export_option: str | None = None
-) -> tuple[SealedMediaFolder, FootageKeeper]:
-    """Open the hub's sealed media folder and its retention keeper; refuse before the home has a key."""
-    storage = open_hub_storage(config.storage.folder)
-    try:
-        storage.key_file.public_key()
-    except NoHomeKeyError:
-        alternative = f", or pass {plain_export_option} for plain files" if plain_export_option else ""
-        raise UserError(
-            f"no home key in {config.storage.folder} yet, and the hub stores footage only encrypted: "
-            f"run `{init_command_hint(config_path)}` first (you choose the passphrase){alternative}"
-        ) from None
-    except HomeKeyError as exc:
-        raise UserError(str(exc)) from None
-    keeper = FootageKeeper(store, storage.media, config.storage.retention)
-    storage.media.room = keeper
-    return storage.media, keeper
 
 
 # keys

@@ -1,0 +1,256 @@
+"""`run`, `serve`, `demo` and `status`: the hub with or without its web app, and what a running hub reports."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from homewarden.camera.health import CameraHealth
+from homewarden.cli.analyze import open_source, run_file_with_progress
+from homewarden.config import HomewardenConfig, load_config, single_source_config
+from homewarden.errors import UserError
+from homewarden.events.record import EventRecord
+from homewarden.hub.hub import Hub, enabled_cameras, init_detector, init_store
+from homewarden.hub.status import read_status, status_path
+from homewarden.report import report_events
+from homewarden.store.media import MediaFolder
+
+if TYPE_CHECKING:
+    import uvicorn
+
+log = logging.getLogger(__name__)
+
+DEMO_CAMERA = "living_room"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+EXIT_CAMERA_DOWN = 1
+
+
+@contextmanager
+def stop_on_signals(stopping: threading.Event) -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into ``stopping`` while the block runs (the hub then closes its clips)."""
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping (signal %d): finishing open clips", signum)
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_command(config_path: Path) -> int:
+    """Run the hub without its web server until stopped (or until every camera's file has ended)."""
+    config = load_config(config_path)
+    if not enabled_cameras(config):
+        raise UserError(f"{config_path}: no enabled cameras")
+    hub = Hub.build(config_path, "run")
+    with stop_on_signals(hub.stopping):
+        try:
+            hub.start(wait_for_setup=False)
+            log.info("running %d camera(s): %s", len(hub.cameras), ", ".join(hub.cameras))
+            hub.wait()
+        finally:
+            hub.stop()
+    log.info("stopped cleanly")
+    return 0
+
+
+def serve_command(config_path: Path, host: str, port: int, tls: tuple[Path, Path] | None = None) -> int:
+    """Run the hub with the web app and the API on one port until stopped (HTTPS with a certificate and key)."""
+    import uvicorn
+
+    from homewarden.api.app import create_app
+
+    load_config(config_path)
+    check_port_free(host, port)
+    certfile, keyfile = tls if tls else (None, None)
+    for path in (certfile, keyfile):
+        if path is not None and not path.is_file():
+            raise UserError(f"{path}: no such file (--certfile and --keyfile name a PEM certificate and its key)")
+    hub = Hub.build(config_path, "serve")
+    services = hub.services
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(services),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            ssl_certfile=str(certfile) if certfile else None,
+            ssl_keyfile=str(keyfile) if keyfile else None,
+        )
+    )
+    scheme = "https" if tls else "http"
+    base = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    lines = [f"Homewarden is serving {len(hub.cameras)} camera(s) at {base}/"]
+    if not tls and host not in LOOPBACK_HOSTS:
+        lines.append(
+            "note: sign-in cookies are Secure, so browsers on other machines need HTTPS: pass --certfile and "
+            "--keyfile, or put a TLS reverse proxy in front (docs/api.md)"
+        )
+    if services.setup.token is not None:
+        lines.append(f"First run: create the owner account at {base}/setup?token={services.setup.token}")
+        lines.append("(this link works once; cameras start recording once the owner has set the home passphrase)")
+    # The address and the setup link are printed once the port answers: a link that is refused is no link.
+    threading.Thread(
+        target=announce_when_listening, args=(server, lines, hub.stopping), name="announce", daemon=True
+    ).start()
+    try:
+        hub.start(wait_for_setup=True)
+        # uvicorn handles SIGINT/SIGTERM while it runs and raises the signal again once it has shut down; the
+        # handler installed here receives that, so the cameras still close their clips and the exit code is 0.
+        with stop_on_signals(hub.stopping):
+            server.run()
+    finally:
+        hub.stop()
+    log.info("stopped cleanly")
+    return 0
+
+
+def demo_config(out: Path, scene: Path) -> Path:
+    """Write the demo's config: one camera that replays the scene like a live camera, storage under ``out``."""
+    config = out / "homewarden-demo.yaml"
+    config.write_text(
+        "# Written by `homewarden demo`. A real camera is one line: replace the source with its rtsp:// URL.\n"
+        f"cameras:\n  {DEMO_CAMERA}:\n    source: {json.dumps(str(scene.resolve()))}\n    loop: true\n"
+        f"storage:\n  folder: {json.dumps(str((out / 'data').resolve()))}\n"
+    )
+    return config
+
+
+def demo_command(
+    out: Path, host: str, port: int, analyse_only: bool = False, tls: tuple[Path, Path] | None = None
+) -> int:
+    """Compose the demo scene and serve it as a live camera in the web app (or, with analyse_only, analyse it once)."""
+    from homewarden.demo import compose_demo_scene
+
+    scene = compose_demo_scene(out / "demo-scene.mp4")
+    print(f"demo scene: {scene} (a stranger and a cat cross a room, composed from sample photos; it loops)")
+    if not analyse_only:
+        config_path = demo_config(out, scene)
+        print(f"demo config: {config_path.resolve()} (edit it, or copy it for your own cameras)")
+        return serve_command(config_path, host, port, tls)
+    config, camera = single_source_config(str(scene), HomewardenConfig())
+    config = config.model_copy(update={"storage": config.storage.model_copy(update={"folder": out / "data"})})
+    store = init_store(config)
+    detector = init_detector(config)
+    events: list[EventRecord] = []
+    from homewarden.camera.runner import CameraRunner
+
+    runner = CameraRunner(camera, config, detector, MediaFolder(out / "media"), events.append)
+    try:
+        run_file_with_progress(runner, open_source(str(scene)), quiet=False)
+        for record in events:
+            store.save_event(record)
+    finally:
+        store.close()
+    report_events(events, as_json=False)
+    print(f"events saved in {config.storage.resolved_database_url()}")
+    return 0
+
+
+def status_command(config_path: Path, as_json: bool) -> int:
+    """Print what the hub of this config reports about its cameras; exit 1 if it is not running or a camera is down."""
+    config = load_config(config_path)
+    path = status_path(config.storage.folder)
+    status = read_status(path)
+    if status is None:
+        raise UserError(f"no hub has reported for {config_path} yet ({path} is missing): start `homewarden run` first")
+    running = status.running()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "running": running,
+                    "command": status.command,
+                    "pid": status.pid,
+                    "written_at": _iso(status.written_at),
+                    "cameras": {name: _health_json(health) for name, health in status.cameras.items()},
+                }
+            )
+        )
+    else:
+        when = _iso(status.written_at)
+        if running:
+            print(f"hub running (`homewarden {status.command}`, pid {status.pid}), status of {when}")
+        else:
+            ended = ", stopped" if status.stopped else ""
+            print(f"hub NOT running: its last status is of {when} (pid {status.pid}{ended})")
+        for name, health in status.cameras.items():
+            print(_health_line(name, health))
+    down = any(health.down for health in status.cameras.values())
+    return 0 if running and not down else EXIT_CAMERA_DOWN
+
+
+def _health_line(name: str, health: CameraHealth) -> str:
+    since = time.time() - health.since
+    state = f"{health.state} for {_duration(since)}"
+    if health.reason and health.state != "online":
+        state += f" ({health.reason})"
+    return (
+        f"  {name}: {state}; {health.frames_per_second:.1f} frames/s, {health.detections_per_second:.1f} "
+        f"detections/s, {health.frames_dropped} dropped, {health.restarts} restart(s), "
+        f"{health.reconnects} reconnect(s)"
+    )
+
+
+def _health_json(health: CameraHealth) -> dict[str, object]:
+    return {
+        "state": health.state,
+        "reason": health.reason,
+        "since": _iso(health.since),
+        "frames_per_second": round(health.frames_per_second, 2),
+        "detections_per_second": round(health.detections_per_second, 2),
+        "frames_analysed": health.frames_analysed,
+        "detector_calls": health.detector_calls,
+        "frames_dropped": health.frames_dropped,
+        "restarts": health.restarts,
+        "reconnects": health.reconnects,
+        "last_frame_at": _iso(health.last_frame_at) if health.last_frame_at else None,
+    }
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="seconds")
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse at once, in one line, a port another program listens on (before anything is loaded)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(f"cannot listen on {host}:{port}: {exc.strerror} (choose another with --port)") from None
+
+
+def announce_when_listening(server: uvicorn.Server, lines: list[str], stopping: threading.Event) -> None:
+    """Print the lines for the user as soon as the server accepts connections."""
+    while not server.started:
+        if stopping.wait(0.05):
+            return
+    for line in lines:
+        print(line, flush=True)  # at once: the setup link must show even when stdout is a pipe

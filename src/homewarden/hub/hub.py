@@ -1,0 +1,389 @@
+"""One hub for `run`, `serve` and `demo`: shared parts built once, cameras supervised, everything stopped in reverse."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from homewarden.accounts.store import AccountStore
+from homewarden.camera.health import CameraHealth, CameraHealthBoard
+from homewarden.camera.runner import CameraRunner
+from homewarden.camera.supervisor import CameraSupervisor
+from homewarden.config import HomewardenConfig, load_config
+from homewarden.config.model import ArmingMode, CameraAlarmRule
+from homewarden.detect import DetectorLoadError, ObjectDetector, create_detector
+from homewarden.errors import UserError
+from homewarden.events.alarm import armed_for
+from homewarden.events.record import EventRecord
+from homewarden.faces.household import HouseholdHandle
+from homewarden.faces.library import household_gallery, household_loader
+from homewarden.hub.offline import OfflineNotices
+from homewarden.hub.services import HubServices, SetupGate
+from homewarden.hub.status import status_path, write_status
+from homewarden.notify.bus import CameraStatusChanged
+from homewarden.privacy.audit import AuditLog
+from homewarden.privacy.donations import Donations
+from homewarden.review.program_key import ReviewProgramStorage
+from homewarden.review.queue import ReviewQueue
+from homewarden.store import EventStore, StoreError
+from homewarden.store.durable_files import remove_unfinished_writes
+from homewarden.store.keys import HomeKeyError, NoHomeKeyError
+from homewarden.store.pending import PENDING_FOLDER, EventOutbox
+from homewarden.store.retention import FootageKeeper
+from homewarden.store.sealed_media import (
+    DATA_KEY_FOLDER_NAME,
+    MEDIA_FOLDER_NAME,
+    SealedMediaFolder,
+    open_hub_storage,
+)
+
+if TYPE_CHECKING:
+    from homewarden.notify.mqtt import MqttBridge
+
+log = logging.getLogger(__name__)
+
+DONATION_SWEEP_SECONDS = 3600.0
+
+
+def init_store(config: HomewardenConfig) -> EventStore:
+    """Open the database and run every migration (events, accounts, faces, review), once, before anything uses it."""
+    try:
+        return EventStore.open(config.storage.resolved_database_url())
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+
+
+def init_detector(config: HomewardenConfig) -> ObjectDetector:
+    """Load the configured detector (one instance, shared by every camera: onnxruntime sessions are thread-safe)."""
+    try:
+        return create_detector(config.detector)
+    except DetectorLoadError as exc:
+        raise UserError(str(exc)) from None
+
+
+def init_command_hint(config_path: Path | None) -> str:
+    """Return the command that creates the home key for this config."""
+    return "homewarden keys init" + (f" --config {config_path}" if config_path else "")
+
+
+def init_hub_media(
+    config: HomewardenConfig, store: EventStore, config_path: Path | None, plain_export_option: str | None = None
+) -> tuple[SealedMediaFolder, FootageKeeper]:
+    """Open the hub's sealed media folder and its retention keeper; refuse (closing the store) without a home key."""
+    storage = open_hub_storage(config.storage.folder)
+    try:
+        storage.key_file.public_key()
+    except NoHomeKeyError:
+        store.close()
+        alternative = f", or pass {plain_export_option} for plain files" if plain_export_option else ""
+        raise UserError(
+            f"no home key in {config.storage.folder} yet, and the hub stores footage only encrypted: "
+            f"run `{init_command_hint(config_path)}` first (you choose the passphrase){alternative}"
+        ) from None
+    except HomeKeyError as exc:
+        store.close()
+        raise UserError(str(exc)) from None
+    keeper = FootageKeeper(store, storage.media, config.storage.retention)
+    storage.media.room = keeper
+    return storage.media, keeper
+
+
+def check_household(config: HomewardenConfig, store: EventStore, config_path: Path | None) -> None:
+    """Check that the household can be read (closing the store if not): a missing gallery key stops the start."""
+    if config.faces.enabled and config.faces.gallery_folder is None:
+        try:
+            household_gallery(config, config_path)
+        except UserError:
+            store.close()
+            raise
+
+
+def init_services(config: HomewardenConfig, store: EventStore, config_path: Path | None) -> HubServices:
+    """Open the accounts, give the hub's home its cameras, restore the arming state, open the review program."""
+    accounts = AccountStore(store.engine)
+    home_id = accounts.ensure_home("Home", list(config.cameras))
+    household = HouseholdHandle(household_loader(config, store.engine, config_path)) if config.faces.enabled else None
+    services = HubServices(
+        config=config,
+        events=store,
+        accounts=accounts,
+        storage=open_hub_storage(config.storage.folder),
+        hub_home_id=home_id,
+        config_path=config_path,
+        setup=SetupGate(needed=not accounts.has_owner()),
+        household=household,
+    )
+    services.health = CameraHealthBoard(
+        enabled_cameras(config),
+        lambda health: services.bus.publish(
+            CameraStatusChanged(health.camera, health.state, health.reason, health.since)
+        ),
+    )
+    services.arming_for(home_id)
+    init_review_program(services)
+    services.bus.start()
+    return services
+
+
+def init_review_program(services: HubServices) -> None:
+    """Open the audit log, the donations and the reviewers' queue."""
+    from homewarden.privacy.preparation import make_preparer
+    from homewarden.privacy.watermark import burn_watermark
+
+    config = services.config
+    engine = services.events.engine
+    loaded: list[ObjectDetector] = []
+
+    def redaction_detector() -> ObjectDetector:
+        # Its own instance, loaded on the first donation: the cameras' detector is busy in their threads.
+        if not loaded:
+            loaded.append(init_detector(config))
+        return loaded[0]
+
+    services.audit = AuditLog(engine, config.storage.folder.resolve())
+    services.donations = Donations(
+        engine,
+        services.storage,
+        ReviewProgramStorage(config.storage.folder),
+        services.audit,
+        make_preparer(redaction_detector),
+        lambda: services.keys.keyring,
+        config.review.donation_retention_days,
+    )
+    services.review = ReviewQueue(engine, services.donations, services.audit, burn_watermark, config.review.daily_quota)
+
+
+def enabled_cameras(config: HomewardenConfig) -> list[str]:
+    """Return the names of the cameras that are switched on."""
+    return [name for name, camera in config.cameras.items() if camera.enabled]
+
+
+class Integration(Protocol):
+    """A running integration: something subscribed to the hub's bus that is stopped with the hub."""
+
+    def stop(self) -> None:
+        """Finish and stop."""
+
+
+def start_integrations(services: HubServices) -> list[Integration]:
+    """Subscribe the configured integrations to the hub's bus and start them; return them for stopping."""
+    from homewarden.hub.doorbell import doorstep_of
+    from homewarden.notify.push import PushNotifier, PushSubscriptions, VapidKeys
+    from homewarden.notify.webhooks import WebhookDispatcher, WebhookStore
+
+    config = services.config
+    engine = services.events.engine
+    webhooks = WebhookDispatcher(WebhookStore(engine), services.accounts, hub_name="homewarden")
+    push = PushNotifier(PushSubscriptions(engine), services.accounts, VapidKeys.in_folder(config.storage.folder))
+    doorstep_of(services.bus)  # "who is at the door?" remembers presses and people in view from the start
+    started: list[Integration] = []
+    for name, integration in (("webhooks", webhooks), ("push", push)):
+        services.bus.subscribe(name, integration)
+        integration.start()
+        started.append(integration)
+    if config.mqtt.enabled:
+        bridge = init_mqtt(services)
+        services.bus.subscribe("mqtt", bridge.handle)
+        bridge.start()
+        started.append(bridge)
+    return started
+
+
+def init_mqtt(services: HubServices) -> MqttBridge:
+    """Build the MQTT bridge: it arms, rings and reads snapshots through the same paths as the web app."""
+    from homewarden.hub.doorbell import DoorbellError, press_doorbell
+    from homewarden.notify.mqtt import MqttBridge
+
+    config = services.config
+    home = services.hub_home_id
+
+    def ring(bell: str) -> None:
+        try:
+            press_doorbell(services, bell, "mqtt")
+        except DoorbellError as exc:
+            log.warning("doorbell %s pressed by MQTT: %s", bell, exc)
+
+    def snapshot(camera: str) -> bytes | None:
+        image = services.live.latest_jpeg(camera, boxes=True)
+        return image.jpeg if image is not None else None
+
+    return MqttBridge(
+        config.mqtt,
+        enabled_cameras(config),
+        config.doorbells,
+        set_mode=lambda mode, by: services.set_mode(home, mode, by),
+        ring=ring,
+        snapshot=snapshot,
+        current_mode=lambda: services.arming_for(home).mode_at(datetime.now(UTC)),
+    )
+
+
+class Hub:
+    """Build once (database and migrations, household, detector, bus), start integrations and cameras, stop in reverse.
+
+    `run` is the hub without the web server; `serve` and `demo` put the web app beside it.
+    """
+
+    def __init__(self, services: HubServices, detector: ObjectDetector, command: str) -> None:
+        """Wrap parts already built; use ``Hub.build``."""
+        self.services = services
+        self.config = services.config
+        self.detector = detector
+        self.command = command
+        self.cameras = enabled_cameras(services.config)
+        self.supervisor: CameraSupervisor | None = None
+        self.stopping = threading.Event()
+        self._integrations: list[Integration] = []
+        self._threads: list[threading.Thread] = []
+        # Events the database refuses (PostgreSQL restarting) wait on disk and go in once it is back.
+        self.outbox = EventOutbox(
+            services.config.storage.folder.resolve() / PENDING_FOLDER, services.events.save_event, self._after_save
+        )
+        self._offline = OfflineNotices(
+            services.config.alarm.camera_offline_after, self._armed_mode, services.bus.publish
+        )
+
+    @classmethod
+    def build(cls, config_path: Path, command: str) -> Hub:
+        """Read the config and build everything the cameras share, before any camera starts."""
+        config = load_config(config_path)
+        store = init_store(config)
+        try:
+            check_household(config, store, config_path)
+            services = init_services(config, store, config_path)
+            detector = init_detector(config)
+        except BaseException:
+            store.close()
+            raise
+        return cls(services, detector, command)
+
+    def start(self, wait_for_setup: bool) -> None:
+        """Start integrations and sweeps, then the cameras: at once, or after first-run setup made the home key."""
+        # Without first-run setup to wait for, a missing home key is refused before anything starts.
+        media = None if wait_for_setup else self._open_media()
+        self._integrations = start_integrations(self.services)
+        self._spawn(self._expire_donations, "donation-expiry")
+        if media is None:
+            self._spawn(self._start_cameras_after_setup, "camera-start")
+        else:
+            self.start_cameras(media)
+
+    def _open_media(self) -> SealedMediaFolder:
+        """Open the sealed media folder and its retention keeper (refused without a home key)."""
+        services = self.services
+        media, services.keeper = init_hub_media(self.config, services.events, services.config_path)
+        return media
+
+    def start_cameras(self, media: SealedMediaFolder | None = None) -> None:
+        """Start every camera under supervision, recording into the hub's sealed media folder."""
+        services = self.services
+        media = media or self._open_media()
+        keeper = services.keeper
+        assert keeper is not None
+        folder = self.config.storage.folder.resolve()
+        # A hub killed in the middle of a write leaves its temporary file; nothing writes there before the cameras.
+        removed = sum(remove_unfinished_writes(folder / name) for name in (MEDIA_FOLDER_NAME, DATA_KEY_FOLDER_NAME))
+        if removed:
+            log.info("removed %d unfinished write(s) left by a hub that was stopped abruptly", removed)
+        self.outbox.start()
+        arming = services.arming_for(services.hub_home_id)
+
+        def make_runner(name: str) -> CameraRunner:
+            return CameraRunner(
+                name,
+                self.config,
+                self.detector,
+                media,
+                self._save,
+                wall_clock=True,
+                live=services.live,
+                arming=arming,
+                household=services.household,
+                bus=services.bus,
+                health=services.health,
+            )
+
+        supervisor = CameraSupervisor(self.cameras, make_runner, services.health, on_watch=self._watch)
+        services.runners = supervisor.runners
+        self.supervisor = supervisor
+        keeper.start()
+        supervisor.start()
+        log.info("recording %d camera(s): %s", len(self.cameras), ", ".join(self.cameras))
+
+    def wait(self) -> None:
+        """Block until stop is asked for, or (for `run`) every camera has ended for good."""
+        while not self.stopping.wait(0.2):
+            if self.supervisor is not None and not self.supervisor.running():
+                return
+
+    def stop(self) -> None:
+        """Close every clip, then stop sweeps, integrations and the database, in the reverse order of the start."""
+        self.stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self.supervisor is not None:
+            self.supervisor.stop()
+        services = self.services
+        self.outbox.stop()
+        if services.keeper is not None:
+            services.keeper.stop()
+        if services.donations is not None:
+            services.donations.close()
+        services.bus.stop()
+        for integration in self._integrations:
+            integration.stop()
+        if self.supervisor is not None:
+            write_status(status_path(self.config.storage.folder), self.command, services.health.all(), stopped=True)
+        services.events.close()
+
+    def _save(self, record: EventRecord) -> None:
+        self.outbox.save(record)
+
+    def _after_save(self, record: EventRecord) -> None:
+        services = self.services
+        log.info("camera %s: %s event %s saved (%d clip(s))", record.camera, record.label, record.id, len(record.clips))
+        if services.donations is not None:
+            # Only a standing rule the owner made can donate without them; there are none by default.
+            try:
+                services.donations.apply_rules(services.hub_home_id, record, "label")
+            except StoreError as exc:
+                log.error("camera %s: donation rules not applied to event %s: %s", record.camera, record.id, exc)
+
+    def _watch(self, cameras: dict[str, CameraHealth]) -> None:
+        """Once a second: write the status file and raise the "camera offline" notice where due."""
+        write_status(status_path(self.config.storage.folder), self.command, cameras)
+        if not self.stopping.is_set():
+            self._offline.check(cameras, time.time())
+
+    def _armed_mode(self, camera: str) -> ArmingMode | None:
+        mode = self.services.arming_for(self.services.hub_home_id).mode_at(datetime.now(UTC))
+        rule = self.config.alarm.cameras.get(camera, CameraAlarmRule())
+        return mode if armed_for(rule, mode, list(rule.zones)) else None
+
+    def _start_cameras_after_setup(self) -> None:
+        while not self.services.setup.done.wait(0.5):
+            if self.stopping.is_set():
+                return
+        if not self.stopping.is_set():
+            self.start_cameras()
+
+    def _expire_donations(self) -> None:
+        """Delete donated copies whose retention ended, at start and hourly."""
+        while True:
+            try:
+                if self.services.donations is not None:
+                    self.services.donations.expire_due()
+            except StoreError as exc:
+                log.error("donation expiry failed (tried again in an hour): %s", exc)
+            if self.stopping.wait(DONATION_SWEEP_SECONDS):
+                return
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
