@@ -23,6 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench scripts
@@ -32,4 +33,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py
 
 clean:
-	rm -rf $(VENV) demo-output homewarden-data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) demo-output homewarden-data .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -20,12 +20,12 @@ from fastapi.testclient import TestClient
 from api.conftest import MEMBER_PASSWORD, Hub, csrf_of, hub_config, record_event, set_up_owner, sign_in
 from homewarden.api import integrations
 from homewarden.api.app import create_app
-from homewarden.api.integrations import doorstep_of, press_doorbell
 from homewarden.camera.runner import CameraRunner
 from homewarden.config.model import DoorbellConfig
 from homewarden.detect import create_detector
 from homewarden.events.arming import schedule_timezone
 from homewarden.events.record import EventRecord
+from homewarden.hub.doorbell import CameraNotRunningError, UnknownDoorbellError, doorstep_of, press_doorbell
 from homewarden.hub.hub import init_services
 from homewarden.notify.bus import EventStarted, EventUpdated
 from homewarden.store import EventStore
@@ -149,7 +149,7 @@ def test_a_token_press_records_on_the_bells_camera_and_a_second_press_joins_it(h
     assert doorbell.attributes == {"doorbell": "front"}
     assert doorbell.clips, doorbell.clip_error
     # MQTT and webhooks press through the same function: a stopped camera refuses it.
-    with pytest.raises(integrations.CameraNotRunningError):
+    with pytest.raises(CameraNotRunningError):
         press_doorbell(services, "front", "mqtt")
 
 
@@ -166,7 +166,7 @@ def test_presses_that_cannot_record_are_refused(home: Household) -> None:
     assert hidden.json()["detail"].replace("front", "back") == unknown.json()["detail"]
     assert home.max.post(PRESS.format(bell="gate")).status_code == 503
     assert client.post(PRESS.format(bell="back"), headers=token).status_code == 404
-    with pytest.raises(integrations.UnknownDoorbellError):
+    with pytest.raises(UnknownDoorbellError):
         press_doorbell(home.hub.services, "back", "mqtt")
 
 

@@ -22,7 +22,16 @@ from homewarden.events.arming import ArmingState
 from homewarden.events.lifecycle import TrackedObject
 from homewarden.events.record import EventRecord
 from homewarden.notify import mqtt as mqtt_bridge
-from homewarden.notify.bus import DoorbellPressed, EventEnded, EventStarted, EventUpdated, HubBus, MotionChanged
+from homewarden.notify.bus import (
+    CameraOffline,
+    CameraStatusChanged,
+    DoorbellPressed,
+    EventEnded,
+    EventStarted,
+    EventUpdated,
+    HubBus,
+    MotionChanged,
+)
 from homewarden.notify.mqtt import MqttBridge
 from homewarden.store.media import MediaFolder
 from homewarden.video.source import VideoSource
@@ -86,6 +95,8 @@ def test_discovery_gives_home_assistant_what_it_requires(namespace: Namespace) -
                     ("binary_sensor", node, "stranger"),
                     ("sensor", node, "last_person"),
                     ("camera", node, "snapshot"),
+                    ("sensor", node, "state"),
+                    ("binary_sensor", node, "offline"),
                 }
             expected |= {
                 ("binary_sensor", f"{prefix}_front_door", "doorbell_gate"),
@@ -96,10 +107,25 @@ def test_discovery_gives_home_assistant_what_it_requires(namespace: Namespace) -
 
             unique_ids = [entity["unique_id"] for entity in entities.values()]
             assert len(set(unique_ids)) == len(unique_ids), "unique_id is unique"
-            for (component, node, _object_id), entity in entities.items():
+            for (component, node, object_id), entity in entities.items():
                 assert entity["name"]
-                assert entity["availability_topic"] == f"{prefix}/available"
-                assert (entity["payload_available"], entity["payload_not_available"]) == ("online", "offline")
+                camera_name = node.removeprefix(f"{prefix}_")
+                if node.endswith("_hub") or object_id in ("state", "offline"):
+                    # The hub's entities, and a camera's state and offline sensors (they tell that it is down).
+                    assert entity["availability_topic"] == f"{prefix}/available"
+                    assert (entity["payload_available"], entity["payload_not_available"]) == ("online", "offline")
+                else:
+                    # What a camera sees is available while the hub and that camera both are.
+                    assert "availability_topic" not in entity
+                    assert entity["availability_mode"] == "all"
+                    assert entity["availability"] == [
+                        {
+                            "topic": f"{prefix}/{where}",
+                            "payload_available": "online",
+                            "payload_not_available": "offline",
+                        }
+                        for where in ("available", f"{camera_name}/available")
+                    ]
                 device = entity["device"]
                 assert device["identifiers"] == [node]
                 assert (device["manufacturer"], device["sw_version"]) == ("Homewarden", __version__)
@@ -378,3 +404,59 @@ def test_the_bridge_rides_out_a_broker_that_is_down_then_restarts(
     bridge.stop()
     warnings = [r.getMessage() for r in caplog.records if r.name == "homewarden.notify.mqtt" and r.levelno >= 30]
     assert 1 <= sum("cannot reach" in line for line in warnings) <= 2, "each outage is logged once, not each retry"
+
+
+def test_a_camera_going_down_and_offline_is_told_to_home_assistant(namespace: Namespace) -> None:
+    hub = Hub()
+    bridge = hub.bridge(namespace.config())
+    bus = HubBus()
+    bus.subscribe("mqtt", bridge)
+    bus.start()
+    bridge.start()
+    prefix = namespace.prefix
+    garden = f"{prefix}/garden"
+    try:
+        wait_online(namespace, prefix)
+        with Subscriber(namespace.port, [f"{prefix}/#"]) as sub:
+            # Retained from the start: a camera is taken to be up, and no notice is out.
+            sub.wait_for(
+                lambda got: sub.on(f"{garden}/available") == ["online"] and sub.on(f"{garden}/offline") == ["OFF"]
+            )
+
+            down_at = time.time()
+            bus.publish(CameraStatusChanged("garden", "reconnecting", "connection refused", down_at))
+            bus.publish(CameraStatusChanged("garden", "failed", "connection refused", down_at + 30))
+            bus.publish(CameraOffline("garden", down_at, "connection refused", "away", down_at + 120))
+            sub.wait_for(lambda got: sub.on(f"{garden}/offline")[-1:] == ["ON"])
+            assert sub.on(f"{garden}/available") == ["online", "offline"], "offline once, however it is down"
+            states = [json.loads(text) for text in sub.on(f"{garden}/status")]
+            assert [(s["state"], s["reason"]) for s in states] == [
+                ("reconnecting", "connection refused"),
+                ("failed", "connection refused"),
+            ]
+            assert states[-1]["camera"] == "garden"
+            notice = json.loads(sub.on(f"{garden}/offline/notice")[-1])
+            assert notice == {
+                "camera": "garden",
+                "down_since": datetime.fromtimestamp(down_at, tz=UTC).isoformat(),
+                "reason": "connection refused",
+                "mode": "away",
+            }
+            assert sub.on(f"{prefix}/front_door/available") == ["online"], "the other camera is untouched"
+
+            bus.publish(CameraStatusChanged("garden", "online", None, time.time()))
+            sub.wait_for(lambda got: sub.on(f"{garden}/offline")[-1:] == ["OFF"])
+            assert sub.on(f"{garden}/available")[-1] == "online"
+            assert json.loads(sub.on(f"{garden}/status")[-1])["state"] == "online"
+
+            bus.publish(CameraStatusChanged("garden", "failed", "no such file", time.time()))
+            sub.wait_for(lambda got: sub.on(f"{garden}/available")[-1:] == ["offline"])
+
+        # A subscriber coming later (Home Assistant restarting) finds the current state retained.
+        with Subscriber(namespace.port, [f"{garden}/#"]) as late:
+            late.wait_for(lambda got: {f"{garden}/available", f"{garden}/status"} <= {m.topic for m in got})
+            assert late.on(f"{garden}/available") == ["offline"]
+            assert json.loads(late.on(f"{garden}/status")[0])["reason"] == "no such file"
+    finally:
+        bus.stop()
+        bridge.stop()

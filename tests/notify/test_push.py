@@ -30,7 +30,15 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from homewarden.accounts.store import AccountStore
 from homewarden.events.record import EventRecord
-from homewarden.notify.bus import DoorbellPressed, EventEnded, EventUpdated, HubBus, MotionChanged
+from homewarden.notify.bus import (
+    CameraOffline,
+    CameraStatusChanged,
+    DoorbellPressed,
+    EventEnded,
+    EventUpdated,
+    HubBus,
+    MotionChanged,
+)
 from homewarden.notify.push import PushNotifier, PushSubscriptions, VapidKeys
 from homewarden.store import EventStore
 
@@ -302,3 +310,31 @@ def test_a_browser_subscribed_by_someone_else_moves_to_who_signed_in_now(househo
     assert household.subscriptions.of_users([ids["olivia"]]) == []
     assert not household.subscriptions.unsubscribe(ids["olivia"], olivia.endpoint)
     assert household.subscriptions.unsubscribe(ids["max"], olivia.endpoint)
+
+
+def test_a_camera_offline_notice_reaches_who_may_watch_that_camera(
+    household: Household, push_service: PushService
+) -> None:
+    notifier = _notifier(household)
+    bus = HubBus()
+    bus.subscribe("push", notifier)
+    notifier.start()
+    bus.start()
+    down_at = time.time() - 600
+    try:
+        bus.publish(CameraStatusChanged("garden", "failed", "connection refused", down_at))  # a state is not news
+        bus.publish(CameraOffline("garden", down_at, "connection refused", "away", down_at + 300))
+        received = push_service.wait_for(2)
+    finally:
+        bus.stop()
+        notifier.stop()
+    time.sleep(0.2)
+    assert sorted(request.path for request in push_service.received) == ["/push/max", "/push/olivia"]
+    for request in received:
+        message = household.browsers[request.path.rsplit("/", 1)[1]].decrypt(request)
+        assert message == {
+            "title": "Camera offline",
+            "body": "The garden camera has been offline for 5 min (connection refused)",
+            "url": "/live",
+            "tag": "camera-offline:garden",
+        }

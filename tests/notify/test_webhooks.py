@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,15 @@ import pytest
 from homewarden.accounts.store import AccountStore
 from homewarden.events.record import EventRecord
 from homewarden.notify import webhooks
-from homewarden.notify.bus import ArmingChanged, EventEnded, EventUpdated, HubBus, MotionChanged
+from homewarden.notify.bus import (
+    ArmingChanged,
+    CameraOffline,
+    CameraStatusChanged,
+    EventEnded,
+    EventUpdated,
+    HubBus,
+    MotionChanged,
+)
 from homewarden.notify.webhooks import DeliveryRecord, WebhookDispatcher, WebhookStore
 from homewarden.store import EventStore
 
@@ -357,3 +366,49 @@ def test_the_signature_is_the_hmac_of_timestamp_dot_body() -> None:
     body = b'{"type":"test"}'
     expected = "sha256=" + hmac.new(b"s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
     assert webhooks.sign("s3cret", "1700000000", body) == expected
+
+
+def test_a_camera_offline_notice_and_camera_states_reach_the_webhooks_that_want_them(
+    homes: Homes, receivers: Callable[[], Receiver], dispatchers: Callable[..., WebhookDispatcher]
+) -> None:
+    offline_only, both, other_home = receivers(), receivers(), receivers()
+    homes.webhooks.create(homes.a, offline_only.url, ["camera_offline"])
+    homes.webhooks.create(homes.a, both.url, ["camera_offline", "camera_status"])
+    homes.webhooks.create(homes.b, other_home.url, ["camera_offline", "camera_status"])
+    dispatcher = dispatchers()
+    bus = HubBus()
+    bus.subscribe("webhooks", dispatcher)
+    bus.start()
+    down_at = time.time() - 300
+    try:
+        bus.publish(CameraStatusChanged("front_door", "failed", "connection refused", down_at))
+        bus.publish(CameraOffline("front_door", down_at, "connection refused", "away", down_at + 240))
+        bus.publish(CameraStatusChanged("front_door", "online", None, down_at + 290))
+        bus.flush()
+    finally:
+        bus.stop()
+
+    [notice] = offline_only.wait_for(1)
+    seen = both.wait_for(3)
+    time.sleep(0.3)
+    assert len(offline_only.requests) == 1
+    assert other_home.requests == [], "another home's camera is none of its business"
+    message = notice.json()
+    assert message["type"] == "camera_offline"
+    assert message["hub"] == "test-hub"
+    assert message["at"] == datetime.fromtimestamp(down_at + 240, tz=UTC).isoformat()
+    assert message["data"] == {
+        "camera": "front_door",
+        "down_since": datetime.fromtimestamp(down_at, tz=UTC).isoformat(),
+        "reason": "connection refused",
+        "mode": "away",
+    }
+    states = sorted((r.json()["type"], r.json()["data"].get("state")) for r in seen)
+    assert states == [("camera_offline", None), ("camera_status", "failed"), ("camera_status", "online")]
+    failed = next(r.json()["data"] for r in seen if r.json()["data"].get("state") == "failed")
+    assert failed == {
+        "camera": "front_door",
+        "state": "failed",
+        "reason": "connection refused",
+        "since": datetime.fromtimestamp(down_at, tz=UTC).isoformat(),
+    }

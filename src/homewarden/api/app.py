@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from homewarden import __version__
 from homewarden.api import auth, cameras, events, household, integrations, notifications, privacy, review
 from homewarden.api.deps import authorize, check_every_route_has_a_policy
+from homewarden.api.errors import add_refusal_handler
 from homewarden.hub.services import HubServices
 
 SECURITY_HEADERS = [
@@ -79,6 +80,7 @@ def create_app(services: HubServices) -> FastAPI:
     app.include_router(pages.router)
     pages.mount_static(app)
     check_every_route_has_a_policy(app)
+    add_refusal_handler(app)
 
     @app.exception_handler(HTTPException)
     async def send_pages_to_sign_in(request: Request, exc: HTTPException) -> Response:

@@ -10,37 +10,15 @@ from fastapi.responses import Response
 
 from homewarden.api.deps import HOUSEHOLD, OWNER, AccessibleEvent, Caller, CurrentUser, Services, allow
 from homewarden.api.media import open_sealed, serve_object, starts_playback
-from homewarden.api.schemas import ClipPublic, Done, EventList, EventPublic
+from homewarden.api.schemas import Done, EventList, EventPublic
 from homewarden.events.alarm import STRANGER
 from homewarden.events.record import EventRecord
 from homewarden.faces.gallery import UNKNOWN
 from homewarden.hub.services import HubServices
+from homewarden.notify.payloads import event_public
 from homewarden.store.deletion import delete_event
 
 router = APIRouter(prefix="/api/events", tags=["events"])
-
-
-def event_public(record: EventRecord) -> EventPublic:
-    """Show an event, with the URLs of its media."""
-    return EventPublic(
-        id=record.id,
-        camera=record.camera,
-        label=record.label,
-        sub_label=record.sub_label,
-        score=round(record.score, 3),
-        started_at=datetime.fromtimestamp(record.start, tz=UTC) if record.live else None,
-        ended_at=datetime.fromtimestamp(record.end, tz=UTC) if record.live else None,
-        duration=round(record.end - record.start, 1),
-        alarm=record.alarm,
-        alarm_reason=record.alarm_reason,
-        zones=list(record.zones),
-        household_verdict=record.attributes.get("household_verdict"),
-        snapshot_url=f"/api/events/{record.id}/snapshot.jpg" if record.snapshot else None,
-        clips=[
-            ClipPublic(index=index, start=clip.start, end=clip.end, url=f"/api/events/{record.id}/clips/{index}.mp4")
-            for index, clip in enumerate(record.clips)
-        ],
-    )
 
 
 def audit_view(

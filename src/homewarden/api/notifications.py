@@ -22,7 +22,18 @@ from homewarden.notify.webhooks import MAX_URL_LENGTH, DeliveryRecord, WebhookRe
 router = APIRouter(tags=["notifications"])
 SERVICE_WORKER = Path(__file__).parent.parent / "web" / "static" / "sw.js"
 
-WebhookKind = Literal["event_start", "event_update", "event_end", "alarm", "doorbell", "arming", "motion"]
+WebhookKind = Literal[
+    "event_start",
+    "event_update",
+    "event_end",
+    "alarm",
+    "doorbell",
+    "arming",
+    "motion",
+    "camera_status",
+    "camera_offline",
+    "storage_problem",
+]
 DEFAULT_WEBHOOK_KINDS: list[WebhookKind] = ["event_end", "alarm", "doorbell", "arming"]
 
 
@@ -33,7 +44,7 @@ class WebhookCreate(Incoming):
     """A new webhook: where to send, and which kinds of message."""
 
     url: str = Field(min_length=1, max_length=MAX_URL_LENGTH)
-    events: list[WebhookKind] = Field(default_factory=lambda: list(DEFAULT_WEBHOOK_KINDS), min_length=1, max_length=7)
+    events: list[WebhookKind] = Field(default_factory=lambda: list(DEFAULT_WEBHOOK_KINDS), min_length=1, max_length=9)
 
     @field_validator("url")
     @classmethod

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from homewarden.api.deps import HOUSEHOLD, OWNER, AccessibleEvent, Caller, RowId, Services, allow
 from homewarden.api.media import serve_object, starts_playback
 from homewarden.api.schemas import Done, Incoming
+from homewarden.errors import Refusal
 from homewarden.hub.services import HubServices
 from homewarden.privacy.donations import DonationError, DonationRecord, Donations
 
@@ -106,10 +107,6 @@ def _home(caller: Caller) -> int:
     return caller.home_id
 
 
-def _failed(exc: DonationError) -> HTTPException:
-    return HTTPException(exc.status_code, str(exc))
-
-
 def reviewer_views(hub: HubServices, home_id: int) -> dict[str, int]:
     """Return how often reviewers watched each of a home's donated copies, by audit object name."""
     return {} if hub.audit is None else hub.audit.count_by_object(home_id, "review_view", "donation:")
@@ -139,10 +136,7 @@ def donate_event(
     record: AccessibleEvent, body: DonationRequest, caller: Caller, hub: Services, donations: DonationsDep
 ) -> DonationPublic:
     """Make the redacted, screened copy of an event's clip for the owner to watch before confirming."""
-    try:
-        donation = donations.start(_home(caller), record, body.mask_people, caller.actor)
-    except DonationError as exc:
-        raise _failed(exc) from None
+    donation = donations.start(_home(caller), record, body.mask_people, caller.actor)
     return _public(donation, reviewer_views(hub, _home(caller)))
 
 
@@ -167,10 +161,7 @@ def list_donations(caller: Caller, hub: Services, donations: DonationsDep) -> li
 @allow(*OWNER)
 def get_donation(donation_id: str, caller: Caller, hub: Services, donations: DonationsDep) -> DonationPublic:
     """Show one donation."""
-    try:
-        return _public(donations.get(_home(caller), donation_id), reviewer_views(hub, _home(caller)))
-    except DonationError as exc:
-        raise _failed(exc) from None
+    return _public(donations.get(_home(caller), donation_id), reviewer_views(hub, _home(caller)))
 
 
 @router.get(
@@ -181,13 +172,10 @@ def preview_donation(
     donation_id: str, caller: Caller, hub: Services, donations: DonationsDep, request: Request
 ) -> Response:
     """Serve the redacted copy: exactly what a reviewer would see (without their watermark)."""
-    try:
-        record = donations.get(_home(caller), donation_id)
-        if record.status not in ("ready", "donated"):
-            raise DonationError(f"there is no copy to watch (the donation is {record.status})", 404)
-        reader = donations.open_copy(record)
-    except DonationError as exc:
-        raise _failed(exc) from None
+    record = donations.get(_home(caller), donation_id)
+    if record.status not in ("ready", "donated"):
+        raise DonationError(f"there is no copy to watch (the donation is {record.status})", Refusal.NOT_FOUND)
+    reader = donations.open_copy(record)
     if starts_playback(request) and hub.audit is not None:
         hub.audit.record(caller.actor, "donation_preview", f"donation:{donation_id}", home_id=record.home_id)
     return serve_object(request, reader, "video/mp4")
@@ -197,21 +185,15 @@ def preview_donation(
 @allow(*OWNER)
 def confirm_donation(donation_id: str, caller: Caller, hub: Services, donations: DonationsDep) -> DonationPublic:
     """Donate the prepared copy."""
-    try:
-        record = donations.confirm(_home(caller), donation_id, caller.actor)
-        return _public(record, reviewer_views(hub, _home(caller)))
-    except DonationError as exc:
-        raise _failed(exc) from None
+    record = donations.confirm(_home(caller), donation_id, caller.actor)
+    return _public(record, reviewer_views(hub, _home(caller)))
 
 
 @router.delete("/donations/{donation_id}")
 @allow(*OWNER)
 def withdraw_donation(donation_id: str, caller: Caller, donations: DonationsDep) -> WithdrawalPublic:
     """Withdraw consent: the donated copy and every label made from it are deleted."""
-    try:
-        done = donations.withdraw(_home(caller), donation_id, caller.actor)
-    except DonationError as exc:
-        raise _failed(exc) from None
+    done = donations.withdraw(_home(caller), donation_id, caller.actor)
     return WithdrawalPublic(
         detail=(
             "withdrawn: the donated copy was destroyed"
@@ -237,10 +219,7 @@ def add_rule(body: RuleRequest, caller: Caller, donations: DonationsDep) -> Rule
     """Create a standing rule, such as "donate every false alarm from the garden camera"."""
     if body.camera is not None and body.camera not in caller.cameras:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"no camera {body.camera!r} in this home")
-    try:
-        rule = donations.add_rule(_home(caller), body.camera, body.trigger, body.label, body.mask_people, caller.actor)
-    except DonationError as exc:
-        raise _failed(exc) from None
+    rule = donations.add_rule(_home(caller), body.camera, body.trigger, body.label, body.mask_people, caller.actor)
     return RulePublic(**vars(rule))
 
 

@@ -14,7 +14,7 @@ from homewarden.accounts.passwords import WeakPasswordError
 from homewarden.accounts.store import AccountError
 from homewarden.api.deps import Caller, RowId, Services, allow
 from homewarden.api.schemas import Done, Incoming
-from homewarden.review.queue import Assignment, ReviewQueue, ReviewRefusedError
+from homewarden.review.queue import Assignment, ReviewQueue
 
 router = APIRouter(prefix="/api", tags=["review"])
 
@@ -131,10 +131,6 @@ def _assignment_public(assignment: Assignment) -> AssignmentPublic:
     )
 
 
-def _refused(exc: ReviewRefusedError) -> HTTPException:
-    return HTTPException(exc.status_code, str(exc))
-
-
 @router.get("/review/status")
 @allow("reviewer")
 def review_status(caller: Caller, queue: Queue) -> ReviewStatus:
@@ -153,20 +149,14 @@ def review_status(caller: Caller, queue: Queue) -> ReviewStatus:
 @allow("reviewer")
 def next_clip(caller: Caller, queue: Queue) -> AssignmentPublic:
     """Hand the reviewer their open assignment, or the next clip in the queue."""
-    try:
-        return _assignment_public(queue.next(caller.actor, caller.id))
-    except ReviewRefusedError as exc:
-        raise _refused(exc) from None
+    return _assignment_public(queue.next(caller.actor, caller.id))
 
 
 @router.post("/review/assignments/{assignment_id}/media")
 @allow("reviewer")
 def media_link(assignment_id: RowId, caller: Caller, queue: Queue) -> MediaLink:
     """Make a single-use, one-minute link to the assignment's watermarked clip."""
-    try:
-        token, expires = queue.media_link(caller.actor, caller.id, assignment_id)
-    except ReviewRefusedError as exc:
-        raise _refused(exc) from None
+    token, expires = queue.media_link(caller.actor, caller.id, assignment_id)
     return MediaLink(url=f"/api/review/media/{token}", expires_at=datetime.fromtimestamp(expires, tz=UTC))
 
 
@@ -174,10 +164,7 @@ def media_link(assignment_id: RowId, caller: Caller, queue: Queue) -> MediaLink:
 @allow("reviewer", media=True)
 def review_media(token: Annotated[str, Field(max_length=64)], caller: Caller, queue: Queue) -> Response:
     """Deliver the watermarked clip once (the page plays it from memory; there is no download)."""
-    try:
-        clip = queue.redeem(caller.actor, caller.id, token)
-    except ReviewRefusedError as exc:
-        raise _refused(exc) from None
+    clip = queue.redeem(caller.actor, caller.id, token)
     return Response(
         clip,
         media_type="video/mp4",
@@ -189,18 +176,15 @@ def review_media(token: Annotated[str, Field(max_length=64)], caller: Caller, qu
 @allow("reviewer")
 def submit_labels(assignment_id: RowId, body: LabelsIn, caller: Caller, queue: Queue) -> Done:
     """Store the reviewer's labels and close the assignment."""
-    try:
-        queue.label(
-            caller.actor,
-            caller.id,
-            assignment_id,
-            body.verdict,
-            body.cause,
-            body.label,
-            [box.model_dump() for box in body.boxes],
-        )
-    except ReviewRefusedError as exc:
-        raise _refused(exc) from None
+    queue.label(
+        caller.actor,
+        caller.id,
+        assignment_id,
+        body.verdict,
+        body.cause,
+        body.label,
+        [box.model_dump() for box in body.boxes],
+    )
     return Done(detail="labels saved")
 
 
@@ -208,10 +192,7 @@ def submit_labels(assignment_id: RowId, body: LabelsIn, caller: Caller, queue: Q
 @allow("reviewer")
 def flag_clip(assignment_id: RowId, body: FlagIn, caller: Caller, queue: Queue) -> Done:
     """Destroy the clip as inappropriate content; the owner is told and it leaves every queue."""
-    try:
-        queue.flag(caller.actor, caller.id, assignment_id, body.reason)
-    except ReviewRefusedError as exc:
-        raise _refused(exc) from None
+    queue.flag(caller.actor, caller.id, assignment_id, body.reason)
     return Done(detail="the clip was destroyed and its owner told")
 
 

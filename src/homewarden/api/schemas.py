@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from homewarden.config.model import ArmingMode
 
+# The event as the API and the webhooks show it: one serialiser, beside the channels (the API is above them).
+from homewarden.notify.payloads import ClipPublic as ClipPublic
+from homewarden.notify.payloads import EventPublic as EventPublic
+
 
 class Incoming(BaseModel):
     """A request body: unknown fields are refused."""
@@ -154,34 +158,6 @@ class TokenCreated(TokenPublic):
     """A new token, with its value shown once."""
 
     token: str
-
-
-class ClipPublic(BaseModel):
-    """One clip of an event."""
-
-    index: int
-    start: float
-    end: float
-    url: str
-
-
-class EventPublic(BaseModel):
-    """An event as the household sees it."""
-
-    id: str
-    camera: str
-    label: str
-    sub_label: str | None
-    score: float
-    started_at: datetime | None
-    ended_at: datetime | None
-    duration: float
-    alarm: bool
-    alarm_reason: str | None
-    zones: list[str]
-    household_verdict: str | None = None
-    snapshot_url: str | None
-    clips: list[ClipPublic]
 
 
 class EventList(BaseModel):

@@ -33,9 +33,10 @@ class DiskSpace:
 class DiskSpaceWatch:
     """Look at the storage disk; publish a StorageProblem when space runs out and again when it returns."""
 
-    def __init__(self, folder: Path, publish: Callable[[StorageProblem], None]) -> None:
-        """Watch the disk that holds ``folder``."""
+    def __init__(self, folder: Path, home_id: int, publish: Callable[[StorageProblem], None]) -> None:
+        """Watch the disk that holds ``folder``, the storage of the hub's home ``home_id``."""
         self.folder = folder
+        self.home_id = home_id
         self._publish = publish
         self._lock = threading.Lock()
         self._state = DiskSpace(free_bytes=-1, problem=None, since=None)
@@ -79,7 +80,7 @@ class DiskSpaceWatch:
                 log.error("%s", problem)
             else:
                 log.info("the storage disk has room again (%s free)", _megabytes(free))
-            self._publish(StorageProblem(problem, free, time.time()))
+            self._publish(StorageProblem(self.home_id, problem, free, time.time()))
         return self._state
 
 

@@ -125,7 +125,7 @@ def init_services(config: HomewardenConfig, store: EventStore, config_path: Path
             CameraStatusChanged(health.camera, health.state, health.reason, health.since)
         ),
     )
-    services.disk_space = DiskSpaceWatch(config.storage.folder.resolve(), services.bus.publish)
+    services.disk_space = DiskSpaceWatch(config.storage.folder.resolve(), home_id, services.bus.publish)
     services.arming_for(home_id)
     init_review_program(services)
     services.bus.start()
@@ -174,7 +174,7 @@ class Integration(Protocol):
 
 def start_integrations(services: HubServices) -> list[Integration]:
     """Subscribe the configured integrations to the hub's bus and start them; return them for stopping."""
-    from homewarden.api.integrations import doorstep_of
+    from homewarden.hub.doorbell import doorstep_of
     from homewarden.notify.push import PushNotifier, PushSubscriptions, VapidKeys
     from homewarden.notify.webhooks import WebhookDispatcher, WebhookStore
 
@@ -198,7 +198,7 @@ def start_integrations(services: HubServices) -> list[Integration]:
 
 def init_mqtt(services: HubServices) -> MqttBridge:
     """Build the MQTT bridge: it arms, rings and reads snapshots through the same paths as the web app."""
-    from homewarden.api.integrations import DoorbellError, press_doorbell
+    from homewarden.hub.doorbell import DoorbellError, press_doorbell
     from homewarden.notify.mqtt import MqttBridge
 
     config = services.config

@@ -107,6 +107,7 @@ class CameraOffline:
 class StorageProblem:
     """The storage disk is (almost) full and clips fail or may fail; ``problem`` None says there is room again."""
 
+    home_id: int
     problem: str | None
     free_bytes: int
     at: float

@@ -1,9 +1,12 @@
 """MQTT: the hub's events and states on the home's broker, Home Assistant discovery, and commands coming back.
 
 `MqttBridge` is the only code that talks to the broker. It subscribes to the hub's bus and turns each message into
-retained state topics (motion, person, pet, stranger, last person, snapshot, arming mode, alarm) and a Frigate-like
-`events` stream; it arms the hub from `mode/set` and rings doorbells from `doorbell/<bell>/press`. docs/integrations.md
-lists every topic and payload.
+retained state topics (motion, person, pet, stranger, last person, snapshot, arming mode, alarm, each camera's
+availability and state, "camera offline") and a Frigate-like `events` stream; it arms the hub from `mode/set` and
+rings doorbells from `doorbell/<bell>/press`. docs/integrations.md lists every topic and payload.
+
+Like every channel it only queues what the bus hands it (`notify/channel.py`); its worker publishes, releases the
+doorbell sensors, polls the scheduled mode and republishes after a connect.
 
 The broker may be down when the hub starts or go away while it runs: paho connects in its own thread and retries
 with backoff, and messages published meanwhile wait in its queue (QoS 1). Once connected again the bridge republishes
@@ -29,17 +32,21 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from homewarden import __version__
 from homewarden.config.model import ArmingMode, DoorbellConfig, MqttConfig
-from homewarden.events.record import EventRecord
 from homewarden.faces.gallery import UNKNOWN
 from homewarden.notify.bus import (
     ArmingChanged,
+    CameraOffline,
+    CameraStatusChanged,
     DoorbellPressed,
     EventEnded,
     EventStarted,
     EventUpdated,
     Message,
     MotionChanged,
+    StorageProblem,
 )
+from homewarden.notify.channel import Channel
+from homewarden.notify.payloads import CAMERA_STATES, camera_offline, camera_status, frigate_event, storage_problem
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +67,14 @@ PRESSED_SECONDS = 5.0
 # The arming mode also changes on the schedule, which announces nothing: look at it this often.
 MODE_POLL_SECONDS = 30.0
 STOP_TIMEOUT = 3.0
+QUEUE_SIZE = 1000
 
 
-class MqttBridge:
-    """Publish the hub's bus to an MQTT broker (with Home Assistant discovery) and take commands from it."""
+class MqttBridge(Channel):
+    """Publish the hub's bus to an MQTT broker (with Home Assistant discovery) and take commands from it.
+
+    Subscribe it to the bus (``bus.subscribe("mqtt", bridge)``) and ``start()`` it.
+    """
 
     def __init__(
         self,
@@ -77,6 +88,7 @@ class MqttBridge:
         current_mode: Callable[[], str],
     ) -> None:
         """Prepare the client; nothing touches the network before start()."""
+        super().__init__("mqtt-bridge", queue_size=QUEUE_SIZE)
         self.config = config
         self.cameras = list(cameras)
         self.doorbells = dict(doorbells)
@@ -97,13 +109,14 @@ class MqttBridge:
         for camera in self.cameras:
             for kind in ("motion", "person", "pet", "stranger"):
                 self._states[self.topic(camera, kind)] = OFF
+            # Until the hub says otherwise a camera is taken to be up, as it was before cameras reported their state.
+            self._states[self.topic(camera, "available")] = ONLINE
+            self._states[self.topic(camera, "offline")] = OFF
         for bell in self.doorbells:
             self._states[self.topic("doorbell", bell, "pressed")] = OFF
 
-        self._republish_due = False
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._republish_at: float | None = None
+        self._next_mode_poll = 0.0
         self._client = self._make_client()
 
     def topic(self, *parts: str) -> str:
@@ -120,20 +133,15 @@ class MqttBridge:
         if self._thread is not None:
             return
         self._refresh_mode()
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="mqtt-bridge", daemon=True)
-        self._thread.start()
+        self._next_mode_poll = time.monotonic() + MODE_POLL_SECONDS
+        super().start()
         self._client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive)
         self._client.loop_start()
         log.info("MQTT: connecting to %s:%d (topics under %s/)", self.config.host, self.config.port, self.prefix)
 
-    def stop(self) -> None:
-        """Say offline, disconnect and stop the network thread."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(STOP_TIMEOUT)
-            self._thread = None
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Publish what is queued, say offline, disconnect and stop the network thread."""
+        super().stop(timeout)
         if self._client.is_connected():
             info = self._client.publish(self.topic("available"), OFFLINE, qos=QOS, retain=True)
             # Refused by paho (queue full, connection gone): the broker's last will says offline instead.
@@ -143,37 +151,35 @@ class MqttBridge:
         self._client.loop_stop()
 
     def handle(self, message: Message) -> None:
-        """Publish what a bus message changes (never blocks on the network, never raises)."""
-        try:
-            if isinstance(message, EventStarted):
-                self._event_started(message)
-            elif isinstance(message, EventUpdated):
-                self._event_updated(message)
-            elif isinstance(message, EventEnded):
-                self._event_ended(message.record)
-            elif isinstance(message, MotionChanged):
-                self._set_state(self.topic(message.camera, "motion"), ON if message.active else OFF)
-            elif isinstance(message, ArmingChanged):
-                self._refresh_mode()
-            elif isinstance(message, DoorbellPressed):
-                self._doorbell_pressed(message)
-        except Exception:  # an integration must never take the bus down
-            log.exception("MQTT: cannot publish %s", type(message).__name__)
+        """Queue a bus message for the bridge's worker (the same as calling the bridge; never blocks)."""
+        self(message)
+
+    def deliver(self, message: Message) -> None:
+        """Publish what a bus message changes (paho queues it while the broker is away)."""
+        if isinstance(message, EventStarted):
+            self._event_started(message)
+        elif isinstance(message, EventUpdated):
+            self._event_updated(message)
+        elif isinstance(message, EventEnded):
+            self._event_ended(message)
+        elif isinstance(message, MotionChanged):
+            self._set_state(self.topic(message.camera, "motion"), ON if message.active else OFF)
+        elif isinstance(message, ArmingChanged):
+            self._refresh_mode()
+        elif isinstance(message, DoorbellPressed):
+            self._doorbell_pressed(message)
+        elif isinstance(message, CameraStatusChanged):
+            self._camera_status(message)
+        elif isinstance(message, CameraOffline):
+            self._set_state(self.topic(message.camera, "offline", "notice"), json.dumps(camera_offline(message)))
+            self._set_state(self.topic(message.camera, "offline"), ON)
+        elif isinstance(message, StorageProblem):
+            self._set_state(self.topic("storage"), json.dumps(storage_problem(message)))
 
     # Bus messages
 
     def _event_started(self, message: EventStarted) -> None:
-        after = {
-            "id": message.event_id,
-            "camera": message.camera,
-            "label": message.label,
-            "sub_label": None,
-            "score": message.score,
-            "start": message.at,
-            "end": None,
-            "alarm": False,
-            "alarm_reason": None,
-        }
+        after = frigate_event(message, None)
         with self._lock:
             self._events[message.event_id] = after
         self._publish_event("new", None, after)
@@ -183,14 +189,7 @@ class MqttBridge:
     def _event_updated(self, message: EventUpdated) -> None:
         with self._lock:
             before = self._events.get(message.event_id)
-            after = dict(before or {"id": message.event_id, "camera": message.camera, "start": None, "end": None})
-            after.update(
-                label=message.label,
-                sub_label=message.sub_label,
-                alarm=message.alarm,
-                alarm_reason=message.alarm_reason,
-            )
-            after.setdefault("score", None)
+            after = frigate_event(message, before)
             self._events[message.event_id] = after
         self._publish_event("update", before, after)
         self._publish_camera_states(message.camera)
@@ -199,18 +198,9 @@ class MqttBridge:
         if message.alarm:
             self._publish_snapshot(message.camera, self._snapshot(message.camera))
 
-    def _event_ended(self, record: EventRecord) -> None:
-        after = {
-            "id": record.id,
-            "camera": record.camera,
-            "label": record.label,
-            "sub_label": record.sub_label,
-            "score": record.score,
-            "start": record.start,
-            "end": record.end,
-            "alarm": record.alarm,
-            "alarm_reason": record.alarm_reason,
-        }
+    def _event_ended(self, message: EventEnded) -> None:
+        record = message.record
+        after = frigate_event(message, None)
         with self._lock:
             before = self._events.pop(record.id, None)
         self._publish_event("end", before, after)
@@ -228,8 +218,15 @@ class MqttBridge:
             self._set_state(self.topic("doorbell", bell, "pressed"), ON)
             with self._lock:
                 self._pressed_until[bell] = time.monotonic() + PRESSED_SECONDS
-        self._wake.set()
+        self.wake()
         self._publish_snapshot(message.camera, message.snapshot_jpeg)
+
+    def _camera_status(self, message: CameraStatusChanged) -> None:
+        camera = message.camera
+        self._set_state(self.topic(camera, "status"), json.dumps(camera_status(message)))
+        self._set_state(self.topic(camera, "available"), ONLINE if message.state == "online" else OFFLINE)
+        if message.state == "online":
+            self._set_state(self.topic(camera, "offline"), OFF)
 
     # Publishing
 
@@ -302,37 +299,39 @@ class MqttBridge:
         # Last, so an entity is available only once its discovery and state are in place.
         self._client.publish(self.topic("available"), ONLINE, qos=QOS, retain=True)
 
-    # The bridge's own thread: deferred republishing, doorbell sensors going OFF, the scheduled mode.
+    # The bridge's worker between messages: deferred republishing, doorbell sensors going OFF, the scheduled mode.
 
-    def _run(self) -> None:
-        next_mode_poll = time.monotonic() + MODE_POLL_SECONDS
-        while not self._stopping.is_set():
-            now = time.monotonic()
-            with self._lock:
-                deadlines = [next_mode_poll, *self._pressed_until.values()]
-            self._wake.wait(max(0.0, min(deadlines) - now))
-            self._wake.clear()
-            if self._stopping.is_set():
-                return
-            if self._republish_due:
-                self._republish_due = False
-                if self._stopping.wait(REPUBLISH_DELAY):
-                    return
-                self._republish()
-            now = time.monotonic()
-            with self._lock:
-                released = [bell for bell, until in self._pressed_until.items() if until <= now]
-                for bell in released:
-                    del self._pressed_until[bell]
+    def next_wait(self) -> float:
+        """Sleep until the next republish, doorbell sensor release or mode poll."""
+        with self._lock:
+            deadlines = [self._next_mode_poll, *self._pressed_until.values()]
+            if self._republish_at is not None:
+                deadlines.append(self._republish_at)
+        return max(0.0, min(deadlines) - time.monotonic())
+
+    def tick(self) -> None:
+        """Do what is due: republish after a connect, turn pressed doorbells OFF, read the scheduled mode."""
+        now = time.monotonic()
+        with self._lock:
+            republish = self._republish_at is not None and self._republish_at <= now
+            if republish:
+                self._republish_at = None
+            released = [bell for bell, until in self._pressed_until.items() if until <= now]
             for bell in released:
-                self._set_state(self.topic("doorbell", bell, "pressed"), OFF)
-            if now >= next_mode_poll:
-                next_mode_poll = now + MODE_POLL_SECONDS
-                self._refresh_mode()
+                del self._pressed_until[bell]
+        if republish:
+            self._republish()
+        for bell in released:
+            self._set_state(self.topic("doorbell", bell, "pressed"), OFF)
+        if now >= self._next_mode_poll:
+            self._next_mode_poll = now + MODE_POLL_SECONDS
+            self._refresh_mode()
 
     def _request_republish(self) -> None:
-        self._republish_due = True
-        self._wake.set()
+        # After a (re)connect paho re-sends its queue first; republishing a moment later lands after it.
+        with self._lock:
+            self._republish_at = time.monotonic() + REPUBLISH_DELAY
+        self.wake()
 
     # paho callbacks (on paho's network thread)
 
@@ -385,7 +384,7 @@ class MqttBridge:
         reason: ReasonCode,
         _properties: Properties | None,
     ) -> None:
-        if not self._stopping.is_set():
+        if not self.stopping.is_set():
             self._failed(f"lost the MQTT broker at {self.where} ({reason}); reconnecting")
 
     def _failed(self, why: str) -> None:
@@ -463,12 +462,33 @@ def discovery_configs(
     }
     configs: dict[str, dict[str, Any]] = {}
 
-    def add(component: str, node: str, device: dict[str, Any], object_id: str, entity: dict[str, Any]) -> None:
+    def add(
+        component: str,
+        node: str,
+        device: dict[str, Any],
+        object_id: str,
+        entity: dict[str, Any],
+        camera: str | None = None,
+    ) -> None:
+        """Add an entity, available while the hub is; one of a camera's while the hub and the camera both are."""
         unique_id = f"{node}_{object_id}"
+        available: dict[str, Any] = availability
+        if camera is not None:
+            available = {
+                "availability": [
+                    {"topic": f"{prefix}/available", "payload_available": ONLINE, "payload_not_available": OFFLINE},
+                    {
+                        "topic": f"{prefix}/{camera}/available",
+                        "payload_available": ONLINE,
+                        "payload_not_available": OFFLINE,
+                    },
+                ],
+                "availability_mode": "all",
+            }
         configs[f"{config.discovery_prefix}/{component}/{node}/{object_id}/config"] = {
             "unique_id": unique_id,
             **entity,
-            **availability,
+            **available,
             "device": device,
         }
 
@@ -506,6 +526,19 @@ def discovery_configs(
         "alarm",
         binary(f"{prefix}/alarm", "Alarm", "safety", value_template="{{ 'ON' if value_json.active else 'OFF' }}"),
     )
+    add(
+        "binary_sensor",
+        hub,
+        hub_device,
+        "storage",
+        binary(
+            f"{prefix}/storage",
+            "Storage full",
+            "problem",
+            value_template="{{ 'ON' if value_json.problem else 'OFF' }}",
+            json_attributes_topic=f"{prefix}/storage",
+        ),
+    )
     for camera in cameras:
         node = node_id(config, camera)
         device = {
@@ -516,15 +549,31 @@ def discovery_configs(
             "sw_version": __version__,
             "via_device": hub,
         }
-        add("binary_sensor", node, device, "motion", binary(f"{prefix}/{camera}/motion", "Motion", "motion"))
-        add("binary_sensor", node, device, "person", binary(f"{prefix}/{camera}/person", "Person", "occupancy"))
-        add("binary_sensor", node, device, "pet", binary(f"{prefix}/{camera}/pet", "Pet", "occupancy", icon="mdi:paw"))
+        # What the camera sees is unknown while it is down: those entities follow its availability too.
+        add("binary_sensor", node, device, "motion", binary(f"{prefix}/{camera}/motion", "Motion", "motion"), camera)
+        add(
+            "binary_sensor",
+            node,
+            device,
+            "person",
+            binary(f"{prefix}/{camera}/person", "Person", "occupancy"),
+            camera,
+        )
+        add(
+            "binary_sensor",
+            node,
+            device,
+            "pet",
+            binary(f"{prefix}/{camera}/pet", "Pet", "occupancy", icon="mdi:paw"),
+            camera,
+        )
         add(
             "binary_sensor",
             node,
             device,
             "stranger",
             binary(f"{prefix}/{camera}/stranger", "Stranger alarm", "safety"),
+            camera,
         )
         add(
             "sensor",
@@ -532,9 +581,39 @@ def discovery_configs(
             device,
             "last_person",
             {"name": "Last recognised person", "state_topic": f"{prefix}/{camera}/last_person", "icon": "mdi:account"},
+            camera,
         )
         # An MQTT camera reads raw JPEG bytes from `topic` (no image_encoding means raw; HA has no state_topic here).
-        add("camera", node, device, "snapshot", {"name": "Snapshot", "topic": f"{prefix}/{camera}/snapshot"})
+        add("camera", node, device, "snapshot", {"name": "Snapshot", "topic": f"{prefix}/{camera}/snapshot"}, camera)
+        # The camera's own state stays available while it is down: saying that it is down is its whole point.
+        add(
+            "sensor",
+            node,
+            device,
+            "state",
+            {
+                "name": "Camera state",
+                "state_topic": f"{prefix}/{camera}/status",
+                "value_template": "{{ value_json.state }}",
+                "json_attributes_topic": f"{prefix}/{camera}/status",
+                "device_class": "enum",
+                "options": list(CAMERA_STATES),
+                "entity_category": "diagnostic",
+                "icon": "mdi:cctv",
+            },
+        )
+        add(
+            "binary_sensor",
+            node,
+            device,
+            "offline",
+            binary(
+                f"{prefix}/{camera}/offline",
+                "Camera offline",
+                "problem",
+                json_attributes_topic=f"{prefix}/{camera}/offline/notice",
+            ),
+        )
         for bell, doorbell in doorbells.items():
             if doorbell.camera != camera:
                 continue
@@ -544,6 +623,7 @@ def discovery_configs(
                 device,
                 f"doorbell_{bell}",
                 binary(f"{prefix}/doorbell/{bell}/pressed", f"Doorbell {bell}", None, icon="mdi:doorbell"),
+                camera,
             )
             add(
                 "sensor",
@@ -555,5 +635,6 @@ def discovery_configs(
                     "state_topic": f"{prefix}/doorbell/{bell}/visitor",
                     "icon": "mdi:account-question",
                 },
+                camera,
             )
     return configs

@@ -1,4 +1,4 @@
-"""Web push: alarms and doorbell presses to the household's browsers, end-to-end encrypted for each browser.
+"""Web push: alarms, doorbell presses and cameras gone offline to the household's browsers, end-to-end encrypted.
 
 A browser subscribes with the hub's VAPID public key and hands over its push service endpoint and keys. The hub
 encrypts each notification for that browser (RFC 8291, aes128gcm) and signs a VAPID token (RFC 8292), so the push
@@ -13,8 +13,6 @@ import base64
 import json
 import logging
 import os
-import queue
-import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -29,8 +27,9 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.accounts.store import AccountStore
-from homewarden.notify.bus import DoorbellPressed, EventEnded, EventUpdated, Message
-from homewarden.notify.webhooks import AlarmMemory
+from homewarden.notify.bus import CameraOffline, DoorbellPressed, EventEnded, EventUpdated, Message
+from homewarden.notify.channel import Channel
+from homewarden.notify.payloads import AlarmMemory, snapshot_path
 from homewarden.store.integration_models import PushSubscription
 from homewarden.store.transactions import transaction
 
@@ -166,30 +165,38 @@ def _record(row: PushSubscription) -> SubscriptionRecord:
 
 @dataclass(frozen=True)
 class Notification:
-    """What a browser shows: a title, a line of text, the page a click opens and the snapshot to fetch."""
+    """What a browser shows: a title, a line of text, the page a click opens and the picture to fetch, if any."""
 
     camera: str
-    event_id: str
     title: str
     body: str
+    url: str
+    tag: str
+    snapshot: str | None = None
 
     def payload(self) -> dict[str, str]:
         """Return the JSON the service worker receives (URLs on the hub, never an image)."""
-        return {
-            "title": self.title,
-            "body": self.body,
-            "url": f"/events/{self.event_id}",
-            "snapshot": f"/api/events/{self.event_id}/snapshot.jpg",
-            "tag": self.event_id,
-        }
+        shown = {"title": self.title, "body": self.body, "url": self.url}
+        if self.snapshot is not None:
+            shown["snapshot"] = self.snapshot
+        return shown | {"tag": self.tag}
+
+
+def _about_event(camera: str, event_id: str, title: str, body: str) -> Notification:
+    return Notification(camera, title, body, f"/events/{event_id}", event_id, snapshot_path(event_id))
 
 
 def notification_for(message: Message, alarms: AlarmMemory) -> Notification | None:
-    """Return what to tell the household about a message: alarms (once per event) and doorbell presses."""
+    """Return what to tell the household about a message: alarms (once per event), doorbells, cameras offline."""
     if isinstance(message, DoorbellPressed):
         visitor = message.visitor or "someone"
         who = "a stranger" if visitor == "stranger" else visitor
-        return Notification(message.camera, message.event_id, "Doorbell", f"{who} at the {_shown(message.camera)}")
+        return _about_event(message.camera, message.event_id, "Doorbell", f"{who} at the {_shown(message.camera)}")
+    if isinstance(message, CameraOffline):
+        minutes = max(1, round((message.at - message.down_since) / 60))
+        body = f"The {_shown(message.camera)} camera has been offline for {minutes} min ({message.reason})"
+        # One notice per camera on the screen: a later one replaces it rather than piling up.
+        return Notification(message.camera, "Camera offline", body, "/live", f"camera-offline:{message.camera}")
     if isinstance(message, EventUpdated) and message.alarm:
         label, reason = message.sub_label or message.label, message.alarm_reason
         event_id, camera = message.event_id, message.camera
@@ -202,18 +209,18 @@ def notification_for(message: Message, alarms: AlarmMemory) -> Notification | No
     if not alarms.first_time(event_id):
         return None
     why = f" ({reason})" if reason else ""
-    return Notification(camera, event_id, f"Alarm: {_shown(camera)}", f"{label} seen{why}")
+    return _about_event(camera, event_id, f"Alarm: {_shown(camera)}", f"{label} seen{why}")
 
 
 def _shown(camera: str) -> str:
     return camera.replace("_", " ")
 
 
-class PushNotifier:
-    """Send alarms and doorbell presses to the browsers of the users who may watch the camera.
+class PushNotifier(Channel):
+    """Send alarms, doorbell presses and cameras gone offline to the browsers of the users who may watch the camera.
 
     Subscribe it to the bus (``bus.subscribe("push", notifier)``) and ``start()`` it: sending happens on its own
-    thread, since push services answer at internet speed.
+    thread, since push services answer at internet speed. Stopping sends what is queued first.
     """
 
     def __init__(
@@ -227,6 +234,7 @@ class PushNotifier:
         ttl: int = TTL_SECONDS,
     ) -> None:
         """Sign with ``keys``; ``contact`` is the VAPID ``sub`` claim (a mailto: or https: URL)."""
+        super().__init__("web-push", queue_size=QUEUE_SIZE)
         self._subscriptions = subscriptions
         self._accounts = accounts
         self._vapid = keys.vapid()
@@ -234,43 +242,14 @@ class PushNotifier:
         self._timeout = timeout
         self._ttl = ttl
         self._alarms = AlarmMemory()
-        self._messages: queue.Queue[Message | None] = queue.Queue(maxsize=QUEUE_SIZE)
-        self._thread: threading.Thread | None = None
-        self.dropped = 0
 
-    def __call__(self, message: Message) -> None:
-        """Queue a bus message for the sender; never blocks (a full queue drops it)."""
-        if not isinstance(message, DoorbellPressed | EventUpdated | EventEnded):
-            return
-        try:
-            self._messages.put_nowait(message)
-        except queue.Full:
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 100 == 0:
-                log.warning("web push is behind: %d message(s) dropped", self.dropped)
+    def wants(self, message: Message) -> bool:
+        """Queue only what may become a notification."""
+        return isinstance(message, DoorbellPressed | EventUpdated | EventEnded | CameraOffline)
 
-    def start(self) -> None:
-        """Start sending."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="web-push", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """Send what is queued, then stop."""
-        if self._thread is not None:
-            self._messages.put(None)
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _work(self) -> None:
-        while True:
-            message = self._messages.get()
-            if message is None:
-                return
-            try:
-                self.notify(message)
-            except Exception:  # one failed message must not stop the notifications after it
-                log.exception("web push failed on %s", type(message).__name__)
+    def deliver(self, message: Message) -> None:
+        """Send the message's notification (on the worker thread)."""
+        self.notify(message)
 
     def notify(self, message: Message) -> int:
         """Send the message's notification to every browser that should get it; return how many accepted it."""

@@ -26,14 +26,11 @@ import hashlib
 import hmac
 import json
 import logging
-import queue
 import secrets
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -45,15 +42,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden import __version__
 from homewarden.accounts.store import AccountStore
-from homewarden.notify.bus import (
-    ArmingChanged,
-    DoorbellPressed,
-    EventEnded,
-    EventStarted,
-    EventUpdated,
-    Message,
-    MotionChanged,
-)
+from homewarden.notify.bus import ArmingChanged, EventEnded, Message, StorageProblem
+from homewarden.notify.channel import Channel
+from homewarden.notify.payloads import AlarmMemory, iso, outgoing
 from homewarden.store.integration_models import Webhook, WebhookDelivery
 from homewarden.store.transactions import transaction
 from homewarden.store.utc import as_utc
@@ -265,93 +256,8 @@ def _delivery_record(row: WebhookDelivery) -> DeliveryRecord:
     )
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """What one bus message becomes for webhooks: its kind, the event it is about and its ``data``."""
-
-    kind: str
-    event_id: str | None
-    data: dict[str, Any]
-    at: float
-
-
-def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, tz=UTC).isoformat()
-
-
-def _snapshot_path(event_id: str) -> str:
-    return f"/api/events/{event_id}/snapshot.jpg"
-
-
-class AlarmMemory:
-    """The events an alarm was already announced for, so an event's alarm is told once (bounded)."""
-
-    def __init__(self, size: int = 1000) -> None:
-        """Remember up to ``size`` events."""
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-
-    def first_time(self, event_id: str) -> bool:
-        """Return whether this is the first alarm for the event, and remember it."""
-        if event_id in self._seen:
-            return False
-        self._seen[event_id] = None
-        if len(self._seen) > self._size:
-            self._seen.popitem(last=False)
-        return True
-
-
-def outgoing(message: Message, alarms: AlarmMemory) -> list[Outgoing]:
-    """Turn a bus message into what webhooks receive (an alarm also becomes an ``alarm`` message, once per event)."""
-    # Imported here: the API's event schema is what webhooks send, and the API imports the bus.
-    from homewarden.api.events import event_public
-
-    now = time.time()
-    if isinstance(message, EventStarted):
-        data: dict[str, Any] = {"event_id": message.event_id, "camera": message.camera, "label": message.label}
-        data |= {"score": round(message.score, 3), "started_at": _iso(message.at)}
-        return [Outgoing("event_start", message.event_id, data, message.at)]
-    if isinstance(message, EventUpdated):
-        data = {
-            "event_id": message.event_id,
-            "camera": message.camera,
-            "label": message.label,
-            "sub_label": message.sub_label,
-            "alarm": message.alarm,
-            "alarm_reason": message.alarm_reason,
-        }
-        found = [Outgoing("event_update", message.event_id, data, message.at)]
-        if message.alarm and alarms.first_time(message.event_id):
-            found.append(
-                Outgoing(
-                    "alarm", message.event_id, data | {"snapshot_url": _snapshot_path(message.event_id)}, message.at
-                )
-            )
-        return found
-    if isinstance(message, EventEnded):
-        record = message.record
-        event = event_public(record).model_dump(mode="json")
-        found = [Outgoing("event_end", record.id, event, record.end if record.live else now)]
-        if record.alarm and alarms.first_time(record.id):
-            found.append(Outgoing("alarm", record.id, event, record.end if record.live else now))
-        return found
-    if isinstance(message, DoorbellPressed):
-        data = {
-            "event_id": message.event_id,
-            "camera": message.camera,
-            "visitor": message.visitor,
-            "snapshot_url": _snapshot_path(message.event_id),
-        }
-        return [Outgoing("doorbell", message.event_id, data, message.at)]
-    if isinstance(message, MotionChanged):
-        return [Outgoing("motion", None, {"camera": message.camera, "active": message.active}, message.at)]
-    if isinstance(message, ArmingChanged):
-        return [Outgoing("arming", None, {"mode": message.mode, "by": message.by}, now)]
-    return []
-
-
 def _home_of(message: Message, accounts: AccountStore) -> int | None:
-    if isinstance(message, ArmingChanged):
+    if isinstance(message, ArmingChanged | StorageProblem):
         return message.home_id
     camera = message.record.camera if isinstance(message, EventEnded) else message.camera
     return accounts.home_of_camera(camera)
@@ -363,10 +269,11 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(Channel):
     """Deliver the bus's messages to each home's webhooks, on a worker thread of its own.
 
-    Subscribe it to the bus (``bus.subscribe("webhooks", dispatcher)``) and ``start()`` it.
+    Subscribe it to the bus (``bus.subscribe("webhooks", dispatcher)``) and ``start()`` it. The worker first sends
+    what was due before a restart; stopping leaves pending retries in the delivery log for the next start.
     """
 
     def __init__(
@@ -382,6 +289,7 @@ class WebhookDispatcher:
         poll_interval: float = 2.0,
     ) -> None:
         """Retry after ``base_delay`` seconds, doubling up to ``max_delay``, at most ``max_attempts`` times."""
+        super().__init__("webhooks", queue_size=QUEUE_SIZE)
         self.store = store
         self._accounts = accounts
         self._hub_name = hub_name
@@ -391,80 +299,34 @@ class WebhookDispatcher:
         self._timeout = timeout
         # Test messages are queued by the API in the database; the worker looks for them this often.
         self._poll_interval = poll_interval
-        self._messages: queue.Queue[Message] = queue.Queue(maxsize=QUEUE_SIZE)
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self._alarms = AlarmMemory()
         self._opener = urllib.request.build_opener(_NoRedirects)
-        self.dropped = 0
 
-    def __call__(self, message: Message) -> None:
-        """Queue a bus message for the worker; never blocks (a full queue drops it)."""
-        try:
-            self._messages.put_nowait(message)
-        except queue.Full:
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 100 == 0:
-                log.warning("webhooks are behind: %d message(s) dropped", self.dropped)
+    def deliver(self, message: Message) -> None:
+        """Add a delivery to the log for every webhook of the message's home that wants its kind."""
+        home_id = _home_of(message, self._accounts)
+        if home_id is None:
             return
-        self._wake.set()
+        now = datetime.now(UTC)
+        for item in outgoing(message, self._alarms):
+            body = {"type": item.kind, "at": iso(item.at), "data": item.data}
+            self.store.queue_for_home(home_id, item.kind, item.event_id, body, now)
 
-    def start(self) -> None:
-        """Start the worker (it first sends what was due before a restart)."""
-        if self._thread is None:
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._work, name="webhooks", daemon=True)
-            self._thread.start()
+    def next_wait(self) -> float:
+        """Sleep until the next delivery is due, and look for test messages every poll interval."""
+        next_due = self.store.next_due_at()
+        if next_due is None:
+            return self._poll_interval
+        return min(self._poll_interval, max(0.0, (next_due - datetime.now(UTC)).total_seconds()))
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Stop the worker; pending retries stay in the delivery log for the next start."""
-        if self._thread is not None:
-            self._stopping.set()
-            self._wake.set()
-            self._thread.join(timeout)
-            self._thread = None
-
-    def wake(self) -> None:
-        """Look for due deliveries now (after queueing one in the database)."""
-        self._wake.set()
-
-    def _work(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._take_messages()
-                self._send_due()
-                wait = self._poll_interval
-                next_due = self.store.next_due_at()
-                if next_due is not None:
-                    wait = min(wait, max(0.0, (next_due - datetime.now(UTC)).total_seconds()))
-            except Exception:  # the database may be briefly unavailable; try again rather than die
-                log.exception("webhook delivery failed; retrying in %.0f s", self._poll_interval)
-                wait = self._poll_interval
-            self._wake.wait(wait)
-            self._wake.clear()
-
-    def _take_messages(self) -> None:
-        while True:
-            try:
-                message = self._messages.get_nowait()
-            except queue.Empty:
-                return
-            home_id = _home_of(message, self._accounts)
-            if home_id is None:
-                continue
-            now = datetime.now(UTC)
-            for item in outgoing(message, self._alarms):
-                body = {"type": item.kind, "at": _iso(item.at), "data": item.data}
-                self.store.queue_for_home(home_id, item.kind, item.event_id, body, now)
-
-    def _send_due(self) -> None:
-        while not self._stopping.is_set():
+    def tick(self) -> None:
+        """Send every delivery that is due (a first attempt or a retry)."""
+        while not self.stopping.is_set():
             due = self.store.due(datetime.now(UTC))
             if not due:
                 return
             for delivery in due:
-                if self._stopping.is_set():
+                if self.stopping.is_set():
                     return
                 self._attempt(delivery)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from homewarden.errors import Refusal, RefusedError
 from homewarden.events.record import EventRecord
 from homewarden.privacy.audit import HUB, Actor, AuditLog
 from homewarden.review.program_key import ReviewProgramStorage
@@ -41,13 +42,8 @@ ACTIVE = ("preparing", "ready", "donated")
 TRIGGERS = ("false_alarm", "label")
 
 
-class DonationError(Exception):
+class DonationError(RefusedError):
     """A donation request that cannot be carried out; the message says why, for the owner."""
-
-    def __init__(self, message: str, status_code: int = 409) -> None:
-        """Keep the message and the HTTP status it maps to."""
-        super().__init__(message)
-        self.status_code = status_code
 
 
 @dataclass(frozen=True)
@@ -185,18 +181,18 @@ class Donations:
     ) -> DonationRecord:
         """Begin a donation of an event's first clip: redaction and screening run in the background."""
         if not event.clips:
-            raise DonationError("this event has no clip to donate", 404)
+            raise DonationError("this event has no clip to donate", Refusal.NOT_FOUND)
         name = self.hub_storage.media.object_name(Path(event.clips[0].path))
         if name is None or not self.hub_storage.vault.exists(name):
-            raise DonationError("this event's clip is no longer stored", 404)
+            raise DonationError("this event's clip is no longer stored", Refusal.NOT_FOUND)
         if self.home_keyring() is None:
-            raise DonationError("recordings are locked: the owner unlocks them by signing in", 423)
+            raise DonationError("recordings are locked: the owner unlocks them by signing in", Refusal.LOCKED)
         with self._session("start a donation") as session:
             active = session.scalars(
                 select(Donation.id).where(Donation.event_id == event.id, Donation.status.in_(ACTIVE))
             ).first()
             if active is not None:
-                raise DonationError("this event is already being donated", 409)
+                raise DonationError("this event is already being donated", Refusal.CONFLICT)
             row = Donation(
                 id=uuid.uuid4().hex,
                 home_id=home_id,
@@ -259,7 +255,7 @@ class Donations:
         with self._session("confirm a donation") as session:
             row = self._own(session, home_id, donation_id)
             if row.status != "ready":
-                raise DonationError(f"only a prepared copy can be donated (this one is {row.status})", 409)
+                raise DonationError(f"only a prepared copy can be donated (this one is {row.status})", Refusal.CONFLICT)
             self._mark_donated(row)
             record = _record(row)
         self.audit.record(by, "donated", f"donation:{donation_id}", home_id=home_id, detail=f"event {record.event_id}")
@@ -321,7 +317,7 @@ class Donations:
         with self._lock, self._session("delete a donated copy") as session:
             row = session.get(Donation, donation_id)
             if row is None:
-                raise DonationError("no such donation", 404)
+                raise DonationError("no such donation", Refusal.NOT_FOUND)
             shredded = bool(row.object_name) and self.program.vault().shred(row.object_name or "")
             labels = len(
                 session.scalars(
@@ -371,7 +367,7 @@ class Donations:
     def open_copy(self, record: DonationRecord) -> SealedObjectReader:
         """Open the redacted copy with the program's key."""
         if record.object_name is None:
-            raise DonationError("this copy no longer exists", 404)
+            raise DonationError("this copy no longer exists", Refusal.NOT_FOUND)
         return self.program.vault().open(record.object_name, self.program.keyring())
 
     # standing rules
@@ -392,9 +388,9 @@ class Donations:
     ) -> RuleRecord:
         """Create a standing rule (only the owner does; there are none by default)."""
         if trigger not in TRIGGERS:
-            raise DonationError(f"a rule's trigger is one of {', '.join(TRIGGERS)}", 422)
+            raise DonationError(f"a rule's trigger is one of {', '.join(TRIGGERS)}", Refusal.INVALID)
         if trigger == "label" and not label:
-            raise DonationError("a label rule needs the label (such as cat)", 422)
+            raise DonationError("a label rule needs the label (such as cat)", Refusal.INVALID)
         with self._session("create a donation rule") as session:
             row = DonationRule(
                 home_id=home_id,
@@ -468,7 +464,7 @@ class Donations:
     def _own(self, session: Session, home_id: int, donation_id: str) -> Donation:
         row = session.get(Donation, donation_id) if len(donation_id) <= 64 else None
         if row is None or row.home_id != home_id:
-            raise DonationError("no such donation", 404)
+            raise DonationError("no such donation", Refusal.NOT_FOUND)
         return row
 
     def _session(self, action: str) -> AbstractContextManager[Session]:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from homewarden.errors import Refusal, RefusedError
 from homewarden.privacy.audit import Actor, AuditLog
 from homewarden.privacy.donations import Donations, aware
 from homewarden.store.review_models import Donation, ReviewAssignment, ReviewLabel
@@ -29,13 +30,8 @@ VERDICTS = ("real_event", "false_alarm")
 CAUSES = ("pet", "shadow_or_light", "insect", "weather", "vehicle", "other")
 
 
-class ReviewRefusedError(Exception):
-    """A reviewer's request that is refused (and logged); the status code says how to answer."""
-
-    def __init__(self, message: str, status_code: int) -> None:
-        """Keep the message and the HTTP status."""
-        super().__init__(message)
-        self.status_code = status_code
+class ReviewRefusedError(RefusedError):
+    """A reviewer's request that is refused (and logged); ``refusal`` says what kind of refusal it is."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +129,8 @@ class ReviewQueue:
                     reviewer, "review_next", "queue", home_id=None, outcome="refused", detail="daily quota"
                 )
                 raise ReviewRefusedError(
-                    f"daily quota of {self.daily_quota} clips reached; the queue reopens tomorrow", 429
+                    f"daily quota of {self.daily_quota} clips reached; the queue reopens tomorrow",
+                    Refusal.QUOTA_EXHAUSTED,
                 )
             with self._session("assign a clip") as session:
                 busy = select(ReviewAssignment.donation_id)
@@ -144,7 +141,7 @@ class ReviewQueue:
                     .limit(1)
                 ).first()
                 if donation is None:
-                    raise ReviewRefusedError("the queue is empty", 404)
+                    raise ReviewRefusedError("the queue is empty", Refusal.NOT_FOUND)
                 row = ReviewAssignment(donation_id=donation.id, reviewer_id=reviewer_id, assigned_at=datetime.now(UTC))
                 session.add(row)
                 session.flush()
@@ -176,11 +173,11 @@ class ReviewQueue:
                 outcome="refused",
                 detail="used, expired or not theirs",
             )
-            raise ReviewRefusedError("this media link is used, expired or not yours", 410)
+            raise ReviewRefusedError("this media link is used, expired or not yours", Refusal.GONE)
         assignment = self._owned_open(reviewer, reviewer_id, link.assignment_id, "review_view")
         record = self.donations.by_id(assignment.donation_id)
         if record is None:
-            raise ReviewRefusedError("this clip no longer exists", 404)
+            raise ReviewRefusedError("this clip no longer exists", Refusal.NOT_FOUND)
         reader = self.donations.open_copy(record)
         clip = b"".join(reader.iter_chunks())
         stamp = datetime.fromtimestamp(self._clock(), tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -204,7 +201,7 @@ class ReviewQueue:
             or (verdict == "false_alarm") != (cause is not None)
             or (cause and cause not in CAUSES)
         ):
-            raise ReviewRefusedError("a false alarm needs its cause, and a real event has none", 422)
+            raise ReviewRefusedError("a false alarm needs its cause, and a real event has none", Refusal.INVALID)
         assignment = self._owned_open(reviewer, reviewer_id, assignment_id, "review_label")
         with self._session("store labels") as session:
             session.add(
@@ -297,7 +294,7 @@ class ReviewQueue:
                     outcome="refused",
                     detail=problem,
                 )
-                raise ReviewRefusedError(f"assignment {assignment_id}: {problem}", 404)
+                raise ReviewRefusedError(f"assignment {assignment_id}: {problem}", Refusal.NOT_FOUND)
             assert row is not None
             return self._assignment(session, row)
 

@@ -265,6 +265,9 @@ const KIND_NAMES = {
   doorbell: "doorbell",
   arming: "arming",
   motion: "motion",
+  camera_status: "camera state",
+  camera_offline: "camera offline",
+  storage_problem: "storage full",
 };
 
 function deliveryRow(delivery) {

@@ -1,0 +1,232 @@
+"""What the hub says about its bus messages to the outside world: the one serialiser of the API and every channel.
+
+An event looks the same in the REST API and in a webhook (``event_public``); MQTT keeps the Frigate-like shape its
+subscribers know (``frigate_event``); a camera's state and the armed-mode "camera offline" notice have one shape each.
+``outgoing`` turns a bus message into what webhooks receive. docs/integrations.md lists every payload.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from homewarden.events.record import EventRecord
+from homewarden.notify.bus import (
+    ArmingChanged,
+    CameraOffline,
+    CameraStatusChanged,
+    DoorbellPressed,
+    EventEnded,
+    EventStarted,
+    EventUpdated,
+    Message,
+    MotionChanged,
+    StorageProblem,
+)
+
+# A camera's states (CameraStatusChanged.state); only "online" makes its entities available.
+CAMERA_STATES = ("starting", "online", "reconnecting", "failed", "stopped")
+
+
+class ClipPublic(BaseModel):
+    """One clip of an event."""
+
+    index: int
+    start: float
+    end: float
+    url: str
+
+
+class EventPublic(BaseModel):
+    """An event as the household sees it."""
+
+    id: str
+    camera: str
+    label: str
+    sub_label: str | None
+    score: float
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration: float
+    alarm: bool
+    alarm_reason: str | None
+    zones: list[str]
+    household_verdict: str | None = None
+    snapshot_url: str | None
+    clips: list[ClipPublic]
+
+
+def iso(moment: float) -> str:
+    """Return a Unix time as an ISO-8601 UTC time."""
+    return datetime.fromtimestamp(moment, tz=UTC).isoformat()
+
+
+def snapshot_path(event_id: str) -> str:
+    """Return the URL path of an event's snapshot on the hub (behind the household's sign-in)."""
+    return f"/api/events/{event_id}/snapshot.jpg"
+
+
+def event_public(record: EventRecord) -> EventPublic:
+    """Show an event, with the URLs of its media (never the media)."""
+    return EventPublic(
+        id=record.id,
+        camera=record.camera,
+        label=record.label,
+        sub_label=record.sub_label,
+        score=round(record.score, 3),
+        started_at=datetime.fromtimestamp(record.start, tz=UTC) if record.live else None,
+        ended_at=datetime.fromtimestamp(record.end, tz=UTC) if record.live else None,
+        duration=round(record.end - record.start, 1),
+        alarm=record.alarm,
+        alarm_reason=record.alarm_reason,
+        zones=list(record.zones),
+        household_verdict=record.attributes.get("household_verdict"),
+        snapshot_url=snapshot_path(record.id) if record.snapshot else None,
+        clips=[
+            ClipPublic(index=index, start=clip.start, end=clip.end, url=f"/api/events/{record.id}/clips/{index}.mp4")
+            for index, clip in enumerate(record.clips)
+        ],
+    )
+
+
+def frigate_event(message: EventStarted | EventUpdated | EventEnded, before: dict[str, Any] | None) -> dict[str, Any]:
+    """Return an event's fields as MQTT's ``events`` topic shows them (Frigate-like), updating ``before``."""
+    if isinstance(message, EventStarted):
+        return {
+            "id": message.event_id,
+            "camera": message.camera,
+            "label": message.label,
+            "sub_label": None,
+            "score": message.score,
+            "start": message.at,
+            "end": None,
+            "alarm": False,
+            "alarm_reason": None,
+        }
+    if isinstance(message, EventUpdated):
+        after = dict(before or {"id": message.event_id, "camera": message.camera, "start": None, "end": None})
+        after.update(
+            label=message.label,
+            sub_label=message.sub_label,
+            alarm=message.alarm,
+            alarm_reason=message.alarm_reason,
+        )
+        after.setdefault("score", None)
+        return after
+    record = message.record
+    return {
+        "id": record.id,
+        "camera": record.camera,
+        "label": record.label,
+        "sub_label": record.sub_label,
+        "score": record.score,
+        "start": record.start,
+        "end": record.end,
+        "alarm": record.alarm,
+        "alarm_reason": record.alarm_reason,
+    }
+
+
+def camera_status(message: CameraStatusChanged) -> dict[str, Any]:
+    """Return a camera's state as MQTT and webhooks show it: state, why it is down, since when."""
+    return {"camera": message.camera, "state": message.state, "reason": message.reason, "since": iso(message.at)}
+
+
+def camera_offline(message: CameraOffline) -> dict[str, Any]:
+    """Return the "camera offline" notice as MQTT and webhooks show it."""
+    return {
+        "camera": message.camera,
+        "down_since": iso(message.down_since),
+        "reason": message.reason,
+        "mode": message.mode,
+    }
+
+
+def storage_problem(message: StorageProblem) -> dict[str, Any]:
+    """Return the storage disk's state as MQTT and webhooks show it: whether clips are at risk, why, free bytes."""
+    return {"problem": message.problem is not None, "reason": message.problem, "free_bytes": message.free_bytes}
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What one bus message becomes for webhooks: its kind, the event it is about and its ``data``."""
+
+    kind: str
+    event_id: str | None
+    data: dict[str, Any]
+    at: float
+
+
+class AlarmMemory:
+    """The events an alarm was already announced for, so an event's alarm is told once (bounded)."""
+
+    def __init__(self, size: int = 1000) -> None:
+        """Remember up to ``size`` events."""
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def first_time(self, event_id: str) -> bool:
+        """Return whether this is the first alarm for the event, and remember it."""
+        if event_id in self._seen:
+            return False
+        self._seen[event_id] = None
+        if len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+        return True
+
+
+def outgoing(message: Message, alarms: AlarmMemory) -> list[Outgoing]:
+    """Turn a bus message into what webhooks receive (an alarm also becomes an ``alarm`` message, once per event)."""
+    now = time.time()
+    if isinstance(message, EventStarted):
+        data: dict[str, Any] = {"event_id": message.event_id, "camera": message.camera, "label": message.label}
+        data |= {"score": round(message.score, 3), "started_at": iso(message.at)}
+        return [Outgoing("event_start", message.event_id, data, message.at)]
+    if isinstance(message, EventUpdated):
+        data = {
+            "event_id": message.event_id,
+            "camera": message.camera,
+            "label": message.label,
+            "sub_label": message.sub_label,
+            "alarm": message.alarm,
+            "alarm_reason": message.alarm_reason,
+        }
+        found = [Outgoing("event_update", message.event_id, data, message.at)]
+        if message.alarm and alarms.first_time(message.event_id):
+            found.append(
+                Outgoing(
+                    "alarm", message.event_id, data | {"snapshot_url": snapshot_path(message.event_id)}, message.at
+                )
+            )
+        return found
+    if isinstance(message, EventEnded):
+        record = message.record
+        event = event_public(record).model_dump(mode="json")
+        found = [Outgoing("event_end", record.id, event, record.end if record.live else now)]
+        if record.alarm and alarms.first_time(record.id):
+            found.append(Outgoing("alarm", record.id, event, record.end if record.live else now))
+        return found
+    if isinstance(message, DoorbellPressed):
+        data = {
+            "event_id": message.event_id,
+            "camera": message.camera,
+            "visitor": message.visitor,
+            "snapshot_url": snapshot_path(message.event_id),
+        }
+        return [Outgoing("doorbell", message.event_id, data, message.at)]
+    if isinstance(message, MotionChanged):
+        return [Outgoing("motion", None, {"camera": message.camera, "active": message.active}, message.at)]
+    if isinstance(message, ArmingChanged):
+        return [Outgoing("arming", None, {"mode": message.mode, "by": message.by}, now)]
+    if isinstance(message, CameraStatusChanged):
+        return [Outgoing("camera_status", None, camera_status(message), message.at)]
+    if isinstance(message, CameraOffline):
+        return [Outgoing("camera_offline", None, camera_offline(message), message.at)]
+    if isinstance(message, StorageProblem):
+        return [Outgoing("storage_problem", None, storage_problem(message), message.at)]
+    return []

@@ -1,0 +1,1 @@
+"""Video: sources (PyAV), the pre-roll buffer and the clip writer."""
