@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from homewarden.config import HomewardenConfig
 from homewarden.detect import create_detector
 from homewarden.store.media import MediaFolder
 from video.synthetic import write_video
+from waiting import wait_for
 
 
 def looping_cameras(tmp_path: Path, names: list[str], video: Path) -> HomewardenConfig:
@@ -37,14 +36,6 @@ def supervise(config: HomewardenConfig, tmp_path: Path, board: CameraHealthBoard
         return CameraRunner(name, config, detector, media, lambda _record: None, wall_clock=True, health=board)
 
     return CameraSupervisor(list(config.cameras), make_runner, board)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Wait until ``condition`` holds, or fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_a_failing_camera_is_shown_failed_and_restarted_while_the_other_keeps_going(

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -19,14 +18,7 @@ from conftest import init_home_key, read_sealed, shared_media, write_config
 from homewarden.hub.hub import Hub
 from homewarden.notify.bus import EventEnded, EventStarted, Message
 from services import private_postgres
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Wait until ``condition`` holds, or fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
+from waiting import wait_for
 
 
 def test_an_event_that_ends_while_postgres_restarts_is_saved_once_it_is_back(tmp_path: Path) -> None:

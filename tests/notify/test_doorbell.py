@@ -105,6 +105,7 @@ def test_a_doorbell_press_produces_a_clip_with_pre_roll(tmp_path: Path) -> None:
     with camera:
         started = time.time()
         time.sleep(max(0.0, started + PRESS_AFTER - time.time()))
+        before_press = time.time()
         event_id = camera.press()
         pressed = time.time()
         wait_for(lambda: any(record.id == event_id for record in camera.events), 30, "the doorbell event to end")
@@ -114,7 +115,8 @@ def test_a_doorbell_press_produces_a_clip_with_pre_roll(tmp_path: Path) -> None:
     assert record.label == "doorbell"
     assert record.attributes == {"doorbell": "front"}
     assert record.live
-    assert abs(record.start - pressed) < 0.5
+    # The event starts at the press: between asking and the answer (however long a busy machine takes to answer).
+    assert before_press - 0.1 <= record.start <= pressed + 0.1, (record.start - before_press, pressed - before_press)
     assert record.end == pytest.approx(record.start + RING_SECONDS)
     assert record.clip_error is None
     [clip] = record.clips

@@ -31,6 +31,7 @@ from homewarden.notify.bus import (
     EventUpdated,
     HubBus,
     MotionChanged,
+    StorageProblem,
 )
 from homewarden.notify.mqtt import MqttBridge
 from homewarden.store.media import MediaFolder
@@ -85,7 +86,11 @@ def test_discovery_gives_home_assistant_what_it_requires(namespace: Namespace) -
 
             entities = {tuple(m.topic.split("/")[1:4]): json.loads(m.payload) for m in configs}
             prefix = namespace.prefix
-            expected = {("select", f"{prefix}_hub", "mode"), ("binary_sensor", f"{prefix}_hub", "alarm")}
+            expected = {
+                ("select", f"{prefix}_hub", "mode"),
+                ("binary_sensor", f"{prefix}_hub", "alarm"),
+                ("binary_sensor", f"{prefix}_hub", "storage"),
+            }
             for camera in CAMERAS:
                 node = f"{prefix}_{camera}"
                 expected |= {
@@ -457,6 +462,31 @@ def test_a_camera_going_down_and_offline_is_told_to_home_assistant(namespace: Na
             late.wait_for(lambda got: {f"{garden}/available", f"{garden}/status"} <= {m.topic for m in got})
             assert late.on(f"{garden}/available") == ["offline"]
             assert json.loads(late.on(f"{garden}/status")[0])["reason"] == "no such file"
+    finally:
+        bus.stop()
+        bridge.stop()
+
+
+def test_a_full_storage_disk_is_told_to_home_assistant_and_so_is_its_end(namespace: Namespace) -> None:
+    hub = Hub()
+    bridge = hub.bridge(namespace.config())
+    bus = HubBus()
+    bus.subscribe("mqtt", bridge)
+    bus.start()
+    bridge.start()
+    prefix = namespace.prefix
+    try:
+        wait_online(namespace, prefix)
+        with Subscriber(namespace.port, [f"{prefix}/storage"]) as sub:
+            bus.publish(
+                StorageProblem(1, "the storage disk is full (3 MB free): clips could not be written", 3 << 20, 1.0)
+            )
+            bus.publish(StorageProblem(1, None, 900 << 20, 2.0))
+            sub.wait_for(lambda got: len(sub.on(f"{prefix}/storage")) == 2)
+            full, room = (json.loads(text) for text in sub.on(f"{prefix}/storage"))
+        assert (full["problem"], full["free_bytes"]) == (True, 3 << 20)
+        assert full["reason"].startswith("the storage disk is full")
+        assert room == {"problem": False, "reason": None, "free_bytes": 900 << 20}
     finally:
         bus.stop()
         bridge.stop()

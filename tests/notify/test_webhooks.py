@@ -31,6 +31,7 @@ from homewarden.notify.bus import (
     EventUpdated,
     HubBus,
     MotionChanged,
+    StorageProblem,
 )
 from homewarden.notify.webhooks import DeliveryRecord, WebhookDispatcher, WebhookStore
 from homewarden.store import EventStore
@@ -412,3 +413,29 @@ def test_a_camera_offline_notice_and_camera_states_reach_the_webhooks_that_want_
         "reason": "connection refused",
         "since": datetime.fromtimestamp(down_at, tz=UTC).isoformat(),
     }
+
+
+def test_a_full_storage_disk_reaches_the_homes_webhooks_and_so_does_its_end(
+    homes: Homes, receivers: Callable[[], Receiver], dispatchers: Callable[..., WebhookDispatcher]
+) -> None:
+    mine, other_home = receivers(), receivers()
+    homes.webhooks.create(homes.a, mine.url, ["storage_problem"])
+    homes.webhooks.create(homes.b, other_home.url, ["storage_problem"])
+    dispatcher = dispatchers()
+    bus = HubBus()
+    bus.subscribe("webhooks", dispatcher)
+    bus.start()
+    try:
+        bus.publish(
+            StorageProblem(homes.a, "the storage disk is full (3 MB free): clips could not be written", 3 << 20, 1.0)
+        )
+        bus.publish(StorageProblem(homes.a, None, 900 << 20, 2.0))
+        bus.flush()
+    finally:
+        bus.stop()
+    full, room = sorted((r.json() for r in mine.wait_for(2)), key=lambda m: m["at"])
+    time.sleep(0.3)
+    assert other_home.requests == []
+    assert (full["type"], full["data"]["problem"], full["data"]["free_bytes"]) == ("storage_problem", True, 3 << 20)
+    assert full["data"]["reason"].startswith("the storage disk is full")
+    assert (room["data"]["problem"], room["data"]["reason"]) == (False, None)
