@@ -133,3 +133,37 @@ def test_an_unplugged_camera_is_shown_down_and_raises_the_offline_notice_when_ar
     door_line = next(line for line in printed.splitlines() if line.startswith("  door:"))
     assert "reconnecting" in door_line
     assert "refused" in door_line.lower()
+
+
+def test_status_before_any_hub_ran_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "cameras:\n  hall:\n    source: rtsp://127.0.0.1:1/x\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "homewarden", "status", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("homewarden: error: no hub has reported")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_status_of_a_hub_that_died_says_it_is_not_running(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from homewarden.camera.health import CameraHealth
+    from homewarden.hub.status import status_path, write_status
+
+    config = write_config(tmp_path, "cameras:\n  hall:\n    source: rtsp://127.0.0.1:1/x\n")
+    (tmp_path / "data").mkdir()
+    # What a hub killed with SIGKILL leaves: its last status, written a minute before.
+    path = status_path(tmp_path / "data")
+    write_status(path, "run", {"hall": CameraHealth("hall", "online", None, time.time() - 600)})
+    old = time.time() - 60
+    document = json.loads(path.read_text())
+    document["written_at"] = old
+    path.write_text(json.dumps(document))
+    assert main(["status", "--config", str(config)]) == 1
+    printed = capsys.readouterr().out
+    assert printed.startswith("hub NOT running: its last status is of")
+    assert "  hall: online" in printed
