@@ -172,7 +172,7 @@ def test_camera_rtsp_server_killed_and_restarted(tmp_path: Path, rtsp_camera: Rt
             WAIT_SECONDS,
             "frames analysed after reconnecting",
         )
-        # The restarted server plays the footage from its start: the visitor walks in again and is seen again.
+        # The restarted server plays the footage from its start: its visitors are seen again.
         wait_for(lambda: len(started) >= 2, WAIT_SECONDS, "a person event after reconnecting")
     finally:
         runner.stop_event.set()
