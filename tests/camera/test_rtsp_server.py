@@ -4,7 +4,7 @@ Everything is real: the camera is GStreamer's RTSP server (tests/camera/rtsp_ser
 own process) serving the shared footage's H.264 at rtsp://127.0.0.1:PORT/live; the hub PLAYs it over TCP through
 FFmpeg's RTSP client (PyAV, in homewarden.video.source), and the camera runner, recorder and NanoDet detector are the
 shipped ones. The server is killed with SIGKILL in the middle of a visit, as a camera losing power would be, and
-started again on the same port.
+started again on the same port; or stopped with SIGSTOP, a camera that hangs with its connection open.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import av
 import pytest
 
 from conftest import shared_media
-from homewarden.camera.health import CameraHealthBoard
+from homewarden.camera.health import CameraHealth, CameraHealthBoard
 from homewarden.camera.runner import CameraRunner, RunStats
 from homewarden.config import single_source_config
 from homewarden.detect import create_detector
@@ -94,10 +94,15 @@ class RtspCamera:
         self.process.send_signal(signal.SIGKILL)
         self.process.communicate(timeout=10)
 
+    def freeze(self) -> None:
+        """Stop the server process (SIGSTOP): its connections stay open and send nothing, as a hung camera's."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
     def stop(self) -> None:
         """End the server if it runs."""
         if self.process is not None and self.process.returncode is None:
-            self.process.kill()
+            self.process.kill()  # also ends a frozen process
             self.process.communicate(timeout=10)
 
 
@@ -110,78 +115,91 @@ def rtsp_camera() -> Iterator[RtspCamera]:
     camera.stop()
 
 
+class HubCamera:
+    """The hub's side: the real CameraRunner playing one URL in a thread, with a health board and a bus."""
+
+    def __init__(self, url: str, media: Path) -> None:
+        config, self.name = single_source_config(url)
+        self.board = CameraHealthBoard([self.name])
+        self.bus = HubBus()
+        self.started: list[EventStarted] = []
+        self.events: list[EventRecord] = []
+        self.bus.subscribe("test", self._note_start)
+        self.runner = CameraRunner(
+            self.name,
+            config,
+            create_detector(config.detector),
+            MediaFolder(media),
+            self.events.append,
+            bus=self.bus,
+            health=self.board,
+        )
+        self._result: list[RunStats] = []
+        self._thread = threading.Thread(target=self._run, name="camera")
+
+    def _note_start(self, message: Message) -> None:
+        if isinstance(message, EventStarted) and message.label == "person":
+            self.started.append(message)
+
+    def _run(self) -> None:
+        self._result.append(self.runner.run_live(reconnect=True))
+
+    def __enter__(self) -> HubCamera:
+        self.bus.start()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.runner.stop_event.set()
+        self._thread.join(timeout=30)
+        self.bus.stop()
+
+    def health(self) -> CameraHealth:
+        """Return the camera's health as the board has it now."""
+        health = self.board.health(self.name)
+        assert health is not None
+        return health
+
+    def frames(self) -> int:
+        """Return how many frames the runner has analysed."""
+        return self.runner.stats.frames_analysed
+
+    def stats(self) -> RunStats:
+        """Return what run_live returned, checking it stopped when asked and returned normally (nothing crashed)."""
+        assert not self._thread.is_alive(), "the runner did not stop when asked"
+        [stats] = self._result
+        return stats
+
+
 @pytest.mark.timeout(300)
 def test_camera_rtsp_server_killed_and_restarted(tmp_path: Path, rtsp_camera: RtspCamera) -> None:
-    config, name = single_source_config(rtsp_camera.url)
-    board = CameraHealthBoard([name])
-    bus = HubBus()
-    started: list[EventStarted] = []
-
-    def note_start(message: Message) -> None:
-        if isinstance(message, EventStarted) and message.label == "person":
-            started.append(message)
-
-    bus.subscribe("test", note_start)
-    bus.start()
-    events: list[EventRecord] = []
-    runner = CameraRunner(
-        name,
-        config,
-        create_detector(config.detector),
-        MediaFolder(tmp_path / "media"),
-        events.append,
-        bus=bus,
-        health=board,
-    )
-    result: list[RunStats] = []
-    thread = threading.Thread(target=lambda: result.append(runner.run_live(reconnect=True)), name="camera")
-
-    def health_state() -> str:
-        health = board.health(name)
-        return health.state if health is not None else "unknown"
-
-    thread.start()
-    try:
-        wait_for(lambda: health_state() == "online", WAIT_SECONDS, "the camera to come online")
+    with HubCamera(rtsp_camera.url, tmp_path / "media") as hub:
+        wait_for(lambda: hub.health().state == "online", WAIT_SECONDS, "the camera to come online")
         # The footage's first visitor walks in about 6.6 s after the server started.
-        wait_for(lambda: bool(started), WAIT_SECONDS, "a person event")
-        visit = started[0]
-        wait_for(lambda: runner.stats.frames_analysed >= 10, WAIT_SECONDS, "frames to analyse")
+        wait_for(lambda: bool(hub.started), WAIT_SECONDS, "a person event")
+        visit = hub.started[0]
+        wait_for(lambda: hub.frames() >= 10, WAIT_SECONDS, "frames to analyse")
         time.sleep(1.0)  # the visit goes on for a while before the camera dies
         killed_at = time.time()
         rtsp_camera.kill()
 
-        wait_for(lambda: health_state() == "reconnecting", WAIT_SECONDS, "the camera to go reconnecting")
-        down = board.health(name)
-        assert down is not None
-        assert down.reason, down
-        assert rtsp_camera.url in down.reason
+        wait_for(lambda: hub.health().state == "reconnecting", WAIT_SECONDS, "the camera to go reconnecting")
+        reason = hub.health().reason
+        assert reason is not None
+        assert rtsp_camera.url in reason
         # The running visit ends while the camera is down, kept with its clips up to the drop.
-        wait_for(lambda: any(r.id == visit.event_id for r in events), WAIT_SECONDS, "the visit to be stored")
-        assert health_state() == "reconnecting"
-        [record] = [r for r in events if r.id == visit.event_id]
-        analysed_before_restart = runner.stats.frames_analysed
+        wait_for(lambda: any(r.id == visit.event_id for r in hub.events), WAIT_SECONDS, "the visit to be stored")
+        assert hub.health().state == "reconnecting"
+        [record] = [r for r in hub.events if r.id == visit.event_id]
+        analysed_before_restart = hub.frames()
 
         rtsp_camera.start()
-        wait_for(lambda: health_state() == "online", WAIT_SECONDS, "the camera to come back online")
-        back = board.health(name)
-        assert back is not None
-        assert back.reconnects >= 1, back
-        wait_for(
-            lambda: runner.stats.frames_analysed >= analysed_before_restart + 10,
-            WAIT_SECONDS,
-            "frames analysed after reconnecting",
-        )
+        wait_for(lambda: hub.health().state == "online", WAIT_SECONDS, "the camera to come back online")
+        assert hub.health().reconnects >= 1
+        wait_for(lambda: hub.frames() >= analysed_before_restart + 10, WAIT_SECONDS, "frames after reconnecting")
         # The restarted server plays the footage from its start: its visitors are seen again.
-        wait_for(lambda: len(started) >= 2, WAIT_SECONDS, "a person event after reconnecting")
-    finally:
-        runner.stop_event.set()
-        thread.join(timeout=30)
-        bus.stop()
-
-    assert not thread.is_alive(), "the runner did not stop when asked"
-    [stats] = result  # run_live returned normally: nothing crashed
-    assert stats.reconnects >= 1
+        wait_for(lambda: len(hub.started) >= 2, WAIT_SECONDS, "a person event after reconnecting")
+    assert hub.stats().reconnects >= 1
 
     assert record.label == "person"
     assert record.start <= record.end <= killed_at
@@ -196,3 +214,24 @@ def test_camera_rtsp_server_killed_and_restarted(tmp_path: Path, rtsp_camera: Rt
             assert container.streams.video[0].codec_context.name == "h264"
             frames = sum(1 for _ in container.decode(video=0))
         assert frames >= (clip.end - clip.start) * 10 * 0.9  # the footage is 10 fps
+
+
+@pytest.mark.timeout(300)
+def test_camera_that_hangs_with_its_connection_open_is_dropped_not_waited_on(
+    tmp_path: Path, rtsp_camera: RtspCamera
+) -> None:
+    # A camera that hangs (or loses power without closing its TCP connection) sends nothing and never hangs up:
+    # FFmpeg's read must time out rather than wait for ever.
+    with HubCamera(rtsp_camera.url, tmp_path / "media") as hub:
+        wait_for(lambda: hub.frames() >= 10, WAIT_SECONDS, "frames to analyse")
+        rtsp_camera.freeze()
+        wait_for(lambda: hub.health().state == "reconnecting", WAIT_SECONDS, "the hung camera to be dropped")
+        reason = hub.health().reason
+        assert reason is not None
+        assert rtsp_camera.url in reason
+        rtsp_camera.kill()
+        analysed_before_restart = hub.frames()
+        rtsp_camera.start()
+        wait_for(lambda: hub.health().state == "online", WAIT_SECONDS, "the camera to come back online")
+        wait_for(lambda: hub.frames() >= analysed_before_restart + 10, WAIT_SECONDS, "frames after reconnecting")
+    assert hub.stats().reconnects >= 1
