@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	scripts/ensure-chromium.sh
+	scripts/ensure-rtsp-server.sh
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -151,3 +151,32 @@ def test_clips_have_the_index_before_the_data(tmp_path: Path, h264_minute: Path,
     boxes = mp4_top_level_boxes(Path(clip.path))
     assert boxes[0] == "ftyp"
     assert boxes.index("moov") < boxes.index("mdat")
+
+
+def test_event_of_a_broken_stream_finishes_once_its_post_roll_has_passed(tmp_path: Path, h264_minute: Path) -> None:
+    source = VideoSource(str(h264_minute))
+    info = source.open()
+    recorder = ClipRecorder("front", RECORD, MediaFolder(tmp_path / "media"), info, source.stream)
+    try:
+        for packet, _ in source.packets():
+            if packet.time >= 22.0:
+                break  # the camera dies 22 s in
+            recorder.add(packet)
+            if packet.time == pytest.approx(20.0):
+                recorder.start("event1", 20.0)
+    finally:
+        source.close()
+    recorder.stop("event1", 21.0)  # lost from sight at 21 s: the post-roll lasts until 26 s
+    recorder.finish_overdue(30.0)
+    assert recorder.take_finished() == []  # video is still flowing, as far as the recorder knows
+
+    recorder.interrupt()
+    recorder.finish_overdue(25.0)
+    assert recorder.take_finished() == []
+    recorder.finish_overdue(26.0)
+    [finished] = recorder.take_finished()
+    assert finished.error is None
+    [clip] = finished.clips
+    assert clip.start == pytest.approx(15.0)
+    assert clip.end == pytest.approx(22.0)  # everything that arrived before the stream broke
+    assert decoded_indices(Path(clip.path)) == list(range(15 * FPS, 22 * FPS))

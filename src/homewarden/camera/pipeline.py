@@ -234,6 +234,8 @@ class CameraPipeline:
         """Expire objects when no frames arrive (the camera is down) and publish finished events."""
         with self._lock:
             self._apply(self.analyzer.expire(now))
+            # A camera that died mid-event: the event ends and is stored now, not when (or if) the camera is back.
+            self.recorder.finish_overdue(now)
             self._end_motion(now)
             self._publish_finished()
 

@@ -72,6 +72,7 @@ class ClipRecorder:
         self._finished: list[FinishedRecording] = []
         self._keyframe_interval = 1.0
         self._last_keyframe: float | None = None
+        self._interrupted = False  # the stream broke and no video has arrived since
         self._lock = threading.Lock()
 
     @property
@@ -82,6 +83,7 @@ class ClipRecorder:
     def add(self, item: BufferedItem) -> None:
         """Take the next packet or frame of the stream."""
         with self._lock:
+            self._interrupted = False
             if item.keyframe:
                 if self._last_keyframe is not None and not isinstance(item, BufferedFrame):
                     self._keyframe_interval = max(item.time - self._last_keyframe, 1e-3)
@@ -125,8 +127,18 @@ class ClipRecorder:
                 self._close_writer(recording)
             self._gops.clear()
             self._last_keyframe = None
+            self._interrupted = True
             if template is not None:
                 self._template = template
+
+    def finish_overdue(self, now: float) -> None:
+        """Finish the recordings whose post-roll ended while the stream is broken (no video will come for them)."""
+        with self._lock:
+            if not self._interrupted:
+                return  # video is flowing: a recording finishes when the packet past its post-roll arrives
+            for recording in list(self._recordings.values()):
+                if recording.stop_at is not None and recording.stop_at <= now:
+                    self._finish(recording)
 
     def finish_all(self) -> None:
         """Close every recording with what has arrived (the stream has ended)."""
