@@ -81,6 +81,7 @@ class CameraPipeline:
         media: MediaFolder,
         info: StreamInfo,
         template: object | None,
+        audio: object | None,
         detect_size: tuple[int, int],
         source: str,
         on_event: Callable[[EventRecord], None],
@@ -102,7 +103,9 @@ class CameraPipeline:
         self.on_event = on_event
         self.live_frames = live_frames
         self.analyzer = FrameAnalyzer(camera, config.objects_for(name), detector, detect_size)
-        self.recorder = ClipRecorder(name, config.record_for(name), media, info, template if info.remuxable else None)
+        self.recorder = ClipRecorder(
+            name, config.record_for(name), media, info, template if info.remuxable else None, audio
+        )
         self.watch = IntrusionWatch(
             name,
             config.alarm,

@@ -1,8 +1,9 @@
-"""Write one browser-playable H.264 MP4: remux the source's packets, or encode decoded frames."""
+"""Write one MP4 clip: remux the source's H.264 / H.265 packets or encode decoded frames, with the camera's sound."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -13,8 +14,18 @@ import av.error
 
 from homewarden.video.source import SourcePacket
 
+log = logging.getLogger(__name__)
+
 MP4_OPTIONS = {"movflags": "+faststart"}
 ENCODE_TIME_BASE = Fraction(1, 1000)
+# Apple players (and browsers that use the platform's decoder) play H.265 in MP4 only as 'hvc1', whose parameter
+# sets live in the header; FFmpeg's default 'hev1' would also carry them in-band.
+VIDEO_TAGS = {"hevc": "hvc1"}
+COPIED_AUDIO = frozenset({"aac"})
+# G.711 is 8 kHz: AAC is encoded at no less than this rate, which every browser decodes.
+MIN_AAC_RATE = 16000
+AAC_RATES = (16000, 22050, 24000, 32000, 44100, 48000)
+AAC_BIT_RATE = 64000
 
 
 class ClipWriteError(Exception):
@@ -32,8 +43,12 @@ class ClipWriter:
         encode_size: tuple[int, int] | None = None,
         fps: float = 10.0,
         name: str | None = None,
+        audio: Any | None = None,
     ) -> None:
-        """Write to ``temp_path``, or into memory when it is None (``name`` then names the clip in errors)."""
+        """Write to ``temp_path``, or into memory when it is None (``name`` then names the clip in errors).
+
+        ``audio`` is the source's audio stream: AAC is copied, any other codec is decoded and encoded to AAC.
+        """
         self.temp_path = temp_path
         self.name = name or (temp_path.name if temp_path is not None else "clip")
         self._memory: int | None = None
@@ -47,6 +62,13 @@ class ClipWriter:
         self._pts_origin: int | None = None
         self._last_dts: int | None = None
         self._time_base: Fraction | None = None
+        self._audio_template = audio
+        self._audio_time_base: Fraction = audio.time_base if audio is not None else ENCODE_TIME_BASE
+        self._audio: Any = None  # the clip's audio stream
+        self._audio_decoder: Any = None  # set when the sound is converted to AAC
+        self._audio_origin: int | None = None
+        self._audio_last_dts: int | None = None
+        self.audio_time: float | None = None  # the time of the last audio packet handed to write_audio
 
     @property
     def duration(self) -> float:
@@ -68,6 +90,9 @@ class ClipWriter:
             self._output = av.open(target, mode="w", format="mp4", options=MP4_OPTIONS)
             if self._template is not None:
                 self._stream = self._output.add_stream_from_template(self._template)
+                tag = VIDEO_TAGS.get(self._template.codec_context.name)
+                if tag is not None:
+                    self._stream.codec_tag = tag
                 self._time_base = self._template.time_base
             else:
                 assert self._encode_size is not None
@@ -83,9 +108,90 @@ class ClipWriter:
                 self._stream.pix_fmt = "yuv420p"
                 self._stream.time_base = ENCODE_TIME_BASE
                 self._time_base = ENCODE_TIME_BASE
+            if self._audio_template is not None:
+                self._add_audio(self._audio_template)
         except (av.error.FFmpegError, OSError) as exc:
             self.abort()
             raise ClipWriteError(f"cannot create clip {self.name}: {exc}") from None
+
+    def _add_audio(self, template: Any) -> None:
+        """Add the clip's sound: a copy of AAC, or an AAC encoder fed by a decoder of the camera's codec."""
+        source = template.codec_context
+        if source.name in COPIED_AUDIO:
+            self._audio = self._output.add_stream_from_template(template)
+            return
+        try:
+            decoder = av.CodecContext.create(source.name, "r")
+            decoder.sample_rate = source.sample_rate
+            decoder.layout = source.layout
+            if source.extradata:
+                decoder.extradata = source.extradata
+            decoder.open()
+        except (av.error.FFmpegError, ValueError) as exc:
+            # The clip still shows what happened: sound the hub cannot decode is left out, not the clip.
+            log.warning("clip %s: leaving out the %s sound, which cannot be decoded (%s)", self.name, source.name, exc)
+            return
+        rate = next((rate for rate in AAC_RATES if rate >= max(source.sample_rate, MIN_AAC_RATE)), AAC_RATES[-1])
+        self._audio = self._output.add_stream("aac", rate=rate)
+        self._audio.layout = "stereo" if source.layout.nb_channels > 1 else "mono"
+        self._audio.bit_rate = AAC_BIT_RATE
+        self._audio_decoder = decoder
+
+    @property
+    def has_audio(self) -> bool:
+        """Tell whether the clip has a sound track (known once the first packet is written)."""
+        return self._audio is not None
+
+    def write_audio(self, item: SourcePacket) -> None:
+        """Add one audio packet of the source; sound before the clip's first picture is left out."""
+        self.audio_time = item.time
+        if self._output is None or self._audio is None or self.start is None or item.time < self.start:
+            return
+        template_base = self._audio_time_base
+        if self._audio_decoder is not None:
+            self._encode_audio(item)
+            return
+        if self._audio_origin is None:
+            # The first sound packet is placed at its own time in the clip, so picture and sound stay in step.
+            self._audio_origin = item.dts - round((item.time - self.start) / template_base)
+        dts = item.dts - self._audio_origin
+        if self._audio_last_dts is not None and dts <= self._audio_last_dts:
+            return
+        packet = av.Packet(item.data)
+        packet.pts = item.pts - self._audio_origin
+        packet.dts = dts
+        packet.duration = item.duration
+        packet.time_base = template_base
+        packet.stream = self._audio
+        self._mux(packet)
+        self._audio_last_dts = dts
+
+    def _encode_audio(self, item: SourcePacket) -> None:
+        assert self.start is not None
+        packet = av.Packet(item.data)
+        packet.pts = packet.dts = item.pts
+        packet.time_base = self._audio_time_base
+        try:
+            frames = self._audio_decoder.decode(packet)
+        except av.error.FFmpegError:
+            return  # a damaged sound packet is a moment of silence, not a broken clip
+        at = item.time - self.start
+        for frame in frames:
+            rate = frame.sample_rate
+            pts = round(at * rate)
+            if self._audio_last_dts is not None and pts <= self._audio_last_dts:
+                continue
+            frame.pts = pts
+            frame.time_base = Fraction(1, rate)
+            at += frame.samples / rate
+            self._audio_last_dts = pts
+            try:
+                packets = self._audio.encode(frame)
+            except av.error.FFmpegError as exc:
+                self.abort()
+                raise ClipWriteError(f"cannot encode the sound of clip {self.name}: {exc}") from None
+            for encoded in packets:
+                self._mux(encoded)
 
     def write_packet(self, item: SourcePacket) -> None:
         """Copy one source packet into the clip (the first must be a keyframe)."""
@@ -107,7 +213,8 @@ class ClipWriter:
         self._mux(packet)
         self._last_dts = dts
         frame_seconds = float(item.duration * self._time_base) if self._time_base and item.duration else 0.0
-        self.end = item.time + frame_seconds
+        # Packets come in decoding order: with B-frames the last one written is not the last one shown.
+        self.end = max(self.end or item.time, item.time + frame_seconds)
 
     def write_frame(self, frame: Any, time: float) -> None:
         """Encode one decoded frame into the clip."""
@@ -144,6 +251,9 @@ class ClipWriter:
         try:
             if self._template is None:
                 for packet in self._stream.encode(None):
+                    self._output.mux(packet)
+            if self._audio_decoder is not None:
+                for packet in self._audio.encode(None):
                     self._output.mux(packet)
             self._output.close()
         except (av.error.FFmpegError, OSError) as exc:
