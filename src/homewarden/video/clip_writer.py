@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 from fractions import Fraction
@@ -32,6 +33,47 @@ class ClipWriteError(Exception):
     """A clip that could not be written; the partial file has been removed."""
 
 
+class ClipFile:
+    """The file PyAV writes a clip to, on a descriptor the hub owns.
+
+    Left to FFmpeg, a clip whose header cannot be written (a full disk) keeps its file open for good: PyAV closes
+    only files whose header was written. Here the hub closes it, and a write error reaches FFmpeg as an error code.
+    """
+
+    def __init__(self, fd: int, name: str, *, owned: bool = True) -> None:
+        """Write to ``fd``; ``name`` is the path the MP4 muxer reopens to move its index to the front."""
+        self.fd: int | None = fd
+        self.name = name
+        self._owned = owned
+
+    def write(self, data: bytes) -> int:
+        """Write all of ``data``; return its length, or a negative errno (FFmpeg's AVERROR) on failure."""
+        assert self.fd is not None
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self.fd, view) :]
+        except OSError as exc:
+            return -(exc.errno or errno.EIO)
+        return len(data)
+
+    def seek(self, offset: int, whence: int) -> int:
+        """Move to ``offset`` (as os.lseek)."""
+        assert self.fd is not None
+        return os.lseek(self.fd, offset, whence)
+
+    def tell(self) -> int:
+        """Return the position."""
+        assert self.fd is not None
+        return os.lseek(self.fd, 0, os.SEEK_CUR)
+
+    def close(self) -> None:
+        """Release the descriptor, if this file owns it (PyAV calls this too)."""
+        fd, self.fd = self.fd, None
+        if fd is not None and self._owned:
+            os.close(fd)
+
+
 class ClipWriter:
     """One MP4 being written to a temporary path, or into memory; published only when closed cleanly."""
 
@@ -57,6 +99,7 @@ class ClipWriter:
         self._template = template
         self._encode_size = encode_size
         self._fps = fps
+        self._file: ClipFile | None = None
         self._output: Any = None
         self._stream: Any = None
         self._pts_origin: int | None = None
@@ -83,11 +126,12 @@ class ClipWriter:
                 # Sealed storage must never see plaintext on disk. An in-memory file (Linux memfd) has a path the
                 # MP4 muxer can reopen for +faststart, which a BytesIO cannot offer.
                 self._memory = os.memfd_create("homewarden-clip", os.MFD_CLOEXEC)
-                target = f"/proc/self/fd/{self._memory}"
+                self._file = ClipFile(self._memory, f"/proc/self/fd/{self._memory}", owned=False)
             else:
                 self.temp_path.parent.mkdir(parents=True, exist_ok=True)
-                target = str(self.temp_path)
-            self._output = av.open(target, mode="w", format="mp4", options=MP4_OPTIONS)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+                self._file = ClipFile(os.open(self.temp_path, flags, 0o666), str(self.temp_path))
+            self._output = av.open(self._file, mode="w", format="mp4", options=MP4_OPTIONS)
             if self._template is not None:
                 self._stream = self._output.add_stream_from_template(self._template)
                 tag = VIDEO_TAGS.get(self._template.codec_context.name)
@@ -260,6 +304,8 @@ class ClipWriter:
             self.abort()
             raise ClipWriteError(f"cannot finish clip {self.name}: {exc}") from None
         self._output = None
+        if self._file is not None:
+            self._file.close()
         return True
 
     def take_bytes(self) -> bytes:
@@ -278,6 +324,8 @@ class ClipWriter:
             with contextlib.suppress(av.error.FFmpegError, OSError):
                 self._output.close()
             self._output = None
+        if self._file is not None:
+            self._file.close()
         if self._memory is not None:
             os.close(self._memory)
             self._memory = None
