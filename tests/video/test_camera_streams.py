@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from conftest import write_config
 from homewarden.camera.reader import FramePacer, read_samples
 from homewarden.config.model import RecordConfig
+from homewarden.demo import scene_frames
 from homewarden.store.media import MediaFolder
 from homewarden.video.recorder import ClipRecorder, FinishedRecording
 from homewarden.video.source import VideoSource
 from video.camera_streams import barcode_frames, beep_onsets, clip_streams, expected_onsets, write_camera_file
+from video.small_disk import fill, leftovers
 from video.synthetic import decoded_indices
 
 FPS = 10
 RECORD = RecordConfig(pre_roll=3.0, post_roll=3.0, max_clip=30.0)
+# The demo scene (a person's visit, then the cat's) with real photos, long enough for both.
+SCENE_SECONDS = 20.0
 
 
 def record_event(
@@ -114,3 +123,78 @@ def test_long_event_cut_into_clips_keeps_the_sound_in_each(tmp_path: Path) -> No
         assert found["audio_seconds"] == pytest.approx(clip.end - clip.start, abs=0.15)
         indices = decoded_indices(path)
         assert beep_onsets(path) == pytest.approx(expected_onsets(indices[0], clip.end - clip.start), abs=0.05)
+
+
+def analyze(video: Path, folder: Path, out: Path) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+    """Run `homewarden analyze --json --out` as a user would; return the process and the events it printed."""
+    config = write_config(folder)
+    command = [sys.executable, "-m", "homewarden", "analyze", str(video), "--json", "--quiet"]
+    result = subprocess.run(
+        [*command, "--config", str(config), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return result, [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("name", "container_format", "video_codec", "audio_codec", "timecode", "clip_video"),
+    [
+        ("phone.mov", "mov", "libx265", "aac", True, "hevc"),
+        ("camera.mov", "mov", "libx264", "pcm_mulaw", False, "h264"),
+    ],
+)
+def test_analyze_gives_events_with_playable_clips_that_keep_the_sound(
+    tmp_path: Path,
+    name: str,
+    container_format: str,
+    video_codec: str,
+    audio_codec: str,
+    timecode: bool,
+    clip_video: str,
+) -> None:
+    video = write_camera_file(
+        tmp_path / name,
+        scene_frames(SCENE_SECONDS, FPS),
+        container_format=container_format,
+        video_codec=video_codec,
+        audio_codec=audio_codec,
+        timecode=timecode,
+    )
+
+    result, events = analyze(video, tmp_path, tmp_path / "out")
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "person" in [event["label"] for event in events]
+    for event in events:
+        assert event["clip_error"] is None
+        for clip in event["clips"]:
+            found = clip_streams(Path(clip))
+            assert (found["video"], found["audio"]) == (clip_video, "aac")
+            assert found["audio_rms"] > 0.01
+            assert found["audio_seconds"] == pytest.approx(found["frames"] / FPS, abs=0.2)
+
+
+def test_analyze_onto_a_full_disk_reports_every_event_with_its_clip_error(tmp_path: Path, small_disk: Path) -> None:
+    video = write_camera_file(
+        tmp_path / "phone.mov",
+        scene_frames(SCENE_SECONDS, FPS),
+        container_format="mov",
+        video_codec="libx265",
+        audio_codec="aac",
+        timecode=True,
+    )
+    fill(small_disk)
+
+    result, events = analyze(video, tmp_path, small_disk / "out")
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "person" in [event["label"] for event in events]
+    for event in events:
+        assert event["clips"] == []
+        assert "No space left on device" in event["clip_error"]
+    assert leftovers(small_disk) == []

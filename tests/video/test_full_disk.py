@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import errno
-import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,48 +12,9 @@ from homewarden.store.media import MediaFolder
 from homewarden.video.recorder import ClipRecorder
 from homewarden.video.source import VideoSource
 from video.camera_streams import barcode_frames, clip_streams, write_camera_file
+from video.small_disk import fill, leftovers
 
 FPS = 10
-DISK_SIZE = "2m"
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """Mount a 2 MiB tmpfs for the test; skip where mounting is not allowed (it needs root)."""
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs (a real full disk) needs root")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={DISK_SIZE}", "tmpfs", str(folder)], capture_output=True, check=False
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
-
-
-def fill(disk: Path) -> Path:
-    """Fill the disk to the last byte with one file; return it (deleting it gives the space back)."""
-    filler = disk / "filler"
-    block = b"\0" * 65536
-    with filler.open("wb", buffering=0) as file:
-        while True:
-            try:
-                file.write(block)
-            except OSError as exc:
-                if exc.errno != errno.ENOSPC:
-                    raise
-                return filler
-
-
-def leftovers(disk: Path) -> list[Path]:
-    """Return the half-written files on the disk (hidden .partial files and anything but MP4s)."""
-    return [path for path in disk.rglob("*") if path.is_file() and path.name != "filler" and path.suffix != ".mp4"] + [
-        path for path in disk.rglob(".*") if path.is_file()
-    ]
 
 
 def test_full_disk_drops_the_clip_and_recording_resumes_when_space_returns(tmp_path: Path, small_disk: Path) -> None:

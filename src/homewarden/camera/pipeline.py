@@ -260,7 +260,9 @@ class CameraPipeline:
                         BusEventStarted(self.name, obj.id, obj.label, round(obj.best_score, 4), obj.first_seen)
                     )
             else:
-                self._pending[obj.id].ended = True
+                pending = self._pending.get(obj.id)
+                if pending is not None:  # else its recording was cut short and the event is already reported
+                    pending.ended = True
                 self.recorder.stop(obj.id, obj.last_seen)
 
     def _publish_finished(self) -> None:
