@@ -14,7 +14,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from video.synthetic import frame_image
+from video.synthetic import frame_image, read_index
 
 TONE_HZ = 440.0
 # The sound is a short beep every few seconds, so a test can tell where in the picture's time a clip's sound is.
@@ -51,14 +51,23 @@ def beep_onsets(path: Path) -> list[float]:
     return onsets
 
 
-def expected_onsets(first_frame: int, seconds: float, fps: int = 10) -> list[float]:
-    """Return when the beeps start in a clip whose first picture is source frame ``first_frame``."""
+def first_picture(path: Path) -> tuple[int, float]:
+    """Return the source frame number a clip shows first, and when on the clip's clock it shows it."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        assert frame.time is not None
+        return read_index(frame), frame.time
+
+
+def expected_onsets(path: Path, seconds: float, fps: int = 10) -> list[float]:
+    """Return when the beeps should start in a clip of ``seconds``: where its pictures of that moment show."""
+    first_frame, shown_at = first_picture(path)
     begin = first_frame / fps
     wanted = []
     beep = (begin // BEEP_PERIOD) * BEEP_PERIOD + BEEP_AT
     while beep < begin + seconds:
         if beep >= begin:
-            wanted.append(beep - begin)
+            wanted.append(beep - begin + shown_at)
         beep += BEEP_PERIOD
     return wanted
 

@@ -163,6 +163,8 @@ class ClipPublic(BaseModel):
     start: float
     end: float
     url: str
+    # The clip keeps the camera's codec; a browser that cannot play it (H.265) asks for this copy instead.
+    h264_url: str
 
 
 class EventPublic(BaseModel):

@@ -103,6 +103,9 @@ class ClipWriter:
         self._output: Any = None
         self._stream: Any = None
         self._pts_origin: int | None = None
+        # Where the first picture is shown in the clip: copied packets keep their decoding delay (B-frames), so
+        # the first one shows at pts - dts after the clip's start, and the sound must begin there too.
+        self._lead = 0.0
         self._last_dts: int | None = None
         self._time_base: Fraction | None = None
         self._audio_template = audio
@@ -197,7 +200,7 @@ class ClipWriter:
             return
         if self._audio_origin is None:
             # The first sound packet is placed at its own time in the clip, so picture and sound stay in step.
-            self._audio_origin = item.dts - round((item.time - self.start) / template_base)
+            self._audio_origin = item.dts - round((item.time - self.start + self._lead) / template_base)
         dts = item.dts - self._audio_origin
         if self._audio_last_dts is not None and dts <= self._audio_last_dts:
             return
@@ -219,7 +222,7 @@ class ClipWriter:
             frames = self._audio_decoder.decode(packet)
         except av.error.FFmpegError:
             return  # a damaged sound packet is a moment of silence, not a broken clip
-        at = item.time - self.start
+        at = item.time - self.start + self._lead
         for frame in frames:
             rate = frame.sample_rate
             pts = round(at * rate)
@@ -243,6 +246,8 @@ class ClipWriter:
             self._open()
             self._pts_origin = item.dts
             self.start = item.time
+            assert self._time_base is not None
+            self._lead = float((item.pts - item.dts) * self._time_base)
         assert self._pts_origin is not None
         dts = item.dts - self._pts_origin
         if self._last_dts is not None and dts <= self._last_dts:
