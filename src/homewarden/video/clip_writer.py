@@ -106,6 +106,8 @@ class ClipWriter:
         # Where the first picture is shown in the clip: copied packets keep their decoding delay (B-frames), so
         # the first one shows at pts - dts after the clip's start, and the sound must begin there too.
         self._lead = 0.0
+        self._stream_start: float | None = None  # the first copied packet's SourcePacket.stream_time
+        self._stream_end: float | None = None
         self._last_dts: int | None = None
         self._time_base: Fraction | None = None
         self._audio_template = audio
@@ -114,7 +116,7 @@ class ClipWriter:
         self._audio_decoder: Any = None  # set when the sound is converted to AAC
         self._audio_origin: int | None = None
         self._audio_last_dts: int | None = None
-        self.audio_time: float | None = None  # the time of the last audio packet handed to write_audio
+        self.audio_time: float | None = None  # the last sound packet handed to write_audio, on the sound clock
 
     @property
     def duration(self) -> float:
@@ -191,16 +193,19 @@ class ClipWriter:
 
     def write_audio(self, item: SourcePacket) -> None:
         """Add one audio packet of the source; sound before the clip's first picture is left out."""
-        self.audio_time = item.time
-        if self._output is None or self._audio is None or self.start is None or item.time < self.start:
+        self.audio_time = self.sound_clock(item) if self.start is not None else None
+        if self._output is None or self._audio is None or self.start is None:
+            return
+        at = self._place(item)
+        if at < self._lead:
             return
         template_base = self._audio_time_base
         if self._audio_decoder is not None:
-            self._encode_audio(item)
+            self._encode_audio(item, at)
             return
         if self._audio_origin is None:
             # The first sound packet is placed at its own time in the clip, so picture and sound stay in step.
-            self._audio_origin = item.dts - round((item.time - self.start + self._lead) / template_base)
+            self._audio_origin = item.dts - round(at / template_base)
         dts = item.dts - self._audio_origin
         if self._audio_last_dts is not None and dts <= self._audio_last_dts:
             return
@@ -213,8 +218,30 @@ class ClipWriter:
         self._mux(packet)
         self._audio_last_dts = dts
 
-    def _encode_audio(self, item: SourcePacket) -> None:
-        assert self.start is not None
+    def sound_clock(self, item: SourcePacket) -> float:
+        """Return a sound packet's time on the clock this clip's pictures are placed by."""
+        if self._stream_start is not None and item.stream_time is not None:
+            # Copied pictures keep the stream's own timestamps; a live source's clock may have moved since.
+            return item.stream_time
+        return item.time  # encoded pictures are timed by the source's clock
+
+    @property
+    def sound_from(self) -> float | None:
+        """Return when the clip's first picture is, on the sound clock (None before the first packet)."""
+        return self._stream_start if self._stream_start is not None else self.start
+
+    @property
+    def sound_until(self) -> float | None:
+        """Return when the clip's last picture ends, on the sound clock."""
+        return self._stream_end if self._stream_start is not None else self.end
+
+    def _place(self, item: SourcePacket) -> float:
+        """Return where a sound packet goes in the clip, in seconds from the clip's zero."""
+        start = self.sound_from
+        assert start is not None
+        return self.sound_clock(item) - start + self._lead
+
+    def _encode_audio(self, item: SourcePacket, at: float) -> None:
         packet = av.Packet(item.data)
         packet.pts = packet.dts = item.pts
         packet.time_base = self._audio_time_base
@@ -222,7 +249,6 @@ class ClipWriter:
             frames = self._audio_decoder.decode(packet)
         except av.error.FFmpegError:
             return  # a damaged sound packet is a moment of silence, not a broken clip
-        at = item.time - self.start + self._lead
         for frame in frames:
             rate = frame.sample_rate
             pts = round(at * rate)
@@ -246,6 +272,7 @@ class ClipWriter:
             self._open()
             self._pts_origin = item.dts
             self.start = item.time
+            self._stream_start = item.stream_time
             assert self._time_base is not None
             self._lead = float((item.pts - item.dts) * self._time_base)
         assert self._pts_origin is not None
@@ -264,6 +291,8 @@ class ClipWriter:
         frame_seconds = float(item.duration * self._time_base) if self._time_base and item.duration else 0.0
         # Packets come in decoding order: with B-frames the last one written is not the last one shown.
         self.end = max(self.end or item.time, item.time + frame_seconds)
+        if item.stream_time is not None:
+            self._stream_end = max(self._stream_end or item.stream_time, item.stream_time + frame_seconds)
 
     def write_frame(self, frame: Any, time: float) -> None:
         """Encode one decoded frame into the clip."""

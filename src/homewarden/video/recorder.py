@@ -122,10 +122,19 @@ class ClipRecorder:
             cutoff = item.time - self.record.pre_roll - CONFIRMATION_MARGIN
             while len(self._gops) > 1 and self._gops[1][0].time <= cutoff:
                 self._gops.popleft()
-            while self._audio and self._audio[0].time < self._gops[0][0].time:
+            while self._audio and self._before_buffer(self._audio[0]):
                 self._audio.popleft()
             for recording in list(self._recordings.values()):
                 self._feed(recording, item)
+
+    def _before_buffer(self, sound: SourcePacket) -> bool:
+        """Tell whether a sound packet is older than the oldest buffered picture."""
+        oldest = self._gops[0][0]
+        if isinstance(oldest, SourcePacket) and oldest.stream_time is not None and sound.stream_time is not None:
+            # A live source's clock is re-anchored while its first seconds arrive in a burst: by that clock, sound
+            # that came later in the burst can look older than the pictures before it.
+            return sound.stream_time < oldest.stream_time
+        return sound.time < oldest.time
 
     def _add_audio(self, item: SourcePacket) -> None:
         if self._audio_template is None or not self._gops:
@@ -133,31 +142,38 @@ class ClipRecorder:
         self._audio.append(item)
         for recording in list(self._recordings.values()):
             # Sound that arrives after its pictures (sources interleave loosely) joins the clip showing them.
-            clip = recording.current
-            if clip is not None and clip.writer.end is not None:
-                self._write_audio(recording, clip, clip.writer.end)
+            if recording.current is not None:
+                self._write_audio(recording, recording.current)
             self._drain(recording, item.time)
             if recording.stopped and not recording.draining:
                 self._complete(recording)
 
-    def _write_audio(self, recording: EventRecording, clip: OpenClip, until: float) -> None:
-        """Hand a clip the buffered sound it has not had yet, up to ``until`` on the source clock."""
+    def _write_audio(self, recording: EventRecording, clip: OpenClip) -> None:
+        """Hand a clip the buffered sound it has not had yet, up to the end of its pictures."""
         writer = clip.writer
-        if writer.start is None or not writer.has_audio:
+        after, until = writer.sound_from, writer.sound_until
+        if after is None or until is None or not writer.has_audio:
             return
-        after = writer.start if writer.audio_time is None else writer.audio_time
+        if writer.audio_time is not None:
+            after = writer.audio_time
         waiting: list[SourcePacket] = []
         for packet in reversed(self._audio):
-            if packet.time < after or (packet.time == after and writer.audio_time is not None):
+            at = writer.sound_clock(packet)
+            if at < after or (at == after and writer.audio_time is not None):
                 break
             waiting.append(packet)
         try:
             for packet in reversed(waiting):
-                if packet.time >= until:
+                if writer.sound_clock(packet) >= until:
                     break
                 writer.write_audio(packet)
         except ClipWriteError as exc:
             self._fail(recording, clip, str(exc))
+
+    def _sound_arrived(self, writer: ClipWriter) -> bool:
+        """Tell whether sound up to the end of a clip's pictures has arrived."""
+        until = writer.sound_until
+        return until is not None and bool(self._audio) and writer.sound_clock(self._audio[-1]) >= until
 
     def start(self, event_id: str, first_seen: float) -> None:
         """Begin an event's recording from the pre-roll before its first sighting."""
@@ -248,8 +264,7 @@ class ClipRecorder:
         except ClipWriteError as exc:
             self._fail(recording, clip, str(exc))
             return
-        if clip.writer.end is not None:
-            self._write_audio(recording, clip, clip.writer.end)
+        self._write_audio(recording, clip)
 
     def _new_clip(self, recording: EventRecording) -> OpenClip:
         recording.parts += 1
@@ -261,7 +276,9 @@ class ClipRecorder:
             encode_size=(self._info.width, self._info.height),
             fps=self._info.fps,
             name=final.name,
-            audio=self._audio_template,
+            # A camera that announces sound but sends none (muted in its settings) gets clips without a sound
+            # track, rather than with an empty one.
+            audio=self._audio_template if self._audio else None,
         )
         recording.current = OpenClip(writer, final)
         return recording.current
@@ -271,8 +288,7 @@ class ClipRecorder:
         clip, recording.current = recording.current, None
         if clip is None:
             return
-        end = clip.writer.end
-        if clip.writer.has_audio and end is not None and not (self._audio and self._audio[-1].time >= end):
+        if clip.writer.has_audio and clip.writer.end is not None and not self._sound_arrived(clip.writer):
             recording.draining.append(clip)
         else:
             self._close(recording, clip)
@@ -282,11 +298,10 @@ class ClipRecorder:
         for clip in list(recording.draining):
             end = clip.writer.end
             assert end is not None
-            self._write_audio(recording, clip, end)
+            self._write_audio(recording, clip)
             if clip not in recording.draining:
                 continue  # writing its sound failed
-            arrived = bool(self._audio) and self._audio[-1].time >= end
-            if arrived or now is None or now >= end + AUDIO_WAIT:
+            if self._sound_arrived(clip.writer) or now is None or now >= end + AUDIO_WAIT:
                 recording.draining.remove(clip)
                 self._close(recording, clip)
 

@@ -57,7 +57,10 @@ class SourcePacket:
     dts: int
     duration: int
     keyframe: bool
-    time: float
+    time: float  # on the source's clock (see StreamInfo.live): what events and clips are timed by
+    # Seconds on the stream's own timestamps since its first video packet. A live source's clock is re-anchored as
+    # packets arrive (the first seconds come in a burst), so sound is lined up with pictures by this instead.
+    stream_time: float | None = None
     audio: bool = False
 
 
@@ -217,7 +220,8 @@ class VideoSource:
                     arrival = time.time() - float((pts - self._first_pts) * time_base)
                     untimed = self._container.format.name in UNTIMED_FORMATS
                     self._time_offset = arrival if untimed else min(self._time_offset, arrival)
-                seconds = float((pts - self._first_pts) * time_base) + self._time_offset
+                stream_seconds = float((pts - self._first_pts) * time_base)
+                seconds = stream_seconds + self._time_offset
                 yield (
                     SourcePacket(
                         data=bytes(packet),
@@ -226,6 +230,7 @@ class VideoSource:
                         duration=packet.duration or 0,
                         keyframe=bool(packet.is_keyframe),
                         time=seconds,
+                        stream_time=stream_seconds,
                     ),
                     packet,
                 )
@@ -249,14 +254,15 @@ class VideoSource:
         if self._last_audio_dts is not None and dts <= self._last_audio_dts:
             return None
         self._last_audio_dts = dts
-        seconds = float(pts * packet.time_base) - self._origin + self._time_offset
+        stream_seconds = float(pts * packet.time_base) - self._origin
         return SourcePacket(
             data=bytes(packet),
             pts=pts,
             dts=dts,
             duration=packet.duration or 0,
             keyframe=True,
-            time=seconds,
+            time=stream_seconds + self._time_offset,
+            stream_time=stream_seconds,
             audio=True,
         )
 
