@@ -159,7 +159,7 @@ class ClipWriter:
                 self._time_base = ENCODE_TIME_BASE
             if self._audio_template is not None:
                 self._add_audio(self._audio_template)
-        except (av.error.FFmpegError, OSError) as exc:
+        except (av.error.FFmpegError, OSError, ValueError) as exc:  # ValueError: a stream the muxer cannot hold
             self.abort()
             raise ClipWriteError(f"cannot create clip {self.name}: {exc}") from None
 
