@@ -25,6 +25,8 @@ const copyButton = document.getElementById("h264-play");
 const H265_TYPE = 'video/mp4; codecs="hvc1.1.6.L93.B0"';
 const playsH265 = video.canPlayType(H265_TYPE) !== "";
 let current = { clip: null, button: null, copy: false };
+// Once the owner chose the H.264 copy, the event's other clips (same camera, same codec) play as copies too.
+let useCopies = false;
 
 /** A clip's place in the event, in seconds from its start: "1:05". */
 function formatOffset(seconds) {
@@ -60,6 +62,7 @@ function offerCopy() {
 copyButton.addEventListener("click", () => {
   const { clip, button } = current;
   if (!clip) return;
+  useCopies = true;
   playClip(clip, button, true);
   // Converting takes a few seconds (longer for long clips): say so until the copy starts to load.
   copyOffer.hidden = false;
@@ -106,7 +109,7 @@ function renderClips(clips) {
         h("span", { class: "clip-index" }, `Clip ${position + 1}`),
         span ? h("span", { class: "muted" }, span) : null,
       );
-      button.addEventListener("click", () => playClip(clip, button));
+      button.addEventListener("click", () => playClip(clip, button, useCopies));
       clipList.append(h("li", {}, button));
     });
   }
