@@ -288,6 +288,10 @@ MATRIX: dict[tuple[str, str], Row] = {
         Call("GET", "/api/events/{event}/clips/0.mp4", headers={"Range": "bytes=0-99"}),
         who(anonymous=401, olivia=206, max=404, bob=404, program=403, token=404),
     ),
+    ("GET", "/api/events/{event_id}/clips/{index}/h264.mp4"): Row(
+        Call("GET", "/api/events/{event}/clips/0/h264.mp4", headers={"Range": "bytes=0-99"}),
+        who(anonymous=401, olivia=206, max=404, bob=404, program=403, token=404),
+    ),
     # live view (the cameras do not run here: the owner's snapshot is 503, no frame yet)
     ("GET", "/api/cameras"): Row(
         Call("GET", "/api/cameras"), who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=403)
@@ -649,6 +653,7 @@ FOREIGN_IDS = [
     (("DELETE", "/api/events/{event}"), "event"),
     (("GET", "/api/events/{event}/snapshot.jpg"), "event"),
     (("GET", "/api/events/{event}/clips/0.mp4"), "event"),
+    (("GET", "/api/events/{event}/clips/0/h264.mp4"), "event"),
     (("GET", "/api/cameras/{camera}/snapshot.jpg"), "camera"),
     (("GET", "/api/cameras/{camera}/stream.mjpg"), "camera"),
     (("DELETE", "/api/tokens/{token}"), "token"),
@@ -726,7 +731,7 @@ def test_a_members_api_token_reaches_only_the_members_cameras(world: World) -> N
     bearer = {"Authorization": f"Bearer {world.max_token}"}
     assert _listed(integration, bearer) == {("garden", world.garden.id)}
     assert _listed(integration, bearer, camera="front_door") == set()
-    for path in ("", "/snapshot.jpg", "/clips/0.mp4"):
+    for path in ("", "/snapshot.jpg", "/clips/0.mp4", "/clips/0/h264.mp4"):
         assert integration.get(f"/api/events/{world.front_door.id}{path}", headers=bearer).status_code == 404
         assert integration.get(f"/api/events/{world.garden.id}{path}", headers=bearer).status_code == 200
     # A bearer token is not a session: a forged cookie beside it changes nothing, and CSRF is not asked for.

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import av
 
 from api.conftest import OWNER_PASSWORD, Hub, csrf_of, record_event, set_up_owner, sign_in
+from video.camera_streams import barcode_frames, write_camera_file
 
 
 def test_filters_by_camera_label_person_alarm_and_date(hub: Hub) -> None:
@@ -90,3 +92,67 @@ def test_owner_deletes_an_event_and_its_footage_is_shredded(hub: Hub) -> None:
     assert owner.delete(f"/api/events/{record.id}", headers=csrf_of(owner)).status_code == 200
     assert owner.get(f"/api/events/{record.id}").status_code == 404
     assert not any(vault.exists(name) for name in names if name)
+
+
+def h265_clip_with_sound(folder: Path) -> bytes:
+    """Return an MP4 clip as the recorder keeps an H.265 camera's: hvc1 video and AAC sound, index first."""
+    source = write_camera_file(
+        folder / "camera.mov", barcode_frames(3), container_format="mov", video_codec="libx265", audio_codec="aac"
+    )
+    clip = folder / "clip.mp4"
+    with (
+        av.open(str(source)) as camera,
+        av.open(str(clip), "w", format="mp4", options={"movflags": "+faststart"}) as out,
+    ):
+        video = out.add_stream_from_template(camera.streams.video[0])
+        video.codec_tag = "hvc1"
+        sound = out.add_stream_from_template(camera.streams.audio[0])
+        for packet in camera.demux(camera.streams.video[0], camera.streams.audio[0]):
+            if packet.dts is None:
+                continue
+            packet.stream = video if packet.stream.type == "video" else sound
+            out.mux(packet)
+    return clip.read_bytes()
+
+
+def test_h265_clip_has_an_h264_copy_made_on_demand_with_its_sound(hub: Hub, tmp_path: Path) -> None:
+    owner = set_up_owner(hub)
+    record = record_event(hub, "front_door", clip=h265_clip_with_sound(tmp_path))
+    [clip] = owner.get(f"/api/events/{record.id}").json()["clips"]
+    assert clip["h264_url"] == f"/api/events/{record.id}/clips/0/h264.mp4"
+    original = owner.get(clip["url"]).content
+
+    whole = owner.get(clip["h264_url"])
+
+    assert whole.status_code == 200
+    assert (whole.headers["content-type"], whole.headers["accept-ranges"]) == ("video/mp4", "bytes")
+    assert "no-store" in whole.headers["cache-control"]
+    copy = whole.content
+    with av.open(io.BytesIO(original)) as container:
+        assert container.streams.video[0].codec_context.name == "hevc"
+    with av.open(io.BytesIO(copy)) as container:
+        assert [stream.codec_context.name for stream in container.streams] == ["h264", "aac"]
+        assert container.streams.video[0].codec_context.format.name == "yuv420p"
+        assert sum(1 for _ in container.decode(video=0)) == 30
+    # A browser seeks with byte ranges: they come from the same copy, converted once.
+    part = owner.get(clip["h264_url"], headers={"Range": "bytes=1000-1999"})
+    assert part.status_code == 206
+    assert part.headers["content-range"] == f"bytes 1000-1999/{len(copy)}"
+    assert part.content == copy[1000:2000]
+    assert hub.services.audit is not None
+    views = [entry for entry in hub.services.audit.entries() if entry.object == f"event:{record.id}"]
+    # One entry per playback (its first request), not per seek, as for the clip itself.
+    assert [(entry.action, entry.detail) for entry in views] == [
+        ("view_clip", "clip 0 (H.264 copy)"),
+        ("view_clip", "clip 0"),
+    ]
+
+
+def test_h264_copy_of_an_h264_clip_is_the_clip_and_locked_footage_stays_locked(hub: Hub) -> None:
+    owner = set_up_owner(hub)
+    record = record_event(hub, "front_door")
+    url = f"/api/events/{record.id}/clips/0/h264.mp4"
+    assert owner.get(url).content == owner.get(f"/api/events/{record.id}/clips/0.mp4").content
+    assert owner.get(f"/api/events/{record.id}/clips/1/h264.mp4").status_code == 404
+    assert owner.post("/api/home/lock", headers=csrf_of(owner)).status_code == 200
+    assert owner.get(url).status_code == 423

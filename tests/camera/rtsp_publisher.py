@@ -17,14 +17,19 @@ CONNECT_SECONDS = 20.0
 
 
 def publish(url: str, video: str, start: float, seconds: float) -> None:
-    """Copy the H.264 packets of ``video`` from the keyframe at or before ``start`` for ``seconds``, paced."""
+    """Copy the packets of ``video`` (and its sound, if any) from the keyframe at or before ``start`` for ``seconds``,
+    paced."""
     with av.open(video) as source:
         stream = source.streams.video[0]
+        sound = source.streams.audio[0] if source.streams.audio else None
         source.seek(round(start / stream.time_base), stream=stream, backward=True, any_frame=False)
         deadline = time.monotonic() + CONNECT_SECONDS
         while True:
             output = av.open(url, mode="w", format="rtsp", options={"rtsp_transport": "tcp"})
             target = output.add_stream_from_template(stream)
+            targets = {stream: target}
+            if sound is not None:
+                targets[sound] = output.add_stream_from_template(sound)
             try:
                 output.start_encoding()  # connects and announces the stream
                 break
@@ -36,15 +41,17 @@ def publish(url: str, video: str, start: float, seconds: float) -> None:
         first: float | None = None
         began = time.monotonic()
         with output:
-            for packet in source.demux(stream):
+            for packet in source.demux(list(targets)):
                 if packet.dts is None or packet.pts is None:
                     continue
-                at = float(packet.pts * stream.time_base)
+                at = float(packet.pts * packet.stream.time_base)
+                if packet.stream is not stream and (first is None or at < first):
+                    continue  # sound from before the first picture sent
                 first = at if first is None else first
                 if at - first >= seconds:
                     break
                 time.sleep(max(0.0, began + (at - first) - time.monotonic()))
-                packet.stream = target
+                packet.stream = targets[packet.stream]
                 output.mux(packet)
 
 

@@ -22,16 +22,20 @@ import pytest
 from conftest import shared_media
 from homewarden.camera.runner import CameraRunner
 from homewarden.config import single_source_config
+from homewarden.demo import scene_frames
 from homewarden.detect import create_detector
 from homewarden.events.record import EventRecord
 from homewarden.report import event_json
 from homewarden.store.media import MediaFolder
 from homewarden.video.source import VideoSource
+from video.camera_streams import clip_streams, write_camera_file
 
 PUBLISHER = Path(__file__).with_name("rtsp_publisher.py")
 # The footage's first visitor walks in at about 6.6 s; publish 5 s to 17 s of it.
 PUBLISH_FROM = 5.0
 PUBLISH_SECONDS = 12.0
+# The demo scene: a person's visit, then the cat's.
+G711_SECONDS = 16.0
 
 
 def free_port() -> int:
@@ -107,3 +111,45 @@ def test_live_rtsp_stream_gives_events_in_utc_with_clips(
     # to the stream's first frame, so the clip start is when the stream began.
     first = people[0]
     assert first.start - first.clips[0].start < PUBLISH_SECONDS / 2, (first.clips[0].start, first.start, before)
+
+
+@pytest.mark.timeout(90)
+def test_live_rtsp_stream_with_g711_sound_gives_clips_with_aac(tmp_path: Path) -> None:
+    # What most IP cameras send: H.264 with G.711 µ-law (RTP payload type 0) over RTSP.
+    footage = write_camera_file(
+        tmp_path / "camera.mov",
+        scene_frames(G711_SECONDS, 10),
+        container_format="mov",
+        audio_codec="pcm_mulaw",
+    )
+    url = f"rtsp://127.0.0.1:{free_port()}/live"
+    publisher = subprocess.Popen(
+        [sys.executable, str(PUBLISHER), url, str(footage), "0", str(G711_SECONDS)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        config, camera = single_source_config(url)
+        events: list[EventRecord] = []
+        runner = CameraRunner(
+            camera, config, create_detector(config.detector), MediaFolder(tmp_path / "media"), events.append
+        )
+        source = VideoSource(url, timeout=30, options={"rtsp_flags": "listen", "listen_timeout": "30"})
+        info = source.open()
+        assert (info.codec, info.audio) == ("h264", "pcm_mulaw")
+        runner.run_live(source, reconnect=False)
+        _, errors = publisher.communicate(timeout=10)
+        assert publisher.returncode == 0, errors.decode(errors="replace")
+    finally:
+        if publisher.poll() is None:
+            publisher.kill()
+            publisher.communicate(timeout=10)
+
+    assert "person" in [record.label for record in events]
+    for record in events:
+        assert record.clips, f"event {record.id} has no clip: {record.clip_error}"
+        for clip in record.clips:
+            found = clip_streams(Path(clip.path))
+            assert (found["video"], found["audio"]) == ("h264", "aac")
+            assert found["audio_rms"] > 0.01  # the beeps came through
+            assert found["audio_seconds"] == pytest.approx(found["frames"] / 10, abs=0.3)

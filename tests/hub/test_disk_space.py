@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,24 +9,16 @@ import pytest
 
 from homewarden.hub.disk_space import LOW_SPACE_BYTES, DiskSpaceWatch
 from homewarden.notify.bus import StorageProblem
+from video.small_disk import mounted_small_disk
 
 MIB = 2**20
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """Mount a 160 MiB tmpfs for the test (the tests run as root on the CI machine; anything else fails loudly)."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", str(mount_point)], capture_output=True, text=True
-    )
-    if mounted.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs for the full-disk test: {mounted.stderr.strip()}", pytrace=False)
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    """Mount a 160 MiB tmpfs for the test: room for the warning level and a file that goes below it."""
+    with mounted_small_disk(tmp_path / "disk", "160m") as folder:
+        yield folder
 
 
 def fill(path: Path, mebibytes: int) -> None:

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response
 
 from homewarden.api.deps import HOUSEHOLD, OWNER, AccessibleEvent, Caller, CurrentUser, Services, allow
-from homewarden.api.media import open_sealed, serve_object, starts_playback
+from homewarden.api.media import MediaInMemory, open_sealed, serve_object, starts_playback
 from homewarden.api.schemas import Done, EventList, EventPublic
 from homewarden.events.alarm import STRANGER
-from homewarden.events.record import EventRecord
+from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.faces.gallery import UNKNOWN
 from homewarden.hub.services import HubServices
 from homewarden.notify.payloads import event_public
+from homewarden.store.crypto import SealedObjectError
 from homewarden.store.deletion import delete_event
+from homewarden.video.transcode import TranscodeError
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 
@@ -109,12 +112,37 @@ def event_snapshot(record: AccessibleEvent, hub: Services, caller: Caller, reque
     return serve_object(request, reader, "image/jpeg")
 
 
+def clip_of(record: EventRecord, index: int) -> ClipRecord:
+    """Return the event's clip ``index``, or answer 404."""
+    if not 0 <= index < len(record.clips):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {record.id} has no clip {index}")
+    return record.clips[index]
+
+
 @router.get("/{event_id}/clips/{index}.mp4", response_class=Response, responses={200: {"content": {"video/mp4": {}}}})
 @allow(*HOUSEHOLD, token_scope="media:read", media=True)
 def event_clip(record: AccessibleEvent, index: int, hub: Services, caller: Caller, request: Request) -> Response:
     """Serve one clip of the event, decrypted, with byte ranges for seeking."""
-    if not 0 <= index < len(record.clips):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {record.id} has no clip {index}")
-    reader = open_sealed(hub, record.clips[index].path)
+    reader = open_sealed(hub, clip_of(record, index).path)
     audit_view(hub, caller, "view_clip", record, request, f"clip {index}")
     return serve_object(request, reader, "video/mp4")
+
+
+@router.get(
+    "/{event_id}/clips/{index}/h264.mp4", response_class=Response, responses={200: {"content": {"video/mp4": {}}}}
+)
+@allow(*HOUSEHOLD, token_scope="media:read", media=True)
+def event_clip_h264(record: AccessibleEvent, index: int, hub: Services, caller: Caller, request: Request) -> Response:
+    """Serve an H.264 copy of one clip, made on demand for browsers that cannot play the camera's H.265."""
+    path = clip_of(record, index).path
+    reader = open_sealed(hub, path)
+    name = hub.storage.media.object_name(Path(path))
+    assert name is not None  # open_sealed answered 404 otherwise
+    try:
+        copy = hub.h264_copies.get(name, reader.read)
+    except SealedObjectError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"this footage cannot be opened: {exc}") from None
+    except TranscodeError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"this clip cannot be converted to H.264: {exc}") from None
+    audit_view(hub, caller, "view_clip", record, request, f"clip {index} (H.264 copy)")
+    return serve_object(request, MediaInMemory(copy), "video/mp4")

@@ -282,4 +282,5 @@ def unlock_home(body: Passphrase, caller: Caller, hub: Services, home: HubHome) 
 def lock_home(hub: Services, _home: HubHome) -> Done:
     """Forget the home key: nothing can be played until the next unlock."""
     hub.keys.release()
+    hub.h264_copies.forget()  # plaintext made while unlocked goes with the key
     return Done(detail="recordings locked")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from fastapi import HTTPException, Request, status
 from fastapi.responses import Response, StreamingResponse
@@ -16,6 +18,33 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 # A browser asks for open-ended ranges ("bytes=1000-"); answering them in pieces of this size keeps memory flat.
 STREAM_PIECE = 1 << 20
 LOCKED_DETAIL = "recordings are locked: the owner unlocks them by signing in"
+
+
+class MediaReader(Protocol):
+    """What serve_object reads from: a sealed object opened with the home key, or a copy made from one."""
+
+    @property
+    def size(self) -> int:
+        """Return the plaintext size."""
+
+    def read(self, start: int = 0, end: int | None = None) -> bytes:
+        """Return plaintext bytes ``start`` to ``end`` (exclusive)."""
+
+
+@dataclass(frozen=True)
+class MediaInMemory:
+    """Media made on demand from a sealed object (an H.264 copy), held in memory, never written to disk."""
+
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        """Return the size."""
+        return len(self.data)
+
+    def read(self, start: int = 0, end: int | None = None) -> bytes:
+        """Return bytes ``start`` to ``end`` (exclusive)."""
+        return self.data[start:end]
 
 
 def open_sealed(hub: HubServices, path: str) -> SealedObjectReader:
@@ -60,7 +89,7 @@ def starts_playback(request: Request) -> bool:
     return not wanted or wanted.startswith("bytes=0-")
 
 
-def serve_object(request: Request, reader: SealedObjectReader, media_type: str) -> Response:
+def serve_object(request: Request, reader: MediaReader, media_type: str) -> Response:
     """Answer with the object, or the asked-for range of it (206)."""
     try:
         size = reader.size

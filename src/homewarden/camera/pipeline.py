@@ -81,6 +81,7 @@ class CameraPipeline:
         media: MediaFolder,
         info: StreamInfo,
         template: object | None,
+        audio: object | None,
         detect_size: tuple[int, int],
         source: str,
         on_event: Callable[[EventRecord], None],
@@ -102,7 +103,9 @@ class CameraPipeline:
         self.on_event = on_event
         self.live_frames = live_frames
         self.analyzer = FrameAnalyzer(camera, config.objects_for(name), detector, detect_size)
-        self.recorder = ClipRecorder(name, config.record_for(name), media, info, template if info.remuxable else None)
+        self.recorder = ClipRecorder(
+            name, config.record_for(name), media, info, template if info.remuxable else None, audio
+        )
         self.watch = IntrusionWatch(
             name,
             config.alarm,
@@ -259,7 +262,9 @@ class CameraPipeline:
                         BusEventStarted(self.name, obj.id, obj.label, round(obj.best_score, 4), obj.first_seen)
                     )
             else:
-                self._pending[obj.id].ended = True
+                pending = self._pending.get(obj.id)
+                if pending is not None:  # else its recording was cut short and the event is already reported
+                    pending.ended = True
                 self.recorder.stop(obj.id, obj.last_seen)
 
     def _publish_finished(self) -> None:

@@ -107,6 +107,9 @@ def read_samples(
     for packet, raw in source.packets():
         if (stop is not None and stop.is_set()) or (abandon is not None and abandon.is_set()):
             return
+        if packet.audio:
+            recorder.add(packet)  # sound is copied or converted by the clip writer: never decoded here
+            continue
         if not recorder.encodes:
             recorder.add(packet)
         for frame in source.decode(raw):

@@ -124,6 +124,7 @@ class CameraRunner:
                 self.media,
                 source.info,
                 source.stream,
+                source.audio_stream,
                 detect_size_for(self.config, self.name, source.info),
                 describe_url(self.url),
                 self.on_event,
@@ -133,7 +134,7 @@ class CameraRunner:
                 bus=self.bus,
             )
         else:
-            self.pipeline.recorder.interrupt(source.stream if source.info.remuxable else None)
+            self.pipeline.recorder.reopen(source.stream if source.info.remuxable else None, source.audio_stream)
         return self.pipeline
 
     def run_file(

@@ -25,6 +25,7 @@ from homewarden.store.crypto import Keyring
 from homewarden.store.database import EventStore
 from homewarden.store.retention import FootageKeeper
 from homewarden.store.sealed_media import HubStorage
+from homewarden.video.transcode import H264Copies
 
 
 class HomeKeyHolder:
@@ -109,6 +110,8 @@ class HubServices:
     disk_space: DiskSpaceWatch | None = None
     # Cookies are Secure by default; browsers accept Secure cookies from http://localhost and 127.0.0.1.
     secure_cookies: bool = True
+    # H.264 copies of H.265 clips made for browsers that cannot play H.265 (issue 11), the latest few in memory.
+    h264_copies: H264Copies = field(default_factory=H264Copies)
     _arming_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def set_mode(self, home_id: int, mode: ArmingMode, by: str) -> ManualMode:

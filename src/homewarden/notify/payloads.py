@@ -40,6 +40,8 @@ class ClipPublic(BaseModel):
     start: float
     end: float
     url: str
+    # The clip keeps the camera's codec; a browser that cannot play it (H.265) asks for this copy instead.
+    h264_url: str
 
 
 class EventPublic(BaseModel):
@@ -88,7 +90,13 @@ def event_public(record: EventRecord) -> EventPublic:
         household_verdict=record.attributes.get("household_verdict"),
         snapshot_url=snapshot_path(record.id) if record.snapshot else None,
         clips=[
-            ClipPublic(index=index, start=clip.start, end=clip.end, url=f"/api/events/{record.id}/clips/{index}.mp4")
+            ClipPublic(
+                index=index,
+                start=clip.start,
+                end=clip.end,
+                url=f"/api/events/{record.id}/clips/{index}.mp4",
+                h264_url=f"/api/events/{record.id}/clips/{index}/h264.mp4",
+            )
             for index, clip in enumerate(record.clips)
         ],
     )

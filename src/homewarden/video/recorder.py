@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 # An event starts at its object's first detection, but is confirmed a little later; the buffer reaches back
 # far enough to cover that delay on top of the pre-roll.
 CONFIRMATION_MARGIN = 6.0
+# Sources interleave sound and pictures loosely (MOV files by the second): a clip whose pictures are complete waits
+# for its sound until a packet past its end arrives, or until the stream is this many seconds further on.
+AUDIO_WAIT = 2.0
 
 
 @dataclass(frozen=True)
@@ -44,14 +47,25 @@ class FinishedRecording:
 
 
 @dataclass
+class OpenClip:
+    """A clip being written, and where it goes once complete."""
+
+    writer: ClipWriter
+    final: Path
+
+
+@dataclass
 class EventRecording:
     """The clips of one event being written as video arrives."""
 
     event_id: str
     stop_at: float | None = None
     clips: list[ClipRecord] = field(default_factory=list)
-    writer: ClipWriter | None = None
-    final_path: Path | None = None
+    current: OpenClip | None = None  # the clip taking pictures
+    # Clips whose pictures are all written, waiting for the sound that goes with them.
+    draining: list[OpenClip] = field(default_factory=list)
+    parts: int = 0
+    stopped: bool = False  # every picture of the event is written
     error: str | None = None
     done: bool = False
 
@@ -60,14 +74,25 @@ class ClipRecorder:
     """Buffer recent video and write each event's clips, from pre-roll to post-roll, at most max_clip long."""
 
     def __init__(
-        self, camera: str, record: RecordConfig, media: MediaFolder, info: StreamInfo, template: Any | None
+        self,
+        camera: str,
+        record: RecordConfig,
+        media: MediaFolder,
+        info: StreamInfo,
+        template: Any | None,
+        audio: Any | None = None,
     ) -> None:
+        """Record ``template``'s packets (None: encode frames) and the sound of the ``audio`` stream, if given."""
         self.camera = camera
         self.record = record
         self.media = media
         self._info = info
         self._template = template
+        self._audio_template = audio
         self._gops: deque[list[BufferedItem]] = deque()
+        # Sound is buffered beside the pictures, by time: a clip takes the sound from its first picture on, however
+        # the source interleaved the two.
+        self._audio: deque[SourcePacket] = deque()
         self._recordings: dict[str, EventRecording] = {}
         self._finished: list[FinishedRecording] = []
         self._keyframe_interval = 1.0
@@ -81,8 +106,11 @@ class ClipRecorder:
         return self._template is None
 
     def add(self, item: BufferedItem) -> None:
-        """Take the next packet or frame of the stream."""
+        """Take the next packet or frame of the stream, or its next audio packet."""
         with self._lock:
+            if isinstance(item, SourcePacket) and item.audio:
+                self._add_audio(item)
+                return
             self._interrupted = False
             if item.keyframe:
                 if self._last_keyframe is not None and not isinstance(item, BufferedFrame):
@@ -96,8 +124,58 @@ class ClipRecorder:
             cutoff = item.time - self.record.pre_roll - CONFIRMATION_MARGIN
             while len(self._gops) > 1 and self._gops[1][0].time <= cutoff:
                 self._gops.popleft()
+            while self._audio and self._before_buffer(self._audio[0]):
+                self._audio.popleft()
             for recording in list(self._recordings.values()):
                 self._feed(recording, item)
+
+    def _before_buffer(self, sound: SourcePacket) -> bool:
+        """Tell whether a sound packet is older than the oldest buffered picture."""
+        oldest = self._gops[0][0]
+        if isinstance(oldest, SourcePacket) and oldest.stream_time is not None and sound.stream_time is not None:
+            # A live source's clock is re-anchored while its first seconds arrive in a burst: by that clock, sound
+            # that came later in the burst can look older than the pictures before it.
+            return sound.stream_time < oldest.stream_time
+        return sound.time < oldest.time
+
+    def _add_audio(self, item: SourcePacket) -> None:
+        if self._audio_template is None or not self._gops:
+            return
+        self._audio.append(item)
+        for recording in list(self._recordings.values()):
+            # Sound that arrives after its pictures (sources interleave loosely) joins the clip showing them.
+            if recording.current is not None:
+                self._write_audio(recording, recording.current)
+            self._drain(recording, item.time)
+            if recording.stopped and not recording.draining:
+                self._complete(recording)
+
+    def _write_audio(self, recording: EventRecording, clip: OpenClip) -> None:
+        """Hand a clip the buffered sound it has not had yet, up to the end of its pictures."""
+        writer = clip.writer
+        after, until = writer.sound_from, writer.sound_until
+        if after is None or until is None or not writer.has_audio:
+            return
+        if writer.audio_time is not None:
+            after = writer.audio_time
+        waiting: list[SourcePacket] = []
+        for packet in reversed(self._audio):
+            at = writer.sound_clock(packet)
+            if at < after or (at == after and writer.audio_time is not None):
+                break
+            waiting.append(packet)
+        try:
+            for packet in reversed(waiting):
+                if writer.sound_clock(packet) >= until:
+                    break
+                writer.write_audio(packet)
+        except ClipWriteError as exc:
+            self._fail(recording, clip, str(exc))
+
+    def _sound_arrived(self, writer: ClipWriter) -> bool:
+        """Tell whether sound up to the end of a clip's pictures has arrived."""
+        until = writer.sound_until
+        return until is not None and bool(self._audio) and writer.sound_clock(self._audio[-1]) >= until
 
     def start(self, event_id: str, first_seen: float) -> None:
         """Begin an event's recording from the pre-roll before its first sighting."""
@@ -123,9 +201,13 @@ class ClipRecorder:
     def interrupt(self, template: Any | None = None) -> None:
         """Close open clips because the stream broke; recordings go on when video returns."""
         with self._lock:
-            for recording in self._recordings.values():
-                self._close_writer(recording)
+            for recording in list(self._recordings.values()):
+                self._retire(recording)
+                self._drain(recording, None)
+                if recording.stopped:
+                    self._complete(recording)
             self._gops.clear()
+            self._audio.clear()
             self._last_keyframe = None
             self._interrupted = True
             if template is not None:
@@ -138,13 +220,25 @@ class ClipRecorder:
                 return  # video is flowing: a recording finishes when the packet past its post-roll arrives
             for recording in list(self._recordings.values()):
                 if recording.stop_at is not None and recording.stop_at <= now:
-                    self._finish(recording)
+                    self._retire(recording)
+                    self._drain(recording, None)
+                    recording.stopped = True
+                    self._complete(recording)
+
+    def reopen(self, template: Any | None, audio: Any | None) -> None:
+        """Close open clips and go on with a reopened source: its video ``template`` (or encoding) and ``audio``."""
+        self.interrupt()
+        with self._lock:
+            self._template = template
+            self._audio_template = audio
 
     def finish_all(self) -> None:
         """Close every recording with what has arrived (the stream has ended)."""
         with self._lock:
             for recording in list(self._recordings.values()):
-                self._finish(recording)
+                self._retire(recording)
+                self._drain(recording, None)
+                self._complete(recording)
 
     def take_finished(self) -> list[FinishedRecording]:
         """Return the recordings completed since the last call."""
@@ -153,33 +247,43 @@ class ClipRecorder:
             return finished
 
     def _feed(self, recording: EventRecording, item: BufferedItem) -> None:
-        if recording.done or recording.error:
+        if recording.done:
             return
-        if recording.stop_at is not None and item.time >= recording.stop_at:
-            self._finish(recording)
+        self._drain(recording, item.time)
+        # The first packet shown at or after the stop ends the clip. With B-frames a few frames shown just before it
+        # come later in decoding order and are left out: every frame written can then be decoded.
+        if not recording.stopped and recording.stop_at is not None and item.time >= recording.stop_at:
+            self._retire(recording)
+            recording.stopped = True
+        if recording.stopped:
+            if not recording.draining:
+                self._complete(recording)
             return
-        writer = recording.writer
-        if writer is not None and writer.start is not None:
-            elapsed = item.time - writer.start
+        clip = recording.current
+        if clip is not None and clip.writer.start is not None:
+            elapsed = item.time - clip.writer.start
             frame_time = 1.0 / max(self._info.fps, 1.0)
             split_here = item.keyframe and elapsed + self._keyframe_interval + frame_time > self.record.max_clip
             if split_here or elapsed + frame_time > self.record.max_clip:
-                self._close_writer(recording)
-                writer = None
-        if writer is None:
+                self._retire(recording)
+                clip = None
+        if clip is None:
             if not item.keyframe:
                 return
-            writer = self._new_writer(recording)
+            clip = self._new_clip(recording)
         try:
             if isinstance(item, BufferedFrame):
-                writer.write_frame(item.frame, item.time)
+                clip.writer.write_frame(item.frame, item.time)
             else:
-                writer.write_packet(item)
+                clip.writer.write_packet(item)
         except ClipWriteError as exc:
-            self._fail(recording, str(exc))
+            self._fail(recording, clip, str(exc))
+            return
+        self._write_audio(recording, clip)
 
-    def _new_writer(self, recording: EventRecording) -> ClipWriter:
-        final = self.media.path_for(self.camera, recording.event_id, f"-{len(recording.clips) + 1}.mp4")
+    def _new_clip(self, recording: EventRecording) -> OpenClip:
+        recording.parts += 1
+        final = self.media.path_for(self.camera, recording.event_id, f"-{recording.parts}.mp4")
         writer = ClipWriter(
             # Sealed media never touches the disk as plaintext: the clip is written in memory, then sealed.
             None if self.media.sealed else self.media.temporary_path_for(final),
@@ -187,61 +291,90 @@ class ClipRecorder:
             encode_size=(self._info.width, self._info.height),
             fps=self._info.fps,
             name=final.name,
+            # A camera that announces sound but sends none (muted in its settings) gets clips without a sound
+            # track, rather than with an empty one.
+            audio=self._audio_template if self._audio else None,
         )
-        recording.writer = writer
-        recording.final_path = final
-        return writer
+        recording.current = OpenClip(writer, final)
+        return recording.current
 
-    def _close_writer(self, recording: EventRecording) -> None:
-        writer, recording.writer = recording.writer, None
-        if writer is None:
+    def _retire(self, recording: EventRecording) -> None:
+        """Stop adding pictures to the current clip: close it, or let it wait for its sound."""
+        clip, recording.current = recording.current, None
+        if clip is None:
             return
+        if clip.writer.has_audio and clip.writer.end is not None and not self._sound_arrived(clip.writer):
+            recording.draining.append(clip)
+        else:
+            self._close(recording, clip)
+
+    def _drain(self, recording: EventRecording, now: float | None) -> None:
+        """Close the clips whose sound has arrived, or is overdue at ``now`` (None: the stream is over)."""
+        for clip in list(recording.draining):
+            end = clip.writer.end
+            assert end is not None
+            self._write_audio(recording, clip)
+            if clip not in recording.draining:
+                continue  # writing its sound failed
+            if self._sound_arrived(clip.writer) or now is None or now >= end + AUDIO_WAIT:
+                recording.draining.remove(clip)
+                self._close(recording, clip)
+
+    def _close(self, recording: EventRecording, clip: OpenClip) -> None:
+        writer = clip.writer
         try:
             if not writer.close():
                 return
         except ClipWriteError as exc:
-            self._fail(recording, str(exc))
+            self._fail(recording, clip, str(exc))
             return
-        final = recording.final_path
-        assert final is not None
         try:
             if writer.temp_path is None:
-                self.media.write_atomically(final, writer.take_bytes())
+                self.media.write_atomically(clip.final, writer.take_bytes())
             else:
-                self.media.publish(writer.temp_path, final)
+                self.media.publish(writer.temp_path, clip.final)
         except OSError as exc:
             if writer.temp_path is not None:
                 self.media.discard(writer.temp_path)
-            self._fail(recording, f"cannot store clip {final.name}: {exc.strerror or exc}")
+            self._fail(recording, clip, f"cannot store clip {clip.final.name}: {exc.strerror or exc}")
             return
         assert writer.start is not None
         assert writer.end is not None
-        recording.clips.append(ClipRecord(path=str(final), start=writer.start, end=writer.end))
+        recording.clips.append(ClipRecord(path=str(clip.final), start=writer.start, end=writer.end))
 
-    def _finish(self, recording: EventRecording) -> None:
+    def _complete(self, recording: EventRecording) -> None:
+        """Hand the recording over as finished (every clip is closed)."""
         if recording.done:
             return
-        self._close_writer(recording)
-        if recording.done:
-            return  # closing failed, and _fail has finished the recording already
         recording.done = True
         self._recordings.pop(recording.event_id, None)
-        self._finished.append(FinishedRecording(recording.event_id, recording.clips, recording.error))
+        clips = sorted(recording.clips, key=lambda clip: clip.start)
+        self._finished.append(FinishedRecording(recording.event_id, clips, recording.error))
 
-    def _fail(self, recording: EventRecording, message: str) -> None:
-        log.error("camera %s: event %s: %s", self.camera, recording.event_id, message)
-        if recording.writer is not None:
-            recording.writer.abort()
-            recording.writer = None
-        recording.error = message
-        self._finish(recording)
+    def _fail(self, recording: EventRecording, clip: OpenClip, message: str) -> None:
+        """Drop a clip; the recording goes on with a new clip at the next keyframe.
+
+        The event keeps the first error, so it says part of it has no footage. A disk that filled up may have room
+        again a few seconds later (retention deletes old footage), and later clips of the event are then written.
+        """
+        clip.writer.abort()
+        if recording.current is clip:
+            recording.current = None
+        if clip in recording.draining:
+            recording.draining.remove(clip)
+        if recording.error is None:
+            log.error("camera %s: event %s: %s", self.camera, recording.event_id, message)
+            recording.error = message
+        else:
+            log.debug("camera %s: event %s: %s", self.camera, recording.event_id, message)
 
     def discard_all(self) -> None:
         """Abort every open recording and delete the clips it wrote (the whole run is being rolled back)."""
         with self._lock:
             for recording in list(self._recordings.values()):
-                if recording.writer is not None:
-                    recording.writer.abort()
-                for clip in recording.clips:
-                    self.media.discard(Path(clip.path))
+                for clip in [recording.current, *recording.draining]:
+                    if clip is not None:
+                        clip.writer.abort()
+                for record in recording.clips:
+                    self.media.discard(Path(record.path))
             self._recordings.clear()

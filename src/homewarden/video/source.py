@@ -15,12 +15,15 @@ import av
 import av.error
 
 LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
-REMUXABLE_CODECS = frozenset({"h264"})
+# Codecs whose packets are copied into MP4 clips unchanged; any other video is encoded with libx264.
+REMUXABLE_CODECS = frozenset({"h264", "hevc"})
 SECRET_QUERY = re.compile(r"(?i)\b(pwd|pass|passwd|password|token|key|secret|auth)=[^&#]*")
 # Demuxers whose timestamps are made up (MJPEG over HTTP counts frames at an assumed 25 fps): live, they are
 # timed by when each frame arrives.
 UNTIMED_FORMATS = frozenset({"mpjpeg", "mjpeg"})
 MIN_FPS, MAX_FPS, FALLBACK_FPS = 1.0, 120.0, 10.0
+# How many frames before its pts the first packet is taken to decode, when the demuxer does not say.
+GUESSED_DTS_FRAMES = 16
 
 
 class SourceError(Exception):
@@ -37,6 +40,7 @@ class StreamInfo:
     fps: float
     time_base: Fraction
     live: bool  # times are Unix seconds (True) or seconds from the start of a file (False)
+    audio: str | None = None  # the codec of the sound clips keep (None: no usable audio stream)
 
     @property
     def remuxable(self) -> bool:
@@ -46,14 +50,24 @@ class StreamInfo:
 
 @dataclass(frozen=True)
 class SourcePacket:
-    """One demuxed video packet kept as bytes, so it can be muxed into several clips."""
+    """One demuxed video or audio packet kept as bytes, so it can be muxed into several clips."""
 
     data: bytes
     pts: int
     dts: int
     duration: int
     keyframe: bool
-    time: float
+    time: float  # on the source's clock (see StreamInfo.live): what events and clips are timed by
+    # Seconds on the stream's own timestamps since its first video packet. A live source's clock is re-anchored as
+    # packets arrive (the first seconds come in a burst), so sound is lined up with pictures by this instead.
+    stream_time: float | None = None
+    audio: bool = False
+
+
+def audible(stream: Any) -> bool:
+    """Tell whether an audio stream can be decoded or copied (a known codec with a sample rate)."""
+    ctx = stream.codec_context
+    return ctx is not None and bool(ctx.name) and bool(ctx.sample_rate)
 
 
 def is_live(url: str) -> bool:
@@ -94,6 +108,9 @@ class VideoSource:
         self.wall_clock = self.live if wall_clock is None else wall_clock
         self._container: Any = None
         self._stream: Any = None
+        self._audio: Any = None
+        self._origin: float | None = None  # the first video packet's time on the container's clock, in seconds
+        self._last_audio_dts: int | None = None
         self._time_offset = 0.0
         self._first_pts: int | None = None
         self._last_frame_time: float | None = None
@@ -134,6 +151,9 @@ class VideoSource:
         rate = stream.average_rate or stream.guessed_rate or FALLBACK_FPS
         if not MIN_FPS <= float(rate) <= MAX_FPS:
             rate = FALLBACK_FPS  # a broken muxer's frame rate (2500 fps, 1/1000 fps) would wreck pacing
+        # Only the first video stream and the first decodable audio stream are read: data, subtitle and timecode
+        # tracks (phones add two or more) are never demuxed, so they cannot reach a clip's muxer.
+        self._audio = next((audio for audio in self._container.streams.audio if audible(audio)), None)
         self.info = StreamInfo(
             codec=ctx.name,
             width=ctx.width,
@@ -141,6 +161,7 @@ class VideoSource:
             fps=float(rate),
             time_base=stream.time_base or Fraction(1, 90000),
             live=self.wall_clock,
+            audio=self._audio.codec_context.name if self._audio is not None else None,
         )
         self._frame_ticks = max(1, round(1 / (self.info.fps * self.info.time_base)))
         # Live times are Unix seconds: the clock anchors the stream's own timestamps (see packets()).
@@ -159,21 +180,33 @@ class VideoSource:
         """Return the PyAV video stream, a template for remuxing clips."""
         return self._stream
 
+    @property
+    def audio_stream(self) -> Any:
+        """Return the PyAV audio stream clips take their sound from, or None."""
+        return self._audio
+
     def packets(self) -> Iterator[tuple[SourcePacket, Any]]:
-        """Yield each video packet with its PyAV packet, which decode() takes."""
+        """Yield each video and audio packet with its PyAV packet, which decode() takes (audio decodes to nothing)."""
         assert self._container is not None
         assert self.info is not None
         time_base = self.info.time_base
+        streams = [self._stream] if self._audio is None else [self._stream, self._audio]
         try:
-            for packet in self._container.demux(self._stream):
+            for packet in self._container.demux(streams):
                 if packet.size == 0:
+                    continue
+                if packet.stream is self._audio:
+                    audio = self._audio_packet(packet)
+                    if audio is not None:
+                        yield audio, packet
                     continue
                 pts = packet.pts if packet.pts is not None else packet.dts
                 if pts is None:
                     continue
                 if self._first_pts is None:
                     self._first_pts = pts
-                dts = packet.dts if packet.dts is not None else pts
+                    self._origin = float(pts * time_base)
+                dts = packet.dts if packet.dts is not None else self._guess_dts(pts)
                 if self._last_dts is not None and dts <= self._last_dts:
                     # Timestamps that do not advance (a broken muxer or camera) would make clips unplayable:
                     # move the packet one frame past the previous one, keeping its pts-dts distance.
@@ -187,7 +220,8 @@ class VideoSource:
                     arrival = time.time() - float((pts - self._first_pts) * time_base)
                     untimed = self._container.format.name in UNTIMED_FORMATS
                     self._time_offset = arrival if untimed else min(self._time_offset, arrival)
-                seconds = float((pts - self._first_pts) * time_base) + self._time_offset
+                stream_seconds = float((pts - self._first_pts) * time_base)
+                seconds = stream_seconds + self._time_offset
                 yield (
                     SourcePacket(
                         data=bytes(packet),
@@ -196,14 +230,46 @@ class VideoSource:
                         duration=packet.duration or 0,
                         keyframe=bool(packet.is_keyframe),
                         time=seconds,
+                        stream_time=stream_seconds,
                     ),
                     packet,
                 )
         except av.error.FFmpegError as exc:
             raise SourceError(self._explain_read_error(exc)) from None
 
+    def _guess_dts(self, pts: int) -> int:
+        """Return a decoding time for a packet without one (Matroska's first packets when there are B-frames)."""
+        # Just after the previous packet, and well before the real decoding times that follow: taking the pts
+        # instead would make those look as if they went back in time, and shift every later packet.
+        if self._last_dts is None:
+            return pts - GUESSED_DTS_FRAMES * self._frame_ticks
+        return min(pts, self._last_dts + 1)
+
+    def _audio_packet(self, packet: Any) -> SourcePacket | None:
+        """Place an audio packet on the video's clock; drop it before the first video packet or out of order."""
+        pts = packet.pts if packet.pts is not None else packet.dts
+        if pts is None or self._origin is None:
+            return None  # clips begin at a video keyframe: sound from before the first picture has no place
+        dts = packet.dts if packet.dts is not None else pts
+        if self._last_audio_dts is not None and dts <= self._last_audio_dts:
+            return None
+        self._last_audio_dts = dts
+        stream_seconds = float(pts * packet.time_base) - self._origin
+        return SourcePacket(
+            data=bytes(packet),
+            pts=pts,
+            dts=dts,
+            duration=packet.duration or 0,
+            keyframe=True,
+            time=stream_seconds + self._time_offset,
+            stream_time=stream_seconds,
+            audio=True,
+        )
+
     def decode(self, packet: Any) -> list[Any]:
-        """Decode one packet into zero or more frames; a damaged packet gives none."""
+        """Decode one video packet into zero or more frames; a damaged packet, or an audio one, gives none."""
+        if packet.stream is not self._stream:
+            return []
         try:
             return list(self._stream.codec_context.decode(packet))
         except av.error.InvalidDataError:

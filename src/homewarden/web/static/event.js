@@ -9,7 +9,7 @@ import {
   h,
   toast,
 } from "/static/app.js";
-import { watchLockedMedia } from "/static/media.js";
+import { mediaStatus, watchLockedMedia } from "/static/media.js";
 
 const main = document.getElementById("main");
 const eventId = main.dataset.eventId;
@@ -17,6 +17,16 @@ const video = document.getElementById("event-video");
 const clipList = document.getElementById("clip-list");
 const snapshot = document.getElementById("event-snapshot");
 const lockedMedia = watchLockedMedia(document.getElementById("locked-notice"));
+const copyOffer = document.getElementById("h264-offer");
+const copyOfferText = document.getElementById("h264-offer-text");
+const copyButton = document.getElementById("h264-play");
+// Clips keep the camera's codec. Browsers without an H.265 decoder (Firefox; Chromium without a hardware decoder)
+// fail to load an H.265 clip, or play its sound with no picture: the hub then makes an H.264 copy on demand.
+const H265_TYPE = 'video/mp4; codecs="hvc1.1.6.L93.B0"';
+const playsH265 = video.canPlayType(H265_TYPE) !== "";
+let current = { clip: null, button: null, copy: false };
+// Once the owner chose the H.264 copy, the event's other clips (same camera, same codec) play as copies too.
+let useCopies = false;
 
 /** A clip's place in the event, in seconds from its start: "1:05". */
 function formatOffset(seconds) {
@@ -29,11 +39,52 @@ function detail(term, value) {
   return [h("dt", {}, term), h("dd", {}, value)];
 }
 
-function playClip(clip, button) {
-  video.src = clip.url;
+function playClip(clip, button, copy = false) {
+  current = { clip, button, copy };
+  copyOffer.hidden = true;
+  video.hidden = false;
+  video.src = copy ? clip.h264_url : clip.url;
   video.load();
   clipList.querySelectorAll("button").forEach((other) => other.setAttribute("aria-current", "false"));
   if (button) button.setAttribute("aria-current", "true");
+}
+
+/** Say that this browser cannot show the clip's picture, and offer the H.264 copy. */
+function offerCopy() {
+  copyOfferText.textContent = playsH265
+    ? "This browser cannot show this clip's picture."
+    : "This clip is H.265 (HEVC) video, as the camera recorded it, which this browser cannot play.";
+  copyButton.disabled = false;
+  copyButton.textContent = "Play an H.264 copy";
+  copyOffer.hidden = false;
+}
+
+copyButton.addEventListener("click", () => {
+  const { clip, button } = current;
+  if (!clip) return;
+  useCopies = true;
+  playClip(clip, button, true);
+  // Converting takes a few seconds (longer for long clips): say so until the copy starts to load.
+  copyOffer.hidden = false;
+  copyOfferText.textContent = "Making an H.264 copy of this clip…";
+  copyButton.disabled = true;
+  video.addEventListener("loadeddata", () => (copyOffer.hidden = true), { once: true });
+});
+
+async function explainVideoError() {
+  const source = video.currentSrc || video.src;
+  if (!source) return;
+  const unplayable = video.error && [MediaError.MEDIA_ERR_DECODE, MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED];
+  if (!current.copy && unplayable && unplayable.includes(video.error.code)) {
+    // The clip is there (the hub answers with its bytes) yet the browser refuses it: its codec, not the hub.
+    const status = await mediaStatus(source);
+    if (status === 200 || status === 206) {
+      offerCopy();
+      return;
+    }
+  }
+  if (current.copy) copyOffer.hidden = true;
+  lockedMedia.explain(video, source);
 }
 
 function renderClips(clips) {
@@ -43,9 +94,10 @@ function renderClips(clips) {
     noClip.hidden = false;
     return;
   }
-  video.addEventListener("error", () => {
-    const source = video.currentSrc || video.src;
-    if (source) lockedMedia.explain(video, source);
+  video.addEventListener("error", () => explainVideoError());
+  video.addEventListener("loadedmetadata", () => {
+    // Sound without a picture: the browser decoded the AAC track but not the H.265 one.
+    if (!current.copy && video.videoWidth === 0) offerCopy();
   });
   if (clips.length > 1) {
     clipList.hidden = false;
@@ -57,7 +109,7 @@ function renderClips(clips) {
         h("span", { class: "clip-index" }, `Clip ${position + 1}`),
         span ? h("span", { class: "muted" }, span) : null,
       );
-      button.addEventListener("click", () => playClip(clip, button));
+      button.addEventListener("click", () => playClip(clip, button, useCopies));
       clipList.append(h("li", {}, button));
     });
   }

@@ -2,7 +2,8 @@
 // cannot see a status code, so when one fails to load its URL is asked once more to tell "locked" from "missing".
 import { ApiError, api, loginUrl } from "/static/app.js";
 
-async function mediaStatus(url) {
+/** Ask for the first byte of `url`: its status tells "locked" (423) and "gone" (404) from "there" (206). */
+export async function mediaStatus(url) {
   try {
     const response = await fetch(url, { credentials: "same-origin", headers: { Range: "bytes=0-0" } });
     if (response.body) response.body.cancel().catch(() => {});
