@@ -229,6 +229,7 @@ def test_camera_that_hangs_with_its_connection_open_is_dropped_not_waited_on(
         reason = hub.health().reason
         assert reason is not None
         assert rtsp_camera.url in reason
+        assert reason.endswith("the camera sent nothing for 10 s")
         rtsp_camera.kill()
         analysed_before_restart = hub.frames()
         rtsp_camera.start()

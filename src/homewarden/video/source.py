@@ -331,6 +331,9 @@ class VideoSource:
 
     def _explain_read_error(self, exc: av.error.FFmpegError) -> str:
         name = describe_url(self.url)
+        if self.live and isinstance(exc, av.error.ExitError):
+            # PyAV's timeout aborts the read; FFmpeg then says only "Immediate exit requested".
+            return f"{name}: the camera sent nothing for {self._timeout:g} s"
         if self.live:
             return f"{name}: stream interrupted ({exc.strerror or type(exc).__name__})"
         return f"{name}: video data is truncated or corrupt ({exc.strerror or type(exc).__name__})"
