@@ -18,7 +18,6 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from homewarden.accounts.store import AccountStore
-from homewarden.hub.services import HubServices, SetupGate
 from homewarden.camera.runner import CameraRunner, RunStats
 from homewarden.config import HomewardenConfig, load_config, single_source_config
 from homewarden.config.model import ArmingMode
@@ -28,6 +27,7 @@ from homewarden.events.record import EventRecord
 from homewarden.faces.gallery import gallery_from_folder
 from homewarden.faces.household import HouseholdHandle
 from homewarden.faces.library import household_gallery
+from homewarden.hub.services import HubServices, SetupGate
 from homewarden.privacy.audit import AuditLog
 from homewarden.privacy.donations import Donations
 from homewarden.report import report_events

@@ -18,10 +18,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homewarden.api.app import create_app
-from homewarden.hub.services import HubServices
 from homewarden.app import init_services
 from homewarden.config import HomewardenConfig
 from homewarden.events.record import ClipRecord, EventRecord
+from homewarden.hub.services import HubServices
 from homewarden.store import EventStore
 from video.synthetic import frame_image, write_video
 

@@ -19,8 +19,8 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Request, status
 from fastapi.routing import APIRoute
 
 from homewarden.accounts.store import Role, UserRecord
-from homewarden.hub.services import HubServices
 from homewarden.events.record import EventRecord
+from homewarden.hub.services import HubServices
 from homewarden.privacy.audit import Actor
 
 SESSION_COOKIE = "hw_session"

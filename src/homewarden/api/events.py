@@ -11,10 +11,10 @@ from fastapi.responses import Response
 from homewarden.api.deps import HOUSEHOLD, OWNER, AccessibleEvent, Caller, CurrentUser, Services, allow
 from homewarden.api.media import open_sealed, serve_object, starts_playback
 from homewarden.api.schemas import ClipPublic, Done, EventList, EventPublic
-from homewarden.hub.services import HubServices
 from homewarden.events.alarm import STRANGER
 from homewarden.events.record import EventRecord
 from homewarden.faces.gallery import UNKNOWN
+from homewarden.hub.services import HubServices
 from homewarden.store.deletion import delete_event
 
 router = APIRouter(prefix="/api/events", tags=["events"])

@@ -30,12 +30,12 @@ from homewarden.api.schemas import (
     StoragePublic,
     UserPublic,
 )
-from homewarden.hub.services import HubServices
 from homewarden.config.model import ScheduleEntry
 from homewarden.errors import UserError
 from homewarden.faces.finder import FaceFinder
 from homewarden.faces.gallery import check_member_name, enrolment_face
 from homewarden.faces.library import open_household
+from homewarden.hub.services import HubServices
 from homewarden.store.keys import HomeKeyError
 from homewarden.store.retention import cap_bytes
 

@@ -23,13 +23,13 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from homewarden.api.deps import HOUSEHOLD, Caller, Services, allow
-from homewarden.hub.services import HubServices
 from homewarden.camera.runner import CameraRunner
 from homewarden.config.model import ArmingMode
 from homewarden.events.alarm import STRANGER
 from homewarden.events.arming import schedule_timezone
 from homewarden.events.record import EventRecord
 from homewarden.faces.gallery import UNKNOWN
+from homewarden.hub.services import HubServices
 from homewarden.notify.bus import DoorbellPressed, EventEnded, EventStarted, EventUpdated, HubBus, Message
 
 log = logging.getLogger(__name__)
