@@ -19,7 +19,7 @@ from pathlib import Path
 import av
 import pytest
 
-from conftest import shared_media
+from conftest import media_file
 from homewarden.camera.runner import CameraRunner
 from homewarden.config import single_source_config
 from homewarden.detect import create_detector
@@ -44,7 +44,7 @@ def free_port() -> int:
 @pytest.fixture
 def rtsp_camera() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Start a publisher process that pushes the footage to rtsp://127.0.0.1:PORT/live once a listener is up."""
-    footage = shared_media("video/one-by-one-person-detection.mp4")
+    footage = media_file("video/one-by-one-person-detection.mp4")
     url = f"rtsp://127.0.0.1:{free_port()}/live"
     publisher = subprocess.Popen(
         [sys.executable, str(PUBLISHER), url, str(footage), str(PUBLISH_FROM), str(PUBLISH_SECONDS)],

@@ -1,4 +1,4 @@
-"""Recognition on the shared photos: members are named, strangers are unknown, enrolment refuses bad photos."""
+"""Recognition on the real photos in tests/data: members are named, strangers unknown, enrolment refuses bad photos."""
 
 from __future__ import annotations
 

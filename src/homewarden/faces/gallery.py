@@ -18,7 +18,7 @@ from homewarden.faces.dlib_models import Embedding, RGBImage
 from homewarden.faces.finder import FaceFinder, FoundFace
 
 UNKNOWN = "unknown"
-# Calibrated on ../shared/datasets/faces (docs/faces.md): a member's own probes lie 0.34-0.44 from their enrolment
+# Calibrated on tests/data/faces (docs/faces.md): a member's own probes lie 0.34-0.44 from their enrolment
 # photos (0.49-0.55 once the face is only 22-28 px wide), strangers 0.71 or more from every member. dlib's usual
 # 0.6 sits in that gap too; 0.55 keeps more room on the side that matters, a stranger taken for a member.
 DEFAULT_MATCH_THRESHOLD = 0.55
