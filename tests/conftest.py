@@ -10,6 +10,23 @@ import pytest
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
 ONE_BY_ONE = "video/one-by-one-person-detection.mp4"
+# The marker a test gets from a fixture it uses (directly or through another fixture), so `make check` leaves out
+# every test that needs a service or the browser without anyone remembering to mark it.
+MARKERS_OF_FIXTURES = {
+    "postgres_url": "postgres",
+    "mosquitto": "mqtt",
+    "private_broker": "mqtt",
+    "browser": "browser",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by the services and browser its fixtures need."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in MARKERS_OF_FIXTURES.items():
+            if fixture in fixtures:
+                item.add_marker(marker)
 
 
 def media_file(relative: str) -> Path:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import media_file, write_config
+from homewarden.cli import main
 from video.synthetic import write_video
 
 
@@ -188,50 +189,48 @@ FACES_CASES = {
 }
 
 
-# Every case by `--faces DIR`; the config's `faces.gallery_folder` goes through the same check.
-FACES_RUNS = [(case, "--faces") for case in FACES_CASES] + [
-    ("missing folder", "config"),
-    ("a photo without a face", "config"),
-]
+def household_analysis(folder: Path, household: Path, given_by: str) -> list[str]:
+    """Return the arguments of `analyze` on a good video with a one-run household by `--faces DIR` or the config."""
+    config = write_config(folder, f"faces:\n  gallery_folder: {household}\n" if given_by == "config" else "")
+    faces = ["--faces", str(household)] if given_by == "--faces" else []
+    return ["analyze", good_video(folder), "--json", "--config", str(config), "--out", str(folder / "clips"), *faces]
 
 
-@pytest.mark.parametrize(("case", "given_by"), FACES_RUNS)
+def assert_nothing_started(folder: Path) -> None:
+    """Check that the run stopped before it opened or wrote anything: no clips, no database, no storage folder."""
+    assert not (folder / "clips").exists()
+    assert not (folder / "data").exists()
+
+
+# In process, so the whole matrix costs no interpreter start-ups; the real process is checked below.
+@pytest.mark.parametrize("given_by", ["--faces", "config"])
+@pytest.mark.parametrize("case", list(FACES_CASES))
 def test_a_faces_folder_that_cannot_be_a_household_stops_analyze_before_it_starts(
-    tmp_path: Path, case: str, given_by: str
+    tmp_path: Path, case: str, given_by: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     make_household, expected = FACES_CASES[case]
-    household = make_household(tmp_path)
-    faces_option = ["--faces", str(household)] if given_by == "--faces" else []
-    config_text = f"faces:\n  gallery_folder: {household}\n" if given_by == "config" else ""
-    config = write_config(tmp_path, config_text)
-    media = tmp_path / "clips"
+    arguments = household_analysis(tmp_path, make_household(tmp_path), given_by)
+
+    code = main(arguments)
+
+    out, err = capsys.readouterr()
+    assert (code, out, err) == (2, "", f"homewarden: error: {tmp_path}/{expected}\n")
+    assert_nothing_started(tmp_path)
+
+
+@pytest.mark.parametrize("given_by", ["--faces", "config"])
+def test_a_bad_faces_folder_is_one_line_from_a_real_process(tmp_path: Path, given_by: str) -> None:
+    """Exit code 2 and one line, once the face models have loaded: no traceback, no warning, nothing on stdout."""
+    arguments = household_analysis(tmp_path, a_photo_without_a_face(tmp_path), given_by)
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "homewarden",
-            "analyze",
-            good_video(tmp_path),
-            "--json",
-            "--config",
-            str(config),
-            "--out",
-            str(media),
-            *faces_option,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        [sys.executable, "-m", "homewarden", *arguments], capture_output=True, text=True, timeout=60, check=False
     )
 
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
-    assert result.stderr.splitlines() == [f"homewarden: error: {tmp_path}/{expected}"]
+    assert result.stderr.splitlines() == [f"homewarden: error: {tmp_path}/{FACES_CASES['a photo without a face'][1]}"]
     assert result.stdout == ""
-    # Checked before anything was opened or written: no clips, no database, no storage folder.
-    assert not media.exists()
-    assert not (tmp_path / "data").exists()
+    assert_nothing_started(tmp_path)
 
 
 def test_python_dash_m_homewarden_cli_runs_the_command_line(tmp_path: Path) -> None:

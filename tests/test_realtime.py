@@ -8,10 +8,13 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import init_home_key, media_file, write_config
 from homewarden.cli import main
 
 
+@pytest.mark.slow
 def test_realtime_takes_the_videos_duration_and_still_finds_the_people(tmp_path: Path) -> None:
     video = media_file("video/head-pose-face-detection-female-and-male.gif")  # 4.7 s, two people
     config = write_config(tmp_path)

@@ -28,6 +28,9 @@ from homewarden.report import event_json
 from homewarden.store.media import MediaFolder
 from homewarden.video.source import VideoSource
 
+# The real footage published over RTSP and analysed at camera pace.
+pytestmark = pytest.mark.slow
+
 PUBLISHER = Path(__file__).with_name("rtsp_publisher.py")
 # The footage's first visitor walks in at about 6.6 s; publish 5 s to 17 s of it.
 PUBLISH_FROM = 5.0

@@ -25,6 +25,9 @@ from homewarden.events.record import EventRecord
 from homewarden.notify.bus import DoorbellPressed, HubBus, Message
 from homewarden.store.media import MediaFolder
 
+# A camera paced like a live one over real footage, for tens of seconds per test.
+pytestmark = pytest.mark.slow
+
 PRESS_AFTER = 12.0
 RING_SECONDS = 6.0
 FPS = 10

@@ -121,6 +121,7 @@ def composed_redacted(composed_clip: Path) -> RedactedClip:
     return redact_clip(composed_clip.read_bytes())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("relative", "upsample"),
     [
@@ -178,6 +179,7 @@ def test_copy_keeps_picture_only(composed_clip: Path, composed_redacted: Redacte
     assert composed_redacted.mp4.index(b"moov") < composed_redacted.mp4.index(b"mdat")
 
 
+@pytest.mark.slow
 def test_mask_people_fills_them() -> None:
     source = media_file("video/people-detection.gif")
     detector = create_detector(NanoDetConfig(threads=1))

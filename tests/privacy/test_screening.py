@@ -46,6 +46,7 @@ def test_clean_footage_passes(relative: str) -> None:
     assert result.frames_checked >= 4
 
 
+@pytest.mark.slow
 def test_clean_room_with_visitors_passes() -> None:
     clip = first_seconds(media_file("video/one-by-one-person-detection.mp4"), 20)
 
