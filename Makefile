@@ -1,10 +1,13 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both create .venv and install what they need.
+# `make check` is the inner loop: lint and the tests that need no service, browser or long real-footage run.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Markers registered in pyproject.toml; tests/conftest.py puts postgres, mqtt and browser on tests by their fixtures.
+NEEDS_MORE_THAN_CHECK := postgres or mqtt or browser or slow
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo check test lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +17,9 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/homewarden demo --out demo-output
+
+check: lint
+	$(BIN)/pytest -m "not ($(NEEDS_MORE_THAN_CHECK))"
 
 test: $(STAMP)
 	scripts/ensure-chromium.sh

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test package: the shared real media, and one analysis of the real footage."""
+"""Fixtures shared by every test package: the real media in tests/data, and one analysis of the real footage."""
 
 from __future__ import annotations
 
@@ -8,17 +8,32 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-DATASETS = REPO.parent / "shared" / "datasets"
-ONE_BY_ONE = DATASETS / "video" / "one-by-one-person-detection.mp4"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+ONE_BY_ONE = "video/one-by-one-person-detection.mp4"
+# The marker a test gets from a fixture it uses (directly or through another fixture), so `make check` leaves out
+# every test that needs a service or the browser without anyone remembering to mark it.
+MARKERS_OF_FIXTURES = {
+    "postgres_url": "postgres",
+    "mosquitto": "mqtt",
+    "private_broker": "mqtt",
+    "browser": "browser",
+}
 
 
-def shared_media(relative: str) -> Path:
-    """Return a file from ../shared/datasets, skipping (with the reason) only when that folder is absent."""
-    if not DATASETS.is_dir():
-        pytest.skip(f"the shared datasets folder {DATASETS} is absent")
-    path = DATASETS / relative
-    assert path.is_file(), f"{path} is missing from the shared datasets"
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by the services and browser its fixtures need."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in MARKERS_OF_FIXTURES.items():
+            if fixture in fixtures:
+                item.add_marker(marker)
+
+
+def media_file(relative: str) -> Path:
+    """Return a photo or clip from tests/data; a missing one fails the test (the suite never skips for media)."""
+    path = TEST_DATA / relative
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: tests/data/README.md lists every test media file", pytrace=False)
     return path
 
 
@@ -78,8 +93,8 @@ def analyze_json(video: Path, folder: Path, *options: str, config_text: str = ""
 
 @pytest.fixture(scope="session")
 def one_by_one_analysis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Analyse the shared one-by-one footage once, as a user would, and keep what it printed."""
-    video = shared_media("video/one-by-one-person-detection.mp4")
+    """Analyse the one-by-one footage once, as a user would, and keep what it printed."""
+    video = media_file(ONE_BY_ONE)
     folder = tmp_path_factory.mktemp("one-by-one")
     code, events = analyze_json(video, folder)
     return {"code": code, "events": events, "folder": folder, "config": folder / "homewarden.yaml"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import init_home_key, shared_media
+from conftest import init_home_key, media_file
 from homewarden.cli import main
 from services import fresh_postgres_database
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.postgres
 
 
 def test_events_of_a_real_video_land_in_postgresql(tmp_path: Path) -> None:
-    video = shared_media("video/face-demographics-walking.gif")
+    video = media_file("video/face-demographics-walking.gif")
     with fresh_postgres_database() as url:
         config = tmp_path / "homewarden.yaml"
         config.write_text(f"storage:\n  folder: {tmp_path / 'data'}\n  database_url: {url}\n", encoding="utf-8")

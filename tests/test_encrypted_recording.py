@@ -15,7 +15,7 @@ from typing import Any
 import av
 import pytest
 
-from conftest import TEST_PASSPHRASE, read_sealed, shared_media, write_config
+from conftest import TEST_PASSPHRASE, media_file, read_sealed, write_config
 from homewarden.cli import main
 from homewarden.config.model import RecordConfig
 from homewarden.store.blobs import LocalFolderBlobStore
@@ -31,7 +31,7 @@ WINDOW = 48  # bytes of known content searched for; random ciphertext matches 48
 
 def first_visit(folder: Path) -> Path:
     """Copy the first 20 s of the one-by-one footage (one person walks in at about 6.6 s), H.264 untouched."""
-    source = shared_media("video/one-by-one-person-detection.mp4")
+    source = media_file("video/one-by-one-person-detection.mp4")
     target = folder / "first-visit.mp4"
     with av.open(str(source)) as original, av.open(str(target), mode="w") as output:
         stream = original.streams.video[0]
@@ -199,7 +199,7 @@ def test_analyze_keeps_only_sealed_footage_that_the_owner_exports_as_a_playable_
 def test_deleting_an_event_shreds_it_and_deleting_everything_leaves_nothing(
     tmp_path: Path, passphrase: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    video = shared_media("video/face-demographics-walking.gif")
+    video = media_file("video/face-demographics-walking.gif")
     config = write_config(tmp_path)
     assert run_cli(["keys", "init", "--config", str(config)], capsys)[0] == 0
     code, out, err = run_cli(["analyze", str(video), "--json", "--quiet", "--config", str(config)], capsys)
@@ -320,7 +320,7 @@ def test_a_disk_filling_up_while_a_clip_is_sealed_leaves_nothing_and_records_the
 
 
 def test_analyze_before_the_home_has_a_key_is_a_plain_export_beside_the_user(tmp_path: Path) -> None:
-    video = shared_media("video/people-detection.gif")
+    video = media_file("video/people-detection.gif")
     config = write_config(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "homewarden", "analyze", str(video), "--json", "--quiet", "--config", str(config)],

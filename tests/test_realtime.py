@@ -8,12 +8,15 @@ import json
 import time
 from pathlib import Path
 
-from conftest import init_home_key, shared_media, write_config
+import pytest
+
+from conftest import init_home_key, media_file, write_config
 from homewarden.cli import main
 
 
+@pytest.mark.slow
 def test_realtime_takes_the_videos_duration_and_still_finds_the_people(tmp_path: Path) -> None:
-    video = shared_media("video/head-pose-face-detection-female-and-male.gif")  # 4.7 s, two people
+    video = media_file("video/head-pose-face-detection-female-and-male.gif")  # 4.7 s, two people
     config = write_config(tmp_path)
     init_home_key(tmp_path)
     out = io.StringIO()

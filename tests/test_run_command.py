@@ -11,12 +11,14 @@ import time
 from pathlib import Path
 
 import av
+import pytest
 
-from conftest import init_home_key, read_sealed, shared_media, write_config
+from conftest import init_home_key, media_file, read_sealed, write_config
 
 
+@pytest.mark.slow
 def test_sigterm_during_an_event_closes_its_clip_and_saves_it(tmp_path: Path) -> None:
-    video = shared_media("video/one-by-one-person-detection.mp4")
+    video = media_file("video/one-by-one-person-detection.mp4")
     # A file in `run` is paced like a camera; the first visitor walks in at about 6.6 s.
     config = write_config(tmp_path, f"cameras:\n  hall:\n    source: {video}\n")
     init_home_key(tmp_path)

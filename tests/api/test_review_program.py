@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.conftest import MEMBER_PASSWORD, Hub, csrf_of, record_event, set_up_owner, sign_in
-from conftest import shared_media
+from conftest import media_file
 from homewarden.events.record import EventRecord
 from homewarden.privacy.preparation import make_preparer
 from homewarden.privacy.screening import ScreeningPolicy
@@ -262,7 +262,7 @@ def test_a_member_cannot_donate_and_locked_footage_cannot_be_donated(program: Pr
 
 
 def first_seconds(source: Path, seconds: float) -> bytes:
-    """Return the start of shared H.264 footage as the MP4 clip a camera would have recorded (packets copied)."""
+    """Return the start of real H.264 footage as the MP4 clip a camera would have recorded (packets copied)."""
     out = io.BytesIO()
     with av.open(str(source)) as container, av.open(out, mode="w", format="mp4") as output:
         stream = container.streams.video[0]
@@ -280,7 +280,7 @@ def first_seconds(source: Path, seconds: float) -> bytes:
 def test_a_copy_screening_refuses_is_deleted_at_once_and_the_owner_is_told(program: Program) -> None:
     """The refusal path with the real NudeNet model and the real redaction.
 
-    The shared footage is clean, so a policy refusing a class NudeNet does report on the redacted copy of it
+    The real footage is clean, so a policy refusing a class NudeNet does report on the redacted copy of it
     (covered feet, from 8 s on) stands in for intimate content: the same code runs from the hit to the deletion.
     """
     hub = program.hub
@@ -289,9 +289,7 @@ def test_a_copy_screening_refuses_is_deleted_at_once_and_the_owner_is_told(progr
     donations.preparer = make_preparer(
         lambda: None, ScreeningPolicy(classes=frozenset({"FEET_COVERED"}), min_score=0.3)
     )
-    event = record_event(
-        hub, "front_door", clip=first_seconds(shared_media("video/one-by-one-person-detection.mp4"), 12)
-    )
+    event = record_event(hub, "front_door", clip=first_seconds(media_file("video/one-by-one-person-detection.mp4"), 12))
     owner = program.owner
     started = owner.post(f"/api/events/{event.id}/donation", json={}, headers=csrf_of(owner)).json()
     donations.wait_idle()

@@ -20,6 +20,9 @@ from homewarden.hub.hub import init_services
 from homewarden.store import EventStore
 from homewarden.store.crypto import Keyring
 
+# About a minute of generated requests: the whole suite runs it, `make check` does not.
+pytestmark = pytest.mark.slow
+
 # Small enough for the whole file to run in about a minute on two cores; the per-route matrix is
 # test_authorization.py, this file looks for inputs the routes forgot to refuse.
 OWNER_EXAMPLES = 50

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from conftest import ONE_BY_ONE, shared_media
+from conftest import ONE_BY_ONE, media_file
 from homewarden.camera.live import LiveFrames, LiveImage, LiveObject
 from homewarden.camera.reader import Sample
 from homewarden.camera.runner import CameraRunner
@@ -194,7 +194,7 @@ class RecordingLiveFrames(LiveFrames):
 
 @pytest.mark.timeout(120)
 def test_the_pipeline_publishes_every_frame_with_the_people_it_follows(tmp_path: Path) -> None:
-    video = shared_media(str(ONE_BY_ONE.relative_to(ONE_BY_ONE.parents[1])))
+    video = media_file(ONE_BY_ONE)
     config, name = single_source_config(str(video))
     live = RecordingLiveFrames()
     detector = create_detector(config.detector)

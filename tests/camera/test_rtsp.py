@@ -19,7 +19,7 @@ from pathlib import Path
 import av
 import pytest
 
-from conftest import shared_media
+from conftest import media_file
 from homewarden.camera.runner import CameraRunner
 from homewarden.config import single_source_config
 from homewarden.demo import scene_frames
@@ -29,6 +29,9 @@ from homewarden.report import event_json
 from homewarden.store.media import MediaFolder
 from homewarden.video.source import VideoSource
 from video.camera_streams import clip_streams, write_camera_file
+
+# The real footage published over RTSP and analysed at camera pace.
+pytestmark = pytest.mark.slow
 
 PUBLISHER = Path(__file__).with_name("rtsp_publisher.py")
 # The footage's first visitor walks in at about 6.6 s; publish 5 s to 17 s of it.
@@ -48,7 +51,7 @@ def free_port() -> int:
 @pytest.fixture
 def rtsp_camera() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Start a publisher process that pushes the footage to rtsp://127.0.0.1:PORT/live once a listener is up."""
-    footage = shared_media("video/one-by-one-person-detection.mp4")
+    footage = media_file("video/one-by-one-person-detection.mp4")
     url = f"rtsp://127.0.0.1:{free_port()}/live"
     publisher = subprocess.Popen(
         [sys.executable, str(PUBLISHER), url, str(footage), str(PUBLISH_FROM), str(PUBLISH_SECONDS)],

@@ -22,7 +22,7 @@ from pathlib import Path
 import av
 import pytest
 
-from conftest import shared_media
+from conftest import media_file
 from homewarden.camera.health import CameraHealth, CameraHealthBoard
 from homewarden.camera.runner import CameraRunner, RunStats
 from homewarden.config import single_source_config
@@ -30,6 +30,8 @@ from homewarden.detect import create_detector
 from homewarden.events.record import EventRecord
 from homewarden.notify.bus import EventStarted, HubBus, Message
 from homewarden.store.media import MediaFolder
+
+pytestmark = pytest.mark.slow
 
 SERVER = Path(__file__).with_name("rtsp_server.py")
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -109,7 +111,7 @@ class RtspCamera:
 @pytest.fixture
 def rtsp_camera() -> Iterator[RtspCamera]:
     """Serve the footage with a visitor from a real RTSP server; end it after the test."""
-    camera = RtspCamera(shared_media("video/one-by-one-person-detection.mp4"))
+    camera = RtspCamera(media_file("video/one-by-one-person-detection.mp4"))
     camera.start()
     yield camera
     camera.stop()

@@ -19,6 +19,8 @@ from homewarden.store.media import MediaFolder
 from video.synthetic import write_video
 from waiting import wait_for
 
+pytestmark = pytest.mark.slow
+
 
 def looping_cameras(tmp_path: Path, names: list[str], video: Path) -> HomewardenConfig:
     """Return a config whose cameras each replay ``video`` like a live camera."""

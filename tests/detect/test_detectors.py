@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import shared_media
+from conftest import media_file
 from homewarden.config.model import NanoDetConfig, YoloConfig
 from homewarden.detect import DetectorLoadError, create_detector
 from homewarden.detect.nanodet import model_path
@@ -31,7 +31,7 @@ def test_the_shipped_model_matches_its_recorded_sha256() -> None:
 
 def test_nanodet_finds_the_person_in_a_real_frame() -> None:
     detector = create_detector(NanoDetConfig())
-    image = frame_at(shared_media("video/one-by-one-person-detection.mp4"), 300)
+    image = frame_at(media_file("video/one-by-one-person-detection.mp4"), 300)
     people = [d for d in detector.detect(image, 0.35) if d.label == "person"]
     assert len(people) == 1
     x1, y1, x2, y2 = people[0].box
@@ -45,13 +45,13 @@ def test_nanodet_finds_the_person_in_a_real_frame() -> None:
 
 def test_nanodet_finds_nobody_in_the_empty_room() -> None:
     detector = create_detector(NanoDetConfig())
-    image = frame_at(shared_media("video/one-by-one-person-detection.mp4"), 20)
+    image = frame_at(media_file("video/one-by-one-person-detection.mp4"), 20)
     assert [d for d in detector.detect(image, 0.35) if d.label == "person"] == []
 
 
 def test_nanodet_crop_boxes_map_back_to_the_crop() -> None:
     detector = create_detector(NanoDetConfig())
-    image = frame_at(shared_media("video/one-by-one-person-detection.mp4"), 300)
+    image = frame_at(media_file("video/one-by-one-person-detection.mp4"), 300)
     crop = image[0:432, 300:732]
     people = [d for d in detector.detect(crop, 0.35) if d.label == "person"]
     assert len(people) == 1

@@ -1,8 +1,8 @@
 """Footage composed for the alarm tests from real photos, with the demo scene's room and helpers.
 
 Pets: Chelsea the cat, the only animal photo scikit-image ships (`skimage.data.chelsea()`, which
-`skimage.data.cat()` returns too). People: photos from ../shared/datasets/faces (ageitgey/face_recognition's
-examples, MIT), read at test time and never copied into the repository.
+`skimage.data.cat()` returns too). People: photos from tests/data/faces (ageitgey/face_recognition's
+examples, MIT).
 """
 
 from __future__ import annotations

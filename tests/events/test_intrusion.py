@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import analyze_json, init_home_key, shared_media, write_config
+from conftest import analyze_json, init_home_key, media_file, write_config
 from events.footage import crossing_the_room, portrait_cutout, sniffing_the_camera, visit
 from homewarden.cli import main
 from homewarden.demo import compose_demo_scene
@@ -43,7 +43,7 @@ def test_one_by_one_in_away_with_nobody_enrolled_alarms_once_per_visit(one_by_on
 
 @pytest.mark.parametrize("gif", GIFS)
 def test_every_person_in_the_shared_gifs_alarms_in_away(gif: str, tmp_path: Path) -> None:
-    events = analyze(shared_media(f"video/{gif}"), tmp_path)
+    events = analyze(media_file(f"video/{gif}"), tmp_path)
 
     people = [event for event in events if event["label"] == "person"]
     assert people
@@ -51,14 +51,14 @@ def test_every_person_in_the_shared_gifs_alarms_in_away(gif: str, tmp_path: Path
 
 
 def test_faces_seen_close_up_are_strangers(tmp_path: Path) -> None:
-    events = analyze(shared_media("video/head-pose-face-detection-female-and-male.gif"), tmp_path)
+    events = analyze(media_file("video/head-pose-face-detection-female-and-male.gif"), tmp_path)
 
     assert [(event["sub_label"], event["alarm_reason"]) for event in events] == [("unknown", "stranger")] * 2
 
 
 @pytest.mark.parametrize(("mode", "alarm"), [("away", True), ("night", True), ("home", False), ("disarmed", False)])
 def test_modes(mode: str, alarm: bool, tmp_path: Path) -> None:
-    events = analyze(shared_media("video/people-detection.gif"), tmp_path, "--mode", mode)
+    events = analyze(media_file("video/people-detection.gif"), tmp_path, "--mode", mode)
 
     assert [event["alarm"] for event in events] == [alarm]
     assert stored_attributes(tmp_path)[events[0]["id"]]["arming_mode"] == mode
@@ -66,7 +66,7 @@ def test_modes(mode: str, alarm: bool, tmp_path: Path) -> None:
 
 def test_camera_and_zone_rules(tmp_path: Path) -> None:
     """Upstairs does not alarm at night, except for someone who walks into the landing zone."""
-    video = shared_media("video/people-detection.gif")
+    video = media_file("video/people-detection.gif")
     camera = f"cameras:\n  upstairs:\n    source: {video}\n"
     landing = "    zones:\n      landing: {coordinates: [[0, 0], [480, 0], [480, 270], [0, 270]]}\n"
     no_night = "alarm:\n  cameras:\n    upstairs: {modes: [away]}\n"
@@ -84,9 +84,9 @@ def test_camera_and_zone_rules(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def visits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Compose visits by a household member (Obama) and a stranger, from the shared probe photos."""
+    """Compose visits by a household member (Obama) and a stranger, from the probe photos."""
     folder = tmp_path_factory.mktemp("visits")
-    probe = shared_media("faces/probe/obama1.jpg").parent
+    probe = media_file("faces/probe/obama1.jpg").parent
     return {
         "obama": visit(folder / "obama.mp4", portrait_cutout(probe / "obama1.jpg", (380, 90, 1100, 832), 320)),
         "stranger": visit(
@@ -96,7 +96,7 @@ def visits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_a_household_member_coming_home_does_not_alarm(visits: dict[str, Path], tmp_path: Path) -> None:
-    household = shared_media("faces/enroll/obama/obama.jpg").parents[1]
+    household = media_file("faces/enroll/obama/obama.jpg").parents[1]
 
     events = analyze(visits["obama"], tmp_path, "--faces", str(household))
 
@@ -106,7 +106,7 @@ def test_a_household_member_coming_home_does_not_alarm(visits: dict[str, Path], 
 
 
 def test_a_stranger_alarms_even_with_a_household(visits: dict[str, Path], tmp_path: Path) -> None:
-    household = shared_media("faces/enroll/obama/obama.jpg").parents[1]
+    household = media_file("faces/enroll/obama/obama.jpg").parents[1]
 
     events = analyze(visits["stranger"], tmp_path, "--faces", str(household))
 
@@ -116,7 +116,7 @@ def test_a_stranger_alarms_even_with_a_household(visits: dict[str, Path], tmp_pa
 
 
 def test_an_enrolled_member_is_recognised_from_the_database(visits: dict[str, Path], tmp_path: Path) -> None:
-    enroll = shared_media("faces/enroll/obama/obama.jpg").parent
+    enroll = media_file("faces/enroll/obama/obama.jpg").parent
     config = write_config(tmp_path)
     init_home_key(tmp_path)  # enrolment seals the gallery key's copy to it
     assert main(["faces", "enroll", "obama", *map(str, sorted(enroll.glob("*.jpg"))), "--config", str(config)]) == 0

@@ -1,4 +1,4 @@
-"""Fixtures for the face tests: the shared photos (enrolment set and probes) and the real dlib models."""
+"""Fixtures for the face tests: the photos in tests/data/faces (enrolment set and probes) and the real dlib models."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_media
+from conftest import media_file
 from homewarden.faces.finder import FaceFinder
 from homewarden.faces.gallery import Gallery, enrolment_face, photos_in
 from homewarden.store.gallery_key import GalleryKeyFile
 from homewarden.store.keys import Argon2Parameters, HomeKeyFile
 from services import ensure_postgres, fresh_postgres_database
 
-# What ../shared/datasets/faces/README.md says each probe shows: the names of its faces, "unknown" for strangers.
+# What tests/data/README.md says each probe shows: the names of its faces, "unknown" for strangers.
 PROBES = {
     "alex_lacamoire1.jpg": ["alex_lacamoire"],
     "obama1.jpg": ["obama"],
@@ -30,8 +30,8 @@ KEY_PASSPHRASE = "a passphrase only face tests use"
 
 @pytest.fixture(scope="session")
 def faces_folder() -> Path:
-    """Return ../shared/datasets/faces."""
-    return shared_media("faces/probe/obama1.jpg").parents[1]
+    """Return tests/data/faces (enroll/<person>/*.jpg and probe/*.jpg)."""
+    return media_file("faces/probe/obama1.jpg").parents[1]
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""`homewarden faces ...` as a user runs it, on the shared photos."""
+"""`homewarden faces ...` as a user runs it, on the real photos in tests/data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import TEST_PASSPHRASE, init_home_key, shared_media, write_config
+from conftest import TEST_PASSPHRASE, init_home_key, media_file, write_config
 from faces.conftest import PROBES
 from homewarden.cli import main
 
@@ -128,7 +128,7 @@ def test_a_lost_gallery_key_stops_with_one_line_and_the_passphrase_restores_it(
         f"it: restore it with `homewarden keys unlock --config {config}` (needs the passphrase), or remove the "
         "members and enrol them again\n"
     )
-    video = str(shared_media("video/face-demographics-walking.gif"))
+    video = str(media_file("video/face-demographics-walking.gif"))
     code, out, err = run(capsys, "analyze", video, "--json", "--quiet", "--config", config)
     assert (code, out, err.count("\n")) == (2, "", 1)
     assert "face gallery key" in err

@@ -1,4 +1,4 @@
-"""Recognition on the shared photos: members are named, strangers are unknown, enrolment refuses bad photos."""
+"""Recognition on the real photos in tests/data: members are named, strangers unknown, enrolment refuses bad photos."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from homewarden.faces.gallery import (
     Gallery,
     check_member_name,
     enrolment_face,
+    member_photos,
     read_photo,
 )
 
@@ -111,3 +112,16 @@ def test_member_names_that_cannot_be(name: str) -> None:
 @pytest.mark.parametrize("name", ["obama", "Rose Leslie", "alex_lacamoire", "Zoë", "O'Brien", "kid-2"])
 def test_member_names_that_can_be(name: str) -> None:
     assert check_member_name(f" {name} ") == name
+
+
+def test_hidden_files_and_folders_are_neither_photos_nor_members(tmp_path: Path, faces_folder: Path) -> None:
+    """A folder copied from a Mac or a NAS carries `._` copies and hidden folders: they are not the household."""
+    obama = tmp_path / "obama"
+    obama.mkdir()
+    photo = faces_folder / "enroll" / "obama" / "obama.jpg"
+    (obama / "obama.jpg").write_bytes(photo.read_bytes())
+    (obama / "._obama.jpg").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (tmp_path / ".thumbnails").mkdir()
+    (tmp_path / ".thumbnails" / "obama.jpg").write_bytes(photo.read_bytes())
+
+    assert member_photos(tmp_path) == {"obama": [obama / "obama.jpg"]}

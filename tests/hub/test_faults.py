@@ -13,16 +13,19 @@ from pathlib import Path
 
 import av
 import psycopg
+import pytest
 
-from conftest import init_home_key, read_sealed, shared_media, write_config
+from conftest import init_home_key, media_file, read_sealed, write_config
 from homewarden.hub.hub import Hub
 from homewarden.notify.bus import EventEnded, EventStarted, Message
 from services import private_postgres
 from waiting import wait_for
 
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
 
 def test_an_event_that_ends_while_postgres_restarts_is_saved_once_it_is_back(tmp_path: Path) -> None:
-    video = shared_media("video/one-by-one-person-detection.mp4")  # the first visitor walks in at about 6.6 s
+    video = media_file("video/one-by-one-person-detection.mp4")  # the first visitor walks in at about 6.6 s
     with private_postgres(Path(tempfile.mkdtemp(prefix="homewarden-pg-"))) as postgres:
         config = tmp_path / "homewarden.yaml"
         config.write_text(
@@ -62,7 +65,7 @@ def test_an_event_that_ends_while_postgres_restarts_is_saved_once_it_is_back(tmp
 
 
 def test_a_hub_killed_mid_clip_restarts_with_every_earlier_event_intact(tmp_path: Path) -> None:
-    video = shared_media("video/one-by-one-person-detection.mp4")
+    video = media_file("video/one-by-one-person-detection.mp4")
     config = write_config(tmp_path, f"cameras:\n  hall:\n    source: {video}\n    loop: true\n")
     init_home_key(tmp_path)
     command = [sys.executable, "-m", "homewarden", "run", "--config", str(config)]

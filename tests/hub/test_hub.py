@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import init_home_key, shared_media, write_config
+from conftest import init_home_key, media_file, write_config
 from homewarden.cli import main
 from homewarden.hub.hub import Hub
 from homewarden.notify.bus import CameraOffline, CameraStatusChanged, Message
+
+pytestmark = pytest.mark.slow
 
 CAMERAS = ["hall", "kitchen", "garage", "porch"]
 
@@ -39,12 +41,12 @@ def test_four_cameras_with_people_at_once_all_keep_their_events(
 ) -> None:
     # Faces walking towards the camera, on four cameras at once: every camera looks for faces at the same moment
     # (the household was loaded by each camera thread, migrating the database, before the hub built it once).
-    video = shared_media("video/face-demographics-walking.gif")
+    video = media_file("video/face-demographics-walking.gif")
     cameras = "".join(f"  {name}:\n    source: {video}\n    loop: true\n" for name in CAMERAS)
     config = write_config(tmp_path, f"cameras:\n{cameras}")
     init_home_key(tmp_path)
     assert (
-        main(["faces", "enroll", "obama", str(shared_media("faces/enroll/obama/obama.jpg")), "--config", str(config)])
+        main(["faces", "enroll", "obama", str(media_file("faces/enroll/obama/obama.jpg")), "--config", str(config)])
         == 0
     )
     capsys.readouterr()
@@ -99,7 +101,7 @@ def closed_port() -> int:
 def test_an_unplugged_camera_is_shown_down_and_raises_the_offline_notice_when_armed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    video = shared_media("video/people-detection.gif")
+    video = media_file("video/people-detection.gif")
     config = write_config(
         tmp_path,
         f"cameras:\n  hall:\n    source: {video}\n    loop: true\n"

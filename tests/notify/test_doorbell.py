@@ -1,7 +1,7 @@
 """A doorbell press on a real camera pipeline: the clip starts with the pre-roll, and the visitor is named.
 
-The camera is a CameraRunner paced like a live camera (wall-clock times) over real footage: the shared one-by-one
-clip, or a clip composed here from a shared face photo held in front of the camera.
+The camera is a CameraRunner paced like a live camera (wall-clock times) over real footage: the one-by-one
+clip, or a clip composed here from a test face photo held in front of the camera.
 """
 
 from __future__ import annotations
@@ -17,13 +17,16 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import shared_media
+from conftest import media_file
 from homewarden.camera.runner import CameraRunner
 from homewarden.config import HomewardenConfig
 from homewarden.detect import create_detector
 from homewarden.events.record import EventRecord
 from homewarden.notify.bus import DoorbellPressed, HubBus, Message
 from homewarden.store.media import MediaFolder
+
+# A camera paced like a live one over real footage, for tens of seconds per test.
+pytestmark = pytest.mark.slow
 
 PRESS_AFTER = 12.0
 RING_SECONDS = 6.0
@@ -99,7 +102,7 @@ def decoded_span(path: str) -> tuple[int, float]:
 
 @pytest.mark.timeout(90)
 def test_a_doorbell_press_produces_a_clip_with_pre_roll(tmp_path: Path) -> None:
-    video = shared_media("video/one-by-one-person-detection.mp4")
+    video = media_file("video/one-by-one-person-detection.mp4")
     # Faces off: this test is about the clip; the visitor is left unknown and announced when the 4 s look ends.
     camera = Camera(tmp_path, video, {"enabled": False})
     with camera:
@@ -172,10 +175,10 @@ def photo_clip(photo: Path, path: Path, seconds: float = 30.0) -> Path:
     ids=["member", "stranger"],
 )
 def test_the_visitor_at_the_door_is_named_or_a_stranger(tmp_path: Path, photo: str, visitor: str) -> None:
-    enrolled = shared_media("faces/enroll/obama/obama.jpg").parents[1]
+    enrolled = media_file("faces/enroll/obama/obama.jpg").parents[1]
     # Longer than the test runs, and stopped once the scene is settled: a source closed (at its end, or on stop)
     # while the camera opens an event's clip crashes PyAV (reported; not this test's subject).
-    clip = photo_clip(shared_media(photo), tmp_path / "visitor.mp4")
+    clip = photo_clip(media_file(photo), tmp_path / "visitor.mp4")
     camera = Camera(tmp_path, clip, {"enabled": True, "gallery_folder": str(enrolled)})
     with camera:
         event_id = camera.press()

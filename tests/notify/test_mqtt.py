@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ONE_BY_ONE, shared_media
+from conftest import ONE_BY_ONE, media_file
 from homewarden import __version__
 from homewarden.camera.runner import CameraRunner
 from homewarden.config.loader import single_source_config
@@ -169,7 +169,7 @@ def test_discovery_gives_home_assistant_what_it_requires(namespace: Namespace) -
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_a_subscriber_follows_the_one_by_one_footage(namespace: Namespace, tmp_path: Path) -> None:
-    video = shared_media(str(ONE_BY_ONE.relative_to(ONE_BY_ONE.parents[1])))
+    video = media_file(ONE_BY_ONE)
     config, camera = single_source_config(str(video))
     hub = Hub()
     bridge = hub.bridge(namespace.config(), [camera])

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from conftest import shared_media
+from conftest import media_file
 from homewarden.config.model import NanoDetConfig
 from homewarden.detect import create_detector
 from homewarden.faces.dlib_models import load_face_models
@@ -71,8 +71,8 @@ def write_mp4(path: Path, frames: list[Image], fps: int, *, audio: bool = False,
 
 
 def face_crops() -> list[Image]:
-    """Return one head-and-shoulders crop (RGB) from each shared enrolment photo, the face about half its width."""
-    folder = shared_media("faces/enroll/obama/obama.jpg").parents[1]
+    """Return one head-and-shoulders crop (RGB) from each enrolment photo, the face about half its width."""
+    folder = media_file("faces/enroll/obama/obama.jpg").parents[1]
     models = load_face_models()
     crops = []
     for path in sorted(folder.glob("*/*.jpg")):
@@ -87,8 +87,8 @@ def face_crops() -> list[Image]:
 
 
 def composed_frames(seconds: float = 3.0, fps: int = 10) -> list[Image]:
-    """Paste four shared faces onto a room's frames, each moving down and sideways and growing."""
-    room = decode_rgb(shared_media("video/one-by-one-person-detection.mp4"))[0]
+    """Paste four real faces onto a room's frames, each moving down and sideways and growing."""
+    room = decode_rgb(media_file("video/one-by-one-person-detection.mp4"))[0]
     room = cv2.resize(room, (640, 360), interpolation=cv2.INTER_AREA)
     crops = face_crops()[:4]
     frames = []
@@ -121,6 +121,7 @@ def composed_redacted(composed_clip: Path) -> RedactedClip:
     return redact_clip(composed_clip.read_bytes())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("relative", "upsample"),
     [
@@ -130,7 +131,7 @@ def composed_redacted(composed_clip: Path) -> RedactedClip:
     ],
 )
 def test_no_face_survives_in_real_footage(relative: str, upsample: int) -> None:
-    source = shared_media(relative)
+    source = media_file(relative)
     before = faces_per_frame(decode_rgb(source), upsample)
     assert sum(before) >= 10, f"control: HOG should find faces in {relative}"
 
@@ -178,8 +179,9 @@ def test_copy_keeps_picture_only(composed_clip: Path, composed_redacted: Redacte
     assert composed_redacted.mp4.index(b"moov") < composed_redacted.mp4.index(b"mdat")
 
 
+@pytest.mark.slow
 def test_mask_people_fills_them() -> None:
-    source = shared_media("video/people-detection.gif")
+    source = media_file("video/people-detection.gif")
     detector = create_detector(NanoDetConfig(threads=1))
 
     masked = redact_clip(source, mask_people=True, detector=detector)

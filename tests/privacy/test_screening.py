@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import pytest
 
-from conftest import shared_media
+from conftest import media_file
 from homewarden.privacy.screening import EXPOSED_CLASSES, ScreeningError, ScreeningPolicy, screen_clip
 
 HEAD_POSE = "video/head-pose-face-detection-female-and-male.gif"
@@ -39,15 +39,16 @@ def first_seconds(path: Path, seconds: float) -> bytes:
     ["video/face-demographics-walking.gif", HEAD_POSE, "video/people-detection.gif"],
 )
 def test_clean_footage_passes(relative: str) -> None:
-    result = screen_clip(shared_media(relative).read_bytes(), ScreeningPolicy())
+    result = screen_clip(media_file(relative).read_bytes(), ScreeningPolicy())
 
     assert result.passed, result.hits
     assert result.hits == []
     assert result.frames_checked >= 4
 
 
+@pytest.mark.slow
 def test_clean_room_with_visitors_passes() -> None:
-    clip = first_seconds(shared_media("video/one-by-one-person-detection.mp4"), 20)
+    clip = first_seconds(media_file("video/one-by-one-person-detection.mp4"), 20)
 
     result = screen_clip(clip)
 
@@ -61,7 +62,7 @@ def test_a_reported_class_refuses_the_clip_with_times() -> None:
     # an exposed class would.
     policy = ScreeningPolicy(classes=frozenset({"FACE_FEMALE"}), min_score=0.5)
 
-    result = screen_clip(shared_media(HEAD_POSE).read_bytes(), policy)
+    result = screen_clip(media_file(HEAD_POSE).read_bytes(), policy)
 
     assert not result.passed
     assert {hit.label for hit in result.hits} == {"FACE_FEMALE"}

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from conftest import shared_media
+from conftest import media_file
 from homewarden.privacy.watermark import WatermarkError, ascii_text, burn_watermark
 from privacy.test_screening import first_seconds
 
@@ -24,8 +24,8 @@ def decode(mp4: bytes) -> list[npt.NDArray[np.int16]]:
 
 @pytest.fixture(scope="module")
 def clip() -> bytes:
-    """Return three seconds of the shared office footage as H.264."""
-    return first_seconds(shared_media("video/one-by-one-person-detection.mp4"), 3)
+    """Return three seconds of the real office footage as H.264."""
+    return first_seconds(media_file("video/one-by-one-person-detection.mp4"), 3)
 
 
 def test_every_frame_is_marked(clip: bytes) -> None:

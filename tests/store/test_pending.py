@@ -5,6 +5,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.store import EventStore
 from homewarden.store.pending import EventOutbox, record_from_json, record_to_json
@@ -38,6 +40,7 @@ def test_a_record_survives_its_json_form() -> None:
     assert record_from_json(record_to_json(event(1))) == event(1)
 
 
+@pytest.mark.postgres
 def test_events_refused_while_postgres_is_down_are_saved_in_order_after_a_restart(tmp_path: Path) -> None:
     with private_postgres(Path(tempfile.mkdtemp(prefix="homewarden-pg-"))) as postgres:
         store = EventStore.open(postgres.url)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import shared_media
+from conftest import media_file
 from demo_process import PHONE, DemoProcess
 from web.conftest import Owner, new_context, sign_in
 
@@ -154,7 +154,7 @@ def grey_photo(folder: Path) -> Path:
 
 
 def test_enrolling_a_face_and_removing_it(page: Page, tmp_path: Path) -> None:
-    photos = [shared_media("faces/enroll/obama/obama.jpg"), shared_media("faces/enroll/obama/obama2.jpg")]
+    photos = [media_file("faces/enroll/obama/obama.jpg"), media_file("faces/enroll/obama/obama2.jpg")]
     page.goto("/faces")
     expect(page.get_by_test_id("faces-list")).not_to_have_attribute("aria-busy", "true")
     page.get_by_test_id("faces-enroll-name").fill("Barack")

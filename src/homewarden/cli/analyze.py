@@ -50,12 +50,16 @@ def analysis_media(config: HomewardenConfig, store: EventStore, args: argparse.N
 
 
 def with_analysis_options(config: HomewardenConfig, mode: ArmingMode, faces: Path | None) -> HomewardenConfig:
-    """Apply `analyze --mode` (it replaces any schedule) and `--faces DIR` (checked and enrolled now, once)."""
+    """Apply `analyze --mode` (it replaces any schedule) and `--faces DIR`; enrol the one-run household now, once."""
     update: dict[str, object] = {"alarm": config.alarm.model_copy(update={"mode": mode, "schedule": []})}
     if faces is not None:
-        gallery_from_folder(faces, config.faces.match_threshold)
         update["faces"] = config.faces.model_copy(update={"gallery_folder": faces, "enabled": True})
-    return config.model_copy(update=update)
+    config = config.model_copy(update=update)
+    if config.faces.enabled and config.faces.gallery_folder is not None:
+        # Before anything is opened or written: a folder that cannot be a household is exit 2, not recognition
+        # turned off at the first face with every member then an unidentified person. The cameras reuse the result.
+        gallery_from_folder(config.faces.gallery_folder, config.faces.match_threshold)
+    return config
 
 
 def open_source(url: str) -> VideoSource:

@@ -18,7 +18,7 @@ from homewarden.faces.dlib_models import Embedding, RGBImage
 from homewarden.faces.finder import FaceFinder, FoundFace
 
 UNKNOWN = "unknown"
-# Calibrated on ../shared/datasets/faces (docs/faces.md): a member's own probes lie 0.34-0.44 from their enrolment
+# Calibrated on tests/data/faces (docs/faces.md): a member's own probes lie 0.34-0.44 from their enrolment
 # photos (0.49-0.55 once the face is only 22-28 px wide), strangers 0.71 or more from every member. dlib's usual
 # 0.6 sits in that gap too; 0.55 keeps more room on the side that matters, a stranger taken for a member.
 DEFAULT_MATCH_THRESHOLD = 0.55
@@ -113,8 +113,41 @@ def enrolment_face(finder: FaceFinder, path: Path) -> FoundFace:
 
 
 def photos_in(folder: Path) -> list[Path]:
-    """Return the photos directly inside a folder, by name."""
-    return sorted(path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES)
+    """Return the photos directly inside a folder, by name; hidden files (macOS's `._` copies) are not photos."""
+    return sorted(
+        path
+        for path in folder.iterdir()
+        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in PHOTO_SUFFIXES
+    )
+
+
+def member_photos(folder: Path) -> dict[str, list[Path]]:
+    """Return each member's photos in a one-run household folder, or say in one line why it cannot be one."""
+    if not folder.is_dir():
+        reason = "not a folder" if folder.exists() else "no such folder"
+        raise UserError(f"{folder}: {reason}; give a folder with one sub-folder of photos per member")
+    members: dict[str, list[Path]] = {}
+    try:
+        for sub in sorted(folder.iterdir()):
+            if not sub.is_dir() or sub.name.startswith("."):
+                continue
+            try:
+                name = check_member_name(sub.name)
+            except UserError as exc:
+                raise UserError(f"{sub}: {exc}") from None
+            if name in members:
+                raise UserError(f"{sub}: a second folder for member {name!r}")
+            members[name] = photos_in(sub)
+        loose = photos_in(folder)
+    except OSError as exc:
+        raise UserError(f"{exc.filename or folder}: cannot read ({exc.strerror or exc})") from None
+    if not members:
+        hint = "; the photos directly in it belong in a sub-folder named after their member" if loose else ""
+        raise UserError(f"{folder}: no member sub-folders (one folder of photos per member){hint}")
+    empty = [name for name, photos in members.items() if not photos]
+    if empty:
+        raise UserError(f"{folder / empty[0]}: no photos (JPEG, PNG, BMP or WebP) of this member")
+    return members
 
 
 _folder_cache: dict[tuple[object, ...], dict[str, list[Embedding]]] = {}
@@ -126,14 +159,7 @@ def gallery_from_folder(folder: Path, threshold: float, finder: FaceFinder | Non
 
     The result is remembered per folder content, so every camera of one run shares the work.
     """
-    if not folder.is_dir():
-        raise UserError(f"{folder}: no such folder of member photos")
-    members = {check_member_name(sub.name): photos_in(sub) for sub in sorted(folder.iterdir()) if sub.is_dir()}
-    if not members:
-        raise UserError(f"{folder}: no member sub-folders (one folder of photos per member)")
-    empty = [name for name, photos in members.items() if not photos]
-    if empty:
-        raise UserError(f"{folder / empty[0]}: no photos")
+    members = member_photos(folder)
     key = tuple(
         (name, str(photo.resolve()), photo.stat().st_mtime_ns, photo.stat().st_size)
         for name, photos in members.items()
