@@ -45,6 +45,12 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def passes_seen(live: FrameLog) -> int:
+    """Count the passes over the file in the frames analysed: the frame number starts over at each one."""
+    indices = [index for _, index in list(live.frames)]
+    return 1 + sum(1 for earlier, later in itertools.pairwise(indices) if later < earlier) if indices else 0
+
+
 def looping_config(source: str) -> tuple[HomewardenConfig, str]:
     config, name = single_source_config(source)
     camera = config.cameras[name].model_copy(update={"loop": True})
@@ -70,7 +76,8 @@ def test_a_looping_file_is_read_again_and_again_until_stopped(tmp_path: Path) ->
     thread, result = start(runner)
     started = time.monotonic()
     try:
-        wait_for(lambda: runner.stats.replays >= 2, 15, "the file to be replayed twice")
+        # Analysed frames of the third pass, not only its opening: the analysis thread runs behind the reader.
+        wait_for(lambda: passes_seen(live) >= 3, 15, "frames of three passes")
         assert live.cameras()[name].online
     finally:
         runner.stop_event.set()
@@ -83,7 +90,10 @@ def test_a_looping_file_is_read_again_and_again_until_stopped(tmp_path: Path) ->
     assert stats.reconnects == 0, "a replay is no reconnection"
     assert elapsed >= 2 * (SECONDS - 2 / FPS), "each pass is paced like a camera"
     indices = [index for _, index in live.frames]
-    assert indices.count(0) >= 3, f"the first frame comes round on every pass: {indices}"
+    # Every pass starts again from the file's start (on a busy machine the newest frame wins, so the very first frame
+    # of a pass may be skipped; the numbering still starts over).
+    assert passes_seen(live) >= 3, f"the frames come round again on every pass: {indices}"
+    assert indices[0] == 0
     times = [at for at, _ in live.frames]
     assert all(earlier < later for earlier, later in itertools.pairwise(times)), "times keep moving forward"
     assert abs(times[-1] - time.time()) < 10, "times are the clock's"

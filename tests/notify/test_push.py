@@ -282,12 +282,12 @@ def test_the_notifier_sends_from_its_own_thread_off_the_bus(household: Household
     bus.start()
     try:
         bus.publish(_alarm("garden", str(uuid.uuid4())))
-        [request] = push_service.wait_for(1)[:1]
+        requests = push_service.wait_for(2)  # olivia and max both watch the garden
     finally:
         bus.stop()
         notifier.stop()
-    assert household.browsers[request.path.rsplit("/", 1)[1]].decrypt(request)["title"] == "Alarm: garden"
-    assert len(push_service.received) == 2  # olivia and max both watch the garden
+    assert all(household.browsers[r.path.rsplit("/", 1)[1]].decrypt(r)["title"] == "Alarm: garden" for r in requests)
+    assert len(push_service.received) == 2
 
 
 def test_the_vapid_key_is_made_once_private_to_the_hub_and_kept(tmp_path: Path) -> None:
