@@ -104,13 +104,44 @@ def hub_status(config: Path) -> dict[str, Any]:
     return dict(json.loads(result.stdout)) if result.stdout else {}
 
 
-def due_visits(run_seconds: float, video_seconds: float) -> int:
-    """Return how many visits had ended, with time to settle, in ``run_seconds`` of looping."""
-    due = 0
+def due_visits(run_seconds: float, video_seconds: float) -> list[tuple[float, float]]:
+    """Return the visits (seconds since the cameras started) that had ended, with time to settle, in the run."""
+    due = []
     for loop in range(int(run_seconds // video_seconds) + 1):
-        for _enter, leave in VISITS:
-            due += loop * video_seconds + leave + VISIT_SETTLES <= run_seconds
+        for enter, leave in VISITS:
+            if loop * video_seconds + leave + VISIT_SETTLES <= run_seconds:
+                due.append((loop * video_seconds + enter, loop * video_seconds + leave))
     return due
+
+
+def match_visits(database: Path, run_seconds: float, video_seconds: float) -> dict[str, dict[str, int]]:
+    """Match each camera's events to the visits that were due, by time; return counts per camera.
+
+    The cameras start together, so one offset serves all: the median over cameras of (first event start - the
+    first visit's entry). A visit is ``seen`` when an event of any label overlaps it, ``person`` when a person event
+    does, ``missed`` when none does; ``merged`` counts events that cover two visits (people a few seconds apart).
+    """
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("select camera, label, start, end from event order by camera, start").fetchall()
+    events: dict[str, list[tuple[str, float, float]]] = {}
+    for camera, label, start, end in rows:
+        events.setdefault(camera, []).append((label, start, end))
+    firsts = [next((s for label, s, _ in found if label == "person"), found[0][1]) for found in events.values()]
+    offset = statistics.median(firsts) - VISITS[0][0] - 0.6
+    visits = [(offset + enter, offset + leave) for enter, leave in due_visits(run_seconds, video_seconds)]
+    result = {}
+    for camera, found in events.items():
+        counts = {"due": len(visits), "seen": 0, "person": 0, "missed": 0, "merged": 0}
+        for enter, leave in visits:
+            overlapping = [label for label, start, end in found if start <= leave and end >= enter]
+            counts["seen"] += bool(overlapping)
+            counts["person"] += "person" in overlapping
+            counts["missed"] += not overlapping
+        counts["merged"] = sum(
+            1 for _, start, end in found if sum(1 for enter, leave in visits if start <= leave and end >= enter) > 1
+        )
+        result[camera] = counts
+    return result
 
 
 def soak(video: Path, cameras: int, minutes: float, keep: Path | None) -> dict[str, Any]:
@@ -148,13 +179,12 @@ def soak(video: Path, cameras: int, minutes: float, keep: Path | None) -> dict[s
         if hub.poll() is None:
             hub.kill()
         log.close()
-    with sqlite3.connect(folder / "data" / "homewarden.db") as connection:
-        events = dict(connection.execute("select camera, count(*) from event where label = 'person' group by camera"))
     warm = [s for s in samples if s[0] >= min(120.0, run_seconds / 3)]
     first_minute = [rss for at, _, rss in warm if at < warm[0][0] + 60]
     last_minute = [rss for at, _, rss in warm if at > run_seconds - 60]
     cores = (samples[-1][1] - warm[0][1]) / (samples[-1][0] - warm[0][0])
     _, video_seconds = decode_cores(video)
+    visits = match_visits(folder / "data" / "homewarden.db", run_seconds - 3.0, video_seconds)
     return {
         "folder": str(folder),
         "seconds": run_seconds,
@@ -162,8 +192,7 @@ def soak(video: Path, cameras: int, minutes: float, keep: Path | None) -> dict[s
         "rss_after_warmup": statistics.median(first_minute),
         "rss_at_end": statistics.median(last_minute),
         "dead": sorted(dead_seen),
-        "events": events,
-        "due": due_visits(run_seconds - 3.0, video_seconds),
+        "visits": visits,
         "status": status,
         "exit": hub.returncode,
     }
@@ -191,18 +220,20 @@ def main() -> None:
     cameras = result["status"].get("cameras", {})
     fps = [camera["frames_per_second"] for camera in cameras.values()]
     dropped = sum(camera["frames_dropped"] for camera in cameras.values())
-    missed = {
-        name: result["due"] - result["events"].get(name, 0)
-        for name in cameras
-        if result["events"].get(name, 0) < result["due"]
+    visits = result["visits"]
+    totals = {
+        key: sum(counts[key] for counts in visits.values()) for key in ("due", "seen", "person", "missed", "merged")
     }
     print(
         f"footage: {video.name} ({size}), {args.cameras} camera(s), {result['seconds'] / 60:.1f} min, "
         f"exit {result['exit']}"
     )
     print(f"dead cameras: {len(result['dead'])} {result['dead'] or ''}")
-    print(f"visits due per camera: {result['due']}; person events per camera: {sorted(result['events'].values())}")
-    print(f"cameras with fewer events than visits: {missed or 'none'}")
+    print(
+        f"visits due: {totals['due']} ({args.cameras} camera(s)); with an event: {totals['seen']}, of them a person "
+        f"event: {totals['person']}; missed: {totals['missed']}; events covering two visits: {totals['merged']}"
+    )
+    print(f"per camera (due, seen, person, missed, merged): {visits}")
     print(
         f"cores used: {result['cores']:.2f} in all, {per_camera:.3f} per camera; decoding alone: "
         f"{decode_per_camera:.3f} per camera (ratio {per_camera / decode_per_camera:.1f}x)"
