@@ -119,7 +119,8 @@ def match_visits(database: Path, run_seconds: float, video_seconds: float) -> di
 
     The cameras start together, so one offset serves all: the median over cameras of (first event start - the
     first visit's entry). A visit is ``seen`` when an event of any label overlaps it, ``person`` when a person event
-    does, ``missed`` when none does; ``merged`` counts events that cover two visits (people a few seconds apart).
+    does, ``missed`` when none does, ``doubled`` when more than one does (one person, two events); ``merged`` counts
+    events that cover two visits (people a few seconds apart).
     """
     with sqlite3.connect(database) as connection:
         rows = connection.execute("select camera, label, start, end from event order by camera, start").fetchall()
@@ -131,12 +132,13 @@ def match_visits(database: Path, run_seconds: float, video_seconds: float) -> di
     visits = [(offset + enter, offset + leave) for enter, leave in due_visits(run_seconds, video_seconds)]
     result = {}
     for camera, found in events.items():
-        counts = {"due": len(visits), "seen": 0, "person": 0, "missed": 0, "merged": 0}
+        counts = {"due": len(visits), "seen": 0, "person": 0, "missed": 0, "merged": 0, "doubled": 0}
         for enter, leave in visits:
             overlapping = [label for label, start, end in found if start <= leave and end >= enter]
             counts["seen"] += bool(overlapping)
             counts["person"] += "person" in overlapping
             counts["missed"] += not overlapping
+            counts["doubled"] += len(overlapping) > 1
         counts["merged"] = sum(
             1 for _, start, end in found if sum(1 for enter, leave in visits if start <= leave and end >= enter) > 1
         )
@@ -221,9 +223,8 @@ def main() -> None:
     fps = [camera["frames_per_second"] for camera in cameras.values()]
     dropped = sum(camera["frames_dropped"] for camera in cameras.values())
     visits = result["visits"]
-    totals = {
-        key: sum(counts[key] for counts in visits.values()) for key in ("due", "seen", "person", "missed", "merged")
-    }
+    keys = ("due", "seen", "person", "missed", "doubled", "merged")
+    totals = {key: sum(counts[key] for counts in visits.values()) for key in keys}
     print(
         f"footage: {video.name} ({size}), {args.cameras} camera(s), {result['seconds'] / 60:.1f} min, "
         f"exit {result['exit']}"
@@ -231,9 +232,10 @@ def main() -> None:
     print(f"dead cameras: {len(result['dead'])} {result['dead'] or ''}")
     print(
         f"visits due: {totals['due']} ({args.cameras} camera(s)); with an event: {totals['seen']}, of them a person "
-        f"event: {totals['person']}; missed: {totals['missed']}; events covering two visits: {totals['merged']}"
+        f"event: {totals['person']}; missed: {totals['missed']}; with two events: {totals['doubled']}; events "
+        f"covering two visits: {totals['merged']}"
     )
-    print(f"per camera (due, seen, person, missed, merged): {visits}")
+    print(f"per camera: {visits}")
     print(
         f"cores used: {result['cores']:.2f} in all, {per_camera:.3f} per camera; decoding alone: "
         f"{decode_per_camera:.3f} per camera (ratio {per_camera / decode_per_camera:.1f}x)"
