@@ -187,7 +187,15 @@ def soak(video: Path, cameras: int, minutes: float, keep: Path | None) -> dict[s
     cores = (samples[-1][1] - warm[0][1]) / (samples[-1][0] - warm[0][0])
     _, video_seconds = decode_cores(video)
     visits = match_visits(folder / "data" / "homewarden.db", run_seconds - 3.0, video_seconds)
+    (folder / "samples.json").write_text(json.dumps([{"at": at, "cpu": cpu, "rss": rss} for at, cpu, rss in samples]))
+    # The same moment of the footage comes round once a pass: the peak of each pass compares like with like (an
+    # open clip is held in memory while it is sealed, so memory rises and falls with the visits).
+    peaks = [
+        max(rss for at, _, rss in samples if start <= at < start + video_seconds)
+        for start in [index * video_seconds for index in range(int(run_seconds // video_seconds))]
+    ]
     return {
+        "pass_peaks": peaks,
         "folder": str(folder),
         "seconds": run_seconds,
         "cores": cores,
@@ -244,6 +252,8 @@ def main() -> None:
         f"resident memory: {result['rss_after_warmup'] / 2**20:.0f} MiB after warm-up, "
         f"{result['rss_at_end'] / 2**20:.0f} MiB at the end ({growth:+.1%})"
     )
+    peaks = " → ".join(f"{peak / 2**20:.0f}" for peak in result["pass_peaks"])
+    print(f"resident memory, peak of each pass over the footage: {peaks} MiB")
     if fps:
         print(
             f"analysed frames/s per camera at the end: {min(fps):.1f}-{max(fps):.1f}; frames dropped in all: {dropped}"

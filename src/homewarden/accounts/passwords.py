@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from argon2 import PasswordHasher
@@ -11,9 +12,15 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 
 _hasher = PasswordHasher()
-# Verifying against this when the user name is unknown makes a wrong name cost as long as a wrong password, so
-# timing does not tell which user names exist.
-_DUMMY_HASH = _hasher.hash("homewarden-no-such-user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Return a hash to verify against when the user name is unknown (made once, when first needed).
+
+    A wrong name then costs as long as a wrong password, so timing does not tell which user names exist.
+    """
+    return _hasher.hash("homewarden-no-such-user")
 
 
 class WeakPasswordError(ValueError):
@@ -42,7 +49,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Tell whether ``password`` matches ``stored_hash`` (None: no such user, checked against a dummy hash)."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, _normalise(password)) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), _normalise(password)) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -104,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from homewarden.cli.analyze import analyze_command
 
             return analyze_command(args)
+        if args.command == "status":
+            from homewarden.cli.status import status_command
+
+            return status_command(args.config, args.json)
         from homewarden.cli import hub_commands
 
         if args.command == "run":
@@ -112,8 +116,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return hub_commands.serve_command(args.config, args.host, args.port, tls_of(args))
         if args.command == "demo":
             return hub_commands.demo_command(args.out, args.host, args.port, args.analyse_only, tls_of(args))
-        if args.command == "status":
-            return hub_commands.status_command(args.config, args.json)
         return check_command(args.file)
     except (UserError, ConfigError) as exc:
         print(f"homewarden: error: {exc}", file=sys.stderr)

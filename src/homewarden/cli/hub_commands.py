@@ -1,4 +1,4 @@
-"""`run`, `serve`, `demo` and `status`: the hub with or without its web app, and what a running hub reports."""
+"""`run`, `serve` and `demo`: the hub with or without its web app."""
 
 from __future__ import annotations
 
@@ -7,21 +7,17 @@ import logging
 import signal
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from homewarden.camera.health import CameraHealth
 from homewarden.cli.analyze import open_source, run_file_with_progress
 from homewarden.config import HomewardenConfig, load_config, single_source_config
 from homewarden.errors import UserError
 from homewarden.events.record import EventRecord
 from homewarden.hub.hub import Hub, enabled_cameras, init_detector, init_store
-from homewarden.hub.status import read_status, status_path
 from homewarden.report import report_events
 from homewarden.store.media import MediaFolder
 
@@ -32,7 +28,6 @@ log = logging.getLogger(__name__)
 
 DEMO_CAMERA = "living_room"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-EXIT_CAMERA_DOWN = 1
 
 
 @contextmanager
@@ -160,80 +155,6 @@ def demo_command(
     report_events(events, as_json=False)
     print(f"events saved in {config.storage.resolved_database_url()}")
     return 0
-
-
-def status_command(config_path: Path, as_json: bool) -> int:
-    """Print what the hub of this config reports about its cameras; exit 1 if it is not running or a camera is down."""
-    config = load_config(config_path)
-    path = status_path(config.storage.folder)
-    status = read_status(path)
-    if status is None:
-        raise UserError(f"no hub has reported for {config_path} yet ({path} is missing): start `homewarden run` first")
-    running = status.running()
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "running": running,
-                    "command": status.command,
-                    "pid": status.pid,
-                    "written_at": _iso(status.written_at),
-                    "cameras": {name: _health_json(health) for name, health in status.cameras.items()},
-                }
-            )
-        )
-    else:
-        when = _iso(status.written_at)
-        if running:
-            print(f"hub running (`homewarden {status.command}`, pid {status.pid}), status of {when}")
-        else:
-            ended = ", stopped" if status.stopped else ""
-            print(f"hub NOT running: its last status is of {when} (pid {status.pid}{ended})")
-        for name, health in status.cameras.items():
-            print(_health_line(name, health))
-    down = any(health.down for health in status.cameras.values())
-    return 0 if running and not down else EXIT_CAMERA_DOWN
-
-
-def _health_line(name: str, health: CameraHealth) -> str:
-    since = time.time() - health.since
-    state = f"{health.state} for {_duration(since)}"
-    if health.reason and health.state != "online":
-        state += f" ({health.reason})"
-    return (
-        f"  {name}: {state}; {health.frames_per_second:.1f} frames/s, {health.detections_per_second:.1f} "
-        f"detections/s, {health.frames_dropped} dropped, {health.restarts} restart(s), "
-        f"{health.reconnects} reconnect(s)"
-    )
-
-
-def _health_json(health: CameraHealth) -> dict[str, object]:
-    return {
-        "state": health.state,
-        "reason": health.reason,
-        "since": _iso(health.since),
-        "frames_per_second": round(health.frames_per_second, 2),
-        "detections_per_second": round(health.detections_per_second, 2),
-        "frames_analysed": health.frames_analysed,
-        "detector_calls": health.detector_calls,
-        "frames_dropped": health.frames_dropped,
-        "restarts": health.restarts,
-        "reconnects": health.reconnects,
-        "last_frame_at": _iso(health.last_frame_at) if health.last_frame_at else None,
-    }
-
-
-def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="seconds")
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h"
 
 
 def check_port_free(host: str, port: int) -> None:

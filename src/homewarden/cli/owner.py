@@ -15,14 +15,13 @@ from homewarden.accounts.store import AccountStore
 from homewarden.config import HomewardenConfig, load_config
 from homewarden.errors import UserError
 from homewarden.faces.library import open_household
-from homewarden.hub.hub import init_command_hint
 from homewarden.privacy.audit import COMMAND_LINE, AuditLog
 from homewarden.store.crypto import HomePublicKey, Keyring, SealedObjectError
 from homewarden.store.database import EventStore
 from homewarden.store.deletion import DeletionReport, delete_camera_footage, delete_event, delete_everything
 from homewarden.store.errors import StoreError
 from homewarden.store.gallery_key import GalleryKeyError, GalleryKeyFile
-from homewarden.store.keys import DataKeyResealer, HomeKeyError
+from homewarden.store.keys import DataKeyResealer, HomeKeyError, init_command_hint
 from homewarden.store.retention import FootageKeeper, PlannedDeletion, RetentionPlan
 from homewarden.store.sealed_media import HubStorage, open_hub_storage
 from homewarden.store.secret_input import PASSPHRASE_ENV, SecretSource

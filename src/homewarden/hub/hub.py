@@ -33,7 +33,7 @@ from homewarden.review.program_key import ReviewProgramStorage
 from homewarden.review.queue import ReviewQueue
 from homewarden.store import EventStore, StoreError
 from homewarden.store.durable_files import remove_unfinished_writes
-from homewarden.store.keys import HomeKeyError, NoHomeKeyError
+from homewarden.store.keys import HomeKeyError, NoHomeKeyError, init_command_hint
 from homewarden.store.pending import PENDING_FOLDER, EventOutbox
 from homewarden.store.retention import FootageKeeper
 from homewarden.store.sealed_media import (
@@ -65,11 +65,6 @@ def init_detector(config: HomewardenConfig) -> ObjectDetector:
         return create_detector(config.detector)
     except DetectorLoadError as exc:
         raise UserError(str(exc)) from None
-
-
-def init_command_hint(config_path: Path | None) -> str:
-    """Return the command that creates the home key for this config."""
-    return "homewarden keys init" + (f" --config {config_path}" if config_path else "")
 
 
 def init_hub_media(

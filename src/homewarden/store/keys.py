@@ -668,3 +668,8 @@ def _parse(text: bytes, path: Path) -> _KeyFileContents:
 def write_private_file(path: Path, data: bytes) -> None:
     """Write a small file readable by its owner only, whole or not at all."""
     write_durably(path, [data])
+
+
+def init_command_hint(config_path: Path | None) -> str:
+    """Return the command that creates the home key for this config."""
+    return "homewarden keys init" + (f" --config {config_path}" if config_path else "")
