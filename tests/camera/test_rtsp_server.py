@@ -204,7 +204,8 @@ def test_camera_rtsp_server_killed_and_restarted(tmp_path: Path, rtsp_camera: Rt
     assert hub.stats().reconnects >= 1
 
     assert record.label == "person"
-    assert record.start <= record.end <= killed_at
+    # Frames already on their way when the server died arrive (and are stamped) a moment after the kill.
+    assert record.start <= record.end <= killed_at + 1
     assert killed_at - record.end < 10, (record.end, killed_at)
     assert record.clips, f"the visit has no clip: {record.clip_error}"
     assert record.clips[0].start <= record.start
