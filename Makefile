@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/homewarden demo --out demo-output
 
 check: lint
-	$(BIN)/pytest -m "not ($(NEEDS_MORE_THAN_CHECK))"
+	$(BIN)/pytest -n auto -m "not ($(NEEDS_MORE_THAN_CHECK))"
 
 test: $(STAMP)
 	scripts/ensure-chromium.sh
