@@ -6,7 +6,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from homewarden.detect import create_detector
 from homewarden.events.record import EventRecord
 from homewarden.store.media import MediaFolder
 from video.synthetic import read_index, write_video
+from waiting import wait_for
 
 SECONDS = 1.0
 FPS = 10
@@ -34,15 +35,6 @@ class FrameLog(LiveFrames):
     def publish(self, camera: str, sample: Sample, objects: Sequence[LiveObject]) -> None:
         super().publish(camera, sample, objects)
         self.frames.append((sample.time, read_index(sample._frame)))
-
-
-def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    """Poll until condition() holds, failing the test with ``what`` after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {seconds:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def passes_seen(live: FrameLog) -> int:

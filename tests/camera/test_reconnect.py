@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,7 @@ from homewarden.detect import create_detector
 from homewarden.events.record import EventRecord
 from homewarden.store.media import MediaFolder
 from video.synthetic import MjpegCamera
-
-
-def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    """Poll until condition() holds, failing the test with ``what`` after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {seconds:.0f} s waiting for {what}")
-        time.sleep(0.05)
+from waiting import wait_for
 
 
 @pytest.mark.timeout(60)

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -30,6 +30,7 @@ from homewarden.detect import create_detector
 from homewarden.events.record import EventRecord
 from homewarden.notify.bus import EventStarted, HubBus, Message
 from homewarden.store.media import MediaFolder
+from waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -46,15 +47,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    """Poll until condition() holds, failing the test with ``what`` after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {seconds:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 class RtspCamera:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from homewarden.detect import create_detector
 from homewarden.events.record import EventRecord
 from homewarden.notify.bus import DoorbellPressed, HubBus, Message
 from homewarden.store.media import MediaFolder
+from waiting import wait_for
 
 # A camera paced like a live one over real footage, for tens of seconds per test.
 pytestmark = pytest.mark.slow
@@ -82,15 +82,6 @@ class Camera:
         """Return the DoorbellPressed the subscriber heard for a press, if any yet."""
         found = [m for m in list(self.heard) if isinstance(m, DoorbellPressed) and m.event_id == event_id]
         return found[0] if found else None
-
-
-def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    """Poll until condition() holds, failing the test with ``what`` after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {seconds:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def decoded_span(path: str) -> tuple[int, float]:

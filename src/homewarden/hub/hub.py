@@ -251,10 +251,18 @@ class Hub:
         config = load_config(config_path)
         store = init_store(config)
         try:
-            check_household(config, store, config_path)
             services = init_services(config, store, config_path)
+        except BaseException:
+            store.close()
+            raise
+        try:
+            if services.household is not None and config.faces.gallery_folder is None:
+                # Read the enrolled household now, through the shared handle the cameras use: a missing gallery
+                # key stops the start in one line, and the cameras find it loaded.
+                services.household.current()
             detector = init_detector(config)
         except BaseException:
+            services.bus.stop()
             store.close()
             raise
         return cls(services, detector, command)
