@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-import time
 from pathlib import Path
 
 import pyotp
@@ -149,13 +149,13 @@ def test_seeds_are_sealed_bound_to_their_row_and_old_clear_ones_sealed_once(
             sealed = stored.scalar_one()
             assert secret not in sealed
             # Copied into another row, the sealed seed does not open.
-            connection.execute(
-                text("UPDATE user_account SET totp_secret = :sealed WHERE id = :id"), {"sealed": sealed, "id": second.id}
-            )
+            moved = {"value": sealed, "id": second.id}
+            connection.execute(text("UPDATE user_account SET totp_secret = :value WHERE id = :id"), moved)
         with pytest.raises(AccountError, match="cannot be read"):
             accounts.check_totp(second.id, pyotp.TOTP(secret).now())
         with engine.begin() as connection:
-            connection.execute(text("UPDATE user_account SET totp_secret = :clear WHERE id = :id"), {"clear": secret, "id": second.id})
+            clear = {"value": secret, "id": second.id}
+            connection.execute(text("UPDATE user_account SET totp_secret = :value WHERE id = :id"), clear)
         assert accounts.seal_clear_secrets() == 1
         assert accounts.seal_clear_secrets() == 0
         assert accounts.check_totp(second.id, pyotp.TOTP(secret).now())

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from homewarden.store import EventStore
