@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect
+from sqlalchemy import Engine, create_engine, inspect, text
 
 from homewarden.store import EventStore
 from homewarden.store.database import migration_config
@@ -78,4 +79,54 @@ def test_migrations_form_a_single_line_of_revisions() -> None:
     finally:
         engine.dispose()
 
-    assert scripts.get_heads() == ["0006"]
+    assert scripts.get_heads() == ["0007"]
+
+
+def test_names_that_clash_case_blind_are_renamed_oldest_first(database_url: str, direct_engine: Engine) -> None:
+    """0007: one account per canonical name; a later clashing one becomes <name>-<id>, nobody is locked out."""
+    EventStore.open(database_url).close()
+    with direct_engine.begin() as connection:
+        config = migration_config(connection)
+        command.downgrade(config, "0006")
+        connection.execute(text("INSERT INTO home (id, name) VALUES (1, 'Home')"))
+        for user_id, name, role, home in [
+            (1, "victim2", "member", 1),
+            (2, "olivia", "owner", 1),
+            (3, "VICTIM2", "member", 1),
+            (4, "review.bob", "member", 1),
+            (5, "Ｖｉｃｔｉｍ２", "member", 1),
+            (6, "victim2-3", "member", 1),
+            (7, "rosa", "reviewer", None),
+        ]:
+            connection.execute(
+                text(
+                    "INSERT INTO user_account (id, username, role, home_id, password_hash, totp_secret) "
+                    "VALUES (:id, :name, :role, :home, 'hash', :secret)"
+                ),
+                {"id": user_id, "name": name, "role": role, "home": home, "secret": "JBSWY3DPEHPK3PXP" * 2},
+            )
+        command.upgrade(config, "head")
+        rows = connection.execute(text("SELECT id, username, canonical_name FROM user_account ORDER BY id")).all()
+    assert [tuple(row) for row in rows] == [
+        (1, "victim2", "victim2"),
+        (2, "olivia", "olivia"),
+        (3, "VICTIM2-3-2", "victim2-3-2"),  # victim2-3 is someone else's name
+        (4, "member-4", "member-4"),
+        (5, "Ｖｉｃｔｉｍ２-5", "victim2-5"),
+        (6, "victim2-3", "victim2-3"),
+        (7, "rosa", "rosa"),
+    ]
+
+
+def test_going_back_below_0007_is_refused_while_seeds_are_sealed(database_url: str, direct_engine: Engine) -> None:
+    """An older hub cannot read a sealed seed: the downgrade says so instead of leaving unreadable rows."""
+    EventStore.open(database_url).close()
+    with direct_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO user_account (username, canonical_name, role, password_hash, totp_secret) "
+                "VALUES ('rosa', 'rosa', 'reviewer', 'hash', 'v1.c2VhbGVk')"
+            )
+        )
+    with direct_engine.begin() as connection, pytest.raises(RuntimeError, match="sealed two-factor seed"):
+        command.downgrade(migration_config(connection), "0006")

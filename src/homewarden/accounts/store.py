@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, cast
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.accounts import passwords, totp
+from homewarden.accounts.names import UserNameError, canonical_name, new_user_name
 from homewarden.store.account_models import ApiToken, Home, HomeCamera, UserAccount, UserCamera, WebSession
+from homewarden.store.account_secrets import AccountSecretError, AccountSecretKeyFile, is_sealed
 from homewarden.store.errors import StoreError
 from homewarden.store.transactions import transaction
 from homewarden.store.utc import as_utc
@@ -35,6 +37,19 @@ TOKEN_PREFIX = "hw_"
 
 class AccountError(ValueError):
     """A request about accounts that cannot be carried out; the message says why, for the user."""
+
+
+class WrongCredentialsError(AccountError):
+    """A password or two-factor code given to confirm a change was wrong (it counts as a failed sign-in)."""
+
+
+@dataclass(frozen=True)
+class PasswordChanged:
+    """What a password change ended, and the session that replaces the caller's own (None without one)."""
+
+    sessions_ended: int
+    tokens_revoked: int
+    session: tuple[str, str] | None
 
 
 @dataclass(frozen=True)
@@ -89,9 +104,13 @@ def digest(token: str) -> str:
 class AccountStore:
     """Creates and checks accounts, sessions and tokens on the hub's database."""
 
-    def __init__(self, engine: Engine) -> None:
-        """Use ``engine``, whose database the event store has already migrated."""
+    def __init__(self, engine: Engine, secret_key: AccountSecretKeyFile | None = None) -> None:
+        """Use ``engine``, whose database the event store has already migrated.
+
+        ``secret_key`` seals two-factor seeds; a store without one refuses every two-factor operation.
+        """
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._secret_key = secret_key
 
     # homes
 
@@ -164,18 +183,24 @@ class AccountStore:
         self, username: str, password: str, role: Role, home_id: int | None, cameras: Sequence[str] = ()
     ) -> UserRecord:
         """Create an account; household roles need a home, review-program roles must have none."""
-        username = username.strip()
-        if not username or len(username) > 64 or any(ch.isspace() for ch in username):
-            raise AccountError("a user name has 1 to 64 characters and no spaces")
+        try:
+            name = new_user_name(username, household=role in HOUSEHOLD_ROLES)
+        except UserNameError as exc:
+            raise AccountError(str(exc)) from None
         passwords.check_new_password(password)
         if (role in HOUSEHOLD_ROLES) != (home_id is not None):
             raise AccountError(f"a {role} {'needs' if role in HOUSEHOLD_ROLES else 'cannot have'} a home")
+        username = name.shown
         try:
             with self._session(f"create user {username!r}") as session:
                 if home_id is not None:
                     self._check_cameras(session, home_id, cameras)
+                taken = select(UserAccount.id).where(UserAccount.canonical_name == name.canonical)
+                if session.scalars(taken).first() is not None:
+                    raise AccountError(f"the user name {username!r} is taken")
                 user = UserAccount(
                     username=username,
+                    canonical_name=name.canonical,
                     role=role,
                     home_id=home_id,
                     password_hash=passwords.hash_password(password),
@@ -201,21 +226,56 @@ class AccountStore:
     def authenticate(self, username: str, password: str) -> UserRecord | None:
         """Return the user whose name and password these are, or None (a wrong name costs a wrong password's time)."""
         with self._session("check a password") as session:
-            user = session.scalars(select(UserAccount).where(UserAccount.username == username.strip())).first()
+            user = session.scalars(
+                select(UserAccount).where(UserAccount.canonical_name == canonical_name(username))
+            ).first()
             if not passwords.verify_password(user.password_hash if user else None, password) or user is None:
                 return None
             if passwords.needs_rehash(user.password_hash):
                 user.password_hash = passwords.hash_password(password)
             return self._record(session, user)
 
-    def change_password(self, user_id: int, current: str, new: str) -> None:
-        """Set a new password after checking the current one."""
+    def change_password(
+        self, user_id: int, current: str, new: str, *, session_token: str | None = None, revoke_tokens: bool = False
+    ) -> PasswordChanged:
+        """Set a new password after checking the current one, and sign the user out everywhere else.
+
+        The session ``session_token`` (the caller's) goes on under a new token, returned with its CSRF token: a
+        token someone may have copied before the change stops working too. ``revoke_tokens`` deletes the user's API
+        tokens as well.
+        """
         passwords.check_new_password(new)
         with self._session("change a password") as session:
             user = self._get_user(session, user_id)
             if not passwords.verify_password(user.password_hash, current):
-                raise AccountError("the current password is wrong")
+                raise WrongCredentialsError("the current password is wrong")
             user.password_hash = passwords.hash_password(new)
+            return self._end_sessions_after_new_password(session, user, session_token, revoke_tokens)
+
+    def reset_password(self, user_id: int, new: str, *, revoke_tokens: bool = False) -> PasswordChanged:
+        """Set a new password without the current one (the owner's recovery key did it) and end every session."""
+        passwords.check_new_password(new)
+        with self._session("reset a password") as session:
+            user = self._get_user(session, user_id)
+            user.password_hash = passwords.hash_password(new)
+            return self._end_sessions_after_new_password(session, user, None, revoke_tokens)
+
+    def _end_sessions_after_new_password(
+        self, session: Session, user: UserAccount, session_token: str | None, revoke_tokens: bool
+    ) -> PasswordChanged:
+        kept = session.get(WebSession, digest(session_token)) if session_token else None
+        ended = session.scalars(
+            delete(WebSession).where(WebSession.user_id == user.id).returning(WebSession.token_hash)
+        ).all()
+        revoked = (
+            session.scalars(delete(ApiToken).where(ApiToken.user_id == user.id).returning(ApiToken.id)).all()
+            if revoke_tokens
+            else []
+        )
+        replacement = None
+        if kept is not None and kept.user_id == user.id:
+            replacement = self._add_session(session, user.id, datetime.now(UTC))
+        return PasswordChanged(len(ended) - (replacement is not None), len(revoked), replacement)
 
     def members(self, home_id: int) -> list[UserRecord]:
         """Return the home's people, owners first."""
@@ -239,6 +299,17 @@ class AccountStore:
             session.flush()
             return self._record(session, user)
 
+    def hub_owners(self) -> list[UserRecord]:
+        """Return the owners of the hub's own home (the first), whose password is the home passphrase."""
+        with self._session("list the owners") as session:
+            home_id = session.scalars(select(Home.id).order_by(Home.id).limit(1)).first()
+            owners = session.scalars(
+                select(UserAccount)
+                .where(UserAccount.home_id == home_id, UserAccount.role == "owner")
+                .order_by(UserAccount.id)
+            )
+            return [self._record(session, user) for user in owners]
+
     def users_with_role(self, role: Role) -> list[UserRecord]:
         """Return every account of a role (the review program's reviewers, say)."""
         with self._session("list users") as session:
@@ -255,12 +326,18 @@ class AccountStore:
 
     # two-factor sign-in
 
-    def start_totp(self, user_id: int) -> str:
-        """Make a new pending TOTP secret (it counts once a code from it is confirmed)."""
+    def start_totp(self, user_id: int, password: str, code: str | None = None) -> str:
+        """Make a new pending TOTP secret (it counts once a code from it is confirmed).
+
+        Only the user may: ``password`` is checked, and replacing a secret in use needs a current ``code`` from it
+        (then spent, so it cannot be replayed), so a stolen session cannot move two-factor sign-in to a new phone.
+        """
         with self._session("start two-factor enrolment") as session:
             user = self._get_user(session, user_id)
-            user.totp_pending_secret = totp.new_secret()
-            return user.totp_pending_secret
+            self._reauthenticate(user, password, code)
+            secret = totp.new_secret()
+            user.totp_pending_secret = self._seal_totp(user.id, secret)
+            return secret
 
     def confirm_totp(self, user_id: int, code: str) -> None:
         """Turn on two-factor sign-in once ``code`` proves the authenticator holds the pending secret."""
@@ -268,22 +345,22 @@ class AccountStore:
             user = self._get_user(session, user_id)
             if user.totp_pending_secret is None:
                 raise AccountError("start two-factor enrolment first")
-            step = totp.accepted_step(user.totp_pending_secret, code, None)
+            step = totp.accepted_step(self._open_totp(user.id, user.totp_pending_secret), code, None)
             if step is None:
                 raise AccountError("that code is not right: check the authenticator app's clock")
             user.totp_secret, user.totp_pending_secret, user.totp_last_step = user.totp_pending_secret, None, step
 
-    def disable_totp(self, user_id: int, code: str) -> None:
-        """Turn off two-factor sign-in (household accounts only) with a current code."""
+    def disable_totp(self, user_id: int, password: str, code: str) -> None:
+        """Turn off two-factor sign-in (household accounts only) with the password and a current code."""
         with self._session("turn off two-factor sign-in") as session:
             user = self._get_user(session, user_id)
             if user.role in PROGRAM_ROLES:
                 raise AccountError("two-factor sign-in is mandatory for reviewers and admins")
             if user.totp_secret is None:
                 raise AccountError("two-factor sign-in is not on")
-            if totp.accepted_step(user.totp_secret, code, user.totp_last_step) is None:
-                raise AccountError("that code is not right")
+            self._reauthenticate(user, password, code)
             user.totp_secret = None
+            user.totp_pending_secret = None
             user.totp_last_step = None
 
     def check_totp(self, user_id: int, code: str) -> bool:
@@ -292,7 +369,7 @@ class AccountStore:
             user = self._get_user(session, user_id)
             if user.totp_secret is None:
                 return False
-            step = totp.accepted_step(user.totp_secret, code, user.totp_last_step)
+            step = totp.accepted_step(self._open_totp(user.id, user.totp_secret), code, user.totp_last_step)
             if step is None:
                 return False
             user.totp_last_step = step
@@ -301,25 +378,72 @@ class AccountStore:
     def set_totp_secret(self, user_id: int, secret: str) -> None:
         """Turn on two-factor sign-in with a secret made elsewhere (accounts created on the command line)."""
         with self._session("set a two-factor secret") as session:
-            self._get_user(session, user_id).totp_secret = secret
+            self._get_user(session, user_id).totp_secret = self._seal_totp(user_id, secret)
+
+    def seal_clear_secrets(self) -> int:
+        """Seal the two-factor seeds an older hub stored in clear; return how many (none the second time)."""
+        if self._secret_key is None:
+            raise AccountError("this account store has no key to seal two-factor secrets with")
+        sealed = 0
+        with self._session("seal two-factor secrets") as session:
+            users = session.scalars(
+                select(UserAccount).where(
+                    or_(UserAccount.totp_secret.is_not(None), UserAccount.totp_pending_secret.is_not(None))
+                )
+            )
+            for user in users:
+                for field in ("totp_secret", "totp_pending_secret"):
+                    value = getattr(user, field)
+                    if value is not None and not is_sealed(value):
+                        setattr(user, field, self._seal_totp(user.id, value))
+                        sealed += 1
+        return sealed
+
+    def _reauthenticate(self, user: UserAccount, password: str, code: str | None) -> None:
+        if not passwords.verify_password(user.password_hash, password):
+            raise WrongCredentialsError("the password is wrong")
+        if user.totp_secret is None:
+            return
+        step = totp.accepted_step(self._open_totp(user.id, user.totp_secret), code or "", user.totp_last_step)
+        if step is None:
+            raise WrongCredentialsError("enter a current code from your authenticator app (each code works once)")
+        user.totp_last_step = step
+
+    def _seal_totp(self, user_id: int, secret: str) -> str:
+        if self._secret_key is None:
+            raise AccountError("this account store has no key to seal two-factor secrets with")
+        try:
+            return self._secret_key.key().seal(secret, f"totp:{user_id}")
+        except AccountSecretError as exc:
+            raise AccountError(f"cannot seal the two-factor secret: {exc}") from None
+
+    def _open_totp(self, user_id: int, sealed: str) -> str:
+        if self._secret_key is None:
+            raise AccountError("this account store has no key to open two-factor secrets with")
+        try:
+            return self._secret_key.key().open(sealed, f"totp:{user_id}")
+        except AccountSecretError as exc:
+            raise AccountError(f"the two-factor secret of this account cannot be read: {exc}") from None
 
     # sessions
 
     def create_session(self, user_id: int, now: datetime | None = None) -> tuple[str, str]:
         """Start a browser session; return its cookie token and CSRF token."""
-        moment = now or datetime.now(UTC)
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         with self._session("start a session") as session:
-            session.add(
-                WebSession(
-                    token_hash=digest(token),
-                    user_id=user_id,
-                    csrf_token=csrf,
-                    created_at=moment,
-                    last_seen_at=moment,
-                    expires_at=moment + SESSION_LIFETIME,
-                )
+            return self._add_session(session, user_id, now or datetime.now(UTC))
+
+    def _add_session(self, session: Session, user_id: int, moment: datetime) -> tuple[str, str]:
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        session.add(
+            WebSession(
+                token_hash=digest(token),
+                user_id=user_id,
+                csrf_token=csrf,
+                created_at=moment,
+                last_seen_at=moment,
+                expires_at=moment + SESSION_LIFETIME,
             )
+        )
         return token, csrf
 
     def session_user(self, token: str, now: datetime | None = None) -> tuple[UserRecord, str] | None:

@@ -1,6 +1,8 @@
 """Sign-in rate limiting: failures counted per user name and per address in a sliding window.
 
-Kept in memory: one hub is one process, and a restart forgetting the counts costs an attacker the restart.
+Kept in memory: one hub is one process, and a restart forgetting the counts costs an attacker the restart. A user
+name counts by its canonical form, the one sign-in looks the account up by: ``VICTIM2`` and ``victim2`` are one
+account and one count.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
+
+from homewarden.accounts.names import canonical_name
 
 WINDOW_SECONDS = 15 * 60
 FAILURES_PER_USER = 5
@@ -29,7 +33,7 @@ class SignInThrottle:
         with self._lock:
             now = self._clock()
             waits = [
-                self._wait(f"user:{username.strip().lower()}", FAILURES_PER_USER, now),
+                self._wait(_user_key(username), FAILURES_PER_USER, now),
                 self._wait(f"addr:{address}", FAILURES_PER_ADDRESS, now),
             ]
             return max(waits)
@@ -38,13 +42,13 @@ class SignInThrottle:
         """Count a failed attempt."""
         with self._lock:
             now = self._clock()
-            self._failures[f"user:{username.strip().lower()}"].append(now)
+            self._failures[_user_key(username)].append(now)
             self._failures[f"addr:{address}"].append(now)
 
     def succeeded(self, username: str) -> None:
         """Forget the user name's failures (the address's stay: one good account must not unlock guessing)."""
         with self._lock:
-            self._failures.pop(f"user:{username.strip().lower()}", None)
+            self._failures.pop(_user_key(username), None)
 
     def _wait(self, key: str, allowed: int, now: float) -> float:
         failures = self._failures.get(key)
@@ -55,3 +59,7 @@ class SignInThrottle:
         if len(failures) < allowed:
             return 0.0
         return failures[-allowed] + WINDOW_SECONDS - now
+
+
+def _user_key(username: str) -> str:
+    return f"user:{canonical_name(username)}"

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from homewarden.accounts import totp
 from homewarden.accounts.passwords import WeakPasswordError, check_new_password
-from homewarden.accounts.store import PROGRAM_ROLES, AccountError, TokenRecord, UserRecord
+from homewarden.accounts.store import PROGRAM_ROLES, AccountError, TokenRecord, UserRecord, WrongCredentialsError
 from homewarden.api.deps import (
     ANYONE_SIGNED_IN,
     HOUSEHOLD,
@@ -25,6 +25,7 @@ from homewarden.api.schemas import (
     LoginRequest,
     Me,
     PasswordChange,
+    PasswordChanged,
     SetupDone,
     SetupRequest,
     SetupStatus,
@@ -34,6 +35,8 @@ from homewarden.api.schemas import (
     TokenRequest,
     TotpCode,
     TotpEnrolment,
+    TotpRemoval,
+    TotpStart,
     UserPublic,
 )
 from homewarden.hub.services import HubServices
@@ -59,6 +62,11 @@ def user_public(user: UserRecord) -> UserPublic:
 
 def _start_session(hub: HubServices, response: Response, user: UserRecord) -> str:
     token, csrf = hub.accounts.create_session(user.id)
+    _set_session_cookie(hub, response, token)
+    return csrf
+
+
+def _set_session_cookie(hub: HubServices, response: Response, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -68,7 +76,20 @@ def _start_session(hub: HubServices, response: Response, user: UserRecord) -> st
         max_age=14 * 24 * 3600,
         path="/",
     )
-    return csrf
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _refuse_if_throttled(hub: HubServices, username: str, address: str) -> None:
+    wait = hub.throttle.retry_after(username, address)
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed sign-ins: try again in {round(wait)} s",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
 
 
 def _unlock_home(hub: HubServices, passphrase: str) -> bool:
@@ -141,14 +162,8 @@ def setup(body: SetupRequest, hub: Services, response: Response) -> SetupDone:
 @public
 def login(body: LoginRequest, request: Request, hub: Services, response: Response) -> SignedIn:
     """Sign in with a password (and a TOTP code when the account has two-factor sign-in)."""
-    address = request.client.host if request.client else "unknown"
-    wait = hub.throttle.retry_after(body.username, address)
-    if wait > 0:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many failed sign-ins: try again in {round(wait)} s",
-            headers={"Retry-After": str(max(1, round(wait)))},
-        )
+    address = _client_address(request)
+    _refuse_if_throttled(hub, body.username, address)
     user = hub.accounts.authenticate(body.username, body.password)
     if user is None:
         hub.throttle.failed(body.username, address)
@@ -206,10 +221,18 @@ def me(caller: Caller) -> Me:
     )
 
 
-@router.post("/me/password")
+@router.post("/me/password", responses={429: {}})
 @allow(*ANYONE_SIGNED_IN)
-def change_password(body: PasswordChange, caller: Caller, hub: Services) -> Done:
-    """Change the caller's password; an owner's home passphrase changes with it."""
+def change_password(
+    body: PasswordChange, caller: Caller, hub: Services, request: Request, response: Response
+) -> PasswordChanged:
+    """Change the caller's password and end every other session (API tokens too if asked); this one gets a new token.
+
+    An owner's home passphrase changes with it. A wrong current password counts as a failed sign-in, so a stolen
+    session cannot guess it faster than the sign-in page can.
+    """
+    address = _client_address(request)
+    _refuse_if_throttled(hub, caller.username, address)
     try:
         check_new_password(body.new_password)
         owns_key = caller.role == "owner" and caller.home_id == hub.hub_home_id and hub.storage.key_file.exists()
@@ -217,18 +240,49 @@ def change_password(body: PasswordChange, caller: Caller, hub: Services) -> Done
             try:
                 hub.storage.key_file.change_passphrase(body.current_password, body.new_password)
             except WrongPassphraseError:
-                raise AccountError("the current password is wrong") from None
-        hub.accounts.change_password(caller.id, body.current_password, body.new_password)
+                raise WrongCredentialsError("the current password is wrong") from None
+        changed = hub.accounts.change_password(
+            caller.id,
+            body.current_password,
+            body.new_password,
+            session_token=caller.session_token,
+            revoke_tokens=body.revoke_tokens,
+        )
+    except WrongCredentialsError as exc:
+        hub.throttle.failed(caller.username, address)
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     except (WeakPasswordError, AccountError, HomeKeyError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    return Done(detail="password changed" + ("; it is also the new home passphrase" if owns_key else ""))
+    if changed.session is None:
+        # Only a session reaches this route; one that ended meanwhile (signed out elsewhere) gets no new one.
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=hub.secure_cookies, httponly=True, samesite="strict")
+        csrf = ""
+    else:
+        token, csrf = changed.session
+        _set_session_cookie(hub, response, token)
+    ended = f"; {changed.sessions_ended} other session(s) signed out"
+    revoked = f", {changed.tokens_revoked} API token(s) revoked" if body.revoke_tokens else ""
+    return PasswordChanged(
+        detail="password changed" + ("; it is also the new home passphrase" if owns_key else "") + ended + revoked,
+        csrf_token=csrf,
+        sessions_ended=changed.sessions_ended,
+        tokens_revoked=changed.tokens_revoked,
+    )
 
 
-@router.post("/me/totp")
+@router.post("/me/totp", responses={429: {}})
 @allow(*ANYONE_SIGNED_IN)
-def start_totp(caller: Caller, hub: Services) -> TotpEnrolment:
-    """Start two-factor enrolment: a new secret for the authenticator app."""
-    secret = hub.accounts.start_totp(caller.id)
+def start_totp(body: TotpStart, caller: Caller, hub: Services, request: Request) -> TotpEnrolment:
+    """Start two-factor enrolment with the password (and a current code to replace a secret in use)."""
+    address = _client_address(request)
+    _refuse_if_throttled(hub, caller.username, address)
+    try:
+        secret = hub.accounts.start_totp(caller.id, body.password, body.code)
+    except WrongCredentialsError as exc:
+        hub.throttle.failed(caller.username, address)
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    except AccountError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     uri = totp.provisioning_uri(secret, caller.username)
     return TotpEnrolment(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
 
@@ -236,7 +290,7 @@ def start_totp(caller: Caller, hub: Services) -> TotpEnrolment:
 @router.post("/me/totp/confirm")
 @allow(*ANYONE_SIGNED_IN)
 def confirm_totp(body: TotpCode, caller: Caller, hub: Services) -> Done:
-    """Turn two-factor sign-in on with a first code."""
+    """Turn two-factor sign-in on with a first code from the secret just started."""
     try:
         hub.accounts.confirm_totp(caller.id, body.code)
     except AccountError as exc:
@@ -244,12 +298,17 @@ def confirm_totp(body: TotpCode, caller: Caller, hub: Services) -> Done:
     return Done(detail="two-factor sign-in is on")
 
 
-@router.delete("/me/totp")
+@router.delete("/me/totp", responses={429: {}})
 @allow(*HOUSEHOLD)
-def disable_totp(body: TotpCode, caller: Caller, hub: Services) -> Done:
-    """Turn two-factor sign-in off with a current code."""
+def disable_totp(body: TotpRemoval, caller: Caller, hub: Services, request: Request) -> Done:
+    """Turn two-factor sign-in off with the password and a current code."""
+    address = _client_address(request)
+    _refuse_if_throttled(hub, caller.username, address)
     try:
-        hub.accounts.disable_totp(caller.id, body.code)
+        hub.accounts.disable_totp(caller.id, body.password, body.code)
+    except WrongCredentialsError as exc:
+        hub.throttle.failed(caller.username, address)
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     except AccountError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     return Done(detail="two-factor sign-in is off")

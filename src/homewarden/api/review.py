@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from homewarden.accounts import totp
+from homewarden.accounts.names import program_account_name
 from homewarden.accounts.passwords import WeakPasswordError
 from homewarden.accounts.store import AccountError
 from homewarden.api.deps import Caller, RowId, Services, allow
@@ -84,7 +85,7 @@ class FlagIn(Incoming):
 
 
 class ReviewerCreate(Incoming):
-    """A new reviewer account."""
+    """A new reviewer account (its name goes under ``review.``, the review program's own name space)."""
 
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(max_length=1024)
@@ -214,13 +215,20 @@ def list_reviewers(hub: Services, queue: Queue) -> list[ReviewerPublic]:
 @router.post("/admin/reviewers", status_code=status.HTTP_201_CREATED)
 @allow("admin")
 def add_reviewer(body: ReviewerCreate, hub: Services) -> ReviewerCreated:
-    """Create a reviewer with two-factor sign-in from the start (the secret is shown this once)."""
+    """Create a reviewer named ``review.<name>`` with two-factor sign-in from the start (the secret is shown once).
+
+    No household name starts with ``review.``, so whether a name is free says nothing about who lives in a home.
+    """
     try:
-        user = hub.accounts.create_user(body.username, body.password, "reviewer", None)
+        user = hub.accounts.create_user(program_account_name(body.username), body.password, "reviewer", None)
     except (AccountError, WeakPasswordError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     secret = totp.new_secret()
-    hub.accounts.set_totp_secret(user.id, secret)
+    try:
+        hub.accounts.set_totp_secret(user.id, secret)
+    except AccountError as exc:
+        hub.accounts.delete_user(user.id)  # never a reviewer without two-factor sign-in
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     uri = totp.provisioning_uri(secret, user.username)
     return ReviewerCreated(
         id=user.id,

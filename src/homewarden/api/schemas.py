@@ -37,15 +37,30 @@ class LoginRequest(Incoming):
 
 
 class PasswordChange(Incoming):
-    """A new password, with the current one."""
+    """A new password, with the current one; every other session ends, the API tokens too if asked."""
 
     current_password: str = Field(max_length=1024)
     new_password: str = Field(max_length=1024)
+    revoke_tokens: bool = False
 
 
 class TotpCode(Incoming):
     """A code from the authenticator app."""
 
+    code: str = Field(max_length=16)
+
+
+class TotpStart(Incoming):
+    """The password, and a current code when two-factor sign-in is on already (replacing it)."""
+
+    password: str = Field(max_length=1024)
+    code: str | None = Field(default=None, max_length=16)
+
+
+class TotpRemoval(Incoming):
+    """The password and a current code, to turn two-factor sign-in off."""
+
+    password: str = Field(max_length=1024)
     code: str = Field(max_length=16)
 
 
@@ -251,3 +266,11 @@ class Done(BaseModel):
 
     ok: bool = True
     detail: str = ""
+
+
+class PasswordChanged(Done):
+    """A changed password: the caller's session goes on under a new cookie and this CSRF token."""
+
+    csrf_token: str
+    sessions_ended: int
+    tokens_revoked: int

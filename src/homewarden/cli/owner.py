@@ -7,11 +7,12 @@ import functools
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from homewarden.accounts.store import AccountStore
+from homewarden.accounts.passwords import WeakPasswordError, check_new_password
+from homewarden.accounts.store import AccountStore, UserRecord, WrongCredentialsError
 from homewarden.config import HomewardenConfig, load_config
 from homewarden.errors import UserError
 from homewarden.faces.library import open_household
@@ -38,8 +39,12 @@ def register_owner_commands(commands: argparse._SubParsersAction[argparse.Argume
     )
     _command(keys, "init", keys_init, "create the home key (you choose the passphrase; a recovery key is shown once)")
     _command(keys, "unlock", keys_unlock, "check that the passphrase opens the home key")
-    _command(keys, "change-passphrase", keys_change_passphrase, "set a new passphrase (the old one is needed)")
-    _command(keys, "recover", keys_recover, "set a new passphrase with the recovery key")
+    change = _command(keys, "change-passphrase", keys_change_passphrase, "set a new passphrase (the old one is needed)")
+    recover = _command(keys, "recover", keys_recover, "set a new passphrase with the recovery key")
+    for parser in (change, recover):
+        parser.add_argument(
+            "--revoke-tokens", action="store_true", help="also revoke the owner's API tokens (they sign out anyway)"
+        )
     _command(keys, "rotate", keys_rotate, "make a new home key and re-seal every data key to it")
 
     events = commands.add_parser("events", help="stored events").add_subparsers(
@@ -172,9 +177,35 @@ def keys_change_passphrase(args: argparse.Namespace) -> int:
     storage.key_file.public_key()
     secrets = _secrets(args)
     old = secrets.passphrase("Current passphrase")
-    storage.key_file.change_passphrase(old, secrets.new_passphrase())
-    print("passphrase changed; the recovery key still works")
+    new = secrets.new_passphrase()
+    with _store(_config(args)) as store:
+        accounts = AccountStore(store.engine)
+        owners = accounts.hub_owners()
+        _check_owner_password(owners, new)
+        storage.key_file.change_passphrase(old, new)
+        print("passphrase changed; the recovery key still works")
+        for owner in owners:
+            try:
+                changed = accounts.change_password(owner.id, old, new, revoke_tokens=args.revoke_tokens)
+            except WrongCredentialsError:
+                print(f"the password of owner {owner.username} was not the old passphrase: left as it was")
+                continue
+            _report_new_password(owner.username, changed.sessions_ended, changed.tokens_revoked, args.revoke_tokens)
     return 0
+
+
+def _check_owner_password(owners: Sequence[UserRecord], new: str) -> None:
+    # The passphrase becomes the owner's password too, whose rule is stricter: refuse before the key changes.
+    if owners:
+        try:
+            check_new_password(new)
+        except WeakPasswordError as exc:
+            raise UserError(f"the passphrase is also the owner's password: {exc}; nothing was changed") from None
+
+
+def _report_new_password(username: str, ended: int, revoked: int, revoke_tokens: bool) -> None:
+    tokens = f", {revoked} API token(s) revoked" if revoke_tokens else ""
+    print(f"owner {username} signs in with the new passphrase; {ended} session(s) signed out{tokens}")
 
 
 def keys_recover(args: argparse.Namespace) -> int:
@@ -183,8 +214,17 @@ def keys_recover(args: argparse.Namespace) -> int:
     storage.key_file.public_key()
     secrets = _secrets(args)
     recovery_key = secrets.recovery_key()
-    storage.key_file.recover(recovery_key, secrets.new_passphrase())
-    print("new passphrase set; the recovery key still works")
+    new = secrets.new_passphrase()
+    with _store(_config(args)) as store:
+        accounts = AccountStore(store.engine)
+        owners = accounts.hub_owners()
+        _check_owner_password(owners, new)
+        storage.key_file.recover(recovery_key, new)
+        print("new passphrase set; the recovery key still works")
+        # A recovery is a reset: whoever knew the old password (a thief, say) is signed out everywhere.
+        for owner in owners:
+            changed = accounts.reset_password(owner.id, new, revoke_tokens=args.revoke_tokens)
+            _report_new_password(owner.username, changed.sessions_ended, changed.tokens_revoked, args.revoke_tokens)
     return 0
 
 

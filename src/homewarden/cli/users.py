@@ -10,6 +10,7 @@ from homewarden.accounts.passwords import WeakPasswordError
 from homewarden.accounts.store import AccountError, AccountStore, Role
 from homewarden.config import HomewardenConfig, load_config
 from homewarden.errors import UserError
+from homewarden.store.account_secrets import AccountSecretKeyFile
 from homewarden.store.database import EventStore
 from homewarden.store.errors import StoreError
 from homewarden.store.gallery_key import GalleryKeyFile
@@ -41,7 +42,13 @@ def _open(args: argparse.Namespace) -> tuple[HomewardenConfig, EventStore, Accou
         store = EventStore.open(config.storage.resolved_database_url())
     except StoreError as exc:
         raise UserError(str(exc)) from None
-    return config, store, AccountStore(store.engine)
+    accounts = AccountStore(store.engine, AccountSecretKeyFile.in_folder(config.storage.folder))
+    try:
+        accounts.seal_clear_secrets()
+    except (AccountError, StoreError) as exc:
+        store.close()
+        raise UserError(str(exc)) from None
+    return config, store, accounts
 
 
 def create_owner(args: argparse.Namespace) -> int:
@@ -83,7 +90,11 @@ def create_program_account(args: argparse.Namespace) -> int:
         except (WeakPasswordError, AccountError) as exc:
             raise UserError(str(exc)) from None
         secret = totp.new_secret()
-        accounts.set_totp_secret(user.id, secret)
+        try:
+            accounts.set_totp_secret(user.id, secret)
+        except AccountError as exc:
+            accounts.delete_user(user.id)
+            raise UserError(str(exc)) from None
     print(f"created {role} {user.username}; two-factor sign-in is mandatory. Put this into their authenticator app:")
     print(f"    secret: {secret}")
     print(f"    {totp.provisioning_uri(secret, user.username)}")

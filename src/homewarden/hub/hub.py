@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from homewarden.accounts.store import AccountStore
+from homewarden.accounts.store import AccountError, AccountStore
 from homewarden.camera.health import CameraHealth, CameraHealthBoard
 from homewarden.camera.runner import CameraRunner
 from homewarden.camera.supervisor import CameraSupervisor
@@ -32,6 +32,7 @@ from homewarden.privacy.donations import Donations
 from homewarden.review.program_key import ReviewProgramStorage
 from homewarden.review.queue import ReviewQueue
 from homewarden.store import EventStore, StoreError
+from homewarden.store.account_secrets import AccountSecretKeyFile
 from homewarden.store.durable_files import remove_unfinished_writes
 from homewarden.store.keys import HomeKeyError, NoHomeKeyError, init_command_hint
 from homewarden.store.pending import PENDING_FOLDER, EventOutbox
@@ -101,7 +102,12 @@ def check_household(config: HomewardenConfig, store: EventStore, config_path: Pa
 
 def init_services(config: HomewardenConfig, store: EventStore, config_path: Path | None) -> HubServices:
     """Open the accounts, give the hub's home its cameras, restore the arming state, open the review program."""
-    accounts = AccountStore(store.engine)
+    accounts = AccountStore(store.engine, AccountSecretKeyFile.in_folder(config.storage.folder))
+    try:
+        # Seeds an older hub stored in clear are sealed now, before anyone signs in (nothing the second time).
+        accounts.seal_clear_secrets()
+    except AccountError as exc:
+        raise UserError(str(exc)) from None
     home_id = accounts.ensure_home("Home", list(config.cameras))
     household = HouseholdHandle(household_loader(config, store.engine, config_path)) if config.faces.enabled else None
     services = HubServices(

@@ -1,7 +1,8 @@
 """How homes, their cameras, user accounts, sessions and API tokens are laid out in the database.
 
 Secrets are never stored as given: passwords as Argon2id hashes, session and API tokens as SHA-256 digests (they are
-random 256-bit values, so a fast hash is enough), and a leaked table opens no account.
+random 256-bit values, so a fast hash is enough), two-factor seeds sealed with a key kept outside the database
+(store/account_secrets.py), and a leaked table opens no account.
 """
 
 from __future__ import annotations
@@ -53,12 +54,15 @@ class UserAccount(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
+    # The name as every lookup compares it (accounts/names.py: NFKC, case folded): one account per spelling.
+    canonical_name: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     # Reviewers and admins belong to no home: nothing of a household is reachable through them.
     home_id: Mapped[int | None] = mapped_column(ForeignKey("home.id", ondelete="CASCADE"), index=True)
     password_hash: Mapped[str] = mapped_column(Text)
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
-    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    # Sealed (store/account_secrets.py), never the base32 seed itself.
+    totp_secret: Mapped[str | None] = mapped_column(String(128))
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(128))
     # The last 30-second step a code was accepted for, so an overheard code cannot be used again.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     # What the review program shows of a reviewer or admin to owners: random, stable, not their name.

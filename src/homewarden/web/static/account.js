@@ -9,6 +9,7 @@ import {
   currentUser,
   formatDateTime,
   h,
+  setCsrfToken,
   showFormError,
   svgDataUrl,
   toast,
@@ -66,17 +67,27 @@ function wirePassword() {
     if (!current) return showFormError(errorBox, "Enter your current password.");
     if (next.length < 12) return showFormError(errorBox, "The new password needs at least 12 characters.");
     if (next !== form.new_password_confirm.value) return showFormError(errorBox, "The two new passwords differ.");
+    const revokeTokens = Boolean(form.revoke_tokens && form.revoke_tokens.checked);
+    let answer;
     try {
-      await busy(form, () =>
-        api("POST", "/api/me/password", { current_password: current, new_password: next }, { expect: [400, 403, 422] }),
+      answer = await busy(form, () =>
+        api(
+          "POST",
+          "/api/me/password",
+          { current_password: current, new_password: next, revoke_tokens: revokeTokens },
+          { expect: [400, 403, 422, 429] },
+        ),
       );
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       showFormError(errorBox, error.detail);
       return;
     }
+    // This browser's session goes on under a new cookie and CSRF token; every other one was signed out.
+    setCsrfToken(answer.csrf_token);
     form.reset();
-    toast("Password changed", "success");
+    toast(`Password changed; ${answer.sessions_ended} other session(s) signed out`, "success");
+    if (revokeTokens && household) loadTokens();
   });
 }
 
@@ -86,18 +97,32 @@ function showTotp(enabled) {
   const status = document.getElementById("totp-status");
   status.textContent = enabled ? "on" : "off";
   status.className = `badge ${enabled ? "badge-online" : ""}`;
-  document.getElementById("totp-off").hidden = enabled;
+  const start = document.getElementById("totp-start-form");
+  start.hidden = false;
+  // Moving two-factor sign-in to a new app needs a code from the one in use, so a stolen session alone cannot.
+  document.getElementById("totp-start-code-field").hidden = !enabled;
+  document.getElementById("totp-start").textContent = enabled ? "Move to a new authenticator app" : "Turn on two-factor sign-in";
   document.getElementById("totp-enrol").hidden = true;
   const disable = document.getElementById("totp-disable-form");
   if (disable) disable.hidden = !enabled;
 }
 
 function wireTotp() {
-  document.getElementById("totp-start").addEventListener("click", async () => {
-    const answer = await api("POST", "/api/me/totp");
+  const startForm = document.getElementById("totp-start-form");
+  startForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const password = startForm.password.value;
+    if (!password) return toast("Enter your password.", "error");
+    const replacing = !document.getElementById("totp-start-code-field").hidden;
+    const code = startForm.code.value.replace(/\s+/g, "");
+    if (replacing && !/^\d{6}$/.test(code)) return toast("Enter the six-digit code from your current authenticator app.", "error");
+    const answer = await busy(startForm, () => api("POST", "/api/me/totp", replacing ? { password, code } : { password }));
+    startForm.reset();
     document.getElementById("totp-qr").src = svgDataUrl(answer.qr_svg);
     document.getElementById("totp-secret").textContent = answer.secret;
-    document.getElementById("totp-off").hidden = true;
+    startForm.hidden = true;
+    const disable = document.getElementById("totp-disable-form");
+    if (disable) disable.hidden = true;
     document.getElementById("totp-enrol").hidden = false;
     document.getElementById("totp-code").focus();
   });
@@ -118,12 +143,14 @@ function wireTotp() {
   if (disableForm) {
     disableForm.addEventListener("submit", async (event) => {
       event.preventDefault();
+      const password = disableForm.password.value;
       const code = disableForm.code.value.replace(/\s+/g, "");
+      if (!password) return toast("Enter your password.", "error");
       if (!/^\d{6}$/.test(code)) {
         toast("Enter the six-digit code from your authenticator app.", "error");
         return;
       }
-      await busy(disableForm, () => api("DELETE", "/api/me/totp", { code }));
+      await busy(disableForm, () => api("DELETE", "/api/me/totp", { password, code }));
       disableForm.reset();
       toast("Two-factor sign-in is off", "success");
       showTotp(false);
