@@ -93,7 +93,7 @@ def test_failed_sign_ins_are_rate_limited(hub: Hub) -> None:
 
 def test_totp_enrolment_then_sign_in_needs_a_fresh_code(hub: Hub) -> None:
     owner = set_up_owner(hub)
-    started = owner.post("/api/me/totp", headers=csrf_of(owner)).json()
+    started = owner.post("/api/me/totp", json={"password": OWNER_PASSWORD}, headers=csrf_of(owner)).json()
     assert started["otpauth_uri"].startswith("otpauth://totp/")
     assert started["qr_svg"].lstrip().startswith("<svg")
     secret = started["secret"]
@@ -129,7 +129,9 @@ def test_reviewer_must_use_two_factor_and_reaches_no_household_route(hub: Hub) -
     assert signed_in.get("/api/me").json()["role"] == "reviewer"
     assert signed_in.get("/api/events").status_code == 403
     assert signed_in.get("/api/cameras").status_code == 403
-    refused = signed_in.request("DELETE", "/api/me/totp", json={"code": "123456"}, headers=csrf_of(signed_in))
+    refused = signed_in.request(
+        "DELETE", "/api/me/totp", json={"password": MEMBER_PASSWORD, "code": "123456"}, headers=csrf_of(signed_in)
+    )
     assert refused.status_code == 403
 
 

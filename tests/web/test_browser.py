@@ -49,6 +49,7 @@ def test_sign_in_with_totp(browser: Browser, demo_hub: DemoProcess, owner: Owner
         page.goto("/login")
         sign_in(page, owner)
         page.goto("/account")
+        page.get_by_test_id("totp-start-password").fill(owner.password)
         page.get_by_test_id("totp-start").click()
         expect(page.get_by_test_id("totp-secret")).to_have_text(re.compile(r"^[A-Z2-7]{16,}$"))
         expect(page.get_by_test_id("totp-qr")).to_have_attribute("src", re.compile(r"^data:image/svg\+xml"))
@@ -78,6 +79,7 @@ def test_sign_in_with_totp(browser: Browser, demo_hub: DemoProcess, owner: Owner
         expect(page.get_by_test_id("signed-in-as")).to_contain_text(owner.username)
 
         page.goto("/account")
+        page.get_by_test_id("totp-disable-password").fill(owner.password)
         page.get_by_test_id("totp-disable-code").fill(owner.next_totp_code())
         page.get_by_test_id("totp-disable").click()
         expect(page.get_by_test_id("totp-status")).to_have_text("off")
@@ -85,6 +87,50 @@ def test_sign_in_with_totp(browser: Browser, demo_hub: DemoProcess, owner: Owner
         owner.totp_last_step = None
     finally:
         context.close()
+
+
+def test_a_new_password_signs_out_other_browsers_and_this_page_goes_on(
+    browser: Browser, demo_hub: DemoProcess, owner: Owner
+) -> None:
+    owner_context = new_context(browser, demo_hub, storage_state=owner.storage_state)
+    member = Owner("mara", "member password in the browser", "", False, {})
+    contexts = [owner_context]
+    try:
+        csrf = owner_context.request.get("/api/me").json()["csrf_token"]
+        added = owner_context.request.post(
+            "/api/members",
+            data={"username": member.username, "password": member.password, "cameras": []},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert added.status == 201, added.text()
+        pages = []
+        for _ in range(2):
+            contexts.append(new_context(browser, demo_hub))
+            pages.append(contexts[-1].new_page())
+            pages[-1].goto("/login")
+            sign_in(pages[-1], member)
+        here, elsewhere = pages
+        here.goto("/account")
+        here.get_by_test_id("token-name").fill("old integration")
+        here.get_by_test_id("token-create").click()
+        expect(here.get_by_test_id("token-row")).to_have_count(1)
+
+        new_password = "the member's new password"
+        here.get_by_test_id("account-current-password").fill(member.password)
+        here.get_by_test_id("account-new-password").fill(new_password)
+        here.get_by_test_id("account-new-password-confirm").fill(new_password)
+        here.get_by_test_id("account-revoke-tokens").check()
+        here.get_by_test_id("account-password-submit").click()
+        # Checking the old password and hashing the new one (Argon2id) takes a moment.
+        expect(here.get_by_test_id("tokens-empty")).to_be_visible(timeout=60_000)
+        # This page goes on under its new session and CSRF token: it can still change things.
+        here.get_by_test_id("token-name").fill("new integration")
+        here.get_by_test_id("token-create").click()
+        expect(here.get_by_test_id("token-row")).to_have_count(1)
+        assert elsewhere.request.get("/api/me").status == 401
+    finally:
+        for context in contexts:
+            context.close()
 
 
 def test_timeline_filters_by_label_and_alarm_and_keeps_them_in_the_url(
