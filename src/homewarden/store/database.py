@@ -6,7 +6,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -64,7 +64,7 @@ class EventStore:
         try:
             create_private_sqlite_file(url)
         except OSError as error:
-            raise StoreError(f"cannot create database {shown}: {error}") from error
+            raise StoreError(f"cannot create the folder or file for database {shown}: {error}") from error
         try:
             engine = create_engine(url, connect_args=_connect_args(url))
         except (SQLAlchemyError, ImportError) as error:
@@ -250,7 +250,10 @@ def create_private_sqlite_file(url: URL) -> None:
         return
     path = Path(database).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
-    os.close(os.open(path, os.O_RDONLY | os.O_CREAT, PRIVATE_FILE))
+    # O_EXCL: an existing database is never opened here. Closing any descriptor of a file drops every POSIX lock the
+    # process holds on it, so opening and closing the hub's live database beside its engine corrupts it.
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
     for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
         make_private(file, PRIVATE_FILE)
 
