@@ -192,6 +192,11 @@ def admin_only(status: int) -> dict[str, int | None]:
     return {**who(anonymous=401, olivia=403, max=403, bob=403, program=403, token=403), "adam": status}
 
 
+def schema_readers_only() -> dict[str, int | None]:
+    """Expect 200 for owners and the admin, 404 for other signed-in roles, 401 anonymous, 403 for API tokens."""
+    return {**who(anonymous=401, olivia=200, max=404, bob=200, program=404, token=403), "adam": 200}
+
+
 def _tiny_jpeg() -> bytes:
     ok, jpeg = cv2.imencode(".jpg", np.full((32, 32, 3), 128, np.uint8))
     assert ok
@@ -489,6 +494,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     # pages
     ("GET", "/login"): Row(Call("GET", "/login"), everyone(200)),
     ("GET", "/setup"): Row(Call("GET", "/setup"), everyone(200)),
+    # The API's description: owners and the program's admin only; other signed-in roles get 404 (Weak: it was public).
+    ("GET", "/api/openapi.json"): Row(Call("GET", "/api/openapi.json"), schema_readers_only()),
+    ("GET", "/api/docs"): Row(Call("GET", "/api/docs"), schema_readers_only()),
     ("GET", "/"): Row(Call("GET", "/"), household_page()),
     ("GET", "/events/{event_id}"): Row(Call("GET", "/events/{event}"), household_page()),
     ("GET", "/live"): Row(Call("GET", "/live"), household_page()),
@@ -505,7 +513,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
 }
 # Routes that are not APIRoutes skip the app's authorize dependency: they must stay these, and public by nature.
-PLAIN_ROUTES = {"/api/openapi.json", "/api/docs", "/docs/oauth2-redirect", "/static"}
+PLAIN_ROUTES = {"/static"}
 
 
 @pytest.fixture(scope="module")

@@ -74,6 +74,9 @@ storage: {folder: /tmp/hw, database_url: "postgresql+psycopg://hub@db/homewarden
             "cameras:\n  c1:\n    source: a.mp4\n    zones:\n      z: {coordinates: [[0, 0], [1, 1]]}\n",
             "cameras.c1.zones.z.coordinates: List should have at least 3 items",
         ),
+        ("server: {trusted_proxies: [proxy.lan]}\n", "server.trusted_proxies: 'proxy.lan' is not an IP address"),
+        ("server: {max_json_bytes: 10}\n", "server.max_json_bytes: Input should be greater than or equal to 4096"),
+        ("server: {max_photo_bytes: 200000000}\n", "larger than server.max_upload_bytes"),
     ],
 )
 def test_bad_values_are_reported_with_their_path(tmp_path: Path, text: str, message: str) -> None:
@@ -81,6 +84,12 @@ def test_bad_values_are_reported_with_their_path(tmp_path: Path, text: str, mess
         load_config(write(tmp_path, text))
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "server:\n  trusted_proxies: [127.0.0.1, 10.1.0.0/16, '::1']\n"))
+    assert config.server.trusted_proxies == ["127.0.0.1/32", "10.1.0.0/16", "::1/128"]
+    assert HomewardenConfig().server.trusted_proxies == []
 
 
 def test_unreadable_files_are_explained(tmp_path: Path) -> None:

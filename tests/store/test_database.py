@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sqlite3
+import stat
 import time
 import uuid
 from datetime import UTC, datetime
@@ -307,3 +309,22 @@ def test_database_migrated_by_a_newer_version_raises_store_error(database_url: s
 
     with pytest.raises(StoreError, match=r"cannot open database .*9999"):
         EventStore.open(database_url)
+
+
+def test_the_sqlite_file_is_private_to_its_user_whatever_the_umask(tmp_path: Path) -> None:
+    """Weak (issue 12): the database and its -wal/-shm were created 0644, readable by every user of the machine."""
+    previous = os.umask(0o022)
+    try:
+        database = tmp_path / "fresh" / "homewarden.db"
+        store = EventStore.open(f"sqlite:///{database}")
+        store.save_event(make_event())
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in database.parent.iterdir()}
+        store.close()
+        # Made by an older version: loose permissions are taken away at the next open.
+        database.chmod(0o644)
+        EventStore.open(f"sqlite:///{database}").close()
+    finally:
+        os.umask(previous)
+    assert modes == {"homewarden.db": 0o600, "homewarden.db-wal": 0o600, "homewarden.db-shm": 0o600}
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700

@@ -11,9 +11,10 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from homewarden import __version__
-from homewarden.api import auth, cameras, events, household, integrations, notifications, privacy, review
+from homewarden.api import auth, cameras, events, household, integrations, notifications, privacy, reference, review
+from homewarden.api.body_limits import BodyLimits
 from homewarden.api.deps import authorize, check_every_route_has_a_policy
-from homewarden.api.errors import add_refusal_handler
+from homewarden.api.errors import add_refusal_handler, add_validation_handler
 from homewarden.hub.services import HubServices
 
 SECURITY_HEADERS = [
@@ -27,8 +28,13 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
-# FastAPI's interactive docs load their script from a CDN; they get a looser policy, and only they do.
-DOCS_PATHS = ("/api/docs", "/api/redoc")
+# Only over HTTPS (RFC 6797 section 7.2): two years, as the HSTS preload list asks. Not includeSubDomains: the
+# hub does not own the domain its name sits in (a home router's, a dynamic DNS provider's).
+STRICT_TRANSPORT = (b"strict-transport-security", b"max-age=63072000")
+# Every answer but the web app's own scripts and styles carries someone's data: no cache keeps it.
+NO_STORE = (b"cache-control", b"no-store")
+STATIC_PREFIX = "/static/"
+PHOTO_UPLOAD = ("POST", "/api/faces")
 
 
 class SecurityHeaders:
@@ -40,13 +46,20 @@ class SecurityHeaders:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on and add the headers to the response start."""
-        if scope["type"] != "http" or str(scope.get("path", "")).startswith(DOCS_PATHS):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # "https" when the hub serves TLS itself, or when a trusted proxy says it did (server.trusted_proxies).
+        added = SECURITY_HEADERS + ([STRICT_TRANSPORT] if scope.get("scheme") == "https" else [])
+        cacheable = str(scope.get("path", "")).startswith(STATIC_PREFIX)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+                headers = list(message.get("headers", [])) + added
+                # A route that chose its own caching (media: "private, no-store") keeps it.
+                if not cacheable and not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append(NO_STORE)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -58,8 +71,9 @@ def create_app(services: HubServices) -> FastAPI:
         title="Homewarden",
         version=__version__,
         description="The household's API: cameras, events, clips, faces, arming. Docs: docs/api.md.",
-        openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        # The schema and its page are routes of their own (api/reference.py), for owners and admins only.
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
         dependencies=[Depends(authorize)],
     )
@@ -73,6 +87,7 @@ def create_app(services: HubServices) -> FastAPI:
         review.router,
         notifications.router,
         integrations.router,
+        reference.router,
     ):
         app.include_router(router)
     from homewarden.web import pages
@@ -90,6 +105,10 @@ def create_app(services: HubServices) -> FastAPI:
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         return await http_exception_handler(request, exc)
 
+    add_validation_handler(app)
+    server = services.config.server
+    # Added first, so it runs inside SecurityHeaders and its 413 answers carry the headers too.
+    app.add_middleware(BodyLimits, default=server.max_json_bytes, routes={PHOTO_UPLOAD: server.max_upload_bytes})
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -8,6 +8,8 @@ with a kind of refusal and a message for whoever asked; routes let it through, a
 from __future__ import annotations
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from homewarden.errors import Refusal, RefusedError
@@ -32,3 +34,15 @@ async def answer_refusal(_request: Request, exc: Exception) -> JSONResponse:
 def add_refusal_handler(app: FastAPI) -> None:
     """Map every domain refusal to HTTP, for the whole app."""
     app.add_exception_handler(RefusedError, answer_refusal)
+
+
+async def answer_invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """Say which fields are wrong and why (422), without sending the input back: it may be large, or a password."""
+    assert isinstance(exc, RequestValidationError)  # registered for RequestValidationError only
+    errors = [{key: value for key, value in error.items() if key != "input"} for error in exc.errors()]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+def add_validation_handler(app: FastAPI) -> None:
+    """Answer requests that fail validation without echoing what they sent, for the whole app."""
+    app.add_exception_handler(RequestValidationError, answer_invalid_request)

@@ -33,15 +33,13 @@ from homewarden.api.schemas import (
 from homewarden.config.model import ScheduleEntry
 from homewarden.errors import UserError
 from homewarden.faces.finder import FaceFinder
-from homewarden.faces.gallery import check_member_name, enrolment_face
+from homewarden.faces.gallery import PhotoTooLargeError, check_member_name, check_photo_header, enrolment_face
 from homewarden.faces.library import open_household
 from homewarden.hub.services import HubServices
 from homewarden.store.keys import HomeKeyError
 from homewarden.store.retention import cap_bytes
 
 router = APIRouter(prefix="/api", tags=["household"])
-MAX_PHOTOS = 20
-MAX_PHOTO_BYTES = 15 * 1024 * 1024
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 # faces
@@ -67,25 +65,35 @@ def enroll_face(
     name: Annotated[str, Form(max_length=64)],
     photos: Annotated[list[UploadFile], File(description="photos with exactly one face each")],
 ) -> Done:
-    """Enrol a member (or more photos of one) from uploaded photos: every photo or none; photos are not kept."""
-    if not 1 <= len(photos) <= MAX_PHOTOS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"send 1 to {MAX_PHOTOS} photos")
+    """Enrol a member (or more photos of one) from uploaded photos: every photo or none; photos are not kept.
+
+    The whole upload is bounded before it is read (server.max_upload_bytes, api/body_limits.py); here each photo is
+    bounded in bytes, and every photo's declared size is checked before any of them is decoded.
+    """
+    limits = hub.config.server
+    if not 1 <= len(photos) <= limits.max_photos:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"send 1 to {limits.max_photos} photos")
     try:
         member = check_member_name(name)
-        finder = FaceFinder()
-        faces = []
         with tempfile.TemporaryDirectory(prefix="homewarden-enrol-") as folder:
+            paths = []
             for index, upload in enumerate(photos):
-                data = upload.file.read(MAX_PHOTO_BYTES + 1)
-                if len(data) > MAX_PHOTO_BYTES:
-                    raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"{upload.filename}: larger than 15 MB")
                 shown = _SAFE_NAME.sub("_", Path(upload.filename or f"photo-{index}").name)[:100] or f"photo-{index}"
+                data = upload.file.read(limits.max_photo_bytes + 1)
+                if len(data) > limits.max_photo_bytes:
+                    raise HTTPException(
+                        status.HTTP_413_CONTENT_TOO_LARGE, f"{shown}: larger than {limits.max_photo_bytes} bytes"
+                    )
+                check_photo_header(data, shown, limits.max_photo_pixels)
                 path = Path(folder) / f"{index:02d}-{shown}"
                 path.write_bytes(data)
-                found = enrolment_face(finder, path)
-                faces.append((shown, found.embedding))
+                paths.append((shown, path))
+            finder = FaceFinder()
+            faces = [(shown, enrolment_face(finder, path, limits.max_photo_pixels).embedding) for shown, path in paths]
         with open_household(hub.config, hub.config_path) as library:
             total = library.enroll(member, faces)
+    except PhotoTooLargeError as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from None
     except UserError as exc:
         # The message names the photo by the name the user gave it, not the temporary file.
         raise HTTPException(status.HTTP_400_BAD_REQUEST, re.sub(r"\S*/\d\d-", "", str(exc))) from None

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from fastapi import HTTPException, Request, status
 from fastapi.responses import Response, StreamingResponse
@@ -14,7 +14,10 @@ from fastapi.responses import Response, StreamingResponse
 from homewarden.hub.services import HubServices
 from homewarden.store.crypto import SealedObjectError, SealedObjectReader
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# One byte range (RFC 9110 section 14.1.2): "first-last", "first-" or "-suffix"; the unit is case-insensitive.
+_RANGE = re.compile(r"bytes=(?:([0-9]+)-([0-9]*)|-([0-9]+))", re.IGNORECASE)
+# Byte positions beyond 18 digits (an exabyte) are all "past the end"; they are never turned into huge integers.
+MAX_POSITION_DIGITS = 18
 # A browser asks for open-ended ranges ("bytes=1000-"); answering them in pieces of this size keeps memory flat.
 STREAM_PIECE = 1 << 20
 LOCKED_DETAIL = "recordings are locked: the owner unlocks them by signing in"
@@ -62,25 +65,44 @@ def open_sealed(hub: HubServices, path: str) -> SealedObjectReader:
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """Return the (start, end exclusive) a Range header asks for, None for the whole object; 416 if unsatisfiable."""
+    """Return the (start, end exclusive) a Range header asks for, None for the whole object; 416 if unsatisfiable.
+
+    RFC 9110 section 14.2: a header that is not one valid byte range (another unit, several ranges, bad syntax, a
+    last position before the first) is ignored and the whole object served; a valid range that misses the object
+    answers 416.
+    """
     if not header:
         return None
-    match = _RANGE.match(header.strip())
+    match = _RANGE.fullmatch(header.strip())
     if match is None:
-        return None  # several ranges or another unit: RFC 9110 lets a server answer with the whole object
-    first, last = match.groups()
-    if not first and not last:
         return None
-    if not first:
-        start, end = max(0, size - int(last)), size
-    else:
-        start = int(first)
-        end = min(size, int(last) + 1) if last else size
-    if start >= size or end <= start:
-        raise HTTPException(
-            status.HTTP_416_RANGE_NOT_SATISFIABLE, "range not satisfiable", headers={"Content-Range": f"bytes */{size}"}
-        )
+    first, last, suffix = match.groups()
+    if suffix is not None:
+        length = _position(suffix)
+        if length == 0:
+            _not_satisfiable(size)
+        if size == 0:
+            return None  # the last n bytes of nothing: the whole (empty) object
+        return max(0, size - length), size
+    start = _position(first)
+    if last and _position(last) < start:
+        return None  # invalid, not unsatisfiable (RFC 9110 section 14.1.1)
+    end = min(size, _position(last) + 1) if last else size
+    if start >= size:
+        _not_satisfiable(size)
     return start, end
+
+
+def _position(digits: str) -> int:
+    """Return a byte position, capped: a number of thousands of digits is no size, and int() refuses 4300+ digits."""
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) <= MAX_POSITION_DIGITS else 10**MAX_POSITION_DIGITS
+
+
+def _not_satisfiable(size: int) -> NoReturn:
+    raise HTTPException(
+        status.HTTP_416_RANGE_NOT_SATISFIABLE, "range not satisfiable", headers={"Content-Range": f"bytes */{size}"}
+    )
 
 
 def starts_playback(request: Request) -> bool:

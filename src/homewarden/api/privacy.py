@@ -216,7 +216,7 @@ def list_rules(caller: Caller, donations: DonationsDep) -> list[RulePublic]:
 @router.post("/privacy/rules", status_code=status.HTTP_201_CREATED)
 @allow(*OWNER)
 def add_rule(body: RuleRequest, caller: Caller, donations: DonationsDep) -> RulePublic:
-    """Create a standing rule, such as "donate every false alarm from the garden camera"."""
+    """Create a standing rule, such as "donate every false alarm from the driveway camera"."""
     if body.camera is not None and body.camera not in caller.cameras:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"no camera {body.camera!r} in this home")
     rule = donations.add_rule(_home(caller), body.camera, body.trigger, body.label, body.mask_people, caller.actor)

@@ -19,6 +19,7 @@ from homewarden.errors import UserError
 from homewarden.events.record import EventRecord
 from homewarden.hub.hub import Hub, enabled_cameras, init_detector, init_store
 from homewarden.report import report_events
+from homewarden.store.durable_files import make_private_folder, new_files_private
 from homewarden.store.media import MediaFolder
 
 if TYPE_CHECKING:
@@ -46,11 +47,25 @@ def stop_on_signals(stopping: threading.Event) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+@contextmanager
+def hub_files_private(config: HomewardenConfig) -> Iterator[None]:
+    """Keep everything the hub writes readable by its own user only, and its storage folder closed to others."""
+    with new_files_private():
+        make_private_folder(config.storage.folder)
+        yield
+
+
 def run_command(config_path: Path) -> int:
     """Run the hub without its web server until stopped (or until every camera's file has ended)."""
     config = load_config(config_path)
     if not enabled_cameras(config):
         raise UserError(f"{config_path}: no enabled cameras")
+    with hub_files_private(config):
+        return run_hub(config_path)
+
+
+def run_hub(config_path: Path) -> int:
+    """Build and run the hub of ``run``."""
     hub = Hub.build(config_path, "run")
     with stop_on_signals(hub.stopping):
         try:
@@ -65,18 +80,26 @@ def run_command(config_path: Path) -> int:
 
 def serve_command(config_path: Path, host: str, port: int, tls: tuple[Path, Path] | None = None) -> int:
     """Run the hub with the web app and the API on one port until stopped (HTTPS with a certificate and key)."""
-    import uvicorn
-
-    from homewarden.api.app import create_app
-
-    load_config(config_path)
+    config = load_config(config_path)
     check_port_free(host, port)
     certfile, keyfile = tls if tls else (None, None)
     for path in (certfile, keyfile):
         if path is not None and not path.is_file():
             raise UserError(f"{path}: no such file (--certfile and --keyfile name a PEM certificate and its key)")
+    with hub_files_private(config):
+        return serve_hub(config_path, host, port, tls)
+
+
+def serve_hub(config_path: Path, host: str, port: int, tls: tuple[Path, Path] | None) -> int:
+    """Build the hub and serve it until stopped."""
+    import uvicorn
+
+    from homewarden.api.app import create_app
+
+    certfile, keyfile = tls if tls else (None, None)
     hub = Hub.build(config_path, "serve")
     services = hub.services
+    trusted_proxies = services.config.server.trusted_proxies
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(services),
@@ -84,6 +107,10 @@ def serve_command(config_path: Path, host: str, port: int, tls: tuple[Path, Path
             port=port,
             log_level="warning",
             access_log=False,
+            # X-Forwarded-For and -Proto are believed from the configured proxies only (uvicorn's default trusts
+            # 127.0.0.1, so any local program could pick its address and slip past the per-address sign-in limit).
+            proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=trusted_proxies,
             ssl_certfile=str(certfile) if certfile else None,
             ssl_keyfile=str(keyfile) if keyfile else None,
         )

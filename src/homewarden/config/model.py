@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -398,6 +399,65 @@ class DoorbellConfig(StrictModel):
     )
 
 
+KIB = 1024
+MIB = 1024 * KIB
+
+
+class ServerConfig(StrictModel):
+    """The web app and API: whose forwarded addresses are believed, and how much one request may send."""
+
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        title="Trusted proxies",
+        description=(
+            "Addresses or networks (CIDR) of the reverse proxies in front of the hub; only their X-Forwarded-For and "
+            "X-Forwarded-Proto are believed. None by default: the address a request comes from is the caller's."
+        ),
+    )
+    max_json_bytes: int = Field(
+        default=64 * KIB,
+        ge=4 * KIB,
+        le=16 * MIB,
+        title="Largest request body",
+        description="Bytes a request body may hold on every route except photo uploads; more is refused with 413.",
+    )
+    max_upload_bytes: int = Field(
+        default=64 * MIB,
+        ge=1 * MIB,
+        le=1024 * MIB,
+        title="Largest photo upload",
+        description="Bytes one photo upload (all its photos together) may hold; more is refused with 413 unread.",
+    )
+    max_photo_bytes: int = Field(
+        default=15 * MIB,
+        ge=64 * KIB,
+        le=256 * MIB,
+        title="Largest photo",
+        description="Bytes one uploaded photo may hold.",
+    )
+    max_photos: int = Field(
+        default=10, ge=1, le=100, title="Photos per upload", description="Photos one upload may hold."
+    )
+    max_photo_pixels: int = Field(
+        default=40_000_000,
+        ge=1_000_000,
+        le=200_000_000,
+        title="Largest photo in pixels",
+        description="Width x height a photo may declare; its header is read before anything is decoded.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        networks = []
+        for value in values:
+            try:
+                networks.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address or network (such as 10.0.0.2, 10.0.0.0/8)") from None
+        return networks
+
+
 class HomewardenConfig(StrictModel):
     """The whole configuration file."""
 
@@ -411,6 +471,7 @@ class HomewardenConfig(StrictModel):
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     doorbells: dict[str, DoorbellConfig] = Field(default_factory=dict, description="Doorbells by name.")
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
     @model_validator(mode="after")
     def _verify(self) -> HomewardenConfig:
@@ -420,6 +481,7 @@ class HomewardenConfig(StrictModel):
         verify_record_lengths(self)
         verify_alarm_rules(self)
         verify_doorbells(self)
+        verify_upload_sizes(self)
         return self
 
     def objects_for(self, camera: str) -> ObjectsConfig:
@@ -445,6 +507,12 @@ def verify_doorbells(config: HomewardenConfig) -> None:
             raise ValueError(f"doorbell name {name!r} may hold only letters, digits, '-' and '_'")
         if bell.camera not in config.cameras:
             raise ValueError(f"doorbells.{name}.camera: no camera named {bell.camera!r}")
+
+
+def verify_upload_sizes(config: HomewardenConfig) -> None:
+    """Refuse a photo size that no upload could carry."""
+    if config.server.max_photo_bytes > config.server.max_upload_bytes:
+        raise ValueError("server.max_photo_bytes: larger than server.max_upload_bytes, so no such photo could be sent")
 
 
 def verify_tracked_labels(config: HomewardenConfig) -> None:

@@ -16,6 +16,7 @@ import numpy.typing as npt
 from homewarden.errors import UserError
 from homewarden.faces.dlib_models import Embedding, RGBImage
 from homewarden.faces.finder import FaceFinder, FoundFace
+from homewarden.faces.photo_header import PhotoHeader, PhotoHeaderError, read_photo_header
 
 UNKNOWN = "unknown"
 # Calibrated on tests/data/faces (docs/faces.md): a member's own probes lie 0.34-0.44 from their enrolment
@@ -27,11 +28,17 @@ AMBIGUITY_MARGIN = 0.05
 # Enrolment wants a face large enough that its embedding is a good reference.
 MIN_ENROL_FACE = 64
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+# A 40-megapixel photo is about 120 MB once decoded as RGB; today's phone cameras take 12 to 50.
+MAX_PHOTO_PIXELS = 40_000_000
 _MEMBER_NAME = re.compile(r"[\w][\w .'-]{0,63}")
 
 
 class EnrolmentError(UserError):
     """A photo cannot be enrolled: no face, several faces, a face too small, or not a photo."""
+
+
+class PhotoTooLargeError(EnrolmentError):
+    """A photo declares more pixels than the hub decodes."""
 
 
 @dataclass(frozen=True)
@@ -86,21 +93,36 @@ class Gallery:
         return FaceMatch(nearest if is_member else None, nearest, best)
 
 
-def read_photo(path: Path) -> RGBImage:
-    """Read a photo as RGB, or say why it cannot be read."""
+def check_photo_header(data: bytes, shown: str | Path, max_pixels: int = MAX_PHOTO_PIXELS) -> PhotoHeader:
+    """Return a photo's header if it is a JPEG, PNG, BMP or WebP of at most ``max_pixels``; nothing is decoded."""
+    try:
+        header = read_photo_header(data)
+    except PhotoHeaderError as exc:
+        raise EnrolmentError(f"{shown}: not a photo (JPEG, PNG, BMP or WebP): {exc}") from None
+    if header.pixels > max_pixels:
+        raise PhotoTooLargeError(
+            f"{shown}: {header.width}x{header.height} pixels is more than {max_pixels / 1e6:g} megapixels; "
+            "use a smaller photo"
+        )
+    return header
+
+
+def read_photo(path: Path, max_pixels: int = MAX_PHOTO_PIXELS) -> RGBImage:
+    """Read a photo as RGB, or say why it cannot be read (its size is checked before it is decoded)."""
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise EnrolmentError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    check_photo_header(data.tobytes(), path, max_pixels)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None:
         raise EnrolmentError(f"{path}: not a photo (JPEG, PNG, BMP or WebP)")
     return np.ascontiguousarray(image[:, :, ::-1])
 
 
-def enrolment_face(finder: FaceFinder, path: Path) -> FoundFace:
+def enrolment_face(finder: FaceFinder, path: Path, max_pixels: int = MAX_PHOTO_PIXELS) -> FoundFace:
     """Return the one face of an enrolment photo, refusing photos with no face, several, or a tiny one."""
-    faces = finder.in_photo(read_photo(path))
+    faces = finder.in_photo(read_photo(path, max_pixels))
     if not faces:
         raise EnrolmentError(f"{path}: no face found; use a photo that shows the face from the front")
     if len(faces) > 1:

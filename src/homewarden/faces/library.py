@@ -28,7 +28,7 @@ from homewarden.faces.gallery import (
     vector_bytes,
     vector_from_bytes,
 )
-from homewarden.store.database import migration_config
+from homewarden.store.database import create_private_sqlite_file, migration_config
 from homewarden.store.face_models import FaceEmbedding, FaceMember
 from homewarden.store.gallery_key import (
     GalleryDecryptionError,
@@ -77,8 +77,7 @@ class FaceLibrary:
         url = make_url(database_url)
         shown = url.render_as_string(hide_password=True)
         try:
-            if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-                Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            create_private_sqlite_file(url)
             engine = create_engine(url)
             if url.get_backend_name() == "sqlite":
                 event.listen(engine, "connect", _sqlite_foreign_keys)

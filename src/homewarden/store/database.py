@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from homewarden.events.record import ClipRecord, EventRecord
+from homewarden.store.durable_files import PRIVATE_FILE, PRIVATE_FOLDER, make_private
 from homewarden.store.errors import StoreError
 from homewarden.store.models import Clip, Event
 
@@ -59,8 +61,10 @@ class EventStore:
         """Connect to ``database_url``, bring its schema up to date and return the store."""
         url = _parse_url(database_url)
         shown = url.render_as_string(hide_password=True)
-        if url.get_backend_name() == "sqlite":
-            _create_sqlite_folder(url, shown)
+        try:
+            create_private_sqlite_file(url)
+        except OSError as error:
+            raise StoreError(f"cannot create the folder or file for database {shown}: {error}") from error
         try:
             engine = create_engine(url, connect_args=_connect_args(url))
         except (SQLAlchemyError, ImportError) as error:
@@ -235,15 +239,23 @@ def _parse_url(database_url: str) -> URL:
         raise StoreError(f"invalid database URL {shown}: {error}") from error
 
 
-def _create_sqlite_folder(url: URL, shown: str) -> None:
-    """Create the folder of a SQLite database file so a fresh install can start with an empty data folder."""
+def create_private_sqlite_file(url: URL) -> None:
+    """Create the file of a SQLite URL (and its folder) readable by this user only, or make an existing one so.
+
+    SQLite gives its -wal and -shm files the database file's permissions, so they follow. Accounts, sessions and
+    audit entries live in it: whatever the umask, no other user of the machine may read them. Other URLs: nothing.
+    """
     database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
         return
-    try:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise StoreError(f"cannot create the folder for database {shown}: {error}") from error
+    path = Path(database).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+    # O_EXCL: an existing database is never opened here. Closing any descriptor of a file drops every POSIX lock the
+    # process holds on it, so opening and closing the hub's live database beside its engine corrupts it.
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        make_private(file, PRIVATE_FILE)
 
 
 def _connect_args(url: URL) -> dict[str, Any]:

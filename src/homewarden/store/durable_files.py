@@ -4,15 +4,48 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+# The hub's files hold footage, keys and accounts of a home: no other user of the machine may read them.
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+PRIVATE_UMASK = 0o077
+
+
+@contextlib.contextmanager
+def new_files_private() -> Iterator[None]:
+    """Create every file and folder readable by this user only while the block runs, whatever the umask was.
+
+    The umask covers what libraries create too (SQLite's -wal and -shm, folders made by mkdir), which a chmod after
+    the fact would leave readable for a moment.
+    """
+    previous = os.umask(PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def make_private(path: Path, mode: int) -> None:
+    """Give ``path`` ``mode`` if group or others may use it (an older version or another command made it so)."""
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(mode)
+
+
+def make_private_folder(folder: Path) -> None:
+    """Create ``folder`` (and its missing parents) readable by this user only, or make an existing one so."""
+    folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+    make_private(folder, PRIVATE_FOLDER)
 
 
 def create_private_temporary(path: Path) -> tuple[int, str]:
     """Create a hidden temporary file beside `path`, readable by its owner only; return its descriptor and name."""
     for attempt in range(2):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
         try:
             # mkstemp creates the file readable by its owner only, which suits keys and footage of people's homes.
             return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
