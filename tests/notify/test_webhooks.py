@@ -33,6 +33,7 @@ from homewarden.notify.bus import (
     MotionChanged,
     StorageProblem,
 )
+from homewarden.notify.destinations import webhook_destinations
 from homewarden.notify.webhooks import DeliveryRecord, WebhookDispatcher, WebhookStore
 from homewarden.store import EventStore
 
@@ -146,7 +147,14 @@ def dispatchers(homes: Homes) -> Iterator[Callable[..., WebhookDispatcher]]:
     started: list[WebhookDispatcher] = []
 
     def make(**options: Any) -> WebhookDispatcher:
-        settings = {"base_delay": 0.1, "poll_interval": 0.05, "timeout": 2.0, "hub_name": "test-hub"} | options
+        settings = {
+            "base_delay": 0.1,
+            "poll_interval": 0.05,
+            "timeout": 2.0,
+            "hub_name": "test-hub",
+            # The receivers stand in for the owner's endpoints on this machine: notify.webhooks.allow_loopback.
+            "destinations": webhook_destinations(allow_loopback=True),
+        } | options
         dispatcher = WebhookDispatcher(homes.webhooks, homes.accounts, **settings)
         dispatcher.start()
         started.append(dispatcher)
