@@ -183,8 +183,11 @@ class ServedHub:
         return "".join(self.logged)
 
 
-def hub_config(folder: Path) -> Path:
-    """Write the config of a hub with two cameras looping real footage (the same room: it has people to find)."""
+def hub_config(folder: Path, extra_config: str = "") -> Path:
+    """Write the config of a hub with two cameras looping real footage (the same room: it has people to find).
+
+    ``extra_config`` is YAML appended to it: the sections an attack needs that the shared hub lacks.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "homewarden.yaml"
     cameras = {
@@ -195,13 +198,15 @@ def hub_config(folder: Path) -> Path:
     for name, source in cameras.items():
         lines += [f"  {name}:", f"    source: {json.dumps(str(source))}", "    loop: true"]
     lines += ["storage:", f"  folder: {json.dumps(str(folder / 'data'))}"]
-    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config.write_text("\n".join(lines) + "\n" + extra_config, encoding="utf-8")
     return config
 
 
-def start_served_hub(folder: Path, extra_args: list[str] | None = None) -> tuple[ServedHub, str]:
+def start_served_hub(
+    folder: Path, extra_args: list[str] | None = None, extra_config: str = ""
+) -> tuple[ServedHub, str]:
     """Start `homewarden serve` on a free port; return the hub and its one-time setup token."""
-    config = hub_config(folder)
+    config = hub_config(folder, extra_config)
     process = subprocess.Popen(
         [
             sys.executable,
