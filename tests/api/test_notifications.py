@@ -69,6 +69,10 @@ def test_a_webhook_needs_an_http_url_and_known_kinds(hub: Hub) -> None:
         assert olivia.post("/api/webhooks", json={"url": url}, headers=csrf).status_code == 422, url
     too_long = "https://example.org/" + "a" * 2030
     assert olivia.post("/api/webhooks", json={"url": too_long}, headers=csrf).status_code == 422
+    for url in ("http://127.0.0.1:8123/hook", "http://169.254.169.254/latest", "http://[::1]/", "http://localhost/"):
+        refused = olivia.post("/api/webhooks", json={"url": url}, headers=csrf)
+        assert refused.status_code == 400, url
+        assert "notify.webhooks.allow_loopback" in refused.json()["detail"]
     for events in ([], ["everything"]):
         body = {"url": "http://192.168.1.5:1880/hook", "events": events}
         assert olivia.post("/api/webhooks", json=body, headers=csrf).status_code == 422
@@ -127,14 +131,24 @@ def test_a_push_subscription_needs_an_https_endpoint_and_real_keys(hub: Hub) -> 
     olivia = set_up_owner(hub)
     csrf = csrf_of(olivia)
     good = _browser_keys()
-    for body in (
-        {"endpoint": "http://push.example/x", "keys": good},
-        {"endpoint": "https://push.example/x", "keys": {**good, "p256dh": _b64url(b"\x04" + b"1" * 10)}},
-        {"endpoint": "https://push.example/x", "keys": {**good, "auth": _b64url(b"short")}},
-        {"endpoint": "https://push.example/x", "keys": {**good, "auth": "!!!"}},
-        {"endpoint": "https://push.example/x"},
-    ):
+    for body in ({"endpoint": "http://push.example.org/x", "keys": good}, {"endpoint": "https://push.example.org/x"}):
         assert olivia.post("/api/push/subscriptions", json=body, headers=csrf).status_code == 422, body
+    not_on_the_curve = _b64url(b"\x04" + b"1" * 64)
+    for keys, problem in (
+        ({**good, "p256dh": _b64url(b"\x04" + b"1" * 10)}, "keys.p256dh"),
+        ({**good, "p256dh": not_on_the_curve}, "keys.p256dh"),
+        ({**good, "auth": _b64url(b"short")}, "keys.auth"),
+        ({**good, "auth": "!!!"}, "keys.auth"),
+    ):
+        refused = olivia.post(
+            "/api/push/subscriptions", json={"endpoint": "https://push.example.org/x", "keys": keys}, headers=csrf
+        )
+        assert refused.status_code == 400, keys
+        assert refused.json()["detail"].startswith(problem)
+    for endpoint in ("https://127.0.0.1/x", "https://192.168.1.1/x", "https://localhost/x", "https://push/x"):
+        body = {"endpoint": endpoint, "keys": good}
+        assert olivia.post("/api/push/subscriptions", json=body, headers=csrf).status_code == 400, endpoint
+    assert PushSubscriptions(hub.services.events.engine).of_users([olivia.get("/api/me").json()["id"]]) == []
 
 
 def test_the_service_worker_is_served_from_the_root_for_the_whole_app(hub: Hub) -> None:

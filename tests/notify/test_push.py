@@ -1,17 +1,20 @@
-"""Web push to a local HTTP server standing in for the browsers' push service, decrypted with a browser's key.
+"""Web push to a local HTTPS server standing in for the browsers' push service, decrypted with a browser's key.
 
-Push services (FCM, Mozilla autopush, Apple) are on the internet, which this machine does not reach. The stand-in
-receives exactly what a push service would: an RFC 8291 aes128gcm body and an RFC 8292 VAPID Authorization header.
-The test checks the token's signature against the hub's key and decrypts the body with the private key of a
-browser-like subscription (P-256 ECDH, as a browser makes one). The service worker's side runs in a browser only;
-headless Chromium has no push service, so it is not tested end to end.
+Push services (FCM, Mozilla autopush, Apple) are on the internet, which this machine does not reach. The stand-in (on
+127.0.0.1, with a certificate of the test's own authority, so the notifier is told to allow this machine and to trust
+that authority; everything else is as the hub sends) receives exactly what a push service would: an RFC 8291 aes128gcm
+body and an RFC 8292 VAPID Authorization header. The test checks the token's signature against the hub's key and
+decrypts the body with the private key of a browser-like subscription (P-256 ECDH, as a browser makes one). The service
+worker's side runs in a browser only; headless Chromium has no push service, so it is not tested end to end.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
+import socket
 import stat
 import threading
 import time
@@ -39,8 +42,10 @@ from homewarden.notify.bus import (
     HubBus,
     MotionChanged,
 )
+from homewarden.notify.destinations import PUSH_ENDPOINTS
 from homewarden.notify.push import PushNotifier, PushSubscriptions, VapidKeys
 from homewarden.store import EventStore
+from local_tls import LocalTls, local_tls
 
 PASSWORD = "a password for push tests"
 
@@ -67,6 +72,7 @@ class PushService:
     """A local HTTP server in the place of a push service: records every message, answers 201 (410 for ``gone``)."""
 
     origin: str
+    tls: LocalTls
     received: list[Pushed] = field(default_factory=list)
     gone: set[str] = field(default_factory=set)
     arrived: threading.Condition = field(default_factory=threading.Condition)
@@ -81,7 +87,7 @@ class PushService:
 @pytest.fixture
 def push_service() -> Iterator[PushService]:
     """Yield a running stand-in push service."""
-    service = PushService(origin="")
+    service = PushService(origin="", tls=local_tls())
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -97,7 +103,8 @@ def push_service() -> Iterator[PushService]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    service.origin = f"http://127.0.0.1:{server.server_address[1]}"
+    server.socket = service.tls.server.wrap_socket(server.socket, server_side=True)
+    service.origin = f"https://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield service
@@ -138,6 +145,7 @@ class Household:
     keys: VapidKeys
     browsers: dict[str, Browser]
     user_ids: dict[str, int]
+    service: PushService
 
 
 @pytest.fixture
@@ -165,13 +173,21 @@ def household(tmp_path: Path, push_service: PushService) -> Iterator[Household]:
             VapidKeys.in_folder(tmp_path / "storage"),
             browsers,
             {name: user.id for name, user in users.items()},
+            push_service,
         )
     finally:
         store.close()
 
 
 def _notifier(household: Household) -> PushNotifier:
-    return PushNotifier(household.subscriptions, household.accounts, household.keys, contact="mailto:owner@example.org")
+    return PushNotifier(
+        household.subscriptions,
+        household.accounts,
+        household.keys,
+        contact="mailto:owner@example.org",
+        destinations=dataclasses.replace(PUSH_ENDPOINTS, loopback=True),  # the stand-in is on this machine
+        tls=household.service.tls.client,
+    )
 
 
 def _check_vapid(pushed: PushService, request: Pushed, keys: VapidKeys) -> dict[str, Any]:
@@ -338,3 +354,36 @@ def test_a_camera_offline_notice_reaches_who_may_watch_that_camera(
             "url": "/live",
             "tag": "camera-offline:garden",
         }
+
+
+def test_a_browser_that_cannot_be_reached_or_encrypted_to_does_not_keep_the_alarm_from_the_others(
+    household: Household, push_service: PushService, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids, olivia = household.user_ids, household.browsers["olivia"]
+    household.subscriptions.unsubscribe(ids["olivia"], olivia.endpoint)
+    good_auth = _b64url(os.urandom(16))
+    # Stored as they are, before olivia's browser: a key of the right length that is no P-256 point, a push
+    # service that is down, and an endpoint the notifier refuses (plain http).
+    not_a_point = _b64url(b"\x04" + b"\x01" * 64)
+    household.subscriptions.subscribe(ids["olivia"], f"{push_service.origin}/push/bogus", not_a_point, good_auth)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    household.subscriptions.subscribe(ids["olivia"], f"https://127.0.0.1:{closed}/push/down", olivia.p256dh, good_auth)
+    household.subscriptions.subscribe(ids["olivia"], "http://127.0.0.1:9/push/plain", olivia.p256dh, good_auth)
+    household.subscriptions.subscribe(ids["olivia"], olivia.endpoint, olivia.p256dh, _b64url(olivia.auth))
+    notifier = _notifier(household)
+
+    assert notifier.notify(_alarm("front_door", str(uuid.uuid4()))) == 1
+
+    [request] = push_service.wait_for(1)
+    assert request.path == "/push/olivia"
+    assert household.browsers["olivia"].decrypt(request)["title"] == "Alarm: front door"
+    assert notifier.failures == 3
+    kept = {s.endpoint for s in household.subscriptions.of_users([ids["olivia"]])}
+    assert f"{push_service.origin}/push/bogus" not in kept, "a key nothing can be encrypted to is forgotten"
+    assert olivia.endpoint in kept
+    logged = caplog.text
+    assert "P-256" in logged
+    assert "connection refused" in logged
+    assert "https://" in logged  # the plain-http endpoint's refusal says what it must be

@@ -33,6 +33,7 @@ from homewarden.notify.bus import (
     MotionChanged,
     StorageProblem,
 )
+from homewarden.notify.destinations import webhook_destinations
 from homewarden.notify.webhooks import DeliveryRecord, WebhookDispatcher, WebhookStore
 from homewarden.store import EventStore
 
@@ -146,7 +147,14 @@ def dispatchers(homes: Homes) -> Iterator[Callable[..., WebhookDispatcher]]:
     started: list[WebhookDispatcher] = []
 
     def make(**options: Any) -> WebhookDispatcher:
-        settings = {"base_delay": 0.1, "poll_interval": 0.05, "timeout": 2.0, "hub_name": "test-hub"} | options
+        settings = {
+            "base_delay": 0.1,
+            "poll_interval": 0.05,
+            "timeout": 2.0,
+            "hub_name": "test-hub",
+            # The receivers stand in for the owner's endpoints on this machine: notify.webhooks.allow_loopback.
+            "destinations": webhook_destinations(allow_loopback=True),
+        } | options
         dispatcher = WebhookDispatcher(homes.webhooks, homes.accounts, **settings)
         dispatcher.start()
         started.append(dispatcher)
@@ -439,3 +447,56 @@ def test_a_full_storage_disk_reaches_the_homes_webhooks_and_so_does_its_end(
     assert (full["type"], full["data"]["problem"], full["data"]["free_bytes"]) == ("storage_problem", True, 3 << 20)
     assert full["data"]["reason"].startswith("the storage disk is full")
     assert (room["data"]["problem"], room["data"]["reason"]) == (False, None)
+
+
+def _resolver(answers: dict[str, list[str]]) -> Callable[[str, int], list[str]]:
+    """Stand in for DNS (a boundary this machine cannot control): each name answers the addresses given."""
+
+    def resolve(host: str, _port: int) -> list[str]:
+        if host not in answers:
+            raise OSError(f"{host} does not resolve")
+        return answers[host]
+
+    return resolve
+
+
+def test_the_dispatcher_connects_to_the_address_it_checked_and_speaks_to_the_name(
+    homes: Homes, receivers: Callable[[], Receiver], dispatchers: Callable[..., WebhookDispatcher]
+) -> None:
+    receiver = receivers()
+    port = receiver.url.split(":")[2].split("/")[0]
+    # The system's resolver knows no such name: only the address checked can have been connected to.
+    resolver = _resolver({"hooks.example.net": ["127.0.0.1"]})
+    homes.webhooks.create(homes.a, f"http://hooks.example.net:{port}/hook", ["arming"])
+    dispatcher = dispatchers(destinations=webhook_destinations(allow_loopback=True, resolver=resolver))
+
+    dispatcher(ArmingChanged(homes.a, "away", "olivia"))
+
+    [request] = receiver.wait_for(1)
+    assert request.headers["Host"] == f"hooks.example.net:{port}"
+
+
+def test_a_name_that_turns_to_this_machine_after_the_check_is_refused_at_delivery(
+    homes: Homes, receivers: Callable[[], Receiver], dispatchers: Callable[..., WebhookDispatcher]
+) -> None:
+    receiver = receivers()
+    port = receiver.url.split(":")[2].split("/")[0]
+    answers = {"rebind.example.net": ["192.168.1.20"], "split.example.net": ["192.168.1.21", "127.0.0.1"]}
+    policy = webhook_destinations(resolver=_resolver(answers))
+    policy.check_when_made(f"http://rebind.example.net:{port}/hook")  # made while the name pointed at the LAN
+    rebound, _ = homes.webhooks.create(homes.a, f"http://rebind.example.net:{port}/hook", ["arming"])
+    split, _ = homes.webhooks.create(homes.a, f"http://split.example.net:{port}/hook", ["arming"])
+    answers["rebind.example.net"] = ["127.0.0.1"]  # DNS rebinding: the next answer is this machine
+    dispatcher = dispatchers(destinations=policy)
+
+    dispatcher(ArmingChanged(homes.a, "night", "olivia"))
+
+    for hook, name in ((rebound, "rebind"), (split, "split")):
+        delivery = _wait_for_log(homes.webhooks, hook.id, lambda d: d.attempts == 1)
+        assert delivery.next_attempt_at is None, "a refused destination is not tried again"
+        assert delivery.status_code is None
+        assert delivery.error == (
+            f"refused: a webhook URL may not reach this machine ({name}.example.net is 127.0.0.1); "
+            "notify.webhooks.allow_loopback: true in the config allows it"
+        )
+    assert receiver.requests == []

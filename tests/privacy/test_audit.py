@@ -100,3 +100,21 @@ def test_a_rewritten_checkpoint_or_log_without_it_is_reported(logged: tuple[Even
     assert any("checkpoint" in problem for problem in log.verify().problems)
     log.checkpoint.write_text("not json")
     assert not log.verify().intact
+
+
+def test_a_repeated_access_is_written_once_per_window_per_person_and_object(
+    logged: tuple[EventStore, AuditLog, Path],
+) -> None:
+    _, log, _ = logged
+    before = len(log.entries())
+    member = Actor("member", "max")
+
+    written = [log.record_once_per(60, member, "view_live", "camera:front_door", home_id=1) for _ in range(5)]
+    written.append(log.record_once_per(60, OWNER, "view_live", "camera:front_door", home_id=1))
+    written.append(log.record_once_per(60, member, "view_live", "camera:garden", home_id=1))
+    without_window = [log.record_once_per(0, member, "view_live", "camera:porch", home_id=1) for _ in range(2)]
+
+    assert written[1:5] == [None] * 4
+    assert all(seq is not None for seq in (written[0], written[5], written[6], *without_window))
+    assert len(log.entries()) == before + 5
+    assert log.verify().intact

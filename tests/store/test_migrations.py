@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from homewarden.accounts.store import AccountStore
 from homewarden.store import EventStore
 from homewarden.store.database import migration_config
 from homewarden.store.models import Base
+from homewarden.store.review_models import Donation, ReviewAssignment
 
 
 def test_migrated_schema_matches_the_models(database_url: str, direct_engine: Engine) -> None:
@@ -79,7 +85,7 @@ def test_migrations_form_a_single_line_of_revisions() -> None:
     finally:
         engine.dispose()
 
-    assert scripts.get_heads() == ["0007"]
+    assert scripts.get_heads() == ["0008"]
 
 
 def test_names_that_clash_case_blind_are_renamed_oldest_first(database_url: str, direct_engine: Engine) -> None:
@@ -130,3 +136,41 @@ def test_going_back_below_0007_is_refused_while_seeds_are_sealed(database_url: s
         )
     with direct_engine.begin() as connection, pytest.raises(RuntimeError, match="sealed two-factor seed"):
         command.downgrade(migration_config(connection), "0006")
+
+
+def test_one_open_review_assignment_per_reviewer_keeps_the_first_of_those_handed_out_twice(
+    database_url: str, direct_engine: Engine
+) -> None:
+    """Revision 0008: assignments a race handed out twice go back to the queue; the first one stays the reviewer's."""
+    store = EventStore.open(database_url)
+    try:
+        accounts = AccountStore(store.engine)
+        home = accounts.create_home("A", ["front_door"])
+        reviewer = accounts.create_user("rita", "a password for migration tests", "reviewer", None).id
+        with direct_engine.begin() as connection:
+            command.downgrade(migration_config(connection), "0007")
+        now = datetime.now(UTC)
+        with Session(direct_engine) as session, session.begin():
+            for index in range(4):
+                session.add(
+                    Donation(
+                        id=f"donation-{index}", home_id=home, event_id=f"event-{index}", camera="front_door",
+                        label="person", status="donated", mask_people=False, pseudonym=f"clip{index}",
+                        retention_days=90, donated_at=now,
+                    )
+                )  # fmt: skip
+            session.flush()
+            done = ReviewAssignment(donation_id="donation-0", reviewer_id=reviewer, assigned_at=now, completed_at=now)
+            session.add(done)
+            for index in (1, 2, 3):
+                session.add(ReviewAssignment(donation_id=f"donation-{index}", reviewer_id=reviewer, assigned_at=now))
+        with direct_engine.begin() as connection:
+            command.upgrade(migration_config(connection), "head")
+        with Session(direct_engine) as session:
+            kept = session.scalars(select(ReviewAssignment.donation_id).order_by(ReviewAssignment.id)).all()
+            assert kept == ["donation-0", "donation-1"]
+            session.add(ReviewAssignment(donation_id="donation-2", reviewer_id=reviewer, assigned_at=now))
+            with pytest.raises(IntegrityError):
+                session.commit()
+    finally:
+        store.close()

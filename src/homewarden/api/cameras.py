@@ -20,6 +20,9 @@ STREAM_BOUNDARY = "homewardenframe"
 STREAM_INTERVAL = 0.2
 STREAM_WAIT = 5.0
 NO_STORE = {"Cache-Control": "no-store"}
+# The live page refreshes its picture every few seconds: one audit entry per person and camera a minute says who
+# watched, and when, without burying every other access under one entry per refresh.
+SNAPSHOT_AUDIT_WINDOW = 60.0
 
 
 @router.get("")
@@ -57,11 +60,20 @@ def list_cameras(caller: Caller, hub: Services) -> list[CameraPublic]:
 
 @router.get("/{name}/snapshot.jpg", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
 @allow(*HOUSEHOLD, token_scope="live:read", media=True)
-def camera_snapshot(name: CameraName, hub: Services, boxes: bool = False) -> Response:
+def camera_snapshot(name: CameraName, hub: Services, caller: Caller, boxes: bool = False) -> Response:
     """Serve the camera's newest frame as a JPEG, with the objects it follows boxed if asked."""
     image = hub.live.latest_jpeg(name, boxes=boxes)
     if image is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"camera {name!r} has sent no frame yet")
+    if hub.audit is not None:
+        hub.audit.record_once_per(
+            SNAPSHOT_AUDIT_WINDOW,
+            caller.actor,
+            "view_live",
+            f"camera:{name}",
+            home_id=caller.home_id,
+            detail="snapshot",
+        )
     return Response(image.jpeg, media_type="image/jpeg", headers=NO_STORE)
 
 

@@ -3,8 +3,6 @@ worker."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,8 +14,9 @@ from pydantic import BaseModel, Field, field_validator
 
 from homewarden.api.deps import HOUSEHOLD, OWNER, Caller, RowId, Services, allow, public
 from homewarden.api.schemas import Done, Incoming
-from homewarden.notify.push import PushSubscriptions, VapidKeys
-from homewarden.notify.webhooks import MAX_URL_LENGTH, DeliveryRecord, WebhookRecord, WebhookStore
+from homewarden.notify.destinations import PUSH_ENDPOINTS, DestinationRefusedError, webhook_destinations
+from homewarden.notify.push import PushSubscriptions, VapidKeys, browser_keys_problem
+from homewarden.notify.webhooks import MAX_URL_LENGTH, DeliveryRecord, WebhookRecord, WebhookStore, shown_url
 
 router = APIRouter(tags=["notifications"])
 SERVICE_WORKER = Path(__file__).parent.parent / "web" / "static" / "sw.js"
@@ -113,33 +112,11 @@ class PushKey(BaseModel):
     public_key: str
 
 
-def _b64url_bytes(value: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
-        raise ValueError("not base64url") from None
-
-
 class PushKeys(Incoming):
-    """A browser's keys for the end-to-end encryption of its notifications."""
+    """A browser's keys for the end-to-end encryption of its notifications (checked by the route: 400 if unusable)."""
 
     p256dh: str = Field(max_length=128)
     auth: str = Field(max_length=64)
-
-    @field_validator("p256dh")
-    @classmethod
-    def _public_point(cls, value: str) -> str:
-        point = _b64url_bytes(value)
-        if len(point) != 65 or point[0] != 4:
-            raise ValueError("p256dh must be an uncompressed P-256 public key")
-        return value
-
-    @field_validator("auth")
-    @classmethod
-    def _auth_secret(cls, value: str) -> str:
-        if len(_b64url_bytes(value)) != 16:
-            raise ValueError("auth must be 16 bytes")
-        return value
 
 
 class PushSubscriptionCreate(Incoming):
@@ -192,7 +169,11 @@ OwnWebhook = Annotated[WebhookRecord, Depends(own_webhook)]
 
 def _webhook_public(record: WebhookRecord) -> WebhookPublic:
     return WebhookPublic(
-        id=record.id, url=record.url, events=list(record.events), enabled=record.enabled, created_at=record.created_at
+        id=record.id,
+        url=shown_url(record.url),
+        events=list(record.events),
+        enabled=record.enabled,
+        created_at=record.created_at,
     )
 
 
@@ -224,8 +205,13 @@ def list_webhooks(caller: Caller, store: Webhooks) -> list[WebhookPublic]:
 
 @router.post("/api/webhooks", status_code=status.HTTP_201_CREATED)
 @allow(*OWNER)
-def add_webhook(body: WebhookCreate, caller: Caller, store: Webhooks) -> WebhookCreated:
+def add_webhook(body: WebhookCreate, caller: Caller, store: Webhooks, hub: Services) -> WebhookCreated:
     """Add a webhook; the answer holds its signing secret, shown this once."""
+    policy = webhook_destinations(allow_loopback=hub.config.notify.webhooks.allow_loopback)
+    try:
+        policy.check_when_made(body.url)
+    except DestinationRefusedError as refused:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(refused)) from None
     record, secret = store.create(_home_id(caller), body.url, body.events)
     return WebhookCreated(**_webhook_public(record).model_dump(), secret=secret)
 
@@ -277,6 +263,13 @@ def push_key(hub: Services) -> PushKey:
 @allow(*HOUSEHOLD)
 def subscribe_browser(body: PushSubscriptionCreate, caller: Caller, subscriptions: Subscriptions) -> Done:
     """Notify this browser of the alarms and doorbell presses of the cameras the caller may watch."""
+    problem = browser_keys_problem(body.keys.p256dh, body.keys.auth)
+    if problem is not None:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, problem)
+    try:
+        PUSH_ENDPOINTS.check_when_made(body.endpoint)
+    except DestinationRefusedError as refused:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(refused)) from None
     subscriptions.subscribe(caller.id, body.endpoint, body.keys.p256dh, body.keys.auth)
     return Done(detail="notifications on for this browser")
 

@@ -390,6 +390,26 @@ class MqttConfig(StrictModel):
     keepalive: int = Field(default=30, ge=5, le=3600, description="Seconds between keep-alive pings.")
 
 
+class WebhooksConfig(StrictModel):
+    """Where webhooks may point."""
+
+    allow_loopback: bool = Field(
+        default=False,
+        title="Allow loopback and link-local",
+        description=(
+            "Let webhooks reach this machine (127.0.0.0/8, ::1, localhost) and link-local addresses "
+            "(169.254.0.0/16, fe80::/10). Off: a webhook could otherwise reach services meant only for the hub's "
+            "own machine. The home network (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) is always allowed."
+        ),
+    )
+
+
+class NotifyConfig(StrictModel):
+    """The notification channels' limits."""
+
+    webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig, description="Where webhooks may point.")
+
+
 class DoorbellConfig(StrictModel):
     """A doorbell: the camera it is paired with, and how long a press records."""
 
@@ -470,6 +490,7 @@ class HomewardenConfig(StrictModel):
     alarm: AlarmConfig = Field(default_factory=AlarmConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
     doorbells: dict[str, DoorbellConfig] = Field(default_factory=dict, description="Doorbells by name.")
     server: ServerConfig = Field(default_factory=ServerConfig)
 

@@ -176,12 +176,18 @@ class Integration(Protocol):
 def start_integrations(services: HubServices) -> list[Integration]:
     """Subscribe the configured integrations to the hub's bus and start them; return them for stopping."""
     from homewarden.hub.doorbell import doorstep_of
+    from homewarden.notify.destinations import webhook_destinations
     from homewarden.notify.push import PushNotifier, PushSubscriptions, VapidKeys
     from homewarden.notify.webhooks import WebhookDispatcher, WebhookStore
 
     config = services.config
     engine = services.events.engine
-    webhooks = WebhookDispatcher(WebhookStore(engine), services.accounts, hub_name="homewarden")
+    webhooks = WebhookDispatcher(
+        WebhookStore(engine),
+        services.accounts,
+        hub_name="homewarden",
+        destinations=webhook_destinations(allow_loopback=config.notify.webhooks.allow_loopback),
+    )
     push = PushNotifier(PushSubscriptions(engine), services.accounts, VapidKeys.in_folder(config.storage.folder))
     doorstep_of(services.bus)  # "who is at the door?" remembers presses and people in view from the start
     started: list[Integration] = []

@@ -10,25 +10,36 @@ no image ever passes through the push service.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import logging
 import os
+import ssl
+import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02  # type: ignore[import-untyped]
-from pywebpush import WebPushException, webpush  # type: ignore[import-untyped]
+from pywebpush import WebPusher  # type: ignore[import-untyped]
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.accounts.store import AccountStore
 from homewarden.notify.bus import CameraOffline, DoorbellPressed, EventEnded, EventUpdated, Message
 from homewarden.notify.channel import Channel
+from homewarden.notify.destinations import (
+    PUSH_ENDPOINTS,
+    DeliveryFailedError,
+    DestinationPolicy,
+    DestinationRefusedError,
+    post,
+)
 from homewarden.notify.payloads import AlarmMemory, snapshot_path
 from homewarden.store.integration_models import PushSubscription
 from homewarden.store.transactions import transaction
@@ -48,6 +59,36 @@ GONE_STATUSES = frozenset({404, 410})
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64url_bytes(value: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64url") from None
+
+
+def browser_keys_problem(p256dh: str, auth: str) -> str | None:
+    """Return what is wrong with a browser's push keys (None if they can be encrypted to).
+
+    The key must be a point on P-256, not merely 65 bytes starting with 4: encrypting to anything else fails, and a
+    subscription that fails every time is only noise (or, before each browser had its own failure, a way to stop the
+    notifications of everyone after it).
+    """
+    try:
+        point = _b64url_bytes(p256dh)
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        return "keys.p256dh must be the browser's P-256 public key (an uncompressed point, base64url)"
+    if len(point) != 65:
+        return "keys.p256dh must be an uncompressed P-256 point (65 bytes)"
+    try:
+        secret = _b64url_bytes(auth)
+    except ValueError:
+        secret = b""
+    if len(secret) != 16:
+        return "keys.auth must be the browser's 16-byte authentication secret (base64url)"
+    return None
 
 
 class VapidKeys:
@@ -232,8 +273,14 @@ class PushNotifier(Channel):
         contact: str = DEFAULT_CONTACT,
         timeout: float = 10.0,
         ttl: int = TTL_SECONDS,
+        destinations: DestinationPolicy = PUSH_ENDPOINTS,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
-        """Sign with ``keys``; ``contact`` is the VAPID ``sub`` claim (a mailto: or https: URL)."""
+        """Sign with ``keys``; ``contact`` is the VAPID ``sub`` claim (a mailto: or https: URL).
+
+        ``destinations`` says which endpoints may be reached (public HTTPS hosts) and ``tls`` which certificates are
+        trusted (the system's); tests that stand in for a push service on this machine change both.
+        """
         super().__init__("web-push", queue_size=QUEUE_SIZE)
         self._subscriptions = subscriptions
         self._accounts = accounts
@@ -241,7 +288,11 @@ class PushNotifier(Channel):
         self._contact = contact
         self._timeout = timeout
         self._ttl = ttl
+        self._destinations = destinations
+        self._tls = tls
         self._alarms = AlarmMemory()
+        # Browsers whose delivery failed, for the record; each failure is also logged.
+        self.failures = 0
 
     def wants(self, message: Message) -> bool:
         """Queue only what may become a notification."""
@@ -261,30 +312,62 @@ class PushNotifier(Channel):
             return 0
         users = [user.id for user in self._accounts.members(home_id) if notification.camera in user.cameras]
         data = json.dumps(notification.payload(), separators=(",", ":"))
-        return sum(self._send(subscription, data) for subscription in self._subscriptions.of_users(users))
+        sent = 0
+        for subscription in self._subscriptions.of_users(users):
+            # One browser's failure, whatever it is, must not keep the notification from the browsers after it.
+            try:
+                sent += self._send(subscription, data)
+            except Exception as failure:
+                self.failures += 1
+                log.warning(
+                    "push to user %d's browser failed: %s",
+                    subscription.user_id,
+                    f"{type(failure).__name__}: {str(failure)[:120]}",
+                )
+        return sent
 
     def _send(self, subscription: SubscriptionRecord, data: str) -> bool:
-        info = {"endpoint": subscription.endpoint, "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}
-        try:
-            webpush(
-                info,
-                data=data,
-                vapid_private_key=self._vapid,
-                vapid_claims={"sub": self._contact},  # a fresh dict: webpush writes aud and exp into it
-                timeout=self._timeout,
-                ttl=self._ttl,
-                headers={"Urgency": "high"},
-            )
-        except WebPushException as failure:
-            status = getattr(failure.response, "status_code", None)
-            if status in GONE_STATUSES:
-                # The browser unsubscribed or the subscription expired: the push service will never take it again.
-                self._subscriptions.forget(subscription.endpoint)
-                log.info("forgot an expired push subscription of user %d", subscription.user_id)
-            else:
-                log.warning("push to user %d's browser failed: %s", subscription.user_id, str(failure)[:200])
+        problem = browser_keys_problem(subscription.p256dh, subscription.auth)
+        if problem is not None:
+            # Stored before keys were checked: it can never be encrypted to, so it is forgotten.
+            self._subscriptions.forget(subscription.endpoint)
+            self.failures += 1
+            log.warning("forgot user %d's push subscription: %s", subscription.user_id, problem)
             return False
-        except OSError as failure:  # requests' connection errors and timeouts are OSErrors
-            log.warning("push service unreachable for user %d's browser: %s", subscription.user_id, failure)
+        info = {"endpoint": subscription.endpoint, "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}
+        body = WebPusher(info).encode(data.encode(), "aes128gcm")["body"]
+        parts = urlsplit(subscription.endpoint)
+        # A fresh dict: the claims name this push service (aud) and expire in 12 hours, as RFC 8292 asks.
+        claims = {"sub": self._contact, "aud": f"{parts.scheme}://{parts.netloc}", "exp": int(time.time()) + 12 * 3600}
+        headers = {
+            "Authorization": self._vapid.sign(claims)["Authorization"],
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "TTL": str(self._ttl),
+            "Urgency": "high",
+        }
+        try:
+            answer = post(
+                subscription.endpoint,
+                body,
+                headers,
+                policy=self._destinations,
+                timeout=self._timeout,
+                tls=self._tls,
+            )
+        except (DestinationRefusedError, DeliveryFailedError) as failure:
+            self.failures += 1
+            log.warning("push to user %d's browser failed: %s", subscription.user_id, failure)
+            return False
+        if answer.status in GONE_STATUSES:
+            # The browser unsubscribed or the subscription expired: the push service will never take it again.
+            self._subscriptions.forget(subscription.endpoint)
+            log.info("forgot an expired push subscription of user %d", subscription.user_id)
+            return False
+        if not 200 <= answer.status < 300:
+            self.failures += 1
+            log.warning(
+                "push to user %d's browser refused: HTTP %d %s", subscription.user_id, answer.status, answer.reason
+            )
             return False
         return True

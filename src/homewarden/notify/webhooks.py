@@ -18,6 +18,11 @@ A receiver checks it like this (reject old timestamps too, so a recorded request
         return hmac.compare_digest(expected, sent) and abs(time.time() - int(timestamp)) <= tolerance
 
 Messages never carry media: an event names its snapshot's URL path on the hub, which needs the household's sign-in.
+
+Where a webhook may point is `notify/destinations.py`'s to say, checked when it is made and again at every attempt.
+The delivery log keeps the status of each answer (or a few words on why there was none), never the answer itself;
+a URL is logged and shown with its credentials (``user:password@``, secret-looking query parameters, token-like path
+segments) masked.
 """
 
 from __future__ import annotations
@@ -26,16 +31,16 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,6 +49,13 @@ from homewarden import __version__
 from homewarden.accounts.store import AccountStore
 from homewarden.notify.bus import ArmingChanged, EventEnded, Message, StorageProblem
 from homewarden.notify.channel import Channel
+from homewarden.notify.destinations import (
+    DeliveryFailedError,
+    DestinationPolicy,
+    DestinationRefusedError,
+    post,
+    webhook_destinations,
+)
 from homewarden.notify.payloads import AlarmMemory, iso, outgoing
 from homewarden.store.integration_models import Webhook, WebhookDelivery
 from homewarden.store.transactions import transaction
@@ -100,6 +112,29 @@ class DueDelivery:
 
 def _maybeas_utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else as_utc(moment)
+
+
+MASK = "***"
+# Query parameters whose value is a credential by its name: ?token=, ?api_key=, ?access_token=, ?sig=, ?password= ...
+SECRET_PARAMETER = re.compile(r"(?i)(token|key|secret|pass|pwd|auth|sig|session|credential|code)")
+# A path segment that looks generated rather than named: long, with letters and digits (Home Assistant's webhook id).
+TOKEN_SEGMENT = re.compile(r"(?=[^/]*[0-9])(?=[^/]*[A-Za-z])[A-Za-z0-9_\-]{16,}")
+
+
+def shown_url(url: str) -> str:
+    """Return a webhook URL fit to log and show: its password, secret query values and token-like segments masked."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        credentials, _, host = netloc.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        netloc = f"{user}:{MASK}@{host}" if ":" in credentials else f"{MASK}@{host}"
+    path = "/".join(MASK if TOKEN_SEGMENT.fullmatch(segment) else segment for segment in parts.path.split("/"))
+    query = "&".join(
+        f"{quote(name, safe='')}={MASK if SECRET_PARAMETER.search(name) else quote(value, safe='')}"
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return urlunsplit((parts.scheme, netloc, path, query, ""))
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -263,12 +298,6 @@ def _home_of(message: Message, accounts: AccountStore) -> int | None:
     return accounts.home_of_camera(camera)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect would resend the signed body somewhere the owner did not configure: it counts as the answer.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 class WebhookDispatcher(Channel):
     """Deliver the bus's messages to each home's webhooks, on a worker thread of its own.
 
@@ -287,8 +316,12 @@ class WebhookDispatcher(Channel):
         max_attempts: int = 8,
         timeout: float = 10.0,
         poll_interval: float = 2.0,
+        destinations: DestinationPolicy | None = None,
     ) -> None:
-        """Retry after ``base_delay`` seconds, doubling up to ``max_delay``, at most ``max_attempts`` times."""
+        """Retry after ``base_delay`` seconds, doubling up to ``max_delay``, at most ``max_attempts`` times.
+
+        ``destinations`` says where webhooks may point (by default: the home network, not this machine).
+        """
         super().__init__("webhooks", queue_size=QUEUE_SIZE)
         self.store = store
         self._accounts = accounts
@@ -300,7 +333,7 @@ class WebhookDispatcher(Channel):
         # Test messages are queued by the API in the database; the worker looks for them this often.
         self._poll_interval = poll_interval
         self._alarms = AlarmMemory()
-        self._opener = urllib.request.build_opener(_NoRedirects)
+        self._destinations = destinations or webhook_destinations()
 
     def deliver(self, message: Message) -> None:
         """Add a delivery to the log for every webhook of the message's home that wants its kind."""
@@ -334,31 +367,29 @@ class WebhookDispatcher(Channel):
         message = {**delivery.payload, "hub": self._hub_name}
         body = json.dumps(message, separators=(",", ":"), sort_keys=True).encode()
         timestamp = str(int(time.time()))
-        request = urllib.request.Request(
-            delivery.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": f"homewarden/{__version__}",
-                "X-Homewarden-Delivery": delivery.id,
-                "X-Homewarden-Timestamp": timestamp,
-                "X-Homewarden-Signature": sign(delivery.secret, timestamp, body),
-            },
-        )
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": f"homewarden/{__version__}",
+            "X-Homewarden-Delivery": delivery.id,
+            "X-Homewarden-Timestamp": timestamp,
+            "X-Homewarden-Signature": sign(delivery.secret, timestamp, body),
+        }
         status: int | None = None
         error: str | None = None
+        refused = False
         try:
-            with self._opener.open(request, timeout=self._timeout) as response:
-                status = int(response.status)
-        except urllib.error.HTTPError as answer:
-            status = int(answer.code)
-            answer.close()
-        except (OSError, ValueError) as failure:  # connection refused, DNS, TLS, timeout, a URL urllib refuses
-            error = str(getattr(failure, "reason", failure))[:500] or type(failure).__name__
+            # A redirect is not followed (it would resend the signed body somewhere the owner did not configure):
+            # it counts as the answer.
+            status = post(delivery.url, body, headers, policy=self._destinations, timeout=self._timeout).status
+        except DestinationRefusedError as refusal:
+            error, refused = f"refused: {refusal}", True
+        except DeliveryFailedError as failure:
+            error = str(failure)
         attempts = delivery.attempts + 1
         delivered = status is not None and 200 <= status < 300
-        retry = not delivered and (status is None or status >= 500 or status in RETRY_STATUSES)
+        # A refused destination stays refused until the owner changes it (a name answering with this machine now
+        # may answer otherwise later, but trying again only knocks on the same door).
+        retry = not delivered and not refused and (status is None or status >= 500 or status in RETRY_STATUSES)
         now = datetime.now(UTC)
         next_attempt_at = None
         if retry and attempts < self._max_attempts:
@@ -368,5 +399,5 @@ class WebhookDispatcher(Channel):
             error = error or f"HTTP {status}"
             if retry:
                 error = f"{error}; gave up after {attempts} attempts"
-            log.warning("webhook delivery %s to %s failed: %s", delivery.id, delivery.url, error)
+            log.warning("webhook delivery %s to %s failed: %s", delivery.id, shown_url(delivery.url), error)
         self.store.record_attempt(delivery.id, now, status, error, delivered, next_attempt_at)

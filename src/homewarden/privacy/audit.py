@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
 CHECKPOINT_FILE_NAME = "audit-checkpoint.json"
+# Forget the quiet periods that ended once this many are remembered (people × cameras stays far below it).
+QUIET_PERIODS_KEPT = 1024
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,9 @@ class AuditLog:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self.checkpoint = checkpoint_folder / CHECKPOINT_FILE_NAME
         self._lock = threading.Lock()
+        # (actor, action, object, home) -> monotonic time until which the same access is not written again.
+        self._quiet_until: dict[tuple[str, str, str, str, int | None], float] = {}
+        self._quiet_lock = threading.Lock()
 
     def record(
         self,
@@ -136,6 +142,38 @@ class AuditLog:
             session.flush()
             self._write_checkpoint(seq, digest)
             return seq
+
+    def record_once_per(
+        self,
+        window: float,
+        actor: Actor,
+        action: str,
+        object_: str,
+        *,
+        home_id: int | None,
+        detail: str = "",
+    ) -> int | None:
+        """Append an entry unless the same actor did the same to the same object in the last ``window`` seconds.
+
+        For accesses that repeat by the second (a live page refreshing its picture): the log shows who watched
+        which camera and when, without one entry per frame burying every other access. Return the entry's sequence
+        number, or None when it fell in the quiet period of an earlier one (this process's memory: after a restart
+        the first access is written again).
+        """
+        key = (actor.role, actor.name, action, object_, home_id)
+        now = time.monotonic()
+        with self._quiet_lock:
+            if self._quiet_until.get(key, 0.0) > now:
+                return None
+            if len(self._quiet_until) >= QUIET_PERIODS_KEPT:
+                self._quiet_until = {known: until for known, until in self._quiet_until.items() if until > now}
+            self._quiet_until[key] = now + window
+        try:
+            return self.record(actor, action, object_, home_id=home_id, detail=detail)
+        except Exception:
+            with self._quiet_lock:  # not written: the next access must try again
+                self._quiet_until.pop(key, None)
+            raise
 
     def entries(self, *, home_id: int | None = None, limit: int = 200) -> list[AuditRecord]:
         """Return the newest entries (about one home, if given), newest first."""

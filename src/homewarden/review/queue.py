@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from homewarden.errors import Refusal, RefusedError
 from homewarden.privacy.audit import Actor, AuditLog
 from homewarden.privacy.donations import Donations, aware
+from homewarden.store.errors import StoreError
 from homewarden.store.review_models import Donation, ReviewAssignment, ReviewLabel
 from homewarden.store.transactions import transaction
 
@@ -119,35 +121,74 @@ class ReviewQueue:
             return None if row is None else self._assignment(session, row)
 
     def next(self, reviewer: Actor, reviewer_id: int) -> Assignment:
-        """Return the reviewer's open assignment, or hand them the next clip; refuse beyond the daily quota."""
-        current = self.open_assignment(reviewer_id)
-        if current is not None:
-            return current
+        """Return the reviewer's open assignment, or hand them the next clip; refuse beyond the daily quota.
+
+        Looking for the open assignment and making a new one are one transaction under the queue's lock, and the
+        database holds at most one open assignment per reviewer (a unique index), so a reviewer asking many times at
+        once, even of several hub processes, gets one clip, not one per request.
+        """
         with self._lock:
-            if self.used_today(reviewer_id) >= self.daily_quota:
-                self.audit.record(
-                    reviewer, "review_next", "queue", home_id=None, outcome="refused", detail="daily quota"
-                )
-                raise ReviewRefusedError(
-                    f"daily quota of {self.daily_quota} clips reached; the queue reopens tomorrow",
-                    Refusal.QUOTA_EXHAUSTED,
-                )
-            with self._session("assign a clip") as session:
-                busy = select(ReviewAssignment.donation_id)
-                donation = session.scalars(
-                    select(Donation)
-                    .where(Donation.status == "donated", Donation.id.not_in(busy))
-                    .order_by(Donation.donated_at, Donation.id)
-                    .limit(1)
-                ).first()
-                if donation is None:
-                    raise ReviewRefusedError("the queue is empty", Refusal.NOT_FOUND)
-                row = ReviewAssignment(donation_id=donation.id, reviewer_id=reviewer_id, assigned_at=datetime.now(UTC))
-                session.add(row)
-                session.flush()
-                assignment = self._assignment(session, row)
-        self.audit.record(reviewer, "review_assigned", f"donation:{assignment.donation_id}", home_id=assignment.home_id)
+            try:
+                outcome = self._open_or_assign(reviewer_id)
+            except StoreError:
+                # Another process assigned a clip between our look and our insert: that one is theirs to keep.
+                current = self.open_assignment(reviewer_id)
+                if current is None:
+                    raise
+                return current
+        if outcome == "quota reached":
+            self.audit.record(reviewer, "review_next", "queue", home_id=None, outcome="refused", detail="daily quota")
+            raise ReviewRefusedError(
+                f"daily quota of {self.daily_quota} clips reached; the queue reopens tomorrow",
+                Refusal.QUOTA_EXHAUSTED,
+            )
+        if outcome == "queue empty":
+            raise ReviewRefusedError("the queue is empty", Refusal.NOT_FOUND)
+        assignment, fresh = outcome
+        if fresh:
+            self.audit.record(
+                reviewer, "review_assigned", f"donation:{assignment.donation_id}", home_id=assignment.home_id
+            )
         return assignment
+
+    def _open_or_assign(self, reviewer_id: int) -> tuple[Assignment, bool] | Literal["quota reached", "queue empty"]:
+        """In one transaction: the open assignment, or a new one (True), or why there is none."""
+        now = datetime.now(UTC)
+        midnight = datetime.fromtimestamp(self._clock(), tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        with self._session("assign a clip") as session:
+            open_rows = session.scalars(
+                select(ReviewAssignment)
+                .where(ReviewAssignment.reviewer_id == reviewer_id, ReviewAssignment.completed_at.is_(None))
+                .order_by(ReviewAssignment.id)
+            ).all()
+            for row in open_rows:
+                donation = session.get(Donation, row.donation_id)
+                if donation is not None and donation.status == "donated":
+                    return self._assignment(session, row), False
+            # What is left open is a clip flagged, withdrawn or expired meanwhile: it is over for this reviewer.
+            for row in open_rows:
+                row.completed_at = now
+            session.flush()
+            used = session.scalar(
+                select(func.count())
+                .select_from(ReviewAssignment)
+                .where(ReviewAssignment.reviewer_id == reviewer_id, ReviewAssignment.assigned_at >= midnight)
+            )
+            if (used or 0) >= self.daily_quota:
+                return "quota reached"
+            busy = select(ReviewAssignment.donation_id)
+            donation = session.scalars(
+                select(Donation)
+                .where(Donation.status == "donated", Donation.id.not_in(busy))
+                .order_by(Donation.donated_at, Donation.id)
+                .limit(1)
+            ).first()
+            if donation is None:
+                return "queue empty"
+            row = ReviewAssignment(donation_id=donation.id, reviewer_id=reviewer_id, assigned_at=now)
+            session.add(row)
+            session.flush()  # the unique index of open assignments refuses a second one here
+            return self._assignment(session, row), True
 
     def media_link(self, reviewer: Actor, reviewer_id: int, assignment_id: int) -> tuple[str, float]:
         """Make a single-use link to the assignment's clip; return its token and expiry (Unix seconds)."""

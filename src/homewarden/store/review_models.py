@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from homewarden.store.models import Base
@@ -51,6 +51,17 @@ class ReviewAssignment(Base):
     """A donated clip handed to one reviewer; done once they labelled or flagged it."""
 
     __tablename__ = "review_assignment"
+    # A reviewer has at most one clip open at a time, held by the database itself so that many requests at once, of
+    # one process or several, cannot hand out a second.
+    __table_args__ = (
+        Index(
+            "uq_review_assignment_open_per_reviewer",
+            "reviewer_id",
+            unique=True,
+            sqlite_where=text("completed_at IS NULL"),
+            postgresql_where=text("completed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     donation_id: Mapped[str] = mapped_column(ForeignKey("donation.id", ondelete="CASCADE"), index=True)
