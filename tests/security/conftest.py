@@ -35,7 +35,7 @@ FRONT, GARDEN = "front_door", "garden"
 SESSION_COOKIE = "hw_session"
 TOTP_STEP = 30
 # The cameras loop real footage with people; this is a deadline for a stuck hub, not a speed check.
-EVENT_DEADLINE = 120.0
+EVENT_DEADLINE = 300.0
 
 
 @dataclass

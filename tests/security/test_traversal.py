@@ -164,7 +164,9 @@ def test_donation_ids_face_names_and_review_links_that_are_paths_touch_nothing(
             ("GET", f"/api/review/media/{name}", reviewer),
         ):
             assert_refused_without_secrets(raw_request(hub, path, person, method), f"{method} {path}")
-    assert fingerprint(hub.config.parent) == before
+    # The cameras go on recording, so new footage may appear; nothing that was there may change or go.
+    after = fingerprint(hub.config.parent)
+    assert {name: after.get(name) for name in before} == before
     assert (hub.storage / "home-key.json").is_file()
 
 
