@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from homewarden import __version__
+from homewarden.cli import cloud_hub
 from homewarden.cli.audit import register_audit_commands
 from homewarden.cli.faces import register_face_commands
 from homewarden.cli.owner import register_owner_commands
@@ -72,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_face_commands(commands)  # faces
     register_user_commands(commands)  # users
     register_audit_commands(commands)  # audit
+    cloud = commands.add_parser("cloud", help="Homewarden Cloud: off-site copies of the hub's footage")
+    cloud_hub.register(cloud.add_subparsers(dest="cloud_command", required=True, metavar="ACTION"))
     return parser
 
 
