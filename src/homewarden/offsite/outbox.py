@@ -138,8 +138,8 @@ class Outbox:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._local = threading.local()
-        with self._transaction() as db:
-            db.executescript(SCHEMA)
+        # executescript commits on its own; every statement in SCHEMA may run again harmlessly.
+        self._connection().executescript(SCHEMA)
         path.chmod(0o600)
 
     def _connection(self) -> sqlite3.Connection:
