@@ -334,6 +334,18 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/storage"): Row(
         Call("GET", "/api/storage"), who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403)
     ),
+    ("GET", "/api/offsite"): Row(
+        Call("GET", "/api/offsite"), who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403)
+    ),
+    # Olivia passes the policy and is refused only for the address, which is not a cloud's (400).
+    ("POST", "/api/offsite/pairing"): Row(
+        Call("POST", "/api/offsite/pairing", json={"cloud_url": "ftp://nowhere", "code": "AAAA-BBBB-CCCC"}),
+        who(anonymous=401, olivia=400, max=403, bob=404, program=403, token=403),
+    ),
+    # Olivia passes the policy; the hub is not paired, so there is nothing to unpair (409).
+    ("DELETE", "/api/offsite/pairing"): Row(
+        Call("DELETE", "/api/offsite/pairing"), who(anonymous=401, olivia=409, max=403, bob=404, program=403, token=403)
+    ),
     ("GET", "/api/members"): Row(
         Call("GET", "/api/members"), who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403)
     ),

@@ -6,13 +6,15 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from homewarden.offsite.identity import OffsiteFolder, Pairing, PairingError, check_cloud_url
 
 
 def test_device_key_and_pairing_are_private_and_survive_reopening(tmp_path: Path) -> None:
     folder = OffsiteFolder(tmp_path / "data")
-    key = folder.new_device_key()
+    key = Ed25519PrivateKey.generate()
+    folder.save_device_key(key)
     folder.save_pairing(Pairing("https://cloud.example", "hub_1", "h_1", clock_offset=2.5, paired_at=10.0))
     for path in (folder.device_key_path, folder.pairing_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -24,7 +26,7 @@ def test_device_key_and_pairing_are_private_and_survive_reopening(tmp_path: Path
 def test_no_pairing_is_none_and_forgetting_removes_the_key(tmp_path: Path) -> None:
     folder = OffsiteFolder(tmp_path)
     assert folder.pairing() is None
-    folder.new_device_key()
+    folder.save_device_key(Ed25519PrivateKey.generate())
     folder.save_pairing(Pairing("http://127.0.0.1:1", "hub", "home"))
     folder.forget_pairing()
     assert folder.pairing() is None

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from homewarden import __version__
-from homewarden.api import auth, cameras, events, household, integrations, notifications, privacy, review
+from homewarden.api import auth, cameras, events, household, integrations, notifications, offsite, privacy, review
 from homewarden.api.deps import authorize, check_every_route_has_a_policy
 from homewarden.api.errors import add_refusal_handler
 from homewarden.hub.services import HubServices
@@ -73,6 +73,7 @@ def create_app(services: HubServices) -> FastAPI:
         review.router,
         notifications.router,
         integrations.router,
+        offsite.router,
     ):
         app.include_router(router)
     from homewarden.web import pages

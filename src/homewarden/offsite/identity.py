@@ -74,15 +74,13 @@ class OffsiteFolder:
     def _ensure_folder(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
 
-    def new_device_key(self) -> Ed25519PrivateKey:
-        """Make a fresh device key pair and keep its private half (owner-only), replacing any earlier one."""
+    def save_device_key(self, key: Ed25519PrivateKey) -> None:
+        """Keep a device's private key (owner-only), replacing any earlier one."""
         self._ensure_folder()
-        key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         write_private_file(self.device_key_path, pem)
-        return key
 
     def device_key(self) -> Ed25519PrivateKey:
         """Return the device's private key."""

@@ -7,10 +7,13 @@ import socket
 import time
 from collections.abc import Callable
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from homewarden.config.model import OffsiteConfig
 from homewarden.offsite.client import CloudClient, CloudError, NotPairedError, pair_with_cloud
-from homewarden.offsite.identity import OffsiteFolder, Pairing, PairingError
+from homewarden.offsite.identity import OffsiteFolder, Pairing, PairingError, check_cloud_url
 from homewarden.offsite.outbox import Outbox
+from homewarden.store.database import EventStore
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +27,9 @@ def pair_hub(
     folder: OffsiteFolder, cloud_url: str, code: str, name: str, clock: Callable[[], float] = time.time
 ) -> Pairing:
     """Make a new device key, pair it with the cloud using the one-time code, and keep the pairing."""
-    device_key = folder.new_device_key()
-    answer = pair_with_cloud(cloud_url, code, device_key, name)
+    # The new key is kept only once the cloud accepted it: a failed attempt leaves an earlier pairing working.
+    device_key = Ed25519PrivateKey.generate()
+    answer = pair_with_cloud(check_cloud_url(cloud_url), code, device_key, name)
     now = clock()
     pairing = Pairing(
         cloud_url=cloud_url.strip().rstrip("/"),
@@ -43,6 +47,7 @@ def pair_hub(
         outbox.set_state("home_id", pairing.home_id)
     finally:
         outbox.close()
+    folder.save_device_key(device_key)
     folder.save_pairing(pairing)
     log.info("paired with %s as hub %s of home %s", pairing.cloud_url, pairing.hub_id, pairing.home_id)
     return pairing
@@ -71,3 +76,20 @@ def unpair_hub(folder: OffsiteFolder) -> str | None:
         outbox.close()
     log.info("unpaired from %s", pairing.cloud_url)
     return not_told
+
+
+def send_deletions_to_cloud(store: EventStore, folder: OffsiteFolder) -> Outbox | None:
+    """Queue the cloud deletion of every event deleted through ``store``, if the hub is paired; return the outbox.
+
+    For processes other than the hub (the owner's commands): the outbox file is shared, and the running hub's worker
+    carries the deletions out.
+    """
+    if folder.pairing_stamp() is None:
+        return None
+    outbox = Outbox(folder.outbox_path)
+
+    def queue_deletion(event_id: str) -> None:
+        outbox.enqueue_event_deletion(event_id)
+
+    store.deletion_listeners.append(queue_deletion)
+    return outbox
