@@ -10,6 +10,7 @@ from pathlib import Path
 
 from homewarden import __version__
 from homewarden.cli.audit import register_audit_commands
+from homewarden.cli.cloud import register_cloud_commands
 from homewarden.cli.faces import register_face_commands
 from homewarden.cli.owner import register_owner_commands
 from homewarden.cli.users import register_user_commands
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_face_commands(commands)  # faces
     register_user_commands(commands)  # users
     register_audit_commands(commands)  # audit
+    register_cloud_commands(commands)  # cloud
     return parser
 
 
