@@ -11,6 +11,7 @@ from pathlib import Path
 from homewarden import __version__
 from homewarden.cli import cloud_hub
 from homewarden.cli.audit import register_audit_commands
+from homewarden.cli.cloud import add_service_commands
 from homewarden.cli.faces import register_face_commands
 from homewarden.cli.owner import register_owner_commands
 from homewarden.cli.users import register_user_commands
@@ -73,8 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     register_face_commands(commands)  # faces
     register_user_commands(commands)  # users
     register_audit_commands(commands)  # audit
-    cloud = commands.add_parser("cloud", help="Homewarden Cloud: off-site copies of the hub's footage")
-    cloud_hub.register(cloud.add_subparsers(dest="cloud_command", required=True, metavar="ACTION"))
+    # cloud: the service's commands (serve, worker, migrate, invite) and the hub's (pair, unpair, status, restore)
+    cloud = commands.add_parser("cloud", help="Homewarden Cloud: off-site copies the cloud cannot read")
+    cloud_group = cloud.add_subparsers(dest="cloud_command", required=True, metavar="ACTION")
+    add_service_commands(cloud_group)
+    cloud_hub.register(cloud_group)
     return parser
 
 
