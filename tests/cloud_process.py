@@ -219,8 +219,9 @@ def _spawn(arguments: list[str]) -> CloudProcess:
 
     def collect() -> None:
         assert process.stdout is not None
-        for line in process.stdout:
-            started.logged.append(line)
+        with process.stdout:  # closed at the end of the output, so no test leaks the pipe
+            for line in process.stdout:
+                started.logged.append(line)
 
     threading.Thread(target=collect, daemon=True).start()
     return started
@@ -243,9 +244,9 @@ def run_cloud_command(*arguments: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def start_cloud_serve(config: Path) -> CloudProcess:
-    """Run `homewarden cloud serve` on a free port and wait until it answers; fail loudly if it does not."""
-    port = free_port()
+def start_cloud_serve(config: Path, port: int | None = None) -> CloudProcess:
+    """Run `homewarden cloud serve` on ``port`` (a free one by default) and wait until it answers, or fail loudly."""
+    port = port or free_port()
     cloud = _spawn(["cloud", "serve", "--config", str(config), "--port", str(port)])
     cloud.base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_SECONDS

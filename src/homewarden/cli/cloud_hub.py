@@ -13,10 +13,10 @@ from homewarden.errors import UserError
 from homewarden.offsite.client import CloudError
 from homewarden.offsite.identity import OffsiteFolder, PairingError
 from homewarden.offsite.pairing import hub_name, pair_hub, unpair_hub
-from homewarden.store.crypto import SealedObjectError
+from homewarden.store.crypto import Keyring, SealedObjectError
 from homewarden.store.errors import StoreError
 from homewarden.store.keys import HomeKeyError
-from homewarden.store.secret_input import PASSPHRASE_ENV
+from homewarden.store.secret_input import PASSPHRASE_ENV, SecretSource
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -28,6 +28,10 @@ def register(cloud: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     pair.add_argument("code", help="the pairing code from the cloud account page (XXXX-XXXX-XXXX)")
     _command(cloud, "unpair", cloud_unpair, "stop sending off-site copies and make the cloud forget this hub")
     _command(cloud, "status", cloud_status, "show what waits to go off-site, the last success and the cloud's usage")
+    restore = _command(cloud, "restore", cloud_restore, "bring a home's events and footage back from the cloud")
+    restore.add_argument("url", help="the cloud's address")
+    restore.add_argument("code", help="a pairing code from the cloud account (this hub takes over the home)")
+    add_secret_options(restore)
 
 
 def _command(
@@ -108,6 +112,43 @@ def cloud_status(args: argparse.Namespace) -> int:
     print(f"last success: {_utc(float(last_success)) if last_success else 'never'}")
     if last_error:
         print(f"last error: {last_error}")
+    return 0
+
+
+def cloud_restore(args: argparse.Namespace) -> int:
+    """Restore onto a fresh hub: pair, take the key file, unlock it, bring every event and object back."""
+    from homewarden.offsite.restore import RestoreError, restore_hub
+    from homewarden.store.database import EventStore
+    from homewarden.store.keys import HomeKeyFile
+
+    config = _config(args)
+    secrets = SecretSource(from_stdin=args.passphrase_stdin)
+
+    def unlock(key_file: HomeKeyFile) -> Keyring:
+        if args.recovery_key:
+            return key_file.unlock_with_recovery_key(secrets.recovery_key())
+        return key_file.unlock(secrets.passphrase("Passphrase of the home being restored"))
+
+    with EventStore.open(config.storage.resolved_database_url()) as store:
+        try:
+            report = restore_hub(
+                config.storage.folder,
+                store,
+                args.url,
+                args.code,
+                hub_name(config.offsite),
+                unlock,
+                progress=print,
+            )
+        except RestoreError as exc:
+            raise UserError(str(exc)) from None
+    print(f"restored {report.events} event(s) and {report.objects} object(s) ({report.bytes / 1e6:.1f} MB)")
+    for name in report.missing:
+        print(f"  no longer in the cloud (its retention may have removed it): {name}")
+    for problem in report.unreadable:
+        print(f"  could not be opened, left out: {problem}")
+    if args.recovery_key:
+        print("unlocked with the recovery key: set a new passphrase with `homewarden keys recover`")
     return 0
 
 
