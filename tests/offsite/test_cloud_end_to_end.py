@@ -175,17 +175,19 @@ def test_a_hub_killed_mid_upload_resumes_where_it_was(hub: HubUnderTest, cloud: 
         wait_for(lambda: any(item.upload_id for item in outbox.items()), timeout=60, what="the multipart upload begun")
         time.sleep(4.0)
         worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
+        worker.communicate(timeout=10)
         assert outbox.counts().waiting > 0
-        again = start_worker(hub.folder, "{}")
+        # Started again with the same config, less the cap (so the test need not wait for it).
+        again = start_worker(hub.folder, options.model_copy(update={"bandwidth_limit": None}).model_dump_json())
         wait_for(lambda: outbox.counts().waiting == 0, timeout=90, what="the outbox drained by the restarted hub")
         again.send_signal(signal.SIGTERM)
-        log = again.communicate(timeout=30)[0]
+        log = again.communicate(timeout=30)[1]
     finally:
         outbox.close()
         for process in (worker, locals().get("again")):
             if isinstance(process, subprocess.Popen) and process.poll() is None:
                 process.kill()
+                process.communicate(timeout=10)
     resumed = [line for line in log.splitlines() if "resuming" in line]
     assert resumed, log
     assert "0 part(s)" not in resumed[0]
