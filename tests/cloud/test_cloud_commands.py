@@ -16,8 +16,10 @@ from cloud_process import (
     write_cloud_config,
 )
 
+# The tests that start `homewarden cloud serve` take many seconds each (the process imports FastAPI, SQLAlchemy
+# and boto3, then connects), so they are marked slow.
 
-# Three `homewarden` processes start here: many seconds on a loaded machine.
+
 @pytest.mark.slow
 def test_a_real_serve_process_pairs_a_hub_and_keeps_its_objects(cloud_service: CloudProcess) -> None:
     with httpx.Client(base_url=cloud_service.base_url, timeout=30) as client:
@@ -41,7 +43,6 @@ def test_a_real_serve_process_pairs_a_hub_and_keeps_its_objects(cloud_service: C
     assert "Traceback" not in cloud_service.output()
 
 
-# Three `homewarden` processes start here: many seconds on a loaded machine.
 @pytest.mark.slow
 def test_serve_refuses_an_unmigrated_postgresql_database_in_one_line(tmp_path: Path, cloud_database_url: str) -> None:
     config = write_cloud_config(tmp_path, cloud_database_url)
@@ -63,7 +64,6 @@ def test_serve_refuses_an_unmigrated_postgresql_database_in_one_line(tmp_path: P
     assert code.count("-") == 3
 
 
-# Three `homewarden` processes start here: many seconds on a loaded machine.
 @pytest.mark.slow
 def test_a_trial_cloud_on_sqlite_and_a_folder_serves_with_no_other_service(tmp_path: Path) -> None:
     config = write_cloud_config(tmp_path, f"sqlite:///{tmp_path / 'cloud.db'}")
