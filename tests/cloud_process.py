@@ -197,6 +197,8 @@ class CloudProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         return int(self.process.returncode)
 
     def output(self) -> str:

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from homewarden.cloud.config import CloudConfig, CloudConfigError, load_cloud_config
@@ -72,28 +76,53 @@ def serve_command(args: argparse.Namespace) -> int:
     if (args.certfile is None) != (args.keyfile is None):
         raise UserError("--certfile and --keyfile go together")
     config = read_config(args.config)
+    check_port_free(args.host, args.port)
     # A one-machine trial (SQLite) migrates by itself; a service's database is migrated once, by `cloud migrate`,
     # not by every API process starting at the same moment.
     trial = config.database_url.startswith("sqlite")
     services = CloudServices.build(config, migrate=trial)
     try:
-        app = create_cloud_app(services)
-        log.setLevel(logging.INFO)
-        log.info("Homewarden Cloud on http%s://%s:%d", "s" if args.certfile else "", args.host, args.port)
-        try:
-            uvicorn.run(
-                app,
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_cloud_app(services),
                 host=args.host,
                 port=args.port,
                 log_level="warning",
+                access_log=False,
                 ssl_certfile=str(args.certfile) if args.certfile else None,
                 ssl_keyfile=str(args.keyfile) if args.keyfile else None,
             )
-        except OSError as error:
-            raise UserError(f"cannot serve on {args.host}:{args.port}: {error.strerror or error}") from None
+        )
+        print(f"Homewarden Cloud serving at http{'s' if args.certfile else ''}://{args.host}:{args.port}/", flush=True)
+        # uvicorn handles SIGINT/SIGTERM while it runs and raises the signal again once it has shut down; this
+        # handler receives that one, so a stopped service exits 0.
+        with _signals_end_quietly():
+            server.run()
     finally:
         services.close()
+    print("Homewarden Cloud stopped", flush=True)
     return 0
+
+
+@contextmanager
+def _signals_end_quietly() -> Iterator[None]:
+    previous = {sig: signal.signal(sig, lambda _signum, _frame: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse at once, in one line, a port another program listens on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise UserError(f"cannot listen on {host}:{port}: {error.strerror} (choose another with --port)") from None
 
 
 def worker_command(args: argparse.Namespace) -> int:

@@ -49,7 +49,6 @@ class CloudTasks:
             task_reject_on_worker_lost=True,
             worker_prefetch_multiplier=1,
             broker_connection_retry_on_startup=True,
-            worker_hijack_root_logger=False,
             # Beat keeps its schedule in memory: nothing written to the working folder.
             beat_scheduler="celery.beat:Scheduler",
             beat_schedule={
@@ -60,9 +59,7 @@ class CloudTasks:
             accept_content=["json"],
         )
         self._services = services
-        self.delete_blob = self._register_delete_blob()
-        self.retention = self.app.task(name=RETENTION)(self._retention)
-        self.sweep = self.app.task(name=SWEEP)(self._sweep)
+        self.delete_blob, self.retention, self.sweep = self._register()
 
     def schedule_deletion(self, keys: list[str]) -> None:
         """Queue a deletion task per key; a broker that refuses leaves them to the sweep."""
@@ -87,8 +84,10 @@ class CloudTasks:
             argv.append("--beat")
         self.app.worker_main(argv)
 
-    def _register_delete_blob(self) -> Task[[str], bool]:
+    def _register(self) -> tuple[Task[[str], bool], Task[[], int], Task[[], int]]:
+        """Register the tasks (closures: a task is a plain function of its arguments)."""
         services = self._services
+        schedule_deletion = self.schedule_deletion
 
         @self.app.task(
             name=DELETE_BLOB,
@@ -102,17 +101,21 @@ class CloudTasks:
             shared = services()
             return delete_doomed_blob(shared.database, shared.store, key)
 
-        return delete_blob
+        @self.app.task(name=RETENTION)
+        def retention() -> int:
+            """Apply every home's retention and quota; queue the deletion of their blobs."""
+            keys = services().run_retention()
+            schedule_deletion(keys)
+            return len(keys)
 
-    def _retention(self) -> int:
-        keys = self._services().run_retention()
-        self.schedule_deletion(keys)
-        return len(keys)
+        @self.app.task(name=SWEEP)
+        def sweep() -> int:
+            """Abort stale uploads, prune nonces and codes, redo deletions whose task was lost."""
+            keys = services().run_sweep()
+            schedule_deletion(keys)
+            return len(keys)
 
-    def _sweep(self) -> int:
-        keys = self._services().run_sweep()
-        self.schedule_deletion(keys)
-        return len(keys)
+        return delete_blob, retention, sweep
 
 
 class ServicesPerProcess:

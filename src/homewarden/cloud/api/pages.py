@@ -29,7 +29,13 @@ section{margin:1.5rem 0}code{font-size:1.4rem;letter-spacing:.1rem}[hidden]{disp
 <section id="signin"><h2>Sign in</h2><form id="signin-form">
 <p><label>User name <input name="username" autocomplete="username" required></label></p>
 <p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
-<p><button>Sign in</button></p></form></section>
+<p><button>Sign in</button></p></form>
+<h2>New account</h2><form id="signup-form">
+<p><label>User name <input name="username" autocomplete="username" required></label></p>
+<p><label>Password (12 characters or more)
+<input name="password" type="password" autocomplete="new-password" minlength="12" required></label></p>
+<p><label>Invitation code <input name="invitation" autocomplete="off"></label></p>
+<p><button>Make the account</button></p></form></section>
 <section id="account" hidden><h2 id="who"></h2>
 <p id="usage"></p>
 <p><button id="pair">Get a pairing code</button> <span id="code"></span></p>
@@ -82,6 +88,17 @@ $('signin-form').onsubmit = async (event) => {
   try {
     const credentials = {username: form.get('username'), password: form.get('password')};
     token = (await call('POST', '/api/v1/session', credentials)).token;
+    sessionStorage.setItem('hw-cloud-token', token); say(''); show();
+  } catch (error) { say(error.message); }
+};
+$('signup-form').onsubmit = async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const account = {username: form.get('username'), password: form.get('password')};
+  if (form.get('invitation')) account.invitation = form.get('invitation');
+  try {
+    await call('POST', '/api/v1/accounts', account);
+    token = (await call('POST', '/api/v1/session', {username: account.username, password: account.password})).token;
     sessionStorage.setItem('hw-cloud-token', token); say(''); show();
   } catch (error) { say(error.message); }
 };
