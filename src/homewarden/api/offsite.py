@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from homewarden.api.deps import OWNER, HubHome, Services, allow
 from homewarden.api.schemas import Done, Incoming
 from homewarden.hub.services import HubServices
-from homewarden.offsite.client import CloudError, CloudUnreachableError
+from homewarden.offsite.client import CloudError
 from homewarden.offsite.identity import PairingError
 from homewarden.offsite.sync import OffsiteReport, OffsiteSync
 
@@ -104,9 +104,8 @@ def pair(body: PairingRequest, hub: Services, _home: HubHome) -> OffsitePublic:
     sync = _sync(hub)
     try:
         sync.pair(body.cloud_url, body.code)
-    except CloudUnreachableError as exc:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from None
     except (CloudError, PairingError) as exc:
+        # An unreachable cloud too: the address the owner typed is the likely cause, and the hub itself is fine.
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     return offsite_public(sync.report())
 

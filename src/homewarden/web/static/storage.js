@@ -105,7 +105,7 @@ function wireOffsite() {
       return;
     }
     try {
-      await busy(form, () => api("POST", "/api/offsite/pairing", body, { expect: [400, 502] }));
+      await busy(form, () => api("POST", "/api/offsite/pairing", body, { expect: [400] }));
     } catch (error) {
       showFormError(errorBox, error.message);
       return;
