@@ -278,7 +278,11 @@ class OffsiteSync:
                     continue
                 self._report_if_due()
                 due = self.outbox.next_attempt_at() if client is not None else None
-                wake_at = min(x for x in (due, next_reconcile, self._next_status, now + IDLE_SECONDS) if x is not None)
+                # Unpaired, only the pairing file is watched; paired, the next retry, catch-up or status is awaited.
+                deadlines = [now + IDLE_SECONDS]
+                if client is not None:
+                    deadlines += [next_reconcile, self._next_status] + ([due] if due is not None else [])
+                wake_at = min(deadlines)
                 self._wake.wait(max(0.05, wake_at - now))
                 self._wake.clear()
             except Exception:
@@ -360,6 +364,13 @@ class OffsiteSync:
             # A local problem (the database restarting, the key file being replaced): try again later.
             self._failed_once(f"{item.kind} {item.cloud_id} not read: {exc}")
             self.outbox.retry_later(item, str(exc), now + backoff(item.attempts, longest))
+            return
+        except Exception as exc:
+            # Anything else (a malformed answer, say) is retried like a 5xx, with its traceback logged once.
+            if str(exc) != self._last_logged_error:
+                log.exception("off-site: %s %s failed", item.kind, item.cloud_id)
+                self._last_logged_error = str(exc)
+            self.outbox.retry_later(item, f"{type(exc).__name__}: {exc}", now + backoff(item.attempts, longest))
             return
         self._unreachable = 0
         self._last_logged_error = None
@@ -472,9 +483,11 @@ class OffsiteSync:
 
     def _report_if_due(self) -> None:
         now = self._clock()
-        if now < self._next_status or self._publish is None:
+        if now < self._next_status:
             return
         self._next_status = now + STATUS_SECONDS
+        if self._publish is None:
+            return
         report = self.report()
         if not report.paired:
             return
