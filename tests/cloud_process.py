@@ -37,7 +37,7 @@ S3_ACCESS_KEY = "homewarden-test-access"
 S3_SECRET_KEY = "homewarden-test-secret-key"
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 ACCOUNT_PASSWORD = "a cloud password only tests use"
-START_SECONDS = 30.0
+START_SECONDS = 90.0
 
 
 def free_port() -> int:

@@ -58,8 +58,18 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, required=True, help="the cloud's YAML config (cloud.yaml)")
 
 
+def require_cloud_extra() -> None:
+    """Refuse in one line when the cloud's own dependencies (boto3, Celery) are not installed."""
+    import importlib.util
+
+    missing = [name for name in ("boto3", "celery") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UserError(f"Homewarden Cloud needs {' and '.join(missing)}: pip install 'homewarden[cloud]'")
+
+
 def read_config(path: Path) -> CloudConfig:
     """Load ``cloud.yaml``; a bad one is a one-line error."""
+    require_cloud_extra()
     try:
         return load_cloud_config(path)
     except CloudConfigError as error:

@@ -165,6 +165,7 @@ class HomeObjects:
             if found is not None and found.sha256 != expected:
                 raise RefusedError(f"object {object_id} exists with other content", Refusal.CONFLICT)
             if found is None:
+                # Early word for the hub; the parts' bytes are reserved, under the home's lock, only at completion.
                 self._check_quota(session, size)
         store_upload_id = self._store.start_upload(object_key(self.home_id, object_id))
         upload_id = new_upload_id()
@@ -288,6 +289,7 @@ class HomeObjects:
         for _attempt in range(2):
             try:
                 with self._database.session() as session:
+                    self._lock_home(session)
                     found = session.get(StoredObject, (self.home_id, object_id))
                     if found is not None:
                         if found.sha256 != sha256:
@@ -326,7 +328,18 @@ class HomeObjects:
                 raise RefusedError(f"object {object_id} was deleted while it was uploaded", Refusal.CONFLICT)
             return _info(row)
 
+    def _lock_home(self, session: Session) -> None:
+        """Hold the home's row lock until the session's transaction ends: reservations of one home take turns.
+
+        With it the quota check and the new row are one step: of two uploads racing at the quota's edge the second
+        waits, then counts the first's row (every row counts, stored or still being written).
+        """
+        # The UPDATE is the lock: PostgreSQL locks the home's row, SQLite the database (before any read, so no stale
+        # snapshot), until this transaction ends.
+        session.execute(update(Home).where(Home.id == self.home_id).values(quota_bytes=Home.quota_bytes))
+
     def _check_quota(self, session: Session, size: int) -> None:
+        """Refuse ``size`` more bytes over the quota (exact under ``_lock_home``; a hint without it)."""
         home = session.get(Home, self.home_id)
         if home is None:
             raise RefusedError("no such home", Refusal.NOT_FOUND)
