@@ -10,7 +10,6 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-import cloud_process
 from cloud_process import CloudAccount, start_cloud_serve, start_s3_server, write_cloud_config
 from homewarden.cloud.database import CloudDatabase
 from services import ensure_postgres, fresh_postgres_database
@@ -26,10 +25,8 @@ def postgres_url() -> str:
 
 
 @pytest.fixture
-def cloud_url(tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def cloud_url(tmp_path: Path, postgres_url: str) -> Iterator[str]:
     """Run `homewarden cloud serve` on PostgreSQL and `rclone serve s3` for this test."""
-    # The demo hub analyses its camera on both cores meanwhile: the cloud's start may take longer than alone.
-    monkeypatch.setattr(cloud_process, "START_SECONDS", 120.0)
     s3 = start_s3_server(tmp_path / "s3")
     try:
         with fresh_postgres_database() as database_url:
