@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
     add_tls_options(demo)
     demo.add_argument("--analyse-only", action="store_true", help="analyse the scene once and print its events")
+    demo.add_argument(
+        "--cloud",
+        action="store_true",
+        help="also run a local Homewarden Cloud (data under --out) and pair the demo hub with it",
+    )
+    demo.add_argument("--cloud-port", type=int, default=8766, help="port of the local cloud (default: 8766)")
 
     register_owner_commands(commands)  # keys, events, storage
     register_face_commands(commands)  # faces
@@ -122,7 +128,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return hub_commands.serve_command(args.config, args.host, args.port, tls_of(args))
         if args.command == "demo":
-            return hub_commands.demo_command(args.out, args.host, args.port, args.analyse_only, tls_of(args))
+            return hub_commands.demo_command(
+                args.out,
+                args.host,
+                args.port,
+                args.analyse_only,
+                tls_of(args),
+                cloud_port=args.cloud_port if args.cloud else None,
+            )
         return check_command(args.file)
     except (UserError, ConfigError) as exc:
         print(f"homewarden: error: {exc}", file=sys.stderr)
