@@ -228,6 +228,21 @@ MATRIX: dict[tuple[str, str], Row] = {
         Call("POST", "/api/setup", json={"token": "guessed", "username": "mallory", "password": NEW_PASSWORD}),
         everyone(403),
     ),
+    ("POST", "/api/setup/restore"): Row(
+        Call(
+            "POST",
+            "/api/setup/restore",
+            json={
+                "token": "guessed",
+                "cloud_url": "http://127.0.0.1:9",
+                "pairing_code": "AAAA-BBBB-CCCC",
+                "username": "mallory",
+                "password": NEW_PASSWORD,
+            },
+        ),
+        everyone(403),
+    ),
+    ("GET", "/api/setup/restore/{restore_id}"): Row(Call("GET", "/api/setup/restore/guessed"), everyone(404)),
     # One user name per party, so the sign-in throttle (5 failures a name) never answers 429 here.
     ("POST", "/api/auth/login"): Row(
         Call("POST", "/api/auth/login", json={"username": "nobody-{party}", "password": WRONG_PASSWORD}),

@@ -11,10 +11,22 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from homewarden import __version__
-from homewarden.api import auth, cameras, events, household, integrations, notifications, offsite, privacy, review
+from homewarden.api import (
+    auth,
+    cameras,
+    events,
+    household,
+    integrations,
+    notifications,
+    offsite,
+    privacy,
+    review,
+    setup_restore,
+)
 from homewarden.api.deps import authorize, check_every_route_has_a_policy
 from homewarden.api.errors import add_refusal_handler
 from homewarden.hub.services import HubServices
+from homewarden.hub.setup_restore import SetupRestore
 
 SECURITY_HEADERS = [
     (
@@ -64,8 +76,10 @@ def create_app(services: HubServices) -> FastAPI:
         dependencies=[Depends(authorize)],
     )
     app.state.services = services
+    app.state.setup_restore = SetupRestore(services)
     for router in (
         auth.router,
+        setup_restore.router,
         events.router,
         cameras.router,
         household.router,
