@@ -12,7 +12,7 @@ NEEDS_MORE_THAN_CHECK := postgres or mqtt or browser or slow
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,cloud]'
 	touch $(STAMP)
 
 demo: $(STAMP)

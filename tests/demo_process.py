@@ -39,10 +39,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def read_until(process: subprocess.Popen[str], pattern: str, timeout: float) -> re.Match[str]:
-    """Read the process's output lines until one matches (fail loudly with what it printed otherwise)."""
+def read_until(
+    process: subprocess.Popen[str], pattern: str, timeout: float, seen: list[str] | None = None
+) -> re.Match[str]:
+    """Read output lines (into ``seen``) until one matches (fail loudly with what was printed otherwise)."""
     assert process.stdout is not None
-    seen: list[str] = []
+    seen = [] if seen is None else seen
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = process.stdout.readline()
@@ -93,18 +95,20 @@ class DemoProcess:
         return code
 
 
-def start_demo(out: Path, port: int | None = None) -> DemoProcess:
+def start_demo(out: Path, port: int | None = None, extra_args: list[str] | None = None) -> DemoProcess:
     """Start `homewarden demo` and return once it has printed its setup link (its log is read on from then on)."""
+    command = [sys.executable, "-m", "homewarden", "demo", "--out", str(out), "--port", str(port or free_port())]
     process = subprocess.Popen(
-        [sys.executable, "-m", "homewarden", "demo", "--out", str(out), "--port", str(port or free_port())],
+        command + (extra_args or []),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    link = read_until(process, SETUP_LINK, timeout=120)
+    start_up: list[str] = []
+    link = read_until(process, SETUP_LINK, timeout=120, seen=start_up)
     # 127.0.0.1 exactly: Chromium treats it as a secure origin, so it keeps the hub's Secure session cookie.
-    demo = DemoProcess(process, link.group(1), link.group(3), out)
+    demo = DemoProcess(process, link.group(1), link.group(3), out, logged=start_up)
     # Keep reading what the hub logs, so a full pipe never blocks it.
     demo._drain = threading.Thread(target=demo.logged.extend, args=(process.stdout,), daemon=True)
     demo._drain.start()

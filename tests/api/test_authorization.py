@@ -233,6 +233,21 @@ MATRIX: dict[tuple[str, str], Row] = {
         Call("POST", "/api/setup", json={"token": "guessed", "username": "mallory", "password": NEW_PASSWORD}),
         everyone(403),
     ),
+    ("POST", "/api/setup/restore"): Row(
+        Call(
+            "POST",
+            "/api/setup/restore",
+            json={
+                "token": "guessed",
+                "cloud_url": "http://127.0.0.1:9",
+                "pairing_code": "AAAA-BBBB-CCCC",
+                "username": "mallory",
+                "password": NEW_PASSWORD,
+            },
+        ),
+        everyone(403),
+    ),
+    ("GET", "/api/setup/restore/{restore_id}"): Row(Call("GET", "/api/setup/restore/guessed"), everyone(404)),
     # One user name per party, so the sign-in throttle (5 failures a name) never answers 429 here.
     ("POST", "/api/auth/login"): Row(
         Call("POST", "/api/auth/login", json={"username": "nobody-{party}", "password": WRONG_PASSWORD}),
@@ -340,6 +355,18 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/api/storage"): Row(
         Call("GET", "/api/storage"), who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403)
+    ),
+    ("GET", "/api/offsite"): Row(
+        Call("GET", "/api/offsite"), who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403)
+    ),
+    # Olivia passes the policy and is refused only for the address, which is not a cloud's (400).
+    ("POST", "/api/offsite/pairing"): Row(
+        Call("POST", "/api/offsite/pairing", json={"cloud_url": "ftp://nowhere", "code": "AAAA-BBBB-CCCC"}),
+        who(anonymous=401, olivia=400, max=403, bob=404, program=403, token=403),
+    ),
+    # Olivia passes the policy; the hub is not paired, so there is nothing to unpair (409).
+    ("DELETE", "/api/offsite/pairing"): Row(
+        Call("DELETE", "/api/offsite/pairing"), who(anonymous=401, olivia=409, max=403, bob=404, program=403, token=403)
     ),
     ("GET", "/api/members"): Row(
         Call("GET", "/api/members"), who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403)

@@ -33,6 +33,8 @@ FUZZ = settings(
     database=None,
     suppress_health_check=list(HealthCheck),
 )
+# Nothing listens on the discard port of the loopback address: pairing examples get "cannot reach the cloud".
+CLOSED_PORT = 9
 # Each of these ends the caller's session(s) or locks the recordings, so every example of them gets a session of its
 # own and the home key back afterwards; every other operation shares the owner's session.
 SESSION_ENDING = {"POST /api/auth/logout", "POST /api/auth/logout-everywhere", "POST /api/home/lock"}
@@ -96,6 +98,13 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzedHub]:
             if "index" in real:
                 real["index"] = 0
             return st.sampled_from([path_parameters, real])
+
+        @schema.hook
+        def map_body(context: Any, body: Any) -> Any:
+            """Aim pairing at a closed port of this machine: generated addresses must not reach other hosts."""
+            if context.operation.path == "/api/offsite/pairing" and isinstance(body, dict) and "cloud_url" in body:
+                return {**body, "cloud_url": f"http://127.0.0.1:{CLOSED_PORT}"}
+            return body
 
         yield FuzzedHub(hub, owner_id, event_id, keyring, schema)
     finally:

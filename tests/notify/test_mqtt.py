@@ -31,6 +31,7 @@ from homewarden.notify.bus import (
     EventUpdated,
     HubBus,
     MotionChanged,
+    OffsiteStatus,
     StorageProblem,
 )
 from homewarden.notify.mqtt import MqttBridge
@@ -90,6 +91,8 @@ def test_discovery_gives_home_assistant_what_it_requires(namespace: Namespace) -
                 ("select", f"{prefix}_hub", "mode"),
                 ("binary_sensor", f"{prefix}_hub", "alarm"),
                 ("binary_sensor", f"{prefix}_hub", "storage"),
+                ("sensor", f"{prefix}_hub", "offsite_lag"),
+                ("binary_sensor", f"{prefix}_hub", "offsite_stuck"),
             }
             for camera in CAMERAS:
                 node = f"{prefix}_{camera}"
@@ -487,6 +490,36 @@ def test_a_full_storage_disk_is_told_to_home_assistant_and_so_is_its_end(namespa
         assert (full["problem"], full["free_bytes"]) == (True, 3 << 20)
         assert full["reason"].startswith("the storage disk is full")
         assert room == {"problem": False, "reason": None, "free_bytes": 900 << 20}
+    finally:
+        bus.stop()
+        bridge.stop()
+
+
+def test_the_off_site_lag_is_a_home_assistant_sensor(namespace: Namespace) -> None:
+    hub = Hub()
+    bridge = hub.bridge(namespace.config())
+    bus = HubBus()
+    bus.subscribe("mqtt", bridge)
+    bus.start()
+    bridge.start()
+    prefix = namespace.prefix
+    try:
+        wait_online(namespace, prefix)
+        with Subscriber(namespace.port, [f"{prefix}/offsite"]) as sub:
+            bus.publish(OffsiteStatus(1, 3, 4321.4, None, True, "cannot reach the cloud", 10.0))
+            bus.publish(OffsiteStatus(1, 0, 0.0, 20.0, False, None, 20.0))
+            sub.wait_for(lambda got: len(sub.on(f"{prefix}/offsite")) == 2)
+            behind, caught_up = (json.loads(text) for text in sub.on(f"{prefix}/offsite"))
+        assert behind == {
+            "lag_seconds": 4321,
+            "waiting": 3,
+            "last_success": None,
+            "stuck": True,
+            "last_error": "cannot reach the cloud",
+        }
+        assert (caught_up["lag_seconds"], caught_up["stuck"]) == (0, False)
+        lag = bridge.discovery[f"{namespace.discovery_prefix}/sensor/{prefix}_hub/offsite_lag/config"]
+        assert (lag["state_topic"], lag["unit_of_measurement"]) == (f"{prefix}/offsite", "s")
     finally:
         bus.stop()
         bridge.stop()

@@ -11,11 +11,24 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from homewarden import __version__
-from homewarden.api import auth, cameras, events, household, integrations, notifications, privacy, reference, review
+from homewarden.api import (
+    auth,
+    cameras,
+    events,
+    household,
+    integrations,
+    notifications,
+    offsite,
+    privacy,
+    reference,
+    review,
+    setup_restore,
+)
 from homewarden.api.body_limits import BodyLimits
 from homewarden.api.deps import authorize, check_every_route_has_a_policy
 from homewarden.api.errors import add_refusal_handler, add_validation_handler
 from homewarden.hub.services import HubServices
+from homewarden.hub.setup_restore import SetupRestore
 
 SECURITY_HEADERS = [
     (
@@ -78,8 +91,10 @@ def create_app(services: HubServices) -> FastAPI:
         dependencies=[Depends(authorize)],
     )
     app.state.services = services
+    app.state.setup_restore = SetupRestore(services)
     for router in (
         auth.router,
+        setup_restore.router,
         events.router,
         cameras.router,
         household.router,
@@ -88,6 +103,7 @@ def create_app(services: HubServices) -> FastAPI:
         notifications.router,
         integrations.router,
         reference.router,
+        offsite.router,
     ):
         app.include_router(router)
     from homewarden.web import pages

@@ -32,6 +32,7 @@ WebhookKind = Literal[
     "camera_status",
     "camera_offline",
     "storage_problem",
+    "offsite_stuck",
 ]
 DEFAULT_WEBHOOK_KINDS: list[WebhookKind] = ["event_end", "alarm", "doorbell", "arming"]
 
@@ -43,7 +44,7 @@ class WebhookCreate(Incoming):
     """A new webhook: where to send, and which kinds of message."""
 
     url: str = Field(min_length=1, max_length=MAX_URL_LENGTH)
-    events: list[WebhookKind] = Field(default_factory=lambda: list(DEFAULT_WEBHOOK_KINDS), min_length=1, max_length=9)
+    events: list[WebhookKind] = Field(default_factory=lambda: list(DEFAULT_WEBHOOK_KINDS), min_length=1, max_length=10)
 
     @field_validator("url")
     @classmethod

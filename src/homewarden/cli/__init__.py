@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from homewarden import __version__
+from homewarden.cli import cloud_hub
 from homewarden.cli.audit import register_audit_commands
+from homewarden.cli.cloud import add_service_commands
 from homewarden.cli.faces import register_face_commands
 from homewarden.cli.owner import register_owner_commands
 from homewarden.cli.users import register_user_commands
@@ -67,11 +69,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
     add_tls_options(demo)
     demo.add_argument("--analyse-only", action="store_true", help="analyse the scene once and print its events")
+    demo.add_argument(
+        "--cloud",
+        action="store_true",
+        help="also run a local Homewarden Cloud (data under --out) and pair the demo hub with it",
+    )
+    demo.add_argument("--cloud-port", type=int, default=8766, help="port of the local cloud (default: 8766)")
 
     register_owner_commands(commands)  # keys, events, storage
     register_face_commands(commands)  # faces
     register_user_commands(commands)  # users
     register_audit_commands(commands)  # audit
+    # cloud: the service's commands (serve, worker, migrate, invite) and the hub's (pair, unpair, status, restore)
+    cloud = commands.add_parser("cloud", help="Homewarden Cloud: off-site copies the cloud cannot read")
+    cloud_group = cloud.add_subparsers(dest="cloud_command", required=True, metavar="ACTION")
+    add_service_commands(cloud_group)
+    cloud_hub.register(cloud_group)
     return parser
 
 
@@ -115,7 +128,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return hub_commands.serve_command(args.config, args.host, args.port, tls_of(args))
         if args.command == "demo":
-            return hub_commands.demo_command(args.out, args.host, args.port, args.analyse_only, tls_of(args))
+            return hub_commands.demo_command(
+                args.out,
+                args.host,
+                args.port,
+                args.analyse_only,
+                tls_of(args),
+                cloud_port=args.cloud_port if args.cloud else None,
+            )
         return check_command(args.file)
     except (UserError, ConfigError) as exc:
         print(f"homewarden: error: {exc}", file=sys.stderr)

@@ -7,7 +7,7 @@ import logging
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -24,6 +24,8 @@ from homewarden.store.media import MediaFolder
 
 if TYPE_CHECKING:
     import uvicorn
+
+    from homewarden.cli.demo_cloud import DemoAccount, DemoCloud
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +80,18 @@ def run_hub(config_path: Path) -> int:
     return 0
 
 
-def serve_command(config_path: Path, host: str, port: int, tls: tuple[Path, Path] | None = None) -> int:
-    """Run the hub with the web app and the API on one port until stopped (HTTPS with a certificate and key)."""
+def serve_command(
+    config_path: Path,
+    host: str,
+    port: int,
+    tls: tuple[Path, Path] | None = None,
+    notes: list[str] | None = None,
+    on_built: Callable[[Hub], None] | None = None,
+) -> int:
+    """Run the hub with the web app and the API on one port until stopped (HTTPS with a certificate and key).
+
+    ``notes`` are printed after the address; ``on_built`` is given the hub before it starts (the demo's cloud).
+    """
     config = load_config(config_path)
     check_port_free(host, port)
     certfile, keyfile = tls if tls else (None, None)
@@ -87,10 +99,17 @@ def serve_command(config_path: Path, host: str, port: int, tls: tuple[Path, Path
         if path is not None and not path.is_file():
             raise UserError(f"{path}: no such file (--certfile and --keyfile name a PEM certificate and its key)")
     with hub_files_private(config):
-        return serve_hub(config_path, host, port, tls)
+        return serve_hub(config_path, host, port, tls, notes, on_built)
 
 
-def serve_hub(config_path: Path, host: str, port: int, tls: tuple[Path, Path] | None) -> int:
+def serve_hub(
+    config_path: Path,
+    host: str,
+    port: int,
+    tls: tuple[Path, Path] | None,
+    notes: list[str] | None = None,
+    on_built: Callable[[Hub], None] | None = None,
+) -> int:
     """Build the hub and serve it until stopped."""
     import uvicorn
 
@@ -100,6 +119,8 @@ def serve_hub(config_path: Path, host: str, port: int, tls: tuple[Path, Path] | 
     hub = Hub.build(config_path, "serve")
     services = hub.services
     trusted_proxies = services.config.server.trusted_proxies
+    if on_built is not None:
+        on_built(hub)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(services),
@@ -123,6 +144,7 @@ def serve_hub(config_path: Path, host: str, port: int, tls: tuple[Path, Path] | 
             "note: sign-in cookies are Secure, so browsers on other machines need HTTPS: pass --certfile and "
             "--keyfile, or put a TLS reverse proxy in front (docs/api.md)"
         )
+    lines += notes or []
     if services.setup.token is not None:
         lines.append(f"First run: create the owner account at {base}/setup?token={services.setup.token}")
         lines.append("(this link works once; cameras start recording once the owner has set the home passphrase)")
@@ -154,17 +176,29 @@ def demo_config(out: Path, scene: Path) -> Path:
 
 
 def demo_command(
-    out: Path, host: str, port: int, analyse_only: bool = False, tls: tuple[Path, Path] | None = None
+    out: Path,
+    host: str,
+    port: int,
+    analyse_only: bool = False,
+    tls: tuple[Path, Path] | None = None,
+    cloud_port: int | None = None,
 ) -> int:
-    """Compose the demo scene and serve it as a live camera in the web app (or, with analyse_only, analyse it once)."""
+    """Compose the demo scene and serve it as a live camera in the web app (or, with analyse_only, analyse it once).
+
+    With ``cloud_port``, a local Homewarden Cloud runs beside the hub and the hub pairs with it once set up.
+    """
     from homewarden.demo import compose_demo_scene
 
+    if analyse_only and cloud_port is not None:
+        raise UserError("--cloud serves the hub: it does not go with --analyse-only")
     scene = compose_demo_scene(out / "demo-scene.mp4")
     print(f"demo scene: {scene} (a stranger and a cat cross a room, composed from sample photos; it loops)")
     if not analyse_only:
         config_path = demo_config(out, scene)
         print(f"demo config: {config_path.resolve()} (edit it, or copy it for your own cameras)")
-        return serve_command(config_path, host, port, tls)
+        if cloud_port is None:
+            return serve_command(config_path, host, port, tls)
+        return serve_demo_with_cloud(config_path, out / "cloud", host, port, cloud_port, tls)
     config, camera = single_source_config(str(scene), HomewardenConfig())
     config = config.model_copy(update={"storage": config.storage.model_copy(update={"folder": out / "data"})})
     store = init_store(config)
@@ -182,6 +216,55 @@ def demo_command(
     report_events(events, as_json=False)
     print(f"events saved in {config.storage.resolved_database_url()}")
     return 0
+
+
+def serve_demo_with_cloud(
+    config_path: Path, cloud_folder: Path, host: str, port: int, cloud_port: int, tls: tuple[Path, Path] | None
+) -> int:
+    """Serve the demo hub beside a local cloud; pair the hub with it once the owner has made the home key."""
+    from homewarden.cli.demo_cloud import DemoCloud
+
+    load_config(config_path)
+    check_port_free(host, port)  # before the cloud takes its port and writes its database
+    cloud = DemoCloud(cloud_folder, cloud_port)
+    account = cloud.start()
+    notes = [
+        f"Homewarden Cloud (local, for the demo) at {cloud.url}/ - account {account.username!r}, "
+        f"password {account.password!r}",
+        "the hub pairs with it once the owner is set up; the storage page shows the clips going off-site",
+    ]
+
+    def pair_after_setup(hub: Hub) -> None:
+        threading.Thread(target=pair_demo_hub, args=(hub, cloud, account), name="demo-pairing", daemon=True).start()
+
+    try:
+        return serve_command(config_path, host, port, tls, notes, pair_after_setup)
+    finally:
+        cloud.stop()
+
+
+def pair_demo_hub(hub: Hub, cloud: DemoCloud, account: DemoAccount) -> None:
+    """Wait for first-run setup (the home key), then pair the hub with the demo cloud unless it is paired there."""
+    from homewarden.offsite.client import CloudError
+    from homewarden.offsite.identity import PairingError
+
+    offsite = hub.services.offsite
+    # Pairing waits for the home key: the hub's first catch-up then sends the key file, which a restore needs.
+    while not hub.services.setup.done.wait(0.5):
+        if hub.stopping.is_set():
+            return
+    if offsite is None or hub.stopping.is_set():
+        return
+    current = offsite.pairing
+    if current is not None and current.cloud_url == cloud.url:
+        log.info("the demo hub is paired with the demo cloud already")
+        return
+    try:
+        pairing = offsite.pair(cloud.url, cloud.pairing_code(account))
+    except (CloudError, PairingError) as exc:
+        log.error("the demo hub could not pair with the demo cloud: %s", exc)
+        return
+    print(f"paired with the demo cloud at {cloud.url} (hub {pairing.hub_id}): clips now go off-site", flush=True)
 
 
 def check_port_free(host: str, port: int) -> None:

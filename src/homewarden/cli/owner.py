@@ -16,6 +16,10 @@ from homewarden.accounts.store import AccountStore, UserRecord, WrongCredentials
 from homewarden.config import HomewardenConfig, load_config
 from homewarden.errors import UserError
 from homewarden.faces.library import open_household
+from homewarden.offsite.identity import OffsiteFolder
+from homewarden.offsite.outbox import Outbox
+from homewarden.offsite.pairing import send_deletions_to_cloud
+from homewarden.offsite.sealing import KEY_FILE_OBJECT_ID
 from homewarden.privacy.audit import COMMAND_LINE, AuditLog
 from homewarden.store.crypto import HomePublicKey, Keyring, SealedObjectError
 from homewarden.store.database import EventStore
@@ -111,7 +115,10 @@ def _secrets(args: argparse.Namespace) -> SecretSource:
 
 
 def _store(config: HomewardenConfig) -> EventStore:
-    return EventStore.open(config.storage.resolved_database_url())
+    store = EventStore.open(config.storage.resolved_database_url())
+    # A paired hub's cloud copies go with the events deleted here (the running hub's worker sends the deletions).
+    send_deletions_to_cloud(store, OffsiteFolder(config.storage.folder))
+    return store
 
 
 # keys
@@ -375,6 +382,8 @@ def storage_delete(args: argparse.Namespace) -> int:
                     keep_key=args.keep_key,
                 )
             print(f"deleted {report.members} household member(s) and destroyed the face gallery key")
+            if not args.keep_key:
+                _delete_key_file_copy(config)
         else:
             report = delete_camera_footage(store, storage.media, args.camera)
         what = "everything" if args.everything else f"camera:{args.camera}"
@@ -384,6 +393,17 @@ def storage_delete(args: argparse.Namespace) -> int:
         print(f"the home key is destroyed; run `{init_command_hint(args.config)}` before recording again")
     _mention_plain_files(report)
     return 0
+
+
+def _delete_key_file_copy(config: HomewardenConfig) -> None:
+    """Queue the deletion of the cloud's copy of the destroyed key file (the hub's worker sends it)."""
+    folder = OffsiteFolder(config.storage.folder)
+    if folder.pairing_stamp() is not None:
+        outbox = Outbox(folder.outbox_path)
+        try:
+            outbox.enqueue_delete(KEY_FILE_OBJECT_ID)
+        finally:
+            outbox.close()
 
 
 def _confirm_everything(storage: HubStorage) -> None:

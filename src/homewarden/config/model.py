@@ -478,6 +478,54 @@ class ServerConfig(StrictModel):
         return networks
 
 
+MEBIBYTE = 1024 * 1024
+
+
+class OffsiteConfig(StrictModel):
+    """Off-site copies to a paired Homewarden Cloud (docs/offsite.md); pairing itself is `homewarden cloud pair`."""
+
+    bandwidth_limit: int | None = Field(
+        default=None,
+        ge=1024,
+        title="Upload bandwidth cap",
+        description="Bytes per second the uploads may use on average; unlimited when unset.",
+    )
+    multipart_threshold: int = Field(
+        default=16 * MEBIBYTE,
+        ge=MEBIBYTE,
+        le=16 * MEBIBYTE,
+        title="Multipart threshold",
+        description="Objects larger than this many bytes go in parts that resume after a restart.",
+    )
+    retry_max_seconds: float = Field(
+        default=300.0,
+        ge=1.0,
+        le=3600.0,
+        title="Longest retry wait",
+        description="Failed uploads are retried after 1 s, doubling (with jitter) up to this many seconds.",
+    )
+    reconcile_seconds: float = Field(
+        default=300.0,
+        ge=5.0,
+        le=86400.0,
+        title="Catch-up interval",
+        description="How often the hub looks for footage that never entered the outbox (and at every start).",
+    )
+    stuck_after: float = Field(
+        default=3600.0,
+        ge=60.0,
+        le=7 * 86400.0,
+        title="Stuck notice after",
+        description="Seconds an upload may wait with nothing succeeding before the owner is told.",
+    )
+    hub_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="How the hub is named in the cloud account; the machine's host name when unset.",
+    )
+
+
 class HomewardenConfig(StrictModel):
     """The whole configuration file."""
 
@@ -493,6 +541,7 @@ class HomewardenConfig(StrictModel):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     doorbells: dict[str, DoorbellConfig] = Field(default_factory=dict, description="Doorbells by name.")
     server: ServerConfig = Field(default_factory=ServerConfig)
+    offsite: OffsiteConfig = Field(default_factory=OffsiteConfig)
 
     @model_validator(mode="after")
     def _verify(self) -> HomewardenConfig:

@@ -27,6 +27,8 @@ from homewarden.hub.offline import OfflineNotices
 from homewarden.hub.services import HubServices, SetupGate
 from homewarden.hub.status import status_path, write_status
 from homewarden.notify.bus import CameraStatusChanged
+from homewarden.offsite.identity import OffsiteFolder
+from homewarden.offsite.sync import OffsiteSync
 from homewarden.privacy.audit import AuditLog
 from homewarden.privacy.donations import Donations
 from homewarden.review.program_key import ReviewProgramStorage
@@ -129,8 +131,24 @@ def init_services(config: HomewardenConfig, store: EventStore, config_path: Path
     services.disk_space = DiskSpaceWatch(config.storage.folder.resolve(), home_id, services.bus.publish)
     services.arming_for(home_id)
     init_review_program(services)
+    init_offsite(services)
     services.bus.start()
     return services
+
+
+def init_offsite(services: HubServices) -> None:
+    """Open the off-site outbox and let every event deletion reach it; its worker starts with the hub."""
+    config = services.config
+    sync = OffsiteSync(
+        OffsiteFolder(config.storage.folder),
+        services.storage,
+        services.events,
+        config.offsite,
+        services.hub_home_id,
+        services.bus.publish,
+    )
+    services.events.deletion_listeners.append(sync.event_deleted)
+    services.offsite = sync
 
 
 def init_review_program(services: HubServices) -> None:
@@ -284,11 +302,17 @@ class Hub:
         # Without first-run setup to wait for, a missing home key is refused before anything starts.
         media = None if wait_for_setup else self._open_media()
         self._integrations = start_integrations(self.services)
+        self.start_offsite()
         self._spawn(self._expire_donations, "donation-expiry")
         if media is None:
             self._spawn(self._start_cameras_after_setup, "camera-start")
         else:
             self.start_cameras(media)
+
+    def start_offsite(self) -> None:
+        """Start sending off-site copies (the worker idles until the hub is paired with a cloud)."""
+        if self.services.offsite is not None:
+            self.services.offsite.start()
 
     def _open_media(self) -> SealedMediaFolder:
         """Open the sealed media folder and its retention keeper (refused without a home key)."""
@@ -347,6 +371,9 @@ class Hub:
             self.supervisor.stop()
         services = self.services
         self.outbox.stop()
+        if services.offsite is not None:
+            # After the cameras and the event outbox: their last events are queued for the cloud first.
+            services.offsite.stop()
         if services.keeper is not None:
             services.keeper.stop()
         if services.donations is not None:
@@ -366,6 +393,8 @@ class Hub:
     def _after_save(self, record: EventRecord) -> None:
         services = self.services
         log.info("camera %s: %s event %s saved (%d clip(s))", record.camera, record.label, record.id, len(record.clips))
+        if services.offsite is not None:
+            services.offsite.event_saved(record)
         if services.donations is not None:
             # Only a standing rule the owner made can donate without them; there are none by default.
             try:

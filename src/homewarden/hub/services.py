@@ -18,6 +18,7 @@ from homewarden.events.arming import ArmingState, ManualMode
 from homewarden.faces.household import HouseholdHandle
 from homewarden.hub.disk_space import DiskSpaceWatch
 from homewarden.notify.bus import ArmingChanged, HubBus
+from homewarden.offsite.sync import OffsiteSync
 from homewarden.privacy.audit import AuditLog
 from homewarden.privacy.donations import Donations
 from homewarden.review.queue import ReviewQueue
@@ -110,6 +111,8 @@ class HubServices:
     disk_space: DiskSpaceWatch | None = None
     # Cookies are Secure by default; browsers accept Secure cookies from http://localhost and 127.0.0.1.
     secure_cookies: bool = True
+    # Off-site copies to a paired cloud (issue 13): the outbox and its worker (None in hubs made by hand in tests).
+    offsite: OffsiteSync | None = None
     # H.264 copies of H.265 clips made for browsers that cannot play H.265 (issue 11), the latest few in memory.
     h264_copies: H264Copies = field(default_factory=H264Copies)
     _arming_lock: threading.Lock = field(default_factory=threading.Lock)

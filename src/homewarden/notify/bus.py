@@ -113,6 +113,30 @@ class StorageProblem:
     at: float
 
 
+@dataclass(frozen=True)
+class OffsiteStatus:
+    """How far the off-site copies are behind: waiting uploads, the oldest one's age, the last success."""
+
+    home_id: int
+    waiting: int
+    lag_seconds: float
+    last_success_at: float | None
+    stuck: bool
+    last_error: str | None
+    at: float
+
+
+@dataclass(frozen=True)
+class OffsiteStuck:
+    """Nothing has reached the cloud for a long time while uploads wait; ``problem`` None says it moves again."""
+
+    home_id: int
+    problem: str | None
+    waiting: int
+    since: float | None
+    at: float
+
+
 Message = (
     EventStarted
     | EventUpdated
@@ -123,6 +147,8 @@ Message = (
     | CameraStatusChanged
     | CameraOffline
     | StorageProblem
+    | OffsiteStatus
+    | OffsiteStuck
 )
 Subscriber = Callable[[Message], None]
 

@@ -43,10 +43,18 @@ from homewarden.notify.bus import (
     EventUpdated,
     Message,
     MotionChanged,
+    OffsiteStatus,
     StorageProblem,
 )
 from homewarden.notify.channel import Channel
-from homewarden.notify.payloads import CAMERA_STATES, camera_offline, camera_status, frigate_event, storage_problem
+from homewarden.notify.payloads import (
+    CAMERA_STATES,
+    camera_offline,
+    camera_status,
+    frigate_event,
+    offsite_status,
+    storage_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +183,8 @@ class MqttBridge(Channel):
             self._set_state(self.topic(message.camera, "offline"), ON)
         elif isinstance(message, StorageProblem):
             self._set_state(self.topic("storage"), json.dumps(storage_problem(message)))
+        elif isinstance(message, OffsiteStatus):
+            self._set_state(self.topic("offsite"), json.dumps(offsite_status(message)))
 
     # Bus messages
 
@@ -537,6 +547,34 @@ def discovery_configs(
             "problem",
             value_template="{{ 'ON' if value_json.problem else 'OFF' }}",
             json_attributes_topic=f"{prefix}/storage",
+        ),
+    )
+    add(
+        "sensor",
+        hub,
+        hub_device,
+        "offsite_lag",
+        {
+            "name": "Off-site lag",
+            "state_topic": f"{prefix}/offsite",
+            "value_template": "{{ value_json.lag_seconds }}",
+            "unit_of_measurement": "s",
+            "device_class": "duration",
+            "state_class": "measurement",
+            "json_attributes_topic": f"{prefix}/offsite",
+            "icon": "mdi:cloud-upload",
+        },
+    )
+    add(
+        "binary_sensor",
+        hub,
+        hub_device,
+        "offsite_stuck",
+        binary(
+            f"{prefix}/offsite",
+            "Off-site copies stuck",
+            "problem",
+            value_template="{{ 'ON' if value_json.stuck else 'OFF' }}",
         ),
     )
     for camera in cameras:

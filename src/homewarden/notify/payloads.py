@@ -26,6 +26,8 @@ from homewarden.notify.bus import (
     EventUpdated,
     Message,
     MotionChanged,
+    OffsiteStatus,
+    OffsiteStuck,
     StorageProblem,
 )
 
@@ -160,6 +162,27 @@ def storage_problem(message: StorageProblem) -> dict[str, Any]:
     return {"problem": message.problem is not None, "reason": message.problem, "free_bytes": message.free_bytes}
 
 
+def offsite_status(message: OffsiteStatus) -> dict[str, Any]:
+    """Return how far the off-site copies are behind, as MQTT shows it."""
+    return {
+        "lag_seconds": round(message.lag_seconds),
+        "waiting": message.waiting,
+        "last_success": iso(message.last_success_at) if message.last_success_at is not None else None,
+        "stuck": message.stuck,
+        "last_error": message.last_error,
+    }
+
+
+def offsite_stuck(message: OffsiteStuck) -> dict[str, Any]:
+    """Return the "off-site copies stuck" notice (or its end) as webhooks show it."""
+    return {
+        "stuck": message.problem is not None,
+        "reason": message.problem,
+        "waiting": message.waiting,
+        "since": iso(message.since) if message.since is not None else None,
+    }
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """What one bus message becomes for webhooks: its kind, the event it is about and its ``data``."""
@@ -237,4 +260,6 @@ def outgoing(message: Message, alarms: AlarmMemory) -> list[Outgoing]:
         return [Outgoing("camera_offline", None, camera_offline(message), message.at)]
     if isinstance(message, StorageProblem):
         return [Outgoing("storage_problem", None, storage_problem(message), message.at)]
+    if isinstance(message, OffsiteStuck):
+        return [Outgoing("offsite_stuck", None, offsite_stuck(message), message.at)]
     return []

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden import __version__
 from homewarden.accounts.store import AccountStore
-from homewarden.notify.bus import ArmingChanged, EventEnded, Message, StorageProblem
+from homewarden.notify.bus import ArmingChanged, EventEnded, Message, OffsiteStatus, OffsiteStuck, StorageProblem
 from homewarden.notify.channel import Channel
 from homewarden.notify.destinations import (
     DeliveryFailedError,
@@ -292,7 +292,7 @@ def _delivery_record(row: WebhookDelivery) -> DeliveryRecord:
 
 
 def _home_of(message: Message, accounts: AccountStore) -> int | None:
-    if isinstance(message, ArmingChanged | StorageProblem):
+    if isinstance(message, ArmingChanged | StorageProblem | OffsiteStatus | OffsiteStuck):
         return message.home_id
     camera = message.record.camera if isinstance(message, EventEnded) else message.camera
     return accounts.home_of_camera(camera)

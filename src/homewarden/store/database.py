@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,8 @@ from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.store.durable_files import PRIVATE_FILE, PRIVATE_FOLDER, make_private
 from homewarden.store.errors import StoreError
 from homewarden.store.models import Clip, Event
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_FOLDER = Path(__file__).with_name("migrations")
 
@@ -50,6 +53,9 @@ class EventStore:
         """Wrap an engine whose database is already migrated; use ``EventStore.open`` instead."""
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Told the id of every event deleted through this store, after the deletion is committed (the off-site
+        # copies delete it in the cloud too).
+        self.deletion_listeners: list[Callable[[str], None]] = []
 
     @property
     def engine(self) -> Engine:
@@ -169,7 +175,13 @@ class EventStore:
         """Delete the event and its clip rows; return whether there was one to delete."""
         with self._session(f"delete event {event_id!r}") as session:
             deleted = session.scalar(delete(Event).where(Event.id == event_id).returning(Event.id))
-            return deleted is not None
+        if deleted is not None:
+            for listener in self.deletion_listeners:
+                try:
+                    listener(event_id)
+                except Exception:  # the event is gone either way; a listener's failure is its own to report
+                    log.exception("after deleting event %s", event_id)
+        return deleted is not None
 
     def count_events(self, cameras: Sequence[str] | None = None) -> int:
         """Return how many events are stored (of some cameras only, if given)."""

@@ -62,4 +62,60 @@ form.addEventListener("submit", async (event) => {
   }
 });
 
+// Restore from Homewarden Cloud instead of a new home: the restore runs on the hub, and this page polls it.
+const restoreForm = document.getElementById("restore-form");
+const restoreError = document.getElementById("restore-error");
+const restoreProgress = document.getElementById("restore-progress");
+
+function showStep(restoring) {
+  document.getElementById("setup-step-account").hidden = restoring;
+  document.getElementById("setup-step-restore").hidden = !restoring;
+}
+document.getElementById("restore-open").addEventListener("click", () => showStep(true));
+document.getElementById("restore-back").addEventListener("click", () => showStep(false));
+
+async function followRestore(restoreId) {
+  for (;;) {
+    const progress = await api("GET", `/api/setup/restore/${encodeURIComponent(restoreId)}`);
+    restoreProgress.textContent = progress.step;
+    if (progress.state === "done") {
+      restoreProgress.textContent =
+        `Restored ${progress.events} event(s) and ${progress.objects} file(s). Sign in with your user name and passphrase.`;
+      location.assign("/login");
+      return;
+    }
+    if (progress.state === "failed") throw new ApiError(400, progress.error);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+restoreForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showFormError(restoreError, "");
+  const token = tokenFromUrl || tokenInput.value.trim();
+  const body = {
+    token,
+    cloud_url: restoreForm.cloud_url.value.trim(),
+    pairing_code: restoreForm.pairing_code.value.trim(),
+    username: restoreForm.username.value.trim(),
+    password: restoreForm.password.value,
+    recovery_key: restoreForm.recovery_key.value.trim() || null,
+  };
+  if (!token) return showFormError(restoreError, "Open the setup link that homewarden serve printed.");
+  if (!body.cloud_url || !body.pairing_code) return showFormError(restoreError, "Enter the cloud's address and a pairing code.");
+  if (!body.username) return showFormError(restoreError, "Choose the owner's user name.");
+  if (body.password.length < 12) return showFormError(restoreError, "The passphrase has at least 12 characters.");
+  try {
+    await busy(restoreForm, async () => {
+      const started = await api("POST", "/api/setup/restore", body, { expect: [400, 403, 422] });
+      restoreProgress.hidden = false;
+      await followRestore(started.restore_id);
+    });
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    restoreProgress.hidden = true;
+    showFormError(restoreError, error.detail);
+  }
+});
+
 checkStatus();

@@ -1,5 +1,5 @@
 // Storage (owner): how much the recordings use against the cap, how long events are kept, what goes next.
-import { api, capitalize, formatBytes, formatDateTime, h } from "/static/app.js";
+import { ApiError, api, busy, capitalize, confirmAction, formatBytes, formatDateTime, formatDuration, h, showFormError, toast } from "/static/app.js";
 
 function days(count) {
   if (count === null || count === undefined) return "until space runs out";
@@ -53,4 +53,81 @@ async function load() {
   );
 }
 
+// Off-site copies ----------------------------------------------------------------------------------------------
+
+function show(id, text) {
+  document.getElementById(id).textContent = text;
+}
+
+async function loadOffsite() {
+  let offsite;
+  try {
+    offsite = await api("GET", "/api/offsite", undefined, { expect: [404] });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      document.querySelector("[data-testid=offsite]").hidden = true;
+      return;
+    }
+    throw error;
+  }
+  const state = document.getElementById("offsite-state");
+  const label = !offsite.paired ? "not paired" : offsite.stuck ? "stuck" : offsite.waiting ? "sending" : "up to date";
+  state.textContent = label;
+  state.className = `badge ${!offsite.paired ? "" : offsite.stuck ? "badge-alarm" : "badge-online"}`;
+  document.getElementById("offsite-pair").hidden = offsite.paired;
+  document.getElementById("offsite-unpair").hidden = !offsite.paired;
+  document.getElementById("offsite-figures").hidden = !offsite.paired;
+  const stuck = document.getElementById("offsite-stuck");
+  stuck.hidden = !offsite.stuck;
+  stuck.textContent = offsite.stuck ? `Nothing has reached the cloud for ${formatDuration(offsite.lag_seconds)} while ${offsite.waiting} item(s) wait: ${offsite.last_error || "no answer"}.` : "";
+  const errorLine = document.getElementById("offsite-error");
+  errorLine.hidden = !offsite.paired || !offsite.last_error;
+  errorLine.textContent = offsite.last_error ? `Last error${offsite.last_error_at ? ` (${formatDateTime(offsite.last_error_at)})` : ""}: ${offsite.last_error}` : "";
+  if (!offsite.paired) return;
+  show("offsite-cloud", offsite.cloud_url || "—");
+  show("offsite-waiting", `${offsite.waiting}${offsite.failed ? ` (${offsite.failed} refused)` : ""}`);
+  show("offsite-lag", offsite.waiting ? formatDuration(offsite.lag_seconds) : "nothing waits");
+  show("offsite-last-success", offsite.last_success_at ? formatDateTime(offsite.last_success_at) : "never");
+  const usage = offsite.usage;
+  show("offsite-usage", usage ? `${usage.objects} object(s), ${formatBytes(usage.bytes)}${usage.quota_bytes ? ` of ${formatBytes(usage.quota_bytes)}` : ""}` : "not known yet");
+  show("offsite-retention", usage && usage.retention_days ? days(usage.retention_days) : "as long as you keep them");
+}
+
+function wireOffsite() {
+  const form = document.getElementById("offsite-pair");
+  const errorBox = document.getElementById("offsite-pair-error");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    showFormError(errorBox, "");
+    const body = { cloud_url: form.cloud_url.value.trim(), code: form.code.value.trim() };
+    if (!body.cloud_url || !body.code) {
+      showFormError(errorBox, "Enter the cloud's address and the pairing code.");
+      return;
+    }
+    try {
+      await busy(form, () => api("POST", "/api/offsite/pairing", body, { expect: [400] }));
+    } catch (error) {
+      showFormError(errorBox, error.message);
+      return;
+    }
+    form.reset();
+    toast("Paired: off-site copies are on their way", "success");
+    loadOffsite();
+  });
+  document.getElementById("offsite-unpair").addEventListener("click", async () => {
+    const confirmed = await confirmAction(
+      "Unpair from the cloud?",
+      "The hub stops sending off-site copies and the cloud refuses it from now on. What the cloud holds stays there until you delete it in the cloud account.",
+      "Unpair",
+    );
+    if (!confirmed) return;
+    const done = await api("DELETE", "/api/offsite/pairing");
+    toast(done.detail || "Unpaired", "success");
+    loadOffsite();
+  });
+}
+
 load();
+wireOffsite();
+loadOffsite();
+setInterval(loadOffsite, 10000);

@@ -1,0 +1,178 @@
+"""The ``cloud`` commands: run Homewarden Cloud (serve, worker, migrate, invite).
+
+``register_cloud_commands`` adds the ``cloud`` group; the service's commands are added by
+``add_service_commands``, and the hub's own cloud commands (pair, restore) can be added beside them in the group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from homewarden.cloud.config import CloudConfig, CloudConfigError, load_cloud_config
+from homewarden.errors import UserError
+
+log = logging.getLogger("homewarden")
+
+
+def register_cloud_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``cloud`` group and its commands."""
+    cloud = commands.add_parser("cloud", help="Homewarden Cloud: off-site copies the cloud cannot read")
+    group = cloud.add_subparsers(dest="cloud_command", required=True, metavar="ACTION")
+    add_service_commands(group)
+
+
+def add_service_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the commands of whoever runs the service: serve, worker, migrate, invite."""
+    serve = group.add_parser("serve", help="serve the cloud's API (stateless: run as many as needed)")
+    _config_option(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8780, help="port (default: 8780)")
+    serve.add_argument("--certfile", type=Path, help="PEM certificate: serve HTTPS (needed beyond this machine)")
+    serve.add_argument("--keyfile", type=Path, help="PEM private key of --certfile")
+    serve.set_defaults(handler=serve_command)
+
+    worker = group.add_parser("worker", help="run a Celery worker of the cloud's tasks (retention, deletions)")
+    _config_option(worker)
+    worker.add_argument("--beat", action="store_true", help="also run the periodic schedule (one per cloud)")
+    worker.add_argument("--concurrency", type=int, default=2, help="worker processes (default: 2)")
+    worker.add_argument("--name", help="worker name, unique per cloud (default: cloud-<pid>@<host>)")
+    worker.set_defaults(handler=worker_command)
+
+    migrate = group.add_parser("migrate", help="create or upgrade the cloud's database tables")
+    _config_option(migrate)
+    migrate.set_defaults(handler=migrate_command)
+
+    invite = group.add_parser("invite", help="make a one-time invitation code for a new household account")
+    _config_option(invite)
+    invite.set_defaults(handler=invite_command)
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, required=True, help="the cloud's YAML config (cloud.yaml)")
+
+
+def require_cloud_extra() -> None:
+    """Refuse in one line when the cloud's own dependencies (boto3, Celery) are not installed."""
+    import importlib.util
+
+    missing = [name for name in ("boto3", "celery") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UserError(f"Homewarden Cloud needs {' and '.join(missing)}: pip install 'homewarden[cloud]'")
+
+
+def read_config(path: Path) -> CloudConfig:
+    """Load ``cloud.yaml``; a bad one is a one-line error."""
+    require_cloud_extra()
+    try:
+        return load_cloud_config(path)
+    except CloudConfigError as error:
+        raise UserError(str(error)) from None
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Serve the API until stopped."""
+    import uvicorn
+
+    from homewarden.cloud.api.app import create_cloud_app
+    from homewarden.cloud.services import CloudServices
+
+    if (args.certfile is None) != (args.keyfile is None):
+        raise UserError("--certfile and --keyfile go together")
+    config = read_config(args.config)
+    check_port_free(args.host, args.port)
+    # A one-machine trial (SQLite) migrates by itself; a service's database is migrated once, by `cloud migrate`,
+    # not by every API process starting at the same moment.
+    trial = config.database_url.startswith("sqlite")
+    services = CloudServices.build(config, migrate=trial)
+    try:
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_cloud_app(services),
+                host=args.host,
+                port=args.port,
+                log_level="warning",
+                access_log=False,
+                ssl_certfile=str(args.certfile) if args.certfile else None,
+                ssl_keyfile=str(args.keyfile) if args.keyfile else None,
+            )
+        )
+        print(f"Homewarden Cloud serving at http{'s' if args.certfile else ''}://{args.host}:{args.port}/", flush=True)
+        # uvicorn handles SIGINT/SIGTERM while it runs and raises the signal again once it has shut down; this
+        # handler receives that one, so a stopped service exits 0.
+        with _signals_end_quietly():
+            server.run()
+    finally:
+        services.close()
+    print("Homewarden Cloud stopped", flush=True)
+    return 0
+
+
+@contextmanager
+def _signals_end_quietly() -> Iterator[None]:
+    previous = {sig: signal.signal(sig, lambda _signum, _frame: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse at once, in one line, a port another program listens on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise UserError(f"cannot listen on {host}:{port}: {error.strerror} (choose another with --port)") from None
+
+
+def worker_command(args: argparse.Namespace) -> int:
+    """Run a Celery worker (and beat) until stopped."""
+    from homewarden.cloud.services import CloudServices
+    from homewarden.cloud.tasks import worker_tasks
+
+    if args.concurrency < 1:
+        raise UserError("--concurrency is at least 1")
+    config = read_config(args.config)
+    # Check the database and the store once before forking, so a bad config is one line, not a crash per task.
+    CloudServices.build(config, migrate=False).close()
+    worker_tasks(config).run_worker(beat=args.beat, concurrency=args.concurrency, hostname=args.name)
+    return 0
+
+
+def migrate_command(args: argparse.Namespace) -> int:
+    """Bring the database to this version's schema."""
+    from homewarden.cloud.database import CloudDatabase
+
+    config = read_config(args.config)
+    CloudDatabase.open(config.database_url, migrate=True).close()
+    print(f"{args.config}: the cloud database is up to date")
+    return 0
+
+
+def invite_command(args: argparse.Namespace) -> int:
+    """Print a one-time invitation code."""
+    from homewarden.cloud.accounts import CloudAccounts
+    from homewarden.cloud.database import CloudDatabase
+    from homewarden.cloud.services import check_migrated
+
+    config = read_config(args.config)
+    database = CloudDatabase.open(config.database_url, migrate=False)
+    try:
+        check_migrated(database)
+        issued = CloudAccounts(database, config).new_invitation()
+    finally:
+        database.close()
+    print(f"{issued.code}  (one account, until {issued.expires_at:%Y-%m-%d %H:%M} UTC)")
+    if config.signup == "open":
+        print("note: signup is 'open' in this config, so no invitation is needed", file=sys.stderr)
+    return 0

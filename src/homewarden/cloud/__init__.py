@@ -1,0 +1,1 @@
+"""Homewarden Cloud, the provider's side: off-site copies of sealed objects for many homes, which it cannot read."""

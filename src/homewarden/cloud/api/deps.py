@@ -1,0 +1,146 @@
+"""Who is calling, decided here once for every route: anyone, a signed-in account, or a signed hub.
+
+Every route carries a policy (``@public``, ``@for_account``, ``@for_hub``) and the dependency that enforces it;
+``check_every_route_has_a_policy`` refuses to start an app where one is missing or does not match. A hub reaches
+objects only through ``HomeObjectsOfHub``, made for its own home: another home's object is simply not found.
+There is no operator role: nothing here admits anyone to a home's objects but that home's paired hub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+import fastapi.routing
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from homewarden.cloud.accounts import AccountView
+from homewarden.cloud.errors import NotAuthenticatedError
+from homewarden.cloud.homes import HomeObjects
+from homewarden.cloud.hubs import HubIdentity
+from homewarden.cloud.services import CloudServices
+
+Policy = Literal["public", "account", "hub"]
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+POLICY_ATTRIBUTE = "__homewarden_cloud_policy__"
+
+
+def _mark(policy: Policy) -> Callable[[Endpoint], Endpoint]:
+    def mark(endpoint: Endpoint) -> Endpoint:
+        setattr(endpoint, POLICY_ATTRIBUTE, policy)
+        return endpoint
+
+    return mark
+
+
+public = _mark("public")
+for_account = _mark("account")
+for_hub = _mark("hub")
+
+
+def get_services(request: Request) -> CloudServices:
+    """Return the services the app was built with."""
+    services: CloudServices = request.app.state.services
+    return services
+
+
+Services = Annotated[CloudServices, Depends(get_services)]
+
+
+async def request_body(request: Request) -> bytes:
+    """Read the body (the size limit is enforced by ``BodyLimit`` while it is read)."""
+    return await request.body()
+
+
+Body = Annotated[bytes, Depends(request_body)]
+
+
+def bearer_token(request: Request) -> str:
+    """Return the bearer token of the request, or refuse it."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticatedError("not signed in: send Authorization: Bearer <token>")
+    return token.strip()
+
+
+def current_account(services: Services, token: Annotated[str, Depends(bearer_token)]) -> AccountView:
+    """Return the signed-in account."""
+    return services.accounts.account_for_token(token)
+
+
+def signed_hub(request: Request, services: Services, body: Body) -> HubIdentity:
+    """Verify the request's signature and nonce; return the hub and its home."""
+    raw_path = request.scope.get("raw_path") or request.url.path.encode("utf-8")
+    path = raw_path.decode("latin-1")
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    path_and_query = f"{path}?{query}" if query else path
+    return services.hubs.verify(request.method, path_and_query, request.headers, body)
+
+
+CurrentAccount = Annotated[AccountView, Depends(current_account)]
+SignedHub = Annotated[HubIdentity, Depends(signed_hub)]
+
+
+def home_objects_of_hub(hub: SignedHub, services: Services) -> HomeObjects:
+    """Return the objects of the signing hub's home: the one place a request is scoped to a home."""
+    return services.home_objects(hub.home_id)
+
+
+HomeObjectsOfHub = Annotated[HomeObjects, Depends(home_objects_of_hub)]
+
+ENFORCERS: dict[Policy, Callable[..., Any] | None] = {
+    "public": None,
+    "account": current_account,
+    "hub": signed_hub,
+}
+
+
+def check_every_route_has_a_policy(app: FastAPI) -> None:
+    """Refuse to start when a route has no policy or lacks the dependency that enforces it."""
+    problems = []
+    for path, route in api_routes(app):
+        policy = getattr(route.endpoint, POLICY_ATTRIBUTE, None)
+        if policy not in ENFORCERS:
+            problems.append(f"{path} has no policy (@public, @for_account or @for_hub)")
+            continue
+        calls = dependency_calls(route.dependant)
+        enforcer = ENFORCERS[policy]
+        if enforcer is not None and enforcer not in calls:
+            problems.append(f"{path} is @{policy} but does not depend on {enforcer.__name__}")
+        if policy == "public" and (current_account in calls or signed_hub in calls):
+            problems.append(f"{path} is @public but asks for credentials")
+    if problems:
+        raise RuntimeError("routes without a matching access policy: " + "; ".join(problems))
+
+
+def dependency_calls(dependant: Dependant) -> set[Callable[..., Any]]:
+    """Return every function a route depends on, directly or through other dependencies."""
+    found: set[Callable[..., Any]] = set()
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            found.add(dependency.call)
+        found |= dependency_calls(dependency)
+    return found
+
+
+def route_policies(app: FastAPI) -> dict[tuple[str, str], Policy]:
+    """Return each route's (method, path) and policy, for the authorization tests and the docs."""
+    policies: dict[tuple[str, str], Policy] = {}
+    for path, route in api_routes(app):
+        for method in route.methods or ():
+            policies[(method, path)] = getattr(route.endpoint, POLICY_ATTRIBUTE)
+    return policies
+
+
+def api_routes(app: FastAPI) -> list[tuple[str, APIRoute]]:
+    """Return every API route with its full path, through included routers."""
+    # FastAPI 0.137+ keeps an included router as one node of app.routes; iter_route_contexts flattens the tree.
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    pairs = (
+        [(c.path or c.original_route.path, c.original_route) for c in flatten(app.routes)]
+        if flatten
+        else [(route.path, route) for route in app.routes if hasattr(route, "path")]
+    )
+    return [(path, route) for path, route in pairs if isinstance(route, APIRoute)]

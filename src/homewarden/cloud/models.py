@@ -1,0 +1,191 @@
+"""The cloud's database tables (its own schema and migrations, apart from the hub's).
+
+What the cloud knows of a home is here: an account name and password hash, hub public keys, object ids chosen by the
+hub (opaque keyed hashes), sizes, hashes of sealed bytes and upload times. Nothing in it names a camera or an event.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints, so migrations can drop them on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# The longest object id the contract admits, and the other ids' lengths.
+OBJECT_ID_LENGTH = 64
+ID_LENGTH = 32
+DIGEST_LENGTH = 64
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware time, read back as UTC on every backend (SQLite hands back naive datetimes)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse a naive time: it would mean local time on one machine and UTC on another."""
+        if value is not None and value.tzinfo is None:
+            raise ValueError("the cloud stores timezone-aware times only")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return the time as UTC-aware."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class CloudBase(DeclarativeBase):
+    """Base of the cloud's tables."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Home(CloudBase):
+    """One household's space: its quota and retention."""
+
+    __tablename__ = "cloud_home"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    quota_bytes: Mapped[int] = mapped_column(BigInteger)
+    retention_days: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Account(CloudBase):
+    """A household's sign-in: one account, one home."""
+
+    __tablename__ = "cloud_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Stored as typed; compared lower-cased through username_key.
+    username: Mapped[str] = mapped_column(String(64))
+    username_key: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    home_id: Mapped[str] = mapped_column(ForeignKey("cloud_home.id", ondelete="CASCADE"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AccountSession(CloudBase):
+    """A signed-in account; the token itself is never stored, only its SHA-256."""
+
+    __tablename__ = "cloud_session"
+
+    token_digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("cloud_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Invitation(CloudBase):
+    """An operator's one-time invitation to make an account (SHA-256 of the code)."""
+
+    __tablename__ = "cloud_invitation"
+
+    code_digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class PairingCode(CloudBase):
+    """A one-time code that pairs a hub with a home (SHA-256 of the code)."""
+
+    __tablename__ = "cloud_pairing_code"
+
+    code_digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH), primary_key=True)
+    home_id: Mapped[str] = mapped_column(ForeignKey("cloud_home.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class Hub(CloudBase):
+    """A paired hub: its Ed25519 public key; a revoked hub's requests are refused."""
+
+    __tablename__ = "cloud_hub"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    home_id: Mapped[str] = mapped_column(ForeignKey("cloud_home.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    paired_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class HubNonce(CloudBase):
+    """A nonce a hub has used: the unique row is what refuses a replayed request."""
+
+    __tablename__ = "cloud_hub_nonce"
+    __table_args__ = (UniqueConstraint("hub_id", "nonce", name="uq_cloud_hub_nonce_hub_id_nonce"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    hub_id: Mapped[str] = mapped_column(ForeignKey("cloud_hub.id", ondelete="CASCADE"))
+    nonce: Mapped[str] = mapped_column(String(32))
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class StoredObject(CloudBase):
+    """A sealed object of a home. ``stored`` is false while its bytes are being written (then it is not served)."""
+
+    __tablename__ = "cloud_object"
+    __table_args__ = (
+        CheckConstraint("size >= 0", name="size_not_negative"),
+        Index("ix_cloud_object_home_uploaded", "home_id", "uploaded_at"),
+    )
+
+    home_id: Mapped[str] = mapped_column(ForeignKey("cloud_home.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(OBJECT_ID_LENGTH), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(DIGEST_LENGTH))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    stored: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MultipartUpload(CloudBase):
+    """A multipart upload in progress: the store's own upload id stays here, the hub sees ours."""
+
+    __tablename__ = "cloud_multipart_upload"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    home_id: Mapped[str] = mapped_column(ForeignKey("cloud_home.id", ondelete="CASCADE"), index=True)
+    object_id: Mapped[str] = mapped_column(String(OBJECT_ID_LENGTH))
+    store_upload_id: Mapped[str] = mapped_column(String(1024))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(DIGEST_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class BlobDeletion(CloudBase):
+    """A blob whose row is gone and which is still to be deleted from the object store (retried until it is)."""
+
+    __tablename__ = "cloud_blob_deletion"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -1,0 +1,186 @@
+"""The cloud's Celery app: blob deletions, retention and quota, and the sweep, on RabbitMQ workers.
+
+With ``tasks.broker_url: memory`` there is no broker: blobs are deleted by the request that deleted their rows and
+``serve`` runs the periodic duties on a thread of its own (``PeriodicDuties``), so one process is a whole trial cloud.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from celery import Celery, Task
+from kombu.exceptions import KombuError
+
+from homewarden.cloud.config import CloudConfig
+from homewarden.cloud.deletion import delete_doomed_blob
+from homewarden.cloud.object_store import ObjectStoreError
+from homewarden.cloud.services import CloudServices
+from homewarden.errors import UserError
+
+log = logging.getLogger(__name__)
+
+DELETE_BLOB = "homewarden.cloud.delete_blob"
+RETENTION = "homewarden.cloud.retention"
+SWEEP = "homewarden.cloud.sweep"
+DELETE_RETRIES = 8
+# A broker that is down must not hold an API request: one quick retry, then the sweep redoes the deletion later.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
+
+
+class CloudTasks:
+    """The Celery app of one cloud config, its tasks, and how the API hands deletions to it."""
+
+    def __init__(self, config: CloudConfig, services: Callable[[], CloudServices]) -> None:
+        """Make the app; tasks reach the database and store through ``services`` (built once per process)."""
+        if config.tasks.in_process:
+            raise UserError("tasks.broker_url is 'memory': tasks run inside `homewarden cloud serve`, not in workers")
+        self.config = config
+        self.app = Celery("homewarden-cloud", broker=config.tasks.broker_url, set_as_current=False)
+        self.app.conf.update(
+            task_default_queue=config.tasks.queue,
+            task_ignore_result=True,
+            result_backend=None,
+            # A task is acknowledged once done: a worker killed mid-task leaves it to another worker.
+            task_acks_late=True,
+            task_reject_on_worker_lost=True,
+            worker_prefetch_multiplier=1,
+            broker_connection_retry_on_startup=True,
+            # Beat keeps its schedule in memory: nothing written to the working folder.
+            beat_scheduler="celery.beat:Scheduler",
+            beat_schedule={
+                "retention": {"task": RETENTION, "schedule": float(config.tasks.retention_every_seconds)},
+                "sweep": {"task": SWEEP, "schedule": float(config.tasks.sweep_every_seconds)},
+            },
+            task_serializer="json",
+            accept_content=["json"],
+        )
+        self._services = services
+        self.delete_blob, self.retention, self.sweep = self._register()
+
+    def schedule_deletion(self, keys: list[str]) -> None:
+        """Queue a deletion task per key; a broker that refuses leaves them to the sweep."""
+        for key in keys:
+            try:
+                self.delete_blob.apply_async(args=(key,), retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+            except (KombuError, OSError) as error:
+                log.warning("blob %s stays doomed until the next sweep: the broker refused the task (%s)", key, error)
+
+    def run_worker(self, *, beat: bool, concurrency: int, hostname: str | None = None) -> None:
+        """Run a worker in this process until it is stopped (with beat: the periodic schedule too)."""
+        argv = [
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            f"--queues={self.config.tasks.queue}",
+            f"--hostname={hostname or f'cloud-{os.getpid()}@%h'}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        if beat:
+            argv.append("--beat")
+        self.app.worker_main(argv)
+
+    def _register(self) -> tuple[Task[[str], bool], Task[[], int], Task[[], int]]:
+        """Register the tasks (closures: a task is a plain function of its arguments)."""
+        services = self._services
+        schedule_deletion = self.schedule_deletion
+
+        @self.app.task(
+            name=DELETE_BLOB,
+            autoretry_for=(ObjectStoreError,),
+            retry_backoff=2,
+            retry_backoff_max=300,
+            max_retries=DELETE_RETRIES,
+        )
+        def delete_blob(key: str) -> bool:
+            """Delete one doomed blob (its row is already gone)."""
+            shared = services()
+            return delete_doomed_blob(shared.database, shared.store, key)
+
+        @self.app.task(name=RETENTION)
+        def retention() -> int:
+            """Apply every home's retention and quota; queue the deletion of their blobs."""
+            keys = services().run_retention()
+            schedule_deletion(keys)
+            return len(keys)
+
+        @self.app.task(name=SWEEP)
+        def sweep() -> int:
+            """Abort stale uploads, prune nonces and codes, redo deletions whose task was lost."""
+            keys = services().run_sweep()
+            schedule_deletion(keys)
+            return len(keys)
+
+        return delete_blob, retention, sweep
+
+
+class ServicesPerProcess:
+    """Build ``CloudServices`` lazily, once per process: a worker's forked children must not share connections."""
+
+    def __init__(self, config: CloudConfig) -> None:
+        """Remember the config to build from."""
+        self._config = config
+        self._built: dict[int, CloudServices] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self) -> CloudServices:
+        """Return this process's services."""
+        with self._lock:
+            pid = os.getpid()
+            if pid not in self._built:
+                self._built[pid] = CloudServices.build(self._config, migrate=False)
+            return self._built[pid]
+
+
+class PeriodicDuties:
+    """Retention and the sweep on a thread of ``serve`` when tasks run in-process (no broker, no worker)."""
+
+    def __init__(self, services: CloudServices) -> None:
+        """Run the duties of ``services`` on their configured periods."""
+        self._services = services
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cloud-duties", daemon=True)
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it."""
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        tasks = self._services.config.tasks
+        due: dict[str, float] = {"retention": 0.0, "sweep": 0.0}
+        periods = {"retention": tasks.retention_every_seconds, "sweep": tasks.sweep_every_seconds}
+        while not self._stop.is_set():
+            for name, at in due.items():
+                if time.monotonic() >= at:
+                    self._run_one(name)
+                    due[name] = time.monotonic() + periods[name]
+            self._stop.wait(1.0)
+
+    def _run_one(self, name: str) -> None:
+        try:
+            duty: Callable[[], list[str]] = (
+                self._services.run_retention if name == "retention" else self._services.run_sweep
+            )
+            self._services.delete_blobs_now(duty())
+        except Exception:
+            # A failed pass (database restarting) is tried again at its next period; the thread must go on.
+            log.exception("the cloud's %s pass failed", name)
+
+
+def worker_tasks(config: CloudConfig) -> CloudTasks:
+    """Return the tasks of ``config`` with services built in each worker process."""
+    return CloudTasks(config, ServicesPerProcess(config))
+
+
+def producer_tasks(services: CloudServices) -> CloudTasks:
+    """Return the tasks an API process queues, using its own services."""
+    return CloudTasks(services.config, lambda: services)

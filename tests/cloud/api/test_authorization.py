@@ -1,0 +1,71 @@
+"""Who may call what: every route declares it, objects answer only their home's hub, the operator has no route."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+
+from cloud.conftest import CloudUnderTest
+from homewarden.cloud.api.deps import check_every_route_has_a_policy, for_account, route_policies
+
+OBJECT_ID = "auth_0123456789abcdef"
+
+
+def test_every_object_and_home_route_admits_only_a_signed_hub(cloud: CloudUnderTest) -> None:
+    policies = route_policies(cloud.client.app)  # type: ignore[arg-type]
+
+    object_routes = {route: policy for route, policy in policies.items() if route[1].startswith("/api/v1/objects")}
+
+    assert len(object_routes) == 8
+    assert set(object_routes.values()) == {"hub"}
+    assert policies[("GET", "/api/v1/home")] == "hub"
+    # What the household's account reaches is its own account, never object bytes.
+    account_routes = sorted(route for route, policy in policies.items() if policy == "account")
+    assert account_routes == [
+        ("DELETE", "/api/v1/hubs/{hub_id}"),
+        ("DELETE", "/api/v1/session"),
+        ("GET", "/api/v1/account"),
+        ("GET", "/api/v1/hubs"),
+        ("POST", "/api/v1/pairing-codes"),
+    ]
+
+
+def test_the_operator_has_no_route_to_a_homes_objects(cloud: CloudUnderTest) -> None:
+    """There is no admin role at all: no path or credential but the home's paired hub reaches its objects."""
+    hub = cloud.account().pair_hub()
+    assert hub.put(OBJECT_ID, b"sealed clip").status_code == 201
+    other_account = cloud.account()
+    policies = route_policies(cloud.client.app)  # type: ignore[arg-type]
+
+    as_account = cloud.client.get(f"/api/v1/objects/{OBJECT_ID}", headers=other_account.auth)
+    as_own_account = cloud.client.get("/api/v1/objects", headers={"Authorization": f"Bearer {other_account.token}"})
+    guesses = [cloud.client.get(path) for path in ("/admin", "/api/v1/admin/objects", "/api/v1/homes")]
+
+    assert not any("admin" in path or "operator" in path for _method, path in policies)
+    assert as_account.status_code == 401
+    assert as_own_account.status_code == 401
+    assert [answer.status_code for answer in guesses] == [404, 404, 404]
+    assert all(answer.json() == {"detail": "Not Found"} for answer in guesses)
+
+
+def test_a_route_without_a_policy_stops_the_app() -> None:
+    app = FastAPI()
+
+    @app.get("/forgotten")
+    def forgotten() -> dict[str, str]:
+        return {}
+
+    with pytest.raises(RuntimeError, match="/forgotten has no policy"):
+        check_every_route_has_a_policy(app)
+
+
+def test_a_route_marked_for_accounts_without_the_session_check_stops_the_app() -> None:
+    app = FastAPI()
+
+    @app.get("/claims-accounts")
+    @for_account
+    def claims() -> dict[str, str]:
+        return {}
+
+    with pytest.raises(RuntimeError, match="does not depend on current_account"):
+        check_every_route_has_a_policy(app)

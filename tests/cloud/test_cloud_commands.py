@@ -1,0 +1,89 @@
+"""`homewarden cloud serve`, `migrate` and `invite` as an operator runs them: real processes, one-line errors."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from cloud_process import (
+    CloudAccount,
+    CloudProcess,
+    run_cloud_command,
+    start_cloud_serve,
+    write_cloud_config,
+)
+
+# The tests that start `homewarden cloud serve` take many seconds each (the process imports FastAPI, SQLAlchemy
+# and boto3, then connects), so they are marked slow.
+
+
+@pytest.mark.slow
+def test_a_real_serve_process_pairs_a_hub_and_keeps_its_objects(cloud_service: CloudProcess) -> None:
+    with httpx.Client(base_url=cloud_service.base_url, timeout=30) as client:
+        hub = CloudAccount.sign_up(client).pair_hub()
+        body = b"\x00sealed\xff" * 1000
+
+        created = hub.put("serve_0123456789abcdef", body)
+        fetched = hub.request("GET", "/api/v1/objects/serve_0123456789abcdef")
+        replayed = client.get("/api/v1/home", headers=hub.key.headers("GET", "/api/v1/home"))
+        replayed_again = client.get("/api/v1/home", headers=dict(replayed.request.headers))
+        page = client.get("/")
+
+    assert created.status_code == 201, created.text
+    assert created.json()["sha256"] == hashlib.sha256(body).hexdigest()
+    assert fetched.content == body
+    assert replayed.status_code == 200
+    assert replayed_again.status_code == 401
+    assert page.status_code == 200
+    assert "Homewarden Cloud" in page.text
+    assert cloud_service.stop() == 0
+    assert "Traceback" not in cloud_service.output()
+
+
+@pytest.mark.slow
+def test_serve_refuses_an_unmigrated_postgresql_database_in_one_line(tmp_path: Path, cloud_database_url: str) -> None:
+    config = write_cloud_config(tmp_path, cloud_database_url)
+
+    refused = run_cloud_command("serve", "--config", str(config))
+    migrated = run_cloud_command("migrate", "--config", str(config))
+    invited = run_cloud_command("invite", "--config", str(config))
+
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "homewarden: error: the cloud database "
+        + cloud_database_url
+        + " is at revision none, this version needs 0001: run `homewarden cloud migrate --config cloud.yaml`"
+    ]
+    assert migrated.returncode == 0, migrated.stderr
+    assert invited.returncode == 0, invited.stderr
+    code = invited.stdout.split()[0]
+    assert len(code) == 19
+    assert code.count("-") == 3
+
+
+@pytest.mark.slow
+def test_a_trial_cloud_on_sqlite_and_a_folder_serves_with_no_other_service(tmp_path: Path) -> None:
+    config = write_cloud_config(tmp_path, f"sqlite:///{tmp_path / 'cloud.db'}")
+    cloud = start_cloud_serve(config)
+    try:
+        with httpx.Client(base_url=cloud.base_url, timeout=30) as client:
+            hub = CloudAccount.sign_up(client).pair_hub()
+            assert hub.put("trial_0123456789abcdef", b"sealed").status_code == 201
+            assert hub.request("DELETE", "/api/v1/objects/trial_0123456789abcdef").status_code == 204
+    finally:
+        assert cloud.stop() == 0
+    # Tasks ran in the serve process itself: the blob went with its row.
+    assert list((tmp_path / "objects").rglob("*_0123456789abcdef")) == []
+
+
+def test_a_bad_config_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "cloud.yaml"
+    config.write_text("signup: everyone\n", encoding="utf-8")
+
+    answer = run_cloud_command("serve", "--config", str(config))
+
+    assert answer.returncode == 2
+    assert answer.stderr.strip() == (f"homewarden: error: {config}: signup: Input should be 'open' or 'invitation'")

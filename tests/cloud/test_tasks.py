@@ -1,0 +1,165 @@
+"""The cloud's tasks on RabbitMQ with two real `homewarden cloud worker` processes: retention, quota, deletions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from cloud_process import (
+    RABBITMQ_URL,
+    CloudAccount,
+    CloudProcess,
+    S3Server,
+    SignedHub,
+    start_cloud_worker,
+    write_cloud_config,
+)
+from homewarden.cloud.api.app import create_cloud_app
+from homewarden.cloud.config import load_cloud_config
+from homewarden.cloud.database import CloudDatabase
+from homewarden.cloud.models import BlobDeletion, Home, StoredObject
+from homewarden.cloud.services import CloudServices
+from homewarden.cloud.tasks import CloudTasks, producer_tasks
+from services import fresh_postgres_database
+from waiting import wait_for
+
+# Two worker processes take about 20 s to start and stop: the module's tests share them and run in `make test`.
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class WorkedCloud:
+    """A cloud whose tasks go through RabbitMQ to two worker processes."""
+
+    services: CloudServices
+    client: TestClient
+    tasks: CloudTasks
+    bucket: str
+    workers: list[CloudProcess]
+    worker_names: list[str]
+
+
+@pytest.fixture(scope="module")
+def worked_cloud(
+    tmp_path_factory: pytest.TempPathFactory, postgres_url: str, s3_server: S3Server
+) -> Iterator[WorkedCloud]:
+    """Yield a cloud on PostgreSQL, S3 and RabbitMQ (a queue of its own) with two workers, for this module's tests.
+
+    Starting two workers takes many seconds, so the tests share them; each test works in a home of its own.
+    """
+    with fresh_postgres_database() as database_url:
+        yield from _worked_cloud(tmp_path_factory.mktemp("worked-cloud"), database_url, s3_server)
+
+
+def _worked_cloud(folder: Path, cloud_database_url: str, s3_server: S3Server) -> Iterator[WorkedCloud]:
+    bucket = s3_server.new_bucket()
+    config_path = write_cloud_config(
+        folder / "cloud",
+        cloud_database_url,
+        s3=s3_server,
+        bucket=bucket,
+        broker_url=RABBITMQ_URL,
+        queue=f"hw-cloud-test-{uuid.uuid4().hex[:12]}",
+    )
+    CloudDatabase.open(cloud_database_url, migrate=True).close()
+    tag = uuid.uuid4().hex[:8]
+    names = [f"first-{tag}", f"second-{tag}"]
+    workers: list[CloudProcess] = []
+    services = CloudServices.build(load_cloud_config(config_path), migrate=False)
+    try:
+        for name in names:
+            workers.append(start_cloud_worker(config_path, f"{name}@%h"))
+        with TestClient(create_cloud_app(services), raise_server_exceptions=False) as client:
+            yield WorkedCloud(services, client, producer_tasks(services), bucket, workers, names)
+    finally:
+        for worker in workers:
+            worker.stop()
+        services.close()
+
+
+def test_retention_runs_on_the_workers_and_deletes_old_unpinned_objects(
+    worked_cloud: WorkedCloud,
+) -> None:
+    cloud = worked_cloud
+    hub = CloudAccount.sign_up(cloud.client).pair_hub()
+    old = [f"old_{number:02d}_0123456789ab" for number in range(6)]
+    for object_id in old:
+        assert hub.put(object_id, object_id.encode()).status_code == 201
+    assert hub.put("old_pinned_0123456789", b"home key file", pinned=True).status_code == 201
+    assert hub.put("new_00_0123456789abcd", b"yesterday's clip").status_code == 201
+    _backdate(cloud.services, hub.home_id, [*old, "old_pinned_0123456789"], days=31)
+
+    cloud.tasks.retention.delay()
+
+    expected = sorted(f"homes/{hub.home_id}/{name}" for name in ("new_00_0123456789abcd", "old_pinned_0123456789"))
+    wait_for(lambda: _keys(cloud, hub) == expected, 60, "the workers to delete the old blobs")
+    listed = hub.request("GET", "/api/v1/objects").json()["objects"]
+    assert sorted(item["id"] for item in listed) == ["new_00_0123456789abcd", "old_pinned_0123456789"]
+    wait_for(lambda: _pending_deletions(cloud.services) == 0, 30, "every pending deletion to be done")
+    answered = cloud.tasks.app.control.ping(destination=[f"{name}@{_host()}" for name in cloud.worker_names], timeout=5)
+    assert sorted(name for reply in answered for name in reply) == sorted(
+        f"{name}@{_host()}" for name in cloud.worker_names
+    )
+
+
+def test_a_deleted_objects_blob_is_removed_by_a_worker(worked_cloud: WorkedCloud) -> None:
+    cloud = worked_cloud
+    hub = CloudAccount.sign_up(cloud.client).pair_hub()
+    assert hub.put("gone_0123456789abcdef", b"deleted on the hub").status_code == 201
+
+    assert hub.request("DELETE", "/api/v1/objects/gone_0123456789abcdef").status_code == 204
+
+    assert hub.request("GET", "/api/v1/objects/gone_0123456789abcdef").status_code == 404
+    wait_for(lambda: _keys(cloud, hub) == [], 60, "a worker to delete the blob")
+
+
+def test_a_home_above_a_lowered_quota_is_trimmed_oldest_first(worked_cloud: WorkedCloud) -> None:
+    cloud = worked_cloud
+    hub: SignedHub = CloudAccount.sign_up(cloud.client).pair_hub()
+    names = [f"clip_{number}_0123456789abcdef" for number in range(4)]
+    for age, name in enumerate(reversed(names)):
+        assert hub.put(name, b"x" * 100).status_code == 201
+        _backdate(cloud.services, hub.home_id, [name], days=0, hours=age + 1)
+    with cloud.services.database.session() as session:
+        session.execute(update(Home).where(Home.id == hub.home_id).values(quota_bytes=250))
+
+    cloud.tasks.retention.delay()
+
+    # names[0] was uploaded first (4 hours ago): the two oldest go, the two newest stay.
+    kept = [f"homes/{hub.home_id}/{name}" for name in names[2:]]
+    wait_for(lambda: _keys(cloud, hub) == kept, 60, "the workers to trim the home to its quota")
+    assert hub.request("GET", "/api/v1/home").json()["bytes"] == 200
+
+
+def _backdate(services: CloudServices, home_id: str, object_ids: list[str], days: int, hours: int = 0) -> None:
+    """Make objects look uploaded long ago (how a test makes time pass for the database)."""
+    moment = datetime.now(UTC) - timedelta(days=days, hours=hours)
+    with services.database.session() as session:
+        session.execute(
+            update(StoredObject)
+            .where(StoredObject.home_id == home_id, StoredObject.id.in_(object_ids))
+            .values(uploaded_at=moment)
+        )
+
+
+def _keys(cloud: WorkedCloud, hub: SignedHub) -> list[str]:
+    """List the home's blobs through S3, as the operator would see them."""
+    return sorted(cloud.services.store.keys(f"homes/{hub.home_id}/"))
+
+
+def _pending_deletions(services: CloudServices) -> int:
+    with services.database.session() as session:
+        return len(session.scalars(select(BlobDeletion.key)).all())
+
+
+def _host() -> str:
+    import socket
+
+    return socket.gethostname()
