@@ -16,7 +16,8 @@ ratio. Printed per phase: uploads and bytes per second, p50/p95 upload latency p
 clips, the Celery queue depth (RabbitMQ's ready messages, by a passive queue declare), the deletions still pending,
 and the CPU of every process. Not a test: timings on a shared machine swing; docs/scaling.md keeps the numbers.
 
-    .venv/bin/python bench/cloud_load.py --hubs 200 --hours 2 --duration 60 --workers 1,2 --api-processes 1,2
+    PYTHONPATH=src .venv/bin/python bench/cloud_load.py --hubs 200 --hours 1 --duration 60 \
+        --workers 1,2 --api-processes 1,2
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ TABLES = {
     "cloud_object",
     "cloud_pairing_code",
     "cloud_session",
+    "cloud_sign_in_attempt",
 }
 
 
@@ -88,7 +89,7 @@ def test_the_migrations_form_one_line() -> None:
     finally:
         engine.dispose()
 
-    assert heads == ["0001"]
+    assert heads == ["0002"]
 
 
 def test_a_database_that_cannot_be_reached_is_one_line() -> None:

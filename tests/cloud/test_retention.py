@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import delete, func, select, update
 
 from cloud.conftest import CloudUnderTest
 from homewarden.cloud.models import BlobDeletion, HubNonce, MultipartUpload, StoredObject
+from homewarden.cloud.object_store import BlobMissingError
+from homewarden.cloud.retention import abort_forgotten_uploads
 
 
 def test_retention_keeps_pinned_and_recent_objects(cloud: CloudUnderTest) -> None:
@@ -64,6 +67,24 @@ def test_an_upload_to_a_key_whose_deletion_is_pending_is_not_deleted_by_it(cloud
     cloud.services.delete_blobs_now(cloud.services.run_sweep())
 
     assert hub.request("GET", "/api/v1/objects/again_0123456789abcd").content == b"uploaded again"
+
+
+def test_the_sweep_aborts_an_upload_only_the_store_knows_once_it_is_stale(cloud: CloudUnderTest) -> None:
+    # A process died between starting the upload at the store (rclone here) and writing its row.
+    store = cloud.services.store
+    key = f"homes/{cloud.account().home_id}/orphan_0123456789ab"
+    orphan = store.start_upload(key)
+    store.put_part(key, orphan, 1, b"parts nobody will finish")
+
+    cloud.services.delete_blobs_now(cloud.services.run_sweep())
+    young = [upload.upload_id for upload in store.uploads()]
+    aborted = abort_forgotten_uploads(store, started_before=datetime.now(UTC) + timedelta(minutes=1))
+
+    assert young == [orphan]
+    assert aborted == 1
+    assert list(store.uploads()) == []
+    with pytest.raises(BlobMissingError):
+        store.parts(key, orphan)
 
 
 def _age(cloud: CloudUnderTest, object_ids: list[str], age: timedelta) -> None:

@@ -10,12 +10,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from homewarden.accounts.passwords import WeakPasswordError, check_new_password, hash_password, verify_password
-from homewarden.accounts.throttle import SignInThrottle
 from homewarden.cloud.config import CloudConfig
 from homewarden.cloud.database import CloudDatabase, rows_affected
 from homewarden.cloud.errors import ForbiddenError, NotAuthenticatedError, TooManyAttemptsError
 from homewarden.cloud.identifiers import digest, new_code, new_home_id, new_token, normalise_code
 from homewarden.cloud.models import Account, AccountSession, Home, Invitation, PairingCode
+from homewarden.cloud.throttle import SharedSignInThrottle
 from homewarden.errors import Refusal, RefusedError
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$")
@@ -52,8 +52,8 @@ class CloudAccounts:
         """Work on ``database`` with the config's sign-up mode, home defaults and lifetimes."""
         self._database = database
         self._config = config
-        # Per process: any number of API processes each count; a restart forgets (documented in docs/cloud.md).
-        self._throttle = SignInThrottle()
+        # In the database: every API process counts the same attempts.
+        self._throttle = SharedSignInThrottle(database)
 
     def sign_up(self, username: str, password: str, invitation: str | None) -> AccountView:
         """Make an account and its home; with ``signup: invitation`` an unused invitation code is needed."""
@@ -110,15 +110,15 @@ class CloudAccounts:
 
     def sign_in(self, username: str, password: str, address: str) -> str:
         """Check a password and return a new session token; failures are throttled per name and address."""
-        wait = self._throttle.retry_after(username, address)
-        if wait > 0:
-            raise TooManyAttemptsError("too many failed sign-ins; try again later", retry_after=wait)
+        attempt = self._throttle.begin(username, address)
+        if attempt.retry_after > 0:
+            raise TooManyAttemptsError("too many failed sign-ins; try again later", retry_after=attempt.retry_after)
         with self._database.session() as session:
             account = session.scalar(select(Account).where(Account.username_key == username.lower()))
         if not verify_password(account.password_hash if account else None, password) or account is None:
-            self._throttle.failed(username, address)
+            # The attempt's rows stay: they are the failure, counted for the window.
             raise NotAuthenticatedError("wrong user name or password")
-        self._throttle.succeeded(username)
+        self._throttle.succeeded(attempt, username)
         token = new_token()
         now = utc_now()
         with self._database.session() as session:
@@ -172,9 +172,9 @@ class CloudAccounts:
         return IssuedCode(code=code, expires_at=expires_at)
 
     def prune_expired(self) -> int:
-        """Delete expired sessions and codes; return how many rows went."""
+        """Delete expired sessions and codes, and sign-in attempts past the window; return how many rows went."""
         now = utc_now()
-        removed = 0
+        removed = self._throttle.prune()
         with self._database.session() as session:
             for table in (AccountSession, PairingCode, Invitation):
                 removed += rows_affected(session.execute(delete(table).where(table.expires_at <= now)))

@@ -189,3 +189,18 @@ class BlobDeletion(CloudBase):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     requested_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class SignInAttempt(CloudBase):
+    """A sign-in attempt still counted against a user name or an address: shared by every API process.
+
+    ``key_digest`` is the SHA-256 of ``user:<name>`` or ``addr:<address>``, so the table lists no names or addresses
+    in clear (a guessable digest, kept only for the throttle's window).
+    """
+
+    __tablename__ = "cloud_sign_in_attempt"
+    __table_args__ = (Index("ix_cloud_sign_in_attempt_key_at", "key_digest", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    key_digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH))
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -7,7 +7,7 @@ blobs the caller then deletes by tasks; none of them touches a pinned object.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -90,6 +90,29 @@ def abort_stale_uploads(database: CloudDatabase, store: ObjectStore, older_than:
         with database.session() as session:
             session.execute(delete(MultipartUpload).where(MultipartUpload.id == upload.id))
     return len(uploads)
+
+
+def abort_forgotten_uploads(store: ObjectStore, started_before: datetime) -> int:
+    """Abort the store's multipart uploads started before ``started_before``, also those no row records.
+
+    A process that dies between starting an upload at the store and writing its row leaves an upload only the store
+    knows of; its parts would be billed for ever. Uploads the database knows are aborted with their rows first
+    (``abort_stale_uploads``), so this finds the rest.
+    """
+    aborted = 0
+    for upload in list(store.uploads()):
+        if upload.started_at >= started_before:
+            continue
+        try:
+            store.abort_upload(upload.key, upload.upload_id)
+        except ValueError:
+            # Not a key of the cloud's shape: the bucket holds something the cloud did not write; leave it.
+            log.warning("left alone an upload in progress to %r: not a key the cloud writes", upload.key)
+            continue
+        aborted += 1
+    if aborted:
+        log.info("aborted %d uploads in progress that the store alone knew of", aborted)
+    return aborted
 
 
 def drop_unfinished_writes(database: CloudDatabase) -> list[str]:

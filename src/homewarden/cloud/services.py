@@ -16,7 +16,13 @@ from homewarden.cloud.deletion import delete_doomed_blob, overdue_deletions
 from homewarden.cloud.homes import DeletionScheduler, HomeObjects
 from homewarden.cloud.hubs import HubRegistry
 from homewarden.cloud.object_store import ObjectStore, ObjectStoreError, open_object_store
-from homewarden.cloud.retention import abort_stale_uploads, drop_unfinished_writes, enforce_quota, enforce_retention
+from homewarden.cloud.retention import (
+    abort_forgotten_uploads,
+    abort_stale_uploads,
+    drop_unfinished_writes,
+    enforce_quota,
+    enforce_retention,
+)
 from homewarden.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -81,7 +87,9 @@ class CloudServices:
 
     def run_sweep(self) -> list[str]:
         """Tidy up: stale uploads, old nonces, expired codes, dead writes; return blobs to delete (overdue too)."""
-        aborted = abort_stale_uploads(self.database, self.store, timedelta(hours=self.config.tasks.stale_upload_hours))
+        stale = timedelta(hours=self.config.tasks.stale_upload_hours)
+        aborted = abort_stale_uploads(self.database, self.store, stale)
+        aborted += abort_forgotten_uploads(self.store, utc_now() - stale)
         nonces = self.hubs.prune_nonces()
         expired = self.accounts.prune_expired()
         doomed = drop_unfinished_writes(self.database)

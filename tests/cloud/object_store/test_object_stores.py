@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,22 @@ def test_an_s3_store_that_does_not_answer_is_an_object_store_error() -> None:
 
     with pytest.raises(ObjectStoreError, match="bucket 'nothing' does not answer"):
         store.check()
+
+
+def test_uploads_in_progress_are_listed_with_their_start_until_finished_or_aborted(store: ObjectStore) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    finished = store.start_upload("homes/h_1/finished")
+    abandoned = store.start_upload("homes/h_1/abandoned")
+    store.put_part("homes/h_1/finished", finished, 1, b"done")
+    store.put_part("homes/h_1/abandoned", abandoned, 1, b"left")
+
+    listed = {(upload.key, upload.upload_id) for upload in store.uploads()}
+    starts = [upload.started_at for upload in store.uploads()]
+    store.finish_upload("homes/h_1/finished", finished, store.parts("homes/h_1/finished", finished))
+    after_finishing = [(upload.key, upload.upload_id) for upload in store.uploads()]
+    store.abort_upload("homes/h_1/abandoned", abandoned)
+
+    assert listed == {("homes/h_1/finished", finished), ("homes/h_1/abandoned", abandoned)}
+    assert all(before < started <= datetime.now(UTC) + timedelta(seconds=5) for started in starts)
+    assert after_finishing == [("homes/h_1/abandoned", abandoned)]
+    assert list(store.uploads()) == []

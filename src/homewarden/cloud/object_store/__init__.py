@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from homewarden.cloud.config import FolderStoreConfig, S3StoreConfig
-from homewarden.cloud.object_store.base import BlobMissingError, ObjectStore, ObjectStoreError, UploadedPart
+from homewarden.cloud.object_store.base import (
+    BlobMissingError,
+    ObjectStore,
+    ObjectStoreError,
+    StoreUpload,
+    UploadedPart,
+)
 from homewarden.cloud.object_store.folder import FolderObjectStore
 from homewarden.cloud.object_store.s3 import S3ObjectStore
 
@@ -13,6 +19,7 @@ __all__ = [
     "ObjectStore",
     "ObjectStoreError",
     "S3ObjectStore",
+    "StoreUpload",
     "UploadedPart",
     "open_object_store",
 ]

@@ -6,6 +6,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from homewarden.errors import Refusal, RefusedError
 
@@ -33,6 +34,15 @@ class UploadedPart:
     number: int
     size: int
     etag: str
+
+
+@dataclass(frozen=True)
+class StoreUpload:
+    """A multipart upload in progress as the store itself knows it (also one the database never recorded)."""
+
+    key: str
+    upload_id: str
+    started_at: datetime
 
 
 def check_key(key: str) -> str:
@@ -84,6 +94,10 @@ class ObjectStore(ABC):
     @abstractmethod
     def abort_upload(self, key: str, upload_id: str) -> None:
         """Drop an unfinished upload and its parts; an upload already gone is no error."""
+
+    @abstractmethod
+    def uploads(self) -> Iterator[StoreUpload]:
+        """List every multipart upload in progress in the store, with when it was started."""
 
     def read_all(self, key: str) -> bytes:
         """Return the whole blob (for small ones and tests)."""

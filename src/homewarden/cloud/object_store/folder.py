@@ -6,6 +6,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from homewarden.cloud.object_store.base import (
@@ -13,6 +14,7 @@ from homewarden.cloud.object_store.base import (
     BlobMissingError,
     ObjectStore,
     ObjectStoreError,
+    StoreUpload,
     UploadedPart,
     check_key,
 )
@@ -115,6 +117,18 @@ class FolderObjectStore(ObjectStore):
     def abort_upload(self, key: str, upload_id: str) -> None:
         """Drop the upload's parts."""
         shutil.rmtree(self._upload_folder(upload_id), ignore_errors=True)
+
+    def uploads(self) -> Iterator[StoreUpload]:
+        """List the upload folders, started when their key file was written."""
+        for folder in sorted((self._root / UPLOADS_FOLDER).glob("*")):
+            try:
+                key_file = folder / "key"
+                started_at = datetime.fromtimestamp(key_file.stat().st_mtime, UTC)
+                key = key_file.read_text(encoding="utf-8")
+            except OSError:
+                # Finished or aborted while listed, or a folder whose start failed before its key was written.
+                continue
+            yield StoreUpload(key=key, upload_id=folder.name, started_at=started_at)
 
     def _path(self, key: str) -> Path:
         return self._root / check_key(key)

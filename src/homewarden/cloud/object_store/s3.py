@@ -15,6 +15,7 @@ from homewarden.cloud.object_store.base import (
     BlobMissingError,
     ObjectStore,
     ObjectStoreError,
+    StoreUpload,
     UploadedPart,
     check_key,
 )
@@ -164,6 +165,26 @@ class S3ObjectStore(ObjectStore):
             )
         except BlobMissingError:
             return
+
+    def uploads(self) -> Iterator[StoreUpload]:
+        """List the bucket's multipart uploads in progress (ListMultipartUploads), a page at a time."""
+        pages = self._client.get_paginator("list_multipart_uploads").paginate(Bucket=self._bucket)
+        try:
+            for page in pages:
+                for item in page.get("Uploads", []):
+                    if "Key" in item and "UploadId" in item and "Initiated" in item:
+                        yield StoreUpload(key=item["Key"], upload_id=item["UploadId"], started_at=item["Initiated"])
+        except ClientError as error:
+            # rclone (gofakes3) answers NoSuchUpload for a bucket where no multipart upload was ever started.
+            if error.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                return
+            raise ObjectStoreError(
+                f"cannot list the uploads in progress in the object store: {_describe(error)}"
+            ) from error
+        except BotoCoreError as error:
+            raise ObjectStoreError(
+                f"cannot list the uploads in progress in the object store: {_describe(error)}"
+            ) from error
 
     def _call(self, action: str, key: str, request: Callable[[], T]) -> T:
         """Run one S3 request; a missing key or upload is ``BlobMissingError``, anything else ``ObjectStoreError``."""
