@@ -172,7 +172,8 @@ def test_markup_in_a_page_address_or_a_user_name_is_served_escaped(hub: ServedHu
         assert sent.status_code == 303
         assert "\r" not in sent.headers["location"]
         assert "\n" not in sent.headers["location"]
-        assert sent.headers["location"].startswith("/login?next=%2Fevents%2F%0D%0ASet-Cookie")
+        # The address comes back percent-encoded (or without the line break): either way inside one header.
+        assert sent.headers["location"].startswith("/login?next=%2Fevents%2F")
         assert "planted" not in sent.headers.get("set-cookie", "")
     # A user name with markup, if the hub keeps it, is escaped wherever a page shows it.
     name = hub.unique_name(SVG.replace(" ", "/"))
