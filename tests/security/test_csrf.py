@@ -145,7 +145,8 @@ def test_the_hub_grants_no_cross_origin_access(hub: ServedHub, owner: Caller) ->
 def test_the_session_cookie_is_httponly_strict_and_secure(hub: ServedHub) -> None:
     """Held, CSRF: the cookie a browser would attach to a cross-site request: SameSite=Strict, HttpOnly, Secure."""
     person = hub.new_member([FRONT])
-    answer = person.client.post("/api/auth/login", json={"username": person.username, "password": person.password})
+    with hub.anonymous() as browser:
+        answer = browser.post("/api/auth/login", json={"username": person.username, "password": person.password})
     assert answer.status_code == 200
     cookie = answer.headers["set-cookie"].lower()
     assert cookie.startswith(f"{SESSION_COOKIE}=")

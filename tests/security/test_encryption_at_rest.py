@@ -13,8 +13,12 @@ import base64
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from security.conftest import FRONT, GARDEN, MEMBER, OWNER, PROGRAM_PASSWORD, SESSION_COOKIE, Caller, ServedHub
 
+# The storage search waits for a donated copy (redaction) and reads every stored byte.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 WINDOW = 32
 WINDOWS_PER_OBJECT = 12
 # Folders whose files are footage, sealed data keys or donated copies: no camera name may be inside them.

