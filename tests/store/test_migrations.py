@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -9,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect
 
 from homewarden.store import EventStore
-from homewarden.store.database import migration_config
+from homewarden.store.database import SCHEMA_HEAD, migration_config, schema_revision
 from homewarden.store.models import Base
 
 
@@ -79,3 +83,31 @@ def test_migrations_form_a_single_line_of_revisions() -> None:
         engine.dispose()
 
     assert scripts.get_heads() == ["0006"]
+    # The shortcut that opens a current database without Alembic must name the same head.
+    assert scripts.get_heads() == [SCHEMA_HEAD]
+
+
+def test_a_database_behind_the_head_is_migrated_when_opened(database_url: str, direct_engine: Engine) -> None:
+    """A database one migration behind is brought up to date (the skip applies only at the head)."""
+    EventStore.open(database_url).close()
+    with direct_engine.begin() as connection:
+        command.downgrade(migration_config(connection), "0005")
+        assert schema_revision(connection) == "0005"
+
+    EventStore.open(database_url).close()
+
+    with direct_engine.connect() as connection:
+        assert schema_revision(connection) == SCHEMA_HEAD
+        assert "push_subscription" in inspect(connection).get_table_names()
+
+
+def test_opening_a_current_database_does_not_import_alembic(tmp_path: Path) -> None:
+    """Every start of `analyze` opens the database: one already at the head is opened with SQLAlchemy alone."""
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    EventStore.open(url).close()
+    check = (
+        "import sys; from homewarden.store import EventStore; "
+        f"EventStore.open({url!r}).close(); print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
