@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -15,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from homewarden.accounts.store import AccountStore
 from homewarden.store import EventStore
-from homewarden.store.database import migration_config
+from homewarden.store.database import SCHEMA_HEAD, migration_config, schema_revision
 from homewarden.store.models import Base
 from homewarden.store.review_models import Donation, ReviewAssignment
 
@@ -86,6 +89,8 @@ def test_migrations_form_a_single_line_of_revisions() -> None:
         engine.dispose()
 
     assert scripts.get_heads() == ["0008"]
+    # The shortcut that opens a current database without Alembic must name the same head.
+    assert scripts.get_heads() == [SCHEMA_HEAD]
 
 
 def test_names_that_clash_case_blind_are_renamed_oldest_first(database_url: str, direct_engine: Engine) -> None:
@@ -174,3 +179,29 @@ def test_one_open_review_assignment_per_reviewer_keeps_the_first_of_those_handed
                 session.commit()
     finally:
         store.close()
+
+
+def test_a_database_behind_the_head_is_migrated_when_opened(database_url: str, direct_engine: Engine) -> None:
+    """A database one migration behind is brought up to date (the skip applies only at the head)."""
+    EventStore.open(database_url).close()
+    with direct_engine.begin() as connection:
+        command.downgrade(migration_config(connection), "0005")
+        assert schema_revision(connection) == "0005"
+
+    EventStore.open(database_url).close()
+
+    with direct_engine.connect() as connection:
+        assert schema_revision(connection) == SCHEMA_HEAD
+        assert "push_subscription" in inspect(connection).get_table_names()
+
+
+def test_opening_a_current_database_does_not_import_alembic(tmp_path: Path) -> None:
+    """Every start of `analyze` opens the database: one already at the head is opened with SQLAlchemy alone."""
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    EventStore.open(url).close()
+    check = (
+        "import sys; from homewarden.store import EventStore; "
+        f"EventStore.open({url!r}).close(); print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from alembic import command
 from sqlalchemy import Engine, create_engine, delete, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,7 +27,7 @@ from homewarden.faces.gallery import (
     vector_bytes,
     vector_from_bytes,
 )
-from homewarden.store.database import create_private_sqlite_file, migration_config
+from homewarden.store.database import create_private_sqlite_file, migrate_to_head
 from homewarden.store.face_models import FaceEmbedding, FaceMember
 from homewarden.store.gallery_key import (
     GalleryDecryptionError,
@@ -82,7 +81,7 @@ class FaceLibrary:
             if url.get_backend_name() == "sqlite":
                 event.listen(engine, "connect", _sqlite_foreign_keys)
             with engine.begin() as connection:
-                command.upgrade(migration_config(connection), "head")
+                migrate_to_head(connection)
         except (SQLAlchemyError, OSError) as exc:
             raise UserError(f"cannot open the face library in {shown}: {_one_line(exc, url.password)}") from None
         return cls(engine, gallery_key, config_option)

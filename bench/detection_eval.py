@@ -1,0 +1,133 @@
+"""Run `homewarden analyze` on every clip of a folder and score its events against the folder's ground truth.
+
+    python bench/detection_eval.py ../shared/datasets/real --manifest bench/manifests/real.json
+    python bench/detection_eval.py ../shared/datasets/video --manifest bench/manifests/video.json --json
+
+Each clip is analysed by the real command (`python -m homewarden analyze CLIP --json --quiet --out TMP`, in a fresh
+temporary folder, defaults only unless --config is given), as a user runs it. The manifest is DIR/manifest.json
+unless --manifest names another; its format is in bench/detection_scoring.py and docs/benchmarks.md. Prints per clip
+and in total: person visit recall, false person events per hour, person alarms per visit, pet-only alarms, vehicle
+events (and those on parked vehicles), animals found, and the delay from a person's first appearance to the event.
+Not a test: record the numbers in docs/benchmarks.md before and after a change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from detection_scoring import (
+    ClipScore,
+    ClipTruth,
+    ManifestError,
+    events_from_json_lines,
+    parse_manifest,
+    score_clip,
+    total_score,
+)
+
+
+def analyse_clip(path: Path, config: Path | None) -> tuple[str, float]:
+    """Run the whole `analyze` command on one clip; return its JSON lines and its wall seconds."""
+    with tempfile.TemporaryDirectory(prefix="detection-eval-") as folder:
+        command = [sys.executable, "-m", "homewarden", "analyze", str(path), "--json", "--quiet"]
+        command += ["--out", str(Path(folder) / "media")]
+        if config is not None:
+            command += ["--config", str(config.resolve())]
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"homewarden analyze {path.name} failed (exit {done.returncode}):\n{done.stderr.strip()}")
+    return done.stdout, wall
+
+
+def read_truth(folder: Path, manifest: Path | None, only: list[str]) -> list[ClipTruth]:
+    """Read the manifest and check that every clip it names is in the folder."""
+    manifest = manifest or folder / "manifest.json"
+    try:
+        clips = parse_manifest(json.loads(manifest.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        sys.exit(f"no manifest at {manifest} (pass --manifest FILE)")
+    except (json.JSONDecodeError, ManifestError) as exc:
+        sys.exit(f"{manifest}: {exc}")
+    if only:
+        unknown = set(only) - {clip.file for clip in clips}
+        if unknown:
+            sys.exit(f"not in {manifest}: {', '.join(sorted(unknown))}")
+        clips = [clip for clip in clips if clip.file in only]
+    missing = [clip.file for clip in clips if not (folder / clip.file).is_file()]
+    if missing:
+        sys.exit(f"missing in {folder}: {', '.join(missing)}")
+    return clips
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    """Format a number, or '-' where it does not apply."""
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def print_table(rows: list[tuple[ClipScore, float | None]]) -> None:
+    """Print one line per clip and the total."""
+    header = (
+        f"{'clip':<44} {'video s':>7} {'wall s':>6} {'visits':>7} {'recall':>6} {'false':>5} {'false/h':>7} "
+        f"{'alarms':>6} {'al/visit':>8} {'pet-only':>8} {'animals':>7} {'vehicle':>7} {'parked':>6} "
+        f"{'delay med':>9} {'max':>5}"
+    )
+    print(header)
+    for score, wall in rows:
+        print(
+            f"{score.file[:44]:<44} {score.duration:7.1f} {fmt(wall, 1):>6} "
+            f"{score.visits_found:>3}/{score.visits:<3} {fmt(score.recall):>6} {score.false_person_events:>5} "
+            f"{score.false_per_hour:7.1f} {score.person_alarms:>6} {fmt(score.alarms_per_visit):>8} "
+            f"{score.pet_only_alarms:>8} {score.animals_found:>3}/{score.animals:<3} {score.vehicle_events:>7} "
+            f"{score.parked_vehicle_events:>6} {fmt(score.median_delay, 1):>9} {fmt(score.max_delay, 1):>5}"
+        )
+
+
+def main() -> None:
+    """Analyse and score every clip of the folder."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", type=Path, help="folder of clips")
+    parser.add_argument("--manifest", type=Path, help="ground truth (default: FOLDER/manifest.json)")
+    parser.add_argument("--config", type=Path, help="a homewarden config to analyse with (default: none)")
+    parser.add_argument("--only", nargs="+", default=[], metavar="FILE", help="score only these clips")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    args = parser.parse_args()
+    clips = read_truth(args.folder, args.manifest, args.only)
+    rows: list[tuple[ClipScore, float | None]] = []
+    results = []
+    for truth in clips:
+        output, wall = analyse_clip(args.folder / truth.file, args.config)
+        events = events_from_json_lines(output)
+        score = score_clip(truth, events)
+        rows.append((score, wall))
+        results.append(
+            score.as_json()
+            | {
+                "wall_seconds": round(wall, 2),
+                "events": [[e.label, round(e.start, 2), round(e.end, 2), e.alarm] for e in events],
+            }
+        )
+        if not args.json:
+            print(f"{truth.file}: {len(events)} events in {wall:.1f} s", file=sys.stderr)
+    total = total_score(score for score, _ in rows)
+    walls = [wall for _, wall in rows if wall is not None]
+    if args.json:
+        print(json.dumps({"clips": results, "total": total.as_json() | {"wall_seconds": round(sum(walls), 2)}}))
+        return
+    print_table([*rows, (total, sum(walls))])
+    for result in results:
+        events = ", ".join(
+            f"{label} {start}-{end}{' ALARM' if alarm else ''}" for label, start, end, alarm in result["events"]
+        )
+        print(f"  {result['file']}: {events or 'no events'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""Score `homewarden analyze` events against a ground-truth manifest of intervals (used by bench/detection_eval.py).
+
+The manifest is a JSON list with one object per clip, as ../shared/datasets/real/manifest.json:
+
+- `file`: the clip's name inside the folder; `duration`: its length in seconds;
+- `persons`: `[start, end]` intervals in which a person is in view; each one counts as one visit;
+- `animals`: `[start, end, species]`; `vehicles`: `[start, end]`, `[start, end, kind]` or
+  `[start, end, kind, "parked" | "moving"]`;
+- `ignore` (optional): `[start, end]` or `[start, end, reason]` spans in which whether a person is in view is uncertain
+  (a figure a few pixels tall, a hand going out of view). Nothing about persons is scored there: a visit lying wholly
+  inside one is not counted, and an event or alarm touching one is neither false nor pet-only;
+- `notes` and any other key are for people and are not read.
+
+Interval edges are read as ±EDGE seconds: an event counts as overlapping an interval if it comes within EDGE of it.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+EDGE = 0.5
+VEHICLE_LABELS = frozenset({"car", "truck", "bus", "motorcycle", "bicycle", "train", "boat", "airplane"})
+ANIMAL_LABELS = frozenset({"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"})
+SECONDS_PER_HOUR = 3600.0
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be read as ground truth; the message names the clip and the key."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A span of a clip in seconds from its start."""
+
+    start: float
+    end: float
+
+    def overlaps(self, other: Interval, slack: float = EDGE) -> bool:
+        """Say whether the two spans meet once each is widened by `slack` on both sides."""
+        return self.start <= other.end + slack and other.start <= self.end + slack
+
+    def within(self, other: Interval) -> bool:
+        """Say whether this span lies wholly inside the other one."""
+        return other.start <= self.start and self.end <= other.end
+
+
+@dataclass(frozen=True)
+class VehicleTruth:
+    """A vehicle interval: which kind, and whether it stands parked or moves (None when the manifest does not say)."""
+
+    span: Interval
+    kind: str | None
+    state: str | None
+
+
+@dataclass(frozen=True)
+class ClipTruth:
+    """What a clip shows, as the manifest annotates it."""
+
+    file: str
+    duration: float
+    persons: tuple[Interval, ...]
+    animals: tuple[tuple[Interval, str], ...] = ()
+    vehicles: tuple[VehicleTruth, ...] = ()
+    ignore: tuple[Interval, ...] = ()
+
+
+@dataclass(frozen=True)
+class SeenEvent:
+    """The part of an event `analyze --json` prints that scoring reads."""
+
+    label: str
+    start: float
+    end: float
+    alarm: bool
+
+    @property
+    def span(self) -> Interval:
+        """Return the event's span."""
+        return Interval(self.start, self.end)
+
+
+@dataclass
+class ClipScore:
+    """The numbers of one clip (or of a whole folder, summed)."""
+
+    file: str
+    duration: float
+    visits: int = 0
+    visits_found: int = 0
+    person_events: int = 0
+    false_person_events: int = 0
+    person_alarms: int = 0
+    pet_only_alarms: int = 0
+    animals: int = 0
+    animals_found: int = 0
+    vehicle_events: int = 0
+    parked_vehicle_events: int = 0
+    delays: list[float] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float | None:
+        """Return the share of visits that became a person event (None without visits)."""
+        return self.visits_found / self.visits if self.visits else None
+
+    @property
+    def false_per_hour(self) -> float:
+        """Return false person events per hour of video."""
+        return self.false_person_events / (self.duration / SECONDS_PER_HOUR) if self.duration > 0 else 0.0
+
+    @property
+    def alarms_per_visit(self) -> float | None:
+        """Return person alarms per visit (None without visits)."""
+        return self.person_alarms / self.visits if self.visits else None
+
+    @property
+    def median_delay(self) -> float | None:
+        """Return the median delay from a visit's start to its first person event (None when no visit was found)."""
+        return statistics.median(self.delays) if self.delays else None
+
+    @property
+    def max_delay(self) -> float | None:
+        """Return the longest such delay."""
+        return max(self.delays) if self.delays else None
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the counts and the derived rates as plain JSON values."""
+
+        def rounded(value: float | None) -> float | None:
+            return None if value is None else round(value, 3)
+
+        return {
+            "file": self.file,
+            "duration": round(self.duration, 2),
+            "visits": self.visits,
+            "visits_found": self.visits_found,
+            "recall": rounded(self.recall),
+            "person_events": self.person_events,
+            "false_person_events": self.false_person_events,
+            "false_person_events_per_hour": rounded(self.false_per_hour),
+            "person_alarms": self.person_alarms,
+            "person_alarms_per_visit": rounded(self.alarms_per_visit),
+            "pet_only_alarms": self.pet_only_alarms,
+            "animals": self.animals,
+            "animals_found": self.animals_found,
+            "vehicle_events": self.vehicle_events,
+            "parked_vehicle_events": self.parked_vehicle_events,
+            "delays": [round(delay, 2) for delay in self.delays],
+            "median_delay": rounded(self.median_delay),
+            "max_delay": rounded(self.max_delay),
+        }
+
+
+def touches_any(span: Interval, others: Iterable[Interval]) -> bool:
+    """Say whether the span overlaps any of the others (edges ±EDGE)."""
+    return any(span.overlaps(other) for other in others)
+
+
+def score_clip(truth: ClipTruth, events: Sequence[SeenEvent]) -> ClipScore:
+    """Score one clip's events against its ground truth."""
+    score = ClipScore(truth.file, truth.duration)
+    people = [event for event in events if event.label == "person"]
+    score.person_events = len(people)
+    visits = [visit for visit in truth.persons if not any(visit.within(span) for span in truth.ignore)]
+    score.visits = len(visits)
+    for visit in visits:
+        starts = [event.start for event in people if event.span.overlaps(visit)]
+        if starts:
+            score.visits_found += 1
+            # An event starting a little before the annotated edge is within the edge's tolerance: no delay.
+            score.delays.append(max(0.0, min(starts) - visit.start))
+    for event in people:
+        if not touches_any(event.span, truth.persons) and not touches_any(event.span, truth.ignore):
+            score.false_person_events += 1
+        if event.alarm and touches_any(event.span, visits):
+            score.person_alarms += 1
+    animal_spans = [span for span, _species in truth.animals]
+    for event in events:
+        if (
+            event.alarm
+            and touches_any(event.span, animal_spans)
+            and not touches_any(event.span, truth.persons)
+            and not touches_any(event.span, truth.ignore)
+        ):
+            score.pet_only_alarms += 1
+    score.animals = len(animal_spans)
+    score.animals_found = sum(
+        1 for span in animal_spans if any(e.label in ANIMAL_LABELS and e.span.overlaps(span) for e in events)
+    )
+    parked = [vehicle.span for vehicle in truth.vehicles if vehicle.state == "parked"]
+    moving = [vehicle.span for vehicle in truth.vehicles if vehicle.state != "parked"]
+    for event in events:
+        if event.label in VEHICLE_LABELS:
+            score.vehicle_events += 1
+            # Without boxes in the manifest, an event is known to be on a parked vehicle only where nothing moves.
+            if touches_any(event.span, parked) and not touches_any(event.span, moving):
+                score.parked_vehicle_events += 1
+    return score
+
+
+def total_score(scores: Iterable[ClipScore]) -> ClipScore:
+    """Sum clip scores into one for the whole folder (rates are then over all clips together)."""
+    total = ClipScore("total", 0.0)
+    for score in scores:
+        total.duration += score.duration
+        total.visits += score.visits
+        total.visits_found += score.visits_found
+        total.person_events += score.person_events
+        total.false_person_events += score.false_person_events
+        total.person_alarms += score.person_alarms
+        total.pet_only_alarms += score.pet_only_alarms
+        total.animals += score.animals
+        total.animals_found += score.animals_found
+        total.vehicle_events += score.vehicle_events
+        total.parked_vehicle_events += score.parked_vehicle_events
+        total.delays.extend(score.delays)
+    return total
+
+
+def parse_manifest(data: Any) -> list[ClipTruth]:
+    """Read a manifest's JSON value; raise ManifestError naming the clip and key that are wrong."""
+    if not isinstance(data, list):
+        raise ManifestError("the manifest must be a JSON list with one object per clip")
+    return [parse_clip(entry, index) for index, entry in enumerate(data)]
+
+
+def parse_clip(entry: Any, index: int) -> ClipTruth:
+    """Read one clip's entry."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+        raise ManifestError(f"entry {index}: needs an object with a `file` name")
+    name = entry["file"]
+    duration = entry.get("duration")
+    if not isinstance(duration, int | float) or isinstance(duration, bool) or duration <= 0:
+        raise ManifestError(f"{name}: `duration` must be a positive number of seconds")
+
+    def spans(key: str, min_items: int, max_items: int) -> list[tuple[Interval, list[Any]]]:
+        items = entry.get(key, [])
+        if not isinstance(items, list):
+            raise ManifestError(f"{name}: `{key}` must be a list of intervals")
+        result = []
+        for item in items:
+            if (
+                not isinstance(item, list)
+                or not min_items <= len(item) <= max_items
+                or not all(isinstance(edge, int | float) and not isinstance(edge, bool) for edge in item[:2])
+                or item[0] > item[1]
+            ):
+                raise ManifestError(f"{name}: `{key}` item {item!r} is not [start, end, ...] with start <= end")
+            result.append((Interval(float(item[0]), float(item[1])), item[2:]))
+        return result
+
+    animals = []
+    for span, rest in spans("animals", 2, 3):
+        animals.append((span, str(rest[0]) if rest else "animal"))
+    vehicles = []
+    for span, rest in spans("vehicles", 2, 4):
+        state = rest[1] if len(rest) > 1 else None
+        if state not in (None, "parked", "moving"):
+            raise ManifestError(f"{name}: `vehicles` state {state!r} must be 'parked' or 'moving'")
+        vehicles.append(VehicleTruth(span, str(rest[0]) if rest else None, state))
+    return ClipTruth(
+        file=name,
+        duration=float(duration),
+        persons=tuple(span for span, _ in spans("persons", 2, 2)),
+        animals=tuple(animals),
+        vehicles=tuple(vehicles),
+        ignore=tuple(span for span, _ in spans("ignore", 2, 3)),
+    )
+
+
+def events_from_json_lines(text: str) -> list[SeenEvent]:
+    """Read the events `homewarden analyze --json` printed, one JSON object a line."""
+    events = []
+    for line in text.splitlines():
+        if line.strip():
+            data = json.loads(line)
+            events.append(SeenEvent(str(data["label"]), float(data["start"]), float(data["end"]), bool(data["alarm"])))
+    return events
