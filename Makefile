@@ -24,7 +24,7 @@ check: lint
 test: $(STAMP)
 	scripts/ensure-chromium.sh
 	scripts/ensure-rtsp-server.sh
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
