@@ -12,6 +12,7 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 ONE_BY_ONE = "video/one-by-one-person-detection.mp4"
 # The marker a test gets from a fixture it uses (directly or through another fixture), so `make check` leaves out
 # every test that needs a service or the browser without anyone remembering to mark it.
+ATTACK_SUITE = Path(__file__).parent / "security"
 MARKERS_OF_FIXTURES = {
     "postgres_url": "postgres",
     "mosquitto": "mqtt",
@@ -23,6 +24,9 @@ MARKERS_OF_FIXTURES = {
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test by the services and browser its fixtures need."""
     for item in items:
+        if item.path.parent == ATTACK_SUITE:
+            # Every attack runs against a real `serve` process (cameras, events, donations): not for `make check`.
+            item.add_marker("slow")
         fixtures = set(getattr(item, "fixturenames", ()))
         for fixture, marker in MARKERS_OF_FIXTURES.items():
             if fixture in fixtures:
