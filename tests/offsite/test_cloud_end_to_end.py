@@ -23,6 +23,7 @@ from homewarden.offsite.client import CloudClient, CloudRefusedError, NotPairedE
 from homewarden.offsite.identity import OffsiteFolder
 from homewarden.offsite.outbox import Outbox
 from homewarden.offsite.sealing import KEY_FILE_OBJECT_ID, event_record_id, vault_object_body, vault_object_id
+from homewarden.store.crypto import DATA_KEY_MAGIC, MAGIC, SEALED_DATA_KEY_SIZE
 from homewarden.store.deletion import delete_event, event_object_names
 from homewarden.store.keys import HomeKeyFile
 from offsite.conftest import Cloud, HubUnderTest, fake_mp4, open_hub
@@ -295,16 +296,24 @@ def test_the_cloud_holds_no_plaintext(hub: HubUnderTest, cloud: Cloud) -> None:
     wait_for(lambda: all_sent(hub), timeout=60, what="everything off-site")
     stored = cloud.stored_bytes()
     assert len(stored) == 1 + 3 * len(records)
-    secrets = [b"ftyp", b"\xff\xd8\xff", b"JFIF", b"front_door", b"back_garden", b"person", b"stranger"]
-    secrets += [b"Alice Example", b"Stranger Danger"]
+    # Words of six bytes or more: random ciphertext holds one by chance about once in 2**48 positions. A file
+    # signature of three or four bytes would turn up by chance in megabytes of ciphertext, so it is looked for where
+    # a file that left unsealed would have it, at the start; every other object must start sealed.
+    secrets = [b"front_door", b"back_garden", b"person", b"stranger", b"Alice Example", b"Stranger Danger"]
     for record in records:
         secrets += [record.id.encode(), record.id.replace("-", "").encode()]
+    key_file_bytes = hub.storage.key_file.path.read_bytes()
     for key, body in stored.items():
+        assert not body.startswith((b"\xff\xd8\xff", b"JFIF")), key
+        assert body[4:8] != b"ftyp", key
+        if body != key_file_bytes:
+            assert body.startswith(DATA_KEY_MAGIC), key
+            assert body[SEALED_DATA_KEY_SIZE:].startswith(MAGIC), key
         for secret in secrets:
             assert secret not in body, f"{secret!r} readable in the cloud's object {key}"
             if secret.isascii():
                 assert secret.decode() not in key, f"{secret!r} in the cloud's object key {key}"
-    key_file = next(body for body in stored.values() if body == hub.storage.key_file.path.read_bytes())
+    key_file = next(body for body in stored.values() if body == key_file_bytes)
     assert b"private_key" in key_file  # the wrapped key file: encrypted private keys, nothing else in clear
 
 

@@ -192,6 +192,7 @@ def test_the_admin_has_no_route_to_footage(review_hub: ReviewHub) -> None:
         "webhook_id": "1",
         "rule_id": "1",
         "bell": "front",
+        "restore_id": "no-such-restore",
     }
     walked = []
     for template, operations in schema.json()["paths"].items():

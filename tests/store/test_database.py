@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select, text
 
 from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.store import EventStore, StoreError
+from homewarden.store.database import SCHEMA_HEAD
 from homewarden.store.models import Event
 
 
@@ -238,7 +239,7 @@ def test_opening_the_same_database_again_keeps_events_and_schema(database_url: s
 
     with direct_engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    assert versions == ["0006"]
+    assert versions == [SCHEMA_HEAD]
 
 
 def test_sqlite_store_creates_its_folder_and_uses_write_ahead_logging(tmp_path: Path) -> None:

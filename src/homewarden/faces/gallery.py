@@ -98,7 +98,8 @@ def check_photo_header(data: bytes, shown: str | Path, max_pixels: int = MAX_PHO
     try:
         header = read_photo_header(data)
     except PhotoHeaderError as exc:
-        raise EnrolmentError(f"{shown}: not a photo (JPEG, PNG, BMP or WebP): {exc}") from None
+        # The header error says what is wrong in words of its own ("not a photo (...)", "cut short", "no pixels").
+        raise EnrolmentError(f"{shown}: {exc}") from None
     if header.pixels > max_pixels:
         raise PhotoTooLargeError(
             f"{shown}: {header.width}x{header.height} pixels is more than {max_pixels / 1e6:g} megapixels; "

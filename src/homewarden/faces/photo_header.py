@@ -51,7 +51,7 @@ def read_photo_header(data: bytes) -> PhotoHeader:
         elif data.startswith(b"RIFF") and data[8:12] == b"WEBP":
             header = _webp(data)
         else:
-            raise PhotoHeaderError("not a JPEG, PNG, BMP or WebP photo")
+            raise PhotoHeaderError("not a photo (JPEG, PNG, BMP or WebP)")
     except (struct.error, IndexError):
         raise PhotoHeaderError("the photo's header is cut short") from None
     if header.width <= 0 or header.height <= 0:
