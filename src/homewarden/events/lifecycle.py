@@ -154,20 +154,19 @@ class EventLifecycle:
         self.active: dict[str, TrackedObject] = {}
         self._by_track: dict[int, str] = {}
 
-    def update(
-        self, now: float, tracked: list[TrackedDetection], frame: Image, sweep: bool = False
-    ) -> list[EventChange]:
+    def update(self, now: float, tracked: list[TrackedDetection], frame: Image) -> list[EventChange]:
         """Add one frame's tracked detections; return the events that started (or ended: an object that parked).
 
-        ``sweep`` marks the look at the whole picture when the camera starts: what can park and is found then is
-        taken as parked (a car in the drive), not as an arrival.
+        What can park (a car, a bike) starts out parked: found by the sweep when the camera starts, or found later
+        where motion made the detector look (a tree swaying over a parked car), it raises no event until it moves
+        off its first place. A car that drives in is seen moving within a few frames and its event starts then.
         """
         changes: list[EventChange] = []
         for item in tracked:
             obj = self._object_for(item, now)
             if item.track_id is not None:
                 self._by_track[item.track_id] = obj.id
-            if sweep and obj.hits == 0 and item.detection.label in self.stationary.labels:
+            if obj.hits == 0 and item.detection.label in self.stationary.labels:
                 obj.parked = True
             self._add_evidence(obj, now, item.detection, frame)
             if obj.confirmed and self._has_parked(obj, now):
