@@ -59,7 +59,7 @@ def main() -> None:
         commands = [timed(analyze, folder, env) for _ in range(args.runs)]
         helps = [timed([*analyze[:4], "--help"], folder, env) for _ in range(args.runs)]
         decodes = [decode_alone(args.video) for _ in range(args.runs)]
-        _, _, log = timed([*analyze, "-v"], folder, env)
+        _, _, log = timed([*analyze[:3], "-v", *analyze[3:]], folder, env)
     match = DETECTOR_CALLS.search(log)
     if match is None:
         sys.exit("the command's log has no 'detector calls' line")

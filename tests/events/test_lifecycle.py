@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from homewarden.config.model import ObjectsConfig, StationaryConfig
 from homewarden.detect.base import Detection
-from homewarden.events.lifecycle import MAX_PERSON_VIEWS, TrackedObject, keep_person_view
+from homewarden.events.lifecycle import (
+    MAX_PERSON_VIEWS,
+    EventEnded,
+    EventLifecycle,
+    EventStarted,
+    TrackedObject,
+    keep_person_view,
+)
+from homewarden.track.bytetrack import TrackedDetection
 
 FRAME = np.zeros((432, 768, 3), dtype=np.uint8)
 
@@ -47,3 +57,71 @@ def test_the_view_is_a_copy_of_the_head_region() -> None:
     # Down 45 % of the box's height (135 px, more than 1.2 widths), 15 % wider each side, 10 % above the head.
     assert (x, y, x + width, y + height) == (285, 26, 415, 175)
     assert view.crop[40 - y : 100 - y, 330 - x : 370 - x].min() == 200
+
+
+FRAME = np.zeros((480, 640, 3), dtype=np.uint8)
+PARKED_BOX = (100.0, 200.0, 260.0, 300.0)
+
+
+def car(box: tuple[float, float, float, float] = PARKED_BOX, score: float = 0.8) -> TrackedDetection:
+    """Return a tracked car detection (track 7)."""
+    return TrackedDetection(7, Detection("car", score, box))
+
+
+def shifted(box: tuple[float, float, float, float], dx: float) -> tuple[float, float, float, float]:
+    """Return the box moved right by dx pixels."""
+    return (box[0] + dx, box[1], box[2] + dx, box[3])
+
+
+def lifecycle() -> EventLifecycle:
+    """Return a lifecycle tracking cars and people, parked after 10 s, re-checked every 10 s."""
+    return EventLifecycle(
+        ObjectsConfig(track=["person", "car"]), {}, stationary=StationaryConfig(threshold=10.0, interval=10.0)
+    )
+
+
+def test_a_car_parked_when_the_camera_starts_raises_no_event_until_it_drives_off() -> None:
+    events = lifecycle()
+    assert events.update(0.0, [car()], FRAME) == []
+    # Re-checked now and then, slightly different boxes each time: still the parked car, no event.
+    for at in (10.0, 20.0, 20.2, 20.4, 30.0):
+        assert events.update(at, [car(shifted(PARKED_BOX, 4))], FRAME) == []
+    # Pulling out: one box away from its place is not yet enough, the second one is; then it is an arrival.
+    changes = []
+    for step, at in enumerate((31.0, 31.2, 31.4, 31.6, 31.8), start=1):
+        changes += events.update(at, [car(shifted(PARKED_BOX, 120 + 20 * step))], FRAME)
+    [started] = changes
+    assert isinstance(started, EventStarted)
+    assert started.obj.first_seen == 31.2  # when it moved off, not when the camera first saw it
+
+
+def test_a_car_first_found_later_standing_still_is_parked_too() -> None:
+    # Motion (a tree over it) made the detector look at a car nobody saw arrive: no event while it stands.
+    events = lifecycle()
+    assert [events.update(at, [car(shifted(PARKED_BOX, 2))], FRAME) for at in (25.0, 25.2, 25.4, 27.4)] == [[]] * 4
+
+
+def test_a_person_found_when_the_camera_starts_still_raises_an_event() -> None:
+    events = lifecycle()
+    person_at_start = TrackedDetection(3, person(0.9))
+    changes = [change for at in (0.0, 0.2, 0.4) for change in events.update(at, [person_at_start], FRAME)]
+    assert [type(change) for change in changes] == [EventStarted]
+
+
+def test_a_car_that_arrives_and_parks_ends_its_event_and_raises_no_new_one() -> None:
+    events = lifecycle()
+    changes = []
+    # Drives in over a second, then stands still for 12 s, looked at every 2 s.
+    for step in range(6):
+        changes += events.update(step * 0.2, [car(shifted(PARKED_BOX, 30 * (5 - step)))], FRAME)
+    for at in (2.0, 4.0, 6.0, 8.0, 10.0, 12.0):
+        changes += events.update(at, [car()], FRAME)
+    assert [type(change) for change in changes] == [EventStarted, EventEnded]
+    # Its event started once it was seen moving: boxes at 0.4 s and 0.6 s lie away from its first place (IoU < 0.5).
+    assert changes[0].obj.first_seen == pytest.approx(0.6)
+    # Tracking loses it and finds it again where it stands: the same parked car, no new event.
+    assert events.expire(20.0) == []
+    lost_and_found = TrackedDetection(42, Detection("car", 0.8, shifted(PARKED_BOX, 3)))
+    assert [events.update(at, [lost_and_found], FRAME) for at in (21.0, 21.2, 21.4)] == [[], [], []]
+    [parked] = events.active.values()
+    assert parked.parked

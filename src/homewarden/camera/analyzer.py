@@ -58,7 +58,9 @@ class FrameAnalyzer:
         self.motion = BackgroundMotionDetector(camera.motion, frame_size)
         self.min_score = min(objects.filter_for(label).min_score for label in objects.track)
         self.tracker = ObjectTracker(self.min_score)
-        self.lifecycle = EventLifecycle(objects, camera.zones, expire_after=OBJECT_EXPIRY)
+        self.lifecycle = EventLifecycle(
+            objects, camera.zones, expire_after=OBJECT_EXPIRY, stationary=camera.detect.stationary
+        )
         self.stats = AnalyzerStats()
         # Whether the last analysed frame had motion (the camera's motion sensor for integrations).
         self.last_motion = False
@@ -104,12 +106,19 @@ class FrameAnalyzer:
         self._quiet = [(box, at) for box, at in self._quiet if now - at < QUIET_RECHECK]
         # Motion centred on a confirmed object is that object moving (or leaving): it is looked at on its
         # own refresh schedule. Motion inside a region that just came up empty waits for its recheck.
-        known = [grow(obj.box, COVER_GROWTH) for obj in self.lifecycle.active.values() if obj.confirmed]
+        known = [grow(obj.box, COVER_GROWTH) for obj in self.lifecycle.active.values() if obj.confirmed or obj.parked]
         known += [quiet for quiet, _ in self._quiet]
         regions = [box for box in motion if not any(contains(area, centre(box)) for area in known)]
         for obj in self.lifecycle.active.values():
             last_checked = self._last_checked.get(obj.id, obj.first_seen)
-            due = now - last_checked >= REFRESH_CONFIRMED if obj.confirmed else now - obj.last_seen <= CHASE_UNCONFIRMED
+            if obj.parked:
+                # A parked car is looked at now and then, and sooner when something moves on it (pulling out).
+                stirred = any(overlaps(box, obj.box) for box in motion)
+                due = now - last_checked >= (REFRESH_CONFIRMED if stirred else self.lifecycle.stationary.interval)
+            elif obj.confirmed:
+                due = now - last_checked >= REFRESH_CONFIRMED
+            else:
+                due = now - obj.last_seen <= CHASE_UNCONFIRMED
             if due:
                 region = obj.box
                 for box in motion:

@@ -14,6 +14,7 @@ Point = tuple[float, float]
 Polygon = Annotated[list[Point], Field(min_length=3, description="Points (x, y) in detect-size pixels.")]
 
 DEFAULT_LABELS: tuple[str, ...] = ("person", "cat", "dog", "car", "bicycle", "motorcycle", "bird")
+STATIONARY_LABELS: tuple[str, ...] = ("car", "truck", "bus", "motorcycle", "bicycle")
 
 
 class StrictModel(BaseModel):
@@ -67,6 +68,33 @@ class ObjectsConfig(StrictModel):
         return self.filters.get(label) or LabelFilter()
 
 
+class StationaryConfig(StrictModel):
+    """Objects that stand still (a parked car, a bike against a wall) raise no new events while they stay put."""
+
+    labels: list[str] = Field(
+        default_factory=lambda: list(STATIONARY_LABELS),
+        title="Stationary labels",
+        description=(
+            "Labels that can be parked: one standing still when the camera starts, or for longer than `threshold`, "
+            "raises no event until it moves off. People and animals are left out by default."
+        ),
+    )
+    threshold: float = Field(
+        default=10.0,
+        gt=0.0,
+        le=3600.0,
+        title="Stationary after",
+        description="Seconds an object must stay in place to count as parked (Frigate's default: 10 s).",
+    )
+    interval: float = Field(
+        default=10.0,
+        gt=0.0,
+        le=3600.0,
+        title="Re-check interval",
+        description="Seconds between looks at a parked object when no motion touches it.",
+    )
+
+
 class DetectSize(StrictModel):
     """How often and at what size frames are analysed."""
 
@@ -84,6 +112,11 @@ class DetectSize(StrictModel):
         le=2160,
         title="Detect height",
         description="Height frames are scaled to before analysis; the source's own height when unset.",
+    )
+    stationary: StationaryConfig = Field(
+        default_factory=StationaryConfig,
+        title="Stationary objects",
+        description="Parked vehicles: found once, re-checked now and then, an event only when they move off.",
     )
 
 

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from homewarden.config.model import ObjectsConfig, ZoneConfig
+from homewarden.config.model import ObjectsConfig, StationaryConfig, ZoneConfig
 from homewarden.detect.base import Detection
 from homewarden.faces.finder import head_region
 from homewarden.track.bytetrack import TrackedDetection
@@ -28,6 +28,12 @@ REATTACH_NEAR_SECONDS = 2.5
 MAX_PERSON_VIEWS = 6
 PERSON_VIEW_SPACING = 0.5
 RECENT_BOXES = 30
+# A box overlapping the place an object stands still this much is the same object still standing there; less, and it
+# has moved (detector boxes of a parked car jitter by a few pixels between looks).
+STILL_IOU = 0.5
+# A parked object moves off only when this many sightings in a row find it away from its place (one odd box is not a
+# car pulling out).
+MOVES_TO_UNPARK = 2
 
 
 def grow_box(box: tuple[float, float, float, float], factor: float) -> tuple[float, float, float, float]:
@@ -67,6 +73,13 @@ class TrackedObject:
     confirmed: bool = False
     recent_boxes: deque[tuple[float, float, float, float]] = field(default_factory=lambda: deque(maxlen=RECENT_BOXES))
     person_views: list[PersonView] = field(default_factory=list)
+    # Where the object has stood since `still_since` (its box when it last moved).
+    place: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    still_since: float = 0.0
+    # Parked: standing still since the camera started or for longer than the stationary threshold; it raises no
+    # event until it moves off (`moves` counts the sightings in a row that found it away from its place).
+    parked: bool = False
+    moves: int = 0
 
     @property
     def label(self) -> str:
@@ -127,31 +140,66 @@ def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, 
 class EventLifecycle:
     """Keep the objects of one camera and report when their events start and end."""
 
-    def __init__(self, objects: ObjectsConfig, zones: dict[str, ZoneConfig], expire_after: float = 4.0) -> None:
+    def __init__(
+        self,
+        objects: ObjectsConfig,
+        zones: dict[str, ZoneConfig],
+        expire_after: float = 4.0,
+        stationary: StationaryConfig | None = None,
+    ) -> None:
         self.objects = objects
+        self.stationary = stationary or StationaryConfig()
         self.zones = {name: (np.array(zone.coordinates, dtype=np.float32), zone) for name, zone in zones.items()}
         self.expire_after = expire_after
         self.active: dict[str, TrackedObject] = {}
         self._by_track: dict[int, str] = {}
 
     def update(self, now: float, tracked: list[TrackedDetection], frame: Image) -> list[EventChange]:
-        """Add one frame's tracked detections; return the events that started."""
+        """Add one frame's tracked detections; return the events that started (or ended: an object that parked).
+
+        What can park (a car, a bike) starts out parked: found by the sweep when the camera starts, or found later
+        where motion made the detector look (a tree swaying over a parked car), it raises no event until it moves
+        off its first place. A car that drives in is seen moving within a few frames and its event starts then.
+        """
         changes: list[EventChange] = []
         for item in tracked:
             obj = self._object_for(item, now)
             if item.track_id is not None:
                 self._by_track[item.track_id] = obj.id
+            if obj.hits == 0 and item.detection.label in self.stationary.labels:
+                obj.parked = True
             self._add_evidence(obj, now, item.detection, frame)
-            if not obj.confirmed and self._confirms(obj):
+            if obj.confirmed and self._has_parked(obj, now):
+                changes.append(EventEnded(obj))
+                self._park(obj)
+            elif not obj.confirmed and self._confirms(obj):
                 obj.confirmed = True
                 changes.append(EventStarted(obj))
         return changes
+
+    def _has_parked(self, obj: TrackedObject, now: float) -> bool:
+        """Say whether a confirmed object has stood in one place for longer than the stationary threshold."""
+        return obj.label in self.stationary.labels and now - obj.still_since >= self.stationary.threshold
+
+    def _park(self, obj: TrackedObject) -> None:
+        """Replace an object whose event just ended by a parked one in its place (the ended event keeps the old)."""
+        tracks = [track for track, object_id in self._by_track.items() if object_id == obj.id]
+        self._forget(obj)
+        parked = TrackedObject(
+            id=uuid.uuid4().hex, first_seen=obj.last_seen, last_seen=obj.last_seen, box=obj.box, parked=True
+        )
+        parked.label_votes.update(obj.label_votes)
+        parked.hits, parked.place, parked.still_since = obj.hits, obj.place, obj.still_since
+        self.active[parked.id] = parked
+        self._by_track.update(dict.fromkeys(tracks, parked.id))
 
     def expire(self, now: float) -> list[EventChange]:
         """Drop objects not seen for a while; return the events that ended."""
         changes: list[EventChange] = []
         for obj in list(self.active.values()):
-            if now - obj.last_seen > self.expire_after:
+            # A parked object is looked at only every stationary interval: it is gone once a look has missed it.
+            wait = self.expire_after + (self.stationary.interval if obj.parked else 0.0)
+            if now - obj.last_seen > wait:
                 self._forget(obj)
                 if obj.confirmed:
                     changes.append(EventEnded(obj))
@@ -206,6 +254,16 @@ class EventLifecycle:
         return best
 
     def _add_evidence(self, obj: TrackedObject, now: float, detection: Detection, frame: Image) -> None:
+        moved = obj.hits > 0 and box_iou(detection.box, obj.place) < STILL_IOU
+        if obj.parked:
+            obj.moves = obj.moves + 1 if moved else 0
+            if obj.moves >= MOVES_TO_UNPARK:
+                # It moves off: from here it is an arrival like any other, and its event starts now, not when the
+                # camera first saw it standing.
+                obj.parked, obj.moves, obj.hits, obj.first_seen, obj.best_score = False, 0, 0, now, 0.0
+                obj.scores.clear()
+        if obj.hits == 0 or (moved and not obj.parked):
+            obj.place, obj.still_since = detection.box, now
         obj.last_seen = now
         obj.box = detection.box
         obj.hits += 1
@@ -228,6 +286,8 @@ class EventLifecycle:
                 obj.zones.append(name)
 
     def _confirms(self, obj: TrackedObject) -> bool:
+        if obj.parked:
+            return False
         label = obj.label
         if label not in self.objects.track:
             return False
