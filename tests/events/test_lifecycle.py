@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from homewarden.config.model import ObjectsConfig, StationaryConfig
+from homewarden.config.model import STATIONARY_LABELS, ObjectsConfig, StationaryConfig
 from homewarden.detect.base import Detection
 from homewarden.events.lifecycle import (
     MAX_PERSON_VIEWS,
@@ -76,7 +76,9 @@ def shifted(box: tuple[float, float, float, float], dx: float) -> tuple[float, f
 def lifecycle() -> EventLifecycle:
     """Return a lifecycle tracking cars and people, parked after 10 s, re-checked every 10 s."""
     return EventLifecycle(
-        ObjectsConfig(track=["person", "car"]), {}, stationary=StationaryConfig(threshold=10.0, interval=10.0)
+        ObjectsConfig(track=["person", "car"]),
+        {},
+        stationary=StationaryConfig(labels=list(STATIONARY_LABELS), threshold=10.0, interval=10.0),
     )
 
 
