@@ -235,3 +235,39 @@ def test_describe_url_hides_passwords(url: str, shown: str) -> None:
 )
 def test_is_live(url: str, live: bool) -> None:
     assert is_live(url) is live
+
+
+def test_live_frames_keep_their_packets_time_when_the_first_seconds_arrive_in_a_burst(
+    media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The network's arrival times are the boundary here: a fake clock says when each packet "arrived" (the first
+    # two seconds at once, as after FFmpeg's stream probe, then one frame per tenth of a second), a real file
+    # supplies the packets. Events are timed by frames and clips by packets: both must agree.
+    source = VideoSource(str(media / "clip.mp4"), wall_clock=True)
+    source.open()
+    source.live = True  # re-anchor the clock on arrivals, as for an RTSP stream
+    arrivals = iter([1000.0] * 20 + [1000.0 + 0.1 * n for n in range(1, 100)])
+    clock = {"now": 1000.0}
+
+    def fake_time() -> float:
+        return clock["now"]
+
+    monkeypatch.setattr("homewarden.video.source.time.time", fake_time)
+    packet_times: dict[int, float] = {}
+    frame_times: list[tuple[int, float]] = []
+    try:
+        for packet, raw in source.packets():
+            clock["now"] = next(arrivals)
+            packet_times[packet.pts] = packet.time
+            frame_times.extend((frame.pts, source.frame_time(frame)) for frame in source.decode(raw))
+        frame_times.extend((frame.pts, source.frame_time(frame)) for frame in source.flush())
+    finally:
+        source.close()
+    assert len(frame_times) == SECONDS * FPS
+    times = [at for _pts, at in frame_times]
+    assert times == sorted(times)  # never back
+    # Packets timed after the burst ended are timed by their arrival; their frames carry exactly the same time.
+    after_burst = [(pts, at) for pts, at in frame_times if packet_times[pts] > 1000.0]
+    assert len(after_burst) >= SECONDS * FPS - 25
+    for pts, at in after_burst:
+        assert at == pytest.approx(packet_times[pts], abs=1e-6)

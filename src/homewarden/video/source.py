@@ -114,6 +114,7 @@ class VideoSource:
         self._time_offset = 0.0
         self._first_pts: int | None = None
         self._last_frame_time: float | None = None
+        self._last_frame_pts: int | None = None
         self._last_dts: int | None = None
         self._frame_ticks = 1
         self._timeout = timeout
@@ -287,13 +288,18 @@ class VideoSource:
     def frame_time(self, frame: Any) -> float:
         """Return a decoded frame's time on the source clock."""
         assert self.info is not None
-        if frame.pts is None:
+        stamped_alike = self._last_frame_pts is not None and frame.pts is not None and frame.pts <= self._last_frame_pts
+        if frame.pts is None or stamped_alike:
+            # Some cameras and muxers stamp every frame alike; time must still move forward for pacing and events.
             at = (self._last_frame_time or self._time_offset) + 1.0 / self.info.fps
         else:
+            # The same clock as the frame's packet got in packets(), so an event ends where its clip's footage does.
+            # A live clock re-anchored since the previous frame (the first seconds arrive in a burst) would put this
+            # frame before it: it then shares the previous frame's time, neither going back nor running ahead.
             at = float((frame.pts - (self._first_pts or 0)) * self.info.time_base) + self._time_offset
-        # Some cameras and muxers stamp every frame alike; time must still move forward for pacing and events.
-        if self._last_frame_time is not None and at <= self._last_frame_time:
-            at = self._last_frame_time + 1.0 / self.info.fps
+            if self._last_frame_time is not None:
+                at = max(at, self._last_frame_time)
+            self._last_frame_pts = frame.pts
         self._last_frame_time = at
         return at
 
