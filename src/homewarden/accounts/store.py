@@ -152,6 +152,11 @@ class AccountStore:
                 home.timezone,
             )
 
+    def first_home_id(self) -> int | None:
+        """Return the hub's own home (the first one made), None before set-up."""
+        with self._session("find the home") as session:
+            return session.scalars(select(Home.id).order_by(Home.id).limit(1)).first()
+
     def home_of_camera(self, camera: str) -> int | None:
         """Return the home a camera belongs to."""
         with self._session("read the camera's home") as session:
@@ -309,6 +314,22 @@ class AccountStore:
                 .order_by(UserAccount.id)
             )
             return [self._record(session, user) for user in owners]
+
+    def all_users(self) -> list[UserRecord]:
+        """Return every account: household members by home, then the review program's."""
+        with self._session("list users") as session:
+            users = session.scalars(
+                select(UserAccount).order_by(UserAccount.home_id.is_(None), UserAccount.home_id, UserAccount.id)
+            )
+            return [self._record(session, user) for user in users]
+
+    def user_named(self, username: str) -> UserRecord | None:
+        """Return the user with this name (compared as sign-in compares it), or None."""
+        with self._session("find a user") as session:
+            user = session.scalars(
+                select(UserAccount).where(UserAccount.canonical_name == canonical_name(username))
+            ).first()
+            return None if user is None else self._record(session, user)
 
     def users_with_role(self, role: Role) -> list[UserRecord]:
         """Return every account of a role (the review program's reviewers, say)."""
