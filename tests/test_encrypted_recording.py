@@ -140,7 +140,7 @@ def test_keys_init_asks_for_no_default_and_reads_scripts_from_stdin(tmp_path: Pa
         check=False,
         env=environment,
     )
-    assert (unlock.returncode, unlock.stderr.strip()) == (2, "homewarden: error: wrong passphrase")
+    assert (unlock.returncode, error_lines(unlock.stderr)) == (2, ["homewarden: error: wrong passphrase"])
 
 
 @pytest.mark.slow

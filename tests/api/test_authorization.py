@@ -391,6 +391,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/home"): Row(
         Call("GET", "/api/home"), who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=403)
     ),
+    ("PUT", "/api/home/timezone"): Row(
+        Call("PUT", "/api/home/timezone", json={"timezone": "Europe/Berlin"}),
+        who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403),
+    ),
     ("POST", "/api/home/unlock"): Row(
         Call("POST", "/api/home/unlock", json={"passphrase": WRONG_PASSWORD}),
         who(anonymous=401, olivia=400, max=403, bob=404, program=403, token=403),

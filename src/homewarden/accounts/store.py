@@ -170,10 +170,17 @@ class AccountStore:
             home.manual_mode, home.manual_set_by, home.manual_set_at = mode, by, at
 
     def save_schedule(self, home_id: int, schedule: list[dict[str, object]], timezone: str | None) -> None:
-        """Store the weekly arming schedule edited in the web app."""
+        """Store the weekly arming schedule edited in the web app (a time zone of None keeps the home's)."""
         with self._session("save the arming schedule") as session:
             home = self._get_home(session, home_id)
-            home.schedule, home.timezone = schedule, timezone
+            home.schedule = schedule
+            if timezone is not None:
+                home.timezone = timezone
+
+    def save_timezone(self, home_id: int, timezone: str) -> None:
+        """Store the home's time zone (an IANA name the caller has checked)."""
+        with self._session("save the home's time zone") as session:
+            self._get_home(session, home_id).timezone = timezone
 
     # users
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
-from pydantic import ValidationError
 
 from homewarden.accounts.passwords import WeakPasswordError
 from homewarden.accounts.store import AccountError
@@ -28,6 +27,7 @@ from homewarden.api.schemas import (
     ScheduleChange,
     ScheduleEntryOut,
     StoragePublic,
+    TimezoneChange,
     UserPublic,
 )
 from homewarden.config.model import ScheduleEntry
@@ -133,7 +133,7 @@ def _arming_public(hub: HubServices, home_id: int) -> ArmingPublic:
         manual=holds,
         set_by=manual.set_by if holds and manual else None,
         schedule=[ScheduleEntryOut(days=list(e.days), at=e.at, mode=e.mode) for e in alarm.schedule],
-        timezone=alarm.timezone,
+        timezone=hub.home_timezone(home_id).key,
         next_change=change[0] if change else None,
         next_mode=change[1] if change else None,
     )
@@ -166,12 +166,21 @@ def set_schedule(body: ScheduleChange, caller: Caller, hub: Services) -> ArmingP
     """Replace the weekly schedule."""
     home_id = _home_id(caller)
     entries = [ScheduleEntry.model_validate(entry.model_dump()) for entry in body.entries]
-    try:
-        hub.arming_for(home_id).replace_schedule(entries, body.timezone or None)
-    except ValidationError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown time zone {body.timezone!r}") from None
-    hub.accounts.save_schedule(home_id, [entry.model_dump() for entry in entries], body.timezone or None)
+    if body.timezone:
+        _set_timezone(hub, home_id, body.timezone)
+    state = hub.arming_for(home_id)
+    state.replace_schedule(entries, state.alarm.timezone)
+    hub.accounts.save_schedule(home_id, [entry.model_dump() for entry in entries], None)
     return _arming_public(hub, home_id)
+
+
+def _set_timezone(hub: HubServices, home_id: int, name: str) -> None:
+    try:
+        hub.set_home_timezone(home_id, name)
+    except ValueError:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown time zone {name!r}: choose one such as Europe/Berlin"
+        ) from None
 
 
 # storage
@@ -266,7 +275,21 @@ def get_home(caller: Caller, hub: Services) -> HomePublic:
     if home is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such home")
     unlocked = home.id == hub.hub_home_id and hub.keys.keyring is not None
-    return HomePublic(id=home.id, name=home.name, unlocked=unlocked, cameras=list(caller.cameras))
+    return HomePublic(
+        id=home.id,
+        name=home.name,
+        unlocked=unlocked,
+        cameras=list(caller.cameras),
+        timezone=hub.home_timezone(home.id).key,
+    )
+
+
+@router.put("/home/timezone")
+@allow(*OWNER)
+def set_home_timezone(body: TimezoneChange, caller: Caller, hub: Services) -> HomePublic:
+    """Choose the home's time zone: the schedule's times, and every time the app shows, are in it."""
+    _set_timezone(hub, _home_id(caller), body.timezone)
+    return get_home(caller, hub)
 
 
 @router.post("/home/unlock")

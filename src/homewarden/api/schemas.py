@@ -20,12 +20,18 @@ class Incoming(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+HOME_TIMEZONE = "IANA time zone of the home (Europe/Berlin): the schedule's and every shown time are in it."
+
+
 class SetupRequest(Incoming):
     """First-run setup: the one-time token and the first owner's name and password."""
 
     token: str = Field(max_length=128)
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(max_length=1024)
+    timezone: str | None = Field(
+        default=None, max_length=64, description="The home's IANA time zone; the set-up page sends the browser's."
+    )
 
 
 class LoginRequest(Incoming):
@@ -98,6 +104,12 @@ class ScheduleChange(Incoming):
 
     entries: list[ScheduleEntryIn] = Field(max_length=100)
     timezone: str | None = Field(default=None, max_length=64)
+
+
+class TimezoneChange(Incoming):
+    """The home's time zone, chosen by the owner."""
+
+    timezone: str = Field(min_length=1, max_length=64, description="An IANA name such as Europe/Berlin.")
 
 
 class MemberCreate(Incoming):
@@ -179,6 +191,7 @@ class EventList(BaseModel):
     """A page of the timeline."""
 
     events: list[EventPublic]
+    timezone: str = Field(description=HOME_TIMEZONE)
 
 
 class CameraPublic(BaseModel):
@@ -225,7 +238,7 @@ class ArmingPublic(BaseModel):
     manual: bool
     set_by: str | None
     schedule: list[ScheduleEntryOut]
-    timezone: str | None
+    timezone: str = Field(description=HOME_TIMEZONE)
     next_change: datetime | None
     next_mode: ArmingMode | None
 
@@ -259,6 +272,7 @@ class HomePublic(BaseModel):
     name: str
     unlocked: bool
     cameras: list[str]
+    timezone: str = Field(description=HOME_TIMEZONE)
 
 
 class Done(BaseModel):
