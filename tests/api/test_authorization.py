@@ -217,6 +217,13 @@ def _new_session(world: World, party: str) -> None:
         world.headers[party] = {CSRF_HEADER: csrf}
 
 
+def _give_max_his_password_back(world: World, party: str) -> None:
+    """Undo olivia's reset of max (it ended his session and password), which every other row uses."""
+    if party == "olivia":
+        world.hub.services.accounts.reset_password(world.user_ids["max"], MEMBER_PASSWORD)
+        _new_session(world, "max")
+
+
 NEW_PASSWORD = "a brand new password 1234"
 # A browser's push subscription keys: a P-256 public point and a 16-byte auth secret, base64url.
 PUSH_KEYS = {
@@ -252,6 +259,18 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/auth/login"): Row(
         Call("POST", "/api/auth/login", json={"username": "nobody-{party}", "password": WRONG_PASSWORD}),
         everyone(401),
+    ),
+    ("POST", "/api/password-links/check"): Row(
+        Call("POST", "/api/password-links/check", json={"token": "guessed-{party}"}), everyone(404)
+    ),
+    ("POST", "/api/password-links/use"): Row(
+        Call("POST", "/api/password-links/use", json={"token": "guessed-{party}", "password": NEW_PASSWORD}),
+        everyone(404),
+    ),
+    # A recovery key of the wrong form: refused before it counts as a guess (tests/security has the guessing).
+    ("POST", "/api/recover"): Row(
+        Call("POST", "/api/recover", json={"recovery_key": "not a key", "new_password": NEW_PASSWORD}),
+        everyone(400),
     ),
     ("POST", "/api/auth/logout"): Row(Call("POST", "/api/auth/logout", ends_sessions=True), everyone(200)),
     # the caller's own account
@@ -379,6 +398,15 @@ MATRIX: dict[tuple[str, str], Row] = {
             json={"username": "new-{party}", "password": NEW_PASSWORD, "cameras": ["{camera}"]},
         ),
         who(anonymous=401, olivia=201, max=403, bob=400, program=403, token=403),
+    ),
+    ("POST", "/api/members/invite"): Row(
+        Call("POST", "/api/members/invite", json={"username": "invited-{party}", "cameras": ["{camera}"]}),
+        who(anonymous=401, olivia=201, max=403, bob=400, program=403, token=403),
+    ),
+    ("POST", "/api/members/{user_id}/reset-link"): Row(
+        Call("POST", "/api/members/{member}/reset-link"),
+        who(anonymous=401, olivia=201, max=403, bob=404, program=403, token=403),
+        undo=_give_max_his_password_back,
     ),
     ("PATCH", "/api/members/{user_id}"): Row(
         Call("PATCH", "/api/members/{member}", json={"cameras": ["garden"]}),
@@ -700,6 +728,7 @@ FOREIGN_IDS = [
     (("DELETE", "/api/tokens/{token}"), "token"),
     (("PATCH", "/api/members/{member}"), "member"),
     (("DELETE", "/api/members/{member}"), "member"),
+    (("POST", "/api/members/{member}/reset-link"), "member"),
     (("GET", "/api/webhooks/{webhook}/deliveries"), "webhook"),
     (("POST", "/api/webhooks/{webhook}/test"), "webhook"),
     (("DELETE", "/api/webhooks/{webhook}"), "webhook"),

@@ -58,6 +58,7 @@ def user_public(user: UserRecord) -> UserPublic:
         home_id=user.home_id,
         totp_enabled=user.totp_enabled,
         cameras=list(user.cameras),
+        password_set=user.password_set,
     )
 
 

@@ -20,10 +20,13 @@ from homewarden.api.schemas import (
     Done,
     HomePublic,
     MemberCreate,
+    MemberInvite,
+    MemberInvited,
     MemberPublic,
     MemberUpdate,
     ModeChange,
     Passphrase,
+    PasswordLinkCreated,
     ScheduleChange,
     ScheduleEntryOut,
     StoragePublic,
@@ -238,6 +241,45 @@ def add_member(body: MemberCreate, caller: Caller, hub: Services) -> UserPublic:
     return user_public(user)
 
 
+SET_PASSWORD_PAGE = "/set-password"
+
+
+@router.post("/members/invite", status_code=status.HTTP_201_CREATED, responses={400: {}})
+@allow(*OWNER)
+def invite_member(body: MemberInvite, caller: Caller, hub: Services) -> MemberInvited:
+    """Invite a member who may watch the cameras picked: a one-time link on which they choose their password."""
+    if not body.cameras and not body.confirm_no_cameras:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"no camera picked: {body.username.strip()} would see nothing until you give access; pick cameras, "
+            "or confirm that they start with none",
+        )
+    try:
+        user, token, expires_at = hub.accounts.invite_member(
+            body.username, _home_id(caller), body.cameras, caller.username
+        )
+    except AccountError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    _audit_account_change(hub, caller, "member_invited", user.username, f"cameras: {', '.join(user.cameras) or 'none'}")
+    return MemberInvited(user=user_public(user), link=f"{SET_PASSWORD_PAGE}#{token}", expires_at=expires_at)
+
+
+@router.post("/members/{user_id}/reset-link", status_code=status.HTTP_201_CREATED)
+@allow(*OWNER)
+def reset_member_password(user_id: RowId, caller: Caller, hub: Services) -> PasswordLinkCreated:
+    """End a member's sessions and password now, and make a one-time link on which they choose a new password."""
+    _own_member(caller, hub, user_id)
+    token, expires_at = hub.accounts.new_password_link(user_id, "reset", caller.username)
+    user = hub.accounts.user(user_id)
+    _audit_account_change(hub, caller, "password_reset", user.username if user else str(user_id), "reset link made")
+    return PasswordLinkCreated(link=f"{SET_PASSWORD_PAGE}#{token}", expires_at=expires_at)
+
+
+def _audit_account_change(hub: HubServices, caller: Caller, action: str, username: str, detail: str) -> None:
+    if hub.audit is not None:
+        hub.audit.record(caller.actor, action, f"user:{username}", home_id=caller.home_id, detail=detail)
+
+
 def _own_member(caller: Caller, hub: HubServices, user_id: int) -> None:
     user = hub.accounts.user(user_id)
     if user is None or user.home_id != caller.home_id or user.role != "member":
@@ -281,6 +323,7 @@ def get_home(caller: Caller, hub: Services) -> HomePublic:
         unlocked=unlocked,
         cameras=list(caller.cameras),
         timezone=hub.home_timezone(home.id).key,
+        owners=[user.username for user in hub.accounts.members(home.id) if user.role == "owner"],
     )
 
 

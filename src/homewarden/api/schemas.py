@@ -120,6 +120,51 @@ class MemberCreate(Incoming):
     cameras: list[str] = Field(default_factory=list, max_length=100)
 
 
+class MemberInvite(Incoming):
+    """A member to invite: their name and the cameras they may watch, picked by the owner."""
+
+    username: str = Field(min_length=1, max_length=64)
+    cameras: list[str] = Field(max_length=100)
+    confirm_no_cameras: bool = Field(
+        default=False, description="Invite with no camera at all (they see nothing until given access)."
+    )
+
+
+class PasswordLinkCreated(BaseModel):
+    """A one-time link on which a member sets their password; shown once, to be passed on by the owner."""
+
+    link: str = Field(description="The page to open, its token after '#' (never sent to the hub in a URL).")
+    expires_at: datetime
+
+
+class PasswordLinkToken(Incoming):
+    """The token of a one-time password link, as its page read it."""
+
+    token: str = Field(min_length=1, max_length=128)
+
+
+class PasswordLinkUse(PasswordLinkToken):
+    """A password chosen on a one-time link."""
+
+    password: str = Field(max_length=1024)
+
+
+class PasswordLinkPublic(BaseModel):
+    """What a one-time link is for, shown on its page before the password is chosen."""
+
+    username: str
+    purpose: Literal["invite", "reset"]
+    invited_by: str
+    expires_at: datetime
+
+
+class OwnerRecovery(Incoming):
+    """The recovery key and the new passphrase, which becomes the owners' password."""
+
+    recovery_key: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(max_length=1024)
+
+
 class MemberUpdate(Incoming):
     """A member's cameras."""
 
@@ -135,6 +180,13 @@ class UserPublic(BaseModel):
     home_id: int | None
     totp_enabled: bool
     cameras: list[str]
+    password_set: bool = Field(default=True, description="False for an invited member who has not chosen one yet.")
+
+
+class MemberInvited(PasswordLinkCreated):
+    """An invited member and their link."""
+
+    user: UserPublic
 
 
 class Me(UserPublic):
@@ -273,6 +325,7 @@ class HomePublic(BaseModel):
     unlocked: bool
     cameras: list[str]
     timezone: str = Field(description=HOME_TIMEZONE)
+    owners: list[str] = Field(description="The home's owners, whom a member asks for access.")
 
 
 class Done(BaseModel):

@@ -18,6 +18,7 @@ from homewarden.cli.hub_config import add_config_option, load_hub_config
 from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
 from homewarden.faces.library import open_household
+from homewarden.hub.recovery import recover_home
 from homewarden.offsite.identity import OffsiteFolder
 from homewarden.offsite.outbox import Outbox
 from homewarden.offsite.pairing import send_deletions_to_cloud
@@ -228,13 +229,10 @@ def keys_recover(args: argparse.Namespace) -> int:
     new = secrets.new_passphrase()
     with _store(_config(args)) as store:
         accounts = AccountStore(store.engine)
-        owners = accounts.hub_owners()
-        _check_owner_password(owners, new)
-        storage.key_file.recover(recovery_key, new)
+        _check_owner_password(accounts.hub_owners(), new)
+        reset = recover_home(storage.key_file, accounts, recovery_key, new, revoke_tokens=args.revoke_tokens)
         print("new passphrase set; the recovery key still works")
-        # A recovery is a reset: whoever knew the old password (a thief, say) is signed out everywhere.
-        for owner in owners:
-            changed = accounts.reset_password(owner.id, new, revoke_tokens=args.revoke_tokens)
+        for owner, changed in reset:
             _report_new_password(owner.username, changed.sessions_ended, changed.tokens_revoked, args.revoke_tokens)
     return 0
 

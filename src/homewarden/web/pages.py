@@ -71,9 +71,17 @@ def render(
         "brand_path": PROGRAM_HOME.get(user.role, "/") if user is not None else "/",
         "csrf_token": user.csrf_token if user is not None else "",
         "current_path": request.url.path,
+        "home_timezone": home_timezone(request, user),
         **context,
     }
     return templates.TemplateResponse(request, template, page_context, status_code=status_code)
+
+
+def home_timezone(request: Request, user: CurrentUser | None) -> str:
+    """Return the time zone the page shows times in: the home's, or the browser's (empty) for everyone else."""
+    if user is None or user.home_id is None:
+        return ""
+    return str(request.app.state.services.home_timezone(user.home_id).key)
 
 
 def household_page(

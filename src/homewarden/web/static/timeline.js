@@ -3,6 +3,7 @@ import {
   api,
   capitalize,
   currentUser,
+  dayKey,
   formatDay,
   formatDuration,
   formatTime,
@@ -75,23 +76,16 @@ function writeUrl(values) {
   history.replaceState(null, "", query ? `/?${query}` : "/");
 }
 
-/** A date picked in the browser's time zone, as the instant its day starts (or ends). */
-function dayBoundary(day, end) {
-  const [year, month, date] = day.split("-").map(Number);
-  if (!year || !month || !date) return "";
-  const boundary = end ? new Date(year, month - 1, date, 23, 59, 59, 999) : new Date(year, month - 1, date);
-  return boundary.toISOString();
-}
-
 function eventsQuery(values, until) {
   const params = new URLSearchParams();
   if (values.camera) params.set("camera", values.camera);
   if (values.label) params.set("label", values.label);
   if (values.person) params.set("person", values.person);
   if (values.alarm) params.set("alarm", "true");
-  if (values.since) params.set("since", dayBoundary(values.since, false));
+  // Dates as picked: the hub reads a date as a day of the home's calendar (until: to that day's end).
+  if (values.since) params.set("since", values.since);
   if (until) params.set("until", until);
-  else if (values.until) params.set("until", dayBoundary(values.until, true));
+  else if (values.until) params.set("until", values.until);
   params.set("limit", String(PAGE_SIZE));
   return `/api/events?${params}`;
 }
@@ -164,7 +158,7 @@ function render(events, values) {
   let grid = null;
   for (const event of events) {
     const started = parseTime(event.started_at);
-    const day = started ? started.toDateString() : "";
+    const day = started ? dayKey(started) : "";
     if (day !== currentDay || !grid) {
       currentDay = day;
       const section = h("section", { class: "day", "aria-label": started ? formatDay(started) : "Unknown day" });
