@@ -553,6 +553,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     # pages
     ("GET", "/login"): Row(Call("GET", "/login"), everyone(200)),
     ("GET", "/setup"): Row(Call("GET", "/setup"), everyone(200)),
+    ("GET", "/set-password"): Row(Call("GET", "/set-password"), everyone(200)),
+    ("GET", "/recover"): Row(Call("GET", "/recover"), everyone(200)),
     # The API's description: owners and the program's admin only; other signed-in roles get 404 (Weak: it was public).
     ("GET", "/api/openapi.json"): Row(Call("GET", "/api/openapi.json"), schema_readers_only()),
     ("GET", "/api/docs"): Row(Call("GET", "/api/docs"), schema_readers_only()),

@@ -124,6 +124,20 @@ def login_page(request: Request) -> HTMLResponse:
     return render(request, "login.html", None, title="Sign in", script="login")
 
 
+@router.get("/set-password", response_class=HTMLResponse)
+@public
+def set_password_page(request: Request) -> HTMLResponse:
+    """Show the page of a one-time link (its token after '#'), on which a member chooses a password."""
+    return render(request, "set_password.html", None, title="Choose your password", script="set_password")
+
+
+@router.get("/recover", response_class=HTMLResponse)
+@public
+def recover_page(request: Request) -> HTMLResponse:
+    """Show the owner's recovery: the recovery key sets a new passphrase, as `homewarden keys recover` does."""
+    return render(request, "recover.html", None, title="Recover the owner's passphrase", script="recover")
+
+
 @router.get("/setup", response_class=HTMLResponse)
 @public
 def setup_page(request: Request) -> HTMLResponse:

@@ -139,19 +139,27 @@ function eventCard(event) {
   );
 }
 
+// A member given no camera is told why nothing shows, and whom to ask (set once /api/home has answered).
+let noCameras = null;
+const homeLoaded = api("GET", "/api/home").then((home) => {
+  if (home.cameras.length === 0) noCameras = `You have no cameras yet: ask ${home.owners.join(" or ") || "the owner"} to give you access.`;
+}).catch(() => {});
+
+function emptyState(filtered) {
+  if (noCameras && !filtered) return h("div", { class: "empty-state card", "data-testid": "timeline-empty" }, h("h2", { "data-testid": "timeline-no-cameras" }, noCameras));
+  return h(
+    "div",
+    { class: "empty-state card", "data-testid": "timeline-empty" },
+    h("h2", {}, filtered ? "No events match these filters" : "Nothing has happened yet"),
+    h("p", { class: "muted" }, filtered ? "Try a wider date range or clear the filters." : "Events appear here as soon as a camera sees something."),
+  );
+}
+
 function render(events, values) {
   timeline.replaceChildren();
   timeline.removeAttribute("aria-busy");
   if (events.length === 0) {
-    const filtered = FILTERS.some((name) => values[name]);
-    timeline.append(
-      h(
-        "div",
-        { class: "empty-state card", "data-testid": "timeline-empty" },
-        h("h2", {}, filtered ? "No events match these filters" : "Nothing has happened yet"),
-        h("p", { class: "muted" }, filtered ? "Try a wider date range or clear the filters." : "Events appear here as soon as a camera sees something."),
-      ),
-    );
+    timeline.append(emptyState(FILTERS.some((name) => values[name])));
     return;
   }
   let currentDay = "";
@@ -175,7 +183,7 @@ async function loadFirstPage({ quiet = false } = {}) {
   const generation = ++loading;
   const values = filtersFromForm();
   if (!quiet) timeline.setAttribute("aria-busy", "true");
-  const answer = await api("GET", eventsQuery(values));
+  const [answer] = await Promise.all([api("GET", eventsQuery(values)), homeLoaded]);
   if (generation !== loading) return;
   const events = answer.events || [];
   // A quiet refresh re-renders only when something changed, so scrolling and images stay put.
