@@ -43,7 +43,28 @@ def test_list_as_json(household: Path, capsys: pytest.CaptureFixture[str]) -> No
 
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0
-    assert rows[1] == {"username": "max", "role": "member", "home_id": 1, "cameras": ["garden"], "two_factor": False}
+    assert rows[1] == {
+        "username": "max",
+        "role": "member",
+        "home_id": 1,
+        "cameras": ["garden"],
+        "two_factor": False,
+        "password_set": True,
+    }
+
+
+def test_an_invited_member_is_listed_as_waiting_for_a_password(
+    household: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, accounts = accounts_of(household)
+    with store:
+        accounts.invite_member("nina", 1, ["front_door"], "olga")
+
+    code, out, _ = run(capsys, "users", "list", "--config", str(household))
+
+    assert code == 0
+    nina = next(line for line in out.splitlines() if line.startswith("nina"))
+    assert nina.split() == ["nina", "member", "no", "password", "yet", "front_door"]
 
 
 def test_remove_a_member_ends_their_sessions(household: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -132,6 +132,7 @@ def list_users(args: argparse.Namespace) -> int:
                         "home_id": user.home_id,
                         "cameras": list(user.cameras),
                         "two_factor": user.totp_enabled,
+                        "password_set": user.password_set,
                     }
                 )
             )
@@ -142,7 +143,10 @@ def list_users(args: argparse.Namespace) -> int:
             cameras = ", ".join(user.cameras) or "no cameras yet"
         else:
             cameras = "no footage (review program)"
-        two_factor = "two-factor" if user.totp_enabled else "password only"
+        if not user.password_set:
+            two_factor = "no password yet"  # invited, or reset: waits for their one-time link
+        else:
+            two_factor = "two-factor" if user.totp_enabled else "password only"
         print(f"{user.username:<24} {user.role:<9} {two_factor:<14} {cameras}")
     if not users and not args.json:
         print(
