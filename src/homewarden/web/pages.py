@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from homewarden.api.deps import ANYONE_SIGNED_IN, CurrentUser, PageUser, allow, public
+from homewarden.api.deps import ANYONE_SIGNED_IN, CurrentUser, MaybeCaller, PageUser, allow, public
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
@@ -126,16 +126,17 @@ def login_page(request: Request) -> HTMLResponse:
 
 @router.get("/set-password", response_class=HTMLResponse)
 @public
-def set_password_page(request: Request) -> HTMLResponse:
+def set_password_page(request: Request, user: MaybeCaller) -> HTMLResponse:
     """Show the page of a one-time link (its token after '#'), on which a member chooses a password."""
-    return render(request, "set_password.html", None, title="Choose your password", script="set_password")
+    # A signed-in browser's requests carry its CSRF token, so the page gets it too.
+    return render(request, "set_password.html", user, title="Choose your password", script="set_password")
 
 
 @router.get("/recover", response_class=HTMLResponse)
 @public
-def recover_page(request: Request) -> HTMLResponse:
+def recover_page(request: Request, user: MaybeCaller) -> HTMLResponse:
     """Show the owner's recovery: the recovery key sets a new passphrase, as `homewarden keys recover` does."""
-    return render(request, "recover.html", None, title="Recover the owner's passphrase", script="recover")
+    return render(request, "recover.html", user, title="Recover the owner's passphrase", script="recover")
 
 
 @router.get("/setup", response_class=HTMLResponse)
