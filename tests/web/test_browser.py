@@ -339,7 +339,7 @@ def test_a_member_invited_without_cameras_sets_a_password_and_is_told_whom_to_as
         )
         again = member.new_page()
         again.goto(url)
-        expect(again.get_by_test_id("set-password-intro")).to_contain_text("this link is not valid")
+        expect(again.get_by_test_id("set-password-intro")).to_contain_text("This link is not valid")
         expect(again.get_by_test_id("set-password-form")).to_be_hidden()
     finally:
         member.close()
