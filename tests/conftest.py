@@ -49,6 +49,13 @@ def write_config(folder: Path, text: str = "") -> Path:
     return config
 
 
+def error_lines(stderr: str) -> list[str]:
+    """Return what a command wrote to stderr without the line saying which config and database it uses."""
+    from homewarden.cli.hub_config import ANNOUNCEMENT_PREFIXES
+
+    return [line for line in stderr.splitlines() if not line.startswith(ANNOUNCEMENT_PREFIXES)]
+
+
 TEST_PASSPHRASE = "a passphrase only tests use"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import av
 import pytest
 
-from conftest import TEST_PASSPHRASE, media_file, read_sealed, write_config
+from conftest import TEST_PASSPHRASE, error_lines, media_file, read_sealed, write_config
 from homewarden.cli import main
 from homewarden.config.model import RecordConfig
 from homewarden.store.blobs import LocalFolderBlobStore
@@ -69,7 +69,7 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     capsys.readouterr()
     code = main(args)
     captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return code, captured.out, "".join(f"{line}\n" for line in error_lines(captured.err))
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_run_refuses_to_record_before_the_home_has_a_key(tmp_path: Path) -> None
         check=False,
     )
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("homewarden: error: no home key in")
+    assert error_lines(result.stderr)[0].startswith("homewarden: error: no home key in")
     assert f"run `homewarden keys init --config {config}` first" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "data" / "media").exists()
@@ -106,7 +106,7 @@ def test_run_refuses_to_record_before_the_home_has_a_key(tmp_path: Path) -> None
     assert damaged.returncode == 2
     key_path = tmp_path / "data" / "home-key.json"
     expected = f"homewarden: error: home key file {key_path} is corrupt (top level: missing 'home_id')"
-    assert damaged.stderr.strip() == expected
+    assert error_lines(damaged.stderr) == [expected]
 
 
 def test_keys_init_asks_for_no_default_and_reads_scripts_from_stdin(tmp_path: Path) -> None:
@@ -140,7 +140,7 @@ def test_keys_init_asks_for_no_default_and_reads_scripts_from_stdin(tmp_path: Pa
         check=False,
         env=environment,
     )
-    assert (unlock.returncode, unlock.stderr.strip()) == (2, "homewarden: error: wrong passphrase")
+    assert (unlock.returncode, error_lines(unlock.stderr)) == (2, ["homewarden: error: wrong passphrase"])
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from pathlib import Path
 import av
 import pytest
 
-from conftest import init_home_key, media_file, read_sealed, write_config
+from conftest import error_lines, init_home_key, media_file, read_sealed, write_config
 
 
 @pytest.mark.slow
@@ -62,5 +62,4 @@ def test_run_refuses_a_config_without_cameras(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().endswith("no enabled cameras")
-    assert result.stderr.startswith("homewarden: error:")
+    assert error_lines(result.stderr) == [f"homewarden: error: {config}: no enabled cameras"]

@@ -59,7 +59,7 @@ def test_demo_serves_a_stranger_alarm_and_a_pet_event_within_a_minute(tmp_path: 
 
 
 def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from conftest import write_config
+    from conftest import error_lines, write_config
     from demo_process import free_port
     from homewarden.cli import main
 
@@ -71,6 +71,6 @@ def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path, capsys: pytest
     err = capsys.readouterr().err
     assert code == 2
     assert (
-        err.strip()
+        "\n".join(error_lines(err))
         == f"homewarden: error: cannot listen on 127.0.0.1:{port}: Address already in use (choose another with --port)"
     )

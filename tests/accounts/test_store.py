@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -179,3 +180,47 @@ def test_throttle_counts_per_name_and_address_and_forgets_after_the_window() -> 
     assert throttle.retry_after("someone-else", "10.0.0.2") > 0
     throttle.succeeded("someone-else")
     assert throttle.retry_after("someone-else", "10.0.0.2") > 0
+
+
+def test_a_password_link_is_used_once_even_by_two_requests_at_the_same_moment(accounts: AccountStore) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    user = accounts.create_user("max", None, "member", 1, ["front"])
+    token, _ = accounts.new_password_link(user.id, "invite", "olivia")
+
+    def use(password: str) -> str:
+        try:
+            accounts.use_password_link(token, password)
+        except AccountError:
+            return "refused"
+        return password
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(use, [f"racing password number {n}" for n in range(4)]))
+
+    winners = [outcome for outcome in outcomes if outcome != "refused"]
+    assert len(winners) == 1, outcomes
+    assert accounts.authenticate("max", winners[0]) is not None
+    assert accounts.password_link(token) is None
+
+
+def test_a_link_is_only_a_digest_in_the_database_and_dies_with_its_user(accounts: AccountStore, tmp_path: Path) -> None:
+    user = accounts.create_user("max", None, "member", 1, ["front"])
+    token, _ = accounts.new_password_link(user.id, "invite", "olivia")
+    engine = create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(text("SELECT token_hash FROM password_link")).scalars().all()
+        assert stored == [hashlib.sha256(token.encode()).hexdigest()]
+        accounts.delete_user(user.id)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM password_link")).scalar() == 0
+    finally:
+        engine.dispose()
+
+
+def test_an_account_without_a_password_signs_in_with_none(accounts: AccountStore) -> None:
+    accounts.create_user("max", None, "member", 1, ["front"])
+
+    assert [accounts.authenticate("max", guess) for guess in ("!", "", PASSWORD)] == [None, None, None]
+    assert accounts.user_named("max").password_set is False  # type: ignore[union-attr]

@@ -52,7 +52,7 @@ storage: {folder: /tmp/hw, database_url: "postgresql+psycopg://hub@db/homewarden
     [
         (
             "cameras:\n  c1:\n    source: a.mp4\n    colour: red\n",
-            "cameras.c1.colour: Extra inputs are not permitted",
+            "cameras.c1.colour: unknown key",
         ),
         (
             "cameras:\n  c1:\n    source: a.mp4\n    detect: {fps: 0}\n",

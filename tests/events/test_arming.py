@@ -181,3 +181,60 @@ def test_live_decisions_use_the_event_time() -> None:
 
     assert watch.conclude(earlier).decision.alarm
     assert not watch.conclude(later).decision.alarm
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+BERLIN_DAYS = AlarmConfig.model_validate(
+    {
+        "mode": "home",
+        "timezone": "Europe/Berlin",
+        "schedule": [
+            {"days": EVERY_DAY, "at": "08:00", "mode": "away"},
+            {"days": EVERY_DAY, "at": "18:00", "mode": "home"},
+        ],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("day", "offset_before", "offset_after"),
+    [
+        (29, 1, 2),  # 29 March 2026: clocks go from 02:00 to 03:00 (CET, UTC+1, to CEST, UTC+2)
+        (25, 2, 1),  # 25 October 2026: clocks go from 03:00 back to 02:00
+    ],
+)
+def test_the_schedule_follows_the_homes_wall_clock_across_a_daylight_saving_change(
+    day: int, offset_before: int, offset_after: int
+) -> None:
+    month = 3 if day == 29 else 10
+    arming = ArmingState(BERLIN_DAYS)
+
+    def utc(hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+    # 08:00 on the changing day is after the change: UTC is 08:00 minus the new offset.
+    assert arming.mode_at(utc(7 - offset_after, 59)) == "home"
+    assert arming.mode_at(utc(8 - offset_after)) == "away"
+    assert arming.mode_at(utc(18 - offset_after)) == "home"
+    # The day before, the old offset held.
+    assert ArmingState(BERLIN_DAYS).mode_at(utc(8 - offset_before) - timedelta(days=1)) == "away"
+    assert ArmingState(BERLIN_DAYS).mode_at(utc(8 - offset_before) - timedelta(days=1, minutes=1)) == "home"
+    change = arming.next_change(utc(1))
+    assert change == (datetime(2026, month, day, 8, tzinfo=BERLIN), "away")
+    assert change[0].astimezone(UTC) == utc(8 - offset_after)
+
+
+def test_the_hubs_own_time_zone_is_a_named_zone_so_daylight_saving_applies(monkeypatch: pytest.MonkeyPatch) -> None:
+    from homewarden.events.arming import local_timezone, schedule_timezone
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+
+    assert local_timezone() == BERLIN
+    unset = BERLIN_DAYS.model_copy(update={"timezone": None})
+    assert schedule_timezone(unset) == BERLIN
+    winter, summer = datetime(2026, 1, 5, 12, tzinfo=UTC), datetime(2026, 7, 6, 12, tzinfo=UTC)
+    assert [ArmingState(unset).mode_at(moment.replace(hour=6, minute=59)) for moment in (winter, summer)] == [
+        "home",
+        "away",  # 08:59 in Berlin in July, 07:59 in January
+    ]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import TEST_PASSPHRASE, init_home_key, media_file, write_config
+from conftest import TEST_PASSPHRASE, error_lines, init_home_key, media_file, write_config
 from faces.conftest import PROBES
 from homewarden.cli import main
 
@@ -16,7 +16,7 @@ from homewarden.cli import main
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return code, captured.out, "".join(f"{line}\n" for line in error_lines(captured.err))
 
 
 def test_enrol_list_identify_remove(tmp_path: Path, faces_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:

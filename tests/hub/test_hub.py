@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import init_home_key, media_file, write_config
+from conftest import error_lines, init_home_key, media_file, write_config
 from homewarden.cli import main
 from homewarden.hub.hub import Hub
 from homewarden.notify.bus import CameraOffline, CameraStatusChanged, Message
@@ -32,7 +32,7 @@ def status_of(config: Path) -> tuple[int, dict[str, object]]:
         timeout=60,
         check=False,
     )
-    assert result.stderr == "", result.stderr
+    assert error_lines(result.stderr) == [], result.stderr
     return result.returncode, json.loads(result.stdout)
 
 
@@ -148,8 +148,9 @@ def test_status_before_any_hub_ran_is_one_line_and_exit_2(tmp_path: Path) -> Non
     )
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr.startswith("homewarden: error: no hub has reported")
-    assert len(result.stderr.strip().splitlines()) == 1
+    errors = error_lines(result.stderr)
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("homewarden: error: no hub has reported")
 
 
 def test_status_of_a_hub_that_died_says_it_is_not_running(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

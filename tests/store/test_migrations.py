@@ -76,6 +76,7 @@ def test_downgrade_to_base_removes_the_tables_and_upgrade_restores_them(
             "webhook",
             "webhook_delivery",
             "push_subscription",
+            "password_link",
         }
 
 
@@ -88,7 +89,7 @@ def test_migrations_form_a_single_line_of_revisions() -> None:
     finally:
         engine.dispose()
 
-    assert scripts.get_heads() == ["0008"]
+    assert scripts.get_heads() == ["0011"]
     # The shortcut that opens a current database without Alembic must name the same head.
     assert scripts.get_heads() == [SCHEMA_HEAD]
 
@@ -179,6 +180,32 @@ def test_one_open_review_assignment_per_reviewer_keeps_the_first_of_those_handed
                 session.commit()
     finally:
         store.close()
+
+
+def test_password_links_come_and_go_with_revision_0011(database_url: str, direct_engine: Engine) -> None:
+    """0011 adds the one-time password links; going back to 0008 drops them (they are short-lived anyway)."""
+    EventStore.open(database_url).close()
+    with direct_engine.begin() as connection:
+        config = migration_config(connection)
+        connection.execute(text("INSERT INTO home (id, name) VALUES (1, 'Home')"))
+        connection.execute(
+            text(
+                "INSERT INTO user_account (id, username, canonical_name, role, home_id, password_hash) "
+                "VALUES (1, 'max', 'max', 'member', 1, '!invited')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO password_link (token_hash, user_id, purpose, created_by, created_at, expires_at) "
+                "VALUES (:digest, 1, 'invite', 'olivia', :now, :now)"
+            ),
+            {"digest": "a" * 64, "now": datetime(2026, 12, 6, tzinfo=UTC)},
+        )
+        command.downgrade(config, "0008")
+        assert "password_link" not in inspect(connection).get_table_names()
+        command.upgrade(config, "head")
+        assert connection.execute(text("SELECT count(*) FROM password_link")).scalar() == 0
+        connection.execute(text("DELETE FROM user_account"))
 
 
 def test_a_database_behind_the_head_is_migrated_when_opened(database_url: str, direct_engine: Engine) -> None:

@@ -23,6 +23,7 @@ OWNER_PASSWORD = "browser owner passphrase"
 # The demo scene loops every 40 s; this is a deadline for a stuck hub, not a speed check.
 DEMO_EVENTS_DEADLINE = 90.0
 TOTP_STEP = 30
+SETUP_TIMEZONE = "Europe/Berlin"
 
 
 @dataclass
@@ -91,8 +92,11 @@ def new_context(browser: Browser, demo_hub: DemoProcess, **options: Any) -> Brow
 
 @pytest.fixture(scope="session")
 def owner(browser: Browser, demo_hub: DemoProcess) -> Owner:
-    """Create the first owner through the setup page, once, whichever test asks first; keep the signed-in state."""
-    context = new_context(browser, demo_hub)
+    """Create the first owner through the setup page, once, whichever test asks first; keep the signed-in state.
+
+    The browser is in Berlin, the hub machine in UTC: the home's time zone is the browser's (SETUP_TIMEZONE).
+    """
+    context = new_context(browser, demo_hub, timezone_id=SETUP_TIMEZONE)
     try:
         page = context.new_page()
         page.goto(demo_hub.setup_link)

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from conftest import media_file
 from demo_process import PHONE, DemoProcess
-from web.conftest import Owner, new_context, sign_in
+from web.conftest import SETUP_TIMEZONE, Owner, new_context, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -269,3 +269,98 @@ def test_the_live_page_shows_each_cameras_state_and_rates(page: Page, demo_event
     camera = page.request.get("/api/cameras").json()[0]
     assert camera["state"] == "online"
     assert camera["frames_per_second"] > 0
+
+
+def test_setup_took_the_browsers_time_zone_and_the_arming_page_shows_one_clock(
+    browser: Browser, demo_hub: DemoProcess, owner: Owner
+) -> None:
+    """A browser in New York looks at a Berlin home: the schedule and its next change both read in Berlin time."""
+    assert owner.landed_on_timeline
+    context = new_context(
+        browser, demo_hub, storage_state=owner.storage_state, timezone_id="America/New_York", locale="en-GB"
+    )
+    page = context.new_page()
+    every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    headers = {"X-CSRF-Token": page.context.request.get(f"{demo_hub.base_url}/api/me").json()["csrf_token"]}
+    try:
+        assert page.request.get(f"{demo_hub.base_url}/api/home").json()["timezone"] == SETUP_TIMEZONE
+        page.goto("/arming")
+        expect(page.get_by_test_id("arming-manual")).to_have_text(
+            re.compile(r"^(No schedule: the mode stays until someone changes it\.|Set by hand.*)$")
+        )
+        expect(page.get_by_test_id("schedule-empty")).to_be_visible()
+        schedule = {
+            "entries": [
+                {"days": every_day, "at": "08:00", "mode": "away"},
+                {"days": every_day, "at": "08:30", "mode": "home"},
+            ]
+        }
+        saved = page.request.put(f"{demo_hub.base_url}/api/arming/schedule", data=schedule, headers=headers)
+        assert saved.ok, saved.text()
+        page.reload()
+        expect(page.get_by_test_id("schedule-timezone-note")).to_have_text(
+            f"Times are in the home's time zone, {SETUP_TIMEZONE}."
+        )
+        expect(page.get_by_test_id("schedule-row")).to_have_count(2)
+        # The next change is 08:00 or 08:30 in Berlin, whatever the browser's own zone (02:00 or 02:30 in New York).
+        expect(page.get_by_test_id("arming-manual")).to_have_text(re.compile(r"\b08:(00|30)\b"))
+    finally:
+        page.request.put(f"{demo_hub.base_url}/api/arming/schedule", data={"entries": []}, headers=headers)
+        page.request.put(f"{demo_hub.base_url}/api/arming", data={"mode": "away"}, headers=headers)
+        context.close()
+
+
+def test_a_member_invited_without_cameras_sets_a_password_and_is_told_whom_to_ask(
+    browser: Browser, demo_hub: DemoProcess, owner: Owner, page: Page
+) -> None:
+    page.goto("/members")
+    page.get_by_test_id("member-add-username").fill("lena")
+    page.get_by_test_id("member-add-submit").click()
+    expect(page.get_by_test_id("confirm-dialog")).to_contain_text("Invite lena without cameras?")
+    page.get_by_test_id("confirm-ok").click()
+    link = page.get_by_test_id("member-link-url")
+    expect(link).to_contain_text("/set-password#")
+    url = link.inner_text().strip()
+    lena_row = page.locator('[data-testid="member-row"][data-username="lena"]')
+    expect(lena_row.get_by_test_id("member-invited")).to_be_visible()
+    member = new_context(browser, demo_hub)
+    try:
+        invited = member.new_page()
+        invited.goto(url)
+        expect(invited.get_by_test_id("set-password-intro")).to_contain_text(f"{owner.username} invited you")
+        invited.get_by_test_id("set-password-new").fill("lena's own password")
+        invited.get_by_test_id("set-password-confirm").fill("lena's own password")
+        invited.get_by_test_id("set-password-submit").click()
+        expect(invited.get_by_test_id("set-password-done")).to_contain_text("Your password is set, lena.")
+        invited.get_by_test_id("set-password-sign-in").click()
+        sign_in(invited, Owner("lena", "lena's own password", "", False, {}))
+        expect(invited.get_by_test_id("timeline-no-cameras")).to_have_text(
+            f"You have no cameras yet: ask {owner.username} to give you access."
+        )
+        again = member.new_page()
+        again.goto(url)
+        expect(again.get_by_test_id("set-password-intro")).to_contain_text("This link is not valid")
+        expect(again.get_by_test_id("set-password-form")).to_be_hidden()
+    finally:
+        member.close()
+        lena = next(user for user in page.request.get("/api/members").json() if user["username"] == "lena")
+        csrf = page.request.get("/api/me").json()["csrf_token"]
+        page.request.delete(f"/api/members/{lena['id']}", headers={"X-CSRF-Token": csrf})
+
+
+def test_the_recovery_page_says_what_is_wrong_with_a_mistyped_key(browser: Browser, demo_hub: DemoProcess) -> None:
+    context = new_context(browser, demo_hub)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_test_id("login-recover").click()
+        page.get_by_test_id("recover-key").fill("ABCD-EFGH")
+        page.get_by_test_id("recover-password").fill("a new passphrase to set")
+        page.get_by_test_id("recover-password-confirm").fill("a new passphrase to set")
+        page.get_by_test_id("recover-submit").click()
+        expect(page.get_by_test_id("recover-error")).to_have_text(
+            "that is not a recovery key: check for typing mistakes"
+        )
+        expect(page.get_by_test_id("recover-form")).to_be_visible()
+    finally:
+        context.close()

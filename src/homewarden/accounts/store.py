@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.accounts import passwords, totp
 from homewarden.accounts.names import UserNameError, canonical_name, new_user_name
-from homewarden.store.account_models import ApiToken, Home, HomeCamera, UserAccount, UserCamera, WebSession
+from homewarden.store.account_models import (
+    ApiToken,
+    Home,
+    HomeCamera,
+    PasswordLink,
+    UserAccount,
+    UserCamera,
+    WebSession,
+)
 from homewarden.store.account_secrets import AccountSecretError, AccountSecretKeyFile, is_sealed
 from homewarden.store.errors import StoreError
 from homewarden.store.transactions import transaction
@@ -33,6 +41,12 @@ SESSION_IDLE = timedelta(hours=12)
 # for a 12-hour idle limit.
 SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_PREFIX = "hw_"
+# One-time links on which a member sets a password: an invitation waits a week, a reset a day.
+LINK_LIFETIMES = {"invite": timedelta(days=7), "reset": timedelta(hours=24)}
+LinkPurpose = Literal["invite", "reset"]
+# The password hash of an account whose password is not set (an invited member, a reset one): it matches no
+# password, since it is no Argon2 hash.
+NO_PASSWORD = "!"
 
 
 class AccountError(ValueError):
@@ -63,11 +77,22 @@ class UserRecord:
     cameras: tuple[str, ...]
     totp_enabled: bool
     pseudonym: str | None = None
+    password_set: bool = True
 
     @property
     def shown_as(self) -> str:
         """Return how the user appears in logs owners read: a household name, or a review-program pseudonym."""
         return self.pseudonym or self.username
+
+
+@dataclass(frozen=True)
+class PasswordLinkRecord:
+    """A one-time link as the page that opens it sees it (never its token)."""
+
+    user: UserRecord
+    purpose: LinkPurpose
+    created_by: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -152,6 +177,11 @@ class AccountStore:
                 home.timezone,
             )
 
+    def first_home_id(self) -> int | None:
+        """Return the hub's own home (the first one made), None before set-up."""
+        with self._session("find the home") as session:
+            return session.scalars(select(Home.id).order_by(Home.id).limit(1)).first()
+
     def home_of_camera(self, camera: str) -> int | None:
         """Return the home a camera belongs to."""
         with self._session("read the camera's home") as session:
@@ -165,10 +195,17 @@ class AccountStore:
             home.manual_mode, home.manual_set_by, home.manual_set_at = mode, by, at
 
     def save_schedule(self, home_id: int, schedule: list[dict[str, object]], timezone: str | None) -> None:
-        """Store the weekly arming schedule edited in the web app."""
+        """Store the weekly arming schedule edited in the web app (a time zone of None keeps the home's)."""
         with self._session("save the arming schedule") as session:
             home = self._get_home(session, home_id)
-            home.schedule, home.timezone = schedule, timezone
+            home.schedule = schedule
+            if timezone is not None:
+                home.timezone = timezone
+
+    def save_timezone(self, home_id: int, timezone: str) -> None:
+        """Store the home's time zone (an IANA name the caller has checked)."""
+        with self._session("save the home's time zone") as session:
+            self._get_home(session, home_id).timezone = timezone
 
     # users
 
@@ -180,14 +217,18 @@ class AccountStore:
             )
 
     def create_user(
-        self, username: str, password: str, role: Role, home_id: int | None, cameras: Sequence[str] = ()
+        self, username: str, password: str | None, role: Role, home_id: int | None, cameras: Sequence[str] = ()
     ) -> UserRecord:
-        """Create an account; household roles need a home, review-program roles must have none."""
+        """Create an account; household roles need a home, review-program roles must have none.
+
+        ``password`` None: the account cannot sign in until a password link (invite_member) sets one.
+        """
         try:
             name = new_user_name(username, household=role in HOUSEHOLD_ROLES)
         except UserNameError as exc:
             raise AccountError(str(exc)) from None
-        passwords.check_new_password(password)
+        if password is not None:
+            passwords.check_new_password(password)
         if (role in HOUSEHOLD_ROLES) != (home_id is not None):
             raise AccountError(f"a {role} {'needs' if role in HOUSEHOLD_ROLES else 'cannot have'} a home")
         username = name.shown
@@ -203,7 +244,7 @@ class AccountStore:
                     canonical_name=name.canonical,
                     role=role,
                     home_id=home_id,
-                    password_hash=passwords.hash_password(password),
+                    password_hash=NO_PASSWORD if password is None else passwords.hash_password(password),
                     pseudonym=f"{role[:2]}-{secrets.token_hex(3)}" if role in PROGRAM_ROLES else None,
                 )
                 session.add(user)
@@ -310,6 +351,22 @@ class AccountStore:
             )
             return [self._record(session, user) for user in owners]
 
+    def all_users(self) -> list[UserRecord]:
+        """Return every account: household members by home, then the review program's."""
+        with self._session("list users") as session:
+            users = session.scalars(
+                select(UserAccount).order_by(UserAccount.home_id.is_(None), UserAccount.home_id, UserAccount.id)
+            )
+            return [self._record(session, user) for user in users]
+
+    def user_named(self, username: str) -> UserRecord | None:
+        """Return the user with this name (compared as sign-in compares it), or None."""
+        with self._session("find a user") as session:
+            user = session.scalars(
+                select(UserAccount).where(UserAccount.canonical_name == canonical_name(username))
+            ).first()
+            return None if user is None else self._record(session, user)
+
     def users_with_role(self, role: Role) -> list[UserRecord]:
         """Return every account of a role (the review program's reviewers, say)."""
         with self._session("list users") as session:
@@ -323,6 +380,73 @@ class AccountStore:
                 session.scalar(delete(UserAccount).where(UserAccount.id == user_id).returning(UserAccount.id))
                 is not None
             )
+
+    # one-time password links
+
+    def invite_member(
+        self, username: str, home_id: int, cameras: Sequence[str], by: str, now: datetime | None = None
+    ) -> tuple[UserRecord, str, datetime]:
+        """Create a member without a password and a link on which they choose one; return it with its expiry."""
+        user = self.create_user(username, None, "member", home_id, cameras)
+        token, expires_at = self.new_password_link(user.id, "invite", by, now)
+        return user, token, expires_at
+
+    def new_password_link(
+        self, user_id: int, purpose: LinkPurpose, by: str, now: datetime | None = None
+    ) -> tuple[str, datetime]:
+        """Make a one-time link for a user to set a password; it replaces any older one. Return it and its expiry.
+
+        A reset also ends the user's sessions and their old password at once: whoever knew it (the reason for a
+        reset, often) is out from now, not from when the member uses the link.
+        """
+        moment = now or datetime.now(UTC)
+        token = secrets.token_urlsafe(32)
+        expires_at = moment + LINK_LIFETIMES[purpose]
+        with self._session("make a password link") as session:
+            user = self._get_user(session, user_id)
+            session.execute(delete(PasswordLink).where(PasswordLink.user_id == user_id))
+            if purpose == "reset":
+                user.password_hash = NO_PASSWORD
+                session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+            session.add(
+                PasswordLink(
+                    token_hash=digest(token),
+                    user_id=user_id,
+                    purpose=purpose,
+                    created_by=by,
+                    created_at=moment,
+                    expires_at=expires_at,
+                )
+            )
+        return token, expires_at
+
+    def password_link(self, token: str, now: datetime | None = None) -> PasswordLinkRecord | None:
+        """Return what a link is for, or None if it was used, replaced, or has expired (it is not used up here)."""
+        moment = now or datetime.now(UTC)
+        with self._session("read a password link") as session:
+            link = session.get(PasswordLink, digest(token))
+            if link is None or as_utc(link.expires_at) <= moment:
+                return None
+            user = self._record(session, self._get_user(session, link.user_id))
+            return PasswordLinkRecord(user, cast(LinkPurpose, link.purpose), link.created_by, as_utc(link.expires_at))
+
+    def use_password_link(self, token: str, password: str, now: datetime | None = None) -> UserRecord:
+        """Set the password of a link's user and use the link up; every session of the user ends."""
+        passwords.check_new_password(password)  # before the link is used up: a weak password keeps it valid
+        moment = now or datetime.now(UTC)
+        with self._session("use a password link") as session:
+            # One DELETE decides: of two requests racing with the same link, only one gets the row back.
+            link = session.execute(
+                delete(PasswordLink)
+                .where(PasswordLink.token_hash == digest(token))
+                .returning(PasswordLink.user_id, PasswordLink.expires_at)
+            ).first()
+            if link is None or as_utc(link.expires_at) <= moment:
+                raise AccountError("this link is not valid: it was used, replaced by a newer one, or has expired")
+            user = self._get_user(session, link.user_id)
+            user.password_hash = passwords.hash_password(password)
+            session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+            return self._record(session, user)
 
     # two-factor sign-in
 
@@ -552,6 +676,7 @@ class AccountStore:
             tuple(sorted(cameras)),
             user.totp_secret is not None,
             user.pseudonym,
+            user.password_hash != NO_PASSWORD,
         )
 
     def _check_cameras(self, session: Session, home_id: int, cameras: Sequence[str]) -> None:

@@ -20,6 +20,7 @@ from homewarden.api import (
     notifications,
     offsite,
     privacy,
+    recovery,
     reference,
     review,
     setup_restore,
@@ -104,6 +105,7 @@ def create_app(services: HubServices) -> FastAPI:
         integrations.router,
         reference.router,
         offsite.router,
+        recovery.router,
     ):
         app.include_router(router)
     from homewarden.web import pages

@@ -39,6 +39,7 @@ from homewarden.api.schemas import (
     TotpStart,
     UserPublic,
 )
+from homewarden.config.model import known_timezone
 from homewarden.hub.services import HubServices
 from homewarden.privacy.audit import Actor
 from homewarden.store.keys import HomeKeyError, WrongPassphraseError
@@ -57,6 +58,7 @@ def user_public(user: UserRecord) -> UserPublic:
         home_id=user.home_id,
         totp_enabled=user.totp_enabled,
         cameras=list(user.cameras),
+        password_set=user.password_set,
     )
 
 
@@ -123,6 +125,12 @@ def setup(body: SetupRequest, hub: Services, response: Response) -> SetupDone:
     """Create the first owner from the one-time setup link; their password becomes the home passphrase."""
     if hub.setup.done.is_set() or not hub.setup.redeem(body.token):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this setup link is not valid (it works once)")
+    if body.timezone:
+        try:
+            known_timezone(body.timezone)
+        except ValueError as exc:
+            hub.setup.reopen_with(body.token)
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     try:
         check_new_password(body.password)
         recovery_key = None
@@ -152,6 +160,8 @@ def setup(body: SetupRequest, hub: Services, response: Response) -> SetupDone:
     except HomeKeyError as exc:
         hub.setup.reopen_with(body.token)
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    if body.timezone:
+        hub.set_home_timezone(hub.hub_home_id, body.timezone)
     hub.setup.done.set()
     log.info("first-run setup done: owner %s created", user.username)
     csrf = _start_session(hub, response, user)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated
 
@@ -41,19 +41,23 @@ def audit_view(
     )
 
 
-def _moment(text: str | None, end_of_day: bool) -> datetime | None:
-    """Read an ISO-8601 date or time; a date alone means its start (or, for ``until``, the next day's start)."""
+def _moment(text: str | None, end_of_day: bool, zone: tzinfo) -> datetime | None:
+    """Read an ISO-8601 date or time in the home's ``zone`` unless it says; a date alone means the day's start.
+
+    For ``until`` a date means the next day's start. The answer is in UTC: the database compares stored UTC times
+    as text, so a moment with another offset would be misread.
+    """
     if not text:
         return None
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            moment = datetime.combine(day + timedelta(days=1) if end_of_day else day, time(), tzinfo=UTC)
+            moment = datetime.combine(day + timedelta(days=1) if end_of_day else day, time(), tzinfo=zone)
         else:
             moment = datetime.fromisoformat(text)
     except ValueError:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"not an ISO-8601 date or time: {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
 
 
 @router.get("")
@@ -71,18 +75,19 @@ def list_events(
 ) -> EventList:
     """List the events of the cameras the caller may watch, newest first."""
     cameras = [name for name in caller.cameras if camera is None or name == camera]
+    zone = hub.home_timezone(caller.home_id) if caller.home_id is not None else UTC
     if not cameras:
-        return EventList(events=[])
+        return EventList(events=[], timezone=str(zone))
     records = hub.events.list_events(
         cameras=cameras,
         label=label or None,
         sub_label=(UNKNOWN if person == STRANGER else person) or None,
         alarm=alarm,
-        since=_moment(since, end_of_day=False),
-        until=_moment(until, end_of_day=True),
+        since=_moment(since, end_of_day=False, zone=zone),
+        until=_moment(until, end_of_day=True, zone=zone),
         limit=limit,
     )
-    return EventList(events=[event_public(record) for record in records])
+    return EventList(events=[event_public(record) for record in records], timezone=str(zone))
 
 
 @router.get("/{event_id}")

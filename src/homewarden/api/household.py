@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
-from pydantic import ValidationError
 
 from homewarden.accounts.passwords import WeakPasswordError
 from homewarden.accounts.store import AccountError
@@ -21,13 +20,17 @@ from homewarden.api.schemas import (
     Done,
     HomePublic,
     MemberCreate,
+    MemberInvite,
+    MemberInvited,
     MemberPublic,
     MemberUpdate,
     ModeChange,
     Passphrase,
+    PasswordLinkCreated,
     ScheduleChange,
     ScheduleEntryOut,
     StoragePublic,
+    TimezoneChange,
     UserPublic,
 )
 from homewarden.config.model import ScheduleEntry
@@ -133,7 +136,7 @@ def _arming_public(hub: HubServices, home_id: int) -> ArmingPublic:
         manual=holds,
         set_by=manual.set_by if holds and manual else None,
         schedule=[ScheduleEntryOut(days=list(e.days), at=e.at, mode=e.mode) for e in alarm.schedule],
-        timezone=alarm.timezone,
+        timezone=hub.home_timezone(home_id).key,
         next_change=change[0] if change else None,
         next_mode=change[1] if change else None,
     )
@@ -166,12 +169,21 @@ def set_schedule(body: ScheduleChange, caller: Caller, hub: Services) -> ArmingP
     """Replace the weekly schedule."""
     home_id = _home_id(caller)
     entries = [ScheduleEntry.model_validate(entry.model_dump()) for entry in body.entries]
-    try:
-        hub.arming_for(home_id).replace_schedule(entries, body.timezone or None)
-    except ValidationError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown time zone {body.timezone!r}") from None
-    hub.accounts.save_schedule(home_id, [entry.model_dump() for entry in entries], body.timezone or None)
+    if body.timezone:
+        _set_timezone(hub, home_id, body.timezone)
+    state = hub.arming_for(home_id)
+    state.replace_schedule(entries, state.alarm.timezone)
+    hub.accounts.save_schedule(home_id, [entry.model_dump() for entry in entries], None)
     return _arming_public(hub, home_id)
+
+
+def _set_timezone(hub: HubServices, home_id: int, name: str) -> None:
+    try:
+        hub.set_home_timezone(home_id, name)
+    except ValueError:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown time zone {name!r}: choose one such as Europe/Berlin"
+        ) from None
 
 
 # storage
@@ -229,6 +241,45 @@ def add_member(body: MemberCreate, caller: Caller, hub: Services) -> UserPublic:
     return user_public(user)
 
 
+SET_PASSWORD_PAGE = "/set-password"
+
+
+@router.post("/members/invite", status_code=status.HTTP_201_CREATED, responses={400: {}})
+@allow(*OWNER)
+def invite_member(body: MemberInvite, caller: Caller, hub: Services) -> MemberInvited:
+    """Invite a member who may watch the cameras picked: a one-time link on which they choose their password."""
+    if not body.cameras and not body.confirm_no_cameras:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"no camera picked: {body.username.strip()} would see nothing until you give access; pick cameras, "
+            "or confirm that they start with none",
+        )
+    try:
+        user, token, expires_at = hub.accounts.invite_member(
+            body.username, _home_id(caller), body.cameras, caller.username
+        )
+    except AccountError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    _audit_account_change(hub, caller, "member_invited", user.username, f"cameras: {', '.join(user.cameras) or 'none'}")
+    return MemberInvited(user=user_public(user), link=f"{SET_PASSWORD_PAGE}#{token}", expires_at=expires_at)
+
+
+@router.post("/members/{user_id}/reset-link", status_code=status.HTTP_201_CREATED)
+@allow(*OWNER)
+def reset_member_password(user_id: RowId, caller: Caller, hub: Services) -> PasswordLinkCreated:
+    """End a member's sessions and password now, and make a one-time link on which they choose a new password."""
+    _own_member(caller, hub, user_id)
+    token, expires_at = hub.accounts.new_password_link(user_id, "reset", caller.username)
+    user = hub.accounts.user(user_id)
+    _audit_account_change(hub, caller, "password_reset", user.username if user else str(user_id), "reset link made")
+    return PasswordLinkCreated(link=f"{SET_PASSWORD_PAGE}#{token}", expires_at=expires_at)
+
+
+def _audit_account_change(hub: HubServices, caller: Caller, action: str, username: str, detail: str) -> None:
+    if hub.audit is not None:
+        hub.audit.record(caller.actor, action, f"user:{username}", home_id=caller.home_id, detail=detail)
+
+
 def _own_member(caller: Caller, hub: HubServices, user_id: int) -> None:
     user = hub.accounts.user(user_id)
     if user is None or user.home_id != caller.home_id or user.role != "member":
@@ -266,7 +317,22 @@ def get_home(caller: Caller, hub: Services) -> HomePublic:
     if home is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such home")
     unlocked = home.id == hub.hub_home_id and hub.keys.keyring is not None
-    return HomePublic(id=home.id, name=home.name, unlocked=unlocked, cameras=list(caller.cameras))
+    return HomePublic(
+        id=home.id,
+        name=home.name,
+        unlocked=unlocked,
+        cameras=list(caller.cameras),
+        timezone=hub.home_timezone(home.id).key,
+        owners=[user.username for user in hub.accounts.members(home.id) if user.role == "owner"],
+    )
+
+
+@router.put("/home/timezone")
+@allow(*OWNER)
+def set_home_timezone(body: TimezoneChange, caller: Caller, hub: Services) -> HomePublic:
+    """Choose the home's time zone: the schedule's times, and every time the app shows, are in it."""
+    _set_timezone(hub, _home_id(caller), body.timezone)
+    return get_home(caller, hub)
 
 
 @router.post("/home/unlock")

@@ -20,12 +20,18 @@ class Incoming(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+HOME_TIMEZONE = "IANA time zone of the home (Europe/Berlin): the schedule's and every shown time are in it."
+
+
 class SetupRequest(Incoming):
     """First-run setup: the one-time token and the first owner's name and password."""
 
     token: str = Field(max_length=128)
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(max_length=1024)
+    timezone: str | None = Field(
+        default=None, max_length=64, description="The home's IANA time zone; the set-up page sends the browser's."
+    )
 
 
 class LoginRequest(Incoming):
@@ -100,12 +106,63 @@ class ScheduleChange(Incoming):
     timezone: str | None = Field(default=None, max_length=64)
 
 
+class TimezoneChange(Incoming):
+    """The home's time zone, chosen by the owner."""
+
+    timezone: str = Field(min_length=1, max_length=64, description="An IANA name such as Europe/Berlin.")
+
+
 class MemberCreate(Incoming):
     """A new household member."""
 
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(max_length=1024)
     cameras: list[str] = Field(default_factory=list, max_length=100)
+
+
+class MemberInvite(Incoming):
+    """A member to invite: their name and the cameras they may watch, picked by the owner."""
+
+    username: str = Field(min_length=1, max_length=64)
+    cameras: list[str] = Field(max_length=100)
+    confirm_no_cameras: bool = Field(
+        default=False, description="Invite with no camera at all (they see nothing until given access)."
+    )
+
+
+class PasswordLinkCreated(BaseModel):
+    """A one-time link on which a member sets their password; shown once, to be passed on by the owner."""
+
+    link: str = Field(description="The page to open, its token after '#' (never sent to the hub in a URL).")
+    expires_at: datetime
+
+
+class PasswordLinkToken(Incoming):
+    """The token of a one-time password link, as its page read it."""
+
+    token: str = Field(min_length=1, max_length=128)
+
+
+class PasswordLinkUse(PasswordLinkToken):
+    """A password chosen on a one-time link."""
+
+    password: str = Field(max_length=1024)
+
+
+class PasswordLinkPublic(BaseModel):
+    """What a one-time link is for, shown on its page before the password is chosen."""
+
+    username: str
+    purpose: Literal["invite", "reset"]
+    invited_by: str
+    expires_at: datetime
+
+
+class OwnerRecovery(Incoming):
+    """The recovery key and the new passphrase, which becomes the owners' password."""
+
+    recovery_key: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(max_length=1024)
 
 
 class MemberUpdate(Incoming):
@@ -123,6 +180,13 @@ class UserPublic(BaseModel):
     home_id: int | None
     totp_enabled: bool
     cameras: list[str]
+    password_set: bool = Field(default=True, description="False for an invited member who has not chosen one yet.")
+
+
+class MemberInvited(PasswordLinkCreated):
+    """An invited member and their link."""
+
+    user: UserPublic
 
 
 class Me(UserPublic):
@@ -179,6 +243,7 @@ class EventList(BaseModel):
     """A page of the timeline."""
 
     events: list[EventPublic]
+    timezone: str = Field(description=HOME_TIMEZONE)
 
 
 class CameraPublic(BaseModel):
@@ -225,7 +290,7 @@ class ArmingPublic(BaseModel):
     manual: bool
     set_by: str | None
     schedule: list[ScheduleEntryOut]
-    timezone: str | None
+    timezone: str = Field(description=HOME_TIMEZONE)
     next_change: datetime | None
     next_mode: ArmingMode | None
 
@@ -259,6 +324,8 @@ class HomePublic(BaseModel):
     name: str
     unlocked: bool
     cameras: list[str]
+    timezone: str = Field(description=HOME_TIMEZONE)
+    owners: list[str] = Field(description="The home's owners, whom a member asks for access.")
 
 
 class Done(BaseModel):

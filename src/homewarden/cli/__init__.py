@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,12 +14,15 @@ from homewarden.cli import cloud_hub
 from homewarden.cli.audit import register_audit_commands
 from homewarden.cli.cloud import add_service_commands
 from homewarden.cli.faces import register_face_commands
+from homewarden.cli.hub_config import add_config_option, resolve_config
 from homewarden.cli.owner import register_owner_commands
 from homewarden.cli.users import register_user_commands
-from homewarden.config import ConfigError, load_config
+from homewarden.config import ConfigError, find_config, load_config
 from homewarden.errors import UserError
 
 EXIT_USAGE = 2
+# What a shell reports for a program ended by SIGPIPE (128 + 13): `homewarden events list | head` stopped reading.
+EXIT_BROKEN_PIPE = 141
 log = logging.getLogger("homewarden")
 
 
@@ -31,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = commands.add_parser("analyze", help="find events in one video file or stream")
     analyze.add_argument("source", help="a video file, rtsp:// or http(s):// URL, or /dev/videoN")
-    analyze.add_argument("--config", type=Path, help="YAML config (defaults apply without one)")
+    add_config_option(analyze, "its settings and database; built-in defaults if there is none", optional=True)
     analyze.add_argument("--json", action="store_true", help="print one JSON object per event, nothing else")
     analyze.add_argument(
         "--out", type=Path, help="write clips and snapshots here as plain files (else the hub keeps them encrypted)"
@@ -44,10 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--faces", type=Path, metavar="DIR", help="household for this run: one photo folder each")
 
     run = commands.add_parser("run", help="run the configured cameras until stopped")
-    run.add_argument("--config", type=Path, required=True, help="YAML config")
+    add_config_option(run, "cameras, storage")
 
     serve = commands.add_parser("serve", help="run the cameras, the web app and the REST API on one port")
-    serve.add_argument("--config", type=Path, required=True, help="YAML config")
+    add_config_option(serve, "cameras, storage, server")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
     add_tls_options(serve)
@@ -55,13 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status", help="show the running hub's cameras: online, reconnecting or failed, and why"
     )
-    status.add_argument("--config", type=Path, required=True, help="YAML config of the hub")
+    add_config_option(status, "its storage folder holds the running hub's status")
     status.add_argument("--json", action="store_true", help="print one JSON object")
 
     config = commands.add_parser("config", help="configuration tools")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = config_commands.add_parser("check", help="validate a config file")
-    check.add_argument("file", type=Path)
+    check.add_argument("file", type=Path, nargs="?", help="the file (else $HOMEWARDEN_CONFIG, else ./homewarden.yaml)")
 
     demo = commands.add_parser("demo", help="serve a demo camera (a scene composed from sample photos) in the web app")
     demo.add_argument("--out", type=Path, default=Path("demo-output"), help="folder for the scene and the hub's data")
@@ -111,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     own_level = logging.INFO if args.command in ("run", "demo", "serve") else logging.WARNING
     log.setLevel(logging.DEBUG if args.verbose else own_level)
     try:
+        resolve_config(args)
         if hasattr(args, "handler"):
             return int(args.handler(args))
         if args.command == "analyze":
@@ -143,10 +148,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("homewarden: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whoever read stdout (`| head`) has stopped: end quietly, and point stdout at /dev/null so that the
+        # interpreter's last flush at exit does not raise the same error again as a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
-def check_command(path: Path) -> int:
-    """Validate a config file and say what it holds."""
+def check_command(file: Path | None) -> int:
+    """Validate a config file (the one a command would find, if none is named) and say what it holds."""
+    path = find_config(file).path
     config = load_config(path)
     print(f"{path}: OK ({len(config.cameras)} camera(s), detector {config.detector.type})")
     return 0

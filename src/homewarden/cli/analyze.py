@@ -14,7 +14,8 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from homewarden.camera.runner import CameraRunner, RunStats
-from homewarden.config import HomewardenConfig, load_config, single_source_config
+from homewarden.cli.hub_config import load_hub_config
+from homewarden.config import HomewardenConfig, single_source_config
 from homewarden.config.model import ArmingMode
 from homewarden.errors import UserError
 from homewarden.events.record import EventRecord
@@ -74,7 +75,7 @@ def open_source(url: str) -> VideoSource:
 
 def analyze_command(args: argparse.Namespace) -> int:
     """Analyse one source and report its events."""
-    config, camera = single_source_config(args.source, load_config(args.config) if args.config else HomewardenConfig())
+    config, camera = single_source_config(args.source, load_hub_config(args))
     config = with_analysis_options(config, args.mode, args.faces)
     source = open_source(args.source)
     store = init_store(config)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from homewarden.config import HomewardenConfig, load_config
+from homewarden.cli.hub_config import add_config_option, load_hub_config
+from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
 from homewarden.privacy.audit import AuditLog
 from homewarden.store.database import EventStore
@@ -23,7 +23,7 @@ def register_audit_commands(commands: argparse._SubParsersAction[argparse.Argume
     show.add_argument("--limit", type=int, default=50)
     show.add_argument("--json", action="store_true", help="one JSON object per entry")
     for parser, handler in ((verify, audit_verify), (show, audit_show)):
-        parser.add_argument("--config", type=Path, help="YAML config (its database holds the log)")
+        add_config_option(parser, "its database holds the log")
         parser.set_defaults(handler=handler)
 
 
@@ -38,7 +38,7 @@ def open_audit_log(config: HomewardenConfig) -> tuple[EventStore, AuditLog]:
 
 def audit_verify(args: argparse.Namespace) -> int:
     """Walk the chain; print what is wrong, or that it is intact."""
-    store, log = open_audit_log(load_config(args.config) if args.config else HomewardenConfig())
+    store, log = open_audit_log(load_hub_config(args))
     with store:
         result = log.verify()
     if result.intact:
@@ -52,7 +52,7 @@ def audit_verify(args: argparse.Namespace) -> int:
 
 def audit_show(args: argparse.Namespace) -> int:
     """Print the newest entries."""
-    store, log = open_audit_log(load_config(args.config) if args.config else HomewardenConfig())
+    store, log = open_audit_log(load_hub_config(args))
     with store:
         entries = log.entries(limit=max(1, args.limit))
     for entry in entries:

@@ -6,9 +6,9 @@ import argparse
 import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
-from homewarden.config import HomewardenConfig, load_config
+from homewarden.cli.hub_config import add_config_option, load_hub_config
+from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
 from homewarden.offsite.client import CloudError
 from homewarden.offsite.identity import OffsiteFolder, PairingError
@@ -38,7 +38,7 @@ def _command(
     group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, handler: Handler, help_text: str
 ) -> argparse.ArgumentParser:
     parser = group.add_parser(name, help=help_text)
-    parser.add_argument("--config", type=Path, help="YAML config of the hub (its storage folder keeps the pairing)")
+    add_config_option(parser, "its storage folder keeps the pairing")
     parser.set_defaults(handler=_reporting_errors(handler))
     return parser
 
@@ -67,7 +67,7 @@ def _reporting_errors(handler: Handler) -> Handler:
 
 
 def _config(args: argparse.Namespace) -> HomewardenConfig:
-    return load_config(args.config) if args.config else HomewardenConfig()
+    return load_hub_config(args)
 
 
 def cloud_pair(args: argparse.Namespace) -> int:

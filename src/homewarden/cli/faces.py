@@ -7,7 +7,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from homewarden.config import HomewardenConfig, load_config
+from homewarden.cli.hub_config import add_config_option, load_hub_config
+from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
 from homewarden.faces.finder import FaceFinder
 from homewarden.faces.gallery import Gallery, check_member_name, enrolment_face, gallery_from_folder, read_photo
@@ -28,23 +29,28 @@ def register_face_commands(commands: argparse._SubParsersAction[argparse.Argumen
     listing.add_argument("--json", action="store_true", help="one JSON object per member")
     remove = _command(faces, "remove", faces_remove, "delete a member and every embedding of their face")
     remove.add_argument("name", metavar="NAME")
-    identify = _command(faces, "identify", faces_identify, "say who is in photos")
+    identify = _command(faces, "identify", faces_identify, "say who is in photos", config_optional=True)
     identify.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
     identify.add_argument("--faces", type=Path, metavar="DIR", help="use these member photos (one folder each)")
     identify.add_argument("--json", action="store_true", help="one JSON object per face found, nothing else")
 
 
 def _command(
-    group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, handler: Handler, help_text: str
+    group: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    handler: Handler,
+    help_text: str,
+    *,
+    config_optional: bool = False,
 ) -> argparse.ArgumentParser:
     parser = group.add_parser(name, help=help_text)
-    parser.add_argument("--config", type=Path, help="YAML config (its database holds the household)")
+    add_config_option(parser, "its database holds the household", optional=config_optional)
     parser.set_defaults(handler=handler)
     return parser
 
 
 def _config(args: argparse.Namespace) -> HomewardenConfig:
-    return load_config(args.config) if args.config else HomewardenConfig()
+    return load_hub_config(args)
 
 
 def _library(config: HomewardenConfig, args: argparse.Namespace) -> FaceLibrary:
@@ -98,6 +104,8 @@ def faces_identify(args: argparse.Namespace) -> int:
     gallery: Gallery
     if args.faces:
         gallery = gallery_from_folder(args.faces, threshold)
+    elif args.config is None:
+        raise UserError("no config file names the household: pass --config FILE, or --faces DIR (photo folders)")
     else:
         with _library(config, args) as library:
             gallery = library.gallery(threshold)

@@ -196,6 +196,8 @@ def demo_command(
     if not analyse_only:
         config_path = demo_config(out, scene)
         print(f"demo config: {config_path.resolve()} (edit it, or copy it for your own cameras)")
+        print(f"demo data: {(out / 'data').resolve()} (database, sealed footage, keys)")
+        print(f"other commands use them with --config {config_path.resolve()}, or HOMEWARDEN_CONFIG set to it")
         if cloud_port is None:
             return serve_command(config_path, host, port, tls)
         return serve_demo_with_cloud(config_path, out / "cloud", host, port, cloud_port, tls)

@@ -13,9 +13,12 @@ from pathlib import Path
 
 from homewarden.accounts.passwords import WeakPasswordError, check_new_password
 from homewarden.accounts.store import AccountStore, UserRecord, WrongCredentialsError
-from homewarden.config import HomewardenConfig, load_config
+from homewarden.cli.event_list import add_list_options, events_list
+from homewarden.cli.hub_config import add_config_option, load_hub_config
+from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
 from homewarden.faces.library import open_household
+from homewarden.hub.recovery import recover_home
 from homewarden.offsite.identity import OffsiteFolder
 from homewarden.offsite.outbox import Outbox
 from homewarden.offsite.pairing import send_deletions_to_cloud
@@ -56,6 +59,8 @@ def register_owner_commands(commands: argparse._SubParsersAction[argparse.Argume
     )
     delete = _command(events, "delete", events_delete, "delete events and shred their clips and snapshots")
     delete.add_argument("event_ids", nargs="+", metavar="EVENT_ID")
+    listing = _command(events, "list", events_list, "list stored events, newest first, with their ids")
+    add_list_options(listing)
     export = _command(events, "export", events_export, "decrypt an event's clips and snapshot to plain files")
     export.add_argument("event_id", metavar="EVENT_ID")
     export.add_argument("--out", type=Path, required=True, help="folder for the plain MP4 and JPEG files")
@@ -77,7 +82,7 @@ def _command(
     group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, handler: Handler, help_text: str
 ) -> argparse.ArgumentParser:
     parser = group.add_parser(name, help=help_text)
-    parser.add_argument("--config", type=Path, help="YAML config (its storage folder holds the key and footage)")
+    add_config_option(parser, "its storage folder holds the key and footage")
     parser.add_argument(
         "--passphrase-stdin",
         action="store_true",
@@ -99,7 +104,7 @@ def _reporting_errors(handler: Handler) -> Handler:
 
 
 def _config(args: argparse.Namespace) -> HomewardenConfig:
-    return load_config(args.config) if args.config else HomewardenConfig()
+    return load_hub_config(args)
 
 
 def _storage(args: argparse.Namespace) -> HubStorage:
@@ -224,13 +229,10 @@ def keys_recover(args: argparse.Namespace) -> int:
     new = secrets.new_passphrase()
     with _store(_config(args)) as store:
         accounts = AccountStore(store.engine)
-        owners = accounts.hub_owners()
-        _check_owner_password(owners, new)
-        storage.key_file.recover(recovery_key, new)
+        _check_owner_password(accounts.hub_owners(), new)
+        reset = recover_home(storage.key_file, accounts, recovery_key, new, revoke_tokens=args.revoke_tokens)
         print("new passphrase set; the recovery key still works")
-        # A recovery is a reset: whoever knew the old password (a thief, say) is signed out everywhere.
-        for owner in owners:
-            changed = accounts.reset_password(owner.id, new, revoke_tokens=args.revoke_tokens)
+        for owner, changed in reset:
             _report_new_password(owner.username, changed.sessions_ended, changed.tokens_revoked, args.revoke_tokens)
     return 0
 

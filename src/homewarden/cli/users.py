@@ -1,14 +1,16 @@
-"""The `users` commands: create the first owner without the setup link, and review-program accounts."""
+"""The `users` commands: create the first owner without the setup link, review-program accounts, list, remove, reset."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import json
 
 from homewarden.accounts import totp
 from homewarden.accounts.passwords import WeakPasswordError
-from homewarden.accounts.store import AccountError, AccountStore, Role
-from homewarden.config import HomewardenConfig, load_config
+from homewarden.accounts.store import AccountError, AccountStore, Role, UserRecord
+from homewarden.cli.hub_config import add_config_option, load_hub_config
+from homewarden.cli.owner import record_access
+from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
 from homewarden.store.account_secrets import AccountSecretKeyFile
 from homewarden.store.database import EventStore
@@ -29,15 +31,29 @@ def register_user_commands(commands: argparse._SubParsersAction[argparse.Argumen
     program.add_argument("--admin", action="store_true", help="an admin of the review program, not a reviewer")
     for parser, handler in ((owner, create_owner), (program, create_program_account)):
         parser.add_argument("username")
-        parser.add_argument("--config", type=Path, help="YAML config (its database holds the accounts)")
+        add_config_option(parser, "its database holds the accounts")
         parser.add_argument(
             "--passphrase-stdin", action="store_true", help="read the password from standard input, not a prompt"
         )
         parser.set_defaults(handler=handler)
+    listing = users.add_parser("list", help="every account: name, role, cameras, two-factor")
+    listing.add_argument("--json", action="store_true", help="one JSON object per account")
+    remove = users.add_parser("remove", help="delete an account with its sessions and API tokens")
+    reset = users.add_parser(
+        "reset-password", help="set a member's or reviewer's new password and sign them out everywhere"
+    )
+    reset.add_argument(
+        "--passphrase-stdin", action="store_true", help="read the new password from standard input, not a prompt"
+    )
+    for parser in (remove, reset):
+        parser.add_argument("username")
+    for parser, handler in ((listing, list_users), (remove, remove_user), (reset, reset_user_password)):
+        add_config_option(parser, "its database holds the accounts")
+        parser.set_defaults(handler=handler)
 
 
 def _open(args: argparse.Namespace) -> tuple[HomewardenConfig, EventStore, AccountStore]:
-    config = load_config(args.config) if args.config else HomewardenConfig()
+    config = load_hub_config(args)
     try:
         store = EventStore.open(config.storage.resolved_database_url())
     except StoreError as exc:
@@ -98,4 +114,85 @@ def create_program_account(args: argparse.Namespace) -> int:
     print(f"created {role} {user.username}; two-factor sign-in is mandatory. Put this into their authenticator app:")
     print(f"    secret: {secret}")
     print(f"    {totp.provisioning_uri(secret, user.username)}")
+    return 0
+
+
+def list_users(args: argparse.Namespace) -> int:
+    """Print every account."""
+    _config, store, accounts = _open(args)
+    with store:
+        users = accounts.all_users()
+    for user in users:
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "username": user.username,
+                        "role": user.role,
+                        "home_id": user.home_id,
+                        "cameras": list(user.cameras),
+                        "two_factor": user.totp_enabled,
+                        "password_set": user.password_set,
+                    }
+                )
+            )
+            continue
+        if user.role == "owner":
+            cameras = "every camera"
+        elif user.role == "member":
+            cameras = ", ".join(user.cameras) or "no cameras yet"
+        else:
+            cameras = "no footage (review program)"
+        if not user.password_set:
+            two_factor = "no password yet"  # invited, or reset: waits for their one-time link
+        else:
+            two_factor = "two-factor" if user.totp_enabled else "password only"
+        print(f"{user.username:<24} {user.role:<9} {two_factor:<14} {cameras}")
+    if not users and not args.json:
+        print(
+            "no accounts yet: create the owner with the setup link `homewarden serve` prints, or `users create-owner`"
+        )
+    return 0
+
+
+def _named_user(accounts: AccountStore, username: str) -> UserRecord:
+    user = accounts.user_named(username)
+    if user is None:
+        raise UserError(f"no user named {username!r} (`homewarden users list` shows them)")
+    return user
+
+
+def remove_user(args: argparse.Namespace) -> int:
+    """Delete an account; the home's last owner stays."""
+    config, store, accounts = _open(args)
+    with store:
+        user = _named_user(accounts, args.username)
+        if user.role == "owner" and len([o for o in accounts.members(user.home_id or 0) if o.role == "owner"]) == 1:
+            raise UserError(f"{user.username} is the home's only owner; nothing was removed")
+        accounts.delete_user(user.id)
+        record_access(config, store, "user_removed", f"user:{user.username}", detail=f"role {user.role}")
+    print(f"removed {user.role} {user.username}; their sessions and API tokens no longer work")
+    return 0
+
+
+def reset_user_password(args: argparse.Namespace) -> int:
+    """Set a new password for a member, reviewer or admin, and end their sessions and tokens."""
+    config, store, accounts = _open(args)
+    with store:
+        user = _named_user(accounts, args.username)
+        if user.role == "owner":
+            raise UserError(
+                "an owner's password is the home passphrase: use `homewarden keys change-passphrase`, or "
+                "`homewarden keys recover` with the recovery key"
+            )
+        password = SecretSource(from_stdin=args.passphrase_stdin).new_passphrase(PASSPHRASE_ENV)
+        try:
+            changed = accounts.reset_password(user.id, password, revoke_tokens=True)
+        except (WeakPasswordError, AccountError) as exc:
+            raise UserError(str(exc)) from None
+        record_access(config, store, "password_reset", f"user:{user.username}", detail="command line")
+    print(
+        f"new password set for {user.role} {user.username}: {changed.sessions_ended} session(s) signed out, "
+        f"{changed.tokens_revoked} API token(s) revoked"
+    )
     return 0

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
+import types
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from homewarden.config.model import CameraConfig, HomewardenConfig
 
@@ -50,8 +53,57 @@ def describe_errors(exc: ValidationError) -> list[str]:
     for error in exc.errors(include_url=False):
         path = ".".join(str(part) for part in error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key" + did_you_mean(error["loc"])
         lines.append(f"{path}: {message}" if path else message)
     return lines
+
+
+def did_you_mean(location: Sequence[int | str]) -> str:
+    """Return ' (did you mean 'x'?)' for an unknown key close to one its level allows, else ''."""
+    key = str(location[-1])
+    allowed = allowed_keys(HomewardenConfig, location[:-1])
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def allowed_keys(model: type[BaseModel], location: Sequence[int | str]) -> list[str]:
+    """Return the keys the mapping at ``location`` (a validation error's path, tags included) accepts."""
+    candidates: list[Any] = [model]
+    for part in location:
+        candidates = [inner for candidate in candidates for inner in _step(candidate, part)]
+    return sorted({name for candidate in candidates if _is_model(candidate) for name in candidate.model_fields})
+
+
+def _step(annotation: Any, part: int | str) -> list[Any]:
+    """Return the types found one step below ``annotation`` at ``part`` of an error's path."""
+    if _is_model(annotation):
+        field = annotation.model_fields.get(str(part))
+        if field is not None:
+            return _unwrap(field.annotation)
+        # A discriminated union's errors name the tag (detector.nanodet.x): the step picks the tagged model.
+        tag = annotation.model_fields.get("type")
+        return [annotation] if tag is not None and part in get_args(tag.annotation) else []
+    origin = get_origin(annotation)
+    if origin in (list, tuple, set):
+        return [inner for argument in get_args(annotation) for inner in _unwrap(argument)]
+    if origin is dict:
+        return _unwrap(get_args(annotation)[1])
+    return []
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """Return the alternatives of an annotation, without None or Annotated wrappers."""
+    origin = get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        return [inner for argument in get_args(annotation) for inner in _unwrap(argument)]
+    if origin is Annotated:
+        return _unwrap(get_args(annotation)[0])
+    return [] if annotation is type(None) else [annotation]
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def single_source_config(source: str, base: HomewardenConfig | None = None) -> tuple[HomewardenConfig, str]:

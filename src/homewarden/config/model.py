@@ -383,12 +383,16 @@ class AlarmConfig(StrictModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+        return None if value is None else known_timezone(value)
+
+
+def known_timezone(name: str) -> str:
+    """Return an IANA time zone name (Europe/Berlin) that zoneinfo knows; raise ValueError naming it otherwise."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+    return name
 
 
 class ReviewConfig(StrictModel):

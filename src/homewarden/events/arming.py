@@ -9,27 +9,41 @@ Docs: docs/faces.md (Arming modes).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from homewarden.config.model import WEEKDAYS, AlarmConfig, ArmingMode, ScheduleEntry
+from homewarden.config.model import WEEKDAYS, AlarmConfig, ArmingMode, ScheduleEntry, known_timezone
 
 DAY_MINUTES = 24 * 60
 # Every entry starts at least once a week; one day more covers an entry later on today's weekday.
 LOOKAHEAD_DAYS = 8
 
 
-def local_timezone() -> tzinfo:
-    """Return the hub's own time zone."""
-    zone = datetime.now().astimezone().tzinfo
-    return zone if zone is not None else UTC
+def local_timezone() -> ZoneInfo:
+    """Return the hub machine's time zone by name (UTC if it has none).
+
+    By name, not by today's offset (what ``datetime.now().astimezone()`` gives): a fixed offset would put every
+    schedule entry an hour off once daylight saving time begins or ends.
+    """
+    names = [os.environ.get("TZ", "").lstrip(":")]
+    with suppress(OSError):
+        names.append(os.readlink("/etc/localtime").partition("zoneinfo/")[2])
+    with suppress(OSError):
+        names.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    for name in filter(None, names):
+        with suppress(ValueError):
+            return ZoneInfo(known_timezone(name))
+    return ZoneInfo("UTC")
 
 
-def schedule_timezone(alarm: AlarmConfig) -> tzinfo:
-    """Return the time zone the schedule's times are in."""
+def schedule_timezone(alarm: AlarmConfig) -> ZoneInfo:
+    """Return the home's time zone, which the schedule's times are in: the one chosen, else the hub machine's."""
     return ZoneInfo(alarm.timezone) if alarm.timezone else local_timezone()
 
 

@@ -7,14 +7,15 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
+from zoneinfo import ZoneInfo
 
 from homewarden.accounts.store import AccountStore, HomeRecord
 from homewarden.accounts.throttle import SignInThrottle
 from homewarden.camera.health import CameraHealthBoard
 from homewarden.camera.live import LiveFrames
 from homewarden.camera.runner import CameraRunner
-from homewarden.config.model import ArmingMode, HomewardenConfig, ScheduleEntry
-from homewarden.events.arming import ArmingState, ManualMode
+from homewarden.config.model import ArmingMode, HomewardenConfig, ScheduleEntry, known_timezone
+from homewarden.events.arming import ArmingState, ManualMode, schedule_timezone
 from homewarden.faces.household import HouseholdHandle
 from homewarden.hub.disk_space import DiskSpaceWatch
 from homewarden.notify.bus import ArmingChanged, HubBus
@@ -124,6 +125,17 @@ class HubServices:
         self.bus.publish(ArmingChanged(home_id, manual.mode, by))
         return manual
 
+    def home_timezone(self, home_id: int) -> ZoneInfo:
+        """Return the home's time zone: chosen at set-up or by the owner, else the config's, else the machine's."""
+        return schedule_timezone(self.arming_for(home_id).alarm)
+
+    def set_home_timezone(self, home_id: int, name: str) -> None:
+        """Make ``name`` the home's time zone for its schedule and every time shown; raise ValueError if unknown."""
+        known_timezone(name)
+        state = self.arming_for(home_id)
+        state.replace_schedule(state.alarm.schedule, name)
+        self.accounts.save_timezone(home_id, name)
+
     def arming_for(self, home_id: int) -> ArmingState:
         """Return a home's arming state, restored from the database the first time it is asked for."""
         with self._arming_lock:
@@ -136,10 +148,15 @@ class HubServices:
 
 
 def restore_arming(state: ArmingState, home: HomeRecord | None) -> None:
-    """Put a home's stored schedule and manual choice into force (an entry the config now refuses is skipped)."""
+    """Put a home's stored schedule, time zone and manual choice into force."""
     if home is None:
         return
-    if home.schedule is not None:
-        state.replace_schedule([ScheduleEntry.model_validate(entry) for entry in home.schedule], home.timezone)
+    if home.schedule is not None or home.timezone is not None:
+        schedule = (
+            state.alarm.schedule
+            if home.schedule is None
+            else [ScheduleEntry.model_validate(entry) for entry in home.schedule]
+        )
+        state.replace_schedule(schedule, home.timezone or state.alarm.timezone)
     if home.manual_mode is not None and home.manual_set_at is not None:
         state.set_manual(cast(ArmingMode, home.manual_mode), home.manual_set_by or "", home.manual_set_at)

@@ -81,6 +81,23 @@ class UserCamera(Base):
     camera: Mapped[str] = mapped_column(String(128), primary_key=True)
 
 
+class PasswordLink(Base):
+    """A one-time link on which a user sets their password: an invitation, or a reset the owner made.
+
+    Only the SHA-256 of the link's token is stored; the row is deleted when the link is used, and a newer link for
+    the same user replaces it.
+    """
+
+    __tablename__ = "password_link"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class WebSession(Base):
     """A signed-in browser: the SHA-256 of its cookie's token, and its CSRF token."""
 

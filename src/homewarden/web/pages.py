@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from homewarden.api.deps import ANYONE_SIGNED_IN, CurrentUser, PageUser, allow, public
+from homewarden.api.deps import ANYONE_SIGNED_IN, CurrentUser, MaybeCaller, PageUser, allow, public
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
@@ -71,9 +71,17 @@ def render(
         "brand_path": PROGRAM_HOME.get(user.role, "/") if user is not None else "/",
         "csrf_token": user.csrf_token if user is not None else "",
         "current_path": request.url.path,
+        "home_timezone": home_timezone(request, user),
         **context,
     }
     return templates.TemplateResponse(request, template, page_context, status_code=status_code)
+
+
+def home_timezone(request: Request, user: CurrentUser | None) -> str:
+    """Return the time zone the page shows times in: the home's, or the browser's (empty) for everyone else."""
+    if user is None or user.home_id is None:
+        return ""
+    return str(request.app.state.services.home_timezone(user.home_id).key)
 
 
 def household_page(
@@ -114,6 +122,21 @@ def program_page(request: Request, user: CurrentUser, role: str, template: str, 
 def login_page(request: Request) -> HTMLResponse:
     """Show the sign-in form."""
     return render(request, "login.html", None, title="Sign in", script="login")
+
+
+@router.get("/set-password", response_class=HTMLResponse)
+@public
+def set_password_page(request: Request, user: MaybeCaller) -> HTMLResponse:
+    """Show the page of a one-time link (its token after '#'), on which a member chooses a password."""
+    # A signed-in browser's requests carry its CSRF token, so the page gets it too.
+    return render(request, "set_password.html", user, title="Choose your password", script="set_password")
+
+
+@router.get("/recover", response_class=HTMLResponse)
+@public
+def recover_page(request: Request, user: MaybeCaller) -> HTMLResponse:
+    """Show the owner's recovery: the recovery key sets a new passphrase, as `homewarden keys recover` does."""
+    return render(request, "recover.html", user, title="Recover the owner's passphrase", script="recover")
 
 
 @router.get("/setup", response_class=HTMLResponse)

@@ -205,11 +205,20 @@ export const currentUser = {
 
 // Formatting --------------------------------------------------------------------------------------------------
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-const timeSecondsFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit", second: "2-digit" });
-const dateFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long" });
-const dateYearFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "long", year: "numeric" });
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+/** The home's time zone, which the page carries: every time is shown in it, wherever the browser is. */
+export const homeTimeZone = document.body.dataset.timezone || undefined;
+const zoned = (options) => new Intl.DateTimeFormat(undefined, { ...options, timeZone: homeTimeZone });
+const timeFormat = zoned({ hour: "numeric", minute: "2-digit" });
+const timeSecondsFormat = zoned({ hour: "numeric", minute: "2-digit", second: "2-digit" });
+const dateFormat = zoned({ weekday: "long", day: "numeric", month: "long" });
+const dateYearFormat = zoned({ day: "numeric", month: "long", year: "numeric" });
+const dateTimeFormat = zoned({ dateStyle: "medium", timeStyle: "short" });
+const dayKeyFormat = new Intl.DateTimeFormat("en-CA", { timeZone: homeTimeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+
+/** The home's calendar day of an instant, as YYYY-MM-DD. */
+export function dayKey(date) {
+  return dayKeyFormat.format(date);
+}
 
 export function parseTime(value) {
   if (!value) return null;
@@ -228,15 +237,14 @@ export function formatDateTime(value) {
   return date ? dateTimeFormat.format(date) : "";
 }
 
-/** "Today", "Yesterday", or the date. */
+/** "Today", "Yesterday", or the date: days of the home's calendar. */
 export function formatDay(date) {
-  const today = new Date();
-  const startOfToday = new Date(today.getFullYear(), today.getMonth(), today.getDate());
-  const startOfDay = new Date(date.getFullYear(), date.getMonth(), date.getDate());
-  const days = Math.round((startOfToday - startOfDay) / 86400000);
+  const day = dayKey(date);
+  const today = dayKey(new Date());
+  const days = Math.round((Date.parse(today) - Date.parse(day)) / 86400000);
   if (days === 0) return "Today";
   if (days === 1) return "Yesterday";
-  return date.getFullYear() === today.getFullYear() ? dateFormat.format(date) : dateYearFormat.format(date);
+  return day.slice(0, 4) === today.slice(0, 4) ? dateFormat.format(date) : dateYearFormat.format(date);
 }
 
 export function formatDuration(seconds) {

@@ -69,8 +69,14 @@ function renderMode() {
       ? `Set by hand${who}, until the schedule's next change: ${next}.`
       : `Set by hand${who}; no scheduled change follows.`;
   } else {
-    manualText.textContent = next ? `Following the schedule. Next change: ${next}.` : "Following the schedule.";
+    manualText.textContent = followingText(next);
   }
+}
+
+// "Following the schedule" only when there is one: without it, the mode stays until someone changes it.
+function followingText(next) {
+  if (scheduleEntries(state.schedule).length === 0) return "No schedule: the mode stays until someone changes it.";
+  return next ? `Following the schedule. Next change: ${next}.` : "Following the schedule.";
 }
 
 function readOnlyRow(entry) {
@@ -130,7 +136,7 @@ function renderSchedule(editing) {
   rows.replaceChildren(...entries.map(editing ? editableRow : readOnlyRow));
   emptyText.hidden = entries.length > 0 || editing;
   form.querySelector("table").classList.toggle("is-empty", entries.length === 0 && !editing);
-  timezoneNote.textContent = state.timezone ? `Times are in ${state.timezone}.` : "";
+  timezoneNote.textContent = state.timezone ? `Times are in the home's time zone, ${state.timezone}.` : "";
   if (editButton) editButton.hidden = editing;
   if (editing) {
     document.getElementById("schedule-timezone").value = state.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone;

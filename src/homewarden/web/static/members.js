@@ -1,5 +1,5 @@
 // Members (owner): the household's accounts, which cameras each one sees, adding and removing them.
-import { ApiError, api, busy, confirmAction, h, showFormError, toast } from "/static/app.js";
+import { ApiError, api, busy, confirmAction, copyText, formatDateTime, h, showFormError, toast } from "/static/app.js";
 
 const list = document.getElementById("members-list");
 const form = document.getElementById("member-add");
@@ -43,12 +43,17 @@ function memberRow(member) {
     toast(`${member.username} removed`, "success");
     load();
   });
-  const badge = member.totp_enabled ? h("span", { class: "badge badge-online" }, "2FA") : null;
+  const reset = h("button", { type: "button", class: "btn btn-ghost btn-small", "data-testid": "member-reset", "aria-label": `New password for ${member.username}` }, "New password link");
+  reset.addEventListener("click", () => resetPassword(member));
+  const badge = member.password_set === false
+    ? h("span", { class: "badge", "data-testid": "member-invited" }, "Invited")
+    : member.totp_enabled ? h("span", { class: "badge badge-online" }, "2FA") : null;
   return h(
     "li",
     { class: "row row-wrap", "data-testid": "member-row", "data-username": member.username },
     h("span", { class: "avatar", "aria-hidden": "true" }, member.username.slice(0, 1).toUpperCase()),
     h("div", { class: "row-main" }, h("strong", { "data-testid": "member-name" }, member.username), badge),
+    reset,
     remove,
     h("div", { class: "row-full" }, cameraNames.length ? checks : h("span", { class: "muted small" }, "No cameras configured."), cameraNames.length ? save : null),
   );
@@ -65,21 +70,56 @@ async function load() {
   );
 }
 
+// A one-time link the owner passes on: the member chooses their own password on it (invitation or reset).
+function showLink(text, answer) {
+  const url = new URL(answer.link, location.origin).href;
+  document.getElementById("member-link-text").textContent = `${text} It works once, until ${formatDateTime(answer.expires_at)}.`;
+  document.getElementById("member-link-url").textContent = url;
+  document.getElementById("member-link").hidden = false;
+}
+
+async function resetPassword(member) {
+  const confirmed = await confirmAction(
+    `New password for ${member.username}?`,
+    "Their current password and every session end now; they choose a new password on the link you give them.",
+    "Make link",
+  );
+  if (!confirmed) return;
+  const answer = await api("POST", `/api/members/${encodeURIComponent(member.id)}/reset-link`);
+  showLink(`Give ${member.username} this link to choose a new password.`, answer);
+  load();
+}
+
+document.getElementById("member-link-copy").addEventListener("click", () => {
+  const element = document.getElementById("member-link-url");
+  copyText(element.textContent, element);
+});
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   showFormError(errorBox, "");
   const username = form.username.value.trim();
-  const password = form.password.value;
   if (!username) return showFormError(errorBox, "Choose a user name.");
-  if (password.length < 12) return showFormError(errorBox, "The password needs at least 12 characters.");
+  const cameras = checkedCameras(addCameras);
+  // Cameras are picked on purpose: a member invited with none sees nothing, so that takes a confirmation.
+  const noCameras = cameras.length === 0;
+  if (noCameras) {
+    const confirmed = await confirmAction(
+      `Invite ${username} without cameras?`,
+      `${username} will see no camera and no event until you give access here.`,
+      "Invite without cameras",
+    );
+    if (!confirmed) return;
+  }
+  let answer;
   try {
-    await busy(form, () => api("POST", "/api/members", { username, password, cameras: checkedCameras(addCameras) }, { expect: [400, 409, 422] }));
+    answer = await busy(form, () => api("POST", "/api/members/invite", { username, cameras, confirm_no_cameras: noCameras }, { expect: [400, 409, 422] }));
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     showFormError(errorBox, error.detail);
     return;
   }
-  toast(`${username} added`, "success");
+  showLink(`Give ${username} this link to choose a password and sign in.`, answer);
   form.reset();
   load();
 });

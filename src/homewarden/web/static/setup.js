@@ -8,6 +8,14 @@ const tokenField = document.getElementById("setup-token-field");
 const tokenInput = document.getElementById("setup-token");
 const tokenFromUrl = new URLSearchParams(location.search).get("token") || "";
 
+// The home's time zone: the browser's by default (the hub validates the name).
+const timezoneInput = document.getElementById("setup-timezone");
+timezoneInput.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+if (typeof Intl.supportedValuesOf === "function") {
+  const options = Intl.supportedValuesOf("timeZone").map((zone) => Object.assign(document.createElement("option"), { value: zone }));
+  document.getElementById("setup-timezones").replaceChildren(...options);
+}
+
 if (!tokenFromUrl) {
   tokenField.hidden = false;
   tokenInput.required = true;
@@ -52,7 +60,7 @@ form.addEventListener("submit", async (event) => {
   if (password !== form.password_confirm.value) return showFormError(errorBox, "The two passwords differ.");
   try {
     const answer = await busy(form, () =>
-      api("POST", "/api/setup", { token, username, password }, { expect: [400, 401, 403, 404, 409, 422] }),
+      api("POST", "/api/setup", { token, username, password, timezone: timezoneInput.value.trim() || null }, { expect: [400, 401, 403, 404, 409, 422] }),
     );
     setCsrfToken(answer.csrf_token);
     showRecovery(answer.recovery_key);

@@ -3,6 +3,7 @@ import {
   api,
   capitalize,
   currentUser,
+  dayKey,
   formatDay,
   formatDuration,
   formatTime,
@@ -75,23 +76,16 @@ function writeUrl(values) {
   history.replaceState(null, "", query ? `/?${query}` : "/");
 }
 
-/** A date picked in the browser's time zone, as the instant its day starts (or ends). */
-function dayBoundary(day, end) {
-  const [year, month, date] = day.split("-").map(Number);
-  if (!year || !month || !date) return "";
-  const boundary = end ? new Date(year, month - 1, date, 23, 59, 59, 999) : new Date(year, month - 1, date);
-  return boundary.toISOString();
-}
-
 function eventsQuery(values, until) {
   const params = new URLSearchParams();
   if (values.camera) params.set("camera", values.camera);
   if (values.label) params.set("label", values.label);
   if (values.person) params.set("person", values.person);
   if (values.alarm) params.set("alarm", "true");
-  if (values.since) params.set("since", dayBoundary(values.since, false));
+  // Dates as picked: the hub reads a date as a day of the home's calendar (until: to that day's end).
+  if (values.since) params.set("since", values.since);
   if (until) params.set("until", until);
-  else if (values.until) params.set("until", dayBoundary(values.until, true));
+  else if (values.until) params.set("until", values.until);
   params.set("limit", String(PAGE_SIZE));
   return `/api/events?${params}`;
 }
@@ -145,26 +139,34 @@ function eventCard(event) {
   );
 }
 
+// A member given no camera is told why nothing shows, and whom to ask (set once /api/home has answered).
+let noCameras = null;
+const homeLoaded = api("GET", "/api/home").then((home) => {
+  if (home.cameras.length === 0) noCameras = `You have no cameras yet: ask ${home.owners.join(" or ") || "the owner"} to give you access.`;
+}).catch(() => {});
+
+function emptyState(filtered) {
+  if (noCameras && !filtered) return h("div", { class: "empty-state card", "data-testid": "timeline-empty" }, h("h2", { "data-testid": "timeline-no-cameras" }, noCameras));
+  return h(
+    "div",
+    { class: "empty-state card", "data-testid": "timeline-empty" },
+    h("h2", {}, filtered ? "No events match these filters" : "Nothing has happened yet"),
+    h("p", { class: "muted" }, filtered ? "Try a wider date range or clear the filters." : "Events appear here as soon as a camera sees something."),
+  );
+}
+
 function render(events, values) {
   timeline.replaceChildren();
   timeline.removeAttribute("aria-busy");
   if (events.length === 0) {
-    const filtered = FILTERS.some((name) => values[name]);
-    timeline.append(
-      h(
-        "div",
-        { class: "empty-state card", "data-testid": "timeline-empty" },
-        h("h2", {}, filtered ? "No events match these filters" : "Nothing has happened yet"),
-        h("p", { class: "muted" }, filtered ? "Try a wider date range or clear the filters." : "Events appear here as soon as a camera sees something."),
-      ),
-    );
+    timeline.append(emptyState(FILTERS.some((name) => values[name])));
     return;
   }
   let currentDay = "";
   let grid = null;
   for (const event of events) {
     const started = parseTime(event.started_at);
-    const day = started ? started.toDateString() : "";
+    const day = started ? dayKey(started) : "";
     if (day !== currentDay || !grid) {
       currentDay = day;
       const section = h("section", { class: "day", "aria-label": started ? formatDay(started) : "Unknown day" });
@@ -181,7 +183,7 @@ async function loadFirstPage({ quiet = false } = {}) {
   const generation = ++loading;
   const values = filtersFromForm();
   if (!quiet) timeline.setAttribute("aria-busy", "true");
-  const answer = await api("GET", eventsQuery(values));
+  const [answer] = await Promise.all([api("GET", eventsQuery(values)), homeLoaded]);
   if (generation !== loading) return;
   const events = answer.events || [];
   // A quiet refresh re-renders only when something changed, so scrolling and images stay put.
