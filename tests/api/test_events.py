@@ -156,3 +156,20 @@ def test_h264_copy_of_an_h264_clip_is_the_clip_and_locked_footage_stays_locked(h
     assert owner.get(f"/api/events/{record.id}/clips/1/h264.mp4").status_code == 404
     assert owner.post("/api/home/lock", headers=csrf_of(owner)).status_code == 200
     assert owner.get(url).status_code == 423
+
+
+def test_events_read_in_plain_words_with_the_cameras_display_names(hub: Hub) -> None:
+    hub.services.config.cameras["front_door"].name = "Back porch"
+    owner = set_up_owner(hub)
+    stranger = record_event(hub, "front_door", alarm=True, sub_label="unknown")
+    cat = record_event(hub, "garden", label="cat")
+
+    shown = {event["id"]: event for event in owner.get("/api/events").json()["events"]}
+
+    assert shown[stranger.id]["title"] == "Unfamiliar person at the back porch"
+    assert shown[stranger.id]["camera_name"] == "Back porch"
+    assert shown[stranger.id]["camera"] == "front_door"
+    assert shown[cat.id]["title"] == "Cat in the garden"
+    assert shown[cat.id]["box"] == [10, 10, 100, 200]
+    cameras = {camera["name"]: camera["display_name"] for camera in owner.get("/api/cameras").json()}
+    assert cameras == {"front_door": "Back porch", "garden": "Garden"}

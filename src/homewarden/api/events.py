@@ -82,14 +82,14 @@ def list_events(
         until=_moment(until, end_of_day=True),
         limit=limit,
     )
-    return EventList(events=[event_public(record) for record in records])
+    return EventList(events=[event_public(record, hub.camera_names) for record in records])
 
 
 @router.get("/{event_id}")
 @allow(*HOUSEHOLD, token_scope="events:read")
-def get_event(record: AccessibleEvent) -> EventPublic:
+def get_event(record: AccessibleEvent, hub: Services) -> EventPublic:
     """Show one event."""
-    return event_public(record)
+    return event_public(record, hub.camera_names)
 
 
 @router.delete("/{event_id}")

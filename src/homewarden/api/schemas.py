@@ -185,6 +185,7 @@ class CameraPublic(BaseModel):
     """A camera, whether frames arrive, and its health: state, why it is down, rates."""
 
     name: str
+    display_name: str = Field(description='The name the household reads ("Front door").')
     online: bool
     last_frame_at: datetime | None
     width: int | None
