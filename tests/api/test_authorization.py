@@ -520,6 +520,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     # pages
     ("GET", "/login"): Row(Call("GET", "/login"), everyone(200)),
+    ("GET", "/manifest.json"): Row(Call("GET", "/manifest.json"), everyone(200)),
     ("GET", "/setup"): Row(Call("GET", "/setup"), everyone(200)),
     # The API's description: owners and the program's admin only; other signed-in roles get 404 (Weak: it was public).
     ("GET", "/api/openapi.json"): Row(Call("GET", "/api/openapi.json"), schema_readers_only()),
