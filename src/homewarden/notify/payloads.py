@@ -66,6 +66,8 @@ class EventPublic(BaseModel):
     alarm_reason: str | None
     zones: list[str]
     household_verdict: str | None = None
+    # Whether the caller has reviewed it (the API fills it in per user; webhooks leave it out).
+    reviewed: bool | None = None
     snapshot_url: str | None
     clips: list[ClipPublic]
 
