@@ -209,19 +209,37 @@ def test_enrolling_a_face_and_removing_it(page: Page, tmp_path: Path) -> None:
     expect(page.get_by_test_id("faces-list")).not_to_have_attribute("aria-busy", "true")
     page.get_by_test_id("faces-enroll-name").fill("Barack")
     page.get_by_test_id("faces-enroll-photos").set_input_files(photos)
+    # Every progress message shown while enrolling, whatever the speed of the hub.
+    page.evaluate(
+        """() => {
+            window.progressSeen = [];
+            const text = document.querySelector('[data-testid="faces-progress-text"]');
+            new MutationObserver(() => window.progressSeen.push(text.textContent))
+                .observe(text, { childList: true, characterData: true, subtree: true });
+        }"""
+    )
     page.get_by_test_id("faces-enroll-submit").click()
     row = page.locator('[data-testid="face-row"][data-name="Barack"]')
     expect(row).to_be_visible(timeout=60_000)
+    seen = page.evaluate("() => window.progressSeen")
+    assert "Finding the face in 2 photos…" in seen, seen
+    expect(page.get_by_test_id("toast")).to_have_count(1)
     expect(row.get_by_test_id("face-name")).to_have_text("Barack")
     expect(row.get_by_test_id("face-photos")).to_contain_text("2 photos")
     expect(page.get_by_test_id("faces-enroll-error")).to_be_hidden()
+    expect(page.get_by_test_id("faces-progress")).to_be_hidden()
 
     page.get_by_test_id("faces-enroll-name").fill("Nobody")
     page.get_by_test_id("faces-enroll-photos").set_input_files(grey_photo(tmp_path))
     page.get_by_test_id("faces-enroll-submit").click()
-    error = page.get_by_test_id("faces-enroll-error")
+    # The refusal names the photo, so it stands at the photos field, as a sentence.
+    error = page.get_by_test_id("field-error-photos")
     expect(error).to_be_visible(timeout=60_000)
-    expect(error).to_contain_text("grey.jpg: no face found")
+    expect(error).to_have_text("grey.jpg: no face found.")
+    expect(page.get_by_test_id("faces-enroll-photos")).to_have_attribute("aria-invalid", "true")
+    # Choosing other photos clears the old error.
+    page.get_by_test_id("faces-enroll-photos").set_input_files(photos[:1])
+    expect(error).to_be_hidden()
     expect(page.locator('[data-testid="face-row"][data-name="Nobody"]')).to_have_count(0)
 
     row.get_by_test_id("face-remove").click()

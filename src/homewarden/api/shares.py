@@ -88,7 +88,6 @@ def shared_clip(token: str, hub: Services, request: Request) -> Response:
             detail=f"clip {share.clip_index}",
         )
     answer = serve_object(request, reader, "video/mp4")
-    # Whoever holds the link watches; nobody it is passed on to learns it through a Referer, no search engine keeps it.
-    answer.headers["Referrer-Policy"] = "no-referrer"
+    # A link pasted somewhere public is still not for search engines.
     answer.headers["X-Robots-Tag"] = "noindex, nofollow"
     return answer

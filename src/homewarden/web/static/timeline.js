@@ -10,6 +10,7 @@ import {
   parseTime,
 } from "/static/app.js";
 import { watchLockedMedia } from "/static/media.js";
+import { decorateCard, wireBulkActions } from "/static/timeline_review.js";
 
 const PAGE_SIZE = 60;
 const REFRESH_MS = 30000;
@@ -164,7 +165,7 @@ function render(events, values) {
       section.append(grid);
       timeline.append(section);
     }
-    grid.append(eventCard(event));
+    grid.append(decorateCard(eventCard(event), event));
   }
 }
 
@@ -184,7 +185,9 @@ async function loadFirstPage({ quiet = false } = {}) {
 }
 
 function sameEvent(a, b) {
-  return a.id === b.id && a.ended_at === b.ended_at && a.sub_label === b.sub_label && a.alarm === b.alarm;
+  return (
+    a.id === b.id && a.ended_at === b.ended_at && a.sub_label === b.sub_label && a.alarm === b.alarm && a.reviewed === b.reviewed
+  );
 }
 
 async function loadOlder() {
@@ -250,6 +253,8 @@ window.addEventListener("popstate", () => {
 window.setInterval(() => {
   if (document.visibilityState === "visible" && !paged) loadFirstPage({ quiet: true });
 }, REFRESH_MS);
+
+wireBulkActions(() => loadFirstPage());
 
 const initial = filtersFromUrl();
 fillForm(initial);
