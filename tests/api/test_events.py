@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -257,7 +258,7 @@ def test_a_download_is_a_named_attachment_and_audited_once(hub: Hub) -> None:
     assert whole.status_code == 200
     assert whole.content[4:8] == b"ftyp"
     disposition = whole.headers["content-disposition"]
-    assert disposition.startswith('attachment; filename="front_door-') and disposition.endswith('-1.mp4"')
+    assert re.fullmatch(r'attachment; filename="front_door-\d{4}-\d\d-\d\d-\d{4}-1\.mp4"', disposition)
     audit = hub.services.audit
     assert audit is not None
     downloads = [entry for entry in audit.entries() if entry.action == "download_clip"]
