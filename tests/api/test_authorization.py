@@ -481,6 +481,10 @@ MATRIX: dict[tuple[str, str], Row] = {
         Call("GET", "/api/privacy/access-log"),
         who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403),
     ),
+    ("GET", "/api/privacy/access-summary"): Row(
+        Call("GET", "/api/privacy/access-summary"),
+        who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403),
+    ),
     ("GET", "/api/privacy/notices"): Row(
         Call("GET", "/api/privacy/notices"),
         who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403),
