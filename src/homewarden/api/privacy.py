@@ -281,7 +281,7 @@ HOUSEHOLD_VIEWS = FoldedViews(
 @router.get("/privacy/access-summary")
 @allow(*OWNER)
 def access_summary(caller: Caller, hub: Services, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> AccessSummary:
-    """Show other people's access (reviewers, share links, downloads, refusals...) first; count the household's views."""
+    """Show other people's access (reviewers, share links, downloads, refusals) first; count the household's views."""
     if hub.audit is None:
         return AccessSummary(others=[], household_views=[])
     home = _home(caller)
