@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import cv2
@@ -40,6 +41,7 @@ from homewarden.notify.webhooks import WebhookStore
 from homewarden.privacy.audit import Actor
 from homewarden.store import EventStore
 from homewarden.store.crypto import Keyring
+from homewarden.store.viewing import ClipShares
 
 PARTIES = ("anonymous", "olivia", "max", "bob", "rita", "adam", "max_token")
 SIGNED_IN = ("olivia", "max", "bob", "rita", "adam")
@@ -70,6 +72,8 @@ class World:
     spare_reviewer: int
     webhook: int
     spare_webhook: int
+    bulk_doomed_event: EventRecord
+    share: int
 
     def targets(self, party: str) -> dict[str, str]:
         """Return home A's resources a request may name; olivia's destructive calls get spares of the same kind."""
@@ -92,13 +96,15 @@ class World:
             "reviewer": str(self.spare_reviewer if party == "adam" else self.user_ids["rita"]),
             "webhook": str(self.webhook),
             "doomed_webhook": str(self.spare_webhook if olivia else self.webhook),
+            "bulk_doomed_event": self.bulk_doomed_event.id if olivia else self.front_door.id,
+            "share": str(self.share),
         }
 
     def home_a_identifiers(self, party: str) -> set[str]:
         """Return what of home A the party must never read (max may know his home, not the front door)."""
         if party == "olivia":
             return set()
-        front_door = {self.front_door.id, self.spare_event.id, "front_door"}
+        front_door = {self.front_door.id, self.spare_event.id, self.bulk_doomed_event.id, "front_door"}
         if party in ("max", "max_token"):
             return front_door
         return front_door | {self.garden.id, "garden", "olivia", "max", "mia"}
@@ -333,6 +339,37 @@ MATRIX: dict[tuple[str, str], Row] = {
         Call("GET", "/api/events/{event}/clips/0/h264.mp4", headers={"Range": "bytes=0-99"}),
         who(anonymous=401, olivia=206, max=404, bob=404, program=403, token=404),
     ),
+    # the review flow (issue 17): previous/next, reviewed marks, bulk deletion, downloads and share links
+    ("GET", "/api/events/{event_id}/neighbours"): Row(
+        Call("GET", "/api/events/{event}/neighbours"),
+        who(anonymous=401, olivia=200, max=404, bob=404, program=403, token=404),
+    ),
+    ("PUT", "/api/events/reviewed"): Row(
+        Call("PUT", "/api/events/reviewed", json={"event_ids": ["{event}"]}),
+        who(anonymous=401, olivia=200, max=404, bob=404, program=403, token=403),
+    ),
+    ("POST", "/api/events/delete"): Row(
+        Call("POST", "/api/events/delete", json={"event_ids": ["{bulk_doomed_event}"]}),
+        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+    ),
+    ("GET", "/api/events/{event_id}/clips/{index}/download"): Row(
+        Call("GET", "/api/events/{event}/clips/0/download", headers={"Range": "bytes=0-99"}),
+        who(anonymous=401, olivia=206, max=404, bob=404, program=403, token=404),
+    ),
+    ("POST", "/api/events/{event_id}/shares"): Row(
+        Call("POST", "/api/events/{event}/shares", json={"hours": 1}),
+        who(anonymous=401, olivia=201, max=403, bob=404, program=403, token=403),
+    ),
+    ("GET", "/api/events/{event_id}/shares"): Row(
+        Call("GET", "/api/events/{event}/shares"),
+        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+    ),
+    ("DELETE", "/api/events/{event_id}/shares/{share_id}"): Row(
+        Call("DELETE", "/api/events/{event}/shares/{share}"),
+        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+    ),
+    # Nobody's session opens a share link; only its token does (tests/security/test_shares.py).
+    ("GET", "/shared/{token}"): Row(Call("GET", "/shared/" + "A" * 43), everyone(404)),
     # live view (the cameras do not run here: the owner's snapshot is 503, no frame yet)
     ("GET", "/api/cameras"): Row(
         Call("GET", "/api/cameras"), who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=403)
@@ -476,6 +513,10 @@ MATRIX: dict[tuple[str, str], Row] = {
         Call("GET", "/api/privacy/access-log"),
         who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403),
     ),
+    ("GET", "/api/privacy/access-summary"): Row(
+        Call("GET", "/api/privacy/access-summary"),
+        who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403),
+    ),
     ("GET", "/api/privacy/notices"): Row(
         Call("GET", "/api/privacy/notices"),
         who(anonymous=401, olivia=200, max=403, bob=200, program=403, token=403),
@@ -552,6 +593,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     # pages
     ("GET", "/login"): Row(Call("GET", "/login"), everyone(200)),
+    ("GET", "/manifest.json"): Row(Call("GET", "/manifest.json"), everyone(200)),
     ("GET", "/setup"): Row(Call("GET", "/setup"), everyone(200)),
     ("GET", "/set-password"): Row(Call("GET", "/set-password"), everyone(200)),
     ("GET", "/recover"): Row(Call("GET", "/recover"), everyone(200)),
@@ -644,6 +686,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             spare_reviewer=spare_reviewer,
             webhook=hooks[0],
             spare_webhook=hooks[1],
+            bulk_doomed_event=record_event(hub, "front_door", label="dog"),
+            share=ClipShares(store.engine).create(front_door.id, 0, olivia_id, timedelta(days=1))[0].id,
         )
         donations.close()
     finally:
@@ -725,6 +769,10 @@ FOREIGN_IDS = [
     (("GET", "/api/events/{event}/snapshot.jpg"), "event"),
     (("GET", "/api/events/{event}/clips/0.mp4"), "event"),
     (("GET", "/api/events/{event}/clips/0/h264.mp4"), "event"),
+    (("GET", "/api/events/{event}/neighbours"), "event"),
+    (("GET", "/api/events/{event}/clips/0/download"), "event"),
+    (("GET", "/api/events/{event}/shares"), "event"),
+    (("POST", "/api/events/{event}/shares"), "event"),
     (("GET", "/api/cameras/{camera}/snapshot.jpg"), "camera"),
     (("GET", "/api/cameras/{camera}/stream.mjpg"), "camera"),
     (("DELETE", "/api/tokens/{token}"), "token"),

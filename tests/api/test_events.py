@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import av
+from fastapi.testclient import TestClient
 
 from api.conftest import OWNER_PASSWORD, Hub, csrf_of, record_event, set_up_owner, sign_in
 from video.camera_streams import barcode_frames, write_camera_file
@@ -156,3 +158,108 @@ def test_h264_copy_of_an_h264_clip_is_the_clip_and_locked_footage_stays_locked(h
     assert owner.get(f"/api/events/{record.id}/clips/1/h264.mp4").status_code == 404
     assert owner.post("/api/home/lock", headers=csrf_of(owner)).status_code == 200
     assert owner.get(url).status_code == 423
+
+
+def test_events_read_in_plain_words_with_the_cameras_display_names(hub: Hub) -> None:
+    hub.services.config.cameras["front_door"].name = "Back porch"
+    owner = set_up_owner(hub)
+    stranger = record_event(hub, "front_door", alarm=True, sub_label="unknown")
+    cat = record_event(hub, "garden", label="cat")
+
+    shown = {event["id"]: event for event in owner.get("/api/events").json()["events"]}
+
+    assert shown[stranger.id]["title"] == "Unfamiliar person at the back porch"
+    assert shown[stranger.id]["camera_name"] == "Back porch"
+    assert shown[stranger.id]["camera"] == "front_door"
+    assert shown[cat.id]["title"] == "Cat in the garden"
+    assert shown[cat.id]["box"] == [10, 10, 100, 200]
+    cameras = {camera["name"]: camera["display_name"] for camera in owner.get("/api/cameras").json()}
+    assert cameras == {"front_door": "Back porch", "garden": "Garden"}
+
+
+def test_previous_and_next_follow_the_timeline_within_the_callers_cameras(hub: Hub) -> None:
+    owner = set_up_owner(hub)
+    headers = csrf_of(owner)
+    owner.post(
+        "/api/members",
+        json={"username": "max", "password": "member password 1", "cameras": ["garden"]},
+        headers=headers,
+    )
+    member = sign_in(hub, "max", "member password 1")
+    first = record_event(hub, "garden")
+    middle = record_event(hub, "front_door")
+    last = record_event(hub, "garden")
+
+    def neighbours(client: TestClient, event_id: str) -> dict[str, str | None]:
+        answer = client.get(f"/api/events/{event_id}/neighbours")
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    listed = [event["id"] for event in owner.get("/api/events").json()["events"]]
+    assert listed == [last.id, middle.id, first.id]
+    assert neighbours(owner, middle.id) == {"newer": last.id, "older": first.id}
+    assert neighbours(owner, last.id) == {"newer": None, "older": middle.id}
+    assert neighbours(owner, first.id) == {"newer": middle.id, "older": None}
+    # The member sees the garden only: the front door's event is skipped, not named.
+    assert neighbours(member, last.id) == {"newer": None, "older": first.id}
+
+
+def test_reviewed_marks_are_each_users_own(hub: Hub) -> None:
+    owner = set_up_owner(hub)
+    headers = csrf_of(owner)
+    owner.post(
+        "/api/members",
+        json={"username": "max", "password": "member password 1", "cameras": ["garden"]},
+        headers=headers,
+    )
+    member = sign_in(hub, "max", "member password 1")
+    seen, unseen = record_event(hub, "garden"), record_event(hub, "garden")
+
+    marked = member.put("/api/events/reviewed", json={"event_ids": [seen.id]}, headers=csrf_of(member))
+
+    assert marked.status_code == 200, marked.text
+    by_member = {event["id"]: event["reviewed"] for event in member.get("/api/events").json()["events"]}
+    assert by_member == {seen.id: True, unseen.id: False}
+    by_owner = {event["id"]: event["reviewed"] for event in owner.get("/api/events").json()["events"]}
+    assert by_owner == {seen.id: False, unseen.id: False}
+    assert member.get(f"/api/events/{seen.id}").json()["reviewed"] is True
+    again = member.put(
+        "/api/events/reviewed", json={"event_ids": [seen.id], "reviewed": False}, headers=csrf_of(member)
+    )
+    assert again.status_code == 200
+    assert member.get(f"/api/events/{seen.id}").json()["reviewed"] is False
+
+
+def test_bulk_delete_removes_every_picked_event_or_none_of_them(hub: Hub) -> None:
+    owner = set_up_owner(hub)
+    headers = csrf_of(owner)
+    doomed = [record_event(hub, "front_door"), record_event(hub, "garden")]
+    kept = record_event(hub, "front_door")
+
+    refused = owner.post("/api/events/delete", json={"event_ids": [doomed[0].id, "no-such-event"]}, headers=headers)
+
+    assert refused.status_code == 404
+    assert len(owner.get("/api/events").json()["events"]) == 3
+    deleted = owner.post("/api/events/delete", json={"event_ids": [event.id for event in doomed]}, headers=headers)
+    assert deleted.status_code == 200, deleted.text
+    assert [event["id"] for event in owner.get("/api/events").json()["events"]] == [kept.id]
+    for event in doomed:
+        assert owner.get(f"/api/events/{event.id}/clips/0.mp4").status_code == 404
+
+
+def test_a_download_is_a_named_attachment_and_audited_once(hub: Hub) -> None:
+    owner = set_up_owner(hub)
+    record = record_event(hub, "front_door")
+    url = f"/api/events/{record.id}/clips/0/download"
+
+    whole = owner.get(url)
+    owner.get(url, headers={"Range": "bytes=100-199"})
+
+    assert whole.status_code == 200
+    assert whole.content[4:8] == b"ftyp"
+    disposition = whole.headers["content-disposition"]
+    assert re.fullmatch(r'attachment; filename="front_door-\d{4}-\d\d-\d\d-\d{4}-1\.mp4"', disposition)
+    audit = hub.services.audit
+    assert audit is not None
+    downloads = [entry for entry in audit.entries() if entry.action == "download_clip"]
+    assert [(entry.actor, entry.object) for entry in downloads] == [("olivia", f"event:{record.id}")]

@@ -148,16 +148,20 @@ def test_timeline_filters_by_label_and_alarm_and_keeps_them_in_the_url(
     expect(page).to_have_url(re.compile(r"/\?label=cat$"))
     wait_for_timeline(page)
     expect(page.locator(f'[data-event-id="{demo_events["cat"]["id"]}"]')).to_be_visible()
-    assert set(page.get_by_test_id("event-label").all_inner_texts()) == {"Cat"}
+    assert set(page.get_by_test_id("event-label").all_inner_texts()) == {"Cat in the living room"}
 
     page.get_by_test_id("filter-label").select_option("")
     page.get_by_test_id("filter-alarm").check()
     expect(page).to_have_url(re.compile(r"/\?alarm=true$"))
     wait_for_timeline(page)
     alarm_card = page.locator(f'[data-event-id="{demo_events["person"]["id"]}"]')
-    expect(alarm_card.get_by_test_id("alarm-badge")).to_contain_text("stranger")
+    # Plain words, one badge: the sentence says who and where, the badge only that it was an alarm.
+    expect(alarm_card.get_by_test_id("alarm-badge")).to_have_text("Alarm")
+    expect(alarm_card.get_by_test_id("event-label")).to_have_text("Unfamiliar person in the living room")
+    expect(alarm_card.locator(".badge")).to_have_count(1)
+    assert "living_room" not in alarm_card.inner_text()
     assert cards.count() == page.get_by_test_id("alarm-badge").count() > 0
-    assert set(page.get_by_test_id("event-label").all_inner_texts()) == {"Person"}
+    assert all(text.endswith(" in the living room") for text in page.get_by_test_id("event-label").all_inner_texts())
 
     page.reload()
     wait_for_timeline(page)
@@ -171,8 +175,8 @@ def test_event_clip_plays_and_seeks(page: Page, demo_events: dict[str, dict[str,
     ranges: list[int] = []
     page.on("response", lambda response: ranges.append(response.status) if "/clips/" in response.url else None)
     page.goto(f"/events/{person['id']}")
-    expect(page.get_by_test_id("event-title")).to_contain_text("Person")
-    expect(page.get_by_test_id("event-alarm")).to_contain_text("stranger")
+    expect(page.get_by_test_id("event-title")).to_have_text("Unfamiliar person in the living room")
+    expect(page.get_by_test_id("event-alarm")).to_have_text("Alarm")
     video = page.get_by_test_id("event-video")
     expect(video).to_be_visible()
     video.evaluate("v => { v.muted = true; return v.play(); }")
@@ -205,19 +209,37 @@ def test_enrolling_a_face_and_removing_it(page: Page, tmp_path: Path) -> None:
     expect(page.get_by_test_id("faces-list")).not_to_have_attribute("aria-busy", "true")
     page.get_by_test_id("faces-enroll-name").fill("Barack")
     page.get_by_test_id("faces-enroll-photos").set_input_files(photos)
+    # Every progress message shown while enrolling, whatever the speed of the hub.
+    page.evaluate(
+        """() => {
+            window.progressSeen = [];
+            const text = document.querySelector('[data-testid="faces-progress-text"]');
+            new MutationObserver(() => window.progressSeen.push(text.textContent))
+                .observe(text, { childList: true, characterData: true, subtree: true });
+        }"""
+    )
     page.get_by_test_id("faces-enroll-submit").click()
     row = page.locator('[data-testid="face-row"][data-name="Barack"]')
     expect(row).to_be_visible(timeout=60_000)
+    seen = page.evaluate("() => window.progressSeen")
+    assert "Finding the face in 2 photos…" in seen, seen
+    expect(page.get_by_test_id("toast")).to_have_count(1)
     expect(row.get_by_test_id("face-name")).to_have_text("Barack")
     expect(row.get_by_test_id("face-photos")).to_contain_text("2 photos")
     expect(page.get_by_test_id("faces-enroll-error")).to_be_hidden()
+    expect(page.get_by_test_id("faces-progress")).to_be_hidden()
 
     page.get_by_test_id("faces-enroll-name").fill("Nobody")
     page.get_by_test_id("faces-enroll-photos").set_input_files(grey_photo(tmp_path))
     page.get_by_test_id("faces-enroll-submit").click()
-    error = page.get_by_test_id("faces-enroll-error")
+    # The refusal names the photo, so it stands at the photos field, as a sentence.
+    error = page.get_by_test_id("field-error-photos")
     expect(error).to_be_visible(timeout=60_000)
-    expect(error).to_contain_text("grey.jpg: no face found")
+    expect(error).to_have_text("grey.jpg: no face found.")
+    expect(page.get_by_test_id("faces-enroll-photos")).to_have_attribute("aria-invalid", "true")
+    # Choosing other photos clears the old error.
+    page.get_by_test_id("faces-enroll-photos").set_input_files(photos[:1])
+    expect(error).to_be_hidden()
     expect(page.locator('[data-testid="face-row"][data-name="Nobody"]')).to_have_count(0)
 
     row.get_by_test_id("face-remove").click()

@@ -24,6 +24,7 @@ from homewarden.api import (
     reference,
     review,
     setup_restore,
+    shares,
 )
 from homewarden.api.body_limits import BodyLimits
 from homewarden.api.deps import authorize, check_every_route_has_a_policy
@@ -97,6 +98,7 @@ def create_app(services: HubServices) -> FastAPI:
         auth.router,
         setup_restore.router,
         events.router,
+        shares.router,
         cameras.router,
         household.router,
         privacy.router,

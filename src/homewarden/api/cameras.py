@@ -13,6 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 from homewarden.api.deps import HOUSEHOLD, Caller, CameraName, Services, allow
 from homewarden.api.schemas import CameraPublic
 from homewarden.camera.health import CameraHealth
+from homewarden.events.wording import name_of
 
 router = APIRouter(prefix="/api/cameras", tags=["live"])
 STREAM_BOUNDARY = "homewardenframe"
@@ -39,6 +40,7 @@ def list_cameras(caller: Caller, hub: Services) -> list[CameraPublic]:
         cameras.append(
             CameraPublic(
                 name=name,
+                display_name=name_of(name, hub.camera_names),
                 online=live is not None and live.online,
                 last_frame_at=datetime.fromtimestamp(live.last_frame_at, tz=UTC)
                 if live and live.last_frame_at

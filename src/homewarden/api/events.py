@@ -9,9 +9,18 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response
 
-from homewarden.api.deps import HOUSEHOLD, OWNER, AccessibleEvent, Caller, CurrentUser, Services, allow
+from homewarden.api.deps import (
+    HOUSEHOLD,
+    OWNER,
+    AccessibleEvent,
+    Caller,
+    CurrentUser,
+    Services,
+    accessible_event,
+    allow,
+)
 from homewarden.api.media import MediaInMemory, open_sealed, serve_object, starts_playback
-from homewarden.api.schemas import Done, EventList, EventPublic
+from homewarden.api.schemas import Done, EventIds, EventList, EventPublic, Neighbours, ReviewedChange
 from homewarden.events.alarm import STRANGER
 from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.faces.gallery import UNKNOWN
@@ -19,6 +28,7 @@ from homewarden.hub.services import HubServices
 from homewarden.notify.payloads import event_public
 from homewarden.store.crypto import SealedObjectError
 from homewarden.store.deletion import delete_event
+from homewarden.store.viewing import EventReviews
 from homewarden.video.transcode import TranscodeError
 
 router = APIRouter(prefix="/api/events", tags=["events"])
@@ -39,6 +49,15 @@ def audit_view(
         home_id=hub.accounts.home_of_camera(record.camera),
         detail=detail,
     )
+
+
+def shown_events(records: list[EventRecord], hub: HubServices, caller: CurrentUser) -> list[EventPublic]:
+    """Show events in plain words, each marked whether the caller has reviewed it."""
+    reviewed = EventReviews(hub.events.engine).reviewed(caller.id, [record.id for record in records])
+    return [
+        event_public(record, hub.camera_names).model_copy(update={"reviewed": record.id in reviewed})
+        for record in records
+    ]
 
 
 def _moment(text: str | None, end_of_day: bool, zone: tzinfo) -> datetime | None:
@@ -87,14 +106,15 @@ def list_events(
         until=_moment(until, end_of_day=True, zone=zone),
         limit=limit,
     )
-    return EventList(events=[event_public(record) for record in records], timezone=str(zone))
+    return EventList(events=shown_events(records, hub, caller), timezone=str(zone))
 
 
 @router.get("/{event_id}")
 @allow(*HOUSEHOLD, token_scope="events:read")
-def get_event(record: AccessibleEvent) -> EventPublic:
+def get_event(record: AccessibleEvent, hub: Services, caller: Caller) -> EventPublic:
     """Show one event."""
-    return event_public(record)
+    [shown] = shown_events([record], hub, caller)
+    return shown
 
 
 @router.delete("/{event_id}")
@@ -151,3 +171,64 @@ def event_clip_h264(record: AccessibleEvent, index: int, hub: Services, caller: 
         raise HTTPException(status.HTTP_409_CONFLICT, f"this clip cannot be converted to H.264: {exc}") from None
     audit_view(hub, caller, "view_clip", record, request, f"clip {index} (H.264 copy)")
     return serve_object(request, MediaInMemory(copy), "video/mp4")
+
+
+# The review flow (issue 17): previous/next, reviewed marks, bulk deletion and downloads. -------------------------
+
+
+@router.get("/{event_id}/neighbours")
+@allow(*HOUSEHOLD, token_scope="events:read")
+def event_neighbours(record: AccessibleEvent, hub: Services, caller: Caller) -> Neighbours:
+    """Name the events beside this one in the timeline (of the caller's cameras): the next newer and older."""
+    newer, older = hub.events.neighbours(record.id, caller.cameras)
+    return Neighbours(newer=newer, older=older)
+
+
+def accessible_events(event_ids: list[str], caller: CurrentUser, hub: HubServices) -> list[EventRecord]:
+    """Return the events, each the caller's; 404 naming the first that is not, before anything is changed."""
+    records: list[EventRecord] = []
+    for event_id in dict.fromkeys(event_ids):
+        records.append(accessible_event(event_id, caller, hub))
+    return records
+
+
+@router.put("/reviewed")
+@allow(*HOUSEHOLD)
+def mark_reviewed(body: ReviewedChange, hub: Services, caller: Caller) -> Done:
+    """Mark events reviewed (or not) for the caller alone; the rest of the household keeps its own marks."""
+    records = accessible_events(body.event_ids, caller, hub)
+    EventReviews(hub.events.engine).mark(caller.id, [record.id for record in records], body.reviewed)
+    state = "reviewed" if body.reviewed else "not reviewed"
+    return Done(detail=f"{len(records)} event(s) marked {state}")
+
+
+@router.post("/delete")
+@allow(*OWNER)
+def remove_events(body: EventIds, hub: Services, caller: Caller) -> Done:
+    """Delete several events and crypto-shred their footage; nothing is deleted if one of them is not the owner's."""
+    records = accessible_events(body.event_ids, caller, hub)
+    shredded = 0
+    for record in records:
+        shredded += delete_event(hub.events, hub.storage.media, record).objects
+        audit_view(hub, caller, "event_deleted", record, None)
+    return Done(detail=f"{len(records)} event(s) deleted; {shredded} object(s) shredded")
+
+
+@router.get(
+    "/{event_id}/clips/{index}/download", response_class=Response, responses={200: {"content": {"video/mp4": {}}}}
+)
+@allow(*HOUSEHOLD, token_scope="media:read", media=True)
+def download_clip(record: AccessibleEvent, index: int, hub: Services, caller: Caller, request: Request) -> Response:
+    """Serve one clip as a file to save (audited as a download: a copy leaves the hub's protection)."""
+    reader = open_sealed(hub, clip_of(record, index).path)
+    audit_view(hub, caller, "download_clip", record, request, f"clip {index}")
+    answer = serve_object(request, reader, "video/mp4")
+    answer.headers["Content-Disposition"] = f'attachment; filename="{download_name(record, index)}"'
+    return answer
+
+
+def download_name(record: EventRecord, index: int) -> str:
+    """Name a downloaded clip by its camera, time and clip: "front_door-2026-12-06-0712-1.mp4" (ASCII only)."""
+    moment = datetime.fromtimestamp(record.start, tz=UTC).strftime("%Y-%m-%d-%H%M") if record.live else record.id[:8]
+    camera = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in record.camera)
+    return f"{camera}-{moment}-{index + 1}.mp4"

@@ -20,7 +20,7 @@ _RANGE = re.compile(r"bytes=(?:([0-9]+)-([0-9]*)|-([0-9]+))", re.IGNORECASE)
 MAX_POSITION_DIGITS = 18
 # A browser asks for open-ended ranges ("bytes=1000-"); answering them in pieces of this size keeps memory flat.
 STREAM_PIECE = 1 << 20
-LOCKED_DETAIL = "recordings are locked: the owner unlocks them by signing in"
+LOCKED_DETAIL = "recordings are locked until the owner unlocks them (account page, or signing in again)"
 
 
 class MediaReader(Protocol):

@@ -14,6 +14,7 @@ from homewarden.api.media import serve_object, starts_playback
 from homewarden.api.schemas import Done, Incoming
 from homewarden.errors import Refusal
 from homewarden.hub.services import HubServices
+from homewarden.privacy.audit import AuditRecord, FoldedViews
 from homewarden.privacy.donations import DonationError, DonationRecord, Donations
 
 router = APIRouter(prefix="/api", tags=["privacy"])
@@ -81,6 +82,23 @@ class AccessEntry(BaseModel):
     object: str
     outcome: str
     detail: str
+
+
+class ViewCountPublic(BaseModel):
+    """How often one person of the household made one kind of view, and when last."""
+
+    actor_role: str
+    actor: str
+    action: str
+    count: int
+    last_at: datetime
+
+
+class AccessSummary(BaseModel):
+    """The access log with other people's access first and the household's own views counted, not listed."""
+
+    others: list[AccessEntry]
+    household_views: list[ViewCountPublic]
 
 
 class NoticePublic(BaseModel):
@@ -238,18 +256,39 @@ def access_log(caller: Caller, hub: Services, limit: Annotated[int, Query(ge=1, 
     """List every access to the home's footage and donated copies, newest first."""
     if hub.audit is None:
         return []
-    return [
-        AccessEntry(
-            at=entry.at,
-            actor_role=entry.actor_role,
-            actor=entry.actor,
-            action=entry.action,
-            object=entry.object,
-            outcome=entry.outcome,
-            detail=entry.detail,
-        )
-        for entry in hub.audit.entries(home_id=_home(caller), limit=limit)
-    ]
+    return [access_entry(entry) for entry in hub.audit.entries(home_id=_home(caller), limit=limit)]
+
+
+def access_entry(entry: AuditRecord) -> AccessEntry:
+    """Show one entry of the audit log to the owner."""
+    return AccessEntry(
+        at=entry.at,
+        actor_role=entry.actor_role,
+        actor=entry.actor,
+        action=entry.action,
+        object=entry.object,
+        outcome=entry.outcome,
+        detail=entry.detail,
+    )
+
+
+# The household looking at its own footage: counted on the privacy page, so other people's access is not buried.
+HOUSEHOLD_VIEWS = FoldedViews(
+    roles=frozenset({"owner", "member"}), actions=frozenset({"view_clip", "view_snapshot", "view_live"})
+)
+
+
+@router.get("/privacy/access-summary")
+@allow(*OWNER)
+def access_summary(caller: Caller, hub: Services, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> AccessSummary:
+    """Show other people's access (reviewers, share links, downloads, refusals) first; count the household's views."""
+    if hub.audit is None:
+        return AccessSummary(others=[], household_views=[])
+    home = _home(caller)
+    return AccessSummary(
+        others=[access_entry(entry) for entry in hub.audit.entries(home_id=home, limit=limit, folded=HOUSEHOLD_VIEWS)],
+        household_views=[ViewCountPublic(**vars(count)) for count in hub.audit.count_views(home, HOUSEHOLD_VIEWS)],
+    )
 
 
 @router.get("/privacy/notices")

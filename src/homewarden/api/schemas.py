@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -239,6 +239,53 @@ class TokenCreated(TokenPublic):
     token: str
 
 
+EventId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class EventIds(Incoming):
+    """Several events of the timeline, picked by the user."""
+
+    event_ids: list[EventId] = Field(min_length=1, max_length=500)
+
+
+class ReviewedChange(EventIds):
+    """Mark events reviewed, or not reviewed again."""
+
+    reviewed: bool = True
+
+
+class Neighbours(BaseModel):
+    """The events beside one in the timeline: the next newer and the next older (None at either end)."""
+
+    newer: str | None
+    older: str | None
+
+
+class ShareCreate(Incoming):
+    """A share link for one clip of an event, valid for some hours."""
+
+    clip: int = Field(default=0, ge=0, le=10_000, description="Which clip of the event (0 is the first).")
+    hours: int = Field(default=24, ge=1, le=168, description="How long the link works: 1 hour to 7 days.")
+
+
+class SharePublic(BaseModel):
+    """A share link as its owner sees it (its address is shown only when made)."""
+
+    id: int
+    event_id: str
+    clip: int
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    active: bool
+
+
+class ShareCreated(SharePublic):
+    """A new share link, with its address shown this once."""
+
+    url: str
+
+
 class EventList(BaseModel):
     """A page of the timeline."""
 
@@ -250,6 +297,7 @@ class CameraPublic(BaseModel):
     """A camera, whether frames arrive, and its health: state, why it is down, rates."""
 
     name: str
+    display_name: str = Field(description='The name the household reads ("Front door").')
     online: bool
     last_frame_at: datetime | None
     width: int | None

@@ -191,6 +191,13 @@ class CameraConfig(StrictModel):
         title="Source",
         description="A file path, rtsp:// or http(s):// URL, or a V4L2 device such as /dev/video0.",
     )
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        title="Display name",
+        description='The name the web app and notifications show ("Front door"); the id turned into words when unset.',
+    )
     enabled: bool = Field(default=True, description="Whether the camera runs.")
     loop: bool = Field(
         default=False,

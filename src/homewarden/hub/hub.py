@@ -205,8 +205,14 @@ def start_integrations(services: HubServices) -> list[Integration]:
         services.accounts,
         hub_name="homewarden",
         destinations=webhook_destinations(allow_loopback=config.notify.webhooks.allow_loopback),
+        camera_names=services.camera_names,
     )
-    push = PushNotifier(PushSubscriptions(engine), services.accounts, VapidKeys.in_folder(config.storage.folder))
+    push = PushNotifier(
+        PushSubscriptions(engine),
+        services.accounts,
+        VapidKeys.in_folder(config.storage.folder),
+        camera_names=services.camera_names,
+    )
     doorstep_of(services.bus)  # "who is at the door?" remembers presses and people in view from the start
     started: list[Integration] = []
     for name, integration in (("webhooks", webhooks), ("push", push)):

@@ -16,6 +16,7 @@ from homewarden.camera.live import LiveFrames
 from homewarden.camera.runner import CameraRunner
 from homewarden.config.model import ArmingMode, HomewardenConfig, ScheduleEntry, known_timezone
 from homewarden.events.arming import ArmingState, ManualMode, schedule_timezone
+from homewarden.events.wording import camera_names
 from homewarden.faces.household import HouseholdHandle
 from homewarden.hub.disk_space import DiskSpaceWatch
 from homewarden.notify.bus import ArmingChanged, HubBus
@@ -117,6 +118,11 @@ class HubServices:
     # H.264 copies of H.265 clips made for browsers that cannot play H.265 (issue 11), the latest few in memory.
     h264_copies: H264Copies = field(default_factory=H264Copies)
     _arming_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def camera_names(self) -> dict[str, str]:
+        """Return the cameras' display names by id ("front_door" -> "Front door" unless the config names it)."""
+        return camera_names(self.config)
 
     def set_mode(self, home_id: int, mode: ArmingMode, by: str) -> ManualMode:
         """Choose a home's arming mode by hand (web app, MQTT, voice): in force at once, stored, announced."""

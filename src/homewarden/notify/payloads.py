@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from homewarden.events.record import EventRecord
+from homewarden.events.wording import event_sentence, name_of
 from homewarden.notify.bus import (
     ArmingChanged,
     CameraOffline,
@@ -51,9 +53,12 @@ class EventPublic(BaseModel):
 
     id: str
     camera: str
+    camera_name: str = Field(description='The camera\'s display name ("Front door").')
+    title: str = Field(description='The event in plain words: "Unfamiliar person at the front door".')
     label: str
     sub_label: str | None
     score: float
+    box: list[int] = Field(description="The object's box on the snapshot, in its pixels: x1, y1, x2, y2.")
     started_at: datetime | None
     ended_at: datetime | None
     duration: float
@@ -61,6 +66,8 @@ class EventPublic(BaseModel):
     alarm_reason: str | None
     zones: list[str]
     household_verdict: str | None = None
+    # Whether the caller has reviewed it (the API fills it in per user; webhooks leave it out).
+    reviewed: bool | None = None
     snapshot_url: str | None
     clips: list[ClipPublic]
 
@@ -75,14 +82,18 @@ def snapshot_path(event_id: str) -> str:
     return f"/api/events/{event_id}/snapshot.jpg"
 
 
-def event_public(record: EventRecord) -> EventPublic:
-    """Show an event, with the URLs of its media (never the media)."""
+def event_public(record: EventRecord, camera_names: Mapping[str, str] | None = None) -> EventPublic:
+    """Show an event, with its sentence and the URLs of its media (never the media); names are display names by id."""
+    camera_name = name_of(record.camera, camera_names or {})
     return EventPublic(
         id=record.id,
         camera=record.camera,
+        camera_name=camera_name,
+        title=event_sentence(record.label, record.sub_label, camera_name),
         label=record.label,
         sub_label=record.sub_label,
         score=round(record.score, 3),
+        box=list(record.box),
         started_at=datetime.fromtimestamp(record.start, tz=UTC) if record.live else None,
         ended_at=datetime.fromtimestamp(record.end, tz=UTC) if record.live else None,
         duration=round(record.end - record.start, 1),
@@ -211,7 +222,7 @@ class AlarmMemory:
         return True
 
 
-def outgoing(message: Message, alarms: AlarmMemory) -> list[Outgoing]:
+def outgoing(message: Message, alarms: AlarmMemory, camera_names: Mapping[str, str] | None = None) -> list[Outgoing]:
     """Turn a bus message into what webhooks receive (an alarm also becomes an ``alarm`` message, once per event)."""
     now = time.time()
     if isinstance(message, EventStarted):
@@ -237,7 +248,7 @@ def outgoing(message: Message, alarms: AlarmMemory) -> list[Outgoing]:
         return found
     if isinstance(message, EventEnded):
         record = message.record
-        event = event_public(record).model_dump(mode="json")
+        event = event_public(record, camera_names).model_dump(mode="json")
         found = [Outgoing("event_end", record.id, event, record.end if record.live else now)]
         if record.alarm and alarms.first_time(record.id):
             found.append(Outgoing("alarm", record.id, event, record.end if record.live else now))

@@ -16,7 +16,7 @@ import logging
 import os
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.accounts.store import AccountStore
+from homewarden.events.wording import event_sentence, name_of, place, subject
 from homewarden.notify.bus import CameraOffline, DoorbellPressed, EventEnded, EventUpdated, Message
 from homewarden.notify.channel import Channel
 from homewarden.notify.destinations import (
@@ -227,34 +228,33 @@ def _about_event(camera: str, event_id: str, title: str, body: str) -> Notificat
     return Notification(camera, title, body, f"/events/{event_id}", event_id, snapshot_path(event_id))
 
 
-def notification_for(message: Message, alarms: AlarmMemory) -> Notification | None:
+def notification_for(
+    message: Message, alarms: AlarmMemory, camera_names: Mapping[str, str] | None = None
+) -> Notification | None:
     """Return what to tell the household about a message: alarms (once per event), doorbells, cameras offline."""
+    names = camera_names or {}
     if isinstance(message, DoorbellPressed):
-        visitor = message.visitor or "someone"
-        who = "a stranger" if visitor == "stranger" else visitor
-        return _about_event(message.camera, message.event_id, "Doorbell", f"{who} at the {_shown(message.camera)}")
+        visitor = "Someone" if message.visitor is None else subject("person", message.visitor)
+        body = f"{visitor} {place(name_of(message.camera, names))}"
+        return _about_event(message.camera, message.event_id, "Doorbell", body)
     if isinstance(message, CameraOffline):
         minutes = max(1, round((message.at - message.down_since) / 60))
-        body = f"The {_shown(message.camera)} camera has been offline for {minutes} min ({message.reason})"
+        where = place(name_of(message.camera, names))
+        body = f"The camera {where} has been offline for {minutes} min ({message.reason})"
         # One notice per camera on the screen: a later one replaces it rather than piling up.
         return Notification(message.camera, "Camera offline", body, "/live", f"camera-offline:{message.camera}")
     if isinstance(message, EventUpdated) and message.alarm:
-        label, reason = message.sub_label or message.label, message.alarm_reason
+        label, sub_label = message.label, message.sub_label
         event_id, camera = message.event_id, message.camera
     elif isinstance(message, EventEnded) and message.record.alarm:
         record = message.record
-        label, reason = record.sub_label or record.label, record.alarm_reason
+        label, sub_label = record.label, record.sub_label
         event_id, camera = record.id, record.camera
     else:
         return None
     if not alarms.first_time(event_id):
         return None
-    why = f" ({reason})" if reason else ""
-    return _about_event(camera, event_id, f"Alarm: {_shown(camera)}", f"{label} seen{why}")
-
-
-def _shown(camera: str) -> str:
-    return camera.replace("_", " ")
+    return _about_event(camera, event_id, "Alarm", event_sentence(label, sub_label, name_of(camera, names)))
 
 
 class PushNotifier(Channel):
@@ -275,11 +275,13 @@ class PushNotifier(Channel):
         ttl: int = TTL_SECONDS,
         destinations: DestinationPolicy = PUSH_ENDPOINTS,
         tls: ssl.SSLContext | None = None,
+        camera_names: Mapping[str, str] | None = None,
     ) -> None:
         """Sign with ``keys``; ``contact`` is the VAPID ``sub`` claim (a mailto: or https: URL).
 
         ``destinations`` says which endpoints may be reached (public HTTPS hosts) and ``tls`` which certificates are
-        trusted (the system's); tests that stand in for a push service on this machine change both.
+        trusted (the system's); tests that stand in for a push service on this machine change both. ``camera_names``
+        are the cameras' display names by id, for the notifications' sentences.
         """
         super().__init__("web-push", queue_size=QUEUE_SIZE)
         self._subscriptions = subscriptions
@@ -291,6 +293,7 @@ class PushNotifier(Channel):
         self._destinations = destinations
         self._tls = tls
         self._alarms = AlarmMemory()
+        self._camera_names = dict(camera_names or {})
         # Browsers whose delivery failed, for the record; each failure is also logged.
         self.failures = 0
 
@@ -304,7 +307,7 @@ class PushNotifier(Channel):
 
     def notify(self, message: Message) -> int:
         """Send the message's notification to every browser that should get it; return how many accepted it."""
-        notification = notification_for(message, self._alarms)
+        notification = notification_for(message, self._alarms, self._camera_names)
         if notification is None:
             return 0
         home_id = self._accounts.home_of_camera(notification.camera)

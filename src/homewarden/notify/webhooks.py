@@ -35,7 +35,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -317,10 +317,12 @@ class WebhookDispatcher(Channel):
         timeout: float = 10.0,
         poll_interval: float = 2.0,
         destinations: DestinationPolicy | None = None,
+        camera_names: Mapping[str, str] | None = None,
     ) -> None:
         """Retry after ``base_delay`` seconds, doubling up to ``max_delay``, at most ``max_attempts`` times.
 
-        ``destinations`` says where webhooks may point (by default: the home network, not this machine).
+        ``destinations`` says where webhooks may point (by default: the home network, not this machine);
+        ``camera_names`` the cameras' display names by id, for the events' sentences.
         """
         super().__init__("webhooks", queue_size=QUEUE_SIZE)
         self.store = store
@@ -334,6 +336,7 @@ class WebhookDispatcher(Channel):
         self._poll_interval = poll_interval
         self._alarms = AlarmMemory()
         self._destinations = destinations or webhook_destinations()
+        self._camera_names = dict(camera_names or {})
 
     def deliver(self, message: Message) -> None:
         """Add a delivery to the log for every webhook of the message's home that wants its kind."""
@@ -341,7 +344,7 @@ class WebhookDispatcher(Channel):
         if home_id is None:
             return
         now = datetime.now(UTC)
-        for item in outgoing(message, self._alarms):
+        for item in outgoing(message, self._alarms, self._camera_names):
             body = {"type": item.kind, "at": iso(item.at), "data": item.data}
             self.store.queue_for_home(home_id, item.kind, item.event_id, body, now)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, desc, func, select
+from sqlalchemy import ColumnElement, Engine, and_, desc, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.store.durable_files import write_durably
@@ -46,6 +46,33 @@ class Actor:
 
 HUB = Actor("hub", "hub")
 COMMAND_LINE = Actor("owner", "command line")
+
+
+@dataclass(frozen=True)
+class FoldedViews:
+    """Allowed views by some roles (the household's own), shown as counts rather than one entry each."""
+
+    roles: frozenset[str]
+    actions: frozenset[str]
+
+    def condition(self) -> ColumnElement[bool]:
+        """Return the SQL condition that picks these views."""
+        return and_(
+            AuditEntry.actor_role.in_(sorted(self.roles)),
+            AuditEntry.action.in_(sorted(self.actions)),
+            AuditEntry.outcome == "ok",
+        )
+
+
+@dataclass(frozen=True)
+class ViewCount:
+    """How often one person made one kind of view, and when last."""
+
+    actor_role: str
+    actor: str
+    action: str
+    count: int
+    last_at: datetime
 
 
 @dataclass(frozen=True)
@@ -175,11 +202,15 @@ class AuditLog:
                 self._quiet_until.pop(key, None)
             raise
 
-    def entries(self, *, home_id: int | None = None, limit: int = 200) -> list[AuditRecord]:
-        """Return the newest entries (about one home, if given), newest first."""
+    def entries(
+        self, *, home_id: int | None = None, limit: int = 200, folded: FoldedViews | None = None
+    ) -> list[AuditRecord]:
+        """Return the newest entries (about one home, if given), newest first, leaving out the ``folded`` views."""
         query = select(AuditEntry).order_by(desc(AuditEntry.seq)).limit(limit)
         if home_id is not None:
             query = query.where(AuditEntry.home_id == home_id)
+        if folded is not None:
+            query = query.where(~folded.condition())
         with self._session("read the audit log") as session:
             return [
                 AuditRecord(
@@ -194,6 +225,20 @@ class AuditLog:
                     row.detail,
                 )
                 for row in session.scalars(query)
+            ]
+
+    def count_views(self, home_id: int, folded: FoldedViews) -> list[ViewCount]:
+        """Count a home's ``folded`` views by who and what, most recent first."""
+        query = (
+            select(AuditEntry.actor_role, AuditEntry.actor, AuditEntry.action, func.count(), func.max(AuditEntry.at))
+            .where(AuditEntry.home_id == home_id, folded.condition())
+            .group_by(AuditEntry.actor_role, AuditEntry.actor, AuditEntry.action)
+            .order_by(func.max(AuditEntry.at).desc())
+        )
+        with self._session("count views") as session:
+            return [
+                ViewCount(str(role), str(actor), str(action), int(count), as_utc(last))
+                for role, actor, action, count, last in session.execute(query)
             ]
 
     def count_by_object(self, home_id: int, action: str, prefix: str) -> dict[str, int]:

@@ -186,7 +186,7 @@ class Donations:
         if name is None or not self.hub_storage.vault.exists(name):
             raise DonationError("this event's clip is no longer stored", Refusal.NOT_FOUND)
         if self.home_keyring() is None:
-            raise DonationError("recordings are locked: the owner unlocks them by signing in", Refusal.LOCKED)
+            raise DonationError("recordings are locked: unlock them on your account page first", Refusal.LOCKED)
         with self._session("start a donation") as session:
             active = session.scalars(
                 select(Donation.id).where(Donation.event_id == event.id, Donation.status.in_(ACTIVE))

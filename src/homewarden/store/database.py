@@ -32,7 +32,7 @@ MIGRATIONS_FOLDER = Path(__file__).with_name("migrations")
 # The newest migration's revision. A database already there is opened without importing Alembic (about 0.3 s of
 # CPU at every start of `analyze`); tests/store/test_migrations.py checks it against the migrations folder. A stale
 # value costs only that time: the migrations then run and find nothing to do.
-SCHEMA_HEAD = "0011"
+SCHEMA_HEAD = "0012"
 
 # Without a timeout, a server that drops packets instead of refusing them would hang start-up for minutes.
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
@@ -190,6 +190,30 @@ class EventStore:
         )
         with self._session("list events") as session:
             return [_to_record(row) for row in session.scalars(query)]
+
+    def neighbours(self, event_id: str, cameras: Sequence[str]) -> tuple[str | None, str | None]:
+        """Return the ids of the events just newer and just older than ``event_id`` in the timeline's order."""
+        happened = func.coalesce(Event.started_at, Event.created_at)
+        with self._session(f"find the neighbours of event {event_id!r}") as session:
+            here = session.execute(
+                select(happened, Event.start).where(Event.id == event_id, Event.camera.in_(list(cameras)))
+            ).first()
+            if here is None:
+                return None, None
+            moment, start = here
+            # The timeline's order is (happened desc, start desc, id asc): "older" comes after this event in it.
+            older_than = (happened < moment) | ((happened == moment) & (Event.start < start))
+            older_than |= (happened == moment) & (Event.start == start) & (Event.id > event_id)
+            newer_than = (happened > moment) | ((happened == moment) & (Event.start > start))
+            newer_than |= (happened == moment) & (Event.start == start) & (Event.id < event_id)
+            mine = Event.camera.in_(list(cameras))
+            older = session.scalar(
+                select(Event.id).where(mine, older_than).order_by(happened.desc(), Event.start.desc(), Event.id)
+            )
+            newer = session.scalar(
+                select(Event.id).where(mine, newer_than).order_by(happened, Event.start, Event.id.desc())
+            )
+            return newer, older
 
     def set_attribute(self, event_id: str, key: str, value: str) -> bool:
         """Set one of an event's attributes (the household's feedback, say); return whether the event exists."""

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -30,18 +30,20 @@ class NavItem:
     label: str
     icon: str
     roles: frozenset[str] = HOUSEHOLD_ROLES
+    # Kept on a phone's bottom bar when a role has more pages than fit; the others go under "More".
+    on_bar: bool = False
 
 
 OWNER = frozenset({"owner"})
 EVERY_ROLE = frozenset(ANYONE_SIGNED_IN)
 
 NAV_ITEMS = (
-    NavItem("/review", "Review", "review", frozenset({"reviewer"})),
-    NavItem("/admin", "Admin", "admin", frozenset({"admin"})),
-    NavItem("/", "Timeline", "timeline"),
-    NavItem("/live", "Live", "live"),
-    NavItem("/faces", "Faces", "faces", OWNER),
-    NavItem("/arming", "Arming", "arming"),
+    NavItem("/review", "Review", "review", frozenset({"reviewer"}), on_bar=True),
+    NavItem("/admin", "Admin", "admin", frozenset({"admin"}), on_bar=True),
+    NavItem("/", "Timeline", "timeline", on_bar=True),
+    NavItem("/live", "Live", "live", on_bar=True),
+    NavItem("/faces", "Faces", "faces", OWNER, on_bar=True),
+    NavItem("/arming", "Arming", "arming", on_bar=True),
     NavItem("/storage", "Storage", "storage", OWNER),
     NavItem("/members", "Members", "members", OWNER),
     NavItem("/privacy", "Privacy", "privacy", OWNER),
@@ -49,11 +51,24 @@ NAV_ITEMS = (
 )
 
 
+# A phone's bottom bar holds at most this many entries, "More" included (issue 17: eight tabs did not fit).
+BOTTOM_BAR_SIZE = 5
+
+
 def nav_for(user: CurrentUser | None) -> list[NavItem]:
     """List the pages this user can reach: household pages for the household, their workbench for the program."""
     if user is None:
         return []
     return [item for item in NAV_ITEMS if user.role in item.roles]
+
+
+def under_more(items: list[NavItem]) -> list[NavItem]:
+    """Return the entries a phone shows under "More": none when all fit on the bottom bar, else the ones not on it."""
+    if len(items) <= BOTTOM_BAR_SIZE:
+        return []
+    # One place on the bar is "More"; a role with more pages marked for the bar than fit moves the last ones.
+    kept = [item for item in items if item.on_bar][: BOTTOM_BAR_SIZE - 1]
+    return [item for item in items if item not in kept]
 
 
 def render(
@@ -65,9 +80,11 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """Render a page with the signed-in user, their navigation and their CSRF token."""
+    nav = nav_for(user)
     page_context: dict[str, Any] = {
         "user": user,
-        "nav": nav_for(user),
+        "nav": nav,
+        "nav_more": under_more(nav),
         "brand_path": PROGRAM_HOME.get(user.role, "/") if user is not None else "/",
         "csrf_token": user.csrf_token if user is not None else "",
         "current_path": request.url.path,
@@ -231,6 +248,45 @@ def account_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the user's password, two-factor sign-in, API tokens and, for owners, the home key."""
     # Every role has an account (reviewers must enrol two-factor sign-in), so this page is not household-only.
     return render(request, "account.html", user, title="Account", script="account")
+
+
+# The web app manifest (installable on a phone's home screen); the icons are drawn in static/icon.svg and made into
+# PNGs by scripts/make_icons.py.
+THEME_COLOUR = "#2c6bd8"
+BACKGROUND_COLOUR = "#f4f5f7"
+ICON_SIZES = (192, 512)
+
+
+def web_app_manifest() -> dict[str, Any]:
+    """Return the web app manifest: name, start page, colours and icons."""
+    icons: list[dict[str, str]] = [
+        {"src": f"/static/icons/icon-{size}.png", "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any"}
+        for size in ICON_SIZES
+    ]
+    icons.append(
+        {"src": "/static/icons/maskable-512.png", "sizes": "512x512", "type": "image/png", "purpose": "maskable"}
+    )
+    icons.append({"src": "/static/icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any"})
+    return {
+        "name": "Homewarden",
+        "short_name": "Homewarden",
+        "description": "Your home's cameras: events, live view and arming.",
+        "id": "/",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "any",
+        "theme_color": THEME_COLOUR,
+        "background_color": BACKGROUND_COLOUR,
+        "icons": icons,
+    }
+
+
+@router.get("/manifest.json")
+@public
+def manifest() -> JSONResponse:
+    """Serve the web app manifest, so a phone can install the app to its home screen."""
+    return JSONResponse(web_app_manifest(), media_type="application/manifest+json")
 
 
 def mount_static(app: FastAPI) -> None:

@@ -4,7 +4,13 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 # Every module of models is imported, so target_metadata describes the whole schema.
-from homewarden.store import account_models, face_models, integration_models, review_models  # noqa: F401
+from homewarden.store import (  # noqa: F401
+    account_models,
+    face_models,
+    integration_models,
+    review_models,
+    viewing_models,
+)
 from homewarden.store.models import Base
 
 

@@ -47,8 +47,8 @@ export function loginUrl() {
  * Call the REST API with the session cookie and the CSRF token.
  *
  * `body` is sent as JSON, or as multipart when it is a FormData. A 401 sends the visitor to the sign-in page.
- * Other errors are shown as a toast and thrown as ApiError, unless their status is listed in `options.expect`:
- * the caller then handles them itself. Resolves to the parsed JSON, null for an empty answer, or the Response
+ * Other errors are shown (at the fields of `options.form` when given, else in the status region) and thrown as
+ * ApiError, unless their status is listed in `options.expect`: the caller then handles them itself. Resolves to the parsed JSON, null for an empty answer, or the Response
  * for anything else.
  */
 export async function api(method, path, body, options = {}) {
@@ -62,6 +62,7 @@ export async function api(method, path, body, options = {}) {
     payload = JSON.stringify(body);
   }
   if (method !== "GET" && method !== "HEAD" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  if (options.form) clearFieldErrors(options.form);
 
   let response;
   try {
@@ -81,31 +82,89 @@ export async function api(method, path, body, options = {}) {
   }
 
   const error = new ApiError(response.status, detailOf(parsed, response), response);
+  error.payload = parsed;
   if (expect.includes(response.status)) throw error;
   if (response.status === 401 && !options.noRedirect) {
     error.shown = true;
     location.assign(loginUrl());
     throw error;
   }
-  toast(error.detail, "error");
+  if (options.form) showFieldErrors(options.form, error);
+  else showStatus(error.detail, "error");
   error.shown = true;
   throw error;
 }
 
-/** Show a message in the toast area; errors stay until dismissed or 12 s. */
-export function toast(message, kind = "info") {
+/**
+ * Send a FormData with XMLHttpRequest, so the upload's progress can be shown: `onProgress(fraction)` while the
+ * bytes go out, `onProgress(null)` once they are all sent and the hub works on them. Errors as api() throws them.
+ */
+export function apiUpload(method, path, body, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open(method, path);
+    request.setRequestHeader("Accept", "application/json");
+    if (csrfToken) request.setRequestHeader("X-CSRF-Token", csrfToken);
+    request.upload.addEventListener("progress", (progress) => {
+      if (progress.lengthComputable) onProgress(progress.loaded / progress.total);
+    });
+    request.upload.addEventListener("load", () => onProgress(null));
+    request.addEventListener("error", () => reject(new ApiError(0, "The hub cannot be reached. Check your connection and try again.", null)));
+    request.addEventListener("load", () => {
+      let parsed = null;
+      try {
+        parsed = JSON.parse(request.responseText);
+      } catch {
+        parsed = null;
+      }
+      if (request.status >= 200 && request.status < 300) {
+        resolve(parsed);
+        return;
+      }
+      if (request.status === 401) location.assign(loginUrl());
+      const error = new ApiError(request.status, detailOf(parsed, { status: request.status, statusText: request.statusText }), null);
+      error.payload = parsed;
+      reject(error);
+    });
+    request.send(body);
+  });
+}
+
+/** Turn an API message into a sentence: a capital first letter and a full stop ("no such user" -> "No such user."). */
+export function sentence(text) {
+  const trimmed = String(text || "").trim();
+  if (!trimmed) return "";
+  // A message that starts with a name ("grey.jpg: no face found", "olivia's session") keeps its spelling.
+  const firstWord = trimmed.split(/\s/, 1)[0];
+  const capital = /^[a-z]+,?$/.test(firstWord) ? trimmed.charAt(0).toUpperCase() + trimmed.slice(1) : trimmed;
+  return /[.!?…)]$/.test(capital) ? capital : `${capital}.`;
+}
+
+let statusTimer = 0;
+
+/**
+ * Say something in the page's one status region. A new message replaces the one before (nothing piles up);
+ * errors stay until replaced or dismissed, other messages for 5 s.
+ */
+export function showStatus(message, kind = "info") {
   const area = document.getElementById("toasts");
   if (!area) {
     window.alert(message);
     return;
   }
+  window.clearTimeout(statusTimer);
   const item = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status", "data-testid": "toast" });
-  const text = h("span", { class: "toast-text" }, message);
+  const text = h("span", { class: "toast-text" }, sentence(message));
   const close = h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss" }, "×");
   close.addEventListener("click", () => item.remove());
   item.append(text, close);
-  area.append(item);
-  window.setTimeout(() => item.remove(), kind === "error" ? 12000 : 4000);
+  area.replaceChildren(item);
+  if (kind !== "error") statusTimer = window.setTimeout(() => item.remove(), 5000);
+}
+
+/** Show a message in the status region (the one region: a new message replaces the old). */
+export function toast(message, kind = "info") {
+  showStatus(message, kind);
 }
 
 // An error nobody caught still reaches the screen; ones already shown by api() are not shown twice.
@@ -148,11 +207,94 @@ export function confirmAction(title, text, confirmLabel = "Confirm") {
   });
 }
 
-/** Show a form's error message next to it (and hide it when message is empty). */
+/** Show a form's error message next to it, as a sentence (and hide it when message is empty). */
 export function showFormError(element, message) {
   if (!element) return;
-  element.textContent = message || "";
+  element.textContent = sentence(message);
   element.hidden = !message;
+}
+
+// Errors at the field --------------------------------------------------------------------------------------
+
+function fieldOf(form, name) {
+  const element = form.elements.namedItem(name);
+  return element instanceof RadioNodeList ? element[0] : element;
+}
+
+function errorLineFor(field) {
+  const holder = field.closest(".field") || field.parentElement;
+  let line = holder.querySelector(":scope > .field-error");
+  if (!line) {
+    line = h("p", { class: "field-error", id: `${field.id || field.name}-error`, "data-testid": `field-error-${field.name}` });
+    holder.append(line);
+  }
+  return line;
+}
+
+/** Remove every error shown at a form's fields and in its error line. */
+export function clearFieldErrors(form) {
+  form.querySelectorAll(".field-error").forEach((line) => {
+    line.textContent = "";
+    line.hidden = true;
+  });
+  form.querySelectorAll('[aria-invalid="true"]').forEach((field) => field.removeAttribute("aria-invalid"));
+  form.querySelectorAll(".form-error").forEach((line) => showFormError(line, ""));
+}
+
+/** Put one message at one field: under it, announced with it, cleared as soon as the user changes the field. */
+export function showAtField(form, name, message) {
+  const field = fieldOf(form, name);
+  if (!field) return false;
+  const line = errorLineFor(field);
+  line.textContent = sentence(message);
+  line.hidden = false;
+  field.setAttribute("aria-invalid", "true");
+  field.setAttribute("aria-describedby", [field.getAttribute("aria-describedby"), line.id].filter(Boolean).filter((id, i, all) => all.indexOf(id) === i).join(" "));
+  const clear = () => {
+    line.hidden = true;
+    field.removeAttribute("aria-invalid");
+  };
+  field.addEventListener("input", clear, { once: true });
+  field.addEventListener("change", clear, { once: true });
+  return true;
+}
+
+/** The fields an API message names: "password: too short", or a sentence that mentions a field's name. */
+function fieldsNamed(form, message) {
+  const text = message.toLowerCase();
+  const names = [...form.elements].map((field) => field.name).filter(Boolean);
+  const prefix = names.find((name) => text.startsWith(`${name.toLowerCase()}:`));
+  if (prefix) return [prefix];
+  const spoken = (name) => name.toLowerCase().replaceAll("_", " ");
+  const mentioned = names.filter((name) => new RegExp(`\\b${spoken(name)}s?\\b`).test(text));
+  return mentioned.slice(0, 1);
+}
+
+/**
+ * Show an API error where it belongs: at each field a 422 names, at the field a message mentions, otherwise in the
+ * form's error line (or the status region). Older errors of the form are cleared first.
+ */
+export function showFieldErrors(form, error) {
+  clearFieldErrors(form);
+  const detail = error.payload;
+  let placed = false;
+  if (detail && Array.isArray(detail.detail)) {
+    for (const item of detail.detail) {
+      const name = Array.isArray(item.loc) ? item.loc.filter((part) => part !== "body" && part !== "query").join(".") : "";
+      placed = (name && showAtField(form, name, item.msg)) || placed;
+    }
+  } else {
+    const [name] = fieldsNamed(form, error.detail);
+    placed = Boolean(name) && showAtField(form, name, error.detail);
+  }
+  if (placed) {
+    const first = form.querySelector('[aria-invalid="true"]');
+    if (first) first.focus();
+    return;
+  }
+  const line = form.querySelector(".form-error");
+  if (line) showFormError(line, error.detail);
+  else showStatus(error.detail, "error");
 }
 
 /** Disable a form's buttons while a request runs. */

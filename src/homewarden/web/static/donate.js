@@ -187,8 +187,7 @@ cancelButton.addEventListener("click", async () => {
 async function init() {
   try {
     const record = await api("GET", `/api/events/${encodeURIComponent(eventId)}`, undefined, { expect: [404] });
-    const title = capitalize(record.label) + (record.sub_label ? ` · ${record.sub_label}` : "");
-    document.getElementById("donate-event").textContent = [title, record.camera, formatDateTime(record.started_at)]
+    document.getElementById("donate-event").textContent = [record.title, formatDateTime(record.started_at)]
       .filter(Boolean)
       .join(" · ");
   } catch (error) {

@@ -10,6 +10,7 @@ import {
   toast,
 } from "/static/app.js";
 import { mediaStatus, watchLockedMedia } from "/static/media.js";
+import { drawBox, markScrubBar, showDownload, wireNeighbours, wireReviewed, wireSharing } from "/static/event_review.js";
 
 const main = document.getElementById("main");
 const eventId = main.dataset.eventId;
@@ -27,6 +28,8 @@ const playsH265 = video.canPlayType(H265_TYPE) !== "";
 let current = { clip: null, button: null, copy: false };
 // Once the owner chose the H.264 copy, the event's other clips (same camera, same codec) play as copies too.
 let useCopies = false;
+// The event's span on the scrub bar, shown again for each clip played (set once the event is read).
+let scrubBar = null;
 
 /** A clip's place in the event, in seconds from its start: "1:05". */
 function formatOffset(seconds) {
@@ -45,6 +48,8 @@ function playClip(clip, button, copy = false) {
   video.hidden = false;
   video.src = copy ? clip.h264_url : clip.url;
   video.load();
+  if (scrubBar) scrubBar.show(clip);
+  showDownload(clip);
   clipList.querySelectorAll("button").forEach((other) => other.setAttribute("aria-current", "false"));
   if (button) button.setAttribute("aria-current", "true");
 }
@@ -117,24 +122,21 @@ function renderClips(clips) {
 }
 
 function render(event) {
-  const title = capitalize(event.label) + (event.sub_label ? ` · ${event.sub_label}` : "");
-  document.title = `${title} · Homewarden`;
-  document.getElementById("event-title").textContent = title;
-  const when = [formatDateTime(event.started_at), event.camera].filter(Boolean).join(" · ");
-  document.getElementById("event-when").textContent = when;
+  document.title = `${event.title} · Homewarden`;
+  document.getElementById("event-title").textContent = event.title;
+  document.getElementById("event-when").textContent = formatDateTime(event.started_at);
   const alarm = document.getElementById("event-alarm");
   if (event.alarm) {
+    // One badge: the sentence above already says who it was.
     alarm.hidden = false;
-    alarm.replaceChildren(h("span", { class: "badge badge-alarm" }, "Alarm"), " ", event.alarm_reason || "");
+    alarm.replaceChildren(h("span", { class: "badge badge-alarm", "data-testid": "alarm-badge" }, "Alarm"));
   }
   const score = typeof event.score === "number" ? `${Math.round(event.score * 100)} %` : event.score;
   document.getElementById("event-details").replaceChildren(
-    ...detail("Camera", event.camera),
+    ...detail("Camera", event.camera_name),
     ...detail("What", capitalize(event.label)),
-    ...detail("Who", event.sub_label),
     ...detail("Confidence", score),
     ...detail("Zones", Array.isArray(event.zones) ? event.zones.join(", ") : event.zones),
-    ...detail("Alarm", event.alarm ? event.alarm_reason || "yes" : "no"),
     ...detail("Started", formatDateTime(event.started_at)),
     ...detail("Ended", event.ended_at ? formatDateTime(event.ended_at) : "still in progress"),
     ...detail("Duration", event.ended_at ? formatDuration(event.duration) : ""),
@@ -142,20 +144,30 @@ function render(event) {
   if (event.snapshot_url) {
     lockedMedia.watchImage(snapshot);
     snapshot.src = event.snapshot_url;
+    drawBox(snapshot, event.box);
   } else {
     snapshot.closest("figure").hidden = true;
   }
+  scrubBar = markScrubBar(video, event);
   renderClips(event.clips);
+  showReviewFlow(event);
   const donate = document.getElementById("donate-open");
   if (donate && (!event.clips || event.clips.length === 0)) donate.hidden = true;
   document.getElementById("event").hidden = false;
+}
+
+/** The review flow beside the player: reviewed mark, previous/next and their keys, sharing (event_review.js). */
+function showReviewFlow(event) {
+  const toggleReviewed = wireReviewed(event);
+  wireNeighbours(event.id, toggleReviewed);
+  wireSharing(event, () => current.clip || event.clips[0]);
 }
 
 async function markFalseAlarm(button) {
   button.disabled = true;
   try {
     const answer = await api("POST", `/api/events/${encodeURIComponent(eventId)}/false-alarm`);
-    toast(capitalize(answer && answer.detail ? answer.detail : "marked as a false alarm"), "success");
+    toast(answer && answer.detail ? answer.detail : "marked as a false alarm", "success");
     button.textContent = "Marked as a false alarm";
   } catch (error) {
     button.disabled = false;

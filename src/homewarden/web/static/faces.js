@@ -1,11 +1,26 @@
 // Faces (owner): the enrolled household members, enrolment from photos, removal.
-import { ApiError, api, busy, confirmAction, formatDateTime, h, showFormError, toast } from "/static/app.js";
+import {
+  ApiError,
+  api,
+  apiUpload,
+  busy,
+  clearFieldErrors,
+  confirmAction,
+  formatDateTime,
+  h,
+  showAtField,
+  showFieldErrors,
+  showStatus,
+  toast,
+} from "/static/app.js";
 
 const list = document.getElementById("faces-list");
 const form = document.getElementById("faces-enroll");
 const photos = document.getElementById("faces-enroll-photos");
 const previews = document.getElementById("faces-previews");
-const errorBox = document.getElementById("faces-enroll-error");
+const progress = document.getElementById("faces-progress");
+const progressBar = document.getElementById("faces-progress-bar");
+const progressText = document.getElementById("faces-progress-text");
 let previewUrls = [];
 
 function faceRow(face) {
@@ -51,22 +66,44 @@ function showPreviews() {
 
 photos.addEventListener("change", showPreviews);
 
+/** Say how far enrolling has come: the upload's share, then the hub finding the faces (no known end). */
+function showProgress(fraction, count) {
+  progress.hidden = false;
+  if (fraction === null) {
+    progressBar.removeAttribute("value");
+    progressText.textContent = `Finding the face in ${count} photo${count === 1 ? "" : "s"}…`;
+  } else {
+    progressBar.value = fraction;
+    progressText.textContent = `Uploading ${count} photo${count === 1 ? "" : "s"}: ${Math.round(fraction * 100)} %`;
+  }
+}
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  showFormError(errorBox, "");
+  clearFieldErrors(form);
   const name = form.name.value.trim();
-  if (!name) return showFormError(errorBox, "Enter the person's name.");
-  if (photos.files.length === 0) return showFormError(errorBox, "Choose at least one photo.");
+  if (!name) return showAtField(form, "name", "Enter the person's name.");
+  if (photos.files.length === 0) return showAtField(form, "photos", "Choose at least one photo.");
   const body = new FormData();
   body.append("name", name);
   for (const file of photos.files) body.append("photos", file, file.name);
+  const count = photos.files.length;
   try {
-    const answer = await busy(form, () => api("POST", "/api/faces", body, { expect: [400, 409, 413, 422] }));
-    toast(answer && answer.detail ? answer.detail : `${name} enrolled`, "success");
+    const answer = await busy(form, () => apiUpload("POST", "/api/faces", body, (fraction) => showProgress(fraction, count)));
+    showStatus(answer && answer.detail ? answer.detail : `${name} enrolled`, "success");
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    showFormError(errorBox, error.status === 413 ? "The photos are too large together. Send fewer or smaller ones." : error.detail);
+    if (error.status === 413) error.detail = "The photos are too large together. Send fewer or smaller ones.";
+    // A refusal that names one of the photos ("grey.jpg: no face found") belongs to the photos field.
+    if (error.status === 413 || /^\S+\.(jpe?g|png|webp|bmp)\b/i.test(error.detail)) {
+      clearFieldErrors(form);
+      showAtField(form, "photos", error.detail);
+    } else {
+      showFieldErrors(form, error);
+    }
     return;
+  } finally {
+    progress.hidden = true;
   }
   form.reset();
   showPreviews();

@@ -43,17 +43,17 @@ class Tile {
     this.streamUrl = `/api/cameras/${encoded}/stream.mjpg`;
     this.snapshotUrl = `/api/cameras/${encoded}/snapshot.jpg`;
 
-    this.image = h("img", { alt: `Live view of ${camera.name}`, "data-testid": "camera-stream", decoding: "async" });
+    this.image = h("img", { alt: `Live view of ${camera.display_name}`, "data-testid": "camera-stream", decoding: "async" });
     this.badge = h("span", { class: "badge", "data-testid": "camera-status" });
     this.seen = h("span", { class: "muted small", "data-testid": "camera-last-frame" });
     this.health = h("p", { class: "muted small camera-health", "data-testid": "camera-health" });
-    const fullscreen = h("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": `Show ${camera.name} full screen` }, "Full screen");
+    const fullscreen = h("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": `Show ${camera.display_name} full screen` }, "Full screen");
     fullscreen.addEventListener("click", () => this.element.requestFullscreen && this.element.requestFullscreen());
     this.element = h(
       "figure",
       { class: "camera-tile card", "data-testid": "camera-tile", "data-camera": camera.name },
       h("div", { class: "camera-view" }, this.image, h("span", { class: "camera-offline-text" }, "Camera offline")),
-      h("figcaption", { class: "camera-caption" }, h("span", { class: "camera-name" }, camera.name), this.badge, this.seen, h("span", { class: "spacer" }), fullscreen),
+      h("figcaption", { class: "camera-caption" }, h("span", { class: "camera-name" }, camera.display_name), this.badge, this.seen, h("span", { class: "spacer" }), fullscreen),
       this.health,
     );
     this.image.addEventListener("error", () => {

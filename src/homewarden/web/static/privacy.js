@@ -1,5 +1,5 @@
 // Privacy (owner): donations and their withdrawal, standing donation rules, notices, and the access log.
-import { ApiError, api, busy, capitalize, confirmAction, formatDateTime, h, showFormError, toast } from "/static/app.js";
+import { ApiError, api, busy, capitalize, confirmAction, currentUser, formatDateTime, h, showFormError, toast } from "/static/app.js";
 
 const ACTIVE = ["preparing", "ready", "donated"];
 const STATUS_WORDS = {
@@ -20,7 +20,7 @@ const STATUS_BADGES = {
   flagged: "badge-alarm",
   failed: "badge-alarm",
 };
-const ROLE_WORDS = { owner: "Owner", member: "Member", reviewer: "Reviewer", admin: "Admin", hub: "The hub" };
+const ROLE_WORDS = { owner: "Owner", member: "Member", reviewer: "Reviewer", admin: "Admin", hub: "The hub", link: "Someone with a link" };
 // The access log's actions in plain words; a refused attempt reads "tried to …" instead.
 const ACTION_WORDS = {
   view_clip: "watched a clip",
@@ -47,6 +47,10 @@ const ACTION_WORDS = {
   donation_expired: "deleted an expired donated copy",
   rule_created: "created a standing rule",
   rule_deleted: "deleted a standing rule",
+  download_clip: "downloaded a clip",
+  share_created: "made a share link",
+  share_revoked: "revoked a share link",
+  view_shared_clip: "watched a clip through a share link",
 };
 // What a refused attempt tried to do.
 const ATTEMPT_WORDS = {
@@ -335,13 +339,47 @@ function accessRow(entry) {
   );
 }
 
+// The household's own views, counted: "You viewed 34 snapshots".
+const VIEW_NOUNS = { view_snapshot: ["snapshot", "snapshots"], view_clip: ["clip", "clips"], view_live: ["live view", "live views"] };
+
+/** One line per person: "You viewed 34 snapshots and 2 clips", "max viewed 3 clips" (last time in the title). */
+function householdLines(counts) {
+  const byPerson = new Map();
+  for (const count of counts) {
+    const key = `${count.actor_role}:${count.actor}`;
+    if (!byPerson.has(key)) byPerson.set(key, { ...count, parts: [] });
+    const person = byPerson.get(key);
+    const [one, many] = VIEW_NOUNS[count.action] || [count.action, count.action];
+    person.parts.push(`${count.count} ${count.count === 1 ? one : many}`);
+    if (count.last_at > person.last_at) person.last_at = count.last_at;
+  }
+  return [...byPerson.values()].map((person) => {
+    const you = person.actor === currentUser.username;
+    const who = you ? "You" : person.actor;
+    const parts = person.parts.length > 1 ? `${person.parts.slice(0, -1).join(", ")} and ${person.parts.at(-1)}` : person.parts[0];
+    return h(
+      "li",
+      { "data-testid": "household-views-line", "data-actor": person.actor },
+      `${who} viewed ${parts}`,
+      h("span", { class: "muted small" }, ` · last ${formatDateTime(person.last_at)}`),
+    );
+  });
+}
+
 async function loadAccessLog() {
-  const entries = await api("GET", "/api/privacy/access-log?limit=200");
+  const summary = await api("GET", "/api/privacy/access-summary?limit=200");
+  const entries = summary.others;
   const rows = document.getElementById("access-rows");
   rows.removeAttribute("aria-busy");
   rows.replaceChildren(...entries.map(accessRow));
   document.getElementById("access-empty").hidden = entries.length > 0;
   document.querySelector(".access-table").hidden = entries.length === 0;
+  const folded = document.getElementById("household-views");
+  const lines = householdLines(summary.household_views);
+  folded.hidden = lines.length === 0;
+  const first = lines.length ? lines[0].firstChild.textContent : "";
+  document.getElementById("household-views-summary").textContent = lines.length > 1 ? `${first}; ${lines.length - 1} more in your household` : first;
+  document.getElementById("household-views-list").replaceChildren(...lines);
 }
 
 async function init() {

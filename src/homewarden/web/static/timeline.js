@@ -11,6 +11,7 @@ import {
   parseTime,
 } from "/static/app.js";
 import { watchLockedMedia } from "/static/media.js";
+import { decorateCard, wireBulkActions } from "/static/timeline_review.js";
 
 const PAGE_SIZE = 60;
 const REFRESH_MS = 30000;
@@ -92,10 +93,9 @@ function eventsQuery(values, until) {
 
 function eventCard(event) {
   const started = parseTime(event.started_at);
-  const title = capitalize(event.label);
   const thumb = h("img", {
     src: event.snapshot_url,
-    alt: `${title} on ${event.camera}`,
+    alt: event.title,
     loading: "lazy",
     decoding: "async",
     width: 320,
@@ -104,10 +104,15 @@ function eventCard(event) {
   lockedMedia.watchImage(thumb);
   const inProgress = !event.ended_at;
   const meta = [
-    h("span", { class: "event-camera" }, event.camera),
     h("time", { datetime: event.started_at }, started ? formatTime(event.started_at) : ""),
     h("span", {}, inProgress ? "in progress" : formatDuration(event.duration)),
   ];
+  // The sentence says who and where; the one badge says what the sentence cannot: an alarm, or still running.
+  const badge = event.alarm
+    ? h("span", { class: "badge badge-alarm", "data-testid": "alarm-badge" }, "Alarm")
+    : inProgress
+      ? h("span", { class: "badge badge-live" }, "Live")
+      : null;
   return h(
     "a",
     {
@@ -116,24 +121,11 @@ function eventCard(event) {
       "data-testid": "event-card",
       "data-event-id": event.id,
     },
-    h(
-      "div",
-      { class: "thumb" },
-      thumb,
-      event.alarm
-        ? h("span", { class: "badge badge-alarm", "data-testid": "alarm-badge" }, event.alarm_reason ? `Alarm · ${event.alarm_reason}` : "Alarm")
-        : null,
-      inProgress ? h("span", { class: "badge badge-live" }, "Live") : null,
-    ),
+    h("div", { class: "thumb" }, thumb, badge),
     h(
       "div",
       { class: "event-card-body" },
-      h(
-        "div",
-        { class: "event-card-title" },
-        h("span", { class: "event-label", "data-testid": "event-label" }, title),
-        event.sub_label ? h("span", { class: "chip", "data-testid": "event-person" }, event.sub_label) : null,
-      ),
+      h("div", { class: "event-card-title" }, h("span", { class: "event-label", "data-testid": "event-label" }, event.title)),
       h("div", { class: "event-card-meta muted" }, meta),
     ),
   );
@@ -175,7 +167,7 @@ function render(events, values) {
       section.append(grid);
       timeline.append(section);
     }
-    grid.append(eventCard(event));
+    grid.append(decorateCard(eventCard(event), event));
   }
 }
 
@@ -195,7 +187,9 @@ async function loadFirstPage({ quiet = false } = {}) {
 }
 
 function sameEvent(a, b) {
-  return a.id === b.id && a.ended_at === b.ended_at && a.sub_label === b.sub_label && a.alarm === b.alarm;
+  return (
+    a.id === b.id && a.ended_at === b.ended_at && a.sub_label === b.sub_label && a.alarm === b.alarm && a.reviewed === b.reviewed
+  );
 }
 
 async function loadOlder() {
@@ -225,7 +219,7 @@ function applyFilters() {
 
 async function loadFilterChoices(values) {
   const cameras = await api("GET", "/api/cameras");
-  for (const camera of cameras) ensureOption(form.camera, camera.name);
+  for (const camera of cameras) ensureOption(form.camera, camera.name, camera.display_name);
   if (currentUser.role === "owner") {
     // Members of the household, so "Who" can pick a name; only owners may list faces.
     const faces = await api("GET", "/api/faces");
@@ -261,6 +255,8 @@ window.addEventListener("popstate", () => {
 window.setInterval(() => {
   if (document.visibilityState === "visible" && !paged) loadFirstPage({ quiet: true });
 }, REFRESH_MS);
+
+wireBulkActions(() => loadFirstPage());
 
 const initial = filtersFromUrl();
 fillForm(initial);

@@ -1,0 +1,102 @@
+// The timeline's review flow (issue 17): reviewed cards, preview scrubbing on a card, picking several cards to mark
+// reviewed or (owners) delete. timeline.js calls decorateCard for each card and wireBulkActions once.
+import { api, confirmAction, currentUser, h, showStatus } from "/static/app.js";
+
+const picked = new Set();
+let afterChange = () => {};
+
+/**
+ * Mark a reviewed card, let a pointer scrub through its clip, and add a box for picking it; returns what to put in
+ * the grid (the card with its box beside it: a checkbox may not sit inside a link).
+ */
+export function decorateCard(card, event) {
+  if (event.reviewed) {
+    card.classList.add("is-reviewed");
+    card.dataset.reviewed = "true";
+    card.querySelector(".event-card-meta").append(h("span", { class: "reviewed-mark", "data-testid": "reviewed-mark" }, "Reviewed"));
+  }
+  if (event.clips && event.clips.length > 0) previewOnHover(card.querySelector(".thumb"), event.clips[0].url);
+  const pick = h("input", {
+    type: "checkbox",
+    class: "card-pick",
+    "aria-label": `Pick: ${event.title}`,
+    "data-testid": "card-pick",
+    checked: picked.has(event.id),
+  });
+  pick.addEventListener("change", () => {
+    if (pick.checked) picked.add(event.id);
+    else picked.delete(event.id);
+    showBulkBar();
+  });
+  return h("div", { class: "event-card-wrap" }, card, pick);
+}
+
+/**
+ * Scrub through the clip as the pointer moves over the card's picture (a mouse, not a finger: on a phone a touch
+ * opens the event). The clip is loaded only when the pointer first comes over the card.
+ */
+function previewOnHover(thumb, url) {
+  let video = null;
+  let head = null;
+  thumb.addEventListener("pointermove", (move) => {
+    if (move.pointerType !== "mouse") return;
+    if (!video) {
+      video = h("video", { class: "preview", muted: true, playsinline: true, preload: "auto", "data-testid": "card-preview", src: url });
+      video.muted = true;
+      head = h("div", { class: "preview-head" });
+      thumb.append(video, head);
+    }
+    const box = thumb.getBoundingClientRect();
+    const fraction = Math.min(1, Math.max(0, (move.clientX - box.left) / box.width));
+    head.style.width = `${100 * fraction}%`;
+    if (video.duration > 0) video.currentTime = fraction * video.duration;
+  });
+  thumb.addEventListener("pointerleave", () => {
+    if (!video) return;
+    video.removeAttribute("src");
+    video.load();
+    video.remove();
+    head.remove();
+    video = null;
+  });
+}
+
+function showBulkBar() {
+  const bar = document.getElementById("bulk-bar");
+  document.getElementById("bulk-count").textContent = `${picked.size} picked`;
+  bar.hidden = picked.size === 0;
+}
+
+/** Wire the bar that acts on picked cards; ``reload`` shows the timeline again afterwards. */
+export function wireBulkActions(reload) {
+  afterChange = reload;
+  const remove = document.getElementById("bulk-delete");
+  if (currentUser.role !== "owner") remove.remove();
+  document.getElementById("bulk-reviewed").addEventListener("click", async () => {
+    const ids = [...picked];
+    await api("PUT", "/api/events/reviewed", { event_ids: ids, reviewed: true });
+    showStatus(`${ids.length} event${ids.length === 1 ? "" : "s"} marked reviewed.`, "success");
+    clearPicks();
+  });
+  if (currentUser.role === "owner") {
+    remove.addEventListener("click", async () => {
+      const ids = [...picked];
+      const confirmed = await confirmAction(
+        `Delete ${ids.length} event${ids.length === 1 ? "" : "s"}?`,
+        "Their clips and snapshots are destroyed for good: the keys that open them are erased, so no backup can bring them back.",
+        "Delete",
+      );
+      if (!confirmed) return;
+      await api("POST", "/api/events/delete", { event_ids: ids });
+      showStatus(`${ids.length} event${ids.length === 1 ? "" : "s"} deleted.`, "success");
+      clearPicks();
+    });
+  }
+  document.getElementById("bulk-clear").addEventListener("click", () => clearPicks());
+}
+
+function clearPicks() {
+  picked.clear();
+  showBulkBar();
+  afterChange();
+}

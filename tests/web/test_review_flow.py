@@ -1,0 +1,229 @@
+"""The review flow, the privacy page's fold and the feedback in Chromium, against a real `homewarden demo`.
+
+Previous/next and their keys, the event on the scrub bar, the box on the snapshot, the reviewed mark, download and
+share links on the event page; preview scrubbing, picking and bulk actions on the timeline (issue 17).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from demo_process import DemoProcess
+from web.conftest import Owner, new_context
+
+pytestmark = pytest.mark.slow
+
+
+def newest_events(page: Page, count: int) -> list[dict[str, Any]]:
+    """Return the newest finished events with clips and snapshots, newest first."""
+    events = page.request.get("/api/events?limit=100").json()["events"]
+    finished = [event for event in events if event["ended_at"] and event["clips"] and event["snapshot_url"]]
+    assert len(finished) >= count, events
+    return finished[:count]
+
+
+def test_newer_and_older_follow_the_timeline_and_the_keys_say_so(
+    page: Page, demo_events: dict[str, dict[str, Any]]
+) -> None:
+    listed = [event["id"] for event in page.request.get("/api/events?limit=100").json()["events"]]
+    middle = listed[1]
+    page.goto(f"/events/{middle}")
+    expect(page.get_by_test_id("keys-hint")).to_contain_text("newer")
+    expect(page.get_by_test_id("event-newer")).to_have_attribute("href", f"/events/{listed[0]}")
+    expect(page.get_by_test_id("event-older")).to_have_attribute("href", f"/events/{listed[2]}")
+    page.keyboard.press("j")
+    page.wait_for_url(f"**/events/{listed[2]}")
+    expect(page.get_by_test_id("event-title")).not_to_be_empty()
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_url(f"**/events/{middle}")
+    page.keyboard.press("k")
+    page.wait_for_url(f"**/events/{listed[0]}")
+
+
+def test_the_event_is_marked_on_the_scrub_bar_and_boxed_on_the_snapshot(
+    page: Page, demo_events: dict[str, dict[str, Any]]
+) -> None:
+    person = demo_events["person"]
+    page.goto(f"/events/{person['id']}")
+    mark = page.get_by_test_id("event-scrub-mark")
+    expect(page.get_by_test_id("event-scrub")).to_be_visible()
+    start, end = float(mark.get_attribute("data-from") or "-1"), float(mark.get_attribute("data-to") or "-1")
+    # The clip holds pre-roll before the person and post-roll after: the mark sits inside, not at the ends.
+    assert 0 < start < end < 1, (start, end)
+    box = page.get_by_test_id("event-box")
+    expect(box).to_be_visible()
+    shown = box.bounding_box()
+    picture = page.get_by_test_id("event-snapshot").bounding_box()
+    assert shown is not None
+    assert picture is not None
+    # Inside the picture (a pixel of rounding allowed).
+    assert picture["x"] - 1 <= shown["x"]
+    assert shown["x"] + shown["width"] <= picture["x"] + picture["width"] + 1
+    assert picture["y"] - 1 <= shown["y"]
+    assert shown["y"] + shown["height"] <= picture["y"] + picture["height"] + 1
+    natural = page.get_by_test_id("event-snapshot").evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    x1, _, x2, _ = person["box"]
+    assert abs(shown["width"] / picture["width"] - (x2 - x1) / natural[0]) < 0.02
+    # Clicking the bar seeks the clip to that place.
+    bar = page.get_by_test_id("event-scrub")
+    page.get_by_test_id("event-video").evaluate(
+        "v => new Promise((done) => v.readyState ? done() : v.addEventListener('loadedmetadata', done))"
+    )
+    bar.click(position={"x": (bar.bounding_box() or {"width": 0})["width"] * 0.5, "y": 5})
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#event-video');"
+        " return Math.abs(v.currentTime - v.duration / 2) < 0.5; }"
+    )
+
+
+def test_reviewed_is_marked_by_button_and_key_and_shows_on_the_timeline(
+    page: Page, demo_events: dict[str, dict[str, Any]]
+) -> None:
+    cat = demo_events["cat"]
+    page.request.put("/api/events/reviewed", data={"event_ids": [cat["id"]], "reviewed": False}, headers=_csrf(page))
+    page.goto(f"/events/{cat['id']}")
+    button = page.get_by_test_id("event-reviewed")
+    expect(button).to_have_attribute("aria-pressed", "false")
+    button.click()
+    expect(button).to_have_attribute("aria-pressed", "true")
+    assert page.request.get(f"/api/events/{cat['id']}").json()["reviewed"] is True
+    page.locator("body").press("r")
+    expect(button).to_have_attribute("aria-pressed", "false")
+    page.locator("body").press("r")
+    expect(button).to_have_attribute("aria-pressed", "true")
+    # Three messages, one status region: each replaced the one before.
+    expect(page.get_by_test_id("toast")).to_have_count(1)
+    expect(page.get_by_test_id("toast")).to_have_text(re.compile(r"^Marked reviewed\."))
+    page.goto("/")
+    card = page.locator(f'[data-testid="event-card"][data-event-id="{cat["id"]}"]')
+    expect(card.get_by_test_id("reviewed-mark")).to_have_text("Reviewed")
+
+
+def test_a_clip_is_downloaded_as_a_file_and_the_download_is_in_the_log(
+    page: Page, demo_events: dict[str, dict[str, Any]]
+) -> None:
+    cat = demo_events["cat"]
+    page.goto(f"/events/{cat['id']}")
+    link = page.get_by_test_id("event-download")
+    expect(link).to_be_visible()
+    with page.expect_download() as waiting:
+        link.click()
+    download = waiting.value
+    assert re.fullmatch(r"living_room-\d{4}-\d\d-\d\d-\d{4}-1\.mp4", download.suggested_filename)
+    path = download.path()
+    assert path.read_bytes()[4:8] == b"ftyp"
+    page.goto("/privacy")
+    expect(page.locator('[data-testid="access-row"][data-action="download_clip"]').first).to_be_visible()
+
+
+def test_the_owner_shares_a_clip_a_stranger_plays_it_and_revoking_ends_it(
+    page: Page, browser: Browser, demo_hub: DemoProcess, demo_events: dict[str, dict[str, Any]]
+) -> None:
+    person = demo_events["person"]
+    page.goto(f"/events/{person['id']}")
+    page.get_by_test_id("share-open").click()
+    page.get_by_test_id("share-hours").select_option("1")
+    page.get_by_test_id("share-create").click()
+    url = page.get_by_test_id("share-url")
+    expect(url).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/shared/[A-Za-z0-9_-]{43}$"))
+    link = url.input_value()
+    row = page.get_by_test_id("share-row").first
+    expect(row).to_contain_text("works until")
+
+    stranger = new_context(browser, demo_hub)  # signed in as nobody
+    try:
+        viewer = stranger.new_page()
+        viewer.goto(link)
+        # Chromium plays the MP4 it was sent; nothing else of the hub is on that page.
+        viewer.wait_for_function("() => { const v = document.querySelector('video'); return v && v.readyState >= 1; }")
+        assert viewer.evaluate("() => document.querySelector('video').videoWidth") > 0
+        row.get_by_test_id("share-revoke").click()
+        expect(page.get_by_test_id("share-row").first).to_contain_text("revoked")
+        assert stranger.request.get(link).status == 404
+    finally:
+        stranger.close()
+
+
+def test_hovering_a_card_scrubs_its_clip(page: Page, demo_events: dict[str, dict[str, Any]]) -> None:
+    page.goto("/")
+    card = page.locator(f'[data-testid="event-card"][data-event-id="{demo_events["person"]["id"]}"]')
+    thumb = card.locator(".thumb")
+    box = thumb.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 5, box["y"] + box["height"] / 2)
+    preview = card.get_by_test_id("card-preview")
+    expect(preview).to_be_visible()
+    preview.evaluate("v => new Promise((done) => v.readyState ? done() : v.addEventListener('loadedmetadata', done))")
+    page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2, steps=3)
+    page.wait_for_function(
+        "(v) => v.duration > 0 && Math.abs(v.currentTime - 0.75 * v.duration) < 0.3", arg=preview.element_handle()
+    )
+    page.mouse.move(0, 0)
+    expect(preview).to_have_count(0)
+
+
+def test_picked_cards_are_marked_reviewed_or_deleted_together(
+    page: Page, demo_events: dict[str, dict[str, Any]]
+) -> None:
+    kept = {event["id"] for event in demo_events.values()}
+    page.goto("/")
+    expect(page.get_by_test_id("timeline")).not_to_have_attribute("aria-busy", "true")
+    ids = [
+        card.get_attribute("data-event-id")
+        for card in page.get_by_test_id("event-card").all()
+        if card.get_attribute("data-event-id") not in kept
+    ][-2:]
+    assert len(ids) == 2
+    for event_id in ids:
+        page.locator(f'[data-event-id="{event_id}"]').locator("xpath=..").get_by_test_id("card-pick").check()
+    expect(page.get_by_test_id("bulk-count")).to_have_text("2 picked")
+    page.get_by_test_id("bulk-reviewed").click()
+    expect(page.get_by_test_id("bulk-bar")).to_be_hidden()
+    for event_id in ids:
+        assert page.request.get(f"/api/events/{event_id}").json()["reviewed"] is True
+        page.locator(f'[data-event-id="{event_id}"]').locator("xpath=..").get_by_test_id("card-pick").check()
+    page.get_by_test_id("bulk-delete").click()
+    page.get_by_test_id("confirm-ok").click()
+    for event_id in ids:
+        expect(page.locator(f'[data-testid="event-card"][data-event-id="{event_id}"]')).to_have_count(0)
+        assert page.request.get(f"/api/events/{event_id}").status == 404
+
+
+def test_the_privacy_page_puts_others_first_and_folds_the_households_views(
+    page: Page, demo_events: dict[str, dict[str, Any]]
+) -> None:
+    page.goto("/")  # the timeline's thumbnails are the owner's own views
+    expect(page.get_by_test_id("event-card").first).to_be_visible()
+    page.goto("/privacy")
+    folded = page.get_by_test_id("household-views")
+    expect(folded).to_be_visible()
+    expect(page.get_by_test_id("household-views-summary")).to_contain_text(re.compile(r"^You viewed \d+ snapshots?"))
+    expect(page.get_by_test_id("household-views-list")).to_be_hidden()  # folded until opened
+    page.get_by_test_id("household-views-summary").click()
+    expect(page.get_by_test_id("household-views-list")).to_be_visible()
+    actions = [row.get_attribute("data-action") for row in page.get_by_test_id("access-row").all()]
+    assert "view_snapshot" not in actions
+    assert "view_clip" not in actions
+
+
+def test_the_owner_is_told_how_to_unlock_not_to_wait_for_the_owner(
+    page: Page, owner: Owner, demo_events: dict[str, dict[str, Any]]
+) -> None:
+    try:
+        assert page.request.post("/api/home/lock", headers=_csrf(page)).ok
+        page.goto("/")
+        notice = page.get_by_test_id("locked-notice-text")
+        expect(notice).to_be_visible()
+        expect(notice).to_contain_text("Unlock them on your account page")
+        assert "until the owner" not in notice.inner_text()
+    finally:
+        unlocked = page.request.post("/api/home/unlock", data={"passphrase": owner.password}, headers=_csrf(page))
+        assert unlocked.ok, unlocked.text()
+
+
+def _csrf(page: Page) -> dict[str, str]:
+    return {"X-CSRF-Token": page.request.get("/api/me").json()["csrf_token"]}
