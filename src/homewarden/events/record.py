@@ -38,4 +38,6 @@ class EventRecord:
     sub_label: str | None = None
     source: str = ""
     clip_error: str | None = None
+    # The intrusion (events/intrusions.py) a person event belongs to; None for other events.
+    intrusion_id: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)

@@ -24,6 +24,7 @@ from homewarden.notify.bus import (
     EventEnded,
     EventStarted,
     EventUpdated,
+    IntrusionChanged,
     Message,
     MotionChanged,
     OffsiteStatus,
@@ -142,6 +143,28 @@ def frigate_event(message: EventStarted | EventUpdated | EventEnded, before: dic
     }
 
 
+def intrusion_state(message: IntrusionChanged) -> dict[str, Any]:
+    """Return an intrusion as MQTT and webhooks show it: its people (count, names, strangers), cameras and alarm.
+
+    ``start`` and ``end`` are in the cameras' time (Unix seconds for live cameras); ``end`` is None while someone is
+    in view.
+    """
+    intrusion = message.intrusion
+    return {
+        "type": message.kind,
+        "id": intrusion.id,
+        "cameras": list(intrusion.cameras),
+        "events": list(intrusion.events),
+        "people": intrusion.people,
+        "names": list(intrusion.names),
+        "strangers": intrusion.strangers,
+        "start": intrusion.start,
+        "end": intrusion.end,
+        "alarm": intrusion.alarm,
+        "alarm_reason": intrusion.alarm_reason,
+    }
+
+
 def camera_status(message: CameraStatusChanged) -> dict[str, Any]:
     """Return a camera's state as MQTT and webhooks show it: state, why it is down, since when."""
     return {"camera": message.camera, "state": message.state, "reason": message.reason, "since": iso(message.at)}
@@ -194,25 +217,26 @@ class Outgoing:
 
 
 class AlarmMemory:
-    """The events an alarm was already announced for, so an event's alarm is told once (bounded)."""
+    """The intrusions (or lone events) an alarm was already announced for, so each is told once (bounded)."""
 
     def __init__(self, size: int = 1000) -> None:
         """Remember up to ``size`` events."""
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._size = size
 
-    def first_time(self, event_id: str) -> bool:
-        """Return whether this is the first alarm for the event, and remember it."""
-        if event_id in self._seen:
+    def first_time(self, event_id: str, intrusion_id: str | None = None) -> bool:
+        """Return whether this is the first alarm of the event's intrusion (or of the event alone), and remember it."""
+        key = event_id if intrusion_id is None else f"intrusion:{intrusion_id}"
+        if key in self._seen:
             return False
-        self._seen[event_id] = None
+        self._seen[key] = None
         if len(self._seen) > self._size:
             self._seen.popitem(last=False)
         return True
 
 
 def outgoing(message: Message, alarms: AlarmMemory) -> list[Outgoing]:
-    """Turn a bus message into what webhooks receive (an alarm also becomes an ``alarm`` message, once per event)."""
+    """Turn a bus message into what webhooks receive (an alarm also becomes an ``alarm`` message, once per intrusion)."""
     now = time.time()
     if isinstance(message, EventStarted):
         data: dict[str, Any] = {"event_id": message.event_id, "camera": message.camera, "label": message.label}
@@ -228,7 +252,7 @@ def outgoing(message: Message, alarms: AlarmMemory) -> list[Outgoing]:
             "alarm_reason": message.alarm_reason,
         }
         found = [Outgoing("event_update", message.event_id, data, message.at)]
-        if message.alarm and alarms.first_time(message.event_id):
+        if message.alarm and alarms.first_time(message.event_id, message.intrusion_id):
             found.append(
                 Outgoing(
                     "alarm", message.event_id, data | {"snapshot_url": snapshot_path(message.event_id)}, message.at
@@ -239,9 +263,11 @@ def outgoing(message: Message, alarms: AlarmMemory) -> list[Outgoing]:
         record = message.record
         event = event_public(record).model_dump(mode="json")
         found = [Outgoing("event_end", record.id, event, record.end if record.live else now)]
-        if record.alarm and alarms.first_time(record.id):
+        if record.alarm and alarms.first_time(record.id, record.intrusion_id):
             found.append(Outgoing("alarm", record.id, event, record.end if record.live else now))
         return found
+    if isinstance(message, IntrusionChanged):
+        return [Outgoing("intrusion", None, intrusion_state(message), message.at)]
     if isinstance(message, DoorbellPressed):
         data = {
             "event_id": message.event_id,
