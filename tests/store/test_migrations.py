@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from homewarden.accounts.store import AccountStore
+from homewarden.events.record import EventRecord
 from homewarden.store import EventStore
 from homewarden.store.database import SCHEMA_HEAD, migration_config, schema_revision
 from homewarden.store.models import Base
@@ -76,6 +77,7 @@ def test_downgrade_to_base_removes_the_tables_and_upgrade_restores_them(
             "webhook",
             "webhook_delivery",
             "push_subscription",
+            "intrusion",
         }
 
 
@@ -88,7 +90,7 @@ def test_migrations_form_a_single_line_of_revisions() -> None:
     finally:
         engine.dispose()
 
-    assert scripts.get_heads() == ["0008"]
+    assert scripts.get_heads() == ["0010"]
     # The shortcut that opens a current database without Alembic must name the same head.
     assert scripts.get_heads() == [SCHEMA_HEAD]
 
@@ -179,6 +181,33 @@ def test_one_open_review_assignment_per_reviewer_keeps_the_first_of_those_handed
                 session.commit()
     finally:
         store.close()
+
+
+def test_intrusions_revision_0010_links_events_and_goes_back_without_losing_them(
+    database_url: str, direct_engine: Engine
+) -> None:
+    """Revision 0010: events link to their intrusion; going back drops the link and the table, never the events."""
+    with EventStore.open(database_url) as store:
+        store.save_event(
+            EventRecord("e1", "door", "person", 0.9, 10.0, 12.0, False, (0, 0, 1, 1), None, intrusion_id="i1")
+        )
+        store.save_event(
+            EventRecord(
+                "e2", "door", "person", 0.8, 5.0, 20.0, False, (0, 0, 1, 1), None, alarm=True, intrusion_id="i1"
+            )
+        )
+    inspector = inspect(direct_engine)
+    assert {c["name"] for c in inspector.get_check_constraints("intrusion")} == {"ck_intrusion_end_not_before_start"}
+    with direct_engine.connect() as connection:
+        assert connection.execute(text('SELECT start, "end", alarm FROM intrusion')).one() == (5.0, 20.0, True)
+
+    with direct_engine.begin() as connection:
+        command.downgrade(migration_config(connection), "0008")
+        assert "intrusion" not in inspect(connection).get_table_names()
+        assert "intrusion_id" not in {c["name"] for c in inspect(connection).get_columns("event")}
+        assert connection.execute(text("SELECT count(*) FROM event")).scalar() == 2
+        command.upgrade(migration_config(connection), "head")
+        assert connection.execute(text("SELECT count(*) FROM event WHERE intrusion_id IS NULL")).scalar() == 2
 
 
 def test_a_database_behind_the_head_is_migrated_when_opened(database_url: str, direct_engine: Engine) -> None:
