@@ -100,6 +100,8 @@ class ClipScore:
     person_events: int = 0
     false_person_events: int = 0
     person_alarms: int = 0
+    # Visits covered by an alarm (an alarmed person event overlaps them): fewer alarms must not mean unalarmed visits.
+    visits_alarmed: int = 0
     pet_only_alarms: int = 0
     animals: int = 0
     animals_found: int = 0
@@ -149,6 +151,7 @@ class ClipScore:
             "false_person_events_per_hour": rounded(self.false_per_hour),
             "person_alarms": self.person_alarms,
             "person_alarms_per_visit": rounded(self.alarms_per_visit),
+            "visits_alarmed": self.visits_alarmed,
             "pet_only_alarms": self.pet_only_alarms,
             "animals": self.animals,
             "animals_found": self.animals_found,
@@ -186,6 +189,9 @@ def score_clip(truth: ClipTruth, events: Sequence[SeenEvent]) -> ClipScore:
             # What the household is alarmed by is the intrusion: its people after the first only update it.
             alarms.add(event.intrusion if event.intrusion is not None else index)
     score.person_alarms = len(alarms)
+    score.visits_alarmed = sum(
+        1 for visit in visits if any(event.alarm and event.span.overlaps(visit) for event in people)
+    )
     animal_spans = [span for span, _species in truth.animals]
     for event in events:
         if (
@@ -220,6 +226,7 @@ def total_score(scores: Iterable[ClipScore]) -> ClipScore:
         total.person_events += score.person_events
         total.false_person_events += score.false_person_events
         total.person_alarms += score.person_alarms
+        total.visits_alarmed += score.visits_alarmed
         total.pet_only_alarms += score.pet_only_alarms
         total.animals += score.animals
         total.animals_found += score.animals_found
