@@ -236,7 +236,7 @@ class AlarmMemory:
 
 
 def outgoing(message: Message, alarms: AlarmMemory) -> list[Outgoing]:
-    """Turn a bus message into what webhooks receive (an alarm also becomes an ``alarm`` message, once per intrusion)."""
+    """Turn a bus message into what webhooks receive (an alarm also becomes an ``alarm`` message once per intrusion)."""
     now = time.time()
     if isinstance(message, EventStarted):
         data: dict[str, Any] = {"event_id": message.event_id, "camera": message.camera, "label": message.label}
