@@ -70,6 +70,8 @@ class World:
     spare_reviewer: int
     webhook: int
     spare_webhook: int
+    # Spanning the front door and the garden: max sees only its garden part.
+    intrusion: str
 
     def targets(self, party: str) -> dict[str, str]:
         """Return home A's resources a request may name; olivia's destructive calls get spares of the same kind."""
@@ -77,6 +79,7 @@ class World:
         return {
             "party": party,
             "event": self.front_door.id,
+            "intrusion": self.intrusion,
             "doomed_event": self.spare_event.id if olivia else self.front_door.id,
             "camera": "front_door",
             "member": str(self.user_ids["max"]),
@@ -313,6 +316,14 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/events/{event_id}/clips/{index}/h264.mp4"): Row(
         Call("GET", "/api/events/{event}/clips/0/h264.mp4", headers={"Range": "bytes=0-99"}),
         who(anonymous=401, olivia=206, max=404, bob=404, program=403, token=404),
+    ),
+    # intrusions: the timeline by intrusion (max sees the garden's part of the front door's and garden's one)
+    ("GET", "/api/intrusions"): Row(
+        Call("GET", "/api/intrusions"), who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=200)
+    ),
+    ("GET", "/api/intrusions/{intrusion_id}"): Row(
+        Call("GET", "/api/intrusions/{intrusion}"),
+        who(anonymous=401, olivia=200, max=200, bob=404, program=403, token=200),
     ),
     # live view (the cameras do not run here: the owner's snapshot is 503, no frame yet)
     ("GET", "/api/cameras"): Row(
@@ -573,7 +584,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         headers["max_token"] = {"Authorization": f"Bearer {max_token}"}
         keyring = hub.services.keys.keyring
         assert keyring is not None
-        front_door = record_event(hub, "front_door")
+        intrusion = uuid.uuid4().hex
+        front_door = record_event(hub, "front_door", intrusion=intrusion)
         donations = hub.services.donations
         review = hub.services.review
         assert donations is not None
@@ -595,13 +607,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             headers=headers,
             user_ids={"olivia": olivia_id, **{name: user.id for name, user in users.items()}},
             front_door=front_door,
-            garden=record_event(hub, "garden"),
+            garden=record_event(hub, "garden", intrusion=intrusion),
             shed=record_event(hub, "shed"),
             spare_event=spare_event,
             olivia_token_id=accounts.create_token(olivia_id, "home assistant", ["events:read"])[0].id,
             spare_token_id=accounts.create_token(olivia_id, "old phone", ["events:read"])[0].id,
             keyring=keyring,
             max_token=max_token,
+            intrusion=intrusion,
             donation=donation,
             spare_donation=spare,
             assignment=assignment,

@@ -41,19 +41,19 @@ def audit_view(
     )
 
 
-def _moment(text: str | None, end_of_day: bool) -> datetime | None:
+def moment(text: str | None, end_of_day: bool) -> datetime | None:
     """Read an ISO-8601 date or time; a date alone means its start (or, for ``until``, the next day's start)."""
     if not text:
         return None
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            moment = datetime.combine(day + timedelta(days=1) if end_of_day else day, time(), tzinfo=UTC)
+            when = datetime.combine(day + timedelta(days=1) if end_of_day else day, time(), tzinfo=UTC)
         else:
-            moment = datetime.fromisoformat(text)
+            when = datetime.fromisoformat(text)
     except ValueError:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"not an ISO-8601 date or time: {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @router.get("")
@@ -78,8 +78,8 @@ def list_events(
         label=label or None,
         sub_label=(UNKNOWN if person == STRANGER else person) or None,
         alarm=alarm,
-        since=_moment(since, end_of_day=False),
-        until=_moment(until, end_of_day=True),
+        since=moment(since, end_of_day=False),
+        until=moment(until, end_of_day=True),
         limit=limit,
     )
     return EventList(events=[event_public(record) for record in records])

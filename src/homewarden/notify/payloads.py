@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from homewarden.events.record import EventRecord
+from homewarden.events.record import EventRecord, IntrusionRecord
+from homewarden.faces.gallery import UNKNOWN
 from homewarden.notify.bus import (
     ArmingChanged,
     CameraOffline,
@@ -102,6 +103,46 @@ def event_public(record: EventRecord) -> EventPublic:
             )
             for index, clip in enumerate(record.clips)
         ],
+    )
+
+
+class IntrusionPublic(BaseModel):
+    """An intrusion as the household sees it: the people seen together (one alarm) and each one's event and clips."""
+
+    id: str
+    cameras: list[str]
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration: float
+    people: int
+    names: list[str]
+    strangers: int
+    alarm: bool
+    alarm_reason: str | None
+    snapshot_url: str | None
+    events: list[EventPublic]
+
+
+def intrusion_public(intrusion: IntrusionRecord) -> IntrusionPublic:
+    """Show an intrusion (only the events given: the caller's cameras'), first person first."""
+    events = [event_public(record) for record in intrusion.events]
+    alarmed = [record for record in intrusion.events if record.alarm]
+    # The picture to show is the first alarming person's, else the first person's.
+    shown = next((record for record in alarmed + list(intrusion.events) if record.snapshot), None)
+    live = intrusion.events[0].live
+    return IntrusionPublic(
+        id=intrusion.id,
+        cameras=list(intrusion.cameras),
+        started_at=datetime.fromtimestamp(intrusion.start, tz=UTC) if live else None,
+        ended_at=datetime.fromtimestamp(intrusion.end, tz=UTC) if live else None,
+        duration=round(intrusion.end - intrusion.start, 1),
+        people=len(intrusion.events),
+        names=sorted({r.sub_label for r in intrusion.events if r.sub_label and r.sub_label != UNKNOWN}),
+        strangers=sum(1 for record in intrusion.events if record.sub_label == UNKNOWN),
+        alarm=bool(alarmed),
+        alarm_reason=alarmed[0].alarm_reason if alarmed else None,
+        snapshot_url=snapshot_path(shown.id) if shown is not None else None,
+        events=events,
     )
 
 
