@@ -65,6 +65,8 @@ class EventPublic(BaseModel):
     household_verdict: str | None = None
     snapshot_url: str | None
     clips: list[ClipPublic]
+    # The intrusion a person event belongs to (GET /api/intrusions/{id}): the people seen with this one.
+    intrusion_id: str | None = None
 
 
 def iso(moment: float) -> str:
@@ -92,6 +94,7 @@ def event_public(record: EventRecord) -> EventPublic:
         alarm_reason=record.alarm_reason,
         zones=list(record.zones),
         household_verdict=record.attributes.get("household_verdict"),
+        intrusion_id=record.intrusion_id,
         snapshot_url=snapshot_path(record.id) if record.snapshot else None,
         clips=[
             ClipPublic(
