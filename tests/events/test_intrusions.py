@@ -12,7 +12,7 @@ import pytest
 
 from conftest import analyze_json, media_file
 from homewarden.config.loader import ConfigError, validate_config
-from homewarden.events.intrusions import IntrusionBoard
+from homewarden.events.intrusions import CONFIRMATION_SLACK, IntrusionBoard
 from homewarden.faces.gallery import UNKNOWN
 
 
@@ -32,6 +32,15 @@ def test_overlapping_people_on_one_camera_are_one_intrusion_and_alarm_once() -> 
     assert again is not None
     assert not again.first
     assert again.summary.alarm_reason == "unidentified"
+
+
+def test_a_person_confirmed_after_the_window_who_appeared_within_it_still_joins() -> None:
+    board = IntrusionBoard(window=30.0)
+    first = board.join("door", "a", 0.0)
+    board.end("a", 10.0)
+    # Seen at 39.5, confirmed (and joining) a second later, after a check for over intrusions at 40.5.
+    assert board.expire(40.5) == []
+    assert board.join("door", "b", 39.5).id == first.id
 
 
 def test_a_person_within_the_window_after_the_last_joins_later_ones_open_a_new_intrusion() -> None:
@@ -95,8 +104,9 @@ def test_an_intrusion_closes_once_its_last_person_left_more_than_the_window_ago(
     # b is still in view: nothing closes however late it is.
     assert board.expire(1000.0) == []
     board.end("b", 20.0)
-    assert board.expire(50.0) == []
-    closed = board.expire(50.5)
+    # 20 + 30 s, plus the slack for a person seen within the window whose event starts a few detections later.
+    assert board.expire(20.0 + 30.0 + CONFIRMATION_SLACK) == []
+    closed = board.expire(20.5 + 30.0 + CONFIRMATION_SLACK)
     assert [(summary.people, summary.start, summary.end) for summary in closed] == [(2, 0.0, 20.0)]
     assert board.intrusion_of("a") is None
 

@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 
 from homewarden.faces.gallery import UNKNOWN
 
+# A person's event starts a few detections after their first sighting, by which time the window measured from that
+# sighting may have passed: an intrusion is kept this much longer, so that one who appeared within it still joins.
+CONFIRMATION_SLACK = 5.0
+
 
 @dataclass
 class Member:
@@ -184,7 +188,7 @@ class IntrusionBoard:
         with self._lock:
             for intrusion in list(self._open.values()):
                 last = intrusion.last_seen()
-                if last is not None and now - last > self.window:
+                if last is not None and now - last > self.window + CONFIRMATION_SLACK:
                     del self._open[intrusion.id]
                     for track_id in intrusion.members:
                         self._of_track.pop(track_id, None)
