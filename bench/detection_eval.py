@@ -6,8 +6,9 @@
 Each clip is analysed by the real command (`python -m homewarden analyze CLIP --json --quiet --out TMP`, in a fresh
 temporary folder, defaults only unless --config is given), as a user runs it. The manifest is DIR/manifest.json
 unless --manifest names another; its format is in bench/detection_scoring.py and docs/benchmarks.md. Prints per clip
-and in total: person visit recall, false person events per hour, person alarms per visit, pet-only alarms, vehicle
-events (and those on parked vehicles), animals found, and the delay from a person's first appearance to the event.
+and in total: person visit recall, false person events per hour, person alarms (one per intrusion) per visit, visits
+covered by an alarm, pet-only alarms, vehicle events (and those on parked vehicles), animals found, and the delay from
+a person's first appearance to the event.
 Not a test: record the numbers in docs/benchmarks.md before and after a change.
 """
 
@@ -76,7 +77,7 @@ def print_table(rows: list[tuple[ClipScore, float | None]]) -> None:
     """Print one line per clip and the total."""
     header = (
         f"{'clip':<44} {'video s':>7} {'wall s':>6} {'visits':>7} {'recall':>6} {'false':>5} {'false/h':>7} "
-        f"{'alarms':>6} {'al/visit':>8} {'pet-only':>8} {'animals':>7} {'vehicle':>7} {'parked':>6} "
+        f"{'alarms':>6} {'al/visit':>8} {'alarmed':>7} {'pet-only':>8} {'animals':>7} {'vehicle':>7} {'parked':>6} "
         f"{'delay med':>9} {'max':>5}"
     )
     print(header)
@@ -85,6 +86,7 @@ def print_table(rows: list[tuple[ClipScore, float | None]]) -> None:
             f"{score.file[:44]:<44} {score.duration:7.1f} {fmt(wall, 1):>6} "
             f"{score.visits_found:>3}/{score.visits:<3} {fmt(score.recall):>6} {score.false_person_events:>5} "
             f"{score.false_per_hour:7.1f} {score.person_alarms:>6} {fmt(score.alarms_per_visit):>8} "
+            f"{score.visits_alarmed:>3}/{score.visits:<3} "
             f"{score.pet_only_alarms:>8} {score.animals_found:>3}/{score.animals:<3} {score.vehicle_events:>7} "
             f"{score.parked_vehicle_events:>6} {fmt(score.median_delay, 1):>9} {fmt(score.max_delay, 1):>5}"
         )

@@ -11,6 +11,9 @@ The manifest is a JSON list with one object per clip, as ../shared/datasets/real
   inside one is not counted, and an event or alarm touching one is neither false nor pet-only;
 - `notes` and any other key are for people and are not read.
 
+Person alarms count what the household is alarmed by: one per intrusion (the `intrusion` key `analyze --json` prints),
+however many of its people's events alarmed; an alarmed event without an intrusion counts alone.
+
 Interval edges are read as ±EDGE seconds: an event counts as overlapping an interval if it comes within EDGE of it.
 """
 
@@ -77,6 +80,8 @@ class SeenEvent:
     start: float
     end: float
     alarm: bool
+    # The intrusion the event belongs to (person events of one intrusion are one alarm); None: an alarm of its own.
+    intrusion: str | None = None
 
     @property
     def span(self) -> Interval:
@@ -95,6 +100,8 @@ class ClipScore:
     person_events: int = 0
     false_person_events: int = 0
     person_alarms: int = 0
+    # Visits covered by an alarm (an alarmed person event overlaps them): fewer alarms must not mean unalarmed visits.
+    visits_alarmed: int = 0
     pet_only_alarms: int = 0
     animals: int = 0
     animals_found: int = 0
@@ -144,6 +151,7 @@ class ClipScore:
             "false_person_events_per_hour": rounded(self.false_per_hour),
             "person_alarms": self.person_alarms,
             "person_alarms_per_visit": rounded(self.alarms_per_visit),
+            "visits_alarmed": self.visits_alarmed,
             "pet_only_alarms": self.pet_only_alarms,
             "animals": self.animals,
             "animals_found": self.animals_found,
@@ -173,11 +181,17 @@ def score_clip(truth: ClipTruth, events: Sequence[SeenEvent]) -> ClipScore:
             score.visits_found += 1
             # An event starting a little before the annotated edge is within the edge's tolerance: no delay.
             score.delays.append(max(0.0, min(starts) - visit.start))
-    for event in people:
+    alarms: set[str | int] = set()
+    for index, event in enumerate(people):
         if not touches_any(event.span, truth.persons) and not touches_any(event.span, truth.ignore):
             score.false_person_events += 1
         if event.alarm and touches_any(event.span, visits):
-            score.person_alarms += 1
+            # What the household is alarmed by is the intrusion: its people after the first only update it.
+            alarms.add(event.intrusion if event.intrusion is not None else index)
+    score.person_alarms = len(alarms)
+    score.visits_alarmed = sum(
+        1 for visit in visits if any(event.alarm and event.span.overlaps(visit) for event in people)
+    )
     animal_spans = [span for span, _species in truth.animals]
     for event in events:
         if (
@@ -212,6 +226,7 @@ def total_score(scores: Iterable[ClipScore]) -> ClipScore:
         total.person_events += score.person_events
         total.false_person_events += score.false_person_events
         total.person_alarms += score.person_alarms
+        total.visits_alarmed += score.visits_alarmed
         total.pet_only_alarms += score.pet_only_alarms
         total.animals += score.animals
         total.animals_found += score.animals_found
@@ -278,5 +293,14 @@ def events_from_json_lines(text: str) -> list[SeenEvent]:
     for line in text.splitlines():
         if line.strip():
             data = json.loads(line)
-            events.append(SeenEvent(str(data["label"]), float(data["start"]), float(data["end"]), bool(data["alarm"])))
+            intrusion = data.get("intrusion")
+            events.append(
+                SeenEvent(
+                    str(data["label"]),
+                    float(data["start"]),
+                    float(data["end"]),
+                    bool(data["alarm"]),
+                    None if intrusion is None else str(intrusion),
+                )
+            )
     return events

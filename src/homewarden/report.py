@@ -32,6 +32,7 @@ def event_json(record: EventRecord) -> dict[str, Any]:
         "zones": list(record.zones),
         "alarm": record.alarm,
         "alarm_reason": record.alarm_reason,
+        "intrusion": record.intrusion_id,
         "clip_error": record.clip_error,
     }
 

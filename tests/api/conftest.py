@@ -99,6 +99,7 @@ def record_event(
     sub_label: str | None = None,
     seconds: float = 2.0,
     clip: bytes | None = None,
+    intrusion: str | None = None,
 ) -> EventRecord:
     """Store an event the way the recorder does: a real H.264 clip (or ``clip``) and a JPEG snapshot, sealed."""
     media = hub.services.storage.media
@@ -130,6 +131,7 @@ def record_event(
         alarm_reason="stranger" if alarm else None,
         sub_label=sub_label,
         source="test",
+        intrusion_id=intrusion,
     )
     hub.services.events.save_event(record)
     return record

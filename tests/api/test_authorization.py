@@ -74,6 +74,8 @@ class World:
     spare_webhook: int
     bulk_doomed_event: EventRecord
     share: int
+    # Spanning the front door and the garden: max sees only its garden part.
+    intrusion: str
 
     def targets(self, party: str) -> dict[str, str]:
         """Return home A's resources a request may name; olivia's destructive calls get spares of the same kind."""
@@ -81,6 +83,7 @@ class World:
         return {
             "party": party,
             "event": self.front_door.id,
+            "intrusion": self.intrusion,
             "doomed_event": self.spare_event.id if olivia else self.front_door.id,
             "camera": "front_door",
             "member": str(self.user_ids["max"]),
@@ -370,6 +373,14 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     # Nobody's session opens a share link; only its token does (tests/security/test_shares.py).
     ("GET", "/shared/{token}"): Row(Call("GET", "/shared/" + "A" * 43), everyone(404)),
+    # intrusions: the timeline by intrusion (max sees the garden's part of the front door's and garden's one)
+    ("GET", "/api/intrusions"): Row(
+        Call("GET", "/api/intrusions"), who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=200)
+    ),
+    ("GET", "/api/intrusions/{intrusion_id}"): Row(
+        Call("GET", "/api/intrusions/{intrusion}"),
+        who(anonymous=401, olivia=200, max=200, bob=404, program=403, token=200),
+    ),
     # live view (the cameras do not run here: the owner's snapshot is 503, no frame yet)
     ("GET", "/api/cameras"): Row(
         Call("GET", "/api/cameras"), who(anonymous=401, olivia=200, max=200, bob=200, program=403, token=403)
@@ -649,7 +660,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         headers["max_token"] = {"Authorization": f"Bearer {max_token}"}
         keyring = hub.services.keys.keyring
         assert keyring is not None
-        front_door = record_event(hub, "front_door")
+        intrusion = uuid.uuid4().hex
+        front_door = record_event(hub, "front_door", intrusion=intrusion)
         donations = hub.services.donations
         review = hub.services.review
         assert donations is not None
@@ -671,13 +683,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             headers=headers,
             user_ids={"olivia": olivia_id, **{name: user.id for name, user in users.items()}},
             front_door=front_door,
-            garden=record_event(hub, "garden"),
+            garden=record_event(hub, "garden", intrusion=intrusion),
             shed=record_event(hub, "shed"),
             spare_event=spare_event,
             olivia_token_id=accounts.create_token(olivia_id, "home assistant", ["events:read"])[0].id,
             spare_token_id=accounts.create_token(olivia_id, "old phone", ["events:read"])[0].id,
             keyring=keyring,
             max_token=max_token,
+            intrusion=intrusion,
             donation=donation,
             spare_donation=spare,
             assignment=assignment,

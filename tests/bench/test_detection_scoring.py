@@ -183,3 +183,39 @@ def test_events_from_analyze_json_lines() -> None:
         SeenEvent("person", 1.2, 5.0, True),
         SeenEvent("car", 0.0, 3.5, False),
     ]
+
+
+def test_alarms_of_one_intrusion_count_once_and_alarmed_visits_are_counted() -> None:
+    truth = ClipTruth("gym.mp4", 100.0, persons=(Interval(0, 60), Interval(80, 90)))
+    events = [
+        SeenEvent("person", 1.0, 30.0, True, "a"),  # intrusion a: its first alarm
+        SeenEvent("person", 5.0, 40.0, True, "a"),  # a again: an update, not a second alarm
+        SeenEvent("person", 20.0, 50.0, False, "a"),  # a member's track in it: no alarm
+        SeenEvent("person", 81.0, 85.0, True, None),  # an alarm without an intrusion counts alone
+        SeenEvent("person", 82.0, 84.0, True, None),  # and so does this one
+    ]
+    score = score_clip(truth, events)
+    # Alarms: {a, event 3, event 4} = 3 over 2 visits.
+    assert score.person_alarms == 3
+    assert score.alarms_per_visit == pytest.approx(1.5)
+    # Both visits have an alarmed event on them.
+    assert score.visits_alarmed == 2
+    assert total_score([score, score]).visits_alarmed == 4
+
+
+def test_a_visit_with_no_alarmed_event_is_not_alarmed() -> None:
+    truth = ClipTruth("door.mp4", 30.0, persons=(Interval(0, 10), Interval(20, 25)))
+    score = score_clip(truth, [SeenEvent("person", 1, 9, True, "x"), SeenEvent("person", 21, 24, False, "x")])
+    assert (score.person_alarms, score.visits_alarmed) == (1, 1)
+
+
+def test_the_intrusion_is_read_from_analyze_json_lines() -> None:
+    lines = "\n".join(
+        [
+            json.dumps({"label": "person", "start": 1.0, "end": 2.0, "alarm": True, "intrusion": "abc"}),
+            json.dumps({"label": "car", "start": 3.0, "end": 4.0, "alarm": False, "intrusion": None}),
+            json.dumps({"label": "dog", "start": 5.0, "end": 6.0, "alarm": False}),
+        ]
+    )
+    events = events_from_json_lines(lines)
+    assert [event.intrusion for event in events] == ["abc", None, None]

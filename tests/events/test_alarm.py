@@ -19,6 +19,7 @@ from homewarden.events.alarm import (
     TrackEvidence,
     armed_for,
     decide_alarm,
+    decision_attributes,
     judge_person_track,
 )
 from homewarden.events.arming import mode_at
@@ -269,3 +270,21 @@ def test_without_the_household_people_still_alarm(caplog: pytest.LogCaptureFixtu
 
     assert (conclusion.decision.alarm, conclusion.decision.reason) == (True, UNIDENTIFIED)
     assert "face recognition is off for this run: cannot read the household" in caplog.text
+
+
+def test_a_passer_by_in_an_entry_only_zone_does_not_alarm_until_they_leave_it() -> None:
+    watch = IntrusionWatch("shop", AlarmConfig(grace_period=10.0), FacesConfig(), FRAME, None, live=False)
+    obj = person_track()
+    obj.stayed_inside = ["street"]
+
+    decision = watch.follow(obj, 10.0)
+    assert decision is not None
+    assert (decision.alarm, decision.stayed_in) == (False, ("street",))
+    assert decision_attributes(decision)["stayed_in_zone"] == "street"
+    assert watch.follow(obj, 11.0) is None
+    # Off the street towards the door: decided again, and now an intruder.
+    obj.stayed_inside = []
+    again = watch.follow(obj, 12.0)
+    assert again is not None
+    assert (again.alarm, again.stayed_in, again.at) == (True, (), 12.0)
+    assert watch.conclude(obj).decision == again

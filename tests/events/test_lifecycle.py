@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from homewarden.config.model import STATIONARY_LABELS, ObjectsConfig, StationaryConfig
+from homewarden.config.model import STATIONARY_LABELS, ObjectsConfig, StationaryConfig, ZoneConfig
 from homewarden.detect.base import Detection
 from homewarden.events.lifecycle import (
     MAX_PERSON_VIEWS,
@@ -127,3 +127,31 @@ def test_a_car_that_arrives_and_parks_ends_its_event_and_raises_no_new_one() -> 
     assert [events.update(at, [lost_and_found], FRAME) for at in (21.0, 21.2, 21.4)] == [[], [], []]
     [parked] = events.active.values()
     assert parked.parked
+
+
+STREET = [[0, 250], [768, 250], [768, 432], [0, 432]]
+
+
+def walk(feet_y: list[float]) -> TrackedObject:
+    """Follow one person whose feet are at these heights, one sighting a frame; return the tracked object."""
+    zones = {"street": ZoneConfig(coordinates=STREET, alarm_on_entry_from_outside=True)}
+    lifecycle = EventLifecycle(ObjectsConfig(), zones)
+    for index, y in enumerate(feet_y):
+        lifecycle.update(float(index), [TrackedDetection(1, person(0.9, (300, y - 200, 400, y)))], FRAME)
+    (obj,) = lifecycle.active.values()
+    return obj
+
+
+def test_a_person_first_seen_in_an_entry_only_zone_who_stays_there_is_marked() -> None:
+    assert walk([300, 310, 320, 330]).stayed_inside == ["street"]
+
+
+def test_a_person_who_came_into_the_zone_from_outside_is_not_marked() -> None:
+    obj = walk([150, 200, 260, 300])
+    assert obj.stayed_inside == []
+    assert obj.zones == ["street"]
+
+
+def test_a_person_first_seen_in_the_zone_who_leaves_it_is_no_longer_marked() -> None:
+    # Off the street and up to the shop door (above the zone): a visitor, not a passer-by.
+    assert walk([300, 280, 240, 200]).stayed_inside == []

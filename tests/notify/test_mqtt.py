@@ -523,3 +523,50 @@ def test_the_off_site_lag_is_a_home_assistant_sensor(namespace: Namespace) -> No
     finally:
         bus.stop()
         bridge.stop()
+
+
+def test_two_people_side_by_side_are_one_intrusion_on_the_intrusions_topic(
+    namespace: Namespace, tmp_path: Path
+) -> None:
+    """Real footage of two people walking together: one intrusion, "new", updated to two people and an alarm, "end"."""
+    video = media_file("video/face-demographics-walking.gif")
+    config, camera = single_source_config(str(video))
+    bridge = Hub().bridge(namespace.config(), [camera])
+    bus = HubBus()
+    bus.subscribe("mqtt", bridge.handle)
+    bus.start()
+    bridge.start()
+    prefix = namespace.prefix
+    try:
+        wait_online(namespace, prefix)
+        with Subscriber(namespace.port, [f"{prefix}/intrusions", f"{prefix}/events"]) as sub:
+            runner = CameraRunner(
+                camera, config, create_detector(config.detector), MediaFolder(tmp_path), lambda _: None, bus=bus
+            )
+            source = VideoSource(str(video))
+            source.open()
+            runner.run_file(source)
+            bus.flush()
+            topic = f"{prefix}/intrusions"
+            sub.wait_for(lambda got: any(m.topic == topic and b'"type": "end"' in m.payload for m in got))
+            told = [json.loads(m.payload) for m in sub.messages if m.topic == f"{prefix}/intrusions"]
+            events = [json.loads(m.payload) for m in sub.messages if m.topic == f"{prefix}/events"]
+    finally:
+        bus.stop()
+        bridge.stop()
+
+    assert len({message["id"] for message in told}) == 1
+    kinds = [message["type"] for message in told]
+    assert kinds[0] == "new"
+    assert kinds[-1] == "end"
+    assert set(kinds[1:-1]) == {"update"}
+    assert told[0]["people"] == 1
+    assert told[0]["alarm"] is False
+    last = told[-1]
+    assert (last["people"], last["alarm"], last["alarm_reason"], last["cameras"]) == (2, True, "unidentified", [camera])
+    assert last["end"] is not None
+    assert sorted(last["events"]) == sorted({event["after"]["id"] for event in events})
+    # The first alarm raised the intrusion; the second person's alarm only updated it (same id, still one).
+    raised = [message for message in told if message["alarm"]]
+    assert raised
+    assert raised[0]["people"] >= 1

@@ -179,7 +179,8 @@ def household(tmp_path: Path, push_service: PushService) -> Iterator[Household]:
         store.close()
 
 
-def _notifier(household: Household) -> PushNotifier:
+def _notifier(household: Household, min_interval: float = 0.0) -> PushNotifier:
+    """Return a notifier to the stand-in push service; by default without the per-camera limit."""
     return PushNotifier(
         household.subscriptions,
         household.accounts,
@@ -189,6 +190,7 @@ def _notifier(household: Household) -> PushNotifier:
         tls=household.service.tls.client,
         # The garden camera has a display name in the config; the others are shown by their ids in words.
         camera_names={"garden": "Back garden"},
+        min_interval=min_interval,
     )
 
 
@@ -392,3 +394,33 @@ def test_a_browser_that_cannot_be_reached_or_encrypted_to_does_not_keep_the_alar
     assert "P-256" in logged
     assert "connection refused" in logged
     assert "https://" in logged  # the plain-http endpoint's refusal says what it must be
+
+
+def test_an_intrusion_is_pushed_once_however_many_of_its_people_alarm(
+    household: Household, push_service: PushService
+) -> None:
+    notifier = _notifier(household)
+    intrusion = uuid.uuid4().hex
+    people = [
+        EventUpdated("shed", str(uuid.uuid4()), "person", None, True, "unidentified", time.time(), intrusion)
+        for _ in range(3)
+    ]
+
+    assert [notifier.notify(message) for message in people] == [1, 0, 0]
+    assert [request.path for request in push_service.wait_for(1)] == ["/push/bob"]
+
+
+def test_a_camera_pushes_at_most_one_alarm_per_min_interval(household: Household, push_service: PushService) -> None:
+    quick = _notifier(household, min_interval=3600.0)
+    # Two intrusions on the shed a moment apart: the second is not pushed; another camera's still is.
+    first = EventUpdated("shed", str(uuid.uuid4()), "person", None, True, "stranger", time.time(), uuid.uuid4().hex)
+    second = EventUpdated("shed", str(uuid.uuid4()), "person", None, True, "stranger", time.time(), uuid.uuid4().hex)
+    elsewhere = EventUpdated("front_door", str(uuid.uuid4()), "person", None, True, "stranger", time.time(), "x")
+    doorbell = DoorbellPressed("shed", str(uuid.uuid4()), time.time(), None, None)
+
+    assert [quick.notify(m) for m in (first, second, elsewhere, doorbell)] == [1, 0, 1, 1]
+    assert quick.rate_limited == 1
+    assert sorted(r.path for r in push_service.wait_for(3)) == ["/push/bob", "/push/bob", "/push/olivia"]
+    # Without a limit (0) every intrusion is pushed.
+    unlimited = _notifier(household)
+    assert [unlimited.notify(m) for m in (first, second)] == [1, 1]

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from homewarden.accounts.store import AccountStore
+from homewarden.events.record import EventRecord
 from homewarden.store import EventStore
 from homewarden.store.database import SCHEMA_HEAD, migration_config, schema_revision
 from homewarden.store.models import Base
@@ -80,6 +81,7 @@ def test_downgrade_to_base_removes_the_tables_and_upgrade_restores_them(
             "password_link",
             "event_review",
             "clip_share",
+            "intrusion",
         }
 
 
@@ -209,6 +211,33 @@ def test_password_links_come_and_go_with_revision_0011(database_url: str, direct
         command.upgrade(config, "head")
         assert connection.execute(text("SELECT count(*) FROM password_link")).scalar() == 0
         connection.execute(text("DELETE FROM user_account"))
+
+
+def test_intrusions_revision_0010_links_events_and_goes_back_without_losing_them(
+    database_url: str, direct_engine: Engine
+) -> None:
+    """Revision 0010: events link to their intrusion; going back drops the link and the table, never the events."""
+    with EventStore.open(database_url) as store:
+        store.save_event(
+            EventRecord("e1", "door", "person", 0.9, 10.0, 12.0, False, (0, 0, 1, 1), None, intrusion_id="i1")
+        )
+        store.save_event(
+            EventRecord(
+                "e2", "door", "person", 0.8, 5.0, 20.0, False, (0, 0, 1, 1), None, alarm=True, intrusion_id="i1"
+            )
+        )
+    inspector = inspect(direct_engine)
+    assert {c["name"] for c in inspector.get_check_constraints("intrusion")} == {"ck_intrusion_end_not_before_start"}
+    with direct_engine.connect() as connection:
+        assert connection.execute(text('SELECT start, "end", alarm FROM intrusion')).one() == (5.0, 20.0, True)
+
+    with direct_engine.begin() as connection:
+        command.downgrade(migration_config(connection), "0008")
+        assert "intrusion" not in inspect(connection).get_table_names()
+        assert "intrusion_id" not in {c["name"] for c in inspect(connection).get_columns("event")}
+        assert connection.execute(text("SELECT count(*) FROM event")).scalar() == 2
+        command.upgrade(migration_config(connection), "head")
+        assert connection.execute(text("SELECT count(*) FROM event WHERE intrusion_id IS NULL")).scalar() == 2
 
 
 def test_a_database_behind_the_head_is_migrated_when_opened(database_url: str, direct_engine: Engine) -> None:

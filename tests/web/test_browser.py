@@ -138,10 +138,11 @@ def test_timeline_filters_by_label_and_alarm_and_keeps_them_in_the_url(
 ) -> None:
     page.goto("/")
     wait_for_timeline(page)
-    cards = page.get_by_test_id("event-card")
+    # One item per event, or per intrusion for people (test_an_intrusion_opens_to_its_people_and_their_clips).
+    cards = page.locator('[data-testid="event-card"], [data-testid="intrusion-card"]')
     expect(cards.first).to_be_visible()
-    for event in demo_events.values():
-        expect(page.locator(f'[data-event-id="{event["id"]}"]')).to_be_visible()
+    expect(page.locator(f'[data-event-id="{demo_events["cat"]["id"]}"]')).to_be_visible()
+    expect(page.locator(f'[data-intrusion-id="{demo_events["person"]["intrusion_id"]}"]')).to_be_visible()
 
     expect(page.get_by_test_id("filters-toggle")).to_be_hidden()  # on a desktop the filters are always shown
     page.get_by_test_id("filter-label").select_option("cat")
@@ -154,20 +155,45 @@ def test_timeline_filters_by_label_and_alarm_and_keeps_them_in_the_url(
     page.get_by_test_id("filter-alarm").check()
     expect(page).to_have_url(re.compile(r"/\?alarm=true$"))
     wait_for_timeline(page)
-    alarm_card = page.locator(f'[data-event-id="{demo_events["person"]["id"]}"]')
-    # Plain words, one badge: the sentence says who and where, the badge only that it was an alarm.
+    alarm_card = page.locator(f'[data-intrusion-id="{demo_events["person"]["intrusion_id"]}"]')
+    # Plain words, one badge: the card says how many people and where, the badge only that it was an alarm.
     expect(alarm_card.get_by_test_id("alarm-badge")).to_have_text("Alarm")
-    expect(alarm_card.get_by_test_id("event-label")).to_have_text("Unfamiliar person in the living room")
     expect(alarm_card.locator(".badge")).to_have_count(1)
     assert "living_room" not in alarm_card.inner_text()
+    assert "Living room" in alarm_card.inner_text()
     assert cards.count() == page.get_by_test_id("alarm-badge").count() > 0
-    assert all(text.endswith(" in the living room") for text in page.get_by_test_id("event-label").all_inner_texts())
+    assert page.get_by_test_id("event-card").count() == 0  # only people alarm, and people are intrusions
+    assert all(
+        re.fullmatch(r"\d+ (person|people)", text) for text in page.get_by_test_id("intrusion-people").all_inner_texts()
+    )
 
     page.reload()
     wait_for_timeline(page)
     expect(page.get_by_test_id("filter-alarm")).to_be_checked()
     expect(alarm_card).to_be_visible()
     assert cards.count() == page.get_by_test_id("alarm-badge").count() > 0
+
+
+def test_an_intrusion_opens_to_its_people_and_their_clips(page: Page, demo_events: dict[str, dict[str, Any]]) -> None:
+    person = demo_events["person"]
+    intrusion = page.request.get(f"/api/intrusions/{person['intrusion_id']}").json()
+    page.goto("/")
+    wait_for_timeline(page)
+    card = page.locator(f'[data-intrusion-id="{person["intrusion_id"]}"]')
+    # One item for the intrusion however many people it holds.
+    expect(card).to_have_count(1)
+    inside = card.get_by_test_id("intrusion-events")
+    expect(inside).to_be_hidden()
+    card.get_by_test_id("intrusion-open").click()
+    expect(inside).to_be_visible()
+    expect(card.get_by_test_id("intrusion-people")).to_have_text(
+        "1 person" if intrusion["people"] == 1 else f"{intrusion['people']} people"
+    )
+    people = inside.get_by_test_id("event-card")
+    expect(people).to_have_count(len(intrusion["events"]))
+    inside.locator(f'[data-event-id="{person["id"]}"]').click()
+    page.wait_for_url(f"**/events/{person['id']}")
+    expect(page.get_by_test_id("event-video")).to_be_visible()
 
 
 def test_event_clip_plays_and_seeks(page: Page, demo_events: dict[str, dict[str, Any]]) -> None:
@@ -273,7 +299,7 @@ def test_timeline_fits_a_phone(
         page = context.new_page()
         page.goto("/")
         wait_for_timeline(page)
-        expect(page.get_by_test_id("event-card").first).to_be_visible()
+        expect(page.locator('[data-testid="event-card"], [data-testid="intrusion-card"]').first).to_be_visible()
         expect(page.get_by_test_id("nav")).to_be_visible()
         expect(page.get_by_test_id("nav-timeline")).to_be_in_viewport()
         width = page.evaluate("() => document.documentElement.scrollWidth")

@@ -19,7 +19,7 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Request, status
 from fastapi.routing import APIRoute
 
 from homewarden.accounts.store import Role, UserRecord
-from homewarden.events.record import EventRecord
+from homewarden.events.record import EventRecord, IntrusionRecord
 from homewarden.hub.services import HubServices
 from homewarden.privacy.audit import Actor
 
@@ -235,6 +235,22 @@ def accessible_event(event_id: str, caller: Caller, hub: Services) -> EventRecor
     raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id!r}")
 
 
+def accessible_intrusion(intrusion_id: str, caller: Caller, hub: Services) -> IntrusionRecord:
+    """Return the intrusion with only its events on cameras the caller may watch; 404 if none are (or it is none)."""
+    visible = caller.cameras if caller.household else []
+    record = hub.events.get_intrusion(intrusion_id, visible) if len(intrusion_id) <= 64 else None
+    if record is not None and record.events:
+        return record
+    whole = hub.events.get_intrusion(intrusion_id) if len(intrusion_id) <= 64 else None
+    if whole is not None and hub.audit is not None:
+        home_id = hub.accounts.home_of_camera(whole.events[0].camera)
+        shown = caller.shown_as if caller.home_id in (home_id, None) else f"outsider-{caller.id}"
+        hub.audit.record(
+            Actor(caller.role, shown), "refused", f"intrusion:{whole.id}", home_id=home_id, outcome="refused"
+        )
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"no intrusion {intrusion_id!r}")
+
+
 def hub_home(caller: Caller, hub: Services) -> int:
     """Return the hub's own home if the caller belongs to it (its faces, storage and key live on this hub)."""
     if caller.home_id != hub.hub_home_id:
@@ -246,4 +262,5 @@ def hub_home(caller: Caller, hub: Services) -> int:
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 CameraName = Annotated[str, Depends(accessible_camera)]
 AccessibleEvent = Annotated[EventRecord, Depends(accessible_event)]
+AccessibleIntrusion = Annotated[IntrusionRecord, Depends(accessible_intrusion)]
 HubHome = Annotated[int, Depends(hub_home)]

@@ -60,7 +60,7 @@ def shown_events(records: list[EventRecord], hub: HubServices, caller: CurrentUs
     ]
 
 
-def _moment(text: str | None, end_of_day: bool, zone: tzinfo) -> datetime | None:
+def moment(text: str | None, end_of_day: bool, zone: tzinfo) -> datetime | None:
     """Read an ISO-8601 date or time in the home's ``zone`` unless it says; a date alone means the day's start.
 
     For ``until`` a date means the next day's start. The answer is in UTC: the database compares stored UTC times
@@ -71,12 +71,12 @@ def _moment(text: str | None, end_of_day: bool, zone: tzinfo) -> datetime | None
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            moment = datetime.combine(day + timedelta(days=1) if end_of_day else day, time(), tzinfo=zone)
+            when = datetime.combine(day + timedelta(days=1) if end_of_day else day, time(), tzinfo=zone)
         else:
-            moment = datetime.fromisoformat(text)
+            when = datetime.fromisoformat(text)
     except ValueError:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"not an ISO-8601 date or time: {text!r}") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
+    return (when if when.tzinfo else when.replace(tzinfo=zone)).astimezone(UTC)
 
 
 @router.get("")
@@ -102,8 +102,8 @@ def list_events(
         label=label or None,
         sub_label=(UNKNOWN if person == STRANGER else person) or None,
         alarm=alarm,
-        since=_moment(since, end_of_day=False, zone=zone),
-        until=_moment(until, end_of_day=True, zone=zone),
+        since=moment(since, end_of_day=False, zone=zone),
+        until=moment(until, end_of_day=True, zone=zone),
         limit=limit,
     )
     return EventList(events=shown_events(records, hub, caller), timezone=str(zone))

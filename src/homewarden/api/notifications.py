@@ -26,6 +26,7 @@ WebhookKind = Literal[
     "event_update",
     "event_end",
     "alarm",
+    "intrusion",
     "doorbell",
     "arming",
     "motion",

@@ -12,6 +12,7 @@ from homewarden.config.model import ArmingMode
 # The event as the API and the webhooks show it: one serialiser, beside the channels (the API is above them).
 from homewarden.notify.payloads import ClipPublic as ClipPublic
 from homewarden.notify.payloads import EventPublic as EventPublic
+from homewarden.notify.payloads import IntrusionPublic as IntrusionPublic
 
 
 class Incoming(BaseModel):
@@ -291,6 +292,12 @@ class EventList(BaseModel):
 
     events: list[EventPublic]
     timezone: str = Field(description=HOME_TIMEZONE)
+
+
+class IntrusionList(BaseModel):
+    """A page of the timeline, one item per intrusion."""
+
+    intrusions: list[IntrusionPublic]
 
 
 class CameraPublic(BaseModel):

@@ -20,12 +20,13 @@ from homewarden.config.model import HomewardenConfig
 from homewarden.detect.base import ObjectDetector
 from homewarden.events.alarm import AlarmDecision, IntrusionWatch, decision_attributes
 from homewarden.events.arming import ArmingState
+from homewarden.events.intrusions import IntrusionBoard, IntrusionSummary
 from homewarden.events.lifecycle import EventEnded, EventStarted, TrackedObject
 from homewarden.events.record import EventRecord
 from homewarden.faces.household import HouseholdHandle
 from homewarden.faces.identity import PersonIdentifier
 from homewarden.faces.library import household_gallery
-from homewarden.notify.bus import DoorbellPressed, EventUpdated, HubBus, MotionChanged
+from homewarden.notify.bus import DoorbellPressed, EventUpdated, HubBus, IntrusionChanged, MotionChanged
 from homewarden.notify.bus import EventEnded as BusEventEnded
 from homewarden.notify.bus import EventStarted as BusEventStarted
 from homewarden.store.media import MediaFolder
@@ -68,6 +69,7 @@ class PendingEvent:
 
     obj: TrackedObject
     ended: bool = False
+    intrusion_id: str | None = None
 
 
 class CameraPipeline:
@@ -90,8 +92,11 @@ class CameraPipeline:
         arming: ArmingState | None = None,
         household: HouseholdHandle | None = None,
         bus: HubBus | None = None,
+        intrusions: IntrusionBoard | None = None,
     ) -> None:
         camera = config.cameras[name]
+        # Shared by every camera of a hub (areas span cameras); a pipeline of its own otherwise.
+        self.intrusions = intrusions or IntrusionBoard(config.alarm.group_window, config.areas)
         self.bus = bus
         self._motion_until: float | None = None
         self._rings: dict[str, DoorbellRing] = {}
@@ -149,7 +154,8 @@ class CameraPipeline:
                 if not pending.ended:
                     decision = self.watch.follow(pending.obj, sample.time)
                     if decision is not None:
-                        self._publish_update(pending.obj, decision, sample.time)
+                        self._decided(pending, decision, sample.time)
+            self._close_intrusions(sample.time)
             self._identify_visitors(sample)
             self._publish_finished()
             if self.live_frames is not None:
@@ -199,14 +205,53 @@ class CameraPipeline:
             if self.bus is not None:
                 self.bus.publish(MotionChanged(self.name, False, self.last_time if now is None else now))
 
-    def _publish_update(self, obj: TrackedObject, decision: AlarmDecision, now: float) -> None:
-        if self.bus is None:
-            return
+    def _decided(self, pending: PendingEvent, decision: AlarmDecision, now: float) -> None:
+        """Act on a running track's alarm decision: its intrusion learns who it is and whether it alarmed."""
+        obj = pending.obj
         watched = self.watch.tracks.get(obj.id)
         sub_label = watched.faces.sub_label() if watched is not None else None
-        self.bus.publish(
-            EventUpdated(self.name, obj.id, decision.label, sub_label, decision.alarm, decision.reason, now)
-        )
+        if decision.label == "person":
+            self._join_intrusion(pending, now)
+        intrusion = self._settle_in_intrusion(obj.id, decision, sub_label, now)
+        if self.bus is not None:
+            self.bus.publish(
+                EventUpdated(
+                    self.name, obj.id, decision.label, sub_label, decision.alarm, decision.reason, now, intrusion
+                )
+            )
+
+    def _join_intrusion(self, pending: PendingEvent, now: float) -> None:
+        """Put a person track into its area's intrusion (once) and announce the intrusion's new or larger crowd."""
+        if pending.intrusion_id is not None:
+            return
+        obj = pending.obj
+        summary = self.intrusions.join(self.name, obj.id, obj.first_seen, obj.last_seen if pending.ended else None)
+        pending.intrusion_id = summary.id
+        self._announce("new" if summary.people == 1 else "update", summary, now)
+
+    def _settle_in_intrusion(
+        self, track_id: str, decision: AlarmDecision, sub_label: str | None, now: float
+    ) -> str | None:
+        """Tell the track's intrusion who it is and its alarm; return the intrusion's id (None if it has none)."""
+        intrusion_id = self.intrusions.intrusion_of(track_id)
+        if intrusion_id is None:
+            return None
+        self.intrusions.identify(track_id, sub_label)
+        outcome = self.intrusions.alarm(track_id, decision.reason) if decision.alarm else None
+        if outcome is not None and outcome.first:
+            log.warning("camera %s: intrusion %s raised by event %s", self.name, intrusion_id, track_id)
+        summary = outcome.summary if outcome is not None else self.intrusions.summary_of(track_id)
+        if summary is not None:
+            self._announce("update", summary, now)
+        return intrusion_id
+
+    def _announce(self, kind: str, summary: IntrusionSummary, now: float) -> None:
+        if self.bus is not None:
+            self.bus.publish(IntrusionChanged(kind, summary, now))
+
+    def _close_intrusions(self, now: float) -> None:
+        for summary in self.intrusions.expire(now):
+            self._announce("end", summary, now)
 
     def restart_stream(self, at: float) -> None:
         """Note that the video jumped (a looping file started over) at this time: its frames are a new scene."""
@@ -241,6 +286,7 @@ class CameraPipeline:
             self.recorder.finish_overdue(now)
             self._end_motion(now)
             self._publish_finished()
+            self._close_intrusions(now)
 
     def finish(self) -> None:
         """End every event and close every clip (the stream is over or the hub is stopping)."""
@@ -249,23 +295,30 @@ class CameraPipeline:
             self.recorder.finish_all()
             self._end_motion(None)
             self._publish_finished()
+            # Every track of this camera is over: its intrusions end once no other camera of their area has one.
+            self._close_intrusions(float("inf"))
 
     def _apply(self, changes: list[EventStarted | EventEnded]) -> None:
         for change in changes:
             obj = change.obj
             if isinstance(change, EventStarted):
-                self._pending[obj.id] = PendingEvent(obj)
+                started = self._pending[obj.id] = PendingEvent(obj)
                 self.recorder.start(obj.id, obj.first_seen)
                 log.info("camera %s: %s event %s started", self.name, obj.label, obj.id)
                 if self.bus is not None:
                     self.bus.publish(
                         BusEventStarted(self.name, obj.id, obj.label, round(obj.best_score, 4), obj.first_seen)
                     )
+                if obj.label == "person":
+                    self._join_intrusion(started, obj.first_seen)
             else:
                 pending = self._pending.get(obj.id)
                 if pending is not None:  # else its recording was cut short and the event is already reported
                     pending.ended = True
                 self.recorder.stop(obj.id, obj.last_seen)
+                summary = self.intrusions.end(obj.id, obj.last_seen)
+                if summary is not None:
+                    self._announce("update", summary, obj.last_seen)
 
     def _publish_finished(self) -> None:
         for recording in self.recorder.take_finished():
@@ -274,7 +327,7 @@ class CameraPipeline:
             if ring is not None:
                 record = self._finish_ring(recording, ring)
             elif pending is not None:
-                record = self._finish_event(pending.obj, recording)
+                record = self._finish_event(pending, recording)
             else:
                 continue
             self.written.append(record)
@@ -311,9 +364,19 @@ class CameraPipeline:
             clip_error=recording.error,
         )
 
-    def _finish_event(self, obj: TrackedObject, recording: FinishedRecording) -> EventRecord:
+    def _finish_event(self, pending: PendingEvent, recording: FinishedRecording) -> EventRecord:
+        obj = pending.obj
         snapshot = self._write_snapshot(obj)
         conclusion = self.watch.conclude(obj)
+        if conclusion.label == "person":
+            self._join_intrusion(pending, obj.last_seen)
+            self._settle_in_intrusion(obj.id, conclusion.decision, conclusion.sub_label, obj.last_seen)
+        elif pending.intrusion_id is not None:
+            # Held back as a pet: it is no one in the intrusion.
+            pending.intrusion_id = None
+            summary = self.intrusions.leave(obj.id)
+            if summary is not None:
+                self._announce("update", summary, obj.last_seen)
         x1, y1, x2, y2 = obj.best_box
         return EventRecord(
             id=obj.id,
@@ -333,6 +396,7 @@ class CameraPipeline:
             attributes=decision_attributes(conclusion.decision),
             source=self.source,
             clip_error=recording.error,
+            intrusion_id=pending.intrusion_id,
         )
 
     def _write_snapshot(self, obj: TrackedObject) -> str | None:

@@ -15,6 +15,7 @@ from homewarden.camera.reader import FramePacer, LatestSample, read_samples
 from homewarden.config.model import HomewardenConfig
 from homewarden.detect.base import ObjectDetector
 from homewarden.events.arming import ArmingState
+from homewarden.events.intrusions import IntrusionBoard
 from homewarden.events.record import EventRecord
 from homewarden.faces.household import HouseholdHandle
 from homewarden.notify.bus import HubBus
@@ -69,6 +70,7 @@ class CameraRunner:
         household: HouseholdHandle | None = None,
         bus: HubBus | None = None,
         health: CameraHealthBoard | None = None,
+        intrusions: IntrusionBoard | None = None,
     ) -> None:
         self.name = name
         self.bus = bus
@@ -90,6 +92,7 @@ class CameraRunner:
         self.live = live
         self.arming = arming
         self.household = household
+        self.intrusions = intrusions
 
     def counters(self) -> tuple[int, int, int]:
         """Return frames analysed, detector calls and frames dropped so far (read from any thread)."""
@@ -132,6 +135,7 @@ class CameraRunner:
                 arming=self.arming,
                 household=self.household,
                 bus=self.bus,
+                intrusions=self.intrusions,
             )
         else:
             self.pipeline.recorder.reopen(source.stream if source.info.remuxable else None, source.audio_stream)

@@ -167,6 +167,14 @@ class ZoneConfig(StrictModel):
     objects: list[str] = Field(
         default_factory=list, description="Labels that count in this zone; every label when empty."
     )
+    alarm_on_entry_from_outside: bool = Field(
+        default=False,
+        title="Alarm only on entry from outside",
+        description=(
+            "A person first seen inside this zone who stays in it raises no alarm (passers-by on the street a "
+            "camera overlooks); one who came into it from outside, or who leaves it, follows the camera's rules."
+        ),
+    )
 
 
 class RecordConfig(StrictModel):
@@ -379,6 +387,16 @@ class AlarmConfig(StrictModel):
         default_factory=dict,
         description="Rules per camera; a camera not listed raises alarms in away and night.",
     )
+    group_window: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=600.0,
+        title="Intrusion window",
+        description=(
+            "Seconds after a person was last seen in which another person on the same camera (or area) joins the "
+            "same intrusion: one alarm with several people instead of one alarm each."
+        ),
+    )
     camera_offline_after: float = Field(
         default=60.0,
         ge=5.0,
@@ -450,10 +468,26 @@ class WebhooksConfig(StrictModel):
     )
 
 
+class PushConfig(StrictModel):
+    """How often web push may notify about one camera."""
+
+    min_interval: float = Field(
+        default=60.0,
+        ge=0.0,
+        le=3600.0,
+        title="Minimum interval per camera",
+        description=(
+            "Seconds after an alarm notification from a camera in which its further alarms are not pushed (they "
+            "still reach MQTT, webhooks and the timeline); 0 pushes every intrusion."
+        ),
+    )
+
+
 class NotifyConfig(StrictModel):
     """The notification channels' limits."""
 
     webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig, description="Where webhooks may point.")
+    push: PushConfig = Field(default_factory=PushConfig, description="How often web push may notify per camera.")
 
 
 class DoorbellConfig(StrictModel):
@@ -582,6 +616,13 @@ class HomewardenConfig(StrictModel):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     faces: FacesConfig = Field(default_factory=FacesConfig)
     alarm: AlarmConfig = Field(default_factory=AlarmConfig)
+    areas: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "Cameras that look at one area, by area name: people on any of them within alarm.group_window form one "
+            "intrusion (one alarm)."
+        ),
+    )
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
@@ -596,6 +637,7 @@ class HomewardenConfig(StrictModel):
         verify_zone_labels(self)
         verify_record_lengths(self)
         verify_alarm_rules(self)
+        verify_areas(self)
         verify_doorbells(self)
         verify_upload_sizes(self)
         return self
@@ -675,6 +717,22 @@ def verify_alarm_rules(config: HomewardenConfig) -> None:
                 raise ValueError(f"{where}: camera {name} has no zone of that name")
             if "disarmed" in modes:
                 raise ValueError(f"{where}: disarmed never raises alarms; list only home, away or night")
+
+
+def verify_areas(config: HomewardenConfig) -> None:
+    """Refuse areas naming cameras that do not exist, or a camera in two areas (its intrusions would be ambiguous)."""
+    area_of: dict[str, str] = {}
+    for name, cameras in config.areas.items():
+        if not name or not all(ch.isalnum() or ch in "-_" for ch in name):
+            raise ValueError(f"areas.{name}: an area name may hold only letters, digits, '-' and '_'")
+        if not cameras:
+            raise ValueError(f"areas.{name}: list at least one camera")
+        for camera in cameras:
+            if camera not in config.cameras:
+                raise ValueError(f"areas.{name}: no camera named {camera!r}")
+            if camera in area_of and area_of[camera] != name:
+                raise ValueError(f"areas.{name}: camera {camera!r} is already in area {area_of[camera]!r}")
+            area_of[camera] = name
 
 
 def detector_labels(detector: NanoDetConfig | YoloConfig) -> list[str]:

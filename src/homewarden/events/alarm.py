@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import statistics
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -120,6 +120,8 @@ class AlarmDecision:
     at: float
     label: str
     doubts: tuple[str, ...] = ()
+    # Zones (alarm_on_entry_from_outside) the person appeared in and stayed in: a passer-by, not an intruder.
+    stayed_in: tuple[str, ...] = ()
 
 
 def decide_alarm(
@@ -143,6 +145,8 @@ def decision_attributes(decision: AlarmDecision) -> dict[str, str]:
     attributes = {"arming_mode": decision.mode, "alarm_decided_at": f"{decision.at:.3f}"}
     if decision.doubts:
         attributes["held_back_as_pet"] = "; ".join(decision.doubts)
+    if decision.stayed_in:
+        attributes["stayed_in_zone"] = ", ".join(decision.stayed_in)
     return attributes
 
 
@@ -192,17 +196,23 @@ class IntrusionWatch:
         """Look at a live track's new frames; return its decision if it is made now."""
         track = self.tracks.setdefault(obj.id, WatchedTrack())
         self._look_for_faces(obj, track)
-        if track.decision is None and obj.label == "person" and now - obj.first_seen >= self.alarm.grace_period:
+        due = track.decision is None and obj.label == "person" and now - obj.first_seen >= self.alarm.grace_period
+        if due or self._left_its_zone(obj, track):
             track.decision = self._decide(obj, track, now)
             self._log(obj, track.decision)
             return track.decision
         return None
 
+    @staticmethod
+    def _left_its_zone(obj: TrackedObject, track: WatchedTrack) -> bool:
+        """Say whether a person let off as a passer-by has since left the zone they appeared in (decide again)."""
+        return track.decision is not None and bool(track.decision.stayed_in) and not obj.stayed_inside
+
     def conclude(self, obj: TrackedObject) -> Conclusion:
         """Return what an ended track is: its label, sub_label (over all its faces) and alarm decision."""
         track = self.tracks.pop(obj.id, None) or WatchedTrack()
         self._look_for_faces(obj, track)
-        if track.decision is None:
+        if track.decision is None or self._left_its_zone(obj, track):
             track.decision = self._decide(obj, track, obj.last_seen)
             self._log(obj, track.decision)
         # A track held back as a pet keeps that name; otherwise the label is the whole track's vote.
@@ -213,14 +223,16 @@ class IntrusionWatch:
         when = datetime.fromtimestamp(at, UTC) if self.live else datetime.now(UTC)
         mode = self.arming.mode_at(when)
         verdict = judge_person_track(TrackEvidence.of(obj, self.frame_size, track.faces.face_seen()))
-        return decide_alarm(
+        stayed_in = tuple(obj.stayed_inside or ())
+        decision = decide_alarm(
             label=obj.label,
             mode=mode,
-            armed=armed_for(self.rule, mode, obj.zones),
+            armed=armed_for(self.rule, mode, obj.zones) and not stayed_in,
             sub_label=track.faces.sub_label(),
             verdict=verdict,
             at=at,
         )
+        return replace(decision, stayed_in=stayed_in) if stayed_in and decision.label == "person" else decision
 
     def identify(self, time: float, image: npt.NDArray[np.uint8]) -> str | None:
         """Say who is in a picture (a doorbell's visitor): a member's name, "stranger", or None when no face is seen."""
@@ -260,6 +272,13 @@ class IntrusionWatch:
         if decision.alarm:
             log.warning(
                 "camera %s: ALARM (%s, %s mode): person event %s", self.camera, decision.reason, decision.mode, obj.id
+            )
+        elif decision.stayed_in:
+            log.info(
+                "camera %s: person event %s appeared in zone %s and stayed there: no alarm (a passer-by)",
+                self.camera,
+                obj.id,
+                ", ".join(decision.stayed_in),
             )
         elif decision.doubts:
             log.info(

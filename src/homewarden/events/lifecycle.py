@@ -80,6 +80,9 @@ class TrackedObject:
     # event until it moves off (`moves` counts the sightings in a row that found it away from its place).
     parked: bool = False
     moves: int = 0
+    # Zones marked alarm_on_entry_from_outside that the object was inside of when first seen and has not left since
+    # (None before its first sighting): a passer-by on the street such a zone covers.
+    stayed_inside: list[str] | None = None
 
     @property
     def label(self) -> str:
@@ -279,11 +282,16 @@ class EventLifecycle:
             obj.best_image = frame
         x1, _, x2, y2 = detection.box
         foot = ((x1 + x2) / 2, y2)
-        for name, (polygon, zone) in self.zones.items():
-            if name in obj.zones or (zone.objects and detection.label not in zone.objects):
-                continue
-            if cv2.pointPolygonTest(polygon, foot, False) >= 0:
-                obj.zones.append(name)
+        inside = {
+            name
+            for name, (polygon, zone) in self.zones.items()
+            if (not zone.objects or detection.label in zone.objects) and cv2.pointPolygonTest(polygon, foot, False) >= 0
+        }
+        obj.zones.extend(name for name in self.zones if name in inside and name not in obj.zones)
+        if obj.stayed_inside is None:
+            obj.stayed_inside = [name for name in inside if self.zones[name][1].alarm_on_entry_from_outside]
+        else:
+            obj.stayed_inside = [name for name in obj.stayed_inside if name in inside]
 
     def _confirms(self, obj: TrackedObject) -> bool:
         if obj.parked:

@@ -38,4 +38,34 @@ class EventRecord:
     sub_label: str | None = None
     source: str = ""
     clip_error: str | None = None
+    # The intrusion (events/intrusions.py) a person event belongs to; None for other events.
+    intrusion_id: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IntrusionRecord:
+    """A stored intrusion as one caller may see it: its events on the cameras they may watch, oldest first."""
+
+    id: str
+    events: tuple[EventRecord, ...]
+
+    @property
+    def start(self) -> float:
+        """Return when its first person appeared."""
+        return min(event.start for event in self.events)
+
+    @property
+    def end(self) -> float:
+        """Return when its last person was last seen."""
+        return max(event.end for event in self.events)
+
+    @property
+    def alarm(self) -> bool:
+        """Return whether any of its people raised an alarm."""
+        return any(event.alarm for event in self.events)
+
+    @property
+    def cameras(self) -> tuple[str, ...]:
+        """Return its cameras, by name."""
+        return tuple(sorted({event.camera for event in self.events}))

@@ -19,6 +19,7 @@ from homewarden.config.model import ArmingMode, CameraAlarmRule
 from homewarden.detect import DetectorLoadError, ObjectDetector, create_detector
 from homewarden.errors import UserError
 from homewarden.events.alarm import armed_for
+from homewarden.events.intrusions import IntrusionBoard
 from homewarden.events.record import EventRecord
 from homewarden.faces.household import HouseholdHandle
 from homewarden.faces.library import household_gallery, household_loader
@@ -212,6 +213,7 @@ def start_integrations(services: HubServices) -> list[Integration]:
         services.accounts,
         VapidKeys.in_folder(config.storage.folder),
         camera_names=services.camera_names,
+        min_interval=config.notify.push.min_interval,
     )
     doorstep_of(services.bus)  # "who is at the door?" remembers presses and people in view from the start
     started: list[Integration] = []
@@ -339,6 +341,8 @@ class Hub:
             log.info("removed %d unfinished write(s) left by a hub that was stopped abruptly", removed)
         self.outbox.start()
         arming = services.arming_for(services.hub_home_id)
+        # One board for every camera, so the cameras of an area share their intrusions.
+        intrusions = IntrusionBoard(self.config.alarm.group_window, self.config.areas)
 
         def make_runner(name: str) -> CameraRunner:
             return CameraRunner(
@@ -353,6 +357,7 @@ class Hub:
                 household=services.household,
                 bus=services.bus,
                 health=services.health,
+                intrusions=intrusions,
             )
 
         supervisor = CameraSupervisor(self.cameras, make_runner, services.health, on_watch=self._watch)

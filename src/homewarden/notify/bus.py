@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from homewarden.events.intrusions import IntrusionSummary
 from homewarden.events.record import EventRecord
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,17 @@ class EventUpdated:
     sub_label: str | None
     alarm: bool
     alarm_reason: str | None
+    at: float
+    # The intrusion the event belongs to: channels announce an alarm once per intrusion, not once per event.
+    intrusion_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IntrusionChanged:
+    """An intrusion opened ("new"), gained people or an alarm ("update"), or is over ("end")."""
+
+    kind: str
+    intrusion: IntrusionSummary
     at: float
 
 
@@ -141,6 +153,7 @@ Message = (
     EventStarted
     | EventUpdated
     | EventEnded
+    | IntrusionChanged
     | MotionChanged
     | ArmingChanged
     | DoorbellPressed

@@ -2,7 +2,8 @@
 
 `MqttBridge` is the only code that talks to the broker. It subscribes to the hub's bus and turns each message into
 retained state topics (motion, person, pet, stranger, last person, snapshot, arming mode, alarm, each camera's
-availability and state, "camera offline") and a Frigate-like `events` stream; it arms the hub from `mode/set` and
+availability and state, "camera offline"), a Frigate-like `events` stream and an `intrusions` stream (people seen
+together: one alarm, updated as more join); it arms the hub from `mode/set` and
 rings doorbells from `doorbell/<bell>/press`. docs/integrations.md lists every topic and payload.
 
 Like every channel it only queues what the bus hands it (`notify/channel.py`); its worker publishes, releases the
@@ -41,6 +42,7 @@ from homewarden.notify.bus import (
     EventEnded,
     EventStarted,
     EventUpdated,
+    IntrusionChanged,
     Message,
     MotionChanged,
     OffsiteStatus,
@@ -52,6 +54,7 @@ from homewarden.notify.payloads import (
     camera_offline,
     camera_status,
     frigate_event,
+    intrusion_state,
     offsite_status,
     storage_problem,
 )
@@ -170,6 +173,9 @@ class MqttBridge(Channel):
             self._event_updated(message)
         elif isinstance(message, EventEnded):
             self._event_ended(message)
+        elif isinstance(message, IntrusionChanged):
+            # A stream like `events`, not a state: "new" once, "update" as people join or one alarms, then "end".
+            self._send(self.topic("intrusions"), json.dumps(intrusion_state(message)), retain=False)
         elif isinstance(message, MotionChanged):
             self._set_state(self.topic(message.camera, "motion"), ON if message.active else OFF)
         elif isinstance(message, ArmingChanged):

@@ -16,8 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from homewarden.events.record import EventRecord
+from homewarden.events.record import EventRecord, IntrusionRecord
 from homewarden.events.wording import event_sentence, name_of
+from homewarden.faces.gallery import UNKNOWN
 from homewarden.notify.bus import (
     ArmingChanged,
     CameraOffline,
@@ -26,6 +27,7 @@ from homewarden.notify.bus import (
     EventEnded,
     EventStarted,
     EventUpdated,
+    IntrusionChanged,
     Message,
     MotionChanged,
     OffsiteStatus,
@@ -70,6 +72,8 @@ class EventPublic(BaseModel):
     reviewed: bool | None = None
     snapshot_url: str | None
     clips: list[ClipPublic]
+    # The intrusion a person event belongs to (GET /api/intrusions/{id}): the people seen with this one.
+    intrusion_id: str | None = None
 
 
 def iso(moment: float) -> str:
@@ -101,6 +105,7 @@ def event_public(record: EventRecord, camera_names: Mapping[str, str] | None = N
         alarm_reason=record.alarm_reason,
         zones=list(record.zones),
         household_verdict=record.attributes.get("household_verdict"),
+        intrusion_id=record.intrusion_id,
         snapshot_url=snapshot_path(record.id) if record.snapshot else None,
         clips=[
             ClipPublic(
@@ -112,6 +117,46 @@ def event_public(record: EventRecord, camera_names: Mapping[str, str] | None = N
             )
             for index, clip in enumerate(record.clips)
         ],
+    )
+
+
+class IntrusionPublic(BaseModel):
+    """An intrusion as the household sees it: the people seen together (one alarm) and each one's event and clips."""
+
+    id: str
+    cameras: list[str]
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration: float
+    people: int
+    names: list[str]
+    strangers: int
+    alarm: bool
+    alarm_reason: str | None
+    snapshot_url: str | None
+    events: list[EventPublic]
+
+
+def intrusion_public(intrusion: IntrusionRecord) -> IntrusionPublic:
+    """Show an intrusion (only the events given: the caller's cameras'), first person first."""
+    events = [event_public(record) for record in intrusion.events]
+    alarmed = [record for record in intrusion.events if record.alarm]
+    # The picture to show is the first alarming person's, else the first person's.
+    shown = next((record for record in alarmed + list(intrusion.events) if record.snapshot), None)
+    live = intrusion.events[0].live
+    return IntrusionPublic(
+        id=intrusion.id,
+        cameras=list(intrusion.cameras),
+        started_at=datetime.fromtimestamp(intrusion.start, tz=UTC) if live else None,
+        ended_at=datetime.fromtimestamp(intrusion.end, tz=UTC) if live else None,
+        duration=round(intrusion.end - intrusion.start, 1),
+        people=len(intrusion.events),
+        names=sorted({r.sub_label for r in intrusion.events if r.sub_label and r.sub_label != UNKNOWN}),
+        strangers=sum(1 for record in intrusion.events if record.sub_label == UNKNOWN),
+        alarm=bool(alarmed),
+        alarm_reason=alarmed[0].alarm_reason if alarmed else None,
+        snapshot_url=snapshot_path(shown.id) if shown is not None else None,
+        events=events,
     )
 
 
@@ -150,6 +195,28 @@ def frigate_event(message: EventStarted | EventUpdated | EventEnded, before: dic
         "end": record.end,
         "alarm": record.alarm,
         "alarm_reason": record.alarm_reason,
+    }
+
+
+def intrusion_state(message: IntrusionChanged) -> dict[str, Any]:
+    """Return an intrusion as MQTT and webhooks show it: its people (count, names, strangers), cameras and alarm.
+
+    ``start`` and ``end`` are in the cameras' time (Unix seconds for live cameras); ``end`` is None while someone is
+    in view.
+    """
+    intrusion = message.intrusion
+    return {
+        "type": message.kind,
+        "id": intrusion.id,
+        "cameras": list(intrusion.cameras),
+        "events": list(intrusion.events),
+        "people": intrusion.people,
+        "names": list(intrusion.names),
+        "strangers": intrusion.strangers,
+        "start": intrusion.start,
+        "end": intrusion.end,
+        "alarm": intrusion.alarm,
+        "alarm_reason": intrusion.alarm_reason,
     }
 
 
@@ -205,25 +272,26 @@ class Outgoing:
 
 
 class AlarmMemory:
-    """The events an alarm was already announced for, so an event's alarm is told once (bounded)."""
+    """The intrusions (or lone events) an alarm was already announced for, so each is told once (bounded)."""
 
     def __init__(self, size: int = 1000) -> None:
         """Remember up to ``size`` events."""
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._size = size
 
-    def first_time(self, event_id: str) -> bool:
-        """Return whether this is the first alarm for the event, and remember it."""
-        if event_id in self._seen:
+    def first_time(self, event_id: str, intrusion_id: str | None = None) -> bool:
+        """Return whether this is the first alarm of the event's intrusion (or of the event alone), and remember it."""
+        key = event_id if intrusion_id is None else f"intrusion:{intrusion_id}"
+        if key in self._seen:
             return False
-        self._seen[event_id] = None
+        self._seen[key] = None
         if len(self._seen) > self._size:
             self._seen.popitem(last=False)
         return True
 
 
 def outgoing(message: Message, alarms: AlarmMemory, camera_names: Mapping[str, str] | None = None) -> list[Outgoing]:
-    """Turn a bus message into what webhooks receive (an alarm also becomes an ``alarm`` message, once per event)."""
+    """Turn a bus message into what webhooks receive (an alarm also becomes an ``alarm`` message once per intrusion)."""
     now = time.time()
     if isinstance(message, EventStarted):
         data: dict[str, Any] = {"event_id": message.event_id, "camera": message.camera, "label": message.label}
@@ -239,7 +307,7 @@ def outgoing(message: Message, alarms: AlarmMemory, camera_names: Mapping[str, s
             "alarm_reason": message.alarm_reason,
         }
         found = [Outgoing("event_update", message.event_id, data, message.at)]
-        if message.alarm and alarms.first_time(message.event_id):
+        if message.alarm and alarms.first_time(message.event_id, message.intrusion_id):
             found.append(
                 Outgoing(
                     "alarm", message.event_id, data | {"snapshot_url": snapshot_path(message.event_id)}, message.at
@@ -250,9 +318,11 @@ def outgoing(message: Message, alarms: AlarmMemory, camera_names: Mapping[str, s
         record = message.record
         event = event_public(record, camera_names).model_dump(mode="json")
         found = [Outgoing("event_end", record.id, event, record.end if record.live else now)]
-        if record.alarm and alarms.first_time(record.id):
+        if record.alarm and alarms.first_time(record.id, record.intrusion_id):
             found.append(Outgoing("alarm", record.id, event, record.end if record.live else now))
         return found
+    if isinstance(message, IntrusionChanged):
+        return [Outgoing("intrusion", None, intrusion_state(message), message.at)]
     if isinstance(message, DoorbellPressed):
         data = {
             "event_id": message.event_id,

@@ -215,6 +215,8 @@ class Notification:
     url: str
     tag: str
     snapshot: str | None = None
+    # An alarm: at most one per camera each notify.push.min_interval, so a busy camera cannot flood a phone.
+    alarm: bool = False
 
     def payload(self) -> dict[str, str]:
         """Return the JSON the service worker receives (URLs on the hub, never an image)."""
@@ -224,14 +226,14 @@ class Notification:
         return shown | {"tag": self.tag}
 
 
-def _about_event(camera: str, event_id: str, title: str, body: str) -> Notification:
-    return Notification(camera, title, body, f"/events/{event_id}", event_id, snapshot_path(event_id))
+def _about_event(camera: str, event_id: str, title: str, body: str, *, alarm: bool = False) -> Notification:
+    return Notification(camera, title, body, f"/events/{event_id}", event_id, snapshot_path(event_id), alarm)
 
 
 def notification_for(
     message: Message, alarms: AlarmMemory, camera_names: Mapping[str, str] | None = None
 ) -> Notification | None:
-    """Return what to tell the household about a message: alarms (once per event), doorbells, cameras offline."""
+    """Return what to tell the household about a message: alarms (once per intrusion), doorbells, cameras offline."""
     names = camera_names or {}
     if isinstance(message, DoorbellPressed):
         visitor = "Someone" if message.visitor is None else subject("person", message.visitor)
@@ -245,16 +247,18 @@ def notification_for(
         return Notification(message.camera, "Camera offline", body, "/live", f"camera-offline:{message.camera}")
     if isinstance(message, EventUpdated) and message.alarm:
         label, sub_label = message.label, message.sub_label
-        event_id, camera = message.event_id, message.camera
+        event_id, camera, intrusion_id = message.event_id, message.camera, message.intrusion_id
     elif isinstance(message, EventEnded) and message.record.alarm:
         record = message.record
         label, sub_label = record.label, record.sub_label
-        event_id, camera = record.id, record.camera
+        event_id, camera, intrusion_id = record.id, record.camera, record.intrusion_id
     else:
         return None
-    if not alarms.first_time(event_id):
+    # Later people of the same intrusion only update it (MQTT, webhooks, the timeline): no second push.
+    if not alarms.first_time(event_id, intrusion_id):
         return None
-    return _about_event(camera, event_id, "Alarm", event_sentence(label, sub_label, name_of(camera, names)))
+    body = event_sentence(label, sub_label, name_of(camera, names))
+    return _about_event(camera, event_id, "Alarm", body, alarm=True)
 
 
 class PushNotifier(Channel):
@@ -276,8 +280,11 @@ class PushNotifier(Channel):
         destinations: DestinationPolicy = PUSH_ENDPOINTS,
         tls: ssl.SSLContext | None = None,
         camera_names: Mapping[str, str] | None = None,
+        min_interval: float = 60.0,
     ) -> None:
         """Sign with ``keys``; ``contact`` is the VAPID ``sub`` claim (a mailto: or https: URL).
+
+        An alarm is pushed at most once per camera every ``min_interval`` seconds (``notify.push.min_interval``).
 
         ``destinations`` says which endpoints may be reached (public HTTPS hosts) and ``tls`` which certificates are
         trusted (the system's); tests that stand in for a push service on this machine change both. ``camera_names``
@@ -294,8 +301,12 @@ class PushNotifier(Channel):
         self._tls = tls
         self._alarms = AlarmMemory()
         self._camera_names = dict(camera_names or {})
+        self._min_interval = min_interval
+        self._last_alarm_push: dict[str, float] = {}
         # Browsers whose delivery failed, for the record; each failure is also logged.
         self.failures = 0
+        # Alarms not pushed because their camera had pushed one less than min_interval before.
+        self.rate_limited = 0
 
     def wants(self, message: Message) -> bool:
         """Queue only what may become a notification."""
@@ -308,7 +319,7 @@ class PushNotifier(Channel):
     def notify(self, message: Message) -> int:
         """Send the message's notification to every browser that should get it; return how many accepted it."""
         notification = notification_for(message, self._alarms, self._camera_names)
-        if notification is None:
+        if notification is None or self._too_soon(notification):
             return 0
         home_id = self._accounts.home_of_camera(notification.camera)
         if home_id is None:
@@ -328,6 +339,24 @@ class PushNotifier(Channel):
                     f"{type(failure).__name__}: {str(failure)[:120]}",
                 )
         return sent
+
+    def _too_soon(self, notification: Notification) -> bool:
+        """Say whether an alarm comes too soon after the camera's last pushed one (and remember it if not)."""
+        if not notification.alarm:
+            return False
+        now = time.monotonic()
+        last = self._last_alarm_push.get(notification.camera)
+        if last is not None and now - last < self._min_interval:
+            self.rate_limited += 1
+            log.info(
+                "push: alarm on camera %s not pushed, %.0f s after the last one (notify.push.min_interval %.0f s)",
+                notification.camera,
+                now - last,
+                self._min_interval,
+            )
+            return True
+        self._last_alarm_push[notification.camera] = now
+        return False
 
     def _send(self, subscription: SubscriptionRecord, data: str) -> bool:
         problem = browser_keys_problem(subscription.p256dh, subscription.auth)

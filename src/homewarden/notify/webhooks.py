@@ -47,7 +47,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden import __version__
 from homewarden.accounts.store import AccountStore
-from homewarden.notify.bus import ArmingChanged, EventEnded, Message, OffsiteStatus, OffsiteStuck, StorageProblem
+from homewarden.notify.bus import (
+    ArmingChanged,
+    EventEnded,
+    IntrusionChanged,
+    Message,
+    OffsiteStatus,
+    OffsiteStuck,
+    StorageProblem,
+)
 from homewarden.notify.channel import Channel
 from homewarden.notify.destinations import (
     DeliveryFailedError,
@@ -294,7 +302,10 @@ def _delivery_record(row: WebhookDelivery) -> DeliveryRecord:
 def _home_of(message: Message, accounts: AccountStore) -> int | None:
     if isinstance(message, ArmingChanged | StorageProblem | OffsiteStatus | OffsiteStuck):
         return message.home_id
-    camera = message.record.camera if isinstance(message, EventEnded) else message.camera
+    if isinstance(message, IntrusionChanged):
+        camera = message.intrusion.cameras[0] if message.intrusion.cameras else ""
+    else:
+        camera = message.record.camera if isinstance(message, EventEnded) else message.camera
     return accounts.home_of_camera(camera)
 
 

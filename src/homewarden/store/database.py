@@ -13,15 +13,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Engine, create_engine, delete, event, func, inspect, select, text
+from sqlalchemy import ColumnElement, Engine, case, create_engine, delete, event, func, inspect, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from homewarden.events.record import ClipRecord, EventRecord
+from homewarden.events.record import ClipRecord, EventRecord, IntrusionRecord
 from homewarden.store.durable_files import PRIVATE_FILE, PRIVATE_FOLDER, make_private
 from homewarden.store.errors import StoreError
-from homewarden.store.models import Clip, Event
+from homewarden.store.models import Clip, Event, Intrusion
 
 log = logging.getLogger(__name__)
 
@@ -135,12 +136,91 @@ class EventStore:
             source=record.source,
             clip_error=record.clip_error,
             attributes=dict(record.attributes),
+            intrusion_id=record.intrusion_id,
             clips=[
                 Clip(seq=seq, path=clip.path, start=clip.start, end=clip.end) for seq, clip in enumerate(record.clips)
             ],
         )
         with self._session(f"save event {record.id!r}") as session:
+            if record.intrusion_id is not None:
+                self._extend_intrusion(session, record)
             session.add(row)
+
+    def _extend_intrusion(self, session: Session, record: EventRecord) -> None:
+        """Create the event's intrusion, or widen it to the event and raise its alarm (safe against a race)."""
+        values = {
+            "id": record.intrusion_id,
+            "start": record.start,
+            "end": record.end,
+            "live": record.live,
+            "started_at": datetime.fromtimestamp(record.start, tz=UTC) if record.live else None,
+            "alarm": record.alarm,
+            "created_at": datetime.now(UTC),
+        }
+        # Two cameras of one area may save events of the same intrusion at once: the second insert is skipped,
+        # and the update below widens the row either way.
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        session.execute(dialect.insert(Intrusion).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+        session.execute(
+            update(Intrusion)
+            .where(Intrusion.id == record.intrusion_id)
+            .values(
+                start=case((Intrusion.start > record.start, record.start), else_=Intrusion.start),
+                end=case((Intrusion.end < record.end, record.end), else_=Intrusion.end),
+                started_at=case((Intrusion.start > record.start, values["started_at"]), else_=Intrusion.started_at),
+                alarm=Intrusion.alarm | record.alarm,
+            )
+        )
+
+    def list_intrusions(
+        self,
+        *,
+        cameras: Sequence[str] | None = None,
+        limit: int = 50,
+        alarm: bool | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[IntrusionRecord]:
+        """Return up to ``limit`` intrusions, newest first, each with only its events on ``cameras`` (all if None).
+
+        An intrusion with no event on those cameras is left out, so a caller learns nothing of cameras they may not
+        see; ``alarm`` filters on those visible events too.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        visible: list[ColumnElement[bool]] = [Event.intrusion_id == Intrusion.id]
+        if cameras is not None:
+            visible.append(Event.camera.in_(list(cameras)))
+        if alarm is not None:
+            visible.append(Event.alarm == alarm)
+        happened = func.coalesce(Intrusion.started_at, Intrusion.created_at)
+        conditions: list[ColumnElement[bool]] = [select(Event.id).where(*visible).exists()]
+        if since is not None:
+            conditions.append(happened >= since)
+        if until is not None:
+            conditions.append(happened < until)
+        query = select(Intrusion.id).where(*conditions).order_by(happened.desc(), Intrusion.start.desc()).limit(limit)
+        with self._session("list intrusions") as session:
+            ids = list(session.scalars(query))
+            return self._intrusions(session, ids, cameras)
+
+    def get_intrusion(self, intrusion_id: str, cameras: Sequence[str] | None = None) -> IntrusionRecord | None:
+        """Return an intrusion with its events on ``cameras`` (all if None); None if it has none there."""
+        with self._session(f"read intrusion {intrusion_id!r}") as session:
+            found = self._intrusions(session, [intrusion_id], cameras)
+            return found[0] if found else None
+
+    @staticmethod
+    def _intrusions(session: Session, ids: list[str], cameras: Sequence[str] | None) -> list[IntrusionRecord]:
+        if not ids:
+            return []
+        query = select(Event).where(Event.intrusion_id.in_(ids)).options(selectinload(Event.clips))
+        if cameras is not None:
+            query = query.where(Event.camera.in_(list(cameras)))
+        events: dict[str, list[EventRecord]] = {}
+        for row in session.scalars(query.order_by(Event.start, Event.id)):
+            events.setdefault(row.intrusion_id or "", []).append(_to_record(row))
+        return [IntrusionRecord(id, tuple(events[id])) for id in ids if id in events]
 
     def get_event(self, event_id: str) -> EventRecord | None:
         """Return the event stored under ``event_id``, or None when there is none."""
@@ -227,7 +307,14 @@ class EventStore:
     def delete_event(self, event_id: str) -> bool:
         """Delete the event and its clip rows; return whether there was one to delete."""
         with self._session(f"delete event {event_id!r}") as session:
+            intrusion_id = session.scalar(select(Event.intrusion_id).where(Event.id == event_id))
             deleted = session.scalar(delete(Event).where(Event.id == event_id).returning(Event.id))
+            if (
+                intrusion_id is not None
+                and session.scalar(select(Event.id).where(Event.intrusion_id == intrusion_id).limit(1)) is None
+            ):
+                # Its last event is gone: nothing is left to show of it.
+                session.execute(delete(Intrusion).where(Intrusion.id == intrusion_id))
         if deleted is not None:
             for listener in self.deletion_listeners:
                 try:
@@ -292,6 +379,7 @@ def _to_record(row: Event) -> EventRecord:
         source=row.source,
         clip_error=row.clip_error,
         attributes=dict(row.attributes),
+        intrusion_id=row.intrusion_id,
     )
 
 

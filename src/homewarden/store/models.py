@@ -63,6 +63,10 @@ class Event(Base):
     source: Mapped[str] = mapped_column(Text)
     clip_error: Mapped[str | None] = mapped_column(Text)
     attributes: Mapped[dict[str, str]] = mapped_column(JSON)
+    # The intrusion a person event belongs to (migration 0010); an intrusion outlives none of its events' deletions.
+    intrusion_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("intrusion.id", ondelete="SET NULL"), index=True
+    )
     # Set in Python as well because SQLite's CURRENT_TIMESTAMP has whole-second resolution, and events
     # stored within the same second must still list in the order they were stored.
     created_at: Mapped[datetime] = mapped_column(
@@ -92,3 +96,20 @@ class Clip(Base):
     end: Mapped[float] = mapped_column(Float)
 
     event: Mapped[Event] = relationship(back_populates="clips")
+
+
+class Intrusion(Base):
+    """People seen close together in time on one camera or area: one alarm, its events linked to it."""
+
+    __tablename__ = "intrusion"
+    __table_args__ = (CheckConstraint('"end" >= start', name="end_not_before_start"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    live: Mapped[bool] = mapped_column(Boolean)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    alarm: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=lambda: datetime.now(UTC), server_default=func.now(), index=True
+    )

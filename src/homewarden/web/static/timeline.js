@@ -1,4 +1,5 @@
-// The timeline: event cards newest first, filtered by camera, label, person, alarm and date; filters live in the URL.
+// The timeline: newest first, one card per event or per intrusion (people seen together: one alarm), which opens to
+// its people's events and clips; filtered by camera, label, person, alarm and date; filters live in the URL.
 import {
   api,
   capitalize,
@@ -145,6 +146,99 @@ function emptyState(filtered) {
     h("h2", {}, filtered ? "No events match these filters" : "Nothing has happened yet"),
     h("p", { class: "muted" }, filtered ? "Try a wider date range or clear the filters." : "Events appear here as soon as a camera sees something."),
   );
+/** Gather the events of one intrusion into one item, in the place of its newest event on this page. */
+function timelineItems(events) {
+  const items = [];
+  const byIntrusion = new Map();
+  for (const event of events) {
+    if (!event.intrusion_id) {
+      items.push({ event });
+      continue;
+    }
+    let item = byIntrusion.get(event.intrusion_id);
+    if (!item) {
+      item = { intrusion: event.intrusion_id, events: [] };
+      byIntrusion.set(event.intrusion_id, item);
+      items.push(item);
+    }
+    item.events.push(event);
+  }
+  return items;
+}
+
+function peopleText(count) {
+  return count === 1 ? "1 person" : `${count} people`;
+}
+
+function intrusionCard(item) {
+  const events = item.events;
+  const alarmed = events.filter((event) => event.alarm);
+  const cover = alarmed[0] || events[0];
+  // The events on this page, newest first: the intrusion began at the oldest one's start.
+  const first = events[events.length - 1];
+  const cameras = [...new Set(events.map((event) => event.camera_name || event.camera))].sort();
+  const names = [...new Set(events.map((event) => event.sub_label).filter((name) => name && name !== "unknown"))];
+  const thumb = h("img", {
+    src: cover.snapshot_url,
+    alt: `${peopleText(events.length)} on ${cameras.join(", ")}`,
+    loading: "lazy",
+    decoding: "async",
+    width: 320,
+    height: 180,
+  });
+  lockedMedia.watchImage(thumb);
+  const people = h("span", { class: "event-label", "data-testid": "intrusion-people" }, peopleText(events.length));
+  const inside = h("div", { class: "intrusion-events", "data-testid": "intrusion-events", hidden: true });
+  const open = h(
+    "button",
+    { type: "button", class: "btn btn-ghost intrusion-open", "aria-expanded": "false", "data-testid": "intrusion-open" },
+    "Show people and clips",
+  );
+  const card = h(
+    "article",
+    {
+      class: `event-card intrusion-card${alarmed.length ? " is-alarm" : ""}`,
+      "data-testid": "intrusion-card",
+      "data-intrusion-id": item.intrusion,
+    },
+    h(
+      "div",
+      { class: "thumb" },
+      thumb,
+      // One badge, as on an event card: the words say who and where.
+      alarmed.length
+        ? h("span", { class: "badge badge-alarm", "data-testid": "alarm-badge" }, "Alarm")
+        : events.some((event) => !event.ended_at)
+          ? h("span", { class: "badge badge-live" }, "Live")
+          : null,
+    ),
+    h(
+      "div",
+      { class: "event-card-body" },
+      h("div", { class: "event-card-title" }, people, names.map((name) => h("span", { class: "chip" }, name))),
+      h(
+        "div",
+        { class: "event-card-meta muted" },
+        h("span", { class: "event-camera" }, cameras.join(", ")),
+        h("time", { datetime: first.started_at }, parseTime(first.started_at) ? formatTime(first.started_at) : ""),
+      ),
+      open,
+      inside,
+    ),
+  );
+  open.addEventListener("click", async () => {
+    const opening = inside.hidden;
+    inside.hidden = !opening;
+    card.classList.toggle("is-open", opening);
+    open.setAttribute("aria-expanded", String(opening));
+    open.textContent = opening ? "Hide people" : "Show people and clips";
+    if (!opening || inside.childElementCount) return;
+    // The whole intrusion, not only its events on this page: it may reach past the page or the filters.
+    const intrusion = await api("GET", `/api/intrusions/${encodeURIComponent(item.intrusion)}`);
+    people.textContent = peopleText(intrusion.people);
+    inside.replaceChildren(...intrusion.events.map(eventCard));
+  });
+  return card;
 }
 
 function render(events, values) {
@@ -156,7 +250,8 @@ function render(events, values) {
   }
   let currentDay = "";
   let grid = null;
-  for (const event of events) {
+  for (const item of timelineItems(events)) {
+    const event = item.event || item.events[0];
     const started = parseTime(event.started_at);
     const day = started ? dayKey(started) : "";
     if (day !== currentDay || !grid) {
@@ -167,7 +262,7 @@ function render(events, values) {
       section.append(grid);
       timeline.append(section);
     }
-    grid.append(decorateCard(eventCard(event), event));
+    grid.append(item.event ? decorateCard(eventCard(item.event), item.event) : intrusionCard(item));
   }
 }
 
