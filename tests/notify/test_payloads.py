@@ -40,7 +40,7 @@ def test_an_intrusion_message_carries_its_people() -> None:
 
 def test_the_public_intrusion_counts_names_and_strangers_and_shows_the_first_alarm() -> None:
     def event(event_id: str, start: float, **fields: object) -> EventRecord:
-        return EventRecord(event_id, "door", "person", 0.9, start, start + 5, True, (0, 0, 1, 1), "snap.jpg", **fields)  # type: ignore[arg-type]
+        return EventRecord(event_id, "door", "person", 0.9, start, start + 5, True, (0, 0, 1, 1), "snap.jpg", **fields)
 
     record = IntrusionRecord(
         "i1",

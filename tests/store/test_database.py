@@ -6,6 +6,7 @@ import dataclasses
 import os
 import sqlite3
 import stat
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -329,3 +330,48 @@ def test_the_sqlite_file_is_private_to_its_user_whatever_the_umask(tmp_path: Pat
     assert modes == {"homewarden.db": 0o600, "homewarden.db-wal": 0o600, "homewarden.db-shm": 0o600}
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
     assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700
+
+
+def test_events_of_one_intrusion_widen_it_and_list_with_only_the_cameras_asked_for(store: EventStore) -> None:
+    base = time.time() - 100
+    quiet = {"alarm": False, "alarm_reason": None}
+    front = dataclasses.replace(make_event(camera="front_door", start=base + 5, live=True), intrusion_id="i1", **quiet)
+    garden = dataclasses.replace(make_event(camera="garden", start=base, live=True), intrusion_id="i1")
+    later = dataclasses.replace(make_event(camera="garden", start=base + 50, live=True), intrusion_id="i2", **quiet)
+    for record in (front, garden, later, make_event(camera="garden")):
+        store.save_event(record)
+
+    everything = store.list_intrusions()
+    assert [intrusion.id for intrusion in everything] == ["i2", "i1"]
+    assert [event.id for event in everything[1].events] == [garden.id, front.id]
+    assert (everything[1].start, everything[1].end, everything[1].alarm) == (garden.start, front.end, True)
+    assert everything[1].cameras == ("front_door", "garden")
+    [only_front] = store.list_intrusions(cameras=["front_door"])
+    assert ([e.id for e in only_front.events], only_front.alarm) == ([front.id], False)
+    assert [i.id for i in store.list_intrusions(cameras=["garden"], alarm=True)] == ["i1"]
+    assert store.get_intrusion("i2", ["front_door"]) is None
+    assert store.list_intrusions(limit=1)[0].id == "i2"
+    assert store.get_event(front.id) == front
+
+
+def test_two_cameras_saving_into_one_intrusion_at_once_both_succeed(store: EventStore) -> None:
+    records = [dataclasses.replace(make_event(camera=f"cam{n}", start=float(n)), intrusion_id="race") for n in range(6)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(records))
+
+    def save(record: EventRecord) -> None:
+        barrier.wait()
+        try:
+            store.save_event(record)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=save, args=(record,)) for record in records]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    intrusion = store.get_intrusion("race")
+    assert intrusion is not None
+    assert (len(intrusion.events), intrusion.start) == (6, 0.0)

@@ -249,9 +249,9 @@ class CameraPipeline:
         if self.bus is not None:
             self.bus.publish(IntrusionChanged(kind, summary, now))
 
-    def _close_intrusions(self, now: float) -> None:
+    def _close_intrusions(self, now: float, announced_at: float | None = None) -> None:
         for summary in self.intrusions.expire(now):
-            self._announce("end", summary, now)
+            self._announce("end", summary, now if announced_at is None else announced_at)
 
     def restart_stream(self, at: float) -> None:
         """Note that the video jumped (a looping file started over) at this time: its frames are a new scene."""
@@ -296,7 +296,7 @@ class CameraPipeline:
             self._end_motion(None)
             self._publish_finished()
             # Every track of this camera is over: its intrusions end once no other camera of their area has one.
-            self._close_intrusions(float("inf"))
+            self._close_intrusions(float("inf"), announced_at=self.last_time)
 
     def _apply(self, changes: list[EventStarted | EventEnded]) -> None:
         for change in changes:
