@@ -161,6 +161,9 @@ PUBLIC = {
     "/api/setup/restore/{restore_id}",
     "/api/auth/login",
     "/api/auth/logout",
+    "/api/password-links/check",
+    "/api/password-links/use",
+    "/api/recover",
 }
 
 

@@ -117,3 +117,16 @@ def test_output_piped_into_head_ends_quietly(hub_config: Path, tmp_path: Path) -
     assert "Broken pipe" not in stderr
     assert stderr.startswith("homewarden: config ")
     assert result.returncode == 141  # what a program ended by SIGPIPE reports, so a script can tell
+
+
+def test_a_short_output_into_a_reader_that_never_reads_ends_quietly(stored: Path, tmp_path: Path) -> None:
+    """`| true` exits before the command writes: the last flush fails, and must not print an ignored exception."""
+    errors = tmp_path / "stderr.txt"
+    command = f"{sys.executable} -m homewarden events list --config {stored} 2>{errors} | true"
+
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=120)
+
+    stderr = errors.read_text()
+    assert "Traceback" not in stderr
+    assert "Exception ignored" not in stderr
+    assert result.returncode in (0, 141), stderr  # 0 if the reader was still there to take the bytes

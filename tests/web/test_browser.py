@@ -412,3 +412,12 @@ def test_the_recovery_page_says_what_is_wrong_with_a_mistyped_key(browser: Brows
         expect(page.get_by_test_id("recover-form")).to_be_visible()
     finally:
         context.close()
+
+
+def test_the_demo_says_where_its_config_and_data_are(demo_hub: DemoProcess) -> None:
+    printed = "".join(demo_hub.logged)
+    config = (demo_hub.out / "homewarden-demo.yaml").resolve()
+
+    assert f"demo config: {config} (edit it, or copy it for your own cameras)" in printed
+    assert f"demo data: {(demo_hub.out / 'data').resolve()} (database, sealed footage, keys)" in printed
+    assert f"with --config {config}, or HOMEWARDEN_CONFIG set to it" in printed

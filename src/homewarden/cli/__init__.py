@@ -116,32 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.setLevel(logging.DEBUG if args.verbose else own_level)
     try:
         resolve_config(args)
-        if hasattr(args, "handler"):
-            return int(args.handler(args))
-        if args.command == "analyze":
-            from homewarden.cli.analyze import analyze_command
-
-            return analyze_command(args)
-        if args.command == "status":
-            from homewarden.cli.status import status_command
-
-            return status_command(args.config, args.json)
-        from homewarden.cli import hub_commands
-
-        if args.command == "run":
-            return hub_commands.run_command(args.config)
-        if args.command == "serve":
-            return hub_commands.serve_command(args.config, args.host, args.port, tls_of(args))
-        if args.command == "demo":
-            return hub_commands.demo_command(
-                args.out,
-                args.host,
-                args.port,
-                args.analyse_only,
-                tls_of(args),
-                cloud_port=args.cloud_port if args.cloud else None,
-            )
-        return check_command(args.file)
+        code = run_command(args)
+        # Written out here, not at the interpreter's exit, so that a reader gone away is the BrokenPipeError below.
+        sys.stdout.flush()
+        return code
     except (UserError, ConfigError) as exc:
         print(f"homewarden: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -154,6 +132,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the command ``args`` name and return its exit code."""
+    if hasattr(args, "handler"):
+        return int(args.handler(args))
+    if args.command == "analyze":
+        from homewarden.cli.analyze import analyze_command
+
+        return analyze_command(args)
+    if args.command == "status":
+        from homewarden.cli.status import status_command
+
+        return status_command(args.config, args.json)
+    from homewarden.cli import hub_commands
+
+    if args.command == "run":
+        return hub_commands.run_command(args.config)
+    if args.command == "serve":
+        return hub_commands.serve_command(args.config, args.host, args.port, tls_of(args))
+    if args.command == "demo":
+        return hub_commands.demo_command(
+            args.out,
+            args.host,
+            args.port,
+            args.analyse_only,
+            tls_of(args),
+            cloud_port=args.cloud_port if args.cloud else None,
+        )
+    return check_command(args.file)
 
 
 def check_command(file: Path | None) -> int:

@@ -8,12 +8,12 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from homewarden.accounts.passwords import WeakPasswordError, check_new_password
 from homewarden.accounts.store import AccountStore, UserRecord, WrongCredentialsError
-from homewarden.cli.event_list import add_list_options, events_list
+from homewarden.cli.event_list import add_list_options, events_list, home_zone
 from homewarden.cli.hub_config import add_config_option, load_hub_config
 from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
@@ -345,13 +345,14 @@ def storage_plan(args: argparse.Namespace) -> int:
     storage = open_hub_storage(config.storage.folder)
     with _store(config) as store:
         plan = FootageKeeper(store, storage.media, config.storage.retention).plan()
+        zone = home_zone(config, store)
     policy = config.storage.retention
     print(_usage_line(plan))
     print(f"kept: alarm events {policy.alarm_days} days, other events {policy.other_days} days")
     print("deleted by the next sweep (hourly while `homewarden run` runs, or now by `homewarden storage prune`):")
-    _print_deletions(plan.due_now, show_due=False)
+    _print_deletions(plan.due_now, zone, show_due=False)
     print("scheduled:")
-    _print_deletions(plan.scheduled, show_due=True)
+    _print_deletions(plan.scheduled, zone, show_due=True)
     return 0
 
 
@@ -361,7 +362,8 @@ def storage_prune(args: argparse.Namespace) -> int:
     storage = open_hub_storage(config.storage.folder)
     with _store(config) as store:
         plan = FootageKeeper(store, storage.media, config.storage.retention).sweep()
-    _print_deletions(plan.due_now, show_due=False)
+        zone = home_zone(config, store)
+    _print_deletions(plan.due_now, zone, show_due=False)
     print(f"deleted {len(plan.due_now)} item(s); {_megabytes(plan.bytes_after_sweep)} of footage left")
     return 0
 
@@ -426,22 +428,23 @@ def _usage_line(plan: RetentionPlan) -> str:
     return f"footage: {used} of a {_megabytes(plan.cap_bytes)} cap ({share:.0f} %)"
 
 
-def _print_deletions(deletions: list[PlannedDeletion], show_due: bool) -> None:
+def _print_deletions(deletions: list[PlannedDeletion], zone: tzinfo, show_due: bool) -> None:
     if not deletions:
         print("  nothing")
     for deletion in deletions:
         size = _megabytes(deletion.stored_bytes)
         if deletion.footage is not None:
             record = deletion.footage.record
-            when = _utc(deletion.due) if show_due else f"recorded {_utc(deletion.footage.recorded_at)}"
+            when = _at(deletion.due, zone) if show_due else f"recorded {_at(deletion.footage.recorded_at, zone)}"
             kind = deletion.footage.kind
             print(f"  {when}  {record.camera}  {record.label}  {kind}  {record.id}  {size}  {deletion.reason}")
         elif deletion.unreferenced is not None:
             print(f"  {deletion.unreferenced.name}{SEALED_SUFFIX}  {size}  {deletion.reason}")
 
 
-def _utc(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+def _at(seconds: float, zone: tzinfo) -> str:
+    """Return a moment in the home's time, with its zone's abbreviation (CET, CEST)."""
+    return datetime.fromtimestamp(seconds, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _megabytes(count: int) -> str:
