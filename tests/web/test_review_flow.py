@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from demo_process import DemoProcess
+from demo_process import PHONE, DemoProcess
 from web.conftest import DEMO_EVENTS_DEADLINE, Owner, new_context
 
 pytestmark = pytest.mark.slow
@@ -258,3 +258,22 @@ def test_an_error_stands_at_its_field_as_a_sentence_and_goes_when_the_field_chan
     page.get_by_test_id("account-new-password-confirm").fill("a different new password")
     page.get_by_test_id("password-form").locator('button[type="submit"]').click()
     expect(page.get_by_test_id("field-error-new_password_confirm")).to_have_text("The two new passwords differ.")
+
+
+def test_the_event_page_fits_a_phone_with_its_review_controls(
+    browser: Browser, demo_hub: DemoProcess, owner: Owner, demo_events: dict[str, dict[str, Any]]
+) -> None:
+    context = new_context(browser, demo_hub, storage_state=owner.storage_state, viewport=PHONE, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(f"/events/{demo_events['cat']['id']}")
+        expect(page.get_by_test_id("event-title")).to_have_text("Cat in the living room")
+        for control in ("event-newer", "event-older", "event-scrub", "event-reviewed", "event-download", "share-open"):
+            expect(page.get_by_test_id(control)).to_be_visible()
+        expect(page.get_by_test_id("keys-hint")).to_be_hidden()  # no keyboard on a phone
+        page.get_by_test_id("share-open").click()
+        expect(page.get_by_test_id("share-form")).to_be_visible()
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px phone"
+    finally:
+        context.close()
