@@ -11,6 +11,7 @@ import av
 from fastapi.testclient import TestClient
 
 from api.conftest import OWNER_PASSWORD, Hub, csrf_of, record_event, set_up_owner, sign_in
+from homewarden.store.retention import FootageKeeper
 from video.camera_streams import barcode_frames, write_camera_file
 
 
@@ -263,3 +264,13 @@ def test_a_download_is_a_named_attachment_and_audited_once(hub: Hub) -> None:
     assert audit is not None
     downloads = [entry for entry in audit.entries() if entry.action == "download_clip"]
     assert [(entry.actor, entry.object) for entry in downloads] == [("olivia", f"event:{record.id}")]
+
+
+def test_the_storage_page_names_what_retention_deletes_next_in_plain_words(hub: Hub) -> None:
+    owner = set_up_owner(hub)
+    services = hub.services
+    # The hub's start builds the keeper (tests/api's hubs do not start): the same one, on this hub's store.
+    services.keeper = FootageKeeper(services.events, services.storage.media, services.config.storage.retention)
+    record_event(hub, "garden", label="cat")
+    deletions = owner.get("/api/storage").json()["next_deletions"]
+    assert [deletion["title"] for deletion in deletions] == ["Cat in the garden"]

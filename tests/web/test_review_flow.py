@@ -7,13 +7,14 @@ share links on the event page; preview scrubbing, picking and bulk actions on th
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from demo_process import DemoProcess
-from web.conftest import Owner, new_context
+from demo_process import PHONE, DemoProcess
+from web.conftest import DEMO_EVENTS_DEADLINE, Owner, new_context
 
 pytestmark = pytest.mark.slow
 
@@ -29,19 +30,30 @@ def newest_events(page: Page, count: int) -> list[dict[str, Any]]:
 def test_newer_and_older_follow_the_timeline_and_the_keys_say_so(
     page: Page, demo_events: dict[str, dict[str, Any]]
 ) -> None:
-    listed = [event["id"] for event in page.request.get("/api/events?limit=100").json()["events"]]
-    middle = listed[1]
+    # The second-oldest event: new events arrive at the top, so its neighbours stay put while the demo records.
+    deadline = time.monotonic() + DEMO_EVENTS_DEADLINE
+    listed = []
+    while time.monotonic() < deadline:
+        listed = [event["id"] for event in page.request.get("/api/events?limit=500").json()["events"]]
+        if len(listed) >= 3:
+            break
+        time.sleep(2)
+    assert len(listed) >= 3, listed
+    older, middle, newer = listed[-1], listed[-2], listed[-3]
     page.goto(f"/events/{middle}")
     expect(page.get_by_test_id("keys-hint")).to_contain_text("newer")
-    expect(page.get_by_test_id("event-newer")).to_have_attribute("href", f"/events/{listed[0]}")
-    expect(page.get_by_test_id("event-older")).to_have_attribute("href", f"/events/{listed[2]}")
+    expect(page.get_by_test_id("event-newer")).to_have_attribute("href", f"/events/{newer}")
+    expect(page.get_by_test_id("event-older")).to_have_attribute("href", f"/events/{older}")
     page.keyboard.press("j")
-    page.wait_for_url(f"**/events/{listed[2]}")
-    expect(page.get_by_test_id("event-title")).not_to_be_empty()
+    page.wait_for_url(f"**/events/{older}")
+    # The oldest: its newer neighbour is linked, nothing older is.
+    expect(page.get_by_test_id("event-newer")).to_have_attribute("href", f"/events/{middle}")
+    expect(page.get_by_test_id("event-older")).to_have_attribute("aria-disabled", "true")
     page.keyboard.press("ArrowLeft")
     page.wait_for_url(f"**/events/{middle}")
+    expect(page.get_by_test_id("event-newer")).to_have_attribute("href", f"/events/{newer}")
     page.keyboard.press("k")
-    page.wait_for_url(f"**/events/{listed[0]}")
+    page.wait_for_url(f"**/events/{newer}")
 
 
 def test_the_event_is_marked_on_the_scrub_bar_and_boxed_on_the_snapshot(
@@ -227,3 +239,41 @@ def test_the_owner_is_told_how_to_unlock_not_to_wait_for_the_owner(
 
 def _csrf(page: Page) -> dict[str, str]:
     return {"X-CSRF-Token": page.request.get("/api/me").json()["csrf_token"]}
+
+
+def test_an_error_stands_at_its_field_as_a_sentence_and_goes_when_the_field_changes(page: Page) -> None:
+    page.goto("/account")
+    page.get_by_test_id("account-current-password").fill("not the password at all")
+    page.get_by_test_id("account-new-password").fill("a new password of length")
+    page.get_by_test_id("account-new-password-confirm").fill("a new password of length")
+    page.get_by_test_id("password-form").locator('button[type="submit"]').click()
+    error = page.get_by_test_id("field-error-current_password")
+    expect(error).to_have_text("The current password is wrong.")
+    expect(page.get_by_test_id("account-current-password")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_test_id("password-error")).to_be_hidden()  # not at the bottom of the form
+    expect(page.get_by_test_id("toast")).to_have_count(0)  # nor in a pop-up
+    page.get_by_test_id("account-current-password").fill("something else")
+    expect(error).to_be_hidden()
+    # A check made in the page stands at its own field the same way.
+    page.get_by_test_id("account-new-password-confirm").fill("a different new password")
+    page.get_by_test_id("password-form").locator('button[type="submit"]').click()
+    expect(page.get_by_test_id("field-error-new_password_confirm")).to_have_text("The two new passwords differ.")
+
+
+def test_the_event_page_fits_a_phone_with_its_review_controls(
+    browser: Browser, demo_hub: DemoProcess, owner: Owner, demo_events: dict[str, dict[str, Any]]
+) -> None:
+    context = new_context(browser, demo_hub, storage_state=owner.storage_state, viewport=PHONE, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(f"/events/{demo_events['cat']['id']}")
+        expect(page.get_by_test_id("event-title")).to_have_text("Cat in the living room")
+        for control in ("event-newer", "event-older", "event-scrub", "event-reviewed", "event-download", "share-open"):
+            expect(page.get_by_test_id(control)).to_be_visible()
+        expect(page.get_by_test_id("keys-hint")).to_be_hidden()  # no keyboard on a phone
+        page.get_by_test_id("share-open").click()
+        expect(page.get_by_test_id("share-form")).to_be_visible()
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px phone"
+    finally:
+        context.close()

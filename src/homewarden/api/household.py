@@ -35,6 +35,8 @@ from homewarden.api.schemas import (
 )
 from homewarden.config.model import ScheduleEntry
 from homewarden.errors import UserError
+from homewarden.events.record import EventRecord
+from homewarden.events.wording import event_sentence, name_of
 from homewarden.faces.finder import FaceFinder
 from homewarden.faces.gallery import PhotoTooLargeError, check_member_name, check_photo_header, enrolment_face
 from homewarden.faces.library import open_household
@@ -44,6 +46,12 @@ from homewarden.store.retention import cap_bytes
 
 router = APIRouter(prefix="/api", tags=["household"])
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def deletion_title(record: EventRecord, camera_names: dict[str, str]) -> str:
+    """Name an event retention will delete in plain words."""
+    return event_sentence(record.label, record.sub_label, name_of(record.camera, camera_names))
+
 
 # faces
 
@@ -212,6 +220,7 @@ def storage_use(caller: Caller, hub: Services, _home: HubHome) -> StoragePublic:
             DeletionPublic(
                 event_id=deletion.footage.record.id if deletion.footage else "",
                 camera=deletion.footage.record.camera if deletion.footage else "",
+                title=deletion_title(deletion.footage.record, hub.camera_names) if deletion.footage else "",
                 due=datetime.fromtimestamp(deletion.due, tz=UTC),
                 reason=deletion.reason,
             )

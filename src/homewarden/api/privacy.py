@@ -13,6 +13,7 @@ from homewarden.api.deps import HOUSEHOLD, OWNER, AccessibleEvent, Caller, RowId
 from homewarden.api.media import serve_object, starts_playback
 from homewarden.api.schemas import Done, Incoming
 from homewarden.errors import Refusal
+from homewarden.events.wording import name_of
 from homewarden.hub.services import HubServices
 from homewarden.privacy.audit import AuditRecord, FoldedViews
 from homewarden.privacy.donations import DonationError, DonationRecord, Donations
@@ -32,6 +33,7 @@ class DonationPublic(BaseModel):
     id: str
     event_id: str
     camera: str
+    camera_name: str = ""
     label: str
     status: str
     mask_people: bool
@@ -130,11 +132,12 @@ def reviewer_views(hub: HubServices, home_id: int) -> dict[str, int]:
     return {} if hub.audit is None else hub.audit.count_by_object(home_id, "review_view", "donation:")
 
 
-def _public(record: DonationRecord, views: dict[str, int]) -> DonationPublic:
+def _public(record: DonationRecord, views: dict[str, int], camera_names: dict[str, str]) -> DonationPublic:
     return DonationPublic(
         id=record.id,
         event_id=record.event_id,
         camera=record.camera,
+        camera_name=name_of(record.camera, camera_names),
         label=record.label,
         status=record.status,
         mask_people=record.mask_people,
@@ -155,7 +158,7 @@ def donate_event(
 ) -> DonationPublic:
     """Make the redacted, screened copy of an event's clip for the owner to watch before confirming."""
     donation = donations.start(_home(caller), record, body.mask_people, caller.actor)
-    return _public(donation, reviewer_views(hub, _home(caller)))
+    return _public(donation, reviewer_views(hub, _home(caller)), hub.camera_names)
 
 
 @router.post("/events/{event_id}/false-alarm")
@@ -172,14 +175,14 @@ def mark_false_alarm(record: AccessibleEvent, caller: Caller, hub: Services, don
 def list_donations(caller: Caller, hub: Services, donations: DonationsDep) -> list[DonationPublic]:
     """List the home's donations, newest first."""
     views = reviewer_views(hub, _home(caller))
-    return [_public(record, views) for record in donations.of_home(_home(caller))]
+    return [_public(record, views, hub.camera_names) for record in donations.of_home(_home(caller))]
 
 
 @router.get("/donations/{donation_id}")
 @allow(*OWNER)
 def get_donation(donation_id: str, caller: Caller, hub: Services, donations: DonationsDep) -> DonationPublic:
     """Show one donation."""
-    return _public(donations.get(_home(caller), donation_id), reviewer_views(hub, _home(caller)))
+    return _public(donations.get(_home(caller), donation_id), reviewer_views(hub, _home(caller)), hub.camera_names)
 
 
 @router.get(
@@ -204,7 +207,7 @@ def preview_donation(
 def confirm_donation(donation_id: str, caller: Caller, hub: Services, donations: DonationsDep) -> DonationPublic:
     """Donate the prepared copy."""
     record = donations.confirm(_home(caller), donation_id, caller.actor)
-    return _public(record, reviewer_views(hub, _home(caller)))
+    return _public(record, reviewer_views(hub, _home(caller)), hub.camera_names)
 
 
 @router.delete("/donations/{donation_id}")

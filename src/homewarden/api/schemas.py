@@ -355,6 +355,7 @@ class DeletionPublic(BaseModel):
 
     event_id: str
     camera: str
+    title: str = Field(default="", description='The event in plain words ("Cat in the garden").')
     due: datetime | None
     reason: str
 

@@ -10,6 +10,9 @@ import {
   formatDateTime,
   h,
   setCsrfToken,
+  clearFieldErrors,
+  showAtField,
+  showFieldErrors,
   showFormError,
   svgDataUrl,
   toast,
@@ -58,15 +61,14 @@ function wireHomeKey() {
 
 function wirePassword() {
   const form = document.getElementById("password-form");
-  const errorBox = document.getElementById("password-error");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    showFormError(errorBox, "");
+    clearFieldErrors(form);
     const current = form.current_password.value;
     const next = form.new_password.value;
-    if (!current) return showFormError(errorBox, "Enter your current password.");
-    if (next.length < 12) return showFormError(errorBox, "The new password needs at least 12 characters.");
-    if (next !== form.new_password_confirm.value) return showFormError(errorBox, "The two new passwords differ.");
+    if (!current) return showAtField(form, "current_password", "Enter your current password.");
+    if (next.length < 12) return showAtField(form, "new_password", "The new password needs at least 12 characters.");
+    if (next !== form.new_password_confirm.value) return showAtField(form, "new_password_confirm", "The two new passwords differ.");
     const revokeTokens = Boolean(form.revoke_tokens && form.revoke_tokens.checked);
     let answer;
     try {
@@ -80,7 +82,7 @@ function wirePassword() {
       );
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      showFormError(errorBox, error.detail);
+      showFieldErrors(form, error);
       return;
     }
     // This browser's session goes on under a new cookie and CSRF token; every other one was signed out.

@@ -177,14 +177,14 @@ export function wireSharing(event, currentClip) {
     submit.preventDefault();
     const body = { clip: currentClip().index, hours: Number(form.hours.value) };
     try {
-      const made = await api("POST", `/api/events/${encodeURIComponent(event.id)}/shares`, body, { expect: [400, 404, 422] });
+      const made = await api("POST", `/api/events/${encodeURIComponent(event.id)}/shares`, body, { form });
       url.value = new URL(made.url, location.origin).href;
       fresh.hidden = false;
       showStatus("Link made. Anyone with it can watch this clip until it expires.", "success");
       await refresh();
     } catch (error) {
+      // api() has put the error at its field (or in the status region); nothing more to say here.
       if (!(error instanceof ApiError)) throw error;
-      showStatus(error.detail, "error", form);
     }
   });
   document.getElementById("share-copy").addEventListener("click", () => copyText(url.value, url));

@@ -92,7 +92,7 @@ function donationFacts(donation) {
 }
 
 function donationRow(donation) {
-  const title = `${capitalize(donation.label)} · ${donation.camera}`;
+  const title = `${capitalize(donation.label)} · ${donation.camera_name || donation.camera}`;
   const badge = h(
     "span",
     { class: `badge ${STATUS_BADGES[donation.status] || ""}`, "data-testid": "donation-status", "data-status": donation.status },
@@ -269,7 +269,7 @@ function noticeRow(notice) {
         { class: "muted small" },
         formatDateTime(notice.at),
         donation ? " · " : "",
-        donation ? h("a", { href: `/events/${encodeURIComponent(donation.event_id)}` }, `${capitalize(donation.label)} · ${donation.camera}`) : "",
+        donation ? h("a", { href: `/events/${encodeURIComponent(donation.event_id)}` }, `${capitalize(donation.label)} · ${donation.camera_name || donation.camera}`) : "",
       ),
     ),
   );
@@ -298,7 +298,7 @@ function objectCell(text) {
   if (kind === "donation") {
     const donation = donationsById.get(id);
     return donation
-      ? h("a", { href: `/events/${encodeURIComponent(donation.event_id)}`, title: id }, `donated copy: ${capitalize(donation.label)} · ${donation.camera}`)
+      ? h("a", { href: `/events/${encodeURIComponent(donation.event_id)}`, title: id }, `donated copy: ${capitalize(donation.label)} · ${donation.camera_name || donation.camera}`)
       : h("span", { title: id }, "a donated copy");
   }
   if (kind === "camera") return `camera ${id}`;

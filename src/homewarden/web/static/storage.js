@@ -11,7 +11,7 @@ function deletionRow(item) {
   const id = item.event_id ?? item.id;
   const when = item.due || item.delete_at || item.at;
   const started = item.started_at;
-  const title = [capitalize(item.label || "Event"), item.camera].filter(Boolean).join(" · ");
+  const title = item.title || [capitalize(item.label || "Event"), item.camera].filter(Boolean).join(" · ");
   const facts = [
     started ? `recorded ${formatDateTime(started)}` : "",
     when ? `due ${formatDateTime(when)}` : "due now",
