@@ -106,8 +106,46 @@ def test_a_car_first_found_later_standing_still_is_parked_too() -> None:
 def test_a_person_found_when_the_camera_starts_still_raises_an_event() -> None:
     events = lifecycle()
     person_at_start = TrackedDetection(3, person(0.9))
-    changes = [change for at in (0.0, 0.2, 0.4) for change in events.update(at, [person_at_start], FRAME)]
+    changes = events.update(0.0, [person_at_start], FRAME, at_start=True)
+    changes += [change for at in (0.2, 0.4) for change in events.update(at, [person_at_start], FRAME)]
     assert [type(change) for change in changes] == [EventStarted]
+
+
+def test_a_person_found_later_that_never_moves_raises_no_event() -> None:
+    # The parking lot's bollard: scored `person` 0.4-0.6 on every look from 20 s on, never away from its place.
+    events = lifecycle()
+    bollard = TrackedDetection(3, person(0.6, (1043, 27, 1058, 64)))
+    jittered = TrackedDetection(3, person(0.55, (1042, 26, 1059, 65)))
+    changes = [
+        change
+        for step in range(40)
+        for change in events.update(20 + step * 0.2, [bollard, jittered][step % 2 : step % 2 + 1], FRAME)
+    ]
+    assert changes == []
+    [obj] = events.active.values()
+    assert obj.hits == 40
+
+
+def test_a_person_found_standing_where_motion_is_raises_an_event() -> None:
+    # A visitor first seen once already standing (back turned) in the moving region they made walking in.
+    events = lifecycle()
+    visitor = TrackedDetection(3, person(0.7, (373, 28, 538, 431)))
+    walking_in = [(380.0, 120.0, 560.0, 432.0)]
+    changes = events.update(51.6, [visitor], FRAME, motion=walking_in)
+    changes += [change for at in (51.8, 52.0) for change in events.update(at, [visitor], FRAME)]
+    [started] = changes
+    assert started.obj.first_seen == 51.6
+
+
+def test_a_person_who_walks_in_raises_an_event_from_the_first_sighting() -> None:
+    events = lifecycle()
+    changes = []
+    for step in range(6):
+        walker = TrackedDetection(3, person(0.8, (300 + 40 * step, 40, 400 + 40 * step, 340)))
+        changes += events.update(5.0 + step * 0.2, [walker], FRAME)
+    [started] = changes
+    assert isinstance(started, EventStarted)
+    assert started.obj.first_seen == 5.0
 
 
 def test_a_car_that_arrives_and_parks_ends_its_event_and_raises_no_new_one() -> None:

@@ -77,7 +77,8 @@ class FrameAnalyzer:
         if motion:
             self.stats.motion_frames += 1
         crops = plan_crops(self._regions_to_check(now, motion), self.frame_size)
-        if not self._swept:
+        at_start = not self._swept
+        if at_start:
             # Motion cannot show what was already standing still when the camera started: look at the whole
             # picture once, in square tiles, and let tracking take over from there.
             crops = sweep_tiles(self.frame_size)
@@ -86,7 +87,7 @@ class FrameAnalyzer:
         if crops:
             image = sample.image
             detections = self._detect(now, image, crops)
-            changes += self.lifecycle.update(now, self.tracker.update(detections), image)
+            changes += self.lifecycle.update(now, self.tracker.update(detections), image, at_start, motion)
         changes += self.lifecycle.expire(now)
         return changes
 

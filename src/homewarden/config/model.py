@@ -72,13 +72,11 @@ class StationaryConfig(StrictModel):
     """Objects that stand still (a parked car, a bike against a wall) raise no new events while they stay put."""
 
     labels: list[str] = Field(
-        default_factory=list,
+        default_factory=lambda: list(STATIONARY_LABELS),
         title="Stationary labels",
         description=(
             "Labels that can be parked: one standing still when the camera starts, or for longer than `threshold`, "
-            "raises no event until it moves off. None by default for now: with the vehicles (car, truck, bus, "
-            "motorcycle, bicycle) the parking-lot clip lost 37 parked-car events but gained two false person alarms "
-            "(docs/benchmarks.md); set them to try it."
+            "raises no event until it moves off. The vehicles by default; an empty list turns parking off."
         ),
     )
     threshold: float = Field(
