@@ -96,3 +96,24 @@ def test_someone_already_standing_at_startup_is_found_by_the_sweep() -> None:
     started = [c for c in changes if isinstance(c, EventStarted)]
     assert len(started) == 1
     assert started[0].obj.first_seen == 0.0
+
+
+class CowOrPersonDetector(ScriptedDetector):
+    """Report the test figure as a cow on most looks and as a person on some, as NanoDet does a distant cow."""
+
+    def detect(self, image: Image, min_score: float) -> list[Detection]:
+        found = super().detect(image, min_score)
+        label = "person" if len(self.crops) % 3 == 0 else "cow"
+        return [Detection(label, d.score, d.box) for d in found]
+
+
+def test_an_animal_that_is_not_a_pet_never_becomes_a_person_event() -> None:
+    detector = CowOrPersonDetector()
+    # The default tracked labels do not include cows: the analyser still keeps them as evidence.
+    analyzer = FrameAnalyzer(CameraConfig(source="test"), ObjectsConfig(), detector, (WIDTH, HEIGHT))
+    changes = []
+    positions = [None] * 10 + [100 + 6 * i for i in range(40)] + [None] * 30
+    for index, x in enumerate(positions):
+        changes += analyzer.analyze(Sample(index / 5.0, scene(x), (WIDTH, HEIGHT)))
+    assert changes == []
+    assert analyzer.stats.detector_calls > 10

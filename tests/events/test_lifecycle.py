@@ -165,3 +165,35 @@ def test_a_car_that_arrives_and_parks_ends_its_event_and_raises_no_new_one() -> 
     assert [events.update(at, [lost_and_found], FRAME) for at in (21.0, 21.2, 21.4)] == [[], [], []]
     [parked] = events.active.values()
     assert parked.parked
+
+
+def walk(events: EventLifecycle, label_at: list[str], track: int = 3, x0: float = 300) -> list[object]:
+    """Feed a walker moving right 20 px a frame, labelled per frame; return the changes."""
+    changes: list[object] = []
+    for step, label in enumerate(label_at):
+        box = (x0 + 20 * step, 200.0, x0 + 60 + 20 * step, 260.0)
+        changes += events.update(step * 0.2, [TrackedDetection(track, Detection(label, 0.6, box))], FRAME)
+    return changes
+
+
+def test_a_person_track_with_votes_for_a_cow_raises_no_event() -> None:
+    # NanoDet on a distant cow: `cow` on some looks, `person` (even a little higher) on more.
+    events = lifecycle()
+    assert walk(events, ["person", "cow", "person", "person", "person", "person"]) == []
+
+
+def test_a_person_box_on_a_horse_raises_no_event() -> None:
+    events = lifecycle()
+    horse = (280.0, 180.0, 420.0, 300.0)
+    changes = []
+    for step in range(8):
+        on_horse = (300.0 + 5 * step, 150.0, 360.0 + 5 * step, 280.0)
+        tracked = [TrackedDetection(1, Detection("horse", 0.7, horse)), TrackedDetection(2, person(0.7, on_horse))]
+        changes += events.update(step * 0.2, tracked, FRAME, motion=[(250.0, 100.0, 450.0, 320.0)])
+    assert changes == []
+
+
+def test_a_person_with_a_single_pet_vote_is_still_a_person() -> None:
+    events = lifecycle()
+    changes = walk(events, ["person", "cat", "person", "person", "person", "person"])
+    assert [type(change) for change in changes] == [EventStarted]

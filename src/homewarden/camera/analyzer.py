@@ -10,7 +10,8 @@ from homewarden.camera.reader import Sample
 from homewarden.camera.regions import Box, contains, grow, overlaps, plan_crops, sweep_tiles, union
 from homewarden.config.model import CameraConfig, ObjectsConfig
 from homewarden.detect.base import Detection, Image, ObjectDetector, select_boxes
-from homewarden.events.lifecycle import EventChange, EventLifecycle, box_iou
+from homewarden.detect.labels import NOT_PET_ANIMALS
+from homewarden.events.lifecycle import MIN_HITS, EventChange, EventLifecycle, TrackedObject, box_iou
 from homewarden.motion.background import BackgroundMotionDetector
 from homewarden.track.bytetrack import ObjectTracker
 
@@ -31,6 +32,13 @@ def centre(box: Box) -> Box:
     """Return a box's centre as a zero-size box."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     return (cx, cy, cx, cy)
+
+
+def settled(obj: TrackedObject) -> bool:
+    """Tell whether an object is looked at on the confirmed schedule: confirmed, or an animal that is not a pet."""
+    # A grazing cow never becomes an event but is still there; chasing it on every frame would cost a detector call
+    # per frame for as long as it stays.
+    return obj.confirmed or (obj.label in NOT_PET_ANIMALS and obj.hits >= MIN_HITS)
 
 
 @dataclass
@@ -56,7 +64,9 @@ class FrameAnalyzer:
         self.detector = detector
         self.frame_size = frame_size
         self.motion = BackgroundMotionDetector(camera.motion, frame_size)
-        self.min_score = min(objects.filter_for(label).min_score for label in objects.track)
+        # Animals that are not pets are detected even when not tracked: they are evidence against a person there.
+        self.labels = [*objects.track, *sorted(NOT_PET_ANIMALS.difference(objects.track))]
+        self.min_score = min(objects.filter_for(label).min_score for label in self.labels)
         self.tracker = ObjectTracker(self.min_score)
         self.lifecycle = EventLifecycle(
             objects, camera.zones, expire_after=OBJECT_EXPIRY, stationary=camera.detect.stationary
@@ -107,7 +117,7 @@ class FrameAnalyzer:
         self._quiet = [(box, at) for box, at in self._quiet if now - at < QUIET_RECHECK]
         # Motion centred on a confirmed object is that object moving (or leaving): it is looked at on its
         # own refresh schedule. Motion inside a region that just came up empty waits for its recheck.
-        known = [grow(obj.box, COVER_GROWTH) for obj in self.lifecycle.active.values() if obj.confirmed or obj.parked]
+        known = [grow(obj.box, COVER_GROWTH) for obj in self.lifecycle.active.values() if settled(obj) or obj.parked]
         known += [quiet for quiet, _ in self._quiet]
         regions = [box for box in motion if not any(contains(area, centre(box)) for area in known)]
         for obj in self.lifecycle.active.values():
@@ -116,7 +126,7 @@ class FrameAnalyzer:
                 # A parked car is looked at now and then, and sooner when something moves on it (pulling out).
                 stirred = any(overlaps(box, obj.box) for box in motion)
                 due = now - last_checked >= (REFRESH_CONFIRMED if stirred else self.lifecycle.stationary.interval)
-            elif obj.confirmed:
+            elif settled(obj):
                 due = now - last_checked >= REFRESH_CONFIRMED
             else:
                 due = now - obj.last_seen <= CHASE_UNCONFIRMED
@@ -152,8 +162,8 @@ class FrameAnalyzer:
         per_label = select_boxes(
             np.array([d.box for d in found], dtype=np.float32),
             np.array([d.score for d in found], dtype=np.float32),
-            np.array([self.objects.track.index(d.label) for d in found], dtype=np.int64),
-            self.objects.track,
+            np.array([self.labels.index(d.label) for d in found], dtype=np.int64),
+            self.labels,
             self.min_score,
         )
         # One animal scored both `cat` and `dog` in the same place is one object; its label is settled by the
@@ -165,7 +175,7 @@ class FrameAnalyzer:
         return kept
 
     def _wanted(self, detection: Detection) -> bool:
-        if detection.label not in self.objects.track:
+        if detection.label not in self.labels:
             return False
         rule = self.objects.filter_for(detection.label)
         return detection.score >= rule.min_score and detection.area >= rule.min_area

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from homewarden.config.model import ObjectsConfig, StationaryConfig, ZoneConfig
 from homewarden.detect.base import Detection
+from homewarden.detect.labels import NOT_PET_ANIMALS
 from homewarden.faces.finder import head_region
 from homewarden.track.bytetrack import TrackedDetection
 
@@ -42,6 +43,11 @@ MOVES_TO_UNPARK = 2
 # person alarm, docs/benchmarks.md). Frigate likewise raises review items only for objects with position changes. A
 # person already in view when the camera starts is not held back: nobody saw them arrive.
 MUST_MOVE_LABELS = frozenset({"person"})
+# A person track is an animal that is not a pet (a distant cow, a horse) once this share of its score-weighted votes
+# went to such animals, or while its box lies mostly on one (this share of the person box) seen at least MIN_HITS
+# times: it raises no person event.
+NOT_PET_SHARE = 0.1
+ON_ANIMAL_COVER = 0.5
 # The part of a box motion must cover to count as the object moving (a visitor walking in: 0.3-0.5).
 ALIVE_MOTION_COVER = 0.25
 
@@ -142,13 +148,13 @@ class EventEnded:
 EventChange = EventStarted | EventEnded
 
 
-def motion_cover(box: Box, motion: Sequence[Box]) -> float:
-    """Return the largest part of a box that one motion box covers."""
+def box_cover(box: Box, others: Sequence[Box]) -> float:
+    """Return the largest part of a box that one of the others covers."""
     area = (box[2] - box[0]) * (box[3] - box[1])
     if area <= 0:
         return 0.0
     best = 0.0
-    for other in motion:
+    for other in others:
         ix = max(0.0, min(box[2], other[2]) - max(box[0], other[0]))
         iy = max(0.0, min(box[3], other[3]) - max(box[1], other[1]))
         best = max(best, ix * iy / area)
@@ -203,7 +209,7 @@ class EventLifecycle:
             if obj.hits == 0:
                 obj.parked = item.detection.label in self.stationary.labels
                 obj.at_start = at_start
-            obj.alive = obj.alive or motion_cover(item.detection.box, motion) >= ALIVE_MOTION_COVER
+            obj.alive = obj.alive or box_cover(item.detection.box, motion) >= ALIVE_MOTION_COVER
             self._add_evidence(obj, now, item.detection, frame)
             if obj.confirmed and self._has_parked(obj, now):
                 changes.append(EventEnded(obj))
@@ -322,6 +328,19 @@ class EventLifecycle:
             if cv2.pointPolygonTest(polygon, foot, False) >= 0:
                 obj.zones.append(name)
 
+    def _is_animal(self, obj: TrackedObject) -> bool:
+        """Say whether a person track is, or stands on, an animal that is not a pet."""
+        total = sum(obj.label_votes.values())
+        animal = sum(votes for label, votes in obj.label_votes.items() if label in NOT_PET_ANIMALS)
+        if total > 0 and animal / total >= NOT_PET_SHARE:
+            return True
+        animals = [
+            other.box
+            for other in self.active.values()
+            if other is not obj and other.label in NOT_PET_ANIMALS and other.hits >= MIN_HITS
+        ]
+        return box_cover(obj.box, animals) >= ON_ANIMAL_COVER
+
     def _confirms(self, obj: TrackedObject) -> bool:
         if obj.parked:
             return False
@@ -329,6 +348,8 @@ class EventLifecycle:
         if label not in self.objects.track:
             return False
         if label in MUST_MOVE_LABELS and not (obj.at_start or obj.alive):
+            return False
+        if label == "person" and self._is_animal(obj):
             return False
         rule = self.objects.filter_for(label)
         return obj.hits >= MIN_HITS and obj.median_score >= rule.threshold and obj.best_box != (0.0, 0.0, 0.0, 0.0)
