@@ -76,7 +76,9 @@ class FrameAnalyzer:
         self.last_motion = False
         self._quiet: list[tuple[Box, float]] = []
         self._last_checked: dict[str, float] = {}
-        self._swept = False
+        self._last_sweep: float | None = None
+        self._last_followed = float("-inf")
+        self.sweep_interval = camera.detect.sweep_interval
 
     def analyze(self, sample: Sample) -> list[EventChange]:
         """Analyse one frame; return the events that started or ended."""
@@ -87,12 +89,12 @@ class FrameAnalyzer:
         if motion:
             self.stats.motion_frames += 1
         crops = plan_crops(self._regions_to_check(now, motion), self.frame_size)
-        at_start = not self._swept
-        if at_start:
-            # Motion cannot show what was already standing still when the camera started: look at the whole
-            # picture once, in square tiles, and let tracking take over from there.
+        at_start = self._last_sweep is None
+        if at_start or self._sweep_due(now):
+            # Motion cannot show what was already standing still when the camera started, nor a pet that lay down
+            # unseen: look at the whole picture, in square tiles, and let tracking take over from there.
             crops = sweep_tiles(self.frame_size)
-            self._swept = True
+            self._last_sweep = now
         changes: list[EventChange] = []
         if crops:
             image = sample.image
@@ -107,7 +109,19 @@ class FrameAnalyzer:
         # exactly as when the camera started. Objects being followed end by expiry as usual.
         self.motion = BackgroundMotionDetector(self.motion.config, self.frame_size)
         self._quiet.clear()
-        self._swept = False
+        self._last_sweep = None
+
+    def _sweep_due(self, now: float) -> bool:
+        """Tell whether to look at the whole picture again: nothing followed, nor swept, for the sweep interval."""
+        # While an object is being followed the detector is looking at the scene anyway: a sweep then, or just after,
+        # would add calls at the busiest moments (a home with visitors every few seconds would pay for sweeps it does
+        # not need). Parked vehicles and animals that are not events do not count as followed.
+        if any(obj.confirmed for obj in self.lifecycle.active.values()):
+            self._last_followed = now
+            return False
+        if not self.sweep_interval or self._last_sweep is None:
+            return False
+        return now - max(self._last_sweep, self._last_followed) >= self.sweep_interval
 
     def expire(self, now: float) -> list[EventChange]:
         """End the events of objects not seen for a while (no frames are arriving)."""

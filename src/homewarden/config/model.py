@@ -113,6 +113,17 @@ class DetectSize(StrictModel):
         title="Detect height",
         description="Height frames are scaled to before analysis; the source's own height when unset.",
     )
+    sweep_interval: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=3600.0,
+        title="Sweep interval",
+        description=(
+            "Seconds between looks at the whole picture while no object is being followed, to find what motion "
+            "cannot show (a dog asleep on a sofa, a cat waiting at a door); 0 looks only when the camera starts. "
+            "Each look costs a detector call per square tile (two for a 16:9 picture)."
+        ),
+    )
     stationary: StationaryConfig = Field(
         default_factory=StationaryConfig,
         title="Stationary objects",
