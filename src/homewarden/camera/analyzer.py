@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from homewarden.camera.infrared import equalised, is_grey
 from homewarden.camera.reader import Sample
 from homewarden.camera.regions import Box, contains, grow, overlaps, plan_crops, sweep_tiles, union
 from homewarden.config.model import CameraConfig, ObjectsConfig
@@ -157,18 +158,21 @@ class FrameAnalyzer:
 
     def _detect(self, now: float, image: Image, crops: list[tuple[int, int, int, int]]) -> list[Detection]:
         found: list[Detection] = []
+        # An infrared picture is grey, dark and flat: its crops get their contrast evened out for the detector.
+        night = is_grey(image)
         for x1, y1, x2, y2 in crops:
             self.stats.detector_calls += 1
+            crop = equalised(image[y1:y2, x1:x2]) if night else image[y1:y2, x1:x2]
             in_crop = [
                 Detection(d.label, d.score, (d.box[0] + x1, d.box[1] + y1, d.box[2] + x1, d.box[3] + y1))
-                for d in self.detector.detect(image[y1:y2, x1:x2], self.min_score)
+                for d in self.detector.detect(crop, self.min_score)
                 if self._wanted(d)
             ]
-            crop: Box = (x1, y1, x2, y2)
+            area: Box = (x1, y1, x2, y2)
             # An empty crop where a known object should be means the object is missing, not that the motion
             # there is noise: only crops with no object in them are quietened.
-            if not in_crop and not any(overlaps(obj.box, crop) for obj in self.lifecycle.active.values()):
-                self._quiet.append((crop, now))
+            if not in_crop and not any(overlaps(obj.box, area) for obj in self.lifecycle.active.values()):
+                self._quiet.append((area, now))
             found += in_crop
         if len(found) < 2:
             return found
