@@ -1,6 +1,6 @@
 """Find the smallest person `homewarden analyze` finds, by day and in a grey, noisy night picture.
 
-    python bench/small_person.py [--heights 200 120 80 50 30] [--seconds 50]
+    python bench/small_person.py [--heights 200 120 80 50 30] [--seconds 50] [--pictures day night]
 
 The footage is made from real video: the first --seconds of the shared one-by-one clip (people walking into an
 office, one at a time) shrunk so its visitors stand about H px tall, pasted picture-in-picture into the first frame of
@@ -99,15 +99,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--heights", type=int, nargs="+", default=[200, 120, 80, 50, 30])
     parser.add_argument("--seconds", type=float, default=50.0)
+    parser.add_argument("--pictures", nargs="+", choices=["day", "night"], default=["day", "night"])
     args = parser.parse_args()
     print("person height  picture  visits found  false person events")
     with tempfile.TemporaryDirectory(prefix="small-person-clips-") as folder:
         for height in args.heights:
-            for is_night in (False, True):
-                clip = Path(folder) / f"person-{height}-{'night' if is_night else 'day'}.mp4"
-                make_clip(clip, height, args.seconds, is_night)
+            for picture in args.pictures:
+                clip = Path(folder) / f"person-{height}-{picture}.mp4"
+                make_clip(clip, height, args.seconds, picture == "night")
                 found, total, false = found_visits(clip, args.seconds)
-                picture = "night" if is_night else "day"
                 print(f"{height:>10} px  {picture:>7}  {found:>5}/{total}  {false:>12}", flush=True)
 
 
