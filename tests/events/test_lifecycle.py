@@ -106,8 +106,46 @@ def test_a_car_first_found_later_standing_still_is_parked_too() -> None:
 def test_a_person_found_when_the_camera_starts_still_raises_an_event() -> None:
     events = lifecycle()
     person_at_start = TrackedDetection(3, person(0.9))
-    changes = [change for at in (0.0, 0.2, 0.4) for change in events.update(at, [person_at_start], FRAME)]
+    changes = events.update(0.0, [person_at_start], FRAME, at_start=True)
+    changes += [change for at in (0.2, 0.4) for change in events.update(at, [person_at_start], FRAME)]
     assert [type(change) for change in changes] == [EventStarted]
+
+
+def test_a_person_found_later_that_never_moves_raises_no_event() -> None:
+    # The parking lot's bollard: scored `person` 0.4-0.6 on every look from 20 s on, never away from its place.
+    events = lifecycle()
+    bollard = TrackedDetection(3, person(0.6, (1043, 27, 1058, 64)))
+    jittered = TrackedDetection(3, person(0.55, (1042, 26, 1059, 65)))
+    changes = [
+        change
+        for step in range(40)
+        for change in events.update(20 + step * 0.2, [bollard, jittered][step % 2 : step % 2 + 1], FRAME)
+    ]
+    assert changes == []
+    [obj] = events.active.values()
+    assert obj.hits == 40
+
+
+def test_a_person_found_standing_where_motion_is_raises_an_event() -> None:
+    # A visitor first seen once already standing (back turned) in the moving region they made walking in.
+    events = lifecycle()
+    visitor = TrackedDetection(3, person(0.7, (373, 28, 538, 431)))
+    walking_in = [(380.0, 120.0, 560.0, 432.0)]
+    changes = events.update(51.6, [visitor], FRAME, motion=walking_in)
+    changes += [change for at in (51.8, 52.0) for change in events.update(at, [visitor], FRAME)]
+    [started] = changes
+    assert started.obj.first_seen == 51.6
+
+
+def test_a_person_who_walks_in_raises_an_event_from_the_first_sighting() -> None:
+    events = lifecycle()
+    changes = []
+    for step in range(6):
+        walker = TrackedDetection(3, person(0.8, (300 + 40 * step, 40, 400 + 40 * step, 340)))
+        changes += events.update(5.0 + step * 0.2, [walker], FRAME)
+    [started] = changes
+    assert isinstance(started, EventStarted)
+    assert started.obj.first_seen == 5.0
 
 
 def test_a_car_that_arrives_and_parks_ends_its_event_and_raises_no_new_one() -> None:
@@ -132,7 +170,7 @@ def test_a_car_that_arrives_and_parks_ends_its_event_and_raises_no_new_one() -> 
 STREET = [[0, 250], [768, 250], [768, 432], [0, 432]]
 
 
-def walk(feet_y: list[float]) -> TrackedObject:
+def walk_feet(feet_y: list[float]) -> TrackedObject:
     """Follow one person whose feet are at these heights, one sighting a frame; return the tracked object."""
     zones = {"street": ZoneConfig(coordinates=STREET, alarm_on_entry_from_outside=True)}
     lifecycle = EventLifecycle(ObjectsConfig(), zones)
@@ -143,15 +181,47 @@ def walk(feet_y: list[float]) -> TrackedObject:
 
 
 def test_a_person_first_seen_in_an_entry_only_zone_who_stays_there_is_marked() -> None:
-    assert walk([300, 310, 320, 330]).stayed_inside == ["street"]
+    assert walk_feet([300, 310, 320, 330]).stayed_inside == ["street"]
 
 
 def test_a_person_who_came_into_the_zone_from_outside_is_not_marked() -> None:
-    obj = walk([150, 200, 260, 300])
+    obj = walk_feet([150, 200, 260, 300])
     assert obj.stayed_inside == []
     assert obj.zones == ["street"]
 
 
 def test_a_person_first_seen_in_the_zone_who_leaves_it_is_no_longer_marked() -> None:
     # Off the street and up to the shop door (above the zone): a visitor, not a passer-by.
-    assert walk([300, 280, 240, 200]).stayed_inside == []
+    assert walk_feet([300, 280, 240, 200]).stayed_inside == []
+
+
+def walk(events: EventLifecycle, label_at: list[str], track: int = 3, x0: float = 300) -> list[object]:
+    """Feed a walker moving right 20 px a frame, labelled per frame; return the changes."""
+    changes: list[object] = []
+    for step, label in enumerate(label_at):
+        box = (x0 + 20 * step, 200.0, x0 + 60 + 20 * step, 260.0)
+        changes += events.update(step * 0.2, [TrackedDetection(track, Detection(label, 0.6, box))], FRAME)
+    return changes
+
+
+def test_a_person_track_with_votes_for_a_cow_raises_no_event() -> None:
+    # NanoDet on a distant cow: `cow` on some looks, `person` (even a little higher) on more.
+    events = lifecycle()
+    assert walk(events, ["person", "cow", "person", "person", "person", "person"]) == []
+
+
+def test_a_person_box_on_a_horse_raises_no_event() -> None:
+    events = lifecycle()
+    horse = (280.0, 180.0, 420.0, 300.0)
+    changes = []
+    for step in range(8):
+        on_horse = (300.0 + 5 * step, 150.0, 360.0 + 5 * step, 280.0)
+        tracked = [TrackedDetection(1, Detection("horse", 0.7, horse)), TrackedDetection(2, person(0.7, on_horse))]
+        changes += events.update(step * 0.2, tracked, FRAME, motion=[(250.0, 100.0, 450.0, 320.0)])
+    assert changes == []
+
+
+def test_a_person_with_a_single_pet_vote_is_still_a_person() -> None:
+    events = lifecycle()
+    changes = walk(events, ["person", "cat", "person", "person", "person", "person"])
+    assert [type(change) for change in changes] == [EventStarted]

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from homewarden.camera.infrared import equalised, is_grey
 from homewarden.camera.reader import Sample
 from homewarden.camera.regions import Box, contains, grow, overlaps, plan_crops, sweep_tiles, union
 from homewarden.config.model import CameraConfig, ObjectsConfig
 from homewarden.detect.base import Detection, Image, ObjectDetector, select_boxes
-from homewarden.events.lifecycle import EventChange, EventLifecycle, box_iou
+from homewarden.detect.labels import NOT_PET_ANIMALS
+from homewarden.events.lifecycle import MIN_HITS, EventChange, EventLifecycle, TrackedObject, box_iou
 from homewarden.motion.background import BackgroundMotionDetector
 from homewarden.track.bytetrack import ObjectTracker
 
@@ -31,6 +33,13 @@ def centre(box: Box) -> Box:
     """Return a box's centre as a zero-size box."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     return (cx, cy, cx, cy)
+
+
+def settled(obj: TrackedObject) -> bool:
+    """Tell whether an object is looked at on the confirmed schedule: confirmed, or an animal that is not a pet."""
+    # A grazing cow never becomes an event but is still there; chasing it on every frame would cost a detector call
+    # per frame for as long as it stays.
+    return obj.confirmed or (obj.label in NOT_PET_ANIMALS and obj.hits >= MIN_HITS)
 
 
 @dataclass
@@ -56,7 +65,9 @@ class FrameAnalyzer:
         self.detector = detector
         self.frame_size = frame_size
         self.motion = BackgroundMotionDetector(camera.motion, frame_size)
-        self.min_score = min(objects.filter_for(label).min_score for label in objects.track)
+        # Animals that are not pets are detected even when not tracked: they are evidence against a person there.
+        self.labels = [*objects.track, *sorted(NOT_PET_ANIMALS.difference(objects.track))]
+        self.min_score = min(objects.filter_for(label).min_score for label in self.labels)
         self.tracker = ObjectTracker(self.min_score)
         self.lifecycle = EventLifecycle(
             objects, camera.zones, expire_after=OBJECT_EXPIRY, stationary=camera.detect.stationary
@@ -66,7 +77,9 @@ class FrameAnalyzer:
         self.last_motion = False
         self._quiet: list[tuple[Box, float]] = []
         self._last_checked: dict[str, float] = {}
-        self._swept = False
+        self._last_sweep: float | None = None
+        self._last_followed = float("-inf")
+        self.sweep_interval = camera.detect.sweep_interval
 
     def analyze(self, sample: Sample) -> list[EventChange]:
         """Analyse one frame; return the events that started or ended."""
@@ -77,16 +90,17 @@ class FrameAnalyzer:
         if motion:
             self.stats.motion_frames += 1
         crops = plan_crops(self._regions_to_check(now, motion), self.frame_size)
-        if not self._swept:
-            # Motion cannot show what was already standing still when the camera started: look at the whole
-            # picture once, in square tiles, and let tracking take over from there.
+        at_start = self._last_sweep is None
+        if at_start or self._sweep_due(now):
+            # Motion cannot show what was already standing still when the camera started, nor a pet that lay down
+            # unseen: look at the whole picture, in square tiles, and let tracking take over from there.
             crops = sweep_tiles(self.frame_size)
-            self._swept = True
+            self._last_sweep = now
         changes: list[EventChange] = []
         if crops:
             image = sample.image
             detections = self._detect(now, image, crops)
-            changes += self.lifecycle.update(now, self.tracker.update(detections), image)
+            changes += self.lifecycle.update(now, self.tracker.update(detections), image, at_start, motion)
         changes += self.lifecycle.expire(now)
         return changes
 
@@ -96,7 +110,19 @@ class FrameAnalyzer:
         # exactly as when the camera started. Objects being followed end by expiry as usual.
         self.motion = BackgroundMotionDetector(self.motion.config, self.frame_size)
         self._quiet.clear()
-        self._swept = False
+        self._last_sweep = None
+
+    def _sweep_due(self, now: float) -> bool:
+        """Tell whether to look at the whole picture again: nothing followed, nor swept, for the sweep interval."""
+        # While an object is being followed the detector is looking at the scene anyway: a sweep then, or just after,
+        # would add calls at the busiest moments (a home with visitors every few seconds would pay for sweeps it does
+        # not need). Parked vehicles and animals that are not events do not count as followed.
+        if any(obj.confirmed for obj in self.lifecycle.active.values()):
+            self._last_followed = now
+            return False
+        if not self.sweep_interval or self._last_sweep is None:
+            return False
+        return now - max(self._last_sweep, self._last_followed) >= self.sweep_interval
 
     def expire(self, now: float) -> list[EventChange]:
         """End the events of objects not seen for a while (no frames are arriving)."""
@@ -106,7 +132,7 @@ class FrameAnalyzer:
         self._quiet = [(box, at) for box, at in self._quiet if now - at < QUIET_RECHECK]
         # Motion centred on a confirmed object is that object moving (or leaving): it is looked at on its
         # own refresh schedule. Motion inside a region that just came up empty waits for its recheck.
-        known = [grow(obj.box, COVER_GROWTH) for obj in self.lifecycle.active.values() if obj.confirmed or obj.parked]
+        known = [grow(obj.box, COVER_GROWTH) for obj in self.lifecycle.active.values() if settled(obj) or obj.parked]
         known += [quiet for quiet, _ in self._quiet]
         regions = [box for box in motion if not any(contains(area, centre(box)) for area in known)]
         for obj in self.lifecycle.active.values():
@@ -115,7 +141,7 @@ class FrameAnalyzer:
                 # A parked car is looked at now and then, and sooner when something moves on it (pulling out).
                 stirred = any(overlaps(box, obj.box) for box in motion)
                 due = now - last_checked >= (REFRESH_CONFIRMED if stirred else self.lifecycle.stationary.interval)
-            elif obj.confirmed:
+            elif settled(obj):
                 due = now - last_checked >= REFRESH_CONFIRMED
             else:
                 due = now - obj.last_seen <= CHASE_UNCONFIRMED
@@ -132,18 +158,21 @@ class FrameAnalyzer:
 
     def _detect(self, now: float, image: Image, crops: list[tuple[int, int, int, int]]) -> list[Detection]:
         found: list[Detection] = []
+        # An infrared picture is grey, dark and flat: its crops get their contrast evened out for the detector.
+        night = is_grey(image)
         for x1, y1, x2, y2 in crops:
             self.stats.detector_calls += 1
+            crop = equalised(image[y1:y2, x1:x2]) if night else image[y1:y2, x1:x2]
             in_crop = [
                 Detection(d.label, d.score, (d.box[0] + x1, d.box[1] + y1, d.box[2] + x1, d.box[3] + y1))
-                for d in self.detector.detect(image[y1:y2, x1:x2], self.min_score)
+                for d in self.detector.detect(crop, self.min_score)
                 if self._wanted(d)
             ]
-            crop: Box = (x1, y1, x2, y2)
+            area: Box = (x1, y1, x2, y2)
             # An empty crop where a known object should be means the object is missing, not that the motion
             # there is noise: only crops with no object in them are quietened.
-            if not in_crop and not any(overlaps(obj.box, crop) for obj in self.lifecycle.active.values()):
-                self._quiet.append((crop, now))
+            if not in_crop and not any(overlaps(obj.box, area) for obj in self.lifecycle.active.values()):
+                self._quiet.append((area, now))
             found += in_crop
         if len(found) < 2:
             return found
@@ -151,8 +180,8 @@ class FrameAnalyzer:
         per_label = select_boxes(
             np.array([d.box for d in found], dtype=np.float32),
             np.array([d.score for d in found], dtype=np.float32),
-            np.array([self.objects.track.index(d.label) for d in found], dtype=np.int64),
-            self.objects.track,
+            np.array([self.labels.index(d.label) for d in found], dtype=np.int64),
+            self.labels,
             self.min_score,
         )
         # One animal scored both `cat` and `dog` in the same place is one object; its label is settled by the
@@ -164,7 +193,7 @@ class FrameAnalyzer:
         return kept
 
     def _wanted(self, detection: Detection) -> bool:
-        if detection.label not in self.objects.track:
+        if detection.label not in self.labels:
             return False
         rule = self.objects.filter_for(detection.label)
         return detection.score >= rule.min_score and detection.area >= rule.min_area

@@ -72,13 +72,11 @@ class StationaryConfig(StrictModel):
     """Objects that stand still (a parked car, a bike against a wall) raise no new events while they stay put."""
 
     labels: list[str] = Field(
-        default_factory=list,
+        default_factory=lambda: list(STATIONARY_LABELS),
         title="Stationary labels",
         description=(
             "Labels that can be parked: one standing still when the camera starts, or for longer than `threshold`, "
-            "raises no event until it moves off. None by default for now: with the vehicles (car, truck, bus, "
-            "motorcycle, bicycle) the parking-lot clip lost 37 parked-car events but gained two false person alarms "
-            "(docs/benchmarks.md); set them to try it."
+            "raises no event until it moves off. The vehicles by default; an empty list turns parking off."
         ),
     )
     threshold: float = Field(
@@ -114,6 +112,17 @@ class DetectSize(StrictModel):
         le=2160,
         title="Detect height",
         description="Height frames are scaled to before analysis; the source's own height when unset.",
+    )
+    sweep_interval: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=3600.0,
+        title="Sweep interval",
+        description=(
+            "Seconds between looks at the whole picture while no object is being followed, to find what motion "
+            "cannot show (a dog asleep on a sofa, a cat waiting at a door); 0 looks only when the camera starts. "
+            "Each look costs a detector call per square tile (two for a 16:9 picture)."
+        ),
     )
     stationary: StationaryConfig = Field(
         default_factory=StationaryConfig,

@@ -82,3 +82,7 @@ COCO_LABELS: tuple[str, ...] = (
     "hair drier",
     "toothbrush",
 )
+
+# COCO animals that are not household pets. They never raise events of their own unless tracked, but the analyser
+# keeps them as evidence: a distant cow the detector also scores `person` must never count as a person.
+NOT_PET_ANIMALS: frozenset[str] = frozenset({"bird", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -13,10 +14,12 @@ import numpy.typing as npt
 
 from homewarden.config.model import ObjectsConfig, StationaryConfig, ZoneConfig
 from homewarden.detect.base import Detection
+from homewarden.detect.labels import NOT_PET_ANIMALS
 from homewarden.faces.finder import head_region
 from homewarden.track.bytetrack import TrackedDetection
 
 Image = npt.NDArray[np.uint8]
+Box = tuple[float, float, float, float]
 
 MIN_HITS = 3
 RECENT_SCORES = 10
@@ -34,6 +37,19 @@ STILL_IOU = 0.5
 # A parked object moves off only when this many sightings in a row find it away from its place (one odd box is not a
 # car pulling out).
 MOVES_TO_UNPARK = 2
+# A person first found while the camera runs becomes an event only once it has shown life: motion covering part of
+# its box, or a sighting away from where it was first found. A real visitor walked in; a bollard, a coat on a hook or
+# a statue the detector calls a person at 0.4-0.6 never moves and makes no motion (the parking lot's first "false"
+# person alarm, docs/benchmarks.md). Frigate likewise raises review items only for objects with position changes. A
+# person already in view when the camera starts is not held back: nobody saw them arrive.
+MUST_MOVE_LABELS = frozenset({"person"})
+# A person track is an animal that is not a pet (a distant cow, a horse) once this share of its score-weighted votes
+# went to such animals, or while its box lies mostly on one (this share of the person box) seen at least MIN_HITS
+# times: it raises no person event.
+NOT_PET_SHARE = 0.1
+ON_ANIMAL_COVER = 0.5
+# The part of a box motion must cover to count as the object moving (a visitor walking in: 0.3-0.5).
+ALIVE_MOTION_COVER = 0.25
 
 
 def grow_box(box: tuple[float, float, float, float], factor: float) -> tuple[float, float, float, float]:
@@ -83,6 +99,10 @@ class TrackedObject:
     # Zones marked alarm_on_entry_from_outside that the object was inside of when first seen and has not left since
     # (None before its first sighting): a passer-by on the street such a zone covers.
     stayed_inside: list[str] | None = None
+    # Found by the start-up sweep (in view when the camera started); seen moving (away from its place, or with
+    # motion on it) at least once.
+    at_start: bool = False
+    alive: bool = False
 
     @property
     def label(self) -> str:
@@ -131,6 +151,19 @@ class EventEnded:
 EventChange = EventStarted | EventEnded
 
 
+def box_cover(box: Box, others: Sequence[Box]) -> float:
+    """Return the largest part of a box that one of the others covers."""
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    if area <= 0:
+        return 0.0
+    best = 0.0
+    for other in others:
+        ix = max(0.0, min(box[2], other[2]) - max(box[0], other[0]))
+        iy = max(0.0, min(box[3], other[3]) - max(box[1], other[1]))
+        best = max(best, ix * iy / area)
+    return best
+
+
 def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
     """Return the intersection over union of two x1 y1 x2 y2 boxes."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
@@ -157,7 +190,14 @@ class EventLifecycle:
         self.active: dict[str, TrackedObject] = {}
         self._by_track: dict[int, str] = {}
 
-    def update(self, now: float, tracked: list[TrackedDetection], frame: Image) -> list[EventChange]:
+    def update(
+        self,
+        now: float,
+        tracked: list[TrackedDetection],
+        frame: Image,
+        at_start: bool = False,
+        motion: Sequence[Box] = (),
+    ) -> list[EventChange]:
         """Add one frame's tracked detections; return the events that started (or ended: an object that parked).
 
         What can park (a car, a bike) starts out parked: found by the sweep when the camera starts, or found later
@@ -169,8 +209,10 @@ class EventLifecycle:
             obj = self._object_for(item, now)
             if item.track_id is not None:
                 self._by_track[item.track_id] = obj.id
-            if obj.hits == 0 and item.detection.label in self.stationary.labels:
-                obj.parked = True
+            if obj.hits == 0:
+                obj.parked = item.detection.label in self.stationary.labels
+                obj.at_start = at_start
+            obj.alive = obj.alive or box_cover(item.detection.box, motion) >= ALIVE_MOTION_COVER
             self._add_evidence(obj, now, item.detection, frame)
             if obj.confirmed and self._has_parked(obj, now):
                 changes.append(EventEnded(obj))
@@ -266,6 +308,7 @@ class EventLifecycle:
                 obj.parked, obj.moves, obj.hits, obj.first_seen, obj.best_score = False, 0, 0, now, 0.0
                 obj.scores.clear()
         if obj.hits == 0 or (moved and not obj.parked):
+            obj.alive = obj.alive or obj.hits > 0
             obj.place, obj.still_since = detection.box, now
         obj.last_seen = now
         obj.box = detection.box
@@ -293,11 +336,28 @@ class EventLifecycle:
         else:
             obj.stayed_inside = [name for name in obj.stayed_inside if name in inside]
 
+    def _is_animal(self, obj: TrackedObject) -> bool:
+        """Say whether a person track is, or stands on, an animal that is not a pet."""
+        total = sum(obj.label_votes.values())
+        animal = sum(votes for label, votes in obj.label_votes.items() if label in NOT_PET_ANIMALS)
+        if total > 0 and animal / total >= NOT_PET_SHARE:
+            return True
+        animals = [
+            other.box
+            for other in self.active.values()
+            if other is not obj and other.label in NOT_PET_ANIMALS and other.hits >= MIN_HITS
+        ]
+        return box_cover(obj.box, animals) >= ON_ANIMAL_COVER
+
     def _confirms(self, obj: TrackedObject) -> bool:
         if obj.parked:
             return False
         label = obj.label
         if label not in self.objects.track:
+            return False
+        if label in MUST_MOVE_LABELS and not (obj.at_start or obj.alive):
+            return False
+        if label == "person" and self._is_animal(obj):
             return False
         rule = self.objects.filter_for(label)
         return obj.hits >= MIN_HITS and obj.median_score >= rule.threshold and obj.best_box != (0.0, 0.0, 0.0, 0.0)
