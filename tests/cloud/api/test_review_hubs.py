@@ -351,3 +351,26 @@ def _expire(services: CloudServices, donation_id: str) -> None:
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
         assert session.scalar(select(ReviewDonation.state).where(ReviewDonation.donation_id == donation_id))
+
+
+def test_a_withdrawal_during_the_upload_leaves_no_bytes_behind(cloud: CloudUnderTest) -> None:
+    hub = cloud.account().pair_hub()
+    donation_id = new_donation_id()
+    store = cloud.services.store
+    real_put = store.put
+
+    def put_then_withdraw(key: str, data: bytes) -> None:
+        # The owner withdraws while the bytes are being written (the one moment a test must place by hand).
+        real_put(key, data)
+        cloud.services.home_donations(hub.home_id).withdraw(donation_id, cloud.services.program_keys.current())
+
+    store.put = put_then_withdraw  # type: ignore[method-assign]
+    try:
+        answer = donate(hub, donation_id, seal_to_program(hub.program, donation_id, b"copy"))
+    finally:
+        store.put = real_put  # type: ignore[method-assign]
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["state"] == "withdrawn"
+    assert list(store.keys("review/")) == []
+    assert [receipt["content"]["action"] for receipt in receipts_of(hub)] == ["withdrawn"]
