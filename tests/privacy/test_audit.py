@@ -15,7 +15,7 @@ from homewarden.privacy.audit import Actor, AuditLog
 from homewarden.store import EventStore
 
 OWNER = Actor("owner", "olivia")
-REVIEWER = Actor("reviewer", "re-1a2b3c")
+REVIEWER = Actor("reviewer", "reviewer:r_1a2b3c4d")
 
 
 @pytest.fixture
@@ -26,8 +26,8 @@ def logged(tmp_path: Path) -> Iterator[tuple[EventStore, AuditLog, Path]]:
     store = EventStore.open(config.storage.resolved_database_url())
     log = AuditLog(store.engine, config.storage.folder.resolve())
     log.record(OWNER, "view_clip", "event:e1", home_id=1)
-    log.record(REVIEWER, "review_view", "donation:d1", home_id=1)
-    log.record(REVIEWER, "refused", "/api/events/e1/clips/0.mp4", home_id=None, outcome="refused")
+    log.record(REVIEWER, "review.view", "donation:d1", home_id=1, detail="cloud seq 7")
+    log.record(Actor("member", "max"), "refused", "/api/events/e1/clips/0.mp4", home_id=None, outcome="refused")
     log.record(OWNER, "donation_withdrawn", "donation:d1", home_id=1, detail="copy shredded")
     log.record(OWNER, "view_snapshot", "event:e2", home_id=2)
     try:
@@ -51,7 +51,7 @@ def test_an_untouched_log_verifies_and_lists_per_home(
     assert result.entries == 5
     assert [entry.action for entry in log.entries(home_id=1)] == [
         "donation_withdrawn",
-        "review_view",
+        "review.view",
         "view_clip",
     ]
     assert main(["audit", "verify", "--config", str(config_path)]) == 0

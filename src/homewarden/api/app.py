@@ -21,7 +21,6 @@ from homewarden.api import (
     offsite,
     privacy,
     reference,
-    review,
     setup_restore,
 )
 from homewarden.api.body_limits import BodyLimits
@@ -84,7 +83,7 @@ def create_app(services: HubServices) -> FastAPI:
         title="Homewarden",
         version=__version__,
         description="The household's API: cameras, events, clips, faces, arming. Docs: docs/api.md.",
-        # The schema and its page are routes of their own (api/reference.py), for owners and admins only.
+        # The schema and its page are routes of their own (api/reference.py), for owners only.
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -99,7 +98,6 @@ def create_app(services: HubServices) -> FastAPI:
         cameras.router,
         household.router,
         privacy.router,
-        review.router,
         notifications.router,
         integrations.router,
         reference.router,

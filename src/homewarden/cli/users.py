@@ -1,13 +1,16 @@
-"""The `users` commands: create the first owner without the setup link, and review-program accounts."""
+"""The `users` command: create the first owner without the setup link.
+
+Reviewers and admins of the review program are accounts of Homewarden Cloud now (`homewarden cloud ...` on the
+provider's side); a hub has none.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from homewarden.accounts import totp
 from homewarden.accounts.passwords import WeakPasswordError
-from homewarden.accounts.store import AccountError, AccountStore, Role
+from homewarden.accounts.store import AccountError, AccountStore
 from homewarden.config import HomewardenConfig, load_config
 from homewarden.errors import UserError
 from homewarden.store.account_secrets import AccountSecretKeyFile
@@ -25,15 +28,12 @@ def register_user_commands(commands: argparse._SubParsersAction[argparse.Argumen
         dest="users_command", required=True, metavar="ACTION"
     )
     owner = users.add_parser("create-owner", help="create the first owner (instead of the setup link)")
-    program = users.add_parser("create-reviewer", help="create a review-program account (two-factor sign-in)")
-    program.add_argument("--admin", action="store_true", help="an admin of the review program, not a reviewer")
-    for parser, handler in ((owner, create_owner), (program, create_program_account)):
-        parser.add_argument("username")
-        parser.add_argument("--config", type=Path, help="YAML config (its database holds the accounts)")
-        parser.add_argument(
-            "--passphrase-stdin", action="store_true", help="read the password from standard input, not a prompt"
-        )
-        parser.set_defaults(handler=handler)
+    owner.add_argument("username")
+    owner.add_argument("--config", type=Path, help="YAML config (its database holds the accounts)")
+    owner.add_argument(
+        "--passphrase-stdin", action="store_true", help="read the password from standard input, not a prompt"
+    )
+    owner.set_defaults(handler=create_owner)
 
 
 def _open(args: argparse.Namespace) -> tuple[HomewardenConfig, EventStore, AccountStore]:
@@ -76,26 +76,4 @@ def create_owner(args: argparse.Namespace) -> int:
     print(f"created owner {user.username}; sign in to the web app with this password")
     if recovery_key:
         print(f"\nRecovery key (shown only this once; keep it away from the hub):\n\n    {recovery_key}\n")
-    return 0
-
-
-def create_program_account(args: argparse.Namespace) -> int:
-    """Create a reviewer or admin, who signs in with a password and a TOTP code from the start."""
-    _config, store, accounts = _open(args)
-    role: Role = "admin" if args.admin else "reviewer"
-    with store:
-        password = SecretSource(from_stdin=args.passphrase_stdin).new_passphrase(PASSPHRASE_ENV)
-        try:
-            user = accounts.create_user(args.username, password, role, None)
-        except (WeakPasswordError, AccountError) as exc:
-            raise UserError(str(exc)) from None
-        secret = totp.new_secret()
-        try:
-            accounts.set_totp_secret(user.id, secret)
-        except AccountError as exc:
-            accounts.delete_user(user.id)
-            raise UserError(str(exc)) from None
-    print(f"created {role} {user.username}; two-factor sign-in is mandatory. Put this into their authenticator app:")
-    print(f"    secret: {secret}")
-    print(f"    {totp.provisioning_uri(secret, user.username)}")
     return 0
