@@ -52,13 +52,18 @@ def program_document(key: SigningKey) -> dict[str, str]:
     return {"key_id": program_key_id(raw), "verify_key": base64.b64encode(raw).decode(), "created_at": "2026-12-06"}
 
 
-def pair_by_files(hub: Hub, key: SigningKey) -> OffsiteFolder:
-    """Write the files a pairing leaves: device key, pairing, the pinned program key."""
-    folder = OffsiteFolder(hub.services.config.storage.folder)
+def pair_storage_by_files(storage: Path, key: SigningKey, cloud_url: str = "http://127.0.0.1:9") -> OffsiteFolder:
+    """Write the files a pairing with a cloud holding ``key`` leaves: device key, pinned program key, pairing."""
+    folder = OffsiteFolder(storage)
     folder.save_device_key(Ed25519PrivateKey.generate())
     folder.save_program_keys(PinnedKeys((ProgramKey.from_document(program_document(key)),)))
-    folder.save_pairing(Pairing("http://127.0.0.1:9", "hub-1", "home-1"))
+    folder.save_pairing(Pairing(cloud_url, "hub-1", "home-1"))  # last: a running hub notices this file
     return folder
+
+
+def pair_by_files(hub: Hub, key: SigningKey) -> OffsiteFolder:
+    """Pair a test hub by its files with a cloud that is not running."""
+    return pair_storage_by_files(hub.services.config.storage.folder, key)
 
 
 @pytest.fixture
