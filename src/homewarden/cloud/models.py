@@ -7,8 +7,10 @@ hub (opaque keyed hashes), sizes, hashes of sealed bytes and upload times. Nothi
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -204,3 +206,71 @@ class SignInAttempt(CloudBase):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     key_digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH))
     attempted_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+# "pk_" and 16 hex digits of the program key's SHA-256 (docs/cloud-protocol.md, "Review program").
+KEY_ID_LENGTH = 19
+
+
+class ReviewDonation(CloudBase):
+    """A copy a household donated to the review program, sealed to the program key.
+
+    A row outlives its bytes: a withdrawn, expired, refused or flagged donation keeps its row (without bytes or
+    labels) so a late upload of the same id is not taken again and a withdrawal stays on record for trained models.
+    A hub may withdraw before its upload arrived: that row is a tombstone with no key, size or hash.
+    """
+
+    __tablename__ = "review_donations"
+    __table_args__ = (
+        CheckConstraint("size IS NULL OR size >= 0", name="size_not_negative"),
+        Index("ix_review_donations_state_expires_at", "state", "expires_at"),
+    )
+
+    donation_id: Mapped[str] = mapped_column(String(OBJECT_ID_LENGTH), primary_key=True)
+    home_id: Mapped[str] = mapped_column(ForeignKey("cloud_home.id", ondelete="CASCADE"), index=True)
+    key_id: Mapped[str | None] = mapped_column(String(KEY_ID_LENGTH), index=True)
+    object_key: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(DIGEST_LENGTH))
+    # What the workbench may show (label, duration, size, consent version); "metadata" is taken by SQLAlchemy.
+    details: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class ReviewAuditEntry(CloudBase):
+    """One link of the review program's hash chain (all homes in one chain, appended by ``review.audit.record``).
+
+    ``home_id`` is not a foreign key: the chain must never lose a link, whatever happens to a home.
+    """
+
+    __tablename__ = "review_audit"
+    __table_args__ = (Index("ix_review_audit_home_id_seq", "home_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    home_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    donation_id: Mapped[str] = mapped_column(String(OBJECT_ID_LENGTH), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(40))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(DIGEST_LENGTH))
+    prev_hash: Mapped[str] = mapped_column(String(DIGEST_LENGTH))
+    entry_hash: Mapped[str] = mapped_column(String(DIGEST_LENGTH), unique=True)
+
+
+class ReviewCheckpoint(CloudBase):
+    """A signed statement of the chain's head at ``seq`` (one per head reached)."""
+
+    __tablename__ = "review_checkpoints"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    head_hash: Mapped[str] = mapped_column(String(DIGEST_LENGTH))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    key_id: Mapped[str] = mapped_column(String(KEY_ID_LENGTH))
+    signature: Mapped[str] = mapped_column(String(100))
