@@ -431,7 +431,7 @@ class Outbox:
     def state(self, name: str) -> str | None:
         """Return a remembered value (last success, last error, the cloud's usage)."""
         row = self._connection().execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None or row[0] is None else str(row[0])
 
     def set_state(self, name: str, value: str | None) -> None:
         """Remember a value."""

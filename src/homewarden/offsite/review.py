@@ -36,6 +36,7 @@ from homewarden.store.crypto import SEALED_DATA_KEY_SIZE, sealed_size
 log = logging.getLogger(__name__)
 
 RECEIPTS_SECONDS = 60.0
+RECEIPTS_CURSOR = "review_receipts_after"
 NO_PROGRAM_KEY = "the cloud this hub is paired with gave no review program key: pair again with a newer cloud"
 CLOUD = Actor("cloud", "Homewarden Cloud")
 
@@ -170,14 +171,18 @@ class ReviewProgramLink:
             self.pull_now.clear()
             self.refresh_key(client)
             taken = 0
-            after = self.chain.last_receipt_seq()
+            # Its own cursor, not the newest receipt kept: a withdrawal's answer brings a later receipt first.
+            after = int(self.outbox.state(RECEIPTS_CURSOR) or 0)
             while True:
                 page, following = client.receipts(after)
                 for document in page:
                     taken += self._take_receipt(document)
+                if page:
+                    after = max(after, max(int(document["content"]["seq"]) for document in page))
+                    self.outbox.set_state(RECEIPTS_CURSOR, str(after))
                 if not following or not page:
                     break
-                after = following
+                after = max(after, following)
             self._take_checkpoint(client)
             return taken
 
