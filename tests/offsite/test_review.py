@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from api.conftest import Hub, csrf_of, hub_config, record_event, set_up_owner
+from homewarden.cli import main
 from homewarden.cloud.review.audit import link_hash
 from homewarden.hub.hub import init_services
 from homewarden.offsite.client import CloudClient
@@ -179,3 +180,34 @@ def test_a_rewritten_cloud_chain_is_caught_and_named(paired_hub: Hub, cloud: Clo
     report = verify_cloud_chain(records, OffsiteFolder(hub.services.config.storage.folder).program_keys())
     assert report.problems == []  # what the hub kept is intact: it never took the rewritten checkpoint
     assert sync.report().review_problem is not None
+
+
+def test_a_key_rotation_the_old_key_signed_is_followed_and_new_copies_are_sealed_to_the_new_key(
+    paired_hub: Hub, cloud: Cloud
+) -> None:
+    hub = paired_hub
+    owner = set_up_owner(hub)
+    folder = OffsiteFolder(hub.services.config.storage.folder)
+    pinned = folder.program_keys()
+    assert pinned is not None
+    assert main(["cloud", "program-key", "rotate", "--config", str(cloud.config)]) == 0
+    sync = hub.services.offsite
+    assert sync is not None
+    assert sync.review is not None
+    sync.review.pull_now.set()
+    sync.wake()
+
+    def followed() -> bool:
+        keys = folder.program_keys()
+        return keys is not None and len(keys.keys) == 2
+
+    wait_for(followed, CLOUD_SECONDS, "the hub to follow the rotation")
+    keys = folder.program_keys()
+    assert keys is not None
+    assert keys.problem is None
+    assert keys.keys[0] == pinned.current
+    donation_id = donate_and_confirm(hub, owner)
+    wait_for(lambda: owner.get(f"/api/donations/{donation_id}").json()["sent_at"] is not None, CLOUD_SECONDS, "upload")
+    sent = sync.outbox.sent(f"donation:{donation_id}")
+    assert sent is not None
+    assert sent.key_id == keys.current.key_id
