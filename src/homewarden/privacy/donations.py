@@ -463,17 +463,6 @@ class Donations:
         with self._session("read a donation") as session:
             return _record(self._own(session, home_id, donation_id))
 
-    def by_id(self, donation_id: str) -> DonationRecord | None:
-        """Return any donation (the review queue's view)."""
-        with self._session("read a donation") as session:
-            row = session.get(Donation, donation_id)
-            return None if row is None else _record(row)
-
-    def home_of(self, donation_id: str) -> int | None:
-        """Return the home a donation came from."""
-        record = self.by_id(donation_id)
-        return None if record is None else record.home_id
-
     def open_copy(self, record: DonationRecord) -> SealedObjectReader:
         """Open the redacted copy the owner is about to donate, with the home key."""
         if record.object_name is None:
