@@ -9,7 +9,6 @@ from homewarden.api.errors import HTTP_STATUS, add_refusal_handler
 from homewarden.errors import Refusal
 from homewarden.hub.doorbell import CameraNotRunningError, UnknownDoorbellError
 from homewarden.privacy.donations import DonationError
-from homewarden.review.queue import ReviewRefusedError
 
 
 def test_every_kind_of_refusal_has_its_status() -> None:
@@ -20,7 +19,7 @@ def test_a_refusal_is_answered_like_an_http_exception_with_the_status_of_its_kin
     app = FastAPI()
     add_refusal_handler(app)
     refusals = {
-        "quota": ReviewRefusedError("daily quota reached", Refusal.QUOTA_EXHAUSTED),
+        "quota": DonationError("daily quota reached", Refusal.QUOTA_EXHAUSTED),
         "donation": DonationError("this event is already being donated"),
         "bell": UnknownDoorbellError("no doorbell 'shed'"),
         "camera": CameraNotRunningError("camera 'garden' is not running"),

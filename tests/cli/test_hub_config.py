@@ -33,7 +33,7 @@ def homewarden(cwd: Path, *arguments: str, config_env: str | None = None) -> sub
     "arguments",
     [
         ["faces", "list"],
-        ["users", "create-reviewer", "anna", "--passphrase-stdin"],
+        ["users", "create-owner", "anna", "--passphrase-stdin"],
         ["events", "list"],
         ["audit", "show"],
         ["storage", "plan"],

@@ -13,14 +13,13 @@ from cli.conftest import PASSWORD, accounts_of, run
 
 @pytest.fixture
 def household(hub_config: Path) -> Path:
-    """Give the config's home an owner, a member with one camera, a member with none, and a reviewer."""
+    """Give the config's home an owner, a member with one camera and a member with none."""
     store, accounts = accounts_of(hub_config)
     with store:
         home = accounts.ensure_home("Home", ["front_door", "garden"])
         accounts.create_user("olga", PASSWORD, "owner", home)
         accounts.create_user("max", PASSWORD, "member", home, ["garden"])
         accounts.create_user("lena", PASSWORD, "member", home)
-        accounts.create_user("review.rita", PASSWORD, "reviewer", None)
     return hub_config
 
 
@@ -32,7 +31,6 @@ def test_list_shows_every_account(household: Path, capsys: pytest.CaptureFixture
         ["olga", "owner"],
         ["max", "member"],
         ["lena", "member"],
-        ["review.rita", "reviewer"],
     ]
     assert out.splitlines()[1].endswith("password only  garden")
     assert out.splitlines()[2].endswith("no cameras yet")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from homewarden.offsite.outbox import PRIORITY_ALARM, PRIORITY_KEY_FILE, PRIORITY_OTHER, Outbox, Upload
@@ -81,3 +82,50 @@ def test_failures_back_off_and_refusals_stop_until_retried(tmp_path: Path) -> No
     again = outbox.next_due(now=50.0)
     assert again is not None
     assert again.cloud_id == "b" * 16
+
+
+def test_an_outbox_made_before_donations_went_to_the_cloud_is_upgraded_with_its_rows(tmp_path: Path) -> None:
+    """The item table of an older hub (no donation kinds, no meta column) is rebuilt; its waiting work stays."""
+    path = tmp_path / "outbox.sqlite3"
+    older = sqlite3.connect(path)
+    older.executescript(
+        """
+        CREATE TABLE item (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            cloud_id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('object', 'record', 'key_file', 'delete')),
+            subject TEXT NOT NULL,
+            event_id TEXT,
+            priority INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL DEFAULT 0,
+            last_error TEXT,
+            failed INTEGER NOT NULL DEFAULT 0,
+            upload_id TEXT,
+            part_size INTEGER,
+            body_sha256 TEXT,
+            body BLOB,
+            version INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX ix_item_order ON item (failed, priority, id);
+        CREATE INDEX ix_item_event ON item (event_id);
+        INSERT INTO item (cloud_id, kind, subject, event_id, priority, created_at)
+            VALUES ('abc123', 'object', 'front_door/e1.mp4', 'e1', 2, 1.0);
+        """
+    )
+    older.close()
+
+    outbox = Outbox(path)
+    outbox.enqueue_donation("donation-0123456789", b"sealed", "0" * 64, '{"key_id": "pk_x"}')
+    outbox.enqueue_withdrawal("donation-0123456789")
+    outbox.enqueue_withdrawal("donation-never-sent-00")
+    items = outbox.items()
+    assert [(item.kind, item.subject) for item in items] == [
+        ("withdraw", "donation-0123456789"),
+        ("withdraw", "donation-never-sent-00"),
+        ("object", "front_door/e1.mp4"),
+    ]
+    assert items[0].body is None  # the sealed copy that had not gone is dropped with its upload
+    Outbox(path).close()  # opening again changes nothing
+    assert [item.cloud_id for item in Outbox(path).items()] == [item.cloud_id for item in items]

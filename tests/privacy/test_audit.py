@@ -6,16 +6,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from nacl.signing import SigningKey
 from sqlalchemy import text
 
 from conftest import write_config
 from homewarden.cli import main
 from homewarden.config import load_config
+from homewarden.offsite.identity import OffsiteFolder
 from homewarden.privacy.audit import Actor, AuditLog
+from homewarden.review.cloud_chain import CloudChainRecords, check_checkpoint, check_receipt
+from homewarden.review.program_key import PinnedKeys, ProgramKey
 from homewarden.store import EventStore
+from review.cloud_signer import CloudChain, program_of
 
 OWNER = Actor("owner", "olivia")
-REVIEWER = Actor("reviewer", "re-1a2b3c")
+REVIEWER = Actor("reviewer", "reviewer:r_1a2b3c4d")
 
 
 @pytest.fixture
@@ -26,8 +31,8 @@ def logged(tmp_path: Path) -> Iterator[tuple[EventStore, AuditLog, Path]]:
     store = EventStore.open(config.storage.resolved_database_url())
     log = AuditLog(store.engine, config.storage.folder.resolve())
     log.record(OWNER, "view_clip", "event:e1", home_id=1)
-    log.record(REVIEWER, "review_view", "donation:d1", home_id=1)
-    log.record(REVIEWER, "refused", "/api/events/e1/clips/0.mp4", home_id=None, outcome="refused")
+    log.record(REVIEWER, "review.view", "donation:d1", home_id=1, detail="cloud seq 7")
+    log.record(Actor("member", "max"), "refused", "/api/events/e1/clips/0.mp4", home_id=None, outcome="refused")
     log.record(OWNER, "donation_withdrawn", "donation:d1", home_id=1, detail="copy shredded")
     log.record(OWNER, "view_snapshot", "event:e2", home_id=2)
     try:
@@ -51,7 +56,7 @@ def test_an_untouched_log_verifies_and_lists_per_home(
     assert result.entries == 5
     assert [entry.action for entry in log.entries(home_id=1)] == [
         "donation_withdrawn",
-        "review_view",
+        "review.view",
         "view_clip",
     ]
     assert main(["audit", "verify", "--config", str(config_path)]) == 0
@@ -118,3 +123,28 @@ def test_a_repeated_access_is_written_once_per_window_per_person_and_object(
     assert all(seq is not None for seq in (written[0], written[5], written[6], *without_window))
     assert len(log.entries()) == before + 5
     assert log.verify().intact
+
+
+def test_audit_verify_checks_the_clouds_receipts_and_names_a_rewrite_of_its_log(
+    logged: tuple[EventStore, AuditLog, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The cloud's part, kept by the hub as its receipts and checkpoints, is checked too; a rewrite is named."""
+    store, _log, config_path = logged
+    chain = CloudChain(SigningKey.generate())
+    keys = PinnedKeys((ProgramKey.from_document(program_of(chain.key)),))
+    OffsiteFolder(load_config(config_path).storage.folder).save_program_keys(keys)
+    records = CloudChainRecords(store.engine)
+    receipt = chain.add("home-a", "d-0123456789abcdef", "view", "reviewer:r_0a1b2c3d")
+    records.add_receipt(1, check_receipt(receipt, keys))
+    chain.add("home-b", "d-other-00000000", "queued")
+    records.add_checkpoint(check_checkpoint(chain.checkpoint(), keys), chain.links(0))
+    assert main(["audit", "verify", "--config", str(config_path)]) == 0
+    assert "1 signed receipt(s), each at its place in 1 signed checkpoint(s)" in capsys.readouterr().out
+
+    # Someone with the hub's database "corrects" the receipt the cloud signed: its signature no longer holds.
+    sql(store, "UPDATE cloud_receipt SET document = replace(document, 'reviewer:r_0a1b2c3d', 'cloud')")
+    assert main(["audit", "verify", "--config", str(config_path)]) == 1
+    out = capsys.readouterr().out
+    assert "audit log intact" in out
+    assert "the cloud's review log does NOT check out" in out
+    assert "does not match its own content hash" in out

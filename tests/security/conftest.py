@@ -1,17 +1,18 @@
 """One real `homewarden serve` process under attack, with the people an intruder would try to impersonate.
 
 The hub is the real one, started as a user starts it: two cameras replaying real footage in a loop, an owner made
-through the setup link, a member who may watch only the front door, two reviewers and an admin with TOTP (made on
-the command line, as an operator does) and scoped API tokens. Attacks go over real HTTP to a real port; nothing is
+through the setup link, a member who may watch only the front door, and scoped API tokens. The review program's
+reviewers and admins are accounts of Homewarden Cloud, and the attacks on them run against the cloud
+(tests/cloud/); here the hub is paired, by its files, with a cloud that is not running, whose program key the tests
+hold. Attacks go over real HTTP to a real port; nothing is
 faked. Tests that change shared state (a password, a throttle, a subscription) use people of their own, made with
-`hub.new_member` / `hub.new_program_account`, so the tests can run in any order.
+`hub.new_member`, so the tests can run in any order.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -24,13 +25,14 @@ from typing import Any
 import httpx2 as httpx
 import pyotp
 import pytest
+from nacl.signing import SigningKey
 
+from api.test_privacy import pair_storage_by_files
 from conftest import media_file
 from demo_process import free_port, read_until
 
 OWNER = ("olivia", "owner passphrase under attack")
 MEMBER = ("max", "member password under attack")
-PROGRAM_PASSWORD = "program password under attack"
 FRONT, GARDEN = "front_door", "garden"
 SESSION_COOKIE = "hw_session"
 TOTP_STEP = 30
@@ -122,6 +124,8 @@ class ServedHub:
     callers: list[Caller] = field(default_factory=list)
     _drain: threading.Thread | None = None
     _names: int = 0
+    # The review program's private key, held by the tests as the cloud would hold it.
+    program_key: SigningKey | None = None
 
     def caller(self, username: str, password: str) -> Caller:
         """Return a person who is not signed in yet (their client is closed when the hub stops)."""
@@ -148,33 +152,6 @@ class ServedHub:
             "/api/members", json={"username": person.username, "password": person.password, "cameras": cameras}
         )
         assert added.status_code == 201, added.text
-        signed_in = person.sign_in()
-        assert signed_in.status_code == 200, signed_in.text
-        return person
-
-    def new_program_account(self, role: str = "reviewer", name: str | None = None) -> Caller:
-        """Create a reviewer or admin on the command line, as an operator does, and sign them in with TOTP."""
-        person = self.caller(name or self.unique_name(role), PROGRAM_PASSWORD)
-        command = [
-            sys.executable,
-            "-m",
-            "homewarden",
-            "users",
-            "create-reviewer",
-            person.username,
-            "--config",
-            str(self.config),
-            "--passphrase-stdin",
-        ]
-        if role == "admin":
-            command.append("--admin")
-        done = subprocess.run(
-            command, input=f"{PROGRAM_PASSWORD}\n{PROGRAM_PASSWORD}\n", capture_output=True, text=True, check=False
-        )
-        assert done.returncode == 0, done.stderr
-        secret = re.search(r"secret: (\S+)", done.stdout)
-        assert secret, done.stdout
-        person.totp_secret = secret.group(1)
         signed_in = person.sign_in()
         assert signed_in.status_code == 200, signed_in.text
         return person
@@ -267,6 +244,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHub]:
         assert done.status_code == 200, done.text
         owner.adopt_session(done)
         served.owner = owner
+        served.program_key = SigningKey.generate()
+        pair_storage_by_files(served.storage, served.program_key, f"http://127.0.0.1:{free_port()}")
         yield served
     finally:
         code = stop_served_hub(served)
@@ -284,24 +263,6 @@ def owner(hub: ServedHub) -> Caller:
 def member(hub: ServedHub) -> Caller:
     """Return the member who may watch only the front door, signed in."""
     return hub.new_member([FRONT], name=MEMBER[0])
-
-
-@pytest.fixture(scope="session")
-def reviewer(hub: ServedHub) -> Caller:
-    """Return a reviewer of the review program, signed in with TOTP."""
-    return hub.new_program_account("reviewer", name="rosa")
-
-
-@pytest.fixture(scope="session")
-def second_reviewer(hub: ServedHub) -> Caller:
-    """Return another reviewer, signed in with TOTP."""
-    return hub.new_program_account("reviewer", name="ruth")
-
-
-@pytest.fixture(scope="session")
-def admin(hub: ServedHub) -> Caller:
-    """Return an admin of the review program, signed in with TOTP."""
-    return hub.new_program_account("admin", name="ada")
 
 
 def wait_for_events(owner: Caller, camera: str, deadline: float = EVENT_DEADLINE) -> list[dict[str, Any]]:
@@ -332,7 +293,10 @@ def garden_event(hub: ServedHub, owner: Caller) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def donated_event(hub: ServedHub, owner: Caller, front_event: dict[str, Any]) -> dict[str, Any]:
-    """Donate the front-door event through the consent flow (prepare, wait, confirm); return the donation."""
+    """Donate the front-door event through the consent flow (prepare, wait, preview, confirm); return the donation.
+
+    The preview the owner watched is kept under ``"preview"``: it is what the cloud would receive.
+    """
     started = owner.post(f"/api/events/{front_event['id']}/donation", json={})
     assert started.status_code == 202, started.text
     donation = started.json()
@@ -343,6 +307,8 @@ def donated_event(hub: ServedHub, owner: Caller, front_event: dict[str, Any]) ->
         time.sleep(2)
         donation = owner.get(f"/api/donations/{donation['id']}").json()
     assert donation["status"] == "ready", donation
+    preview = owner.get(f"/api/donations/{donation['id']}/preview.mp4")
+    assert preview.status_code == 200, preview.text
     confirmed = owner.post(f"/api/donations/{donation['id']}/confirm")
     assert confirmed.status_code == 200, confirmed.text
-    return dict(confirmed.json())
+    return {**confirmed.json(), "preview": preview.content}

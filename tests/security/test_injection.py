@@ -131,11 +131,11 @@ def policy_of(header: str) -> dict[str, list[str]]:
     return {words[0]: words[1:] for words in directives}
 
 
-def test_every_page_forbids_inline_and_foreign_scripts(hub: ServedHub, owner: Caller, reviewer: Caller) -> None:
+def test_every_page_forbids_inline_and_foreign_scripts(hub: ServedHub, owner: Caller, member: Caller) -> None:
     """Held, script injection: what the hub sends with each page; an injected inline script would not run."""
     with hub.anonymous() as anonymous:
         answers = [anonymous.get(path) for path in PUBLIC_PAGES]
-    answers += [owner.get(path) for path in HTML_PAGES] + [reviewer.get("/review"), reviewer.get("/")]
+    answers += [owner.get(path) for path in HTML_PAGES] + [member.get("/privacy"), member.get("/")]
     for answer in answers:
         path = answer.request.url.path
         assert answer.status_code in (200, 403), (path, answer.status_code)

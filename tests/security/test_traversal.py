@@ -2,7 +2,7 @@
 
 Every path goes out verbatim over a raw HTTP connection: plain `..`, percent-encoded `%2e%2e` and `%2f`, doubly
 encoded, backslashes, NUL bytes and absolute paths, aimed at the static files, event ids, clip indexes, donation ids,
-face names, review links and uploaded file names. The hub's secrets on disk (its config, the key file, the database,
+face names and uploaded file names. The hub's secrets on disk (its config, the key file, the database,
 the push key) must never come back, and nothing may be written or deleted outside what the route owns.
 """
 
@@ -27,7 +27,6 @@ SECRET_MARKERS = (
     b"-----BEGIN",  # the push (VAPID) private key
     b"root:x:0:0",  # /etc/passwd
     b"def authorize",  # the hub's own source
-    b"HWRK1",  # the review program's key
 )
 DOT_DOT = ("..", "%2e%2e", "%2E%2E", ".%2e", "%252e%252e", "..%2f..", "..%5c..", "%2e%2e%2f%2e%2e")
 
@@ -75,7 +74,7 @@ def fingerprint(hub: ServedHub) -> dict[str, str]:
     """Return the SHA-256 of the config and every key file: what the traversals aim at and must not change."""
     # Footage is left out: the cameras keep recording, and the audit log's checkpoint moves with every access.
     targets = [hub.config, hub.storage / "home-key.json", hub.storage / "gallery-key.bin"]
-    targets += [hub.storage / "gallery-key.sealed", *hub.storage.glob("push/*"), *hub.storage.glob("review/*.bin")]
+    targets += [hub.storage / "gallery-key.sealed", *hub.storage.glob("push/*"), *hub.storage.glob("offsite/*key*")]
     return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in targets}
 
 
@@ -145,13 +144,11 @@ def test_a_members_traversal_from_their_event_to_a_garden_event_reaches_no_foota
             assert not answer.headers.get("content-type", "").startswith(("image/", "video/", "multipart/")), path
 
 
-def test_donation_ids_face_names_and_review_links_that_are_paths_touch_nothing(
-    hub: ServedHub, owner: Caller, reviewer: Caller
-) -> None:
-    """Held, path traversal: donation ids, face names and review media links aimed at the key and the database."""
+def test_donation_ids_and_face_names_that_are_paths_touch_nothing(hub: ServedHub, owner: Caller) -> None:
+    """Held, path traversal: donation ids and face names aimed at the key, the database and the pairing's keys."""
     before = fingerprint(hub)
     targets = [f"{dots}/{dots}/{name}" for dots in DOT_DOT for name in ("homewarden.yaml", "data/home-key.json")]
-    targets += [*DOT_DOT, str(hub.storage / "home-key.json"), str(hub.storage / "review" / "program-key.bin")]
+    targets += [*DOT_DOT, str(hub.storage / "home-key.json"), str(hub.storage / "offsite" / "device-key.pem")]
     for target in targets:
         name = quote(target, safe="%")
         for method, path, person in (
@@ -160,7 +157,6 @@ def test_donation_ids_face_names_and_review_links_that_are_paths_touch_nothing(
             ("POST", f"/api/donations/{name}/confirm", owner),
             ("DELETE", f"/api/donations/{name}", owner),
             ("DELETE", f"/api/faces/{name}", owner),
-            ("GET", f"/api/review/media/{name}", reviewer),
         ):
             assert_refused_without_secrets(raw_request(hub, path, person, method), f"{method} {path}")
     assert fingerprint(hub) == before

@@ -12,16 +12,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect, select, text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, create_engine, inspect, text
 
 from homewarden.accounts.store import AccountStore
 from homewarden.events.record import EventRecord
 from homewarden.store import EventStore
 from homewarden.store.database import SCHEMA_HEAD, migration_config, schema_revision
 from homewarden.store.models import Base
-from homewarden.store.review_models import Donation, ReviewAssignment
 from homewarden.store.viewing_models import ClipShare, EventReview  # noqa: F401  (their tables in Base)
 
 
@@ -70,9 +67,9 @@ def test_downgrade_to_base_removes_the_tables_and_upgrade_restores_them(
             "web_session",
             "api_token",
             "donation",
-            "review_assignment",
-            "review_label",
             "donation_rule",
+            "cloud_receipt",
+            "cloud_checkpoint",
             "privacy_notice",
             "audit_entry",
             "webhook",
@@ -122,7 +119,7 @@ def test_names_that_clash_case_blind_are_renamed_oldest_first(database_url: str,
                 ),
                 {"id": user_id, "name": name, "role": role, "home": home, "secret": "JBSWY3DPEHPK3PXP" * 2},
             )
-        command.upgrade(config, "head")
+        command.upgrade(config, "0007")
         rows = connection.execute(text("SELECT id, username, canonical_name FROM user_account ORDER BY id")).all()
     assert [tuple(row) for row in rows] == [
         (1, "victim2", "victim2"),
@@ -149,40 +146,80 @@ def test_going_back_below_0007_is_refused_while_seeds_are_sealed(database_url: s
         command.downgrade(migration_config(connection), "0006")
 
 
-def test_one_open_review_assignment_per_reviewer_keeps_the_first_of_those_handed_out_twice(
+def test_0009_removes_the_review_programs_accounts_and_queue_and_keeps_the_household(
     database_url: str, direct_engine: Engine
 ) -> None:
-    """Revision 0008: assignments a race handed out twice go back to the queue; the first one stays the reviewer's."""
+    """Revision 0009: reviewers and admins go with their sessions, tokens and seeds; assignments and labels go."""
     store = EventStore.open(database_url)
     try:
         accounts = AccountStore(store.engine)
         home = accounts.create_home("A", ["front_door"])
-        reviewer = accounts.create_user("rita", "a password for migration tests", "reviewer", None).id
+        owner = accounts.create_user("olivia", "a password for migration tests", "owner", home).id
+        owner_session = accounts.create_session(owner)[0]
         with direct_engine.begin() as connection:
-            command.downgrade(migration_config(connection), "0007")
+            command.downgrade(migration_config(connection), "0008")
         now = datetime.now(UTC)
-        with Session(direct_engine) as session, session.begin():
-            for index in range(4):
-                session.add(
-                    Donation(
-                        id=f"donation-{index}", home_id=home, event_id=f"event-{index}", camera="front_door",
-                        label="person", status="donated", mask_people=False, pseudonym=f"clip{index}",
-                        retention_days=90, donated_at=now,
-                    )
-                )  # fmt: skip
-            session.flush()
-            done = ReviewAssignment(donation_id="donation-0", reviewer_id=reviewer, assigned_at=now, completed_at=now)
-            session.add(done)
-            for index in (1, 2, 3):
-                session.add(ReviewAssignment(donation_id=f"donation-{index}", reviewer_id=reviewer, assigned_at=now))
+        with direct_engine.begin() as connection:
+            for user_id, name, role in ((900, "review.rita", "reviewer"), (901, "review.adam", "admin")):
+                connection.execute(
+                    text(
+                        "INSERT INTO user_account (id, username, canonical_name, role, home_id, password_hash, "
+                        "totp_secret, pseudonym, created_at) VALUES (:id, :name, :name, :role, NULL, 'x', 'v1.seed', "
+                        ":pseudonym, :now)"
+                    ),
+                    {"id": user_id, "name": name, "role": role, "pseudonym": f"{role[:2]}-abc", "now": now},
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO web_session (token_hash, user_id, csrf_token, created_at, last_seen_at, "
+                        "expires_at) VALUES (:hash, :id, 'csrf', :now, :now, :now)"
+                    ),
+                    {"hash": f"{user_id:064d}", "id": user_id, "now": now},
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO api_token (user_id, name, token_hash, prefix, scopes, created_at) "
+                        "VALUES (:id, 'script', :hash, 'hw_', '[]', :now)"
+                    ),
+                    {"id": user_id, "hash": f"{user_id:064x}", "now": now},
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO donation (id, home_id, event_id, camera, label, status, mask_people, pseudonym, "
+                    "retention_days, created_at, donated_at) VALUES ('d1', :home, 'e1', 'front_door', 'person', "
+                    "'donated', false, 'clip-1', 90, :now, :now)"
+                ),
+                {"home": home, "now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO review_assignment (id, donation_id, reviewer_id, assigned_at, completed_at) "
+                    "VALUES (1, 'd1', 900, :now, :now)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO review_label (donation_id, assignment_id, verdict, label, boxes, created_at) "
+                    "VALUES ('d1', 1, 'real_event', 'person', '[]', :now)"
+                ),
+                {"now": now},
+            )
         with direct_engine.begin() as connection:
             command.upgrade(migration_config(connection), "head")
-        with Session(direct_engine) as session:
-            kept = session.scalars(select(ReviewAssignment.donation_id).order_by(ReviewAssignment.id)).all()
-            assert kept == ["donation-0", "donation-1"]
-            session.add(ReviewAssignment(donation_id="donation-2", reviewer_id=reviewer, assigned_at=now))
-            with pytest.raises(IntegrityError):
-                session.commit()
+        with direct_engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names())
+            assert not {"review_assignment", "review_label"} & tables
+            assert {"cloud_receipt", "cloud_checkpoint"} <= tables
+            assert "pseudonym" not in {column["name"] for column in inspect(connection).get_columns("user_account")}
+            users = connection.execute(text("SELECT username, role FROM user_account")).all()
+            assert users == [("olivia", "owner")]
+            sessions = connection.execute(text("SELECT user_id FROM web_session")).scalars().all()
+            assert sessions == [owner]
+            assert connection.execute(text("SELECT count(*) FROM api_token")).scalar() == 0
+            donation = connection.execute(text("SELECT status, cloud_state FROM donation")).one()
+            assert tuple(donation) == ("donated", None)
+        assert accounts.session_user(owner_session) is not None
     finally:
         store.close()
 

@@ -9,8 +9,8 @@ Bopomofo counted as one, as UTS #39 does), digits and ``. _ -``; nothing invisib
 overrides, zero-width), private-use, unassigned or blank character. So a name cannot pose as another in a list or in
 the audit log (``аda`` with a Cyrillic ``а`` beside ``ada``), nor reorder the text around it.
 
-Review-program accounts made by an admin live under ``review.``, a prefix no household name may take: an admin
-creating a reviewer meets only program names, and learns nothing about who lives in a home.
+No household name may start with ``review.``: older hubs gave that prefix to their review program's accounts, and
+the cloud's reviewers appear in receipts as ``reviewer:r_...``, so a household name never passes for either.
 """
 
 from __future__ import annotations
@@ -61,17 +61,6 @@ class UserName:
 def canonical_name(name: str) -> str:
     """Return the form names are compared in (``Anna``, ``ANNA`` and ``Ａｎｎａ`` are one name)."""
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name.strip()).casefold())
-
-
-def is_program_name(name: str) -> bool:
-    """Tell whether a name lies in the review program's name space."""
-    return canonical_name(name).startswith(PROGRAM_PREFIX)
-
-
-def program_account_name(requested: str) -> str:
-    """Return the name an admin's new reviewer gets: ``review.`` and the name asked for."""
-    requested = requested.strip()
-    return requested if is_program_name(requested) else PROGRAM_PREFIX + requested
 
 
 def new_user_name(name: str, *, household: bool) -> UserName:

@@ -30,9 +30,8 @@ from homewarden.store.errors import StoreError
 from homewarden.store.transactions import transaction
 from homewarden.store.utc import as_utc
 
-Role = Literal["owner", "member", "reviewer", "admin"]
+Role = Literal["owner", "member"]
 HOUSEHOLD_ROLES: tuple[Role, ...] = ("owner", "member")
-PROGRAM_ROLES: tuple[Role, ...] = ("reviewer", "admin")
 SCOPES = ("events:read", "media:read", "live:read", "arming:write", "doorbell:press", "voice")
 
 SESSION_LIFETIME = timedelta(days=14)
@@ -76,13 +75,12 @@ class UserRecord:
     home_id: int | None
     cameras: tuple[str, ...]
     totp_enabled: bool
-    pseudonym: str | None = None
     password_set: bool = True
 
     @property
     def shown_as(self) -> str:
-        """Return how the user appears in logs owners read: a household name, or a review-program pseudonym."""
-        return self.pseudonym or self.username
+        """Return how the user appears in logs owners read: their household name."""
+        return self.username
 
 
 @dataclass(frozen=True)
@@ -219,7 +217,7 @@ class AccountStore:
     def create_user(
         self, username: str, password: str | None, role: Role, home_id: int | None, cameras: Sequence[str] = ()
     ) -> UserRecord:
-        """Create an account; household roles need a home, review-program roles must have none.
+        """Create an account of a home (every account is a household member's).
 
         ``password`` None: the account cannot sign in until a password link (invite_member) sets one.
         """
@@ -229,8 +227,8 @@ class AccountStore:
             raise AccountError(str(exc)) from None
         if password is not None:
             passwords.check_new_password(password)
-        if (role in HOUSEHOLD_ROLES) != (home_id is not None):
-            raise AccountError(f"a {role} {'needs' if role in HOUSEHOLD_ROLES else 'cannot have'} a home")
+        if home_id is None:
+            raise AccountError(f"a {role} needs a home")
         username = name.shown
         try:
             with self._session(f"create user {username!r}") as session:
@@ -245,7 +243,6 @@ class AccountStore:
                     role=role,
                     home_id=home_id,
                     password_hash=NO_PASSWORD if password is None else passwords.hash_password(password),
-                    pseudonym=f"{role[:2]}-{secrets.token_hex(3)}" if role in PROGRAM_ROLES else None,
                 )
                 session.add(user)
                 session.flush()
@@ -368,7 +365,7 @@ class AccountStore:
             return None if user is None else self._record(session, user)
 
     def users_with_role(self, role: Role) -> list[UserRecord]:
-        """Return every account of a role (the review program's reviewers, say)."""
+        """Return every account of a role."""
         with self._session("list users") as session:
             users = session.scalars(select(UserAccount).where(UserAccount.role == role).order_by(UserAccount.id))
             return [self._record(session, user) for user in users]
@@ -475,11 +472,9 @@ class AccountStore:
             user.totp_secret, user.totp_pending_secret, user.totp_last_step = user.totp_pending_secret, None, step
 
     def disable_totp(self, user_id: int, password: str, code: str) -> None:
-        """Turn off two-factor sign-in (household accounts only) with the password and a current code."""
+        """Turn off two-factor sign-in with the password and a current code."""
         with self._session("turn off two-factor sign-in") as session:
             user = self._get_user(session, user_id)
-            if user.role in PROGRAM_ROLES:
-                raise AccountError("two-factor sign-in is mandatory for reviewers and admins")
             if user.totp_secret is None:
                 raise AccountError("two-factor sign-in is not on")
             self._reauthenticate(user, password, code)
@@ -675,7 +670,6 @@ class AccountStore:
             user.home_id,
             tuple(sorted(cameras)),
             user.totp_secret is not None,
-            user.pseudonym,
             user.password_hash != NO_PASSWORD,
         )
 

@@ -23,7 +23,6 @@ from homewarden.api import (
     privacy,
     recovery,
     reference,
-    review,
     setup_restore,
     shares,
 )
@@ -87,7 +86,7 @@ def create_app(services: HubServices) -> FastAPI:
         title="Homewarden",
         version=__version__,
         description="The household's API: cameras, events, clips, faces, arming. Docs: docs/api.md.",
-        # The schema and its page are routes of their own (api/reference.py), for owners and admins only.
+        # The schema and its page are routes of their own (api/reference.py), for owners only.
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -104,7 +103,6 @@ def create_app(services: HubServices) -> FastAPI:
         cameras.router,
         household.router,
         privacy.router,
-        review.router,
         notifications.router,
         integrations.router,
         reference.router,

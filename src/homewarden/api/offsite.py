@@ -43,6 +43,11 @@ class OffsitePublic(BaseModel):
     last_error_at: datetime | None
     stuck: bool = Field(description="Items have waited past `offsite.stuck_after` with nothing succeeding.")
     usage: CloudUsagePublic | None
+    review_problem: str | None = Field(
+        default=None,
+        description="What is wrong with the review program's link (a key change without a valid signature, a "
+        "rewritten log): donations are paused while the key is in doubt.",
+    )
 
 
 class PairingRequest(Incoming):
@@ -78,6 +83,7 @@ def offsite_public(report: OffsiteReport) -> OffsitePublic:
         last_error=report.last_error,
         last_error_at=_moment(report.last_error_at),
         stuck=report.stuck,
+        review_problem=report.review_problem,
         usage=None
         if usage is None
         else CloudUsagePublic(

@@ -44,14 +44,19 @@ class DonationPublic(BaseModel):
     reason: str | None
     reviewer_views: int
     from_rule: bool
+    cloud_state: str | None
+    sent_at: datetime | None
+    withdrawal_confirmed_at: datetime | None
+    # What the privacy page says of a withdrawal: confirmed by the cloud (and when), or still waiting for it.
+    withdrawal: str | None
 
 
 class WithdrawalPublic(BaseModel):
-    """What withdrawing deleted."""
+    """What withdrawing did."""
 
     detail: str
     copy_shredded: bool
-    labels_deleted: int
+    sent_to_cloud: bool
 
 
 class RuleRequest(Incoming):
@@ -128,8 +133,19 @@ def _home(caller: Caller) -> int:
 
 
 def reviewer_views(hub: HubServices, home_id: int) -> dict[str, int]:
-    """Return how often reviewers watched each of a home's donated copies, by audit object name."""
-    return {} if hub.audit is None else hub.audit.count_by_object(home_id, "review_view", "donation:")
+    """Return how often reviewers watched each of a home's donated copies (the cloud's receipts), by object name."""
+    return {} if hub.audit is None else hub.audit.count_by_object(home_id, "review.view", "donation:")
+
+
+def withdrawal_text(record: DonationRecord) -> str | None:
+    """Say where a withdrawal stands: the owner is told it is done only once the cloud acknowledged it."""
+    if record.status not in ("withdrawn", "expired", "flagged"):
+        return None
+    if record.withdrawal_confirmed_at is None:
+        return "withdrawal waiting for the cloud"
+    if record.sent_at is None and record.cloud_state is None:
+        return "withdrawn — the copy never left this hub"
+    return f"{record.status} — confirmed by Homewarden Cloud at {record.withdrawal_confirmed_at.isoformat()}"
 
 
 def _public(record: DonationRecord, views: dict[str, int], camera_names: dict[str, str]) -> DonationPublic:
@@ -148,6 +164,10 @@ def _public(record: DonationRecord, views: dict[str, int], camera_names: dict[st
         reason=record.reason,
         reviewer_views=views.get(f"donation:{record.id}", 0),
         from_rule=record.rule_id is not None,
+        cloud_state=record.cloud_state,
+        sent_at=record.sent_at,
+        withdrawal_confirmed_at=record.withdrawal_confirmed_at,
+        withdrawal=withdrawal_text(record),
     )
 
 
@@ -192,9 +212,9 @@ def get_donation(donation_id: str, caller: Caller, hub: Services, donations: Don
 def preview_donation(
     donation_id: str, caller: Caller, hub: Services, donations: DonationsDep, request: Request
 ) -> Response:
-    """Serve the redacted copy: exactly what a reviewer would see (without their watermark)."""
+    """Serve the redacted copy before it is donated: exactly what a reviewer would see (without their watermark)."""
     record = donations.get(_home(caller), donation_id)
-    if record.status not in ("ready", "donated"):
+    if record.status != "ready":
         raise DonationError(f"there is no copy to watch (the donation is {record.status})", Refusal.NOT_FOUND)
     reader = donations.open_copy(record)
     if starts_playback(request) and hub.audit is not None:
@@ -213,18 +233,15 @@ def confirm_donation(donation_id: str, caller: Caller, hub: Services, donations:
 @router.delete("/donations/{donation_id}")
 @allow(*OWNER)
 def withdraw_donation(donation_id: str, caller: Caller, donations: DonationsDep) -> WithdrawalPublic:
-    """Withdraw consent: the donated copy and every label made from it are deleted."""
+    """Withdraw consent: Homewarden Cloud deletes the donated copy and every label made from it."""
     done = donations.withdraw(_home(caller), donation_id, caller.actor)
-    return WithdrawalPublic(
-        detail=(
-            "withdrawn: the donated copy was destroyed"
-            + (f" and {done.labels_deleted} label(s) made from it deleted" if done.labels_deleted else "")
-            if done.copy_shredded
-            else "withdrawn: no copy was stored"
-        ),
-        copy_shredded=done.copy_shredded,
-        labels_deleted=done.labels_deleted,
-    )
+    if done.sent_to_cloud:
+        detail = "withdrawal waiting for the cloud: it deletes the copy and its labels, and confirms"
+    elif done.copy_shredded:
+        detail = "withdrawn: the copy was destroyed on this hub; it never left"
+    else:
+        detail = "withdrawn: no copy was stored"
+    return WithdrawalPublic(detail=detail, copy_shredded=done.copy_shredded, sent_to_cloud=done.sent_to_cloud)
 
 
 @router.get("/privacy/rules")

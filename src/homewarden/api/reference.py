@@ -1,7 +1,7 @@
-"""The API's description, for the owner and the review program's admin only: the OpenAPI schema and a page of it.
+"""The API's description, for the owner only: the OpenAPI schema and a page of it.
 
-The schema names every route, the admin's and the reviewers' too: an intruder learns nothing from it that the
-people who script the hub need it for. Signed-in members and reviewers get 404, as for a route that does not exist.
+The schema names every route: an intruder learns nothing from it that the people who script the hub need it for.
+Signed-in members get 404, as for a route that does not exist.
 The page is rendered on the hub from the schema, with no script of anyone else's (Swagger UI from a CDN was the
 alternative): whoever wants an interactive client loads the schema into one of their own.
 """
@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from homewarden.api.deps import ANYONE_SIGNED_IN, Caller, CurrentUser, allow
 
 router = APIRouter(prefix="/api", include_in_schema=False)
-SCHEMA_READERS = frozenset({"owner", "admin"})
+SCHEMA_READERS = frozenset({"owner"})
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
 
 

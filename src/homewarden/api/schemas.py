@@ -177,7 +177,7 @@ class UserPublic(BaseModel):
 
     id: int
     username: str
-    role: Literal["owner", "member", "reviewer", "admin"]
+    role: Literal["owner", "member"]
     home_id: int | None
     totp_enabled: bool
     cameras: list[str]

@@ -8,7 +8,9 @@ import json
 from homewarden.cli.hub_config import add_config_option, load_hub_config
 from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
+from homewarden.offsite.identity import OffsiteFolder, PairingError
 from homewarden.privacy.audit import AuditLog
+from homewarden.review.cloud_chain import CloudChainRecords, verify_cloud_chain
 from homewarden.store.database import EventStore
 from homewarden.store.errors import StoreError
 
@@ -18,7 +20,10 @@ def register_audit_commands(commands: argparse._SubParsersAction[argparse.Argume
     audit = commands.add_parser("audit", help="the tamper-evident log of every access to footage").add_subparsers(
         dest="audit_command", required=True, metavar="ACTION"
     )
-    verify = audit.add_parser("verify", help="report any edited, removed or reordered entry (exit 1 if any)")
+    verify = audit.add_parser(
+        "verify",
+        help="report any edited, removed or reordered entry, and any rewrite of the cloud's review log (exit 1 if any)",
+    )
     show = audit.add_parser("show", help="print the newest entries")
     show.add_argument("--limit", type=int, default=50)
     show.add_argument("--json", action="store_true", help="one JSON object per entry")
@@ -37,17 +42,34 @@ def open_audit_log(config: HomewardenConfig) -> tuple[EventStore, AuditLog]:
 
 
 def audit_verify(args: argparse.Namespace) -> int:
-    """Walk the chain; print what is wrong, or that it is intact."""
-    store, log = open_audit_log(load_hub_config(args))
+    """Walk the hub's chain and the cloud's receipts and checkpoints; print what is wrong, or that all is intact."""
+    config = load_hub_config(args)
+    store, log = open_audit_log(config)
     with store:
         result = log.verify()
+        try:
+            keys = OffsiteFolder(config.storage.folder).program_keys()
+        except PairingError as exc:
+            raise UserError(str(exc)) from None
+        cloud = verify_cloud_chain(CloudChainRecords(store.engine), keys)
     if result.intact:
         print(f"audit log intact: {result.entries} entries, each committing to the one before")
-        return 0
-    print(f"audit log TAMPERED ({result.entries} entries read):")
-    for problem in result.problems:
-        print(f"  {problem}")
-    return 1
+    else:
+        print(f"audit log TAMPERED ({result.entries} entries read):")
+        for problem in result.problems:
+            print(f"  {problem}")
+    if not cloud.problems:
+        if cloud.receipts or cloud.checkpoints:
+            print(
+                f"the cloud's review log checks out: {cloud.receipts} signed receipt(s), each at its place in "
+                f"{cloud.checkpoints} signed checkpoint(s), each extending the one before"
+            )
+    else:
+        counts = f"{cloud.receipts} receipts, {cloud.checkpoints} checkpoints"
+        print(f"the cloud's review log does NOT check out ({counts}):")
+        for problem in cloud.problems:
+            print(f"  {problem}")
+    return 0 if result.intact and not cloud.problems else 1
 
 
 def audit_show(args: argparse.Namespace) -> int:

@@ -1,13 +1,16 @@
-"""The `users` commands: create the first owner without the setup link, review-program accounts, list, remove, reset."""
+"""The `users` commands: create the first owner without the setup link, list, remove, reset.
+
+Reviewers and admins of the review program are accounts of Homewarden Cloud now (`homewarden cloud ...` on the
+provider's side); a hub has none.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from homewarden.accounts import totp
 from homewarden.accounts.passwords import WeakPasswordError
-from homewarden.accounts.store import AccountError, AccountStore, Role, UserRecord
+from homewarden.accounts.store import AccountError, AccountStore, UserRecord
 from homewarden.cli.hub_config import add_config_option, load_hub_config
 from homewarden.cli.owner import record_access
 from homewarden.config import HomewardenConfig
@@ -27,21 +30,16 @@ def register_user_commands(commands: argparse._SubParsersAction[argparse.Argumen
         dest="users_command", required=True, metavar="ACTION"
     )
     owner = users.add_parser("create-owner", help="create the first owner (instead of the setup link)")
-    program = users.add_parser("create-reviewer", help="create a review-program account (two-factor sign-in)")
-    program.add_argument("--admin", action="store_true", help="an admin of the review program, not a reviewer")
-    for parser, handler in ((owner, create_owner), (program, create_program_account)):
-        parser.add_argument("username")
-        add_config_option(parser, "its database holds the accounts")
-        parser.add_argument(
-            "--passphrase-stdin", action="store_true", help="read the password from standard input, not a prompt"
-        )
-        parser.set_defaults(handler=handler)
+    owner.add_argument("username")
+    add_config_option(owner, "its database holds the accounts")
+    owner.add_argument(
+        "--passphrase-stdin", action="store_true", help="read the password from standard input, not a prompt"
+    )
+    owner.set_defaults(handler=create_owner)
     listing = users.add_parser("list", help="every account: name, role, cameras, two-factor")
     listing.add_argument("--json", action="store_true", help="one JSON object per account")
     remove = users.add_parser("remove", help="delete an account with its sessions and API tokens")
-    reset = users.add_parser(
-        "reset-password", help="set a member's or reviewer's new password and sign them out everywhere"
-    )
+    reset = users.add_parser("reset-password", help="set a member's new password and sign them out everywhere")
     reset.add_argument(
         "--passphrase-stdin", action="store_true", help="read the new password from standard input, not a prompt"
     )
@@ -95,28 +93,6 @@ def create_owner(args: argparse.Namespace) -> int:
     return 0
 
 
-def create_program_account(args: argparse.Namespace) -> int:
-    """Create a reviewer or admin, who signs in with a password and a TOTP code from the start."""
-    _config, store, accounts = _open(args)
-    role: Role = "admin" if args.admin else "reviewer"
-    with store:
-        password = SecretSource(from_stdin=args.passphrase_stdin).new_passphrase(PASSPHRASE_ENV)
-        try:
-            user = accounts.create_user(args.username, password, role, None)
-        except (WeakPasswordError, AccountError) as exc:
-            raise UserError(str(exc)) from None
-        secret = totp.new_secret()
-        try:
-            accounts.set_totp_secret(user.id, secret)
-        except AccountError as exc:
-            accounts.delete_user(user.id)
-            raise UserError(str(exc)) from None
-    print(f"created {role} {user.username}; two-factor sign-in is mandatory. Put this into their authenticator app:")
-    print(f"    secret: {secret}")
-    print(f"    {totp.provisioning_uri(secret, user.username)}")
-    return 0
-
-
 def list_users(args: argparse.Namespace) -> int:
     """Print every account."""
     _config, store, accounts = _open(args)
@@ -137,12 +113,7 @@ def list_users(args: argparse.Namespace) -> int:
                 )
             )
             continue
-        if user.role == "owner":
-            cameras = "every camera"
-        elif user.role == "member":
-            cameras = ", ".join(user.cameras) or "no cameras yet"
-        else:
-            cameras = "no footage (review program)"
+        cameras = "every camera" if user.role == "owner" else ", ".join(user.cameras) or "no cameras yet"
         if not user.password_set:
             two_factor = "no password yet"  # invited, or reset: waits for their one-time link
         else:
@@ -176,7 +147,7 @@ def remove_user(args: argparse.Namespace) -> int:
 
 
 def reset_user_password(args: argparse.Namespace) -> int:
-    """Set a new password for a member, reviewer or admin, and end their sessions and tokens."""
+    """Set a new password for a member, and end their sessions and tokens."""
     config, store, accounts = _open(args)
     with store:
         user = _named_user(accounts, args.username)

@@ -430,10 +430,15 @@ def known_timezone(name: str) -> str:
 
 
 class ReviewConfig(StrictModel):
-    """The review program: how much a reviewer sees a day and how long donated copies are kept."""
+    """The hub's side of the review program: how long donated copies are kept (the cloud deletes them then)."""
 
     daily_quota: int = Field(
-        default=150, ge=1, le=10000, title="Daily quota", description="Clips one reviewer is handed per day (UTC)."
+        default=150,
+        ge=1,
+        le=10000,
+        title="Daily quota (unused)",
+        description="Unused since reviewers work in Homewarden Cloud, which sets their quota; kept so that older "
+        "config files still load.",
     )
     donation_retention_days: int = Field(
         default=90,

@@ -29,11 +29,12 @@ from homewarden.hub.services import HubServices, SetupGate
 from homewarden.hub.status import status_path, write_status
 from homewarden.notify.bus import CameraStatusChanged
 from homewarden.offsite.identity import OffsiteFolder
+from homewarden.offsite.review import ReviewProgramLink
 from homewarden.offsite.sync import OffsiteSync
 from homewarden.privacy.audit import AuditLog
 from homewarden.privacy.donations import Donations
-from homewarden.review.program_key import ReviewProgramStorage
-from homewarden.review.queue import ReviewQueue
+from homewarden.privacy.legacy_donations import move_legacy_copies
+from homewarden.review.cloud_chain import CloudChainRecords
 from homewarden.store import EventStore, StoreError
 from homewarden.store.account_secrets import AccountSecretKeyFile
 from homewarden.store.durable_files import remove_unfinished_writes
@@ -131,8 +132,8 @@ def init_services(config: HomewardenConfig, store: EventStore, config_path: Path
     )
     services.disk_space = DiskSpaceWatch(config.storage.folder.resolve(), home_id, services.bus.publish)
     services.arming_for(home_id)
-    init_review_program(services)
     init_offsite(services)
+    init_review_program(services)
     services.bus.start()
     return services
 
@@ -153,9 +154,8 @@ def init_offsite(services: HubServices) -> None:
 
 
 def init_review_program(services: HubServices) -> None:
-    """Open the audit log, the donations and the reviewers' queue."""
+    """Open the audit log and the donations, which go to the review program in the cloud through the outbox."""
     from homewarden.privacy.preparation import make_preparer
-    from homewarden.privacy.watermark import burn_watermark
 
     config = services.config
     engine = services.events.engine
@@ -168,16 +168,24 @@ def init_review_program(services: HubServices) -> None:
         return loaded[0]
 
     services.audit = AuditLog(engine, config.storage.folder.resolve())
+    link = None
+    if services.offsite is not None:
+        sync = services.offsite
+        chain = CloudChainRecords(engine)
+        link = ReviewProgramLink(sync.folder, sync.outbox, services.audit, chain, services.hub_home_id)
+        link.wake = sync.wake
+        sync.review = link
     services.donations = Donations(
         engine,
         services.storage,
-        ReviewProgramStorage(config.storage.folder),
+        link,
         services.audit,
         make_preparer(redaction_detector),
         lambda: services.keys.keyring,
         config.review.donation_retention_days,
     )
-    services.review = ReviewQueue(engine, services.donations, services.audit, burn_watermark, config.review.daily_quota)
+    if link is not None:
+        link.donations = services.donations
 
 
 def enabled_cameras(config: HomewardenConfig) -> list[str]:
@@ -310,12 +318,23 @@ class Hub:
         # Without first-run setup to wait for, a missing home key is refused before anything starts.
         media = None if wait_for_setup else self._open_media()
         self._integrations = start_integrations(self.services)
+        self.move_legacy_donations()
         self.start_offsite()
         self._spawn(self._expire_donations, "donation-expiry")
         if media is None:
             self._spawn(self._start_cameras_after_setup, "camera-start")
         else:
             self.start_cameras(media)
+
+    def move_legacy_donations(self) -> None:
+        """Re-seal the copies an older hub kept for its own review program to the cloud's key, then destroy its key."""
+        if self.services.donations is None:
+            return
+        try:
+            move_legacy_copies(self.config.storage.folder, self.services.donations)
+        except (StoreError, OSError, HomeKeyError) as exc:
+            # Tried again at the next start; the old key stays until every copy has gone or been withdrawn.
+            log.error("donated copies of the hub's old review program not moved yet: %s", exc)
 
     def start_offsite(self) -> None:
         """Start sending off-site copies (the worker idles until the hub is paired with a cloud)."""

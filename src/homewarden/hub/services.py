@@ -23,7 +23,6 @@ from homewarden.notify.bus import ArmingChanged, HubBus
 from homewarden.offsite.sync import OffsiteSync
 from homewarden.privacy.audit import AuditLog
 from homewarden.privacy.donations import Donations
-from homewarden.review.queue import ReviewQueue
 from homewarden.store.crypto import Keyring
 from homewarden.store.database import EventStore
 from homewarden.store.retention import FootageKeeper
@@ -100,10 +99,9 @@ class HubServices:
     household: HouseholdHandle | None = None
     # Every home's arming state; the hub's own home's is the one its cameras decide with.
     arming: dict[int, ArmingState] = field(default_factory=dict)
-    # The review program (issue 6): built by init_services; None only in hubs made by hand in tests.
+    # The review program's hub side (issues 6, 14): built by init_services; None only in hubs made by hand in tests.
     audit: AuditLog | None = None
     donations: Donations | None = None
-    review: ReviewQueue | None = None
     # Integrations (issue 7): the message bus every camera publishes to, and the running cameras by name.
     bus: HubBus = field(default_factory=HubBus)
     runners: dict[str, CameraRunner] = field(default_factory=dict)

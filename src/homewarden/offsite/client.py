@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from homewarden.offsite.identity import Pairing, check_cloud_url
+from homewarden.review.program_key import canonical_json
 
 API = "/api/v1"
 SIGNATURE_VERSION = "HW1"
@@ -98,11 +99,12 @@ class HomeUsage:
 
 @dataclass(frozen=True)
 class PairingAnswer:
-    """What pairing gave: the hub's and home's ids, and the cloud's clock."""
+    """What pairing gave: the hub's and home's ids, the cloud's clock, and the review program's key to pin."""
 
     hub_id: str
     home_id: str
     server_time: float
+    program: dict[str, Any] | None = None
 
 
 class BandwidthLimit:
@@ -200,7 +202,13 @@ def pair_with_cloud(
     raise_for(response, "pairing refused")
     try:
         document = response.json()
-        return PairingAnswer(str(document["hub_id"]), str(document["home_id"]), float(document["server_time"]))
+        program = document.get("program")
+        return PairingAnswer(
+            str(document["hub_id"]),
+            str(document["home_id"]),
+            float(document["server_time"]),
+            program if isinstance(program, dict) else None,
+        )
     except (ValueError, KeyError, TypeError):
         raise CloudRefusedError(f"the cloud at {cloud_url} answered pairing with something else") from None
 
@@ -367,6 +375,42 @@ class CloudClient:
     def unpair(self) -> None:
         """Tell the cloud to forget this hub (its next request is refused)."""
         self._request("DELETE", "/hub", "unpairing refused")
+
+    # The review program (docs/cloud-protocol.md, "Review program")
+
+    def program_key(self) -> dict[str, Any]:
+        """Return the review program's current key and every rotation, as the cloud sent them."""
+        return dict(self._request("GET", "/review/program-key", "review key refused").json())
+
+    def put_donation(self, donation_id: str, body: bytes, key_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Send a donated copy sealed to the program key ``key_id``; return the cloud's answer (its state)."""
+        headers = {
+            "X-HW-Content-SHA256": sha256_hex(body),
+            "X-HW-Program-Key": key_id,
+            "X-HW-Donation": base64.urlsafe_b64encode(canonical_json(metadata)).rstrip(b"=").decode("ascii"),
+            "Content-Type": "application/octet-stream",
+        }
+        return dict(
+            self._request("PUT", f"/donations/{donation_id}", "donation refused", body, headers, throttled=True).json()
+        )
+
+    def delete_donation(self, donation_id: str) -> dict[str, Any]:
+        """Withdraw a donation; return the cloud's answer with the receipt of the deletion."""
+        return dict(self._request("DELETE", f"/donations/{donation_id}", "withdrawal refused").json())
+
+    def receipts(self, after: int, limit: int = 500) -> tuple[list[Any], int | None]:
+        """Return one page of this home's receipts after ``after``, and the seq to continue after (None at the end)."""
+        document = self._request("GET", f"/review/receipts?after={after}&limit={limit}", "receipts refused").json()
+        return list(document["receipts"]), _maybe_int(document.get("next"))
+
+    def checkpoint(self) -> dict[str, Any]:
+        """Return the cloud's latest signed checkpoint of its audit chain."""
+        return dict(self._request("GET", "/review/checkpoint", "checkpoint refused").json())
+
+    def chain(self, after: int, limit: int = 5000) -> tuple[list[Any], int | None]:
+        """Return one page of the chain's links after ``after`` (hashes only), and where to continue."""
+        document = self._request("GET", f"/review/chain?after={after}&limit={limit}", "chain refused").json()
+        return list(document["links"]), _maybe_int(document.get("next"))
 
 
 _JSON_HEADERS = {"Content-Type": "application/json"}

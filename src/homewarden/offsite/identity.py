@@ -2,7 +2,9 @@
 
 Both live in ``<storage>/offsite/``, readable by their owner only: ``device-key.pem`` (the private key; the cloud
 keeps only the public half) and ``pairing.json`` (the cloud's URL, the hub id and home id it gave, the clock offset
-measured when pairing). ``object-id-key`` is the secret the hub derives opaque object ids with.
+measured when pairing). ``object-id-key`` is the secret the hub derives opaque object ids with. ``program-key.json``
+holds the review program's public keys: the one the cloud gave at pairing, pinned, and each accepted since through a
+rotation signed by the key before it (review/program_key.py).
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from homewarden.review.program_key import PinnedKeys
 from homewarden.store.durable_files import fsync_folder
 from homewarden.store.keys import write_private_file
 
 OFFSITE_FOLDER = "offsite"
 DEVICE_KEY_FILE = "device-key.pem"
 PAIRING_FILE = "pairing.json"
+PROGRAM_KEY_FILE = "program-key.json"
 OBJECT_ID_KEY_FILE = "object-id-key"
 OBJECT_ID_KEY_SIZE = 32
 
@@ -122,9 +126,27 @@ class OffsiteFolder:
         self._ensure_folder()
         write_private_file(self.pairing_path, (json.dumps(asdict(pairing), indent=2) + "\n").encode())
 
+    def save_program_keys(self, keys: PinnedKeys) -> None:
+        """Keep the review program's pinned keys (owner-only, whole or not at all)."""
+        self._ensure_folder()
+        write_private_file(self.path / PROGRAM_KEY_FILE, (json.dumps(keys.document(), indent=2) + "\n").encode())
+
+    def forget_program_keys(self) -> None:
+        """Forget the review program's keys (a cloud that gave none at pairing)."""
+        (self.path / PROGRAM_KEY_FILE).unlink(missing_ok=True)
+
+    def program_keys(self) -> PinnedKeys | None:
+        """Return the review program's pinned keys, or None when the cloud gave none."""
+        try:
+            return PinnedKeys.from_document(json.loads((self.path / PROGRAM_KEY_FILE).read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise PairingError(f"{self.path / PROGRAM_KEY_FILE}: {exc}; unpair and pair again") from None
+
     def forget_pairing(self) -> None:
-        """Delete the pairing and the device key: the hub is no longer anyone's."""
-        for path in (self.pairing_path, self.device_key_path):
+        """Delete the pairing, the device key and the pinned review keys: the hub is no longer anyone's."""
+        for path in (self.pairing_path, self.device_key_path, self.path / PROGRAM_KEY_FILE):
             path.unlink(missing_ok=True)
         fsync_folder(self.path)
 

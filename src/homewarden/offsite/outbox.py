@@ -6,11 +6,13 @@ the outbox must keep working; and the command line (deleting events, restoring) 
 process. WAL with ``synchronous=FULL`` makes every change durable once its transaction commits, so a power cut loses
 nothing that was acknowledged.
 
-Two tables. ``item`` holds the work: upload a vault object, upload an event record, upload the key file, or delete
-an object; one row per cloud id, the latest intent winning (a delete replaces a waiting upload of the same id). An
-upload cancelled while in flight becomes a delete, which the worker runs right after: every change of intent bumps
-the item's ``version``, and the worker's "done" only removes the version it worked on. ``sent`` is the ledger of what
-the cloud holds, so a deleted event's objects can be found and only what this hub sent is ever deleted.
+Two tables. ``item`` holds the work: upload a vault object, an event record or the key file, delete an object,
+send a donated copy (sealed to the review program's key, its sealed body kept in the row: the hub keeps no other
+copy) or withdraw one; one row per cloud id, the latest intent winning (a delete replaces a waiting upload of the
+same id). An upload cancelled while in flight becomes a delete, which the worker runs right after: every change of
+intent bumps the item's ``version``, and the worker's "done" only removes the version it worked on. ``sent`` is the
+ledger of what the cloud holds, so a deleted event's objects can be found and only what this hub sent is ever
+deleted.
 """
 
 from __future__ import annotations
@@ -24,21 +26,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-Kind = Literal["object", "record", "key_file", "delete"]
+Kind = Literal["object", "record", "key_file", "delete", "donation", "withdraw"]
 UPLOAD_KINDS: tuple[Kind, ...] = ("object", "record", "key_file")
 
-# Lower goes first: the key file (without it nothing can be restored), deletions (the owner asked), alarm footage,
-# then the rest.
+# Lower goes first: withdrawals of donations (the owner expects the cloud's confirmation within a minute), the key
+# file (without it nothing can be restored), deletions (the owner asked), alarm footage, then the rest.
+PRIORITY_WITHDRAWAL = -1
 PRIORITY_KEY_FILE = 0
 PRIORITY_DELETE = 1
 PRIORITY_ALARM = 2
 PRIORITY_OTHER = 3
 
+SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS item (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     cloud_id TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('object', 'record', 'key_file', 'delete')),
+    kind TEXT NOT NULL CHECK (kind IN ('object', 'record', 'key_file', 'delete', 'donation', 'withdraw')),
     subject TEXT NOT NULL,
     event_id TEXT,
     priority INTEGER NOT NULL,
@@ -51,7 +55,8 @@ CREATE TABLE IF NOT EXISTS item (
     part_size INTEGER,
     body_sha256 TEXT,
     body BLOB,
-    version INTEGER NOT NULL DEFAULT 0
+    version INTEGER NOT NULL DEFAULT 0,
+    meta TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_item_order ON item (failed, priority, id);
 CREATE INDEX IF NOT EXISTS ix_item_event ON item (event_id);
@@ -93,6 +98,7 @@ class OutboxItem:
     body_sha256: str | None
     body: bytes | None
     version: int
+    meta: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,28 @@ class Outbox:
         self._local = threading.local()
         # executescript commits on its own; every statement in SCHEMA may run again harmlessly.
         self._connection().executescript(SCHEMA)
+        self._upgrade()
         path.chmod(0o600)
+
+    def _upgrade(self) -> None:
+        """Bring an outbox made before donations went to the cloud to this schema (new kinds, the meta column)."""
+        db = self._connection()
+        if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        with self._transaction() as tx:
+            columns = {row["name"] for row in tx.execute("PRAGMA table_info(item)")}
+            if "meta" not in columns:
+                # SQLite cannot change a CHECK constraint: the table is rebuilt under the new one, rows kept.
+                tx.execute("ALTER TABLE item RENAME TO item_before_donations")
+                tx.execute("DROP INDEX IF EXISTS ix_item_order")
+                tx.execute("DROP INDEX IF EXISTS ix_item_event")
+                for statement in SCHEMA.split(";"):
+                    if "TABLE IF NOT EXISTS item" in statement or "ON item" in statement:
+                        tx.execute(statement)
+                names = ", ".join(sorted(columns))
+                tx.execute(f"INSERT INTO item ({names}) SELECT {names} FROM item_before_donations")
+                tx.execute("DROP TABLE item_before_donations")
+            tx.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -163,6 +190,28 @@ class Outbox:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+    def enqueue_donation(self, donation_id: str, body: bytes, sha256: str, meta: str, now: float | None = None) -> None:
+        """Queue a donated copy, sealed already (its body is kept here: the hub keeps no other copy)."""
+        now = time.time() if now is None else now
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO item (cloud_id, kind, subject, priority, created_at, body, body_sha256, meta) "
+                "VALUES (?, 'donation', ?, ?, ?, ?, ?, ?) ON CONFLICT (cloud_id) DO NOTHING",
+                (donation_cloud_id(donation_id), donation_id, PRIORITY_OTHER, now, body, sha256, meta),
+            )
+
+    def enqueue_withdrawal(self, donation_id: str, now: float | None = None) -> None:
+        """Queue a donation's withdrawal ahead of everything, replacing its upload if that has not gone yet."""
+        now = time.time() if now is None else now
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO item (cloud_id, kind, subject, priority, created_at) VALUES (?, 'withdraw', ?, ?, ?) "
+                "ON CONFLICT (cloud_id) DO UPDATE SET kind = 'withdraw', priority = excluded.priority, attempts = 0, "
+                "next_attempt_at = 0, failed = 0, last_error = NULL, upload_id = NULL, part_size = NULL, "
+                "body_sha256 = NULL, body = NULL, meta = NULL, version = item.version + 1",
+                (donation_cloud_id(donation_id), donation_id, PRIORITY_WITHDRAWAL, now),
+            )
 
     def close(self) -> None:
         """Close this thread's connection."""
@@ -382,7 +431,7 @@ class Outbox:
     def state(self, name: str) -> str | None:
         """Return a remembered value (last success, last error, the cloud's usage)."""
         row = self._connection().execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None or row[0] is None else str(row[0])
 
     def set_state(self, name: str, value: str | None) -> None:
         """Remember a value."""
@@ -415,4 +464,10 @@ def _item(row: sqlite3.Row) -> OutboxItem:
         body_sha256=row["body_sha256"],
         body=row["body"],
         version=row["version"],
+        meta=row["meta"],
     )
+
+
+def donation_cloud_id(donation_id: str) -> str:
+    """Return the outbox's name for a donation's work (apart from every object id, which is hex)."""
+    return f"donation:{donation_id}"

@@ -13,6 +13,7 @@ from homewarden.config.model import OffsiteConfig
 from homewarden.offsite.client import CloudClient, CloudError, NotPairedError, pair_with_cloud
 from homewarden.offsite.identity import OffsiteFolder, Pairing, PairingError, check_cloud_url
 from homewarden.offsite.outbox import Outbox
+from homewarden.review.program_key import PinnedKeys, ProgramKey, ProgramKeyError
 from homewarden.store.database import EventStore
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,11 @@ def pair_hub(
     # The new key is kept only once the cloud accepted it: a failed attempt leaves an earlier pairing working.
     device_key = Ed25519PrivateKey.generate()
     answer = pair_with_cloud(check_cloud_url(cloud_url), code, device_key, name)
+    try:
+        # The review program's key is pinned now, from this answer: later keys are accepted only if it signed them.
+        program = None if answer.program is None else PinnedKeys((ProgramKey.from_document(answer.program),))
+    except ProgramKeyError as exc:
+        raise PairingError(f"pairing refused: {exc}") from None
     now = clock()
     pairing = Pairing(
         cloud_url=cloud_url.strip().rstrip("/"),
@@ -48,6 +54,11 @@ def pair_hub(
     finally:
         outbox.close()
     folder.save_device_key(device_key)
+    if program is not None:
+        folder.save_program_keys(program)
+    else:
+        folder.forget_program_keys()
+        log.warning("the cloud at %s gave no review program key: donations stay off", pairing.cloud_url)
     folder.save_pairing(pairing)
     log.info("paired with %s as hub %s of home %s", pairing.cloud_url, pairing.hub_id, pairing.home_id)
     return pairing

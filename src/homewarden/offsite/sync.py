@@ -48,6 +48,7 @@ from homewarden.offsite.outbox import (
     Upload,
 )
 from homewarden.offsite.pairing import hub_name, pair_hub, unpair_hub
+from homewarden.offsite.review import RECEIPTS_SECONDS, ReviewProgramLink
 from homewarden.offsite.sealing import (
     KEY_FILE_OBJECT_ID,
     event_record_id,
@@ -94,6 +95,7 @@ class OffsiteReport:
     last_error_at: float | None
     stuck: bool
     usage: HomeUsage | None
+    review_problem: str | None = None
 
 
 def backoff(attempts: int, longest: float, rng: Callable[[], float] = random.random) -> float:
@@ -114,6 +116,7 @@ class OffsiteSync:
         home_id: int,
         publish: Callable[[Message], None] | None = None,
         clock: Callable[[], float] = time.time,
+        review: ReviewProgramLink | None = None,
     ) -> None:
         """Send what ``storage`` and ``events`` hold; tell the hub's bus through ``publish``."""
         self.folder = folder
@@ -135,6 +138,10 @@ class OffsiteSync:
         self._next_status = 0.0
         self._stuck_told = False
         self._last_logged_error: str | None = None
+        # The review program's donations, withdrawals and receipts (None in hubs built without it, in tests).
+        self.review = review
+        if review is not None:
+            review.wake = self.wake
 
     # Pairing
 
@@ -263,6 +270,7 @@ class OffsiteSync:
 
     def _run(self) -> None:
         next_reconcile = 0.0
+        next_pull = 0.0
         while not self._stopping.is_set():
             try:
                 client = self._current_client()
@@ -271,6 +279,10 @@ class OffsiteSync:
                     self._reconcile_now = False
                     next_reconcile = now + self.config.reconcile_seconds
                     self._catch_up(client)
+                review = self.review
+                if client is not None and review is not None and (review.pull_now.is_set() or now >= next_pull):
+                    next_pull = now + RECEIPTS_SECONDS
+                    self._pull_receipts(client)
                 item = self.outbox.next_due(now) if client is not None else None
                 if client is not None and item is not None:
                     self._attempt(client, item)
@@ -282,6 +294,7 @@ class OffsiteSync:
                 deadlines = [now + IDLE_SECONDS]
                 if client is not None:
                     deadlines += [next_reconcile, self._next_status] + ([due] if due is not None else [])
+                    deadlines += [next_pull] if self.review is not None else []
                 wake_at = min(deadlines)
                 self._wake.wait(max(0.05, wake_at - now))
                 self._wake.clear()
@@ -322,11 +335,24 @@ class OffsiteSync:
         except CloudError as exc:
             log.debug("cloud usage not read: %s", exc)
 
+    def _pull_receipts(self, client: CloudClient) -> None:
+        assert self.review is not None
+        try:
+            taken = self.review.pull(client)
+            if taken:
+                log.info("review program: %d receipt(s) from the cloud", taken)
+        except CloudError as exc:
+            log.debug("review receipts not pulled: %s", exc)
+
     def _attempt(self, client: CloudClient, item: OutboxItem) -> None:
         now = self._clock()
         longest = self.config.retry_max_seconds
         try:
-            if item.kind == "delete":
+            if item.kind in ("donation", "withdraw"):
+                if self.review is None:
+                    raise NothingToSendError(f"{item.kind} {item.subject}: this hub runs no review program")
+                self.review.attempt(client, item)
+            elif item.kind == "delete":
                 client.delete_object(item.cloud_id)
                 self.outbox.deleted(item, self._clock())
             else:
@@ -359,6 +385,8 @@ class OffsiteSync:
         except CloudRefusedError as exc:
             log.error("off-site: %s %s refused for good: %s", item.kind, item.cloud_id, exc)
             self.outbox.fail(item, str(exc))
+            if self.review is not None:
+                self.review.refused_for_good(item, str(exc))
             return
         except (StoreError, HomeKeyError, SealedObjectError, OSError) as exc:
             # A local problem (the database restarting, the key file being replaced): try again later.
@@ -479,6 +507,7 @@ class OffsiteSync:
             last_error_at=_float(self.outbox.state("last_error_at")),
             stuck=stuck,
             usage=usage if pairing is not None else None,
+            review_problem=self.review.problem() if self.review is not None and pairing is not None else None,
         )
 
     def _report_if_due(self) -> None:

@@ -1,12 +1,14 @@
 """Donations: the owner's consent, the redacted and screened copy, withdrawal, expiry, standing rules, notices.
 
-A donation moves through: ``preparing`` (the original is decrypted with the home key held in memory, redacted and
-screened, in the background) → ``ready`` (the owner watches the copy, exactly what a reviewer would see) →
-``donated`` (queued for reviewers until it expires). Screening that finds something ends it as ``refused`` and the
-copy is never stored. The owner can withdraw at any point (``withdrawn``); a reviewer's "inappropriate content"
-ends it as ``flagged``; retention ends it as ``expired``. In every end state the copy is crypto-shredded and its
-labels deleted; the row stays so the owner's privacy page can say what happened, and so do the assignments (who
-was handed which pseudonymous clip, no media), which the reviewers' daily quota counts.
+The review program runs in Homewarden Cloud; the consent, the redaction and the screening stay on the hub. A
+donation moves through: ``preparing`` (the original is decrypted with the home key held in memory, redacted and
+screened, in the background) → ``ready`` (the copy is kept sealed to the home key, and the owner watches it: exactly
+what a reviewer would see) → ``donated`` (the copy is sealed to the program's key, handed to the courier that takes
+it to the cloud, and shredded on the hub). Screening that finds something ends it as ``refused`` and the copy is
+never stored. The owner can withdraw at any point (``withdrawn``: the courier asks the cloud to delete the copy and
+its labels, and the withdrawal counts as confirmed once the cloud acknowledged it); the cloud's receipts end it as
+``flagged`` (a reviewer found it inappropriate), ``refused`` (the cloud's own screening) or ``expired``. The hub
+keeps no readable donated copy: only the consent record, the metadata and the state.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,9 +31,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from homewarden.errors import Refusal, RefusedError
 from homewarden.events.record import EventRecord
 from homewarden.privacy.audit import HUB, Actor, AuditLog
-from homewarden.review.program_key import ReviewProgramStorage
 from homewarden.store.crypto import Keyring, SealedObjectReader
-from homewarden.store.review_models import Donation, DonationRule, PrivacyNotice, ReviewLabel
+from homewarden.store.review_models import Donation, DonationRule, PrivacyNotice
 from homewarden.store.sealed_media import HubStorage
 from homewarden.store.transactions import transaction
 from homewarden.store.utc import as_utc
@@ -40,6 +42,10 @@ log = logging.getLogger(__name__)
 DEFAULT_RETENTION_DAYS = 90
 ACTIVE = ("preparing", "ready", "donated")
 TRIGGERS = ("false_alarm", "label")
+# The cloud takes a donated copy of at most this many bytes, sealed (docs/cloud-protocol.md).
+MAX_SEALED_COPY_BYTES = 16 * 1024 * 1024
+TOO_LARGE = "the copy is larger than the review program takes (16 MiB): donate a shorter clip"
+NOT_PAIRED = "the review program runs in Homewarden Cloud: pair this hub first"
 
 
 class DonationError(RefusedError):
@@ -68,6 +74,9 @@ class DonationRecord:
     created_at: datetime
     donated_at: datetime | None
     expires_at: datetime | None
+    cloud_state: str | None = None
+    sent_at: datetime | None = None
+    withdrawal_confirmed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -94,10 +103,26 @@ class NoticeRecord:
 
 @dataclass(frozen=True)
 class Withdrawal:
-    """What withdrawing a donation deleted."""
+    """What withdrawing a donation did: shred a copy still on the hub, ask the cloud to delete the one it has."""
 
     copy_shredded: bool
-    labels_deleted: int
+    sent_to_cloud: bool
+
+
+class DonationCourier(Protocol):
+    """What takes donated copies to the review program in the cloud and brings withdrawals there (offsite/)."""
+
+    def unavailable(self) -> str | None:
+        """Return why donations cannot go now (not paired, no valid program key), or None."""
+
+    def sealed_size(self, plaintext_size: int) -> int:
+        """Return how many bytes a copy of ``plaintext_size`` bytes takes once sealed."""
+
+    def send(self, donation: DonationRecord, copy: bytes) -> None:
+        """Seal the copy to the program's key and queue it for the cloud (durably, before returning)."""
+
+    def withdraw(self, donation_id: str) -> None:
+        """Queue the cloud's deletion of a donation, ahead of other work."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +164,9 @@ def _record(row: Donation) -> DonationRecord:
         aware(row.created_at) or datetime.now(UTC),
         aware(row.donated_at),
         aware(row.expires_at),
+        row.cloud_state,
+        aware(row.sent_at),
+        aware(row.withdrawal_confirmed_at),
     )
 
 
@@ -149,16 +177,16 @@ class Donations:
         self,
         engine: Engine,
         hub_storage: HubStorage,
-        program: ReviewProgramStorage,
+        courier: DonationCourier | None,
         audit: AuditLog,
         preparer: Preparer,
         home_keyring: Callable[[], Keyring | None],
         retention_days: int = DEFAULT_RETENTION_DAYS,
     ) -> None:
-        """Work on the hub's database, its footage (read with the home key while held) and the program's vault."""
+        """Work on the hub's database and its footage (read with the home key while held); send through ``courier``."""
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self.hub_storage = hub_storage
-        self.program = program
+        self.courier = courier
         self.audit = audit
         self.preparer = preparer
         self.home_keyring = home_keyring
@@ -185,6 +213,7 @@ class Donations:
         name = self.hub_storage.media.object_name(Path(event.clips[0].path))
         if name is None or not self.hub_storage.vault.exists(name):
             raise DonationError("this event's clip is no longer stored", Refusal.NOT_FOUND)
+        self._check_courier()
         if self.home_keyring() is None:
             raise DonationError("recordings are locked: unlock them on your account page first", Refusal.LOCKED)
         with self._session("start a donation") as session:
@@ -223,21 +252,25 @@ class Donations:
             if isinstance(result, str):
                 self._refuse(donation_id, result)
                 return
+            if self.courier is not None and self.courier.sealed_size(len(result.mp4)) > MAX_SEALED_COPY_BYTES:
+                self._refuse(donation_id, TOO_LARGE)
+                return
             object_name = f"donations/{donation_id}.mp4"
             with self._session("store a donated copy") as session:
                 row = session.get(Donation, donation_id)
                 if row is None or row.status != "preparing":
                     return  # withdrawn while it was being prepared
-                self.program.vault().put(object_name, result.mp4)
+                # Sealed to the home key: only the owner can watch it before confirming.
+                self.hub_storage.vault.put(object_name, result.mp4)
                 row.object_name = object_name
                 row.duration, row.width, row.height = result.duration, result.width, result.height
                 row.status = "ready"
-                if confirm:
-                    self._mark_donated(row)
                 home_id = row.home_id
             self.audit.record(
                 HUB, "donation_prepared", f"donation:{donation_id}", home_id=home_id, detail="redacted and screened"
             )
+            if confirm:
+                self._hand_over(donation_id, result.mp4)
         except Exception as exc:  # the owner sees the failure on the privacy page; the hub goes on
             log.exception("donation %s failed", donation_id)
             self._end(donation_id, "failed", f"the copy could not be made: {exc}")
@@ -251,23 +284,45 @@ class Donations:
             )
 
     def confirm(self, home_id: int, donation_id: str, by: Actor) -> DonationRecord:
-        """Donate a prepared copy: from now on reviewers can be assigned it, until it expires or is withdrawn."""
+        """Donate a prepared copy: it leaves sealed to the program's key, and the hub's copy is shredded."""
+        self._check_courier()
         with self._session("confirm a donation") as session:
             row = self._own(session, home_id, donation_id)
-            if row.status != "ready":
+            if row.status != "ready" or row.object_name is None:
                 raise DonationError(f"only a prepared copy can be donated (this one is {row.status})", Refusal.CONFLICT)
-            self._mark_donated(row)
-            record = _record(row)
+            object_name = row.object_name
+        keyring = self.home_keyring()
+        if keyring is None:
+            raise DonationError("recordings are locked: the owner unlocks them by signing in", Refusal.LOCKED)
+        record = self._hand_over(donation_id, self.hub_storage.vault.read(object_name, keyring))
+        if record is None:
+            raise DonationError("this donation was withdrawn meanwhile", Refusal.CONFLICT)
         self.audit.record(by, "donated", f"donation:{donation_id}", home_id=home_id, detail=f"event {record.event_id}")
         return record
 
-    def _mark_donated(self, row: Donation) -> None:
-        row.status = "donated"
-        row.donated_at = datetime.now(UTC)
-        row.expires_at = row.donated_at + timedelta(days=row.retention_days)
+    def _hand_over(self, donation_id: str, copy: bytes) -> DonationRecord | None:
+        """Mark a ready copy donated, give it to the courier, and shred the hub's copy (None if no longer ready)."""
+        courier = self.courier
+        if courier is None:
+            self._end(donation_id, "failed", NOT_PAIRED)
+            return None
+        with self._lock, self._session("donate a copy") as session:
+            row = session.get(Donation, donation_id)
+            if row is None or row.status != "ready":
+                return None
+            row.status = "donated"
+            row.donated_at = datetime.now(UTC)
+            row.expires_at = row.donated_at + timedelta(days=row.retention_days)
+            record = _record(row)
+            # Queued durably before the state commits: a crash in between leaves a ready copy, not a lost one.
+            courier.send(record, copy)
+            if row.object_name:
+                self.hub_storage.vault.shred(row.object_name)
+            row.object_name = None
+            return _record(row)
 
     def withdraw(self, home_id: int, donation_id: str, by: Actor) -> Withdrawal:
-        """Withdraw consent: shred the copy and delete every label and assignment made from it."""
+        """Withdraw consent: shred a copy still on the hub, and have the cloud delete the copy and its labels."""
         with self._session("find a donation") as session:
             self._own(session, home_id, donation_id)
         withdrawal = self._destroy(donation_id, "withdrawn", "withdrawn by the owner")
@@ -276,23 +331,77 @@ class Donations:
             "donation_withdrawn",
             f"donation:{donation_id}",
             home_id=home_id,
-            detail=("the copy was destroyed" if withdrawal.copy_shredded else "no copy was stored")
-            + f"; {withdrawal.labels_deleted} label(s) deleted",
+            detail="the cloud was asked to delete the copy and its labels"
+            if withdrawal.sent_to_cloud
+            else ("the copy was destroyed" if withdrawal.copy_shredded else "no copy was stored"),
         )
         return withdrawal
 
-    def flag(self, donation_id: str, by: Actor, reason: str) -> None:
-        """Destroy a copy a reviewer found inappropriate, record why, and tell the owner."""
-        home_id = self.home_of(donation_id)
-        self._destroy(donation_id, "flagged", f"flagged by a reviewer: {reason}")
-        if home_id is not None:
+    def cloud_changed(self, donation_id: str, action: str, actor: str, at: datetime) -> None:
+        """Follow what the cloud's receipt says happened to a donation: its state, its end, the owner's notice."""
+        ends = {"flag": "flagged", "refused": "refused", "expired": "expired", "withdrawn": "withdrawn"}
+        states = {"received": "screening", "screened": "screening", "queued": "queued", **ends}
+        with self._session("follow a donation in the cloud") as session:
+            row = session.get(Donation, donation_id)
+            if row is None:
+                return
+            home_id, was = row.home_id, row.status
+            if action in states:
+                row.cloud_state = states[action]
+            if action in ("withdrawn", "expired", "deleted", "flag", "refused") and row.withdrawal_confirmed_at is None:
+                # The cloud holds neither the copy nor its labels any more.
+                row.withdrawal_confirmed_at = at
+            if action in ends and row.status in ACTIVE:
+                row.status = ends[action]
+                row.reason = {
+                    "flagged": f"flagged as inappropriate by {actor}",
+                    "refused": "the cloud's screening refused it",
+                    "expired": "its retention ended",
+                    "withdrawn": "withdrawn",
+                }[ends[action]]
+        if action == "flag" and was in ACTIVE:
             self._notify(
                 home_id,
                 "flagged",
-                f"A reviewer flagged a donated clip as inappropriate ({reason}); it was destroyed at once.",
+                "A reviewer flagged a donated clip as inappropriate; Homewarden Cloud deleted it at once.",
                 donation_id,
             )
-            self.audit.record(by, "donation_flagged", f"donation:{donation_id}", home_id=home_id, detail=reason)
+        elif action == "refused" and was in ACTIVE:
+            self._notify(
+                home_id,
+                "screening",
+                "Homewarden Cloud's own screening refused a donated clip and deleted it. Nobody saw it.",
+                donation_id,
+            )
+
+    def withdrawal_confirmed(self, donation_id: str, at: datetime) -> None:
+        """Record that the cloud acknowledged a withdrawal (its copy and labels are deleted)."""
+        with self._session("confirm a withdrawal") as session:
+            row = session.get(Donation, donation_id)
+            if row is not None:
+                row.cloud_state = "withdrawn"
+                if row.withdrawal_confirmed_at is None:
+                    row.withdrawal_confirmed_at = at
+
+    def sent(self, donation_id: str, cloud_state: str, at: datetime) -> None:
+        """Record that the cloud received a donated copy."""
+        with self._session("record a donation sent") as session:
+            row = session.get(Donation, donation_id)
+            if row is not None:
+                row.sent_at = at
+                if row.cloud_state is None:
+                    row.cloud_state = cloud_state
+
+    def undeliverable(self, donation_id: str, reason: str) -> None:
+        """End a donation the cloud refused for good, and tell the owner why."""
+        home_id = self._end(donation_id, "failed", reason)
+        if home_id is not None:
+            self._notify(home_id, "failed", f"A donated clip could not reach Homewarden Cloud: {reason}.", donation_id)
+
+    def _check_courier(self) -> None:
+        why = NOT_PAIRED if self.courier is None else self.courier.unavailable()
+        if why is not None:
+            raise DonationError(why, Refusal.CONFLICT)
 
     def expire_due(self, now: datetime | None = None) -> int:
         """End every donation whose retention is over; return how many."""
@@ -306,28 +415,29 @@ class Donations:
                 )
             )
         for donation_id, home_id in due:
-            self._destroy(donation_id, "expired", "its retention ended")
+            # The cloud deletes its copy at the same moment and sends an "expired" receipt, which confirms it.
+            self._destroy(donation_id, "expired", "its retention ended", tell_cloud=False)
             self._notify(
                 home_id, "expired", "A donated clip reached the end of its retention and was deleted.", donation_id
             )
             self.audit.record(HUB, "donation_expired", f"donation:{donation_id}", home_id=home_id)
         return len(due)
 
-    def _destroy(self, donation_id: str, status: str, reason: str) -> Withdrawal:
+    def _destroy(self, donation_id: str, status: str, reason: str, *, tell_cloud: bool = True) -> Withdrawal:
         with self._lock, self._session("delete a donated copy") as session:
             row = session.get(Donation, donation_id)
             if row is None:
                 raise DonationError("no such donation", Refusal.NOT_FOUND)
-            shredded = bool(row.object_name) and self.program.vault().shred(row.object_name or "")
-            labels = len(
-                session.scalars(
-                    delete(ReviewLabel).where(ReviewLabel.donation_id == donation_id).returning(ReviewLabel.id)
-                ).all()
-            )
+            shredded = bool(row.object_name) and self.hub_storage.vault.shred(row.object_name or "")
+            in_cloud = row.donated_at is not None
+            if in_cloud and tell_cloud and self.courier is not None:
+                self.courier.withdraw(donation_id)
+            elif not in_cloud and row.withdrawal_confirmed_at is None:
+                row.withdrawal_confirmed_at = datetime.now(UTC)  # nothing ever left the hub
             if row.status in ACTIVE:
                 row.status, row.reason = status, reason
             row.object_name = None
-            return Withdrawal(shredded, labels)
+            return Withdrawal(shredded, in_cloud)
 
     def _end(self, donation_id: str, status: str, reason: str) -> int | None:
         with self._session("end a donation") as session:
@@ -353,22 +463,14 @@ class Donations:
         with self._session("read a donation") as session:
             return _record(self._own(session, home_id, donation_id))
 
-    def by_id(self, donation_id: str) -> DonationRecord | None:
-        """Return any donation (the review queue's view)."""
-        with self._session("read a donation") as session:
-            row = session.get(Donation, donation_id)
-            return None if row is None else _record(row)
-
-    def home_of(self, donation_id: str) -> int | None:
-        """Return the home a donation came from."""
-        record = self.by_id(donation_id)
-        return None if record is None else record.home_id
-
     def open_copy(self, record: DonationRecord) -> SealedObjectReader:
-        """Open the redacted copy with the program's key."""
+        """Open the redacted copy the owner is about to donate, with the home key."""
         if record.object_name is None:
-            raise DonationError("this copy no longer exists", Refusal.NOT_FOUND)
-        return self.program.vault().open(record.object_name, self.program.keyring())
+            raise DonationError("the donated copy is in Homewarden Cloud now; the hub keeps none", Refusal.NOT_FOUND)
+        keyring = self.home_keyring()
+        if keyring is None:
+            raise DonationError("recordings are locked: the owner unlocks them by signing in", Refusal.LOCKED)
+        return self.hub_storage.vault.open(record.object_name, keyring)
 
     # standing rules
 
@@ -466,6 +568,15 @@ class Donations:
         if row is None or row.home_id != home_id:
             raise DonationError("no such donation", Refusal.NOT_FOUND)
         return row
+
+    def session(self, action: str) -> AbstractContextManager[Session]:
+        """Return a transaction on the donations' database (for moving an older hub's copies)."""
+        return transaction(self._sessions, action)
+
+    @staticmethod
+    def record_of(row: Donation) -> DonationRecord:
+        """Return a stored donation as the owner sees it."""
+        return _record(row)
 
     def _session(self, action: str) -> AbstractContextManager[Session]:
         return transaction(self._sessions, action)

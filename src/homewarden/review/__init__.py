@@ -1,1 +1,6 @@
-"""The review program: its key, the reviewer queue with quotas, labels, and the single-use media links."""
+"""The hub's side of the review program run by Homewarden Cloud: the pinned program key, sealing donated copies to
+it, and checking the cloud's signed receipts and checkpoints.
+
+Nothing here talks to the cloud (offsite/ does) or holds a private key: the program's private key exists only in
+the cloud.
+"""

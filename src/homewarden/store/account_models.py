@@ -48,7 +48,7 @@ class HomeCamera(Base):
 
 
 class UserAccount(Base):
-    """Someone who signs in: a household owner or member, or a reviewer or admin of the review program."""
+    """Someone who signs in: a household owner or member."""
 
     __tablename__ = "user_account"
 
@@ -57,7 +57,6 @@ class UserAccount(Base):
     # The name as every lookup compares it (accounts/names.py: NFKC, case folded): one account per spelling.
     canonical_name: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
-    # Reviewers and admins belong to no home: nothing of a household is reachable through them.
     home_id: Mapped[int | None] = mapped_column(ForeignKey("home.id", ondelete="CASCADE"), index=True)
     password_hash: Mapped[str] = mapped_column(Text)
     # Sealed (store/account_secrets.py), never the base32 seed itself.
@@ -65,8 +64,6 @@ class UserAccount(Base):
     totp_pending_secret: Mapped[str | None] = mapped_column(String(128))
     # The last 30-second step a code was accepted for, so an overheard code cannot be used again.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
-    # What the review program shows of a reviewer or admin to owners: random, stable, not their name.
-    pseudonym: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
 
     cameras: Mapped[list[UserCamera]] = relationship(cascade="all, delete-orphan", passive_deletes=True)

@@ -1,15 +1,16 @@
-"""How the review program is laid out: donations, assignments, labels, standing rules, notices and the audit log.
+"""How the hub's side of the review program is laid out: donations, standing rules, notices, the audit log, and
+the receipts and checkpoints of the cloud's audit chain.
 
-A donation is a separate, redacted copy of an event's clip, sealed to the review program's key; nothing here points
-into the household's own footage, so withdrawing a donation deletes its rows (labels and assignments cascade) and
-shreds its copy without touching the original.
+A donation is a separate, redacted copy of an event's clip; the hub keeps its consent record, metadata and state,
+while the copy itself travels sealed to the review program's key to Homewarden Cloud. Nothing here points into the
+household's own footage.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from homewarden.store.models import Base
@@ -45,44 +46,11 @@ class Donation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     donated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class ReviewAssignment(Base):
-    """A donated clip handed to one reviewer; done once they labelled or flagged it."""
-
-    __tablename__ = "review_assignment"
-    # A reviewer has at most one clip open at a time, held by the database itself so that many requests at once, of
-    # one process or several, cannot hand out a second.
-    __table_args__ = (
-        Index(
-            "uq_review_assignment_open_per_reviewer",
-            "reviewer_id",
-            unique=True,
-            sqlite_where=text("completed_at IS NULL"),
-            postgresql_where=text("completed_at IS NULL"),
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    donation_id: Mapped[str] = mapped_column(ForeignKey("donation.id", ondelete="CASCADE"), index=True)
-    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class ReviewLabel(Base):
-    """What a reviewer said about a donated clip: verdict, cause of a false alarm, corrected class, boxes."""
-
-    __tablename__ = "review_label"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    donation_id: Mapped[str] = mapped_column(ForeignKey("donation.id", ondelete="CASCADE"), index=True)
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("review_assignment.id", ondelete="CASCADE"), index=True)
-    verdict: Mapped[str] = mapped_column(String(16))
-    cause: Mapped[str | None] = mapped_column(String(32))
-    label: Mapped[str] = mapped_column(String(64))
-    boxes: Mapped[list[dict[str, object]]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # What the cloud last said of the copy (screening, queued, withdrawn, ...); None before it arrived there.
+    cloud_state: Mapped[str | None] = mapped_column(String(16))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the cloud acknowledged the withdrawal (or expiry): only then is the owner told it is done.
+    withdrawal_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DonationRule(Base):
@@ -120,7 +88,7 @@ class AuditEntry(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     actor_role: Mapped[str] = mapped_column(String(16))
-    # A household user's name, a reviewer's or admin's pseudonym, or "hub" / "command line".
+    # A household user's name, a cloud reviewer's pseudonym ("reviewer:r_..."), or "hub" / "command line" / "cloud".
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     home_id: Mapped[int | None] = mapped_column(Integer, index=True)
@@ -129,3 +97,32 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class CloudReceipt(Base):
+    """A receipt the cloud signed for one entry of its audit chain about this home's donation, as received."""
+
+    __tablename__ = "cloud_receipt"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    home_id: Mapped[int] = mapped_column(Integer)
+    donation_id: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    # The receipt exactly as the cloud sent it (canonical JSON), so its signature can be checked again at any time.
+    document: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class CloudCheckpoint(Base):
+    """A signed checkpoint of the cloud's audit chain, with the links from the previous one kept to check it."""
+
+    __tablename__ = "cloud_checkpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    document: Mapped[str] = mapped_column(Text)
+    # JSON list of [seq, content_hash, entry_hash] from the previous checkpoint's seq + 1 to this one's seq.
+    links: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

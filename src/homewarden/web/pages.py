@@ -18,8 +18,6 @@ templates = Jinja2Templates(directory=WEB_DIR / "templates")
 router = APIRouter(include_in_schema=False)
 
 HOUSEHOLD_ROLES = frozenset({"owner", "member"})
-# Where each role of the review program works; they reach no household page.
-PROGRAM_HOME = {"reviewer": "/review", "admin": "/admin"}
 
 
 @dataclass(frozen=True)
@@ -38,8 +36,6 @@ OWNER = frozenset({"owner"})
 EVERY_ROLE = frozenset(ANYONE_SIGNED_IN)
 
 NAV_ITEMS = (
-    NavItem("/review", "Review", "review", frozenset({"reviewer"}), on_bar=True),
-    NavItem("/admin", "Admin", "admin", frozenset({"admin"}), on_bar=True),
     NavItem("/", "Timeline", "timeline", on_bar=True),
     NavItem("/live", "Live", "live", on_bar=True),
     NavItem("/faces", "Faces", "faces", OWNER, on_bar=True),
@@ -56,7 +52,7 @@ BOTTOM_BAR_SIZE = 5
 
 
 def nav_for(user: CurrentUser | None) -> list[NavItem]:
-    """List the pages this user can reach: household pages for the household, their workbench for the program."""
+    """List the pages this user can reach."""
     if user is None:
         return []
     return [item for item in NAV_ITEMS if user.role in item.roles]
@@ -85,7 +81,7 @@ def render(
         "user": user,
         "nav": nav,
         "nav_more": under_more(nav),
-        "brand_path": PROGRAM_HOME.get(user.role, "/") if user is not None else "/",
+        "brand_path": "/",
         "csrf_token": user.csrf_token if user is not None else "",
         "current_path": request.url.path,
         "home_timezone": home_timezone(request, user),
@@ -104,33 +100,9 @@ def home_timezone(request: Request, user: CurrentUser | None) -> str:
 def household_page(
     request: Request, user: CurrentUser, template: str, *, owner_only: bool = False, **context: Any
 ) -> HTMLResponse:
-    """Render a household page, or a 403 page for a role that does not reach it."""
-    if user.role not in HOUSEHOLD_ROLES:
-        return render(
-            request,
-            "program_only.html",
-            user,
-            status_code=403,
-            title="Not a household account",
-            workplace=PROGRAM_HOME.get(user.role, "/account"),
-        )
+    """Render a household page, or a 403 page for a member asking for an owner's page."""
     if owner_only and user.role != "owner":
         return render(request, "forbidden.html", user, status_code=403, title="Owner only")
-    return render(request, template, user, **context)
-
-
-def program_page(request: Request, user: CurrentUser, role: str, template: str, **context: Any) -> HTMLResponse:
-    """Render a page of the review program for ``role``, or a 403 page for everyone else."""
-    if user.role != role:
-        return render(
-            request,
-            "forbidden.html",
-            user,
-            status_code=403,
-            title="Not for your account",
-            needed_role=role,
-            home_path=PROGRAM_HOME.get(user.role, "/"),
-        )
     return render(request, template, user, **context)
 
 
@@ -228,25 +200,10 @@ def privacy_page(request: Request, user: PageUser) -> HTMLResponse:
     return household_page(request, user, "privacy.html", owner_only=True, title="Privacy", script="privacy")
 
 
-@router.get("/review", response_class=HTMLResponse)
-@allow(*ANYONE_SIGNED_IN)
-def review_page(request: Request, user: PageUser) -> HTMLResponse:
-    """Show the reviewer's workbench: one clip at a time, its labels, and the flag for what should not be there."""
-    return program_page(request, user, "reviewer", "review.html", title="Review", script="review")
-
-
-@router.get("/admin", response_class=HTMLResponse)
-@allow(*ANYONE_SIGNED_IN)
-def admin_page(request: Request, user: PageUser) -> HTMLResponse:
-    """Show the review program's queue in numbers and its reviewers (no footage)."""
-    return program_page(request, user, "admin", "admin.html", title="Admin", script="admin")
-
-
 @router.get("/account", response_class=HTMLResponse)
 @allow(*ANYONE_SIGNED_IN)
 def account_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the user's password, two-factor sign-in, API tokens and, for owners, the home key."""
-    # Every role has an account (reviewers must enrol two-factor sign-in), so this page is not household-only.
     return render(request, "account.html", user, title="Account", script="account")
 
 

@@ -83,7 +83,7 @@ function render(record) {
   if (record.status === "donated") {
     lockForm(true);
     const expires = record.expires_at ? ` It is kept until ${formatDateTime(record.expires_at)} (${record.retention_days} days), then deleted.` : "";
-    document.getElementById("donate-done-text").textContent = `It joins the review queue${record.donated_at ? ` (donated ${formatDateTime(record.donated_at)})` : ""}.${expires}`;
+    document.getElementById("donate-done-text").textContent = `It leaves for the review program in Homewarden Cloud, sealed to the program's key${record.donated_at ? ` (donated ${formatDateTime(record.donated_at)})` : ""}.${expires}`;
     show("donate-done");
     return;
   }

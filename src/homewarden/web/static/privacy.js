@@ -27,12 +27,18 @@ const ACTION_WORDS = {
   view_snapshot: "looked at a snapshot",
   view_live: "watched live",
   review_view: "reviewer watched a donated copy",
-  review_assigned: "was handed a donated copy to review",
-  review_labelled: "labelled a donated copy",
-  review_next: "asked for the next clip",
-  review_media_link: "asked for a link to a donated copy",
-  review_label: "labelled a donated copy",
-  review_flag: "flagged a donated copy",
+  // Receipts from Homewarden Cloud, signed by the review program and checked by this hub.
+  "review.received": "received a donated copy in Homewarden Cloud",
+  "review.screened": "screened a donated copy in Homewarden Cloud",
+  "review.refused": "refused a donated copy at the cloud's screening",
+  "review.queued": "queued a donated copy for review",
+  "review.view": "watched a donated copy",
+  "review.label": "labelled a donated copy",
+  "review.flag": "flagged a donated copy as inappropriate",
+  "review.withdrawn": "deleted a withdrawn donated copy and its labels",
+  "review.expired": "deleted an expired donated copy",
+  "review.deleted": "deleted a donated copy",
+  review_program_moved: "moved donated copies to Homewarden Cloud",
   refused: "refused attempt",
   event_deleted: "deleted an event and its footage",
   key_unlocked: "unlocked the home key",
@@ -57,11 +63,6 @@ const ATTEMPT_WORDS = {
   view_clip: "watch a clip",
   view_snapshot: "look at a snapshot",
   view_live: "watch live",
-  review_view: "watch a donated copy",
-  review_media_link: "open a donated copy",
-  review_label: "label a donated copy",
-  review_flag: "flag a donated copy",
-  review_next: "get another clip",
   key_unlocked: "unlock the home key",
 };
 const TRIGGER_WORDS = { false_alarm: "false alarm" };
@@ -88,6 +89,7 @@ function donationFacts(donation) {
       ? `watched by reviewers ${plural(donation.reviewer_views, "time")}`
       : "",
     donation.mask_people ? "faces blurred, people masked" : "faces blurred",
+    donation.status === "donated" && !donation.sent_at ? "on its way to Homewarden Cloud" : "",
   ].filter(Boolean);
 }
 
@@ -102,6 +104,14 @@ function donationRow(donation) {
     donation.reason && !ACTIVE.includes(donation.status)
       ? h("span", { class: "donation-reason small", "data-testid": "donation-reason" }, capitalize(donation.reason))
       : null;
+  // "withdrawn — confirmed by Homewarden Cloud at T" only once the cloud acknowledged; before, it says it waits.
+  const withdrawal = donation.withdrawal
+    ? h(
+        "span",
+        { class: "donation-withdrawal small", "data-testid": "donation-withdrawal" },
+        capitalize(donation.withdrawal.replace(/at (\S+)$/, (_, at) => `at ${formatDateTime(at)}`)),
+      )
+    : null;
   const main = h(
     "div",
     { class: "row-main" },
@@ -116,6 +126,7 @@ function donationRow(donation) {
     h("span", { class: "muted small", "data-testid": "donation-dates" }, donationDates(donation).join(" · ")),
     h("span", { class: "muted small", "data-testid": "donation-facts" }, donationFacts(donation).join(" · ")),
     reason,
+    withdrawal,
   );
   const actions = [];
   if (donation.status === "ready") {

@@ -80,6 +80,9 @@ async function loadOffsite() {
   const stuck = document.getElementById("offsite-stuck");
   stuck.hidden = !offsite.stuck;
   stuck.textContent = offsite.stuck ? `Nothing has reached the cloud for ${formatDuration(offsite.lag_seconds)} while ${offsite.waiting} item(s) wait: ${offsite.last_error || "no answer"}.` : "";
+  const reviewProblem = document.getElementById("offsite-review-problem");
+  reviewProblem.hidden = !offsite.paired || !offsite.review_problem;
+  reviewProblem.textContent = offsite.review_problem ? `Review program: ${offsite.review_problem}.` : "";
   const errorLine = document.getElementById("offsite-error");
   errorLine.hidden = !offsite.paired || !offsite.last_error;
   errorLine.textContent = offsite.last_error ? `Last error${offsite.last_error_at ? ` (${formatDateTime(offsite.last_error_at)})` : ""}: ${offsite.last_error}` : "";

@@ -12,7 +12,7 @@ from alembic import op
 
 revision: str = "0010"
 # 0009 is another branch's (issue 16 detect-small) at the time of writing: rechain on merge.
-down_revision: str | Sequence[str] | None = "0008"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
