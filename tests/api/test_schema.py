@@ -164,6 +164,7 @@ PUBLIC = {
     "/api/password-links/check",
     "/api/password-links/use",
     "/api/recover",
+    "/shared/{token}",  # a share link: its token is the credential (tests/security/test_shares.py)
 }
 
 

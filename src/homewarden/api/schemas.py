@@ -355,7 +355,7 @@ class DeletionPublic(BaseModel):
 
     event_id: str
     camera: str
-    title: str = Field(default="", description='The event in plain words ("Cat in the garden").')
+    title: str = Field(default="", description='The event in plain words ("Cat in the living room").')
     due: datetime | None
     reason: str
 
