@@ -169,6 +169,7 @@ def write_cloud_config(
         "object_store": store,
         "signup": "open",
         "tasks": {"broker_url": broker_url, "queue": queue or f"hw-cloud-test-{uuid.uuid4().hex[:12]}"},
+        "review": {"key_folder": str(folder / "review-keys")},
     }
     for section, values in (extra or {}).items():
         if isinstance(values, dict) and isinstance(data.get(section), dict):
@@ -326,11 +327,12 @@ class HubKey:
 class SignedHub:
     """A paired hub talking to a cloud through any httpx-like client (a TestClient or an ``httpx.Client``)."""
 
-    def __init__(self, client: Any, key: HubKey, home_id: str) -> None:
-        """Sign every request of ``client`` with ``key``."""
+    def __init__(self, client: Any, key: HubKey, home_id: str, program: dict[str, Any] | None = None) -> None:
+        """Sign every request of ``client`` with ``key``; ``program`` is the review key pairing handed over."""
         self.client = client
         self.key = key
         self.home_id = home_id
+        self.program = program or {}
 
     def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None, **signing: Any
@@ -400,4 +402,4 @@ class CloudAccount:
         )
         assert paired.status_code == 200, paired.text
         key.hub_id = paired.json()["hub_id"]
-        return SignedHub(self.client, key, paired.json()["home_id"])
+        return SignedHub(self.client, key, paired.json()["home_id"], paired.json().get("program"))

@@ -51,6 +51,7 @@ def write_cloud_config(folder: Path) -> Path:
         f"object_store:\n  type: folder\n  path: {json.dumps(str((folder / 'objects').resolve()))}\n"
         "tasks:\n  broker_url: memory\n"
         "signup: invitation\n"
+        f"review:\n  key_folder: {json.dumps(str((folder / 'review-keys').resolve()))}\n"
     )
     return config
 

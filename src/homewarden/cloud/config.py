@@ -179,8 +179,42 @@ class LimitsConfig(StrictModel):
     )
 
 
+class ScreeningConfig(StrictModel):
+    """The cloud's own NudeNet screen of each donated copy before it enters the queue."""
+
+    refuse_classes: list[str] = Field(
+        default_factory=lambda: exposed_classes(),
+        min_length=1,
+        title="Refused classes",
+        description="NudeNet classes that refuse a copy (the hub's screen refuses the same by default).",
+    )
+    min_score: float = Field(
+        default=0.45, gt=0.0, lt=1.0, title="Minimum score", description="A class found at this score or more refuses."
+    )
+    frames_per_second: float = Field(
+        default=2.0, gt=0.0, le=30.0, title="Frames per second", description="How many frames a second are checked."
+    )
+
+    @model_validator(mode="after")
+    def _known_classes(self) -> ScreeningConfig:
+        """Refuse a class NudeNet does not report (it would never refuse anything)."""
+        from homewarden.privacy.screening import NUDENET_LABELS
+
+        unknown = sorted(set(self.refuse_classes) - set(NUDENET_LABELS))
+        if unknown:
+            raise ValueError(f"unknown NudeNet classes {', '.join(unknown)}; known: {', '.join(NUDENET_LABELS)}")
+        return self
+
+
+def exposed_classes() -> list[str]:
+    """Return the classes the hub's screen refuses by default (imported here only: it pulls in OpenCV)."""
+    from homewarden.privacy.screening import EXPOSED_CLASSES
+
+    return sorted(EXPOSED_CLASSES)
+
+
 class ReviewConfig(StrictModel):
-    """The review program: where its keys live, and the workbench's quota and links."""
+    """The review program: where its key lives, its periods, its screen and the workbench's quota and links."""
 
     key_folder: Path = Field(
         default=Path("homewarden-cloud-data/review-keys"),
@@ -189,6 +223,23 @@ class ReviewConfig(StrictModel):
             "Where the review program's private keys are kept (folder 0700, files 0600), apart from the database; "
             "created with the first key. Every API process and worker reads it."
         ),
+    )
+    sweep_every_seconds: int = Field(
+        default=60,
+        ge=5,
+        le=60,
+        title="Donation sweep period",
+        description="How often expired donations are deleted and copies stuck in screening are screened again.",
+    )
+    checkpoint_every_seconds: int = Field(
+        default=3600,
+        ge=10,
+        le=3600,
+        title="Checkpoint period",
+        description="How often the audit chain's head is signed (when it moved).",
+    )
+    screening: ScreeningConfig = Field(
+        default_factory=ScreeningConfig, title="Screening", description="The cloud's screen of each donated copy."
     )
     daily_quota: int = Field(
         default=150,
@@ -243,7 +294,9 @@ class CloudConfig(StrictModel):
     homes: HomeDefaults = Field(default_factory=HomeDefaults, title="Homes", description="Defaults of a new home.")
     limits: LimitsConfig = Field(default_factory=LimitsConfig, title="Limits", description="Sizes and times.")
     review: ReviewConfig = Field(
-        default_factory=ReviewConfig, title="Review program", description="The program's keys and its workbench."
+        default_factory=ReviewConfig,
+        title="Review program",
+        description="The program key, its sweep and screen, and the reviewers' workbench.",
     )
 
     @model_validator(mode="after")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -23,12 +24,27 @@ from homewarden.cloud.retention import (
     enforce_quota,
     enforce_retention,
 )
+from homewarden.cloud.review.audit import Checkpoint, checkpoint
+from homewarden.cloud.review.donations import (
+    HomeDonations,
+    ScreeningScheduler,
+    expire_due,
+    keys_in_use,
+    stuck_in_screening,
+)
+from homewarden.cloud.review.keys import ProgramKeyError, ProgramKeys
+from homewarden.cloud.review.screening import screen_donation, screening_policy
 from homewarden.errors import UserError
 
 log = logging.getLogger(__name__)
 
 # A deletion still pending after this long lost its task (a broker outage, a worker killed): the sweep redoes it.
 OVERDUE_DELETION_AGE = timedelta(minutes=5)
+# A copy still screening this long after it arrived lost its task: the review sweep screens it again.
+STUCK_SCREENING_AGE = timedelta(minutes=10)
+# An old program key no copy uses is forgotten this long after the rotation away from it (a hub's upload sealed to it
+# may still be on its way; it is then refused with 409 and sealed again to the new key).
+OLD_KEY_GRACE = timedelta(days=1)
 
 
 @dataclass
@@ -42,6 +58,10 @@ class CloudServices:
     hubs: HubRegistry
     # Who deletes blobs after their rows went: a Celery task, or the caller itself when tasks run in-process.
     schedule_deletion: DeletionScheduler
+    program_keys: ProgramKeys
+    # Who screens a donated copy: a Celery task, or a thread of this process when tasks run in-process.
+    schedule_screening: ScreeningScheduler = field(default=lambda donation_id: None)
+    _screeners: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, config: CloudConfig, *, migrate: bool) -> CloudServices:
@@ -55,6 +75,12 @@ class CloudServices:
                 store.check()
             except ObjectStoreError as error:
                 raise UserError(str(error)) from None
+            program_keys = ProgramKeys(config.review.key_folder)
+            try:
+                # Made on first use; every process checks it opens before it serves.
+                program_keys.current()
+            except ProgramKeyError as error:
+                raise UserError(f"review.key_folder: {error}") from None
         except BaseException:
             database.close()
             raise
@@ -65,13 +91,69 @@ class CloudServices:
             accounts=CloudAccounts(database, config),
             hubs=HubRegistry(database, config.limits.clock_window_seconds),
             schedule_deletion=lambda keys: None,
+            program_keys=program_keys,
         )
         services.schedule_deletion = services.delete_blobs_now
+        services.schedule_screening = services.screen_in_background
         return services
 
     def home_objects(self, home_id: str) -> HomeObjects:
         """Return the objects of ``home_id``, and nothing else."""
         return HomeObjects(home_id, self.database, self.store, self.config.limits, self.schedule_deletion)
+
+    def home_donations(self, home_id: str) -> HomeDonations:
+        """Return the donations of ``home_id``, and nothing else (withdrawn bytes are deleted in the request)."""
+        return HomeDonations(
+            home_id, self.database, self.store, self.program_keys, self.schedule_screening, self.delete_blobs_now
+        )
+
+    def screen_now(self, donation_id: str) -> None:
+        """Screen one donated copy in this process (a worker's task, or the in-process thread)."""
+        policy = screening_policy(self.config.review.screening)
+        self.delete_blobs_now(screen_donation(self.database, self.store, self.program_keys, policy, donation_id))
+
+    def screen_in_background(self, donation_id: str) -> None:
+        """Screen a copy on this process's screening thread (tasks in-process: no worker)."""
+        if self._screeners is None:
+            self._screeners = ThreadPoolExecutor(1, thread_name_prefix="cloud-screening")
+        self._screeners.submit(self._screen_logged, donation_id)
+
+    def _screen_logged(self, donation_id: str) -> None:
+        try:
+            self.screen_now(donation_id)
+        except Exception:
+            # Left in screening: the review sweep tries again.
+            log.exception("screening donation %s failed", donation_id)
+
+    def run_review_sweep(self) -> int:
+        """Delete expired copies now, screen again copies whose task was lost, forget unused old keys."""
+        expired = expire_due(self.database)
+        self.delete_blobs_now(expired)
+        for donation_id in stuck_in_screening(self.database, STUCK_SCREENING_AGE):
+            self.schedule_screening(donation_id)
+        self.forget_unused_keys()
+        return len(expired)
+
+    def forget_unused_keys(self) -> list[str]:
+        """Forget old program keys that no copy with bytes is sealed to, a grace period after their rotation."""
+        current = self.program_keys.current().key_id
+        rotated = {rotation["previous_key_id"]: rotation["at"] for rotation in self.program_keys.rotations()}
+        in_use = keys_in_use(self.database)
+        cutoff = utc_now() - OLD_KEY_GRACE
+        forgotten = []
+        for key_id in self.program_keys.held_key_ids():
+            at = rotated.get(key_id)
+            if key_id == current or key_id in in_use or at is None or datetime.fromisoformat(at) > cutoff:
+                continue
+            self.program_keys.forget(key_id)
+            forgotten.append(key_id)
+            log.info("review program key %s forgotten: no copy is sealed to it any more", key_id)
+        return forgotten
+
+    def run_checkpoint(self) -> Checkpoint:
+        """Sign the audit chain's head (when it moved since the last checkpoint)."""
+        with self.database.session() as session:
+            return checkpoint(session, self.program_keys.current())
 
     def delete_blobs_now(self, keys: list[str]) -> None:
         """Delete doomed blobs in this process; a failure is left for the sweep to retry."""
@@ -105,7 +187,9 @@ class CloudServices:
         return doomed + overdue
 
     def close(self) -> None:
-        """Release the database's connections."""
+        """Finish screening in progress and release the database's connections."""
+        if self._screeners is not None:
+            self._screeners.shutdown(wait=True, cancel_futures=True)
         self.database.close()
 
 

@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 DELETE_BLOB = "homewarden.cloud.delete_blob"
 RETENTION = "homewarden.cloud.retention"
 SWEEP = "homewarden.cloud.sweep"
+SCREEN_DONATION = "homewarden.cloud.review.screen"
+REVIEW_SWEEP = "homewarden.cloud.review.sweep"
+CHECKPOINT = "homewarden.cloud.review.checkpoint"
+SCREEN_RETRIES = 5
 DELETE_RETRIES = 8
 # A broker that is down must not hold an API request: one quick retry, then the sweep redoes the deletion later.
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
@@ -54,12 +58,15 @@ class CloudTasks:
             beat_schedule={
                 "retention": {"task": RETENTION, "schedule": float(config.tasks.retention_every_seconds)},
                 "sweep": {"task": SWEEP, "schedule": float(config.tasks.sweep_every_seconds)},
+                "review-sweep": {"task": REVIEW_SWEEP, "schedule": float(config.review.sweep_every_seconds)},
+                "checkpoint": {"task": CHECKPOINT, "schedule": float(config.review.checkpoint_every_seconds)},
             },
             task_serializer="json",
             accept_content=["json"],
         )
         self._services = services
         self.delete_blob, self.retention, self.sweep = self._register()
+        self.screen_donation, self.review_sweep, self.checkpoint = self._register_review()
 
     def schedule_deletion(self, keys: list[str]) -> None:
         """Queue a deletion task per key; a broker that refuses leaves them to the sweep."""
@@ -68,6 +75,13 @@ class CloudTasks:
                 self.delete_blob.apply_async(args=(key,), retry=True, retry_policy=PUBLISH_RETRY_POLICY)
             except (KombuError, OSError) as error:
                 log.warning("blob %s stays doomed until the next sweep: the broker refused the task (%s)", key, error)
+
+    def schedule_screening(self, donation_id: str) -> None:
+        """Queue the screening of a donated copy; a broker that refuses leaves it to the review sweep."""
+        try:
+            self.screen_donation.apply_async(args=(donation_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+        except (KombuError, OSError) as error:
+            log.warning("donation %s waits for the review sweep: the broker refused it (%s)", donation_id, error)
 
     def run_worker(self, *, beat: bool, concurrency: int, hostname: str | None = None) -> None:
         """Run a worker in this process until it is stopped (with beat: the periodic schedule too)."""
@@ -117,6 +131,33 @@ class CloudTasks:
 
         return delete_blob, retention, sweep
 
+    def _register_review(self) -> tuple[Task[[str], None], Task[[], int], Task[[], int]]:
+        """Register the review program's tasks: screening, its sweep (expiry) and the chain's checkpoint."""
+        services = self._services
+
+        @self.app.task(
+            name=SCREEN_DONATION,
+            autoretry_for=(ObjectStoreError,),
+            retry_backoff=2,
+            retry_backoff_max=120,
+            max_retries=SCREEN_RETRIES,
+        )
+        def screen_donation(donation_id: str) -> None:
+            """Screen one donated copy with NudeNet: queue it, or refuse and delete it."""
+            services().screen_now(donation_id)
+
+        @self.app.task(name=REVIEW_SWEEP)
+        def review_sweep() -> int:
+            """Delete expired copies, screen again copies whose task was lost."""
+            return services().run_review_sweep()
+
+        @self.app.task(name=CHECKPOINT)
+        def checkpoint() -> int:
+            """Sign the audit chain's head."""
+            return services().run_checkpoint().seq
+
+        return screen_donation, review_sweep, checkpoint
+
 
 class ServicesPerProcess:
     """Build ``CloudServices`` lazily, once per process: a worker's forked children must not share connections."""
@@ -137,7 +178,7 @@ class ServicesPerProcess:
 
 
 class PeriodicDuties:
-    """Retention and the sweep on a thread of ``serve`` when tasks run in-process (no broker, no worker)."""
+    """The periodic duties on a thread of ``serve`` when tasks run in-process (no broker, no worker)."""
 
     def __init__(self, services: CloudServices) -> None:
         """Run the duties of ``services`` on their configured periods."""
@@ -155,9 +196,14 @@ class PeriodicDuties:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        tasks = self._services.config.tasks
-        due: dict[str, float] = {"retention": 0.0, "sweep": 0.0}
-        periods = {"retention": tasks.retention_every_seconds, "sweep": tasks.sweep_every_seconds}
+        config = self._services.config
+        due: dict[str, float] = dict.fromkeys(self._duties(), 0.0)
+        periods = {
+            "retention": config.tasks.retention_every_seconds,
+            "sweep": config.tasks.sweep_every_seconds,
+            "review sweep": config.review.sweep_every_seconds,
+            "checkpoint": config.review.checkpoint_every_seconds,
+        }
         while not self._stop.is_set():
             for name, at in due.items():
                 if time.monotonic() >= at:
@@ -165,12 +211,18 @@ class PeriodicDuties:
                     due[name] = time.monotonic() + periods[name]
             self._stop.wait(1.0)
 
+    def _duties(self) -> dict[str, Callable[[], object]]:
+        services = self._services
+        return {
+            "retention": lambda: services.delete_blobs_now(services.run_retention()),
+            "sweep": lambda: services.delete_blobs_now(services.run_sweep()),
+            "review sweep": services.run_review_sweep,
+            "checkpoint": services.run_checkpoint,
+        }
+
     def _run_one(self, name: str) -> None:
         try:
-            duty: Callable[[], list[str]] = (
-                self._services.run_retention if name == "retention" else self._services.run_sweep
-            )
-            self._services.delete_blobs_now(duty())
+            self._duties()[name]()
         except Exception:
             # A failed pass (database restarting) is tried again at its next period; the thread must go on.
             log.exception("the cloud's %s pass failed", name)

@@ -30,6 +30,26 @@ def test_every_object_and_home_route_admits_only_a_signed_hub(cloud: CloudUnderT
     ]
 
 
+def test_every_review_program_route_admits_only_a_signed_hub(cloud: CloudUnderTest) -> None:
+    policies = route_policies(cloud.client.app)  # type: ignore[arg-type]
+
+    review_routes = {
+        route: policy
+        for route, policy in policies.items()
+        if route[1].startswith(("/api/v1/donations", "/api/v1/review"))
+    }
+
+    assert review_routes == {
+        ("GET", "/api/v1/review/program-key"): "hub",
+        ("PUT", "/api/v1/donations/{donation_id}"): "hub",
+        ("GET", "/api/v1/donations/{donation_id}"): "hub",
+        ("DELETE", "/api/v1/donations/{donation_id}"): "hub",
+        ("GET", "/api/v1/review/receipts"): "hub",
+        ("GET", "/api/v1/review/checkpoint"): "hub",
+        ("GET", "/api/v1/review/chain"): "hub",
+    }
+
+
 def test_the_operator_has_no_route_to_a_homes_objects(cloud: CloudUnderTest) -> None:
     """There is no admin role at all: no path or credential but the home's paired hub reaches its objects."""
     hub = cloud.account().pair_hub()

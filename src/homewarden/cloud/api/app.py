@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from homewarden import __version__
-from homewarden.cloud.api import accounts, hubs, objects, pages
+from homewarden.cloud.api import accounts, hubs, objects, pages, review_hubs
 from homewarden.cloud.api.deps import check_every_route_has_a_policy
 from homewarden.cloud.api.errors import add_error_handlers
 from homewarden.cloud.api.limits import BodyLimit
@@ -20,7 +20,9 @@ def create_cloud_app(services: CloudServices) -> FastAPI:
     """Return the app serving ``services``; with tasks in-process it also runs the periodic duties."""
     duties = PeriodicDuties(services) if services.config.tasks.in_process else None
     if not services.config.tasks.in_process:
-        services.schedule_deletion = producer_tasks(services).schedule_deletion
+        tasks = producer_tasks(services)
+        services.schedule_deletion = tasks.schedule_deletion
+        services.schedule_screening = tasks.schedule_screening
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +46,7 @@ def create_cloud_app(services: CloudServices) -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(hubs.router)
     app.include_router(objects.router)
+    app.include_router(review_hubs.router)
     app.include_router(pages.router)
     check_every_route_has_a_policy(app)
     return app

@@ -20,6 +20,7 @@ from homewarden.cloud.accounts import AccountView
 from homewarden.cloud.errors import NotAuthenticatedError
 from homewarden.cloud.homes import HomeObjects
 from homewarden.cloud.hubs import HubIdentity
+from homewarden.cloud.review.donations import HomeDonations
 from homewarden.cloud.services import CloudServices
 
 Policy = Literal["public", "account", "hub"]
@@ -89,6 +90,14 @@ def home_objects_of_hub(hub: SignedHub, services: Services) -> HomeObjects:
 
 
 HomeObjectsOfHub = Annotated[HomeObjects, Depends(home_objects_of_hub)]
+
+
+def home_donations_of_hub(hub: SignedHub, services: Services) -> HomeDonations:
+    """Return the donations of the signing hub's home: another home's donation is not found."""
+    return services.home_donations(hub.home_id)
+
+
+HomeDonationsOfHub = Annotated[HomeDonations, Depends(home_donations_of_hub)]
 
 ENFORCERS: dict[Policy, Callable[..., Any] | None] = {
     "public": None,

@@ -9,9 +9,11 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from homewarden.cloud.config import LimitsConfig
+from homewarden.cloud.review.donations import MAX_DONATION_BYTES
 
 # The routes whose bodies are object bytes; every other body is small JSON.
 OBJECT_BODY = re.compile(r"^/api/v1/objects/[^/]+(/uploads/[^/]+/parts/[^/]+)?$")
+DONATION_BODY = re.compile(r"^/api/v1/donations/[^/]+$")
 
 
 class BodyLimit:
@@ -26,6 +28,8 @@ class BodyLimit:
         """Return the largest body the request's route accepts."""
         if scope.get("method") == "PUT" and OBJECT_BODY.match(scope.get("path", "")):
             return self.limits.max_object_bytes
+        if scope.get("method") == "PUT" and DONATION_BODY.match(scope.get("path", "")):
+            return MAX_DONATION_BYTES
         return self.limits.max_json_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -63,12 +64,21 @@ class CodePublic(BaseModel):
     expires_at: datetime
 
 
+class ProgramPublic(BaseModel):
+    """The review program's public key, as hubs pin it."""
+
+    key_id: str
+    verify_key: str = Field(description="Base64 (standard, padded) of the raw 32-byte Ed25519 verify key.")
+    created_at: str
+
+
 class PairedPublic(BaseModel):
     """What a paired hub learns."""
 
     hub_id: str
     home_id: str
     server_time: int
+    program: ProgramPublic
 
 
 class HubPublic(BaseModel):
@@ -141,3 +151,68 @@ class PartsPublic(BaseModel):
     """The parts that arrived."""
 
     parts: list[PartPublic]
+
+
+class ProgramKeyPublic(BaseModel):
+    """The current program key and every rotation ever made, oldest first."""
+
+    program: ProgramPublic
+    rotations: list[dict[str, Any]]
+
+
+class DonationReceived(BaseModel):
+    """A donated copy taken (or already there)."""
+
+    donation_id: str
+    state: str
+
+
+class DonationPublic(BaseModel):
+    """A donation as its hub sees it."""
+
+    donation_id: str
+    state: str
+    labels: int
+    views: int
+    updated_at: datetime
+
+
+class WithdrawalPublic(BaseModel):
+    """A withdrawal done, with its signed receipt."""
+
+    donation_id: str
+    state: str
+    deleted_at: datetime
+    receipt: dict[str, Any]
+
+
+class ReceiptPage(BaseModel):
+    """A page of the home's receipts; ``next`` is the seq to ask after, or null at the end."""
+
+    receipts: list[dict[str, Any]]
+    next: int | None
+
+
+class ChainLink(BaseModel):
+    """One link of the chain: hashes, no content."""
+
+    seq: int
+    content_hash: str
+    entry_hash: str
+
+
+class ChainPage(BaseModel):
+    """A page of the chain's links; ``next`` is the seq to ask after, or null at the end."""
+
+    links: list[ChainLink]
+    next: int | None
+
+
+class CheckpointPublic(BaseModel):
+    """A signed head of the chain."""
+
+    seq: int
+    head_hash: str
+    at: str
+    key_id: str
+    signature: str

@@ -179,6 +179,51 @@ def receipt(entry: AuditEntry, signer: Signer) -> dict[str, Any]:
     )
 
 
+def checkpoint(session: Session, signer: Signer) -> Checkpoint:
+    """Return the checkpoint of the chain's head, signing a new one when the head moved since the last."""
+    lock_chain(session)
+    head = session.execute(
+        select(ReviewAuditEntry.seq, ReviewAuditEntry.entry_hash).order_by(ReviewAuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq, head_hash = (head.seq, head.entry_hash) if head is not None else (0, GENESIS_HASH)
+    latest = session.scalar(select(ReviewCheckpoint).order_by(ReviewCheckpoint.seq.desc()).limit(1))
+    if latest is not None and latest.seq == seq:
+        return checkpoint_of(latest)
+    at = utc_now()
+    fields = signed({"seq": seq, "head_hash": head_hash, "at": iso(at)}, signer)
+    row = ReviewCheckpoint(seq=seq, head_hash=head_hash, at=at, key_id=fields["key_id"], signature=fields["signature"])
+    session.add(row)
+    session.flush()
+    return checkpoint_of(row)
+
+
+def checkpoint_of(row: ReviewCheckpoint) -> Checkpoint:
+    """Return a stored checkpoint."""
+    return Checkpoint(seq=row.seq, head_hash=row.head_hash, at=row.at, key_id=row.key_id, signature=row.signature)
+
+
+def entries_of_home(session: Session, home_id: str, after: int, limit: int) -> list[AuditEntry]:
+    """Return a home's entries after ``after``, by seq (what its receipts are made of)."""
+    rows = session.scalars(
+        select(ReviewAuditEntry)
+        .where(ReviewAuditEntry.home_id == home_id, ReviewAuditEntry.seq > after)
+        .order_by(ReviewAuditEntry.seq)
+        .limit(limit)
+    )
+    return [entry_of(row) for row in rows]
+
+
+def links_after(session: Session, after: int, limit: int) -> list[tuple[int, str, str]]:
+    """Return ``(seq, content_hash, entry_hash)`` of every home's entries after ``after``: hashes, no content."""
+    rows = session.execute(
+        select(ReviewAuditEntry.seq, ReviewAuditEntry.content_hash, ReviewAuditEntry.entry_hash)
+        .where(ReviewAuditEntry.seq > after)
+        .order_by(ReviewAuditEntry.seq)
+        .limit(limit)
+    )
+    return [(row.seq, row.content_hash, row.entry_hash) for row in rows]
+
+
 def first_broken_link(links: list[tuple[int, str, str]], prev_hash: str = GENESIS_HASH, after: int = 0) -> int | None:
     """Return the seq of the first ``(seq, content_hash, entry_hash)`` that does not extend the chain, else None."""
     expected_seq = after + 1
