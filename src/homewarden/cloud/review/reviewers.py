@@ -21,7 +21,6 @@ from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from homewarden.accounts import totp
 from homewarden.accounts.passwords import WeakPasswordError, check_new_password, hash_password, verify_password
@@ -29,7 +28,8 @@ from homewarden.cloud.accounts import utc_now
 from homewarden.cloud.database import CloudDatabase, rows_affected
 from homewarden.cloud.errors import NotAuthenticatedError, TooManyAttemptsError
 from homewarden.cloud.identifiers import digest, new_token
-from homewarden.cloud.models import ReviewAssignment, ReviewDonation, ReviewStaff, ReviewStaffSession
+from homewarden.cloud.models import ReviewStaff, ReviewStaffSession
+from homewarden.cloud.review.assignments import release_open_assignment
 from homewarden.cloud.throttle import SharedSignInThrottle
 from homewarden.errors import Refusal, RefusedError
 from homewarden.store.durable_files import make_private_folder, write_durably
@@ -144,15 +144,15 @@ class ReviewStaffAccounts:
             raise RefusedError(f"the user name {username!r} is taken", Refusal.CONFLICT) from None
         return NewStaff(staff=view, totp_secret=secret, otpauth_uri=totp.provisioning_uri(secret, username))
 
-    def disable(self, username: str) -> StaffView:
-        """Disable an account at once: its sessions end and its open assignment goes back to the queue."""
+    def disable(self, username: str, role: Role | None = None) -> StaffView:
+        """Disable an account (of ``role``) at once: its sessions end and its open assignment goes back to the queue."""
         now = utc_now()
         with self._database.session() as session:
             row = session.scalar(
                 select(ReviewStaff).where(ReviewStaff.username_key == username.lower()).with_for_update()
             )
-            if row is None:
-                raise RefusedError(f"there is no reviewer or admin {username!r}", Refusal.NOT_FOUND)
+            if row is None or (role is not None and row.role != role):
+                raise RefusedError(f"there is no {role or 'reviewer or admin'} {username!r}", Refusal.NOT_FOUND)
             row.disabled_at = row.disabled_at or now
             session.execute(delete(ReviewStaffSession).where(ReviewStaffSession.staff_id == row.id))
             release_open_assignment(session, row.id, now)
@@ -230,23 +230,6 @@ class ReviewStaffAccounts:
             return rows_affected(
                 session.execute(delete(ReviewStaffSession).where(ReviewStaffSession.expires_at <= utc_now()))
             )
-
-
-def release_open_assignment(session: Session, reviewer_id: int, now: datetime) -> None:
-    """Close the reviewer's open assignment and put its copy back in the queue (in the caller's transaction)."""
-    row = session.scalar(
-        select(ReviewAssignment).where(
-            ReviewAssignment.reviewer_id == reviewer_id, ReviewAssignment.completed_at.is_(None)
-        )
-    )
-    if row is None:
-        return
-    row.completed_at = now
-    session.execute(
-        update(ReviewDonation)
-        .where(ReviewDonation.donation_id == row.donation_id, ReviewDonation.state == "in_review")
-        .values(state="queued", updated_at=now)
-    )
 
 
 def staff_view(row: ReviewStaff) -> StaffView:

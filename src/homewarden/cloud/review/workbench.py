@@ -23,7 +23,7 @@ from typing import Any
 
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,18 +40,15 @@ from homewarden.cloud.models import (
     ReviewStaff,
 )
 from homewarden.cloud.object_store import ObjectStore
+from homewarden.cloud.review.assignments import IN_REVIEW, LABELLED, QUEUED
 from homewarden.cloud.review.audit import record
+from homewarden.cloud.review.donations import FLAGGED, erase_donation
 from homewarden.cloud.review.reviewers import StaffView
 from homewarden.errors import Refusal, RefusedError
 from homewarden.privacy.watermark import WatermarkError, burn_watermark
 
 log = logging.getLogger(__name__)
 
-QUEUED = "queued"
-IN_REVIEW = "in_review"
-# Labelled copies keep their bytes (for training) until withdrawn or expired.
-LABELLED = "labelled"
-FLAGGED = "flagged"
 MEDIA_PREFIX = "review-media/"
 VERDICTS = ("real_event", "false_alarm")
 CAUSES = ("pet", "shadow_or_light", "insect", "weather", "vehicle", "other")
@@ -368,7 +365,7 @@ class Workbench:
                 select(ReviewDonation).where(ReviewDonation.donation_id == assignment.donation_id).with_for_update()
             )
             assert donation is not None
-            doomed = end_copy(session, donation, FLAGGED, now)
+            doomed = erase_donation(session, donation, FLAGGED, now)
             record(
                 session,
                 home_id=donation.home_id,
@@ -458,32 +455,6 @@ def refused(reviewer: StaffView, action: str, why: str, refusal: Refusal = Refus
     """Log a refused request of a reviewer; return the refusal in plain words, to raise."""
     log.warning("review refused: %s %s: %s", reviewer.actor, action, why)
     return ReviewRefusedError(why, refusal)
-
-
-def end_copy(session: Session, donation: ReviewDonation, state: str, now: datetime) -> list[str]:
-    """End a copy in the caller's transaction: final state, no labels, assignments or links; return blobs doomed."""
-    doomed = workbench_rows_erased(session, donation.donation_id)
-    if donation.object_key is not None and donation.deleted_at is None:
-        doom_blob(session, donation.object_key)
-        doomed.append(donation.object_key)
-    donation.state = state
-    donation.updated_at = now
-    donation.deleted_at = donation.deleted_at or now
-    return doomed
-
-
-def workbench_rows_erased(session: Session, donation_id: str) -> list[str]:
-    """Delete a copy's labels, assignments and media links; return the watermarked blobs doomed with them."""
-    assignment_ids = select(ReviewAssignment.id).where(ReviewAssignment.donation_id == donation_id)
-    media_keys = list(
-        session.scalars(select(ReviewMediaLink.object_key).where(ReviewMediaLink.assignment_id.in_(assignment_ids)))
-    )
-    for key in media_keys:
-        doom_blob(session, key)
-    session.execute(delete(ReviewMediaLink).where(ReviewMediaLink.assignment_id.in_(assignment_ids)))
-    session.execute(delete(ReviewLabel).where(ReviewLabel.donation_id == donation_id))
-    session.execute(delete(ReviewAssignment).where(ReviewAssignment.donation_id == donation_id))
-    return media_keys
 
 
 def assignment_view(session: Session, row: ReviewAssignment) -> AssignmentView:
