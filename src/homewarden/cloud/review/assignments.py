@@ -21,8 +21,12 @@ LABELLED = "labelled"
 WORKBENCH_STATES = (IN_REVIEW, LABELLED)
 
 
-def workbench_rows_erased(session: Session, donation_id: str) -> list[str]:
-    """Delete a copy's labels, assignments and media links; return the watermarked blobs doomed with them."""
+def workbench_rows_erased(session: Session, donation_id: str, now: datetime) -> list[str]:
+    """Delete a copy's labels and media links, close its assignments; return the watermarked blobs doomed.
+
+    An assignment row stays (closed): it holds no more than the audit chain already does (which reviewer, which
+    donation, when), and it is what counts a reviewer's clips of the day, which a withdrawal must not hand back.
+    """
     assignment_ids = select(ReviewAssignment.id).where(ReviewAssignment.donation_id == donation_id)
     media_keys = list(
         session.scalars(select(ReviewMediaLink.object_key).where(ReviewMediaLink.assignment_id.in_(assignment_ids)))
@@ -31,7 +35,11 @@ def workbench_rows_erased(session: Session, donation_id: str) -> list[str]:
         doom_blob(session, key)
     session.execute(delete(ReviewMediaLink).where(ReviewMediaLink.assignment_id.in_(assignment_ids)))
     session.execute(delete(ReviewLabel).where(ReviewLabel.donation_id == donation_id))
-    session.execute(delete(ReviewAssignment).where(ReviewAssignment.donation_id == donation_id))
+    session.execute(
+        update(ReviewAssignment)
+        .where(ReviewAssignment.donation_id == donation_id, ReviewAssignment.completed_at.is_(None))
+        .values(completed_at=now)
+    )
     return media_keys
 
 

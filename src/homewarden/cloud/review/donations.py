@@ -122,9 +122,9 @@ def erase_donation(session: Session, donation: ReviewDonation, state: str, now: 
     """End a copy in the caller's transaction: final state, bytes doomed; return the blob keys to delete now.
 
     Every end of a copy comes here (withdrawal, expiry, refusal, a reviewer's flag), so nothing of it is left behind:
-    the workbench's labels and assignments of the donation are deleted here too, by the workbench's own tables.
+    the workbench's labels and media links of the donation are deleted here too, its assignments closed.
     """
-    keys = workbench_rows_erased(session, donation.donation_id)
+    keys = workbench_rows_erased(session, donation.donation_id, now)
     if donation.object_key is not None and donation.deleted_at is None:
         doom_blob(session, donation.object_key)
         keys.append(donation.object_key)

@@ -380,23 +380,22 @@ class Workbench:
         """Count the queue by state and by (opaque) home, and each reviewer's quota use today."""
         today = midnight(utc_now())
         with self._database.session() as session:
-            states = dict(
-                session.execute(select(ReviewDonation.state, func.count()).group_by(ReviewDonation.state)).tuples()
-            )
+            states: dict[str, int] = {}
             homes: dict[str, dict[str, int]] = {}
             for home_id, state, count in session.execute(
                 select(ReviewDonation.home_id, ReviewDonation.state, func.count()).group_by(
                     ReviewDonation.home_id, ReviewDonation.state
                 )
-            ).tuples():
+            ):
+                states[state] = states.get(state, 0) + count
                 homes.setdefault(home_id, {})[state] = count
-            used = dict(
-                session.execute(
-                    select(ReviewAssignment.reviewer_id, func.count())
-                    .where(ReviewAssignment.assigned_at >= today)
-                    .group_by(ReviewAssignment.reviewer_id)
-                ).tuples()
-            )
+            used: dict[int, int] = {}
+            for reviewer_id, count in session.execute(
+                select(ReviewAssignment.reviewer_id, func.count())
+                .where(ReviewAssignment.assigned_at >= today)
+                .group_by(ReviewAssignment.reviewer_id)
+            ):
+                used[reviewer_id] = count
             reviewers = [
                 {
                     "username": row.username,
