@@ -138,9 +138,9 @@ class CloudServices:
             log.exception("screening donation %s failed", donation_id)
 
     def run_review_sweep(self) -> int:
-        """Delete expired copies now, screen again copies whose task was lost, forget unused old keys."""
+        """Delete expired copies and media links now, screen again copies whose task was lost, forget unused keys."""
         expired = expire_due(self.database)
-        self.delete_blobs_now(expired)
+        self.delete_blobs_now(expired + self.workbench.prune_media_links())
         for donation_id in stuck_in_screening(self.database, STUCK_SCREENING_AGE):
             self.schedule_screening(donation_id)
         self.forget_unused_keys()

@@ -6,11 +6,12 @@ import io
 import logging
 import threading
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import av
 import pyotp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from cloud.api.test_review_hubs import clip, donate_and_wait, receipts_of, state_of
 from cloud.conftest import CloudUnderTest
@@ -324,3 +325,25 @@ def test_the_quota_counts_clips_handed_out_today(cloud: CloudUnderTest) -> None:
 def labels(verdict: str, cause: str | None = None) -> Labels:
     """Return a verdict for the service directly."""
     return Labels(verdict=verdict, cause=cause, label="person", boxes=[])
+
+
+def test_an_unused_media_link_expires_and_its_sealed_copy_goes(cloud: CloudUnderTest) -> None:
+    hub = cloud.account().pair_hub()
+    donate_and_wait(hub, new_donation_id(), clip())
+    reviewer = make_staff(cloud.services, cloud.client)
+    assignment = reviewer.call("POST", "/api/v1/workbench/next").json()
+    link = reviewer.call("POST", f"/api/v1/workbench/assignments/{assignment['id']}/media").json()
+    [kept] = list(cloud.services.store.keys("review-media/"))
+    sealed = cloud.services.store.read_all(kept)
+
+    with cloud.services.database.session() as session:
+        session.execute(update(ReviewMediaLink).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    cloud.services.run_review_sweep()
+
+    # Kept sealed while it waited: no MP4 box names in the stored bytes.
+    assert b"ftyp" not in sealed
+    assert b"moov" not in sealed
+    assert list(cloud.services.store.keys("review-media/")) == []
+    assert reviewer.call("GET", link["url"]).status_code == 410
+    with cloud.services.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ReviewMediaLink)) == 0

@@ -376,6 +376,17 @@ class Workbench:
             )
         self._delete_blobs(doomed)
 
+    def prune_media_links(self) -> list[str]:
+        """Forget expired media links (used or not); return the watermarked blobs to delete (the review sweep)."""
+        with self._database.session() as session:
+            expired = session.scalars(
+                select(ReviewMediaLink).where(ReviewMediaLink.expires_at <= utc_now()).with_for_update(skip_locked=True)
+            ).all()
+            for link in expired:
+                doom_blob(session, link.object_key)
+                session.delete(link)
+            return [link.object_key for link in expired]
+
     def stats(self) -> QueueStats:
         """Count the queue by state and by (opaque) home, and each reviewer's quota use today."""
         today = midnight(utc_now())
