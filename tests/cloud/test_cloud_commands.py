@@ -126,3 +126,27 @@ def test_a_bad_config_is_one_line(tmp_path: Path) -> None:
 
     assert answer.returncode == 2
     assert answer.stderr.strip() == (f"homewarden: error: {config}: signup: Input should be 'open' or 'invitation'")
+
+
+def test_program_key_create_rotate_and_show_as_an_operator_runs_them(tmp_path: Path) -> None:
+    config = write_cloud_config(tmp_path, f"sqlite:///{tmp_path / 'cloud.db'}")
+
+    created = run_cloud_command("program-key", "create", "--config", str(config))
+    twice = run_cloud_command("program-key", "create", "--config", str(config))
+    rotated = run_cloud_command("program-key", "rotate", "--config", str(config))
+    shown = run_cloud_command("program-key", "show", "--config", str(config))
+
+    assert created.returncode == 0, created.stderr
+    first = created.stdout.split()[3]
+    assert twice.returncode == 2
+    assert twice.stderr.strip().startswith("homewarden: error: review.key_folder:")
+    assert "already holds the review program key" in twice.stderr
+    assert rotated.returncode == 0, rotated.stderr
+    assert f"rotated: {first} -> pk_" in rotated.stdout
+    second = rotated.stdout.split("-> ")[1].split()[0]
+    assert shown.returncode == 0, shown.stderr
+    assert f"key id:      {second}" in shown.stdout
+    assert "rotations:   1" in shown.stdout
+    assert ", ".join(sorted([first, second])) in shown.stdout
+    # No database was needed: the key lives apart from it.
+    assert not (tmp_path / "cloud.db").exists()

@@ -78,3 +78,22 @@ def test_unreadable_files_are_one_line(tmp_path: Path) -> None:
         load_cloud_config(tmp_path / "list.yaml")
     with pytest.raises(CloudConfigError, match="not valid YAML at line"):
         load_cloud_config(tmp_path / "broken.yaml")
+
+
+def test_the_review_section_names_the_key_of_a_problem() -> None:
+    from homewarden.cloud.config import validate_cloud_config
+    from homewarden.privacy.screening import EXPOSED_CLASSES
+
+    defaults = validate_cloud_config({}).review
+
+    with pytest.raises(CloudConfigError, match=r"review\.screening: unknown NudeNet classes NAKED"):
+        validate_cloud_config({"review": {"screening": {"refuse_classes": ["NAKED"]}}})
+    with pytest.raises(CloudConfigError, match=r"review\.sweep_every_seconds: .* less than or equal to 60"):
+        validate_cloud_config({"review": {"sweep_every_seconds": 61}})
+    with pytest.raises(CloudConfigError, match=r"review\.checkpoint_every_seconds: .* 3600"):
+        validate_cloud_config({"review": {"checkpoint_every_seconds": 7200}})
+    with pytest.raises(CloudConfigError, match=r"review\.key_file: Extra inputs are not permitted"):
+        validate_cloud_config({"review": {"key_file": "x"}})
+    assert set(defaults.screening.refuse_classes) == EXPOSED_CLASSES
+    assert defaults.sweep_every_seconds <= 60
+    assert defaults.checkpoint_every_seconds <= 3600

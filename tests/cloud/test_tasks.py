@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
+from cloud.review.conftest import donate, new_donation_id, seal_to_program
 from cloud_process import (
     RABBITMQ_URL,
     CloudAccount,
@@ -21,15 +22,18 @@ from cloud_process import (
     start_cloud_worker,
     write_cloud_config,
 )
+from conftest import media_file
 from homewarden.cloud.api.app import create_cloud_app
 from homewarden.cloud.config import load_cloud_config
 from homewarden.cloud.database import CloudDatabase
-from homewarden.cloud.models import BlobDeletion, Home, StoredObject
+from homewarden.cloud.models import BlobDeletion, Home, ReviewCheckpoint, ReviewDonation, StoredObject
 from homewarden.cloud.services import CloudServices
-from homewarden.cloud.tasks import CloudTasks, producer_tasks
+from homewarden.cloud.tasks import SCREEN_DONATION, CloudTasks, producer_tasks
 from services import fresh_postgres_database
 from waiting import wait_for
 
+# Clean footage the cloud's screen lets through (tests/privacy/test_screening.py).
+CLEAN_CLIP = "video/head-pose-face-detection-female-and-male.gif"
 # Two worker processes take about 20 s to start and stop: the module's tests share them and run in `make test`.
 pytestmark = pytest.mark.slow
 
@@ -163,3 +167,90 @@ def _host() -> str:
     import socket
 
     return socket.gethostname()
+
+
+@pytest.fixture(scope="module")
+def review_worked_cloud(
+    tmp_path_factory: pytest.TempPathFactory, postgres_url: str, s3_server: S3Server
+) -> Iterator[WorkedCloud]:
+    """Yield a cloud with one worker running beat: the review sweep every 5 s, a checkpoint every 10 s."""
+    with fresh_postgres_database() as database_url:
+        folder = tmp_path_factory.mktemp("review-worked-cloud")
+        bucket = s3_server.new_bucket()
+        config_path = write_cloud_config(
+            folder / "cloud",
+            database_url,
+            s3=s3_server,
+            bucket=bucket,
+            broker_url=RABBITMQ_URL,
+            extra={"review": {"sweep_every_seconds": 5, "checkpoint_every_seconds": 10}},
+        )
+        CloudDatabase.open(database_url, migrate=True).close()
+        name = f"review-{uuid.uuid4().hex[:8]}"
+        services = CloudServices.build(load_cloud_config(config_path), migrate=False)
+        worker = start_cloud_worker(config_path, f"{name}@%h", beat=True)
+        try:
+            with TestClient(create_cloud_app(services), raise_server_exceptions=False) as client:
+                yield WorkedCloud(services, client, producer_tasks(services), bucket, [worker], [name])
+        finally:
+            worker.stop()
+            services.close()
+
+
+def test_a_worker_screens_a_donated_copy_into_the_queue(review_worked_cloud: WorkedCloud) -> None:
+    cloud = review_worked_cloud
+    hub = CloudAccount.sign_up(cloud.client).pair_hub()
+    donation_id = new_donation_id()
+    blob = seal_to_program(hub.program, donation_id, media_file(CLEAN_CLIP).read_bytes())
+
+    assert donate(hub, donation_id, blob).status_code == 201
+
+    wait_for(lambda: _donation_state(hub, donation_id) == "queued", 180, "the worker to screen and queue the copy")
+    assert list(cloud.services.store.keys("review/")) == [f"review/{donation_id}"]
+    assert SCREEN_DONATION in cloud.workers[0].output()
+
+
+def test_a_worker_refuses_a_copy_the_program_key_cannot_open(review_worked_cloud: WorkedCloud) -> None:
+    cloud = review_worked_cloud
+    hub = CloudAccount.sign_up(cloud.client).pair_hub()
+    donation_id = new_donation_id()
+    blob = seal_to_program(hub.program, "d_sealed_for_another_id", b"moved bytes")
+
+    assert donate(hub, donation_id, blob).status_code == 201
+
+    wait_for(lambda: _donation_state(hub, donation_id) == "refused", 180, "the worker to refuse the copy")
+    assert f"review/{donation_id}" not in list(cloud.services.store.keys("review/"))
+    actions = [r["content"]["action"] for r in hub.request("GET", "/api/v1/review/receipts").json()["receipts"]]
+    assert actions == ["received", "screened", "refused"]
+
+
+def test_the_beat_sweep_deletes_an_expired_copy_and_signs_checkpoints(review_worked_cloud: WorkedCloud) -> None:
+    cloud = review_worked_cloud
+    hub = CloudAccount.sign_up(cloud.client).pair_hub()
+    donation_id = new_donation_id()
+    blob = seal_to_program(hub.program, donation_id, media_file(CLEAN_CLIP).read_bytes())
+    assert donate(hub, donation_id, blob).status_code == 201
+    wait_for(lambda: _donation_state(hub, donation_id) == "queued", 180, "the copy to be queued")
+
+    with cloud.services.database.session() as session:
+        session.execute(
+            update(ReviewDonation)
+            .where(ReviewDonation.donation_id == donation_id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+
+    wait_for(lambda: _donation_state(hub, donation_id) == "expired", 60, "the beat's review sweep to expire the copy")
+    assert f"review/{donation_id}" not in list(cloud.services.store.keys("review/"))
+    receipts = hub.request("GET", "/api/v1/review/receipts").json()["receipts"]
+    assert receipts[-1]["content"]["action"] == "expired"
+    head = receipts[-1]["content"]["seq"]
+    wait_for(lambda: _latest_checkpoint_seq(cloud.services) >= head, 60, "the beat to sign a checkpoint of the head")
+
+
+def _donation_state(hub: SignedHub, donation_id: str) -> str:
+    return str(hub.request("GET", f"/api/v1/donations/{donation_id}").json()["state"])
+
+
+def _latest_checkpoint_seq(services: CloudServices) -> int:
+    with services.database.session() as session:
+        return int(session.scalar(select(func.max(ReviewCheckpoint.seq))) or 0)

@@ -59,6 +59,17 @@ def add_service_commands(group: argparse._SubParsersAction[argparse.ArgumentPars
     _config_option(invite)
     invite.set_defaults(handler=invite_command)
 
+    program_key = group.add_parser("program-key", help="the review program's key: create, rotate or show it")
+    actions = program_key.add_subparsers(dest="program_key_command", required=True, metavar="ACTION")
+    for name, help_text in (
+        ("create", "make the first key in review.key_folder (serve and worker also make it on first use)"),
+        ("rotate", "make a new key, signed over by the current one; old keys stay to open older copies"),
+        ("show", "print the current key, its rotations and the keys held"),
+    ):
+        action = actions.add_parser(name, help=help_text)
+        _config_option(action)
+        action.set_defaults(handler=program_key_command)
+
     add_staff_commands(group)
 
 
@@ -204,6 +215,38 @@ def invite_command(args: argparse.Namespace) -> int:
     print(f"{issued.code}  (one account, until {issued.expires_at:%Y-%m-%d %H:%M} UTC)")
     if config.signup == "open":
         print("note: signup is 'open' in this config, so no invitation is needed", file=sys.stderr)
+    return 0
+
+
+def program_key_command(args: argparse.Namespace) -> int:
+    """Create, rotate or show the review program's key (the folder only: no database, no object store)."""
+    from homewarden.cloud.review.keys import ProgramKeyError, ProgramKeys, verify_rotations
+
+    config = read_config(args.config)
+    keys = ProgramKeys(config.review.key_folder)
+    try:
+        if args.program_key_command == "create":
+            made = keys.create()
+            print(f"review program key {made.key_id} made in {keys.folder}")
+        elif args.program_key_command == "rotate":
+            rotation = keys.rotate()
+            print(
+                f"review program key rotated: {rotation['previous_key_id']} -> {rotation['program']['key_id']}"
+                " (hubs follow the signed rotation; copies sealed to the old key still open)"
+            )
+        else:
+            program = keys.program()
+            rotations = keys.rotations()
+            # The cloud checks its own record as a hub pinned to the first key would.
+            verify_rotations(keys.first_program(), rotations)
+            print(f"key id:      {program['key_id']}")
+            print(f"verify key:  {program['verify_key']}")
+            print(f"created at:  {program['created_at']}")
+            print(f"rotations:   {len(rotations)} (every one signed by the key it replaced)")
+            print(f"keys held:   {', '.join(keys.held_key_ids())}")
+            print(f"folder:      {keys.folder}")
+    except ProgramKeyError as error:
+        raise UserError(f"review.key_folder: {error}") from None
     return 0
 
 

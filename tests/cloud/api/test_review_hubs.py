@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from sqlalchemy import select, update
 
@@ -351,3 +352,46 @@ def _expire(services: CloudServices, donation_id: str) -> None:
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
         assert session.scalar(select(ReviewDonation.state).where(ReviewDonation.donation_id == donation_id))
+
+
+def test_a_withdrawal_during_the_upload_leaves_no_bytes_behind(cloud: CloudUnderTest) -> None:
+    hub = cloud.account().pair_hub()
+    donation_id = new_donation_id()
+    store = cloud.services.store
+    real_put = store.put
+
+    def put_then_withdraw(key: str, data: bytes) -> None:
+        # The owner withdraws while the bytes are being written (the one moment a test must place by hand).
+        real_put(key, data)
+        cloud.services.home_donations(hub.home_id).withdraw(donation_id, cloud.services.program_keys.current())
+
+    store.put = put_then_withdraw  # type: ignore[method-assign]
+    try:
+        answer = donate(hub, donation_id, seal_to_program(hub.program, donation_id, b"copy"))
+    finally:
+        store.put = real_put  # type: ignore[method-assign]
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["state"] == "withdrawn"
+    assert list(store.keys("review/")) == []
+    assert [receipt["content"]["action"] for receipt in receipts_of(hub)] == ["withdrawn"]
+
+
+def test_after_a_rotation_an_old_key_copy_still_opens_and_receipts_carry_the_new_key(cloud: CloudUnderTest) -> None:
+    hub = cloud.account().pair_hub()
+    pinned = dict(hub.program)
+    donation_id = new_donation_id()
+    blob = seal_to_program(pinned, donation_id, clip())
+
+    rotation = cloud.services.program_keys.rotate()
+    answer = donate(hub, donation_id, blob, key_id=pinned["key_id"])
+
+    assert answer.status_code == 201, answer.text
+    wait_for(lambda: state_of(hub, donation_id) == "queued", SCREENING_SECONDS, "the old-key copy to be queued")
+    receipts = receipts_of(hub)
+    new_program = rotation["program"]
+    assert {receipt["key_id"] for receipt in receipts} == {new_program["key_id"]}
+    for receipt in receipts:
+        verify_signed(new_program, receipt)
+    with pytest.raises(BadSignatureError):
+        verify_signed(pinned, receipts[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from nacl.signing import SigningKey, VerifyKey
@@ -158,3 +159,23 @@ def test_an_unknown_action_or_a_named_actor_is_refused(database: CloudDatabase) 
                 record(session, home_id="h", donation_id="d" * 16, action="view", actor="reviewer:alice", details={})
     finally:
         database.close()
+
+
+def test_threads_append_one_chain_on_a_sqlite_trial_too(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cloud.db'}"
+    CloudDatabase.open(url, migrate=True).close()
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda worker: _append(url, worker), range(4)))
+
+    database = CloudDatabase.open(url, migrate=False)
+    try:
+        with database.session() as session:
+            links = [
+                (row.seq, row.content_hash, row.entry_hash)
+                for row in session.scalars(select(ReviewAuditEntry).order_by(ReviewAuditEntry.seq))
+            ]
+    finally:
+        database.close()
+    assert [seq for seq, _content, _entry in links] == list(range(1, 4 * APPENDS_EACH + 1))
+    assert first_broken_link(links) is None

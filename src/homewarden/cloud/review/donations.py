@@ -196,16 +196,29 @@ class HomeDonations:
             if existing is None:
                 self._drop_reservation(donation_id)
             raise
-        if existing is None:
-            with self._database.session() as session:
-                record(
-                    session,
-                    home_id=self.home_id,
-                    donation_id=donation_id,
-                    action="received",
-                    actor=CLOUD_ACTOR,
-                    details={"size": len(body), "sha256": expected, "key_id": key_id},
-                )
+        with self._database.session() as session:
+            donation = self._locked(session, donation_id)
+            if donation is None or donation.state != SCREENING:
+                # Withdrawn or expired while the bytes were on their way: they must not outlive that.
+                doom_blob(session, donation_key(donation_id))
+                doomed = True
+            else:
+                doomed = False
+                if existing is None:
+                    record(
+                        session,
+                        home_id=self.home_id,
+                        donation_id=donation_id,
+                        action="received",
+                        actor=CLOUD_ACTOR,
+                        details={"size": len(body), "sha256": expected, "key_id": key_id},
+                    )
+            state = None if donation is None else donation.state
+        if doomed:
+            self._delete_blobs([donation_key(donation_id)])
+            if state is None:
+                raise RefusedError("the donation was dropped during its upload; send it again", Refusal.UNAVAILABLE)
+            return Received(donation_id, state, created=False)
         self._schedule_screening(donation_id)
         return existing or Received(donation_id, SCREENING, created=True)
 

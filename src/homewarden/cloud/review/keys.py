@@ -244,8 +244,12 @@ class ProgramKeys:
                 raise ProgramKeyError(f"{key_id} is the current review program key; rotate first")
             path = self.folder / f"{key_id}{KEY_SUFFIX}"
             if KEY_ID.fullmatch(key_id) and path.exists():
-                # Overwrite before unlinking, so the seed does not linger in the file's old blocks.
-                write_durably(path, [os.urandom(SEED_SIZE)])
+                # Overwrite in place before unlinking, so the seed does not linger in the file's blocks (on a
+                # file system that writes in place; a copy-on-write one keeps old blocks until they are reused).
+                with path.open("r+b") as file:
+                    file.write(os.urandom(SEED_SIZE))
+                    file.flush()
+                    os.fsync(file.fileno())
                 path.unlink()
                 fsync_folder(self.folder)
             with self._lock:

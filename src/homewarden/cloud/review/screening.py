@@ -113,5 +113,3 @@ def _screen(
         return screen_clip(plaintext, policy), None
     except ScreeningError as error:
         return None, f"the copy cannot be screened: {error}"
-    finally:
-        del plaintext
