@@ -154,6 +154,8 @@ def next_clip_latency(args: argparse.Namespace, folder: Path, database_url: str)
 def watermark_throughput(args: argparse.Namespace, folder: Path, database_url: str) -> list[dict[str, Any]]:
     """Prepare media links one after the other in this process (what one worker does); return per-clip rates."""
     config = write_cloud_config(folder / "watermark", database_url)
+    migrated = run_cloud_command("migrate", "--config", str(config))
+    assert migrated.returncode == 0, migrated.stderr
     services = CloudServices.build(load_cloud_config(config), migrate=False)
     results = []
     try:
@@ -218,16 +220,21 @@ def main() -> None:
     parser.add_argument("--watermark-runs", type=int, default=3)
     parser.add_argument("--clips", nargs="*", default=list(DEFAULT_CLIPS))
     parser.add_argument("--skip-watermark", action="store_true")
+    parser.add_argument("--skip-next", action="store_true")
     args = parser.parse_args()
     print(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, load {load_average()}"
     )
-    with tempfile.TemporaryDirectory() as temporary, fresh_postgres_database() as database_url:
-        latency = next_clip_latency(args, Path(temporary), database_url)
-        print("next clip:", latency, f"(load {load_average()})")
+    with tempfile.TemporaryDirectory() as temporary:
+        if not args.skip_next:
+            with fresh_postgres_database() as database_url:
+                latency = next_clip_latency(args, Path(temporary), database_url)
+            print("next clip:", latency, f"(load {load_average()})")
         if not args.skip_watermark:
-            for result in watermark_throughput(args, Path(temporary), database_url):
-                print("watermark:", result, f"(load {load_average()})")
+            # A database of its own: the next-clip run's queue would come before the clips measured here.
+            with fresh_postgres_database() as database_url:
+                for result in watermark_throughput(args, Path(temporary), database_url):
+                    print("watermark:", result, f"(load {load_average()})")
 
 
 if __name__ == "__main__":
