@@ -347,3 +347,19 @@ def test_an_unused_media_link_expires_and_its_sealed_copy_goes(cloud: CloudUnder
     assert reviewer.call("GET", link["url"]).status_code == 410
     with cloud.services.database.session() as session:
         assert session.scalar(select(func.count()).select_from(ReviewMediaLink)) == 0
+
+
+def test_a_clip_never_donated_never_reaches_a_reviewer(cloud: CloudUnderTest, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger=REFUSALS)
+    hub = cloud.account().pair_hub()
+    # The home's own off-site copy of a clip (sealed to the home key), never donated.
+    assert hub.put("kept_0123456789abcdef", clip()).status_code == 201
+    reviewer = make_staff(cloud.services, cloud.client)
+
+    empty = reviewer.call("POST", "/api/v1/workbench/next")
+    guessed = reviewer.call("GET", "/api/v1/objects/kept_0123456789abcdef")
+
+    assert empty.status_code == 404
+    assert empty.json() == {"detail": "the queue is empty"}
+    assert guessed.status_code == 401
+    assert refusals(caplog, reviewer) == [f"review refused: {reviewer.actor} next: the queue is empty"]
