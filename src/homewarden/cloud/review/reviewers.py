@@ -9,6 +9,8 @@ receipts name a reviewer by a stable pseudonym (``r_`` and 8 hex digits), never 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import secrets
 import threading
@@ -32,7 +34,7 @@ from homewarden.cloud.models import ReviewStaff, ReviewStaffSession
 from homewarden.cloud.review.assignments import release_open_assignment
 from homewarden.cloud.throttle import SharedSignInThrottle
 from homewarden.errors import Refusal, RefusedError
-from homewarden.store.durable_files import make_private_folder, write_durably
+from homewarden.store.durable_files import create_private_temporary, fsync_folder, make_private_folder
 
 Role = Literal["reviewer", "admin"]
 STAFF_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$")
@@ -76,31 +78,49 @@ class StaffSeedKey:
 
     def seal(self, secret: str, username_key: str) -> bytes:
         """Return ``secret`` sealed; the account's name is part of the plaintext so a seed cannot change accounts."""
-        return bytes(self._secret_box().encrypt(f"{username_key}\n{secret}".encode()))
+        return bytes(self._secret_box(create=True).encrypt(f"{username_key}\n{secret}".encode()))
 
     def open(self, sealed: bytes, username_key: str) -> str:
         """Return the secret sealed for ``username_key``, or refuse it."""
         try:
-            owner, _, secret = self._secret_box().decrypt(sealed).decode().partition("\n")
+            owner, _, secret = self._secret_box(create=False).decrypt(sealed).decode().partition("\n")
         except (CryptoError, UnicodeDecodeError):
             raise RefusedError("this account's two-factor secret cannot be opened", Refusal.UNAVAILABLE) from None
         if owner != username_key:
             raise RefusedError("this account's two-factor secret belongs to another account", Refusal.UNAVAILABLE)
         return secret
 
-    def _secret_box(self) -> SecretBox:
+    def _secret_box(self, *, create: bool) -> SecretBox:
         with self._lock:
             if self._box is None:
+                if create and not self.path.exists():
+                    self._create_once()
                 try:
                     key = self.path.read_bytes()
                 except FileNotFoundError:
-                    make_private_folder(self.path.parent)
-                    key = secrets.token_bytes(SecretBox.KEY_SIZE)
-                    write_durably(self.path, [key])
+                    raise RefusedError(
+                        f"{self.path} is missing: restore it from a backup (staff secrets cannot be opened)",
+                        Refusal.UNAVAILABLE,
+                    ) from None
                 if len(key) != SecretBox.KEY_SIZE:
                     raise RefusedError(f"{self.path} is damaged: restore it from a backup", Refusal.UNAVAILABLE)
                 self._box = SecretBox(key)
             return self._box
+
+    def _create_once(self) -> None:
+        """Write a new key whole, then link it in place: of processes racing to make it, the first one's wins."""
+        make_private_folder(self.path.parent)
+        descriptor, temporary = create_private_temporary(self.path)
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(secrets.token_bytes(SecretBox.KEY_SIZE))
+                file.flush()
+                os.fsync(file.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, self.path)
+            fsync_folder(self.path.parent)
+        finally:
+            os.unlink(temporary)
 
 
 class ReviewStaffAccounts:
