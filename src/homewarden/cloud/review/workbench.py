@@ -2,7 +2,7 @@
 
 A reviewer cannot browse, search or pick: ``next`` hands out the copy of the home served least recently (the oldest
 donation first within it), locking it with ``FOR UPDATE SKIP LOCKED`` so reviewers asking at once never share one.
-A reviewer holds at most one open assignment (their row is locked while it is chosen; a unique index behind it).
+A reviewer holds at most one open assignment (a unique partial index: of their own requests racing, one wins).
 
 The clip is seen through a single-use, short-lived link. A worker opens the sealed copy with the program key in
 memory, burns the reviewer's pseudonym, the time and the assignment into every frame, and keeps the result in the
@@ -23,7 +23,7 @@ from typing import Any
 
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -171,12 +171,20 @@ class Workbench:
     def _open_or_assign(self, reviewer: StaffView) -> AssignmentView | tuple[str, Refusal]:
         now = utc_now()
         with self._database.session() as session:
-            # The reviewer's row, locked: their own requests racing each other take turns here.
-            session.execute(select(ReviewStaff.id).where(ReviewStaff.id == reviewer.id).with_for_update())
-            row = self._open_row(session, reviewer.id)
-            if row is not None:
-                return assignment_view(session, row)
-            if self._used_today(session, reviewer.id) >= self.daily_quota:
+            # One query for the open assignment and today's count (each round trip is most of a `next`'s cost).
+            mine = session.execute(
+                select(ReviewAssignment.completed_at, ReviewAssignment.assigned_at).where(
+                    ReviewAssignment.reviewer_id == reviewer.id,
+                    or_(ReviewAssignment.completed_at.is_(None), ReviewAssignment.assigned_at >= midnight(now)),
+                )
+            ).all()
+            if any(completed_at is None for completed_at, _assigned_at in mine):
+                row = self._open_row(session, reviewer.id)
+                if row is not None:
+                    return assignment_view(session, row)
+            # Requests of one reviewer racing past here each pick a copy; the unique index of open assignments lets
+            # one insert through and refuses the others (``next`` then answers the one that won).
+            if sum(assigned_at >= midnight(now) for _completed_at, assigned_at in mine) >= self.daily_quota:
                 return (
                     f"daily quota of {self.daily_quota} clips reached; the queue reopens tomorrow (UTC)",
                     Refusal.QUOTA_EXHAUSTED,
