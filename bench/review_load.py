@@ -4,7 +4,8 @@ many clips one watermarking worker prepares.
 Next-clip latency: a real `homewarden cloud serve` process (``--api-processes`` of them, reviewers spread round-robin)
 on a fresh PostgreSQL database; ``--homes`` homes with ``--per-home`` queued donations each (rows only: `next` never
 opens a clip); ``--reviewers`` reviewers made and signed in with their TOTP codes, each on a thread of its own doing
-``--rounds`` rounds of "next, then label" as fast as it can. Each `next` is one HTTP round trip; its latency is timed
+``--rounds`` rounds of "next, then label" as fast as it can (or pausing ``--think-seconds`` on average after each, as a
+reviewer watching the clip would). Each `next` is one HTTP round trip; its latency is timed
 from the request to the answer. Printed: p50, p95, max, and requests per second.
 
 Watermarking: one process doing what one worker does for a media link (read the sealed copy, open it with the
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import random
 import secrets
 import statistics
 import sys
@@ -128,6 +130,8 @@ def next_clip_latency(args: argparse.Namespace, folder: Path, database_url: str)
                         with lock:
                             errors.append(f"label {labelled.status_code} {labelled.text[:100]}")
                         return
+                    if args.think_seconds:
+                        time.sleep(random.uniform(0, 2 * args.think_seconds))
 
         threads = [threading.Thread(target=reviewer, args=(index,)) for index in range(args.reviewers)]
         began = time.perf_counter()
@@ -139,6 +143,7 @@ def next_clip_latency(args: argparse.Namespace, folder: Path, database_url: str)
     return {
         "reviewers": args.reviewers,
         "api_processes": args.api_processes,
+        "think_seconds": args.think_seconds,
         "queued": args.homes * args.per_home,
         "nexts": len(latencies),
         "errors": errors[:5],
@@ -214,6 +219,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reviewers", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=10, help="next+label rounds per reviewer")
+    parser.add_argument(
+        "--think-seconds", type=float, default=0.0, help="mean pause after labelling, as a reviewer watching (0: none)"
+    )
     parser.add_argument("--homes", type=int, default=40)
     parser.add_argument("--per-home", type=int, default=25, help="queued donations per home")
     parser.add_argument("--api-processes", type=int, default=1)
