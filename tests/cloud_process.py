@@ -234,11 +234,12 @@ def _source_folder() -> str:
     return str(Path(__file__).resolve().parents[1] / "src")
 
 
-def run_cloud_command(*arguments: str) -> subprocess.CompletedProcess[str]:
-    """Run one `homewarden cloud ...` command to its end (migrate, invite)."""
+def run_cloud_command(*arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run one `homewarden cloud ...` command to its end (migrate, invite), ``stdin`` on its standard input."""
     environment = {**os.environ, "PYTHONPATH": _source_folder()}
     return subprocess.run(
         [sys.executable, "-m", "homewarden", "cloud", *arguments],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,4 +1,4 @@
-"""`homewarden cloud serve`, `migrate` and `invite` as an operator runs them: real processes, one-line errors."""
+"""`homewarden cloud serve`, `migrate`, `invite`, `reviewer`, `admin` as an operator runs them: real processes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import httpx2 as httpx
+import pyotp
 import pytest
 
 from cloud_process import (
@@ -15,6 +16,9 @@ from cloud_process import (
     start_cloud_serve,
     write_cloud_config,
 )
+from homewarden.cloud.config import load_cloud_config
+from homewarden.cloud.errors import NotAuthenticatedError
+from homewarden.cloud.services import CloudServices
 
 # The tests that start `homewarden cloud serve` take many seconds each (the process imports FastAPI, SQLAlchemy
 # and boto3, then connects), so they are marked slow.
@@ -55,13 +59,48 @@ def test_serve_refuses_an_unmigrated_postgresql_database_in_one_line(tmp_path: P
     assert refused.stderr.strip().splitlines() == [
         "homewarden: error: the cloud database "
         + cloud_database_url
-        + " is at revision none, this version needs 0003: run `homewarden cloud migrate --config cloud.yaml`"
+        + " is at revision none, this version needs 0004: run `homewarden cloud migrate --config cloud.yaml`"
     ]
     assert migrated.returncode == 0, migrated.stderr
     assert invited.returncode == 0, invited.stderr
     code = invited.stdout.split()[0]
     assert len(code) == 19
     assert code.count("-") == 3
+
+
+@pytest.mark.slow
+def test_the_operator_makes_lists_and_disables_review_staff(tmp_path: Path, cloud_database_url: str) -> None:
+    config = str(write_cloud_config(tmp_path, cloud_database_url))
+    assert run_cloud_command("migrate", "--config", config).returncode == 0
+
+    made = run_cloud_command("reviewer", "create", "--config", config, "ann.reviews", stdin="a long password here\n")
+    weak = run_cloud_command("reviewer", "create", "--config", config, "bob.reviews", stdin="short\n")
+    admin = run_cloud_command("admin", "create", "--config", config, "carol.admin", stdin="another long password\n")
+    disabled = run_cloud_command("reviewer", "disable", "--config", config, "ann.reviews")
+    unknown = run_cloud_command("reviewer", "disable", "--config", config, "carol.admin")
+    listed = run_cloud_command("reviewer", "list", "--config", config)
+
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.split("secret: ")[1].split()[0]
+    assert "otpauth://totp/" in made.stdout
+    assert weak.returncode == 2
+    assert weak.stderr.strip() == "homewarden: error: a password needs at least 12 characters"
+    assert admin.returncode == 0, admin.stderr
+    assert disabled.returncode == 0, disabled.stderr
+    assert unknown.returncode == 2
+    assert "no reviewer 'carol.admin'" in unknown.stderr
+    assert [line.split("\t")[0::2] for line in listed.stdout.splitlines()] == [["ann.reviews", "disabled"]]
+    services = CloudServices.build(load_cloud_config(Path(config)), migrate=False)
+    try:
+        # The secret shown opens nothing while disabled; the admin's secret signs the admin in.
+        with pytest.raises(NotAuthenticatedError):
+            services.staff.sign_in("ann.reviews", "a long password here", pyotp.TOTP(secret).now(), "test")
+        admin_secret = admin.stdout.split("secret: ")[1].split()[0]
+        token = services.staff.sign_in("carol.admin", "another long password", pyotp.TOTP(admin_secret).now(), "t")
+        assert services.staff.staff_for_token(token).role == "admin"
+    finally:
+        services.close()
+    assert "Traceback" not in made.stderr + weak.stderr + unknown.stderr
 
 
 @pytest.mark.slow

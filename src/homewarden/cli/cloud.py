@@ -1,4 +1,4 @@
-"""The ``cloud`` commands: run Homewarden Cloud (serve, worker, migrate, invite).
+"""The ``cloud`` commands: run Homewarden Cloud (serve, worker, migrate, invite, the review program's accounts).
 
 ``register_cloud_commands`` adds the ``cloud`` group; the service's commands are added by
 ``add_service_commands``, and the hub's own cloud commands (pair, restore) can be added beside them in the group.
@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import signal
 import socket
@@ -14,9 +15,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from homewarden.cloud.config import CloudConfig, CloudConfigError, load_cloud_config
 from homewarden.errors import UserError
+
+if TYPE_CHECKING:
+    from homewarden.cloud.database import CloudDatabase
+    from homewarden.cloud.review.reviewers import ReviewStaffAccounts
 
 log = logging.getLogger("homewarden")
 
@@ -63,6 +69,29 @@ def add_service_commands(group: argparse._SubParsersAction[argparse.ArgumentPars
         action = actions.add_parser(name, help=help_text)
         _config_option(action)
         action.set_defaults(handler=program_key_command)
+
+    add_staff_commands(group)
+
+
+def add_staff_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the review program's accounts: ``reviewer create|disable|list`` and ``admin create``."""
+    for role in ("reviewer", "admin"):
+        parser = group.add_parser(role, help=f"the review program's {role}s (two-factor sign-in always)")
+        actions = parser.add_subparsers(dest=f"{role}_command", required=True, metavar="ACTION")
+        create = actions.add_parser(
+            "create", help=f"make a {role}: the password is read from standard input, the TOTP secret shown once"
+        )
+        _config_option(create)
+        create.add_argument("username", help="the account's name (3 to 64 letters, digits, . _ @ -)")
+        create.set_defaults(handler=staff_create_command, role=role)
+        if role == "reviewer":
+            disable = actions.add_parser("disable", help="disable a reviewer at once (signed out, clip back in queue)")
+            _config_option(disable)
+            disable.add_argument("username")
+            disable.set_defaults(handler=staff_disable_command, role=role)
+            listing = actions.add_parser("list", help="list the reviewers")
+            _config_option(listing)
+            listing.set_defaults(handler=staff_list_command, role=role)
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
@@ -218,4 +247,80 @@ def program_key_command(args: argparse.Namespace) -> int:
             print(f"folder:      {keys.folder}")
     except ProgramKeyError as error:
         raise UserError(f"review.key_folder: {error}") from None
+    return 0
+
+
+def staff_services(path: Path) -> tuple[CloudDatabase, ReviewStaffAccounts]:
+    """Open the review program's accounts of ``cloud.yaml`` (the database must be migrated)."""
+    from homewarden.cloud.database import CloudDatabase
+    from homewarden.cloud.review.reviewers import ReviewStaffAccounts, StaffSeedKey
+    from homewarden.cloud.services import check_migrated
+
+    config = read_config(path)
+    database = CloudDatabase.open(config.database_url, migrate=False)
+    try:
+        check_migrated(database)
+    except BaseException:
+        database.close()
+        raise
+    return database, ReviewStaffAccounts(
+        database, StaffSeedKey(config.review.key_folder), config.review.staff_session_hours
+    )
+
+
+def read_new_password() -> str:
+    """Read a new password: asked twice on a terminal, else the first line of standard input."""
+    if sys.stdin.isatty():
+        first = getpass.getpass("password (12 characters or more): ")
+        if getpass.getpass("the same password again: ") != first:
+            raise UserError("the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+def staff_create_command(args: argparse.Namespace) -> int:
+    """Make a reviewer or admin and show its two-factor secret once."""
+    from homewarden.errors import RefusedError
+
+    database, staff = staff_services(args.config)
+    try:
+        made = staff.create(args.username, read_new_password(), args.role)
+    except RefusedError as error:
+        raise UserError(str(error)) from None
+    finally:
+        database.close()
+    print(f"{args.role} {made.staff.username} made (pseudonym {made.staff.pseudonym}).")
+    print("Two-factor sign-in is mandatory. Hand this over once, in person or sealed; it is not shown again:")
+    print(f"  secret: {made.totp_secret}")
+    print(f"  {made.otpauth_uri}")
+    return 0
+
+
+def staff_disable_command(args: argparse.Namespace) -> int:
+    """Disable a reviewer at once."""
+    from homewarden.errors import RefusedError
+
+    database, staff = staff_services(args.config)
+    try:
+        view = staff.disable(args.username, role=args.role)
+    except RefusedError as error:
+        raise UserError(str(error)) from None
+    finally:
+        database.close()
+    print(f"{args.role} {view.username} disabled: signed out, their open clip is back in the queue")
+    return 0
+
+
+def staff_list_command(args: argparse.Namespace) -> int:
+    """List the reviewers."""
+    database, staff = staff_services(args.config)
+    try:
+        accounts = staff.list(args.role)
+    finally:
+        database.close()
+    for view in accounts:
+        state = "disabled" if view.disabled_at else "active"
+        print(f"{view.username}\t{view.pseudonym}\t{state}\tsince {view.created_at:%Y-%m-%d}")
+    if not accounts:
+        print(f"no {args.role}s yet: homewarden cloud {args.role} create --config ... NAME", file=sys.stderr)
     return 0

@@ -214,7 +214,7 @@ def exposed_classes() -> list[str]:
 
 
 class ReviewConfig(StrictModel):
-    """The review program: where its key lives, its periods and its screen."""
+    """The review program: where its key lives, its periods, its screen and the workbench's quota and links."""
 
     key_folder: Path = Field(
         default=Path("homewarden-cloud-data/review-keys"),
@@ -241,6 +241,34 @@ class ReviewConfig(StrictModel):
     screening: ScreeningConfig = Field(
         default_factory=ScreeningConfig, title="Screening", description="The cloud's screen of each donated copy."
     )
+    daily_quota: int = Field(
+        default=150,
+        ge=1,
+        le=10000,
+        title="Daily quota",
+        description="How many clips one reviewer may be handed per day (UTC); `next` beyond it is refused.",
+    )
+    media_link_seconds: int = Field(
+        default=60,
+        ge=10,
+        le=600,
+        title="Media link lifetime",
+        description="How long a single-use link to a watermarked clip works once it is ready.",
+    )
+    watermark_wait_seconds: int = Field(
+        default=60,
+        ge=5,
+        le=600,
+        title="Watermark wait",
+        description="How long a request for a media link waits for the worker burning the watermark in.",
+    )
+    staff_session_hours: int = Field(
+        default=12,
+        ge=1,
+        le=168,
+        title="Staff session lifetime",
+        description="How long a reviewer's or admin's sign-in lasts before two-factor sign-in is asked again.",
+    )
 
 
 class CloudConfig(StrictModel):
@@ -266,7 +294,9 @@ class CloudConfig(StrictModel):
     homes: HomeDefaults = Field(default_factory=HomeDefaults, title="Homes", description="Defaults of a new home.")
     limits: LimitsConfig = Field(default_factory=LimitsConfig, title="Limits", description="Sizes and times.")
     review: ReviewConfig = Field(
-        default_factory=ReviewConfig, title="Review program", description="The program key, its sweep and screen."
+        default_factory=ReviewConfig,
+        title="Review program",
+        description="The program key, its sweep and screen, and the reviewers' workbench.",
     )
 
     @model_validator(mode="after")

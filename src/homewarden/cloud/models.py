@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -274,3 +275,98 @@ class ReviewCheckpoint(CloudBase):
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     key_id: Mapped[str] = mapped_column(String(KEY_ID_LENGTH))
     signature: Mapped[str] = mapped_column(String(100))
+
+
+class ReviewStaff(CloudBase):
+    """A reviewer or an admin of the review program: a cloud account apart from households, two-factor always.
+
+    ``totp_seed`` is the TOTP secret sealed (SecretBox) under the staff seed key kept beside the program key, never
+    in clear; ``pseudonym`` (``r_`` and 8 hex digits) is what the audit chain and receipts name, never the name.
+    """
+
+    __tablename__ = "review_staff"
+    __table_args__ = (CheckConstraint("role IN ('reviewer', 'admin')", name="role_known"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64))
+    username_key: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    pseudonym: Mapped[str] = mapped_column(String(10), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    totp_seed: Mapped[bytes] = mapped_column(LargeBinary(200))
+    # The last TOTP step accepted: a code works once.
+    totp_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class ReviewStaffSession(CloudBase):
+    """A signed-in reviewer or admin (SHA-256 of the token only)."""
+
+    __tablename__ = "review_staff_sessions"
+
+    token_digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("review_staff.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class ReviewAssignment(CloudBase):
+    """A donated copy handed to one reviewer; open until labelled (or the copy ends). One open per reviewer."""
+
+    __tablename__ = "review_assignments"
+    __table_args__ = (
+        Index(
+            "uq_review_assignments_open_reviewer",
+            "reviewer_id",
+            unique=True,
+            sqlite_where=text("completed_at IS NULL"),
+            postgresql_where=text("completed_at IS NULL"),
+        ),
+        Index("ix_review_assignments_home_assigned", "home_id", "assigned_at"),
+        Index("ix_review_assignments_reviewer_assigned", "reviewer_id", "assigned_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    donation_id: Mapped[str] = mapped_column(ForeignKey("review_donations.donation_id", ondelete="CASCADE"), index=True)
+    # Copied from the donation: fair turns between homes are counted from here.
+    home_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("review_staff.id", ondelete="CASCADE"))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class ReviewLabel(CloudBase):
+    """A reviewer's verdict on a copy (deleted with the copy's bytes when it is withdrawn, expired or flagged)."""
+
+    __tablename__ = "review_labels"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    donation_id: Mapped[str] = mapped_column(ForeignKey("review_donations.donation_id", ondelete="CASCADE"), index=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("review_assignments.id", ondelete="CASCADE"), unique=True)
+    verdict: Mapped[str] = mapped_column(String(16))
+    cause: Mapped[str | None] = mapped_column(String(32), default=None)
+    label: Mapped[str] = mapped_column(String(64))
+    boxes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ReviewMediaLink(CloudBase):
+    """A single-use link to an assignment's watermarked copy (SHA-256 of the token only).
+
+    The watermarked copy is kept in the object store sealed (SecretBox) under ``media_key`` until the link is used or
+    expires; then key and bytes go. ``ready_at`` is set by the worker that burned the watermark in.
+    """
+
+    __tablename__ = "review_media_links"
+
+    token_digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH), primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("review_assignments.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("review_staff.id", ondelete="CASCADE"))
+    object_key: Mapped[str] = mapped_column(String(200))
+    media_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ready_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    failed: Mapped[str | None] = mapped_column(String(200), default=None)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

@@ -33,7 +33,9 @@ from homewarden.cloud.review.donations import (
     stuck_in_screening,
 )
 from homewarden.cloud.review.keys import ProgramKeyError, ProgramKeys
+from homewarden.cloud.review.reviewers import ReviewStaffAccounts, StaffSeedKey
 from homewarden.cloud.review.screening import screen_donation, screening_policy
+from homewarden.cloud.review.workbench import Workbench
 from homewarden.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,9 @@ class CloudServices:
     # Who deletes blobs after their rows went: a Celery task, or the caller itself when tasks run in-process.
     schedule_deletion: DeletionScheduler
     program_keys: ProgramKeys
+    # Reviewers and admins of the review program, and their workbench.
+    staff: ReviewStaffAccounts
+    workbench: Workbench
     # Who screens a donated copy: a Celery task, or a thread of this process when tasks run in-process.
     schedule_screening: ScreeningScheduler = field(default=lambda donation_id: None)
     _screeners: ThreadPoolExecutor | None = field(default=None, repr=False)
@@ -92,6 +97,13 @@ class CloudServices:
             hubs=HubRegistry(database, config.limits.clock_window_seconds),
             schedule_deletion=lambda keys: None,
             program_keys=program_keys,
+            staff=ReviewStaffAccounts(
+                database, StaffSeedKey(config.review.key_folder), config.review.staff_session_hours
+            ),
+            # Blobs go through services.schedule_deletion, whatever it is set to later (a Celery task or now).
+            workbench=Workbench(
+                database, store, config.review, program_keys.open_copy, lambda keys: services.schedule_deletion(keys)
+            ),
         )
         services.schedule_deletion = services.delete_blobs_now
         services.schedule_screening = services.screen_in_background
@@ -126,9 +138,9 @@ class CloudServices:
             log.exception("screening donation %s failed", donation_id)
 
     def run_review_sweep(self) -> int:
-        """Delete expired copies now, screen again copies whose task was lost, forget unused old keys."""
+        """Delete expired copies and media links now, screen again copies whose task was lost, forget unused keys."""
         expired = expire_due(self.database)
-        self.delete_blobs_now(expired)
+        self.delete_blobs_now(expired + self.workbench.prune_media_links())
         for donation_id in stuck_in_screening(self.database, STUCK_SCREENING_AGE):
             self.schedule_screening(donation_id)
         self.forget_unused_keys()
@@ -173,7 +185,7 @@ class CloudServices:
         aborted = abort_stale_uploads(self.database, self.store, stale)
         aborted += abort_forgotten_uploads(self.store, utc_now() - stale)
         nonces = self.hubs.prune_nonces()
-        expired = self.accounts.prune_expired()
+        expired = self.accounts.prune_expired() + self.staff.prune_expired()
         doomed = drop_unfinished_writes(self.database)
         overdue = overdue_deletions(self.database, utc_now() - OVERDUE_DELETION_AGE)
         if aborted or nonces or expired or doomed or overdue:

@@ -29,6 +29,7 @@ SWEEP = "homewarden.cloud.sweep"
 SCREEN_DONATION = "homewarden.cloud.review.screen"
 REVIEW_SWEEP = "homewarden.cloud.review.sweep"
 CHECKPOINT = "homewarden.cloud.review.checkpoint"
+WATERMARK = "homewarden.cloud.review.watermark"
 SCREEN_RETRIES = 5
 DELETE_RETRIES = 8
 # A broker that is down must not hold an API request: one quick retry, then the sweep redoes the deletion later.
@@ -67,6 +68,7 @@ class CloudTasks:
         self._services = services
         self.delete_blob, self.retention, self.sweep = self._register()
         self.screen_donation, self.review_sweep, self.checkpoint = self._register_review()
+        self.watermark = self._register_workbench()
 
     def schedule_deletion(self, keys: list[str]) -> None:
         """Queue a deletion task per key; a broker that refuses leaves them to the sweep."""
@@ -82,6 +84,13 @@ class CloudTasks:
             self.screen_donation.apply_async(args=(donation_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY)
         except (KombuError, OSError) as error:
             log.warning("donation %s waits for the review sweep: the broker refused it (%s)", donation_id, error)
+
+    def schedule_watermark(self, token_digest: str) -> None:
+        """Queue the watermarking of a media link's clip; a broker that refuses fails the link (asked again)."""
+        try:
+            self.watermark.apply_async(args=(token_digest,), retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+        except (KombuError, OSError) as error:
+            log.warning("a media link could not be prepared: the broker refused its task (%s)", error)
 
     def run_worker(self, *, beat: bool, concurrency: int, hostname: str | None = None) -> None:
         """Run a worker in this process until it is stopped (with beat: the periodic schedule too)."""
@@ -157,6 +166,17 @@ class CloudTasks:
             return services().run_checkpoint().seq
 
         return screen_donation, review_sweep, checkpoint
+
+    def _register_workbench(self) -> Task[[str], None]:
+        """Register the workbench's task: burn the watermark into a media link's clip."""
+        services = self._services
+
+        @self.app.task(name=WATERMARK)
+        def watermark(token_digest: str) -> None:
+            """Open the sealed copy in memory, burn the reviewer's watermark in, keep it sealed for one view."""
+            services().workbench.prepare_media(token_digest)
+
+        return watermark
 
 
 class ServicesPerProcess:

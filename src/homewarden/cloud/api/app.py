@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from homewarden import __version__
-from homewarden.cloud.api import accounts, hubs, objects, pages, review_hubs
+from homewarden.cloud.api import accounts, hubs, objects, pages, review_hubs, review_pages, review_workbench
 from homewarden.cloud.api.deps import check_every_route_has_a_policy
 from homewarden.cloud.api.errors import add_error_handlers
 from homewarden.cloud.api.limits import BodyLimit
@@ -23,6 +23,7 @@ def create_cloud_app(services: CloudServices) -> FastAPI:
         tasks = producer_tasks(services)
         services.schedule_deletion = tasks.schedule_deletion
         services.schedule_screening = tasks.schedule_screening
+        services.workbench.schedule_watermark = tasks.schedule_watermark
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -47,6 +48,8 @@ def create_cloud_app(services: CloudServices) -> FastAPI:
     app.include_router(hubs.router)
     app.include_router(objects.router)
     app.include_router(review_hubs.router)
+    app.include_router(review_workbench.router)
     app.include_router(pages.router)
+    app.include_router(review_pages.router)
     check_every_route_has_a_policy(app)
     return app

@@ -1,9 +1,12 @@
-"""Who is calling, decided here once for every route: anyone, a signed-in account, or a signed hub.
+"""Who is calling, decided here once for every route: anyone, a signed-in account, a signed hub, or review staff.
 
-Every route carries a policy (``@public``, ``@for_account``, ``@for_hub``) and the dependency that enforces it;
+Every route carries a policy (``@public``, ``@for_account``, ``@for_hub``, and for the review program's own accounts
+``@for_staff``, ``@for_reviewer``, ``@for_review_admin``) and the dependency that enforces it;
 ``check_every_route_has_a_policy`` refuses to start an app where one is missing or does not match. A hub reaches
 objects only through ``HomeObjectsOfHub``, made for its own home: another home's object is simply not found.
-There is no operator role: nothing here admits anyone to a home's objects but that home's paired hub.
+There is no operator role: nothing here admits anyone to a home's objects but that home's paired hub. Reviewers and
+admins are not household accounts (their tokens are another table's): they reach no household route, and a
+household reaches no review route.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from homewarden.cloud.accounts import AccountView
-from homewarden.cloud.errors import NotAuthenticatedError
+from homewarden.cloud.errors import ForbiddenError, NotAuthenticatedError
 from homewarden.cloud.homes import HomeObjects
 from homewarden.cloud.hubs import HubIdentity
 from homewarden.cloud.review.donations import HomeDonations
+from homewarden.cloud.review.reviewers import StaffView
 from homewarden.cloud.services import CloudServices
 
-Policy = Literal["public", "account", "hub"]
+Policy = Literal["public", "account", "hub", "staff", "reviewer", "review_admin"]
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 POLICY_ATTRIBUTE = "__homewarden_cloud_policy__"
 
@@ -39,6 +43,10 @@ def _mark(policy: Policy) -> Callable[[Endpoint], Endpoint]:
 public = _mark("public")
 for_account = _mark("account")
 for_hub = _mark("hub")
+# The review program's own accounts: any of them (sign-out), reviewers (the workbench), admins (counts, accounts).
+for_staff = _mark("staff")
+for_reviewer = _mark("reviewer")
+for_review_admin = _mark("review_admin")
 
 
 def get_services(request: Request) -> CloudServices:
@@ -80,7 +88,29 @@ def signed_hub(request: Request, services: Services, body: Body) -> HubIdentity:
     return services.hubs.verify(request.method, path_and_query, request.headers, body)
 
 
+def current_staff(services: Services, token: Annotated[str, Depends(bearer_token)]) -> StaffView:
+    """Return the signed-in reviewer or admin (a household's token is not one: 401)."""
+    return services.staff.staff_for_token(token)
+
+
+def current_reviewer(staff: Annotated[StaffView, Depends(current_staff)]) -> StaffView:
+    """Return the signed-in reviewer; an admin is refused (admins have no route to media)."""
+    if staff.role != "reviewer":
+        raise ForbiddenError("only reviewers use the workbench")
+    return staff
+
+
+def current_review_admin(staff: Annotated[StaffView, Depends(current_staff)]) -> StaffView:
+    """Return the signed-in admin of the review program."""
+    if staff.role != "admin":
+        raise ForbiddenError("only the review program's admins may do this")
+    return staff
+
+
 CurrentAccount = Annotated[AccountView, Depends(current_account)]
+CurrentStaff = Annotated[StaffView, Depends(current_staff)]
+CurrentReviewer = Annotated[StaffView, Depends(current_reviewer)]
+CurrentReviewAdmin = Annotated[StaffView, Depends(current_review_admin)]
 SignedHub = Annotated[HubIdentity, Depends(signed_hub)]
 
 
@@ -103,7 +133,11 @@ ENFORCERS: dict[Policy, Callable[..., Any] | None] = {
     "public": None,
     "account": current_account,
     "hub": signed_hub,
+    "staff": current_staff,
+    "reviewer": current_reviewer,
+    "review_admin": current_review_admin,
 }
+CREDENTIALS = (current_account, signed_hub, current_staff)
 
 
 def check_every_route_has_a_policy(app: FastAPI) -> None:
@@ -112,13 +146,13 @@ def check_every_route_has_a_policy(app: FastAPI) -> None:
     for path, route in api_routes(app):
         policy = getattr(route.endpoint, POLICY_ATTRIBUTE, None)
         if policy not in ENFORCERS:
-            problems.append(f"{path} has no policy (@public, @for_account or @for_hub)")
+            problems.append(f"{path} has no policy (@public, @for_account, @for_hub, @for_staff, @for_reviewer...)")
             continue
         calls = dependency_calls(route.dependant)
         enforcer = ENFORCERS[policy]
         if enforcer is not None and enforcer not in calls:
             problems.append(f"{path} is @{policy} but does not depend on {enforcer.__name__}")
-        if policy == "public" and (current_account in calls or signed_hub in calls):
+        if policy == "public" and any(credential in calls for credential in CREDENTIALS):
             problems.append(f"{path} is @public but asks for credentials")
     if problems:
         raise RuntimeError("routes without a matching access policy: " + "; ".join(problems))

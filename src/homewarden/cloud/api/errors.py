@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from homewarden.cloud.errors import ForbiddenError, NotAuthenticatedError, TooManyAttemptsError
+from homewarden.cloud.review.workbench import ReviewRefusedError
 from homewarden.errors import Refusal, RefusedError
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,9 @@ async def answer_refusal(_request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, TooManyAttemptsError):
         retry_after = str(max(1, math.ceil(error.retry_after)))
         return JSONResponse(detail, status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": retry_after})
+    if isinstance(error, ReviewRefusedError) and error.refusal is Refusal.QUOTA_EXHAUSTED:
+        # A reviewer's daily quota is a rate, not storage: 429 as on the hub.
+        return JSONResponse(detail, status.HTTP_429_TOO_MANY_REQUESTS)
     return JSONResponse(detail, HTTP_STATUS[error.refusal])
 
 

@@ -29,6 +29,7 @@ from homewarden.cloud.deletion import claim_key, doom_blob
 from homewarden.cloud.homes import check_object_id, check_sha256
 from homewarden.cloud.models import ReviewAuditEntry, ReviewDonation
 from homewarden.cloud.object_store import BlobMissingError, ObjectStore
+from homewarden.cloud.review.assignments import WORKBENCH_STATES, workbench_rows_erased
 from homewarden.cloud.review.audit import CLOUD_ACTOR, AuditEntry, entry_of, receipt, record
 from homewarden.cloud.review.keys import ProgramKeys
 from homewarden.cloud.review.signatures import Signer, iso
@@ -42,7 +43,7 @@ DONATION_PREFIX = "review/"
 SCREENING = "screening"
 QUEUED = "queued"
 # States a copy with bytes may be in; the workbench adds its own between queued and the end.
-LIVE_STATES = (SCREENING, QUEUED, "in_review")
+LIVE_STATES = (SCREENING, QUEUED, *WORKBENCH_STATES)
 WITHDRAWN, EXPIRED, REFUSED, FLAGGED = "withdrawn", "expired", "refused", "flagged"
 FINAL_STATES = (WITHDRAWN, EXPIRED, REFUSED, FLAGGED, "deleted")
 NOT_CURRENT = "this review key is not current"
@@ -121,9 +122,9 @@ def erase_donation(session: Session, donation: ReviewDonation, state: str, now: 
     """End a copy in the caller's transaction: final state, bytes doomed; return the blob keys to delete now.
 
     Every end of a copy comes here (withdrawal, expiry, refusal, a reviewer's flag), so nothing of it is left behind:
-    the workbench's labels and assignments of the donation are deleted here too, by the workbench's own tables.
+    the workbench's labels and media links of the donation are deleted here too, its assignments closed.
     """
-    keys = []
+    keys = workbench_rows_erased(session, donation.donation_id, now)
     if donation.object_key is not None and donation.deleted_at is None:
         doom_blob(session, donation.object_key)
         keys.append(donation.object_key)
