@@ -10,6 +10,7 @@ from typing import Any
 
 import av
 import numpy as np
+import pytest
 
 from homewarden.camera.analyzer import FrameAnalyzer
 from homewarden.camera.reader import Sample
@@ -165,3 +166,22 @@ def test_an_empty_scene_costs_two_tiles_per_sweep_interval() -> None:
         analyzer.analyze(Sample(index / 5.0, scene(None), (WIDTH, HEIGHT)))
     # At 0, 30, 60 and 90 s: 8 calls, 0.067 per video second.
     assert len(detector.crops) == 8
+
+
+def test_no_sweep_while_someone_is_followed_nor_soon_after() -> None:
+    detector = ScriptedDetector()
+    camera = CameraConfig.model_validate({"source": "test", "detect": {"sweep_interval": 10.0}})
+    analyzer = FrameAnalyzer(camera, ObjectsConfig(track=["person"]), detector, (WIDTH, HEIGHT))
+    # Empty for 2 s, a walker from 2 s to 14 s (followed until the event ends, about 4 s after), empty to 40 s.
+    positions = [None] * 10 + [100 + 7 * i for i in range(60)] + [None] * 130
+    sweeps = []
+    for index, x in enumerate(positions):
+        before = len(detector.crops)
+        analyzer.analyze(Sample(index / 5.0, scene(x), (WIDTH, HEIGHT)))
+        if detector.crops[before:] == [(HEIGHT, HEIGHT), (HEIGHT, HEIGHT)]:
+            sweeps.append(index / 5.0)
+    # At start; then the first 10 s after the walker stopped being followed (about 18 s), and 10 s later again.
+    assert sweeps[0] == 0.0
+    assert len(sweeps) == 3
+    assert 27.0 <= sweeps[1] <= 30.0
+    assert sweeps[2] == pytest.approx(sweeps[1] + 10.0)
