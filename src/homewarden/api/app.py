@@ -24,6 +24,7 @@ from homewarden.api import (
     recovery,
     reference,
     review,
+    settings,
     setup_restore,
     shares,
 )
@@ -110,6 +111,7 @@ def create_app(services: HubServices) -> FastAPI:
         reference.router,
         offsite.router,
         recovery.router,
+        settings.router,
     ):
         app.include_router(router)
     from homewarden.web import pages
