@@ -636,6 +636,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/storage"): Row(Call("GET", "/storage"), household_page(owner_only=True)),
     ("GET", "/members"): Row(Call("GET", "/members"), household_page(owner_only=True)),
     ("GET", "/privacy"): Row(Call("GET", "/privacy"), household_page(owner_only=True)),
+    ("GET", "/settings"): Row(Call("GET", "/settings"), household_page(owner_only=True)),
     ("GET", "/events/{event_id}/donate"): Row(Call("GET", "/events/{event}/donate"), household_page(owner_only=True)),
     ("GET", "/review"): Row(Call("GET", "/review"), {**reviewer_only(200), "anonymous": 303}),
     ("GET", "/admin"): Row(Call("GET", "/admin"), {**admin_only(200), "anonymous": 303}),
