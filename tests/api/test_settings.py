@@ -238,3 +238,38 @@ def test_a_camera_is_added_by_its_rtsp_url_after_a_real_connection_test(
     )
     assert again.status_code == 422
     assert again.json()["fields"] == {"id": "A camera called porch exists already."}
+
+
+def test_motion_masks_and_zones_are_saved_as_flow_lists_and_apply_after_a_restart(
+    hub: Hub, owner: tuple[TestClient, dict[str, str]]
+) -> None:
+    client, csrf = owner
+    porch = [[0, 300], [640, 300], [640, 480]]
+    hedge = [[10, 10], [200, 10], [200, 90], [10, 90]]
+
+    answer = client.patch(
+        "/api/settings",
+        json={"cameras": {"garden": {"motion_mask": [hedge], "zones": {"porch": porch}}}},
+        headers=csrf,
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert {change["applies"] for change in answer.json()["changes"]} == {"after a restart"}
+    garden = answer.json()["settings"]["cameras"][1]
+    assert garden["motion_mask"] == [hedge]
+    assert garden["zones"] == {"porch": porch}
+    assert hub.services.config_path is not None
+    text = hub.services.config_path.read_text(encoding="utf-8")
+    assert "    # The hedge: ignore it.\n    motion:\n      threshold: 30\n      mask:\n      - - [10, 10]\n" in text
+    assert "        - [0, 300]\n" in text
+
+    removed = client.patch("/api/settings", json={"cameras": {"garden": {"zones": {"porch": []}}}}, headers=csrf)
+    assert removed.json()["settings"]["cameras"][1]["zones"] == {}
+
+    too_few = client.patch(
+        "/api/settings", json={"cameras": {"garden": {"zones": {"porch": [[0, 0], [5, 5]]}}}}, headers=csrf
+    )
+    assert too_few.status_code == 422
+    assert too_few.json()["fields"] == {
+        "cameras.garden.zones.porch.coordinates": "List should have at least 3 items after validation, not 2."
+    }

@@ -409,6 +409,8 @@ class CameraSettingsPublic(BaseModel):
     enabled: bool
     motion_threshold: int
     motion_contour_area: int
+    motion_mask: list[list[tuple[float, float]]] = Field(description="Motion mask polygons, detect-size pixels.")
+    zones: dict[str, list[tuple[float, float]]] = Field(description="Each zone's polygon, detect-size pixels.")
 
 
 class RetentionSettings(BaseModel):
@@ -436,6 +438,14 @@ class CameraSettingsIn(Incoming):
     enabled: bool | None = None
     motion_threshold: int | None = Field(default=None, description="Pixel difference that counts as motion (1-255).")
     motion_contour_area: int | None = Field(default=None, description="Smallest moving blob, in motion-frame pixels.")
+    motion_mask: list[list[tuple[float, float]]] | None = Field(
+        default=None, max_length=50, description="Every motion mask polygon (replaces them); detect-size pixels."
+    )
+    zones: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]{0,39}$")], list[tuple[float, float]]] | None = Field(
+        default=None,
+        max_length=50,
+        description="Zone polygons to set by name (other zone keys stay); an empty list removes the zone.",
+    )
 
 
 class ObjectSettingsIn(Incoming):

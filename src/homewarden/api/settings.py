@@ -88,14 +88,28 @@ def _camera_changes(camera_id: str, camera: CameraSettingsIn) -> list[ConfigChan
         "motion_contour_area": ("motion", "contour_area"),
     }
     changes = []
-    for field in sorted(camera.model_fields_set):
+    for field in sorted(camera.model_fields_set - {"motion_mask", "zones"}):
         value = getattr(camera, field)
         if value is None and field != "name":
             continue
         if field == "name" and not (value or "").strip():
             value = REMOVE
         changes.append(ConfigChange(("cameras", camera_id, *keys[field]), value))
+    if camera.motion_mask is not None:
+        masks = [[_point(point) for point in polygon] for polygon in camera.motion_mask]
+        changes.append(ConfigChange(("cameras", camera_id, "motion", "mask"), masks))
+    for zone, points in (camera.zones or {}).items():
+        if points:
+            coordinates = [_point(point) for point in points]
+            changes.append(ConfigChange(("cameras", camera_id, "zones", zone, "coordinates"), coordinates))
+        else:
+            changes.append(ConfigChange(("cameras", camera_id, "zones", zone), REMOVE))
     return changes
+
+
+def _point(point: tuple[float, float]) -> list[float | int]:
+    """Return a point as the YAML shows it: whole pixels without ".0"."""
+    return [int(value) if value.is_integer() else value for value in point]
 
 
 def _saved(hub: HubServices, applied: list[AppliedChange]) -> SettingsSaved:
@@ -127,6 +141,8 @@ def _settings_public(hub: HubServices) -> SettingsPublic:
                 enabled=camera.enabled,
                 motion_threshold=camera.motion.threshold,
                 motion_contour_area=camera.motion.contour_area,
+                motion_mask=[[(x, y) for x, y in polygon] for polygon in camera.motion.mask],
+                zones={name: [(x, y) for x, y in zone.coordinates] for name, zone in camera.zones.items()},
             )
             for camera_id, camera in config.cameras.items()
         ],

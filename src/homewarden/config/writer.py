@@ -193,7 +193,7 @@ def _apply_one(document: CommentedMap, change: ConfigChange) -> None:
             node.pop(last, None)
         return
     if isinstance(node, dict) or (isinstance(node, CommentedSeq) and isinstance(last, int)):
-        node[last] = change.value
+        node[last] = _styled(change.value)
     else:
         raise ConfigChangeError("config", [(_dotted(change.path[:-1]), "is not a mapping")])
 
@@ -202,6 +202,21 @@ def _key_and_message(line: str) -> tuple[str, str]:
     """Split a 'path.to.key: message' line from ``describe_errors``."""
     key, separator, message = line.partition(": ")
     return (key, message) if separator else ("", line)
+
+
+def _styled(value: Any) -> Any:
+    """Return a list of scalars in flow style ([x, y], [person, cat]), as people write them; other values as given."""
+    if isinstance(value, dict):
+        mapping = CommentedMap()
+        for key, inner in value.items():
+            mapping[key] = _styled(inner)
+        return mapping
+    if isinstance(value, list):
+        sequence = CommentedSeq(_styled(inner) for inner in value)
+        if all(not isinstance(inner, (list, dict)) for inner in value):
+            sequence.fa.set_flow_style()
+        return sequence
+    return value
 
 
 def _item(node: Any, part: str | int) -> Any:
