@@ -73,3 +73,36 @@ def test_a_camera_that_does_not_answer_is_told_at_the_address_field(page: Page, 
         "The camera did not answer: rtsp://admin:***@127.0.0.1:1/live: cannot connect (Connection refused)."
     )
     assert demo_hub.config.read_text(encoding="utf-8") == before
+
+
+def test_a_motion_mask_drawn_on_the_live_picture_is_saved_in_its_pixels(page: Page, demo_hub: DemoProcess) -> None:
+    before = demo_hub.config.read_text(encoding="utf-8")
+    page.goto("/settings")
+    picture = page.get_by_test_id(f"draw-picture-{DEMO_CAMERA}")
+    expect(page.get_by_test_id(f"draw-note-{DEMO_CAMERA}")).to_have_text(
+        "Click the corners of an area, then save it as a motion mask or a zone.", timeout=30_000
+    )
+    natural = picture.evaluate("image => [image.naturalWidth, image.naturalHeight]")
+    canvas = page.get_by_test_id(f"draw-canvas-{DEMO_CAMERA}")
+    box = canvas.bounding_box()
+    assert box is not None
+    corners = [(0.1, 0.1), (0.5, 0.1), (0.5, 0.4)]
+    try:
+        for fx, fy in corners:
+            canvas.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+        page.get_by_test_id(f"draw-mask-{DEMO_CAMERA}").click()
+
+        expect(page.get_by_test_id("settings-saved")).to_have_text(
+            "Saved. The changes apply after a restart of the hub."
+        )
+        mask = load_config(demo_hub.config).cameras[DEMO_CAMERA].motion.mask
+        assert len(mask) == 1
+        expected = [(fx * natural[0], fy * natural[1]) for fx, fy in corners]
+        # A click lands on a whole CSS pixel: within two picture pixels of where it was aimed.
+        for (x, y), (ex, ey) in zip(mask[0], expected, strict=True):
+            assert abs(x - ex) <= 2
+            assert abs(y - ey) <= 2
+        assert demo_hub.config.read_text(encoding="utf-8").startswith("# Written by `homewarden demo`.")
+    finally:
+        # A mask applies after a restart only: putting the file back leaves the running hub as it was.
+        demo_hub.config.write_text(before, encoding="utf-8")

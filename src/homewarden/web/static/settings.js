@@ -25,6 +25,111 @@ function cameraFields(camera) {
     ),
     field("threshold", "Motion sensitivity: how different a pixel must be to count as moving (1 very sensitive, 255 hardly)", h("input", { id: `cam-${camera.id}-threshold`, name: key("motion.threshold"), type: "number", min: 1, max: 255, step: 1, value: camera.motion_threshold, "data-testid": `settings-threshold-${camera.id}` })),
     field("contour", "Smallest moving area that counts (pixels of the motion picture)", h("input", { id: `cam-${camera.id}-contour`, name: key("motion.contour_area"), type: "number", min: 1, step: 1, value: camera.motion_contour_area, "data-testid": `settings-contour-${camera.id}` })),
+    drawing(camera),
+  );
+}
+
+// Zones and motion masks drawn on the live picture --------------------------------------------------------
+// The live picture is at the detect size, so its own pixels are the config's coordinates.
+
+const MASK_COLOUR = "rgba(220, 38, 38, 0.35)";
+const ZONE_COLOUR = "rgba(37, 99, 235, 0.3)";
+const POINT_COLOUR = "#facc15";
+
+function drawPolygon(context, points, fill) {
+  if (!points.length) return;
+  context.beginPath();
+  points.forEach(([x, y], index) => (index ? context.lineTo(x, y) : context.moveTo(x, y)));
+  context.closePath();
+  context.fillStyle = fill;
+  context.fill();
+  context.strokeStyle = fill.replace(/[\d.]+\)$/, "0.9)");
+  context.lineWidth = 2;
+  context.stroke();
+}
+
+function drawing(camera) {
+  const points = [];
+  const picture = h("img", { class: "settings-snapshot", alt: `${camera.display_name} now`, "data-testid": `draw-picture-${camera.id}` });
+  const canvas = h("canvas", { class: "draw-canvas", "data-testid": `draw-canvas-${camera.id}` });
+  const note = h("p", { class: "muted small", "data-testid": `draw-note-${camera.id}` }, "Loading the live picture…");
+  const zoneName = h("input", { type: "text", name: `draw-zone-${camera.id}`, placeholder: "driveway", "aria-label": "Zone name", "data-testid": `draw-zone-name-${camera.id}` });
+  const button = (label, testid, action) => {
+    const element = h("button", { type: "button", class: "btn", "data-testid": `${testid}-${camera.id}` }, label);
+    element.addEventListener("click", action);
+    return element;
+  };
+  const redraw = () => {
+    const context = canvas.getContext("2d");
+    context.clearRect(0, 0, canvas.width, canvas.height);
+    camera.motion_mask.forEach((polygon) => drawPolygon(context, polygon, MASK_COLOUR));
+    Object.values(camera.zones).forEach((polygon) => drawPolygon(context, polygon, ZONE_COLOUR));
+    context.fillStyle = POINT_COLOUR;
+    points.forEach(([x, y]) => context.fillRect(x - 4, y - 4, 8, 8));
+    if (points.length > 1) {
+      context.beginPath();
+      points.forEach(([x, y], index) => (index ? context.lineTo(x, y) : context.moveTo(x, y)));
+      context.strokeStyle = POINT_COLOUR;
+      context.stroke();
+    }
+  };
+  picture.addEventListener("load", () => {
+    canvas.width = picture.naturalWidth;
+    canvas.height = picture.naturalHeight;
+    note.textContent = "Click the corners of an area, then save it as a motion mask or a zone.";
+    redraw();
+  });
+  picture.addEventListener("error", () => {
+    note.textContent = "There is no live picture yet: the camera is not sending, or it starts after a restart.";
+  });
+  canvas.addEventListener("click", (event) => {
+    const box = canvas.getBoundingClientRect();
+    const x = Math.round(((event.clientX - box.left) / box.width) * canvas.width);
+    const y = Math.round(((event.clientY - box.top) / box.height) * canvas.height);
+    points.push([x, y]);
+    redraw();
+  });
+  const save = async (change) => {
+    if (points.length < 3 && !change.clear) {
+      showFormError(form.querySelector(".form-error"), "Click at least three corners first.");
+      return;
+    }
+    const body = { cameras: { [camera.id]: change.body } };
+    try {
+      const answer = await api("PATCH", "/api/settings", body, { form, expect: [422, 404] });
+      points.length = 0;
+      fill(answer.settings);
+      say(answer.message);
+    } catch (error) {
+      if (error instanceof ApiError) showRefusal(form, error);
+      else throw error;
+    }
+  };
+  picture.src = `/api/cameras/${encodeURIComponent(camera.id)}/snapshot.jpg`;
+  return h(
+    "div",
+    { class: "draw" },
+    h("div", { class: "draw-stage" }, picture, canvas),
+    note,
+    h(
+      "div",
+      { class: "button-row" },
+      button("Save as motion mask", "draw-mask", () => save({ body: { motion_mask: [...camera.motion_mask, points.slice()] } })),
+      zoneName,
+      button("Save as zone", "draw-zone", () => {
+        const name = zoneName.value.trim();
+        if (!/^[a-z0-9][a-z0-9_]{0,39}$/.test(name)) {
+          showFormError(form.querySelector(".form-error"), "Give the zone a short name: lower-case letters, digits and _, such as driveway.");
+          return;
+        }
+        return save({ body: { zones: { [name]: points.slice() } } });
+      }),
+      button("Start again", "draw-reset", () => {
+        points.length = 0;
+        redraw();
+      }),
+      button("Remove every mask", "draw-clear-masks", () => save({ clear: true, body: { motion_mask: [] } })),
+    ),
   );
 }
 
