@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -145,3 +147,26 @@ def test_a_file_that_is_not_yaml_is_not_touched(config_file: Path) -> None:
         ConfigWriter(config_file).apply([ConfigChange(("cameras", "front_door", "name"), "Porch")])
 
     assert config_file.read_text(encoding="utf-8") == "cameras: [unclosed\n"
+
+
+def test_writes_from_two_processes_are_serialised_by_the_file_lock(config_file: Path) -> None:
+    # Each process adds its own cameras one write at a time; without the file lock a write would lose the other's.
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from homewarden.config.writer import ConfigChange, ConfigWriter\n"
+        "path, tag = Path(sys.argv[1]), sys.argv[2]\n"
+        "for number in range(8):\n"
+        "    ConfigWriter(path).apply([ConfigChange(('cameras', f'{tag}{number}'), {'source': f'rtsp://h/{tag}{number}'})])\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, str(config_file), tag], env=environment, stderr=subprocess.PIPE)
+        for tag in ("a", "b")
+    ]
+    for process in processes:
+        _, errors = process.communicate(timeout=120)
+        assert process.returncode == 0, errors.decode(errors="replace")
+
+    cameras = set(ConfigWriter(config_file).read().cameras)
+    assert cameras == {"front_door"} | {f"{tag}{number}" for tag in ("a", "b") for number in range(8)}
