@@ -38,3 +38,14 @@ class RefusedError(Exception):
         super().__init__(message)
         if refusal is not None:
             self.refusal = refusal
+
+
+class InvalidFieldsError(RefusedError):
+    """A refused change whose problems belong to named fields (``fields`` maps each key to a sentence)."""
+
+    refusal = Refusal.INVALID
+
+    def __init__(self, message: str, fields: dict[str, str]) -> None:
+        """Keep the summary and each field's problem."""
+        super().__init__(message)
+        self.fields = fields

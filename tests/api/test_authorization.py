@@ -18,6 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+import yaml
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
@@ -407,6 +408,22 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/storage"): Row(
         Call("GET", "/api/storage"), who(anonymous=401, olivia=200, max=403, bob=404, token=403)
     ),
+    ("GET", "/api/settings"): Row(
+        Call("GET", "/api/settings"), who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403)
+    ),
+    ("PATCH", "/api/settings"): Row(
+        Call("PATCH", "/api/settings", json={"cameras": {"front_door": {"name": "Front door"}}}),
+        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+    ),
+    # A closed port: the owner's connection test runs and fails at once (422), nothing is added.
+    ("POST", "/api/settings/camera-test"): Row(
+        Call("POST", "/api/settings/camera-test", json={"source": "rtsp://127.0.0.1:1/live"}),
+        who(anonymous=401, olivia=422, max=403, bob=404, program=403, token=403),
+    ),
+    ("POST", "/api/settings/cameras"): Row(
+        Call("POST", "/api/settings/cameras", json={"id": "porch", "source": "rtsp://127.0.0.1:1/live"}),
+        who(anonymous=401, olivia=422, max=403, bob=404, program=403, token=403),
+    ),
     ("GET", "/api/offsite"): Row(
         Call("GET", "/api/offsite"), who(anonymous=401, olivia=200, max=403, bob=404, token=403)
     ),
@@ -577,6 +594,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/storage"): Row(Call("GET", "/storage"), household_page(owner_only=True)),
     ("GET", "/members"): Row(Call("GET", "/members"), household_page(owner_only=True)),
     ("GET", "/privacy"): Row(Call("GET", "/privacy"), household_page(owner_only=True)),
+    ("GET", "/settings"): Row(Call("GET", "/settings"), household_page(owner_only=True)),
     ("GET", "/events/{event_id}/donate"): Row(Call("GET", "/events/{event}/donate"), household_page(owner_only=True)),
     ("GET", "/account"): Row(Call("GET", "/account"), who(anonymous=303, olivia=200, max=200, bob=200, token=403)),
 }
@@ -592,6 +610,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     store = EventStore.open(config.storage.resolved_database_url())
     try:
         hub = Hub(init_services(config, store, None), folder)
+        # The settings routes read and write the hub's config file.
+        hub.services.config_path = folder / "homewarden.yaml"
+        hub.services.config_path.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude_defaults=True)))
         accounts = hub.services.accounts
         home_a = hub.services.hub_home_id
         clients = {"olivia": set_up_owner(hub), "anonymous": hub.client(), "max_token": hub.client()}

@@ -11,7 +11,7 @@ from demo_process import PHONE, DemoProcess
 from homewarden.web.pages import BOTTOM_BAR_SIZE, NAV_ITEMS, under_more
 from web.conftest import Owner, new_context
 
-OWNER_PAGES_UNDER_MORE = ["storage", "members", "privacy", "account"]
+OWNER_PAGES_UNDER_MORE = ["storage", "members", "privacy", "settings", "account"]
 
 
 def test_a_role_whose_pages_fit_gets_no_more_and_the_owner_four_pages_and_more() -> None:

@@ -23,6 +23,7 @@ from homewarden.api import (
     privacy,
     recovery,
     reference,
+    settings,
     setup_restore,
     shares,
 )
@@ -108,6 +109,7 @@ def create_app(services: HubServices) -> FastAPI:
         reference.router,
         offsite.router,
         recovery.router,
+        settings.router,
     ):
         app.include_router(router)
     from homewarden.web import pages

@@ -12,7 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from homewarden.errors import Refusal, RefusedError
+from homewarden.errors import InvalidFieldsError, Refusal, RefusedError
 
 HTTP_STATUS: dict[Refusal, int] = {
     Refusal.NOT_FOUND: status.HTTP_404_NOT_FOUND,
@@ -28,7 +28,11 @@ HTTP_STATUS: dict[Refusal, int] = {
 async def answer_refusal(_request: Request, exc: Exception) -> JSONResponse:
     """Answer a refused request with the status of its kind and its message."""
     assert isinstance(exc, RefusedError)  # registered for RefusedError only
-    return JSONResponse({"detail": str(exc)}, status_code=HTTP_STATUS[exc.refusal])
+    body: dict[str, object] = {"detail": str(exc)}
+    if isinstance(exc, InvalidFieldsError):
+        # The page shows each problem at its field.
+        body["fields"] = exc.fields
+    return JSONResponse(body, status_code=HTTP_STATUS[exc.refusal])
 
 
 def add_refusal_handler(app: FastAPI) -> None:

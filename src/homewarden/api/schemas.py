@@ -397,3 +397,112 @@ class PasswordChanged(Done):
     csrf_token: str
     sessions_ended: int
     tokens_revoked: int
+
+
+class CameraSettingsPublic(BaseModel):
+    """A camera as the settings page edits it; the source's password is never sent back."""
+
+    id: str
+    name: str | None
+    display_name: str
+    source: str = Field(description="The camera's URL with any password replaced by ***.")
+    enabled: bool
+    motion_threshold: int
+    motion_contour_area: int
+    motion_mask: list[list[tuple[float, float]]] = Field(description="Motion mask polygons, detect-size pixels.")
+    zones: dict[str, list[tuple[float, float]]] = Field(description="Each zone's polygon, detect-size pixels.")
+
+
+class RetentionSettings(BaseModel):
+    """How long footage is kept, and the disk cap."""
+
+    alarm_days: int
+    other_days: int
+    max_gb: float | None
+
+
+class SettingsPublic(BaseModel):
+    """The settings an owner can change in the browser, as saved in the config file."""
+
+    config_path: str
+    cameras: list[CameraSettingsPublic]
+    track: list[str] = Field(description="Object labels the hub tracks.")
+    min_scores: dict[str, float] = Field(description="Minimum detection score per label, where the config sets one.")
+    retention: RetentionSettings
+
+
+class CameraSettingsIn(Incoming):
+    """Changes to one camera; a field left out stays as it is, a null name goes back to the id-derived one."""
+
+    name: str | None = Field(default=None, max_length=80)
+    enabled: bool | None = None
+    motion_threshold: int | None = Field(default=None, description="Pixel difference that counts as motion (1-255).")
+    motion_contour_area: int | None = Field(default=None, description="Smallest moving blob, in motion-frame pixels.")
+    motion_mask: list[list[tuple[float, float]]] | None = Field(
+        default=None, max_length=50, description="Every motion mask polygon (replaces them); detect-size pixels."
+    )
+    zones: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]{0,39}$")], list[tuple[float, float]]] | None = Field(
+        default=None,
+        max_length=50,
+        description="Zone polygons to set by name (other zone keys stay); an empty list removes the zone.",
+    )
+
+
+class ObjectSettingsIn(Incoming):
+    """Which labels are tracked, and the minimum score of each."""
+
+    track: list[str] | None = Field(default=None, max_length=100)
+    min_scores: dict[str, float] | None = None
+
+
+class RetentionSettingsIn(Incoming):
+    """Retention days and the disk cap; a null max_gb removes the cap."""
+
+    alarm_days: int | None = None
+    other_days: int | None = None
+    max_gb: float | None = None
+
+
+class SettingsChangeIn(Incoming):
+    """A change to the settings; everything in it is saved together or not at all."""
+
+    cameras: dict[str, CameraSettingsIn] = Field(default_factory=dict, max_length=100)
+    objects: ObjectSettingsIn | None = None
+    retention: RetentionSettingsIn | None = None
+
+
+class AppliedChangePublic(BaseModel):
+    """One saved key of the config file and when the hub acts on it."""
+
+    key: str
+    applies: Literal["now", "after a restart"]
+
+
+class SettingsSaved(BaseModel):
+    """The settings after a change, what was saved and when it takes effect."""
+
+    message: str
+    changes: list[AppliedChangePublic]
+    settings: SettingsPublic
+
+
+CAMERA_ID_PATTERN = r"^[a-z0-9][a-z0-9_]{0,39}$"
+
+
+class CameraTestIn(Incoming):
+    """A camera URL to try."""
+
+    source: str = Field(min_length=1, max_length=2048, description="RTSP (or HTTP, or file) URL of the camera.")
+
+
+class CameraAddIn(CameraTestIn):
+    """A camera to add: its id in the config file, its URL and its display name."""
+
+    id: str = Field(pattern=CAMERA_ID_PATTERN, description="Lower-case letters, digits and _, as in the YAML.")
+    name: str | None = Field(default=None, max_length=80)
+
+
+class CameraAdded(SettingsSaved):
+    """A camera saved after its connection test, with the picture the test took."""
+
+    snapshot: str = Field(description="The camera's first picture, a data: URL of a JPEG.")

@@ -43,6 +43,7 @@ NAV_ITEMS = (
     NavItem("/storage", "Storage", "storage", OWNER),
     NavItem("/members", "Members", "members", OWNER),
     NavItem("/privacy", "Privacy", "privacy", OWNER),
+    NavItem("/settings", "Settings", "settings", OWNER),
     NavItem("/account", "Account", "account", EVERY_ROLE),
 )
 
@@ -184,6 +185,13 @@ def arming_page(request: Request, user: PageUser) -> HTMLResponse:
 def storage_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show how much storage the recordings use and what is deleted next."""
     return household_page(request, user, "storage.html", owner_only=True, title="Storage", script="storage")
+
+
+@router.get("/settings", response_class=HTMLResponse)
+@allow(*ANYONE_SIGNED_IN)
+def settings_page(request: Request, user: PageUser) -> HTMLResponse:
+    """Show the hub's settings for the owner to change: cameras, motion, objects, retention."""
+    return household_page(request, user, "settings.html", owner_only=True, title="Settings", script="settings")
 
 
 @router.get("/members", response_class=HTMLResponse)

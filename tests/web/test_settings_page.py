@@ -1,0 +1,108 @@
+"""The settings page in Chromium: a camera renamed in the browser is written to the demo's YAML with its comments.
+
+The hub is the shared real `homewarden demo` (tests/web/conftest.py); its config file is the one it was started with.
+The test puts the file back as it was (the name removed again), since the other browser tests share the hub.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from demo_process import DemoProcess
+from homewarden.cli.hub_commands import DEMO_CAMERA
+from homewarden.config import load_config
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_camera_renamed_in_the_browser_is_saved_to_the_yaml_with_its_comments(
+    page: Page, demo_hub: DemoProcess
+) -> None:
+    before = demo_hub.config.read_text(encoding="utf-8")
+    assert before.startswith("# Written by `homewarden demo`.")
+    page.goto("/settings")
+    expect(page.get_by_test_id("settings-path")).to_have_text(str(demo_hub.config.resolve()))
+    name = page.get_by_test_id(f"settings-name-{DEMO_CAMERA}")
+    try:
+        name.fill("Wohnzimmer")
+        page.get_by_test_id("settings-save").click()
+
+        expect(page.get_by_test_id("settings-saved")).to_have_text("Saved. The changes apply now.")
+        text = demo_hub.config.read_text(encoding="utf-8")
+        assert text.startswith("# Written by `homewarden demo`. A real camera is one line:")
+        assert "    name: Wohnzimmer\n" in text
+        assert text.replace("    name: Wohnzimmer\n", "") == before
+        assert load_config(demo_hub.config).cameras[DEMO_CAMERA].name == "Wohnzimmer"
+        # The live page names the camera as renamed, without a restart.
+        page.goto("/live")
+        expect(page.get_by_text("Wohnzimmer").first).to_be_visible()
+    finally:
+        page.goto("/settings")
+        page.get_by_test_id(f"settings-name-{DEMO_CAMERA}").fill("")
+        page.get_by_test_id("settings-save").click()
+        expect(page.get_by_test_id("settings-saved")).to_have_text("Saved. The changes apply now.")
+    assert demo_hub.config.read_text(encoding="utf-8") == before
+
+
+def test_an_invalid_value_is_shown_at_its_field_in_a_sentence_and_nothing_is_saved(
+    page: Page, demo_hub: DemoProcess
+) -> None:
+    before = demo_hub.config.read_text(encoding="utf-8")
+    page.goto("/settings")
+    threshold = page.get_by_test_id(f"settings-threshold-{DEMO_CAMERA}")
+    threshold.fill("999")
+    page.get_by_test_id("settings-save").click()
+
+    expect(threshold).to_have_attribute("aria-invalid", "true")
+    error = page.get_by_test_id(f"field-error-cameras.{DEMO_CAMERA}.motion.threshold")
+    expect(error).to_have_text("Input should be less than or equal to 255.")
+    expect(page.get_by_test_id("settings-saved")).to_be_hidden()
+    assert demo_hub.config.read_text(encoding="utf-8") == before
+
+
+def test_a_camera_that_does_not_answer_is_told_at_the_address_field(page: Page, demo_hub: DemoProcess) -> None:
+    before = demo_hub.config.read_text(encoding="utf-8")
+    page.goto("/settings")
+    page.get_by_test_id("camera-add-source").fill("rtsp://admin:hunter2@127.0.0.1:1/live")
+    page.get_by_test_id("camera-add-id").fill("porch")
+    page.get_by_test_id("camera-add-submit").click()
+
+    error = page.get_by_test_id("field-error-source")
+    expect(error).to_have_text(
+        "The camera did not answer: rtsp://admin:***@127.0.0.1:1/live: cannot connect (Connection refused)."
+    )
+    assert demo_hub.config.read_text(encoding="utf-8") == before
+
+
+def test_a_motion_mask_drawn_on_the_live_picture_is_saved_in_its_pixels(page: Page, demo_hub: DemoProcess) -> None:
+    before = demo_hub.config.read_text(encoding="utf-8")
+    page.goto("/settings")
+    picture = page.get_by_test_id(f"draw-picture-{DEMO_CAMERA}")
+    expect(page.get_by_test_id(f"draw-note-{DEMO_CAMERA}")).to_have_text(
+        "Click the corners of an area, then save it as a motion mask or a zone.", timeout=30_000
+    )
+    natural = picture.evaluate("image => [image.naturalWidth, image.naturalHeight]")
+    canvas = page.get_by_test_id(f"draw-canvas-{DEMO_CAMERA}")
+    box = canvas.bounding_box()
+    assert box is not None
+    corners = [(0.1, 0.1), (0.5, 0.1), (0.5, 0.4)]
+    try:
+        for fx, fy in corners:
+            canvas.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+        page.get_by_test_id(f"draw-mask-{DEMO_CAMERA}").click()
+
+        expect(page.get_by_test_id("settings-saved")).to_have_text(
+            "Saved. The changes apply after a restart of the hub."
+        )
+        mask = load_config(demo_hub.config).cameras[DEMO_CAMERA].motion.mask
+        assert len(mask) == 1
+        expected = [(fx * natural[0], fy * natural[1]) for fx, fy in corners]
+        # A click lands on a whole CSS pixel: within two picture pixels of where it was aimed.
+        for (x, y), (ex, ey) in zip(mask[0], expected, strict=True):
+            assert abs(x - ex) <= 2
+            assert abs(y - ey) <= 2
+        assert demo_hub.config.read_text(encoding="utf-8").startswith("# Written by `homewarden demo`.")
+    finally:
+        # A mask applies after a restart only: putting the file back leaves the running hub as it was.
+        demo_hub.config.write_text(before, encoding="utf-8")
