@@ -192,12 +192,13 @@ def demo_intrusion(browser: Browser, demo_hub: DemoProcess, owner: Owner) -> dic
         context.close()
 
 
-def wait_for_events(page: Page, count: int) -> list[dict[str, Any]]:
-    """Wait until the hub lists at least ``count`` events (the demo adds two a loop); return them, newest first."""
-    deadline = time.monotonic() + 2 * DEMO_EVENTS_DEADLINE
+def wait_for_events(page: Page, count: int, label: str | None = None) -> list[dict[str, Any]]:
+    """Wait until the hub lists at least ``count`` events (the demo adds one of each label a loop); newest first."""
+    deadline = time.monotonic() + 3 * DEMO_EVENTS_DEADLINE
+    query = f"&label={label}" if label else ""
     while True:
-        events: list[dict[str, Any]] = page.request.get("/api/events?limit=100").json()["events"]
+        events: list[dict[str, Any]] = page.request.get(f"/api/events?limit=100{query}").json()["events"]
         if len(events) >= count:
             return events
-        assert time.monotonic() < deadline, f"fewer than {count} events within {2 * DEMO_EVENTS_DEADLINE} s: {events}"
+        assert time.monotonic() < deadline, f"fewer than {count} events within {3 * DEMO_EVENTS_DEADLINE} s: {events}"
         time.sleep(2)

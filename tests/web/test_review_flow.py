@@ -31,8 +31,11 @@ def test_newer_and_older_follow_the_timeline_and_the_keys_say_so(
     page.keyboard.press("j")
     page.wait_for_url(f"**/events/{listed[2]}")
     expect(page.get_by_test_id("event-title")).not_to_be_empty()
+    # The keys follow the links once the page has asked the hub for its neighbours.
+    expect(page.get_by_test_id("event-newer")).to_have_attribute("href", f"/events/{middle}")
     page.keyboard.press("ArrowLeft")
     page.wait_for_url(f"**/events/{middle}")
+    expect(page.get_by_test_id("event-newer")).to_have_attribute("href", f"/events/{listed[0]}")
     page.keyboard.press("k")
     page.wait_for_url(f"**/events/{listed[0]}")
 
@@ -170,6 +173,8 @@ def test_picked_cards_are_marked_reviewed_or_deleted_together(
     page: Page, demo_events: dict[str, dict[str, Any]]
 ) -> None:
     kept = {event["id"] for event in demo_events.values()}
+    # Two cards to pick besides the kept ones: people are one intrusion's card, so two older cats.
+    wait_for_events(page, 3, label="cat")
     page.goto("/")
     expect(page.get_by_test_id("timeline")).not_to_have_attribute("aria-busy", "true")
     ids = [
