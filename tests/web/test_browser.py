@@ -266,7 +266,7 @@ def test_enrolling_a_face_and_removing_it(page: Page, tmp_path: Path) -> None:
     # The refusal names the photo, so it stands at the photos field, as a sentence.
     error = page.get_by_test_id("field-error-photos")
     expect(error).to_be_visible(timeout=60_000)
-    expect(error).to_have_text("grey.jpg: no face found.")
+    expect(error).to_have_text("grey.jpg: no face found; use a photo that shows the face from the front.")
     expect(page.get_by_test_id("faces-enroll-photos")).to_have_attribute("aria-invalid", "true")
     # Choosing other photos clears the old error.
     page.get_by_test_id("faces-enroll-photos").set_input_files(photos[:1])
@@ -411,8 +411,9 @@ def test_the_recovery_page_says_what_is_wrong_with_a_mistyped_key(browser: Brows
         page.get_by_test_id("recover-password").fill("a new passphrase to set")
         page.get_by_test_id("recover-password-confirm").fill("a new passphrase to set")
         page.get_by_test_id("recover-submit").click()
+        # The hub's message as a sentence (app.js sentence()), as every error the pages show.
         expect(page.get_by_test_id("recover-error")).to_have_text(
-            "that is not a recovery key: check for typing mistakes"
+            "That is not a recovery key: check for typing mistakes."
         )
         expect(page.get_by_test_id("recover-form")).to_be_visible()
     finally:
