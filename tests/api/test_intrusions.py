@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import text
 
-from api.conftest import Hub, record_event, set_up_owner, sign_in
+from api.conftest import Hub, csrf_of, record_event, set_up_owner, sign_in
 from homewarden.store.deletion import delete_event
 
 
@@ -36,6 +36,23 @@ def test_an_intrusion_lists_its_people_with_their_events_and_clips(hub: Hub) -> 
     assert [item["id"] for item in owner.get("/api/intrusions?camera=garden").json()["intrusions"]] == [items[0]["id"]]
     assert owner.get("/api/intrusions?since=yesterday").status_code == 422
     assert owner.get(f"/api/intrusions/{uuid.uuid4().hex}").status_code == 404
+
+
+def test_an_intrusions_events_say_where_in_words_and_whether_the_caller_reviewed_them(hub: Hub) -> None:
+    owner = set_up_owner(hub)
+    intrusion = uuid.uuid4().hex
+    stranger = record_event(hub, "front_door", alarm=True, sub_label="unknown", intrusion=intrusion)
+    alice = record_event(hub, "front_door", sub_label="alice", intrusion=intrusion)
+    marked = owner.put("/api/events/reviewed", json={"event_ids": [alice.id], "reviewed": True}, headers=csrf_of(owner))
+    assert marked.status_code == 200, marked.text
+
+    shown = {event["id"]: event for event in owner.get(f"/api/intrusions/{intrusion}").json()["events"]}
+    assert (shown[alice.id]["reviewed"], shown[stranger.id]["reviewed"]) == (True, False)
+    assert {event["place"] for event in shown.values()} == {"at the front door"}
+    assert {event["camera_name"] for event in shown.values()} == {"Front door"}
+    assert shown[stranger.id]["title"] == "Unfamiliar person at the front door"
+    listed = owner.get("/api/intrusions").json()["intrusions"]
+    assert {event["id"]: event["reviewed"] for event in listed[0]["events"]} == {alice.id: True, stranger.id: False}
 
 
 def test_a_member_sees_only_the_part_on_cameras_they_may_watch(hub: Hub) -> None:

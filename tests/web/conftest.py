@@ -167,3 +167,38 @@ def demo_events(browser: Browser, demo_hub: DemoProcess, owner: Owner) -> dict[s
         raise AssertionError(f"no ended stranger alarm and cat event within {DEMO_EVENTS_DEADLINE} s: {events}")
     finally:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def demo_intrusion(browser: Browser, demo_hub: DemoProcess, owner: Owner) -> dict[str, Any]:
+    """Wait until the demo has recorded an intrusion of two or more people whose events ended; return the newest.
+
+    The scene's person comes back every loop within the intrusion window, so later loops join one intrusion.
+    """
+    context = new_context(browser, demo_hub, storage_state=owner.storage_state)
+    try:
+        deadline = time.monotonic() + 2 * DEMO_EVENTS_DEADLINE
+        intrusions: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            answer = context.request.get("/api/intrusions")
+            assert answer.ok, answer.text()
+            intrusions = answer.json()["intrusions"]
+            for intrusion in intrusions:
+                if len([event for event in intrusion["events"] if event["ended_at"] and event["clips"]]) >= 2:
+                    return intrusion
+            time.sleep(2)
+        raise AssertionError(f"no intrusion of two people within {2 * DEMO_EVENTS_DEADLINE} s: {intrusions}")
+    finally:
+        context.close()
+
+
+def wait_for_events(page: Page, count: int, label: str | None = None) -> list[dict[str, Any]]:
+    """Wait until the hub lists at least ``count`` events (the demo adds one of each label a loop); newest first."""
+    deadline = time.monotonic() + 3 * DEMO_EVENTS_DEADLINE
+    query = f"&label={label}" if label else ""
+    while True:
+        events: list[dict[str, Any]] = page.request.get(f"/api/events?limit=100{query}").json()["events"]
+        if len(events) >= count:
+            return events
+        assert time.monotonic() < deadline, f"fewer than {count} events within {3 * DEMO_EVENTS_DEADLINE} s: {events}"
+        time.sleep(2)

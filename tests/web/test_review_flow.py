@@ -11,20 +11,12 @@ import time
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from demo_process import PHONE, DemoProcess
-from web.conftest import DEMO_EVENTS_DEADLINE, Owner, new_context
+from web.conftest import DEMO_EVENTS_DEADLINE, Owner, new_context, wait_for_events
 
 pytestmark = pytest.mark.slow
-
-
-def newest_events(page: Page, count: int) -> list[dict[str, Any]]:
-    """Return the newest finished events with clips and snapshots, newest first."""
-    events = page.request.get("/api/events?limit=100").json()["events"]
-    finished = [event for event in events if event["ended_at"] and event["clips"] and event["snapshot_url"]]
-    assert len(finished) >= count, events
-    return finished[:count]
 
 
 def test_newer_and_older_follow_the_timeline_and_the_keys_say_so(
@@ -160,9 +152,16 @@ def test_the_owner_shares_a_clip_a_stranger_plays_it_and_revoking_ends_it(
         stranger.close()
 
 
-def test_hovering_a_card_scrubs_its_clip(page: Page, demo_events: dict[str, dict[str, Any]]) -> None:
+@pytest.mark.parametrize("which", ["event", "intrusion"])
+def test_hovering_a_card_scrubs_its_clip(
+    page: Page, which: str, demo_events: dict[str, dict[str, Any]], demo_intrusion: dict[str, Any]
+) -> None:
     page.goto("/")
-    card = page.locator(f'[data-testid="event-card"][data-event-id="{demo_events["person"]["id"]}"]')
+    card = (
+        page.locator(f'[data-testid="event-card"][data-event-id="{demo_events["cat"]["id"]}"]')
+        if which == "event"
+        else page.locator(f'[data-testid="intrusion-card"][data-intrusion-id="{demo_intrusion["id"]}"]')
+    )
     thumb = card.locator(".thumb")
     box = thumb.bounding_box()
     assert box is not None
@@ -182,6 +181,8 @@ def test_picked_cards_are_marked_reviewed_or_deleted_together(
     page: Page, demo_events: dict[str, dict[str, Any]]
 ) -> None:
     kept = {event["id"] for event in demo_events.values()}
+    # Two cards to pick besides the kept ones: people are one intrusion's card, so two older cats.
+    wait_for_events(page, 3, label="cat")
     page.goto("/")
     expect(page.get_by_test_id("timeline")).not_to_have_attribute("aria-busy", "true")
     ids = [
@@ -203,6 +204,75 @@ def test_picked_cards_are_marked_reviewed_or_deleted_together(
     for event_id in ids:
         expect(page.locator(f'[data-testid="event-card"][data-event-id="{event_id}"]')).to_have_count(0)
         assert page.request.get(f"/api/events/{event_id}").status == 404
+
+
+def test_an_intrusion_card_is_picked_with_its_people_and_reviewed_when_they_all_are(
+    page: Page, demo_intrusion: dict[str, Any]
+) -> None:
+    url = f"/api/intrusions/{demo_intrusion['id']}"
+    # The scene's person comes back every loop and joins this intrusion: if one did while we looked, look again.
+    for _ in range(3):
+        before = [event["id"] for event in page.request.get(url).json()["events"]]
+        checked = _pick_an_intrusion_and_mark_it_reviewed(page, demo_intrusion["id"], before)
+        if [event["id"] for event in page.request.get(url).json()["events"]] == before:
+            break
+    else:
+        raise AssertionError("the intrusion grew during each of three tries")
+    assert set(checked) == set(before)
+    for event_id in before:
+        assert page.request.get(f"/api/events/{event_id}").json()["reviewed"] is True
+    card = _intrusion_card(page, demo_intrusion["id"])
+    expect(_own_reviewed_mark(card)).to_have_text("Reviewed")
+    # One of its people not reviewed: the intrusion is not, and opened, only that person's card lacks the mark.
+    unreviewed = before[0]
+    page.request.put("/api/events/reviewed", data={"event_ids": [unreviewed], "reviewed": False}, headers=_csrf(page))
+    page.reload()
+    card = _intrusion_card(page, demo_intrusion["id"])
+    expect(card).to_be_visible()
+    expect(_own_reviewed_mark(card)).to_have_count(0)
+    card.get_by_test_id("intrusion-open").click()
+    inside = card.get_by_test_id("intrusion-events")
+    expect(inside.get_by_test_id("event-card")).to_have_count(len(before))
+    expect(inside.locator(f'[data-event-id="{unreviewed}"]').get_by_test_id("reviewed-mark")).to_have_count(0)
+    expect(inside.get_by_test_id("reviewed-mark")).to_have_count(len(before) - 1)
+
+
+def _intrusion_card(page: Page, intrusion_id: str) -> Locator:
+    return page.locator(f'[data-testid="intrusion-card"][data-intrusion-id="{intrusion_id}"]')
+
+
+def _own_reviewed_mark(card: Locator) -> Locator:
+    """Return the intrusion card's own mark, not those of its people's cards inside it."""
+    return card.locator("xpath=./div[@class='event-card-body']/div[contains(@class, 'event-card-meta')]/span")
+
+
+def _pick_an_intrusion_and_mark_it_reviewed(page: Page, intrusion_id: str, ids: list[str]) -> list[str]:
+    """Open the intrusion's card, pick it (its people's boxes follow) and mark it reviewed; return the picked ids."""
+    page.request.put("/api/events/reviewed", data={"event_ids": ids, "reviewed": False}, headers=_csrf(page))
+    page.goto("/")
+    expect(page.get_by_test_id("timeline")).not_to_have_attribute("aria-busy", "true")
+    card = _intrusion_card(page, intrusion_id)
+    expect(_own_reviewed_mark(card)).to_have_count(0)
+    own = card.locator("xpath=../input[@data-testid='card-pick']")
+    card.get_by_test_id("intrusion-open").click()
+    inside = card.get_by_test_id("intrusion-events")
+    expect(inside.get_by_test_id("event-card").first).to_be_visible()
+    own.check()
+    shown = [event.get_attribute("data-event-id") or "" for event in inside.get_by_test_id("event-card").all()]
+    boxes = inside.get_by_test_id("card-pick").all()
+    checked = [event_id for event_id, box in zip(shown, boxes, strict=True) if box.is_checked()]
+    assert len(checked) >= 2, (shown, checked)
+    expect(page.get_by_test_id("bulk-count")).to_have_text(f"{len(checked)} picked")
+    # Unpicking one person half-ticks the intrusion's box; picking them again ticks it.
+    first = inside.locator(f'[data-event-id="{checked[0]}"]').locator("xpath=../input[@data-testid='card-pick']")
+    first.uncheck()
+    assert own.evaluate("box => box.indeterminate && !box.checked")
+    first.check()
+    expect(own).to_be_checked()
+    assert not own.evaluate("box => box.indeterminate")
+    page.get_by_test_id("bulk-reviewed").click()
+    expect(page.get_by_test_id("bulk-bar")).to_be_hidden()
+    return checked
 
 
 def test_the_privacy_page_puts_others_first_and_folds_the_households_views(

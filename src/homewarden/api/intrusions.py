@@ -7,10 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from homewarden.api.deps import HOUSEHOLD, AccessibleIntrusion, Caller, Services, allow
+from homewarden.api.deps import HOUSEHOLD, AccessibleIntrusion, Caller, CurrentUser, Services, allow
 from homewarden.api.events import moment
 from homewarden.api.schemas import IntrusionList, IntrusionPublic
+from homewarden.events.record import IntrusionRecord
+from homewarden.hub.services import HubServices
 from homewarden.notify.payloads import intrusion_public
+from homewarden.store.viewing import EventReviews
 
 router = APIRouter(prefix="/api/intrusions", tags=["intrusions"])
 
@@ -38,11 +41,17 @@ def list_intrusions(
         until=moment(until, end_of_day=True, zone=zone),
         limit=limit,
     )
-    return IntrusionList(intrusions=[intrusion_public(record) for record in records])
+    return IntrusionList(intrusions=[shown_intrusion(record, hub, caller) for record in records])
 
 
 @router.get("/{intrusion_id}")
 @allow(*HOUSEHOLD, token_scope="events:read")
-def get_intrusion(record: AccessibleIntrusion) -> IntrusionPublic:
+def get_intrusion(record: AccessibleIntrusion, caller: Caller, hub: Services) -> IntrusionPublic:
     """Show one intrusion: its people's events (on the caller's cameras) with their snapshots and clips."""
-    return intrusion_public(record)
+    return shown_intrusion(record, hub, caller)
+
+
+def shown_intrusion(record: IntrusionRecord, hub: HubServices, caller: CurrentUser) -> IntrusionPublic:
+    """Show an intrusion with display names, each event marked whether the caller has reviewed it."""
+    reviewed = EventReviews(hub.events.engine).reviewed(caller.id, [event.id for event in record.events])
+    return intrusion_public(record, hub.camera_names, reviewed)

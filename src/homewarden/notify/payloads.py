@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from homewarden.events.record import EventRecord, IntrusionRecord
-from homewarden.events.wording import event_sentence, name_of
+from homewarden.events.wording import event_sentence, name_of, place
 from homewarden.faces.gallery import UNKNOWN
 from homewarden.notify.bus import (
     ArmingChanged,
@@ -57,6 +57,7 @@ class EventPublic(BaseModel):
     camera: str
     camera_name: str = Field(description='The camera\'s display name ("Front door").')
     title: str = Field(description='The event in plain words: "Unfamiliar person at the front door".')
+    place: str = Field(description='Where the camera looks, as a sentence ends: "at the front door".')
     label: str
     sub_label: str | None
     score: float
@@ -94,6 +95,7 @@ def event_public(record: EventRecord, camera_names: Mapping[str, str] | None = N
         camera=record.camera,
         camera_name=camera_name,
         title=event_sentence(record.label, record.sub_label, camera_name),
+        place=place(camera_name),
         label=record.label,
         sub_label=record.sub_label,
         score=round(record.score, 3),
@@ -137,9 +139,21 @@ class IntrusionPublic(BaseModel):
     events: list[EventPublic]
 
 
-def intrusion_public(intrusion: IntrusionRecord) -> IntrusionPublic:
-    """Show an intrusion (only the events given: the caller's cameras'), first person first."""
-    events = [event_public(record) for record in intrusion.events]
+def intrusion_public(
+    intrusion: IntrusionRecord,
+    camera_names: Mapping[str, str] | None = None,
+    reviewed: Collection[str] | None = None,
+) -> IntrusionPublic:
+    """Show an intrusion (only the events given: the caller's cameras'), first person first.
+
+    ``camera_names`` gives display names by id; ``reviewed`` marks the events the caller has reviewed (None: unknown).
+    """
+    events = [
+        event_public(record, camera_names).model_copy(
+            update={"reviewed": None if reviewed is None else record.id in reviewed}
+        )
+        for record in intrusion.events
+    ]
     alarmed = [record for record in intrusion.events if record.alarm]
     # The picture to show is the first alarming person's, else the first person's.
     shown = next((record for record in alarmed + list(intrusion.events) if record.snapshot), None)

@@ -146,6 +146,8 @@ function emptyState(filtered) {
     h("h2", {}, filtered ? "No events match these filters" : "Nothing has happened yet"),
     h("p", { class: "muted" }, filtered ? "Try a wider date range or clear the filters." : "Events appear here as soon as a camera sees something."),
   );
+}
+
 /** Gather the events of one intrusion into one item, in the place of its newest event on this page. */
 function timelineItems(events) {
   const items = [];
@@ -166,8 +168,30 @@ function timelineItems(events) {
   return items;
 }
 
-function peopleText(count) {
-  return count === 1 ? "1 person" : `${count} people`;
+const STRANGERS = new Set(["unknown", "stranger"]);
+
+function listed(parts) {
+  return parts.length > 1 ? `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}` : parts[0] || "";
+}
+
+/** Say who and where, as an event's title does: "2 people in the living room", "Anna and an unfamiliar person at the front door". */
+function intrusionSentence(events) {
+  const names = [...new Set(events.map((event) => event.sub_label).filter((name) => name && !STRANGERS.has(name)))].sort();
+  const strangers = events.filter((event) => STRANGERS.has(event.sub_label)).length;
+  const unnamed = events.filter((event) => !event.sub_label).length;
+  const parts = [...names];
+  if (strangers) parts.push(strangers === 1 ? "an unfamiliar person" : `${strangers} unfamiliar people`);
+  if (unnamed) {
+    const another = parts.length > 0;
+    parts.push(unnamed === 1 ? (another ? "another person" : "a person") : `${unnamed} ${another ? "other " : ""}people`);
+  }
+  const places = [...new Set(events.map((event) => event.place))];
+  return capitalize(`${listed(parts)} ${listed(places)}`.trim());
+}
+
+/** Decorate an event's card for the review flow (reviewed mark, preview, picking). */
+function reviewedEventCard(event) {
+  return decorateCard(eventCard(event), [event], event.title);
 }
 
 function intrusionCard(item) {
@@ -176,18 +200,17 @@ function intrusionCard(item) {
   const cover = alarmed[0] || events[0];
   // The events on this page, newest first: the intrusion began at the oldest one's start.
   const first = events[events.length - 1];
-  const cameras = [...new Set(events.map((event) => event.camera_name || event.camera))].sort();
-  const names = [...new Set(events.map((event) => event.sub_label).filter((name) => name && name !== "unknown"))];
+  const title = intrusionSentence(events);
   const thumb = h("img", {
     src: cover.snapshot_url,
-    alt: `${peopleText(events.length)} on ${cameras.join(", ")}`,
+    alt: title,
     loading: "lazy",
     decoding: "async",
     width: 320,
     height: 180,
   });
   lockedMedia.watchImage(thumb);
-  const people = h("span", { class: "event-label", "data-testid": "intrusion-people" }, peopleText(events.length));
+  const people = h("span", { class: "event-label", "data-testid": "intrusion-people" }, title);
   const inside = h("div", { class: "intrusion-events", "data-testid": "intrusion-events", hidden: true });
   const open = h(
     "button",
@@ -215,11 +238,10 @@ function intrusionCard(item) {
     h(
       "div",
       { class: "event-card-body" },
-      h("div", { class: "event-card-title" }, people, names.map((name) => h("span", { class: "chip" }, name))),
+      h("div", { class: "event-card-title" }, people),
       h(
         "div",
         { class: "event-card-meta muted" },
-        h("span", { class: "event-camera" }, cameras.join(", ")),
         h("time", { datetime: first.started_at }, parseTime(first.started_at) ? formatTime(first.started_at) : ""),
       ),
       open,
@@ -230,15 +252,17 @@ function intrusionCard(item) {
     const opening = inside.hidden;
     inside.hidden = !opening;
     card.classList.toggle("is-open", opening);
+    // The card sits in its wrap (with its pick box): the wrap is the grid's item that spans the row.
+    card.parentElement.classList.toggle("is-open", opening);
     open.setAttribute("aria-expanded", String(opening));
     open.textContent = opening ? "Hide people" : "Show people and clips";
     if (!opening || inside.childElementCount) return;
     // The whole intrusion, not only its events on this page: it may reach past the page or the filters.
     const intrusion = await api("GET", `/api/intrusions/${encodeURIComponent(item.intrusion)}`);
-    people.textContent = peopleText(intrusion.people);
-    inside.replaceChildren(...intrusion.events.map(eventCard));
+    people.textContent = intrusionSentence(intrusion.events);
+    inside.replaceChildren(...intrusion.events.map(reviewedEventCard));
   });
-  return card;
+  return decorateCard(card, events, title);
 }
 
 function render(events, values) {
@@ -262,7 +286,9 @@ function render(events, values) {
       section.append(grid);
       timeline.append(section);
     }
-    grid.append(item.event ? decorateCard(eventCard(item.event), item.event) : intrusionCard(item));
+    // An intrusion of one person on this page is that person's event (as Frigate shows a lone detection).
+    const lone = item.event || (item.events.length === 1 ? item.events[0] : null);
+    grid.append(lone ? reviewedEventCard(lone) : intrusionCard(item));
   }
 }
 

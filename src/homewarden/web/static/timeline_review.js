@@ -2,33 +2,43 @@
 // reviewed or (owners) delete. timeline.js calls decorateCard for each card and wireBulkActions once.
 import { api, confirmAction, currentUser, h, showStatus } from "/static/app.js";
 
-const picked = new Set();
+const picked = new Set(); // event ids
+const pickBoxes = new Set(); // { box, ids }: every box on screen, so an intrusion's box and its people's agree
 let afterChange = () => {};
 
 /**
  * Mark a reviewed card, let a pointer scrub through its clip, and add a box for picking it; returns what to put in
- * the grid (the card with its box beside it: a checkbox may not sit inside a link).
+ * the grid (the card with its box beside it: a checkbox may not sit inside a link). ``events`` are the card's: one
+ * for an event's card, its people's for an intrusion's, which is reviewed when all of them are and picks them all.
  */
-export function decorateCard(card, event) {
-  if (event.reviewed) {
+export function decorateCard(card, events, title) {
+  const ids = events.map((event) => event.id);
+  if (events.every((event) => event.reviewed)) {
     card.classList.add("is-reviewed");
     card.dataset.reviewed = "true";
     card.querySelector(".event-card-meta").append(h("span", { class: "reviewed-mark", "data-testid": "reviewed-mark" }, "Reviewed"));
   }
-  if (event.clips && event.clips.length > 0) previewOnHover(card.querySelector(".thumb"), event.clips[0].url);
-  const pick = h("input", {
-    type: "checkbox",
-    class: "card-pick",
-    "aria-label": `Pick: ${event.title}`,
-    "data-testid": "card-pick",
-    checked: picked.has(event.id),
-  });
+  const withClip = events.find((event) => event.clips && event.clips.length > 0);
+  if (withClip) previewOnHover(card.querySelector(".thumb"), withClip.clips[0].url);
+  const pick = h("input", { type: "checkbox", class: "card-pick", "aria-label": `Pick: ${title}`, "data-testid": "card-pick" });
+  const entry = { box: pick, ids };
+  pickBoxes.add(entry);
+  showPick(entry);
   pick.addEventListener("change", () => {
-    if (pick.checked) picked.add(event.id);
-    else picked.delete(event.id);
+    for (const id of ids) {
+      if (pick.checked) picked.add(id);
+      else picked.delete(id);
+    }
     showBulkBar();
   });
   return h("div", { class: "event-card-wrap" }, card, pick);
+}
+
+/** Tick a box when all its events are picked, half-tick it when some are. */
+function showPick({ box, ids }) {
+  const count = ids.filter((id) => picked.has(id)).length;
+  box.checked = count > 0 && count === ids.length;
+  box.indeterminate = count > 0 && count < ids.length;
 }
 
 /**
@@ -62,8 +72,12 @@ function previewOnHover(thumb, url) {
 }
 
 function showBulkBar() {
+  for (const entry of pickBoxes) {
+    if (entry.box.isConnected) showPick(entry);
+    else pickBoxes.delete(entry); // its card was rendered away
+  }
   const bar = document.getElementById("bulk-bar");
-  document.getElementById("bulk-count").textContent = `${picked.size} picked`;
+  document.getElementById("bulk-count").textContent = `${picked.size} picked`; // events: an intrusion picks its people
   bar.hidden = picked.size === 0;
 }
 
