@@ -148,6 +148,36 @@ def labelled_items(run: ClipRun) -> list[LabelledItem]:
     return items
 
 
+def save_recording(folder: Path, run: ClipRun) -> None:
+    """Keep a clip's recorded detections and events, so a second run skips the first pass."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {
+        "detections": [
+            [r.time, r.detection.label, r.detection.score, list(r.detection.box), list(r.features)]
+            for r in run.detections
+        ],
+        "events": [[e.label, e.start, e.end, e.alarm] for e in run.events],
+    }
+    (folder / f"{run.truth.file}.json").write_text(json.dumps(data), encoding="utf-8")
+
+
+def load_recordings(folder: Path) -> dict[str, tuple[list[Recorded], list[EventRecord]]]:
+    """Read what save_recording kept."""
+    found: dict[str, tuple[list[Recorded], list[EventRecord]]] = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        detections = [
+            Recorded(t, Detection(label, score, tuple(box)), tuple(features))
+            for t, label, score, box, features in data["detections"]
+        ]
+        events = [
+            EventRecord(f"e{i}", "bench", label, 0.0, start, end, False, (0, 0, 0, 0), None, alarm=alarm)
+            for i, (label, start, end, alarm) in enumerate(data["events"])
+        ]
+        found[path.name.removesuffix(".json")] = (detections, events)
+    return found
+
+
 def seen(events: list[EventRecord]) -> list[SeenEvent]:
     """Reduce event records to what scoring reads."""
     return [SeenEvent(e.label, e.start, e.end, e.alarm) for e in events]
@@ -163,7 +193,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     parser.add_argument("--only", nargs="*", default=[], help="clip file names to use (default: all)")
+    parser.add_argument("--cache", type=Path, help="a folder keeping each clip's recorded detections between runs")
     args = parser.parse_args()
+    cached = load_recordings(args.cache) if args.cache is not None else {}
     detector = NanoDetDetector(NanoDetConfig(threads=2))
     runs: list[ClipRun] = []
     started = time.perf_counter()
@@ -174,7 +206,12 @@ def main() -> None:
             if args.only and truth.file not in args.only:
                 continue
             run = ClipRun(truth, folder / truth.file)
-            run.events = run_pipeline(run.path, detector, RecordingReview(detector, run.detections))
+            if truth.file in cached:
+                run.detections, run.events = cached[truth.file]
+            else:
+                run.events = run_pipeline(run.path, detector, RecordingReview(detector, run.detections))
+                if args.cache is not None:
+                    save_recording(args.cache, run)
             runs.append(run)
             print(f"recorded {truth.file}: {len(run.detections)} detections", file=sys.stderr)
     preparation = time.perf_counter() - started

@@ -16,13 +16,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
+from homewarden.config.model import VerifierConfig
 from homewarden.detect.base import Detection, Image
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class DetectionReview(Protocol):
         ...
 
 
+@runtime_checkable
 class CropScorer(Protocol):
     """A detector that can say how much of each class it sees in an image (NanoDetDetector)."""
 
@@ -257,3 +259,10 @@ class PersonVerifier:
             if replacement is not None:
                 kept.append(replacement)
         return kept
+
+
+def camera_verifier(config: VerifierConfig, slot: VerifierSlot | None, detector: object) -> PersonVerifier | None:
+    """Return the verifier a camera runs, or None: turned off, no model slot, or a detector that cannot score crops."""
+    if not config.enabled or slot is None or not isinstance(detector, CropScorer):
+        return None
+    return PersonVerifier(slot, detector, config.min_person_probability)
