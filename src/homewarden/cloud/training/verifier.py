@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from homewarden import __version__
 from homewarden.cloud.training.dataset import Dataset, canonical_json
 from homewarden.cloud.training.features import FEATURE_NAMES, FEATURES
-from homewarden.detect.verifier import CLASSES, ENVELOPE_FORMAT, MODEL_FORMAT, model_from_payload
+from homewarden.detect.verifier import CLASSES, ENVELOPE_FORMAT, MODEL_FORMAT, LinearShard, model_from_payload
 
 FloatArray = npt.NDArray[np.float64]
 # A class a shard never saw gets this logit offset: its probability is effectively zero, but stays a finite number.
@@ -107,12 +107,9 @@ def train_shards(dataset: Dataset, shards: int, reuse: Sequence[ShardModel] = ()
 
 
 def _shard_probabilities(weights: dict[str, Any], features: FloatArray) -> FloatArray:
-    mean, scale = np.asarray(weights["mean"]), np.asarray(weights["scale"])
-    logits = ((features - mean) / scale) @ np.asarray(weights["coef"]).T + np.asarray(weights["intercept"])
-    logits -= logits.max(axis=1, keepdims=True)
-    exp = np.exp(logits)
-    result: FloatArray = exp / exp.sum(axis=1, keepdims=True)
-    return result
+    names = ("mean", "scale", "coef", "intercept")
+    shard = LinearShard(*(np.asarray(weights[name], dtype=np.float64) for name in names))
+    return shard.probabilities(features)
 
 
 def fit_calibration(dataset: Dataset) -> list[float]:
