@@ -55,6 +55,7 @@ SPECIES = {"cat": "cat", "dog": "dog"}
 MIN_PERSON_PROBABILITY = 0.3
 EDGE = 0.5
 ONE_BY_ONE = "one-by-one-person-detection.mp4"
+SWEEP = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 
 
 @dataclass
@@ -200,6 +201,7 @@ def main() -> None:
         default=[],
         help="clips whose events are measured with the verifier (default: those with animals, and one-by-one)",
     )
+    parser.add_argument("--no-events", action="store_true", help="measure detections only, no second pipeline pass")
     parser.add_argument("--cache", type=Path, help="a folder keeping each clip's recorded detections between runs")
     args = parser.parse_args()
     cached = load_recordings(args.cache) if args.cache is not None else {}
@@ -228,6 +230,7 @@ def main() -> None:
     rows = []
     totals: Counter[str] = Counter()
     train_seconds = []
+    sweep: dict[float, Counter[str]] = {threshold: Counter() for threshold in SWEEP}
     for run in runs:
         clip = run.truth.file
         others = build_dataset(every, lambda donation, clip=clip: donation != clip)
@@ -245,13 +248,20 @@ def main() -> None:
         kept = np.ones(len(people), dtype=bool)
         if people:
             probabilities = model.probabilities(np.array([r.features for r in people]))
-            kept = probabilities[:, model.classes.index("person")] >= MIN_PERSON_PROBABILITY
+            person_probability = probabilities[:, model.classes.index("person")]
+            kept = person_probability >= MIN_PERSON_PROBABILITY
+            for threshold in SWEEP:
+                for keep, label in zip(person_probability >= threshold, labels, strict=True):
+                    if label is not None:
+                        sweep[threshold]["true" if label == "person" else "false"] += 1
+                        sweep[threshold]["true_kept" if label == "person" else "false_kept"] += int(keep)
         true_people = sum(1 for label in labels if label == "person")
         false_people = sum(1 for label in labels if label not in ("person", None))
         verifier = PersonVerifier(slot, detector, MIN_PERSON_PROBABILITY)
         # The second pass costs as much as the first: by default only where the verifier's effect on events is the
         # question (footage with animals, and the people footage where visits must not be lost).
         rerun = clip in args.event_clips if args.event_clips else bool(run.truth.animals) or clip == ONE_BY_ONE
+        rerun = rerun and not args.no_events
         after = run_pipeline(run.path, detector, verifier) if rerun else run.events
         before_score, after_score = score_clip(run.truth, seen(run.events)), score_clip(run.truth, seen(after))
         row = {
@@ -332,6 +342,7 @@ def main() -> None:
         "retrain_seconds_1000_clips_sisa_one_shard": round(sisa_seconds, 2),
         "retrain_seconds_1000_clips_from_scratch_1_shard": round(single_seconds, 2),
         "totals": dict(totals),
+        "threshold_sweep": {str(t): dict(counts) for t, counts in sweep.items()},
     }
     if args.json:
         print(json.dumps({"clips": rows, "summary": summary}, indent=1))
