@@ -201,6 +201,11 @@ def main() -> None:
         default=[],
         help="clips whose events are measured with the verifier (default: those with animals, and one-by-one)",
     )
+    parser.add_argument(
+        "--ablate",
+        choices=("scores", "geometry"),
+        help="blank NanoDet's class scores or the box geometry (implies --no-events)",
+    )
     parser.add_argument("--no-events", action="store_true", help="measure detections only, no second pipeline pass")
     parser.add_argument("--cache", type=Path, help="a folder keeping each clip's recorded detections between runs")
     args = parser.parse_args()
@@ -224,6 +229,14 @@ def main() -> None:
             runs.append(run)
             print(f"recorded {truth.file}: {len(run.detections)} detections", file=sys.stderr)
     preparation = time.perf_counter() - started
+    if args.ablate:
+        # Which features carry the signal: blank one group (a constant column teaches nothing) in both passes.
+        blank = slice(0, 80) if args.ablate == "scores" else slice(80, None)
+        for run in runs:
+            for recorded in run.detections:
+                row = list(recorded.features)
+                row[blank] = [0.0] * len(row[blank])
+                recorded.features = tuple(row)
     items = {run.truth.file: labelled_items(run) for run in runs}
     every = [item for clip in items.values() for item in clip]
     key = SigningKey(bytes(32))  # a throwaway program key: the bench checks the hub path, not key custody
@@ -261,7 +274,7 @@ def main() -> None:
         # The second pass costs as much as the first: by default only where the verifier's effect on events is the
         # question (footage with animals, and the people footage where visits must not be lost).
         rerun = clip in args.event_clips if args.event_clips else bool(run.truth.animals) or clip == ONE_BY_ONE
-        rerun = rerun and not args.no_events
+        rerun = rerun and not args.no_events and not args.ablate
         after = run_pipeline(run.path, detector, verifier) if rerun else run.events
         before_score, after_score = score_clip(run.truth, seen(run.events)), score_clip(run.truth, seen(after))
         row = {

@@ -91,6 +91,13 @@ def detection_features(scorer: CropScorer, image: Image, detection: Detection) -
     return np.concatenate([scores, np.array(geometry, dtype=np.float64)])
 
 
+def softmax(logits: FloatArray) -> FloatArray:
+    """Turn (n, k) logits into probabilities per row."""
+    weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+    result: FloatArray = weights / weights.sum(axis=1, keepdims=True)
+    return result
+
+
 @dataclass(frozen=True)
 class LinearShard:
     """One trained shard: standardisation and a multinomial logistic regression."""
@@ -102,11 +109,7 @@ class LinearShard:
 
     def probabilities(self, features: FloatArray) -> FloatArray:
         """Return the shard's class probabilities for (n, d) features."""
-        logits = ((features - self.mean) / self.scale) @ self.coef.T + self.intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        weights = np.exp(logits)
-        result: FloatArray = weights / weights.sum(axis=1, keepdims=True)
-        return result
+        return softmax(((features - self.mean) / self.scale) @ self.coef.T + self.intercept)
 
 
 @dataclass(frozen=True)
@@ -124,11 +127,7 @@ class VerifierModel:
     def probabilities(self, features: FloatArray) -> FloatArray:
         """Return calibrated class probabilities for (n, d) features: the shards' mean, then the calibration."""
         mean = np.mean([shard.probabilities(features) for shard in self.shards], axis=0)
-        logits = np.log(np.clip(mean, 1e-12, 1.0)) + self.calibration
-        logits -= logits.max(axis=1, keepdims=True)
-        weights = np.exp(logits)
-        result: FloatArray = weights / weights.sum(axis=1, keepdims=True)
-        return result
+        return softmax(np.log(np.clip(mean, 1e-12, 1.0)) + self.calibration)
 
 
 def _array(value: Any, shape: Sequence[int], what: str) -> FloatArray:
@@ -163,8 +162,6 @@ def model_from_payload(payload: dict[str, Any]) -> VerifierModel:
         calibration = _array(payload["calibration"], (len(classes),), "calibration")
         return VerifierModel(str(payload["version"]), classes, shards, calibration, dict(payload.get("trained_on", {})))
     except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, VerifierLoadError):
-            raise
         raise VerifierLoadError(f"verifier model: missing or malformed field ({exc})") from None
 
 

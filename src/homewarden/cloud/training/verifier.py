@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from homewarden import __version__
 from homewarden.cloud.training.dataset import Dataset, canonical_json
 from homewarden.cloud.training.features import FEATURE_NAMES, FEATURES
-from homewarden.detect.verifier import CLASSES, ENVELOPE_FORMAT, MODEL_FORMAT, LinearShard, model_from_payload
+from homewarden.detect.verifier import CLASSES, ENVELOPE_FORMAT, MODEL_FORMAT, LinearShard, model_from_payload, softmax
 
 FloatArray = npt.NDArray[np.float64]
 # A class a shard never saw gets this logit offset: its probability is effectively zero, but stays a finite number.
@@ -132,10 +132,7 @@ def fit_calibration(dataset: Dataset) -> list[float]:
     scores, truth = np.concatenate(log_probs), np.concatenate(truths)
 
     def loss(offsets: FloatArray) -> tuple[float, FloatArray]:
-        logits = scores + offsets
-        logits = logits - logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
+        probs = softmax(scores + offsets)
         rows = np.arange(len(truth))
         onehot = np.zeros_like(probs)
         onehot[rows, truth] = 1.0
