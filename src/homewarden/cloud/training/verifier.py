@@ -57,7 +57,9 @@ def _fit(features: FloatArray, labels: npt.NDArray[np.int64]) -> dict[str, Any]:
         intercept[present[0]] = 0.0
         return {"mean": mean.tolist(), "scale": scale.tolist(), "coef": coef.tolist(), "intercept": intercept.tolist()}
     with threadpool_limits(limits=1):
-        regression = LogisticRegression(C=REGULARISATION, max_iter=MAX_ITERATIONS, solver="lbfgs")
+        regression = LogisticRegression(
+            C=REGULARISATION, max_iter=MAX_ITERATIONS, solver="lbfgs", class_weight="balanced"
+        )
         regression.fit(standard, labels)
     if len(present) == 2:
         # scikit-learn keeps one row for two classes: the softmax of (0, w.x + b) is the same model.
