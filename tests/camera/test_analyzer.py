@@ -185,3 +185,32 @@ def test_no_sweep_while_someone_is_followed_nor_soon_after() -> None:
     assert len(sweeps) == 3
     assert 27.0 <= sweeps[1] <= 30.0
     assert sweeps[2] == pytest.approx(sweeps[1] + 10.0)
+
+
+class RelabellingReview:
+    """A second look that calls every person a cat, recording what it was shown (the verifier's place, scripted)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, tuple[int, ...], int]] = []
+
+    def review(self, now: float, image: Image, detections: list[Detection]) -> list[Detection]:
+        self.seen.append((now, image.shape, len(detections)))
+        return [Detection("cat", d.score, d.box) if d.label == "person" else d for d in detections]
+
+
+def test_the_review_sees_whole_frames_and_what_it_relabels_to_an_untracked_label_makes_no_event() -> None:
+    positions: list[int | None] = [None] * 5 + list(range(100, 400, 12))
+    review = RelabellingReview()
+    analyzer = FrameAnalyzer(
+        CameraConfig(source="test"), ObjectsConfig(track=["person"]), ScriptedDetector(), (WIDTH, HEIGHT), review
+    )
+    changes = []
+    for index, x in enumerate(positions):
+        changes += analyzer.analyze(Sample(index / 5.0, scene(x), (WIDTH, HEIGHT)))
+    assert changes == []
+    assert review.seen
+    assert all(shape == (HEIGHT, WIDTH, 3) for _, shape, _ in review.seen)
+    assert any(count == 1 for _, _, count in review.seen)
+    assert [now for now, _, _ in review.seen] == sorted({now for now, _, _ in review.seen})
+    _, _, unreviewed = run(positions)
+    assert any(isinstance(change, EventStarted) for change in unreviewed)

@@ -77,6 +77,15 @@ storage: {folder: /tmp/hw, database_url: "postgresql+psycopg://hub@db/homewarden
         ("server: {trusted_proxies: [proxy.lan]}\n", "server.trusted_proxies: 'proxy.lan' is not an IP address"),
         ("server: {max_json_bytes: 10}\n", "server.max_json_bytes: Input should be greater than or equal to 4096"),
         ("server: {max_photo_bytes: 200000000}\n", "larger than server.max_upload_bytes"),
+        (
+            "cameras:\n  c1:\n    source: a.mp4\n    detect: {verifier: {min_person_probability: 1.5}}\n",
+            "cameras.c1.detect.verifier.min_person_probability: Input should be less than or equal to 0.99",
+        ),
+        (
+            "detector: {type: yolo, model: m.onnx}\ncameras:\n  c1:\n    source: a.mp4\n"
+            "    detect: {verifier: {enabled: true}}\n",
+            "cameras.c1.detect.verifier.enabled: the verifier needs detector type nanodet",
+        ),
     ],
 )
 def test_bad_values_are_reported_with_their_path(tmp_path: Path, text: str, message: str) -> None:

@@ -12,6 +12,7 @@ from homewarden.camera.regions import Box, contains, grow, overlaps, plan_crops,
 from homewarden.config.model import CameraConfig, ObjectsConfig
 from homewarden.detect.base import Detection, Image, ObjectDetector, select_boxes
 from homewarden.detect.labels import NOT_PET_ANIMALS
+from homewarden.detect.verifier import DetectionReview
 from homewarden.events.lifecycle import MIN_HITS, EventChange, EventLifecycle, TrackedObject, box_iou
 from homewarden.motion.background import BackgroundMotionDetector
 from homewarden.track.bytetrack import ObjectTracker
@@ -60,8 +61,10 @@ class FrameAnalyzer:
         objects: ObjectsConfig,
         detector: ObjectDetector,
         frame_size: tuple[int, int],
+        verifier: DetectionReview | None = None,
     ) -> None:
         self.objects = objects
+        self.verifier = verifier
         self.detector = detector
         self.frame_size = frame_size
         self.motion = BackgroundMotionDetector(camera.motion, frame_size)
@@ -100,6 +103,10 @@ class FrameAnalyzer:
         if crops:
             image = sample.image
             detections = self._detect(now, image, crops)
+            if self.verifier is not None:
+                # A detection the verifier relabels to something this camera does not track is dropped.
+                reviewed = self.verifier.review(now, image, detections)
+                detections = [d for d in reviewed if d.label in self.objects.track]
             changes += self.lifecycle.update(now, self.tracker.update(detections), image, at_start, motion)
         changes += self.lifecycle.expire(now)
         return changes

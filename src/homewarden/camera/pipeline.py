@@ -18,6 +18,7 @@ from homewarden.camera.live import LiveFrames, LiveObject
 from homewarden.camera.reader import Sample
 from homewarden.config.model import HomewardenConfig
 from homewarden.detect.base import ObjectDetector
+from homewarden.detect.verifier import DetectionReview
 from homewarden.events.alarm import AlarmDecision, IntrusionWatch, decision_attributes
 from homewarden.events.arming import ArmingState
 from homewarden.events.intrusions import IntrusionBoard, IntrusionSummary
@@ -93,6 +94,7 @@ class CameraPipeline:
         household: HouseholdHandle | None = None,
         bus: HubBus | None = None,
         intrusions: IntrusionBoard | None = None,
+        verifier: DetectionReview | None = None,
     ) -> None:
         camera = config.cameras[name]
         # Shared by every camera of a hub (areas span cameras); a pipeline of its own otherwise.
@@ -107,7 +109,7 @@ class CameraPipeline:
         self.media = media
         self.on_event = on_event
         self.live_frames = live_frames
-        self.analyzer = FrameAnalyzer(camera, config.objects_for(name), detector, detect_size)
+        self.analyzer = FrameAnalyzer(camera, config.objects_for(name), detector, detect_size, verifier)
         self.recorder = ClipRecorder(
             name, config.record_for(name), media, info, template if info.remuxable else None, audio
         )

@@ -14,6 +14,7 @@ from homewarden.camera.pipeline import CameraPipeline
 from homewarden.camera.reader import FramePacer, LatestSample, read_samples
 from homewarden.config.model import HomewardenConfig
 from homewarden.detect.base import ObjectDetector
+from homewarden.detect.verifier import DetectionReview
 from homewarden.events.arming import ArmingState
 from homewarden.events.intrusions import IntrusionBoard
 from homewarden.events.record import EventRecord
@@ -71,8 +72,10 @@ class CameraRunner:
         bus: HubBus | None = None,
         health: CameraHealthBoard | None = None,
         intrusions: IntrusionBoard | None = None,
+        verifier: DetectionReview | None = None,
     ) -> None:
         self.name = name
+        self.verifier = verifier
         self.bus = bus
         self.config = config
         self.url = config.cameras[name].source
@@ -136,6 +139,7 @@ class CameraRunner:
                 household=self.household,
                 bus=self.bus,
                 intrusions=self.intrusions,
+                verifier=self.verifier,
             )
         else:
             self.pipeline.recorder.reopen(source.stream if source.info.remuxable else None, source.audio_stream)

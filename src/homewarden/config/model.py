@@ -95,6 +95,25 @@ class StationaryConfig(StrictModel):
     )
 
 
+class VerifierConfig(StrictModel):
+    """The false-alarm verifier: a second look at each person detection with a model the review program trained."""
+
+    enabled: bool = Field(
+        default=False,
+        title="Verifier",
+        description="Re-check each person detection with the verifier model before it counts; off until a model "
+        "is present (it needs the shipped NanoDet detector).",
+    )
+    min_person_probability: float = Field(
+        default=0.3,
+        ge=0.01,
+        le=0.99,
+        title="Minimum person probability",
+        description="A person detection the verifier gives a lower calibrated probability of being a person is "
+        "relabelled (cat, dog, car) or dropped; lower keeps more true people, higher drops more false ones.",
+    )
+
+
 class DetectSize(StrictModel):
     """How often and at what size frames are analysed."""
 
@@ -128,6 +147,11 @@ class DetectSize(StrictModel):
         default_factory=StationaryConfig,
         title="Stationary objects",
         description="Parked vehicles: found once, re-checked now and then, an event only when they move off.",
+    )
+    verifier: VerifierConfig = Field(
+        default_factory=VerifierConfig,
+        title="False-alarm verifier",
+        description="A second look at person detections with the verifier model (docs/training.md).",
     )
 
 
@@ -654,6 +678,7 @@ class HomewardenConfig(StrictModel):
         verify_areas(self)
         verify_doorbells(self)
         verify_upload_sizes(self)
+        verify_verifier_detector(self)
         return self
 
     def objects_for(self, camera: str) -> ObjectsConfig:
@@ -685,6 +710,15 @@ def verify_upload_sizes(config: HomewardenConfig) -> None:
     """Refuse a photo size that no upload could carry."""
     if config.server.max_photo_bytes > config.server.max_upload_bytes:
         raise ValueError("server.max_photo_bytes: larger than server.max_upload_bytes, so no such photo could be sent")
+
+
+def verify_verifier_detector(config: HomewardenConfig) -> None:
+    """Refuse the verifier with a detector other than NanoDet: its features are NanoDet's class scores."""
+    if isinstance(config.detector, NanoDetConfig):
+        return
+    for name, camera in config.cameras.items():
+        if camera.detect.verifier.enabled:
+            raise ValueError(f"cameras.{name}.detect.verifier.enabled: the verifier needs detector type nanodet")
 
 
 def verify_tracked_labels(config: HomewardenConfig) -> None:

@@ -120,3 +120,11 @@ class NanoDetDetector(ObjectDetector):
             return []
         boxes = placement.to_image(np.concatenate(all_boxes).astype(np.float32))
         return select_boxes(boxes, np.concatenate(all_scores), np.concatenate(all_classes), self.labels, min_score)
+
+    def class_scores(self, image: Image) -> npt.NDArray[np.float32]:
+        """Return each class's best score anywhere in a BGR image (the verifier's view of a crop)."""
+        square, _ = letterbox(image, INPUT_SIZE)
+        results = self._run(square)
+        per_head = [results[2 * index][0].max(axis=0) for index in range(len(self._heads))]
+        best: npt.NDArray[np.float32] = np.max(np.stack(per_head), axis=0).astype(np.float32)
+        return best

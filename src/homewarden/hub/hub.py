@@ -17,6 +17,7 @@ from homewarden.camera.supervisor import CameraSupervisor
 from homewarden.config import HomewardenConfig, load_config
 from homewarden.config.model import ArmingMode, CameraAlarmRule
 from homewarden.detect import DetectorLoadError, ObjectDetector, create_detector
+from homewarden.detect.verifier import VerifierSlot, camera_verifier
 from homewarden.errors import UserError
 from homewarden.events.alarm import armed_for
 from homewarden.events.intrusions import IntrusionBoard
@@ -277,6 +278,9 @@ class Hub:
         self.services = services
         self.config = services.config
         self.detector = detector
+        # The false-alarm verifier's model, shared by every camera and swapped while they run. It stays None until
+        # the review program's signed models reach the hub (issue 14 gives the hub the program's verify key).
+        self.verifier: VerifierSlot | None = None
         self.command = command
         self.cameras = enabled_cameras(services.config)
         self.supervisor: CameraSupervisor | None = None
@@ -377,6 +381,7 @@ class Hub:
                 bus=services.bus,
                 health=services.health,
                 intrusions=intrusions,
+                verifier=camera_verifier(self.config.cameras[name].detect.verifier, self.verifier, self.detector),
             )
 
         supervisor = CameraSupervisor(self.cameras, make_runner, services.health, on_watch=self._watch)

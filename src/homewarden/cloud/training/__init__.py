@@ -1,0 +1,1 @@
+"""Training from consented labels: datasets with provenance, the false-alarm verifier, deterministic retraining."""

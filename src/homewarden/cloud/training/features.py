@@ -1,0 +1,17 @@
+"""Feature rows for the verifier, computed exactly as the hub computes them (homewarden.detect.verifier)."""
+
+from __future__ import annotations
+
+from homewarden.detect.base import Detection, Image
+from homewarden.detect.labels import COCO_LABELS
+from homewarden.detect.verifier import FEATURES, GEOMETRY, CropScorer, detection_features
+
+FEATURE_NAMES: tuple[str, ...] = tuple(f"nanodet:{label}" for label in COCO_LABELS) + GEOMETRY
+
+
+def feature_row(scorer: CropScorer, image: Image, detection: Detection) -> tuple[float, ...]:
+    """Return one labelled box's features as plain floats, ready for a dataset."""
+    return tuple(float(value) for value in detection_features(scorer, image, detection))
+
+
+__all__ = ["FEATURES", "FEATURE_NAMES", "feature_row"]
