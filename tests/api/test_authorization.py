@@ -409,20 +409,20 @@ MATRIX: dict[tuple[str, str], Row] = {
         Call("GET", "/api/storage"), who(anonymous=401, olivia=200, max=403, bob=404, token=403)
     ),
     ("GET", "/api/settings"): Row(
-        Call("GET", "/api/settings"), who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403)
+        Call("GET", "/api/settings"), who(anonymous=401, olivia=200, max=403, bob=404, token=403)
     ),
     ("PATCH", "/api/settings"): Row(
         Call("PATCH", "/api/settings", json={"cameras": {"front_door": {"name": "Front door"}}}),
-        who(anonymous=401, olivia=200, max=403, bob=404, program=403, token=403),
+        who(anonymous=401, olivia=200, max=403, bob=404, token=403),
     ),
     # A closed port: the owner's connection test runs and fails at once (422), nothing is added.
     ("POST", "/api/settings/camera-test"): Row(
         Call("POST", "/api/settings/camera-test", json={"source": "rtsp://127.0.0.1:1/live"}),
-        who(anonymous=401, olivia=422, max=403, bob=404, program=403, token=403),
+        who(anonymous=401, olivia=422, max=403, bob=404, token=403),
     ),
     ("POST", "/api/settings/cameras"): Row(
         Call("POST", "/api/settings/cameras", json={"id": "porch", "source": "rtsp://127.0.0.1:1/live"}),
-        who(anonymous=401, olivia=422, max=403, bob=404, program=403, token=403),
+        who(anonymous=401, olivia=422, max=403, bob=404, token=403),
     ),
     ("GET", "/api/offsite"): Row(
         Call("GET", "/api/offsite"), who(anonymous=401, olivia=200, max=403, bob=404, token=403)

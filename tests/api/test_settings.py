@@ -169,7 +169,7 @@ def test_a_hub_started_without_a_config_file_says_so(hub: Hub) -> None:
 
     answer = client.get("/api/settings")
 
-    assert answer.status_code == 503
+    assert answer.status_code == 409
     assert "started without a config file" in answer.json()["detail"]
 
 

@@ -214,3 +214,28 @@ def test_the_review_sees_whole_frames_and_what_it_relabels_to_an_untracked_label
     assert [now for now, _, _ in review.seen] == sorted({now for now, _, _ in review.seen})
     _, _, unreviewed = run(positions)
     assert any(isinstance(change, EventStarted) for change in unreviewed)
+
+
+def still_person_appearing_at(seconds: float) -> list[Any]:
+    """A person appears standing at ``seconds`` where motion cannot show them (masked) and stays; 12 s at 5 fps."""
+    masked = [[(200.0, 100.0), (400.0, 100.0), (400.0, 300.0), (200.0, 300.0)]]
+    camera = CameraConfig.model_validate(
+        {"source": "test", "detect": {"sweep_interval": 2.0}, "motion": {"mask": masked}}
+    )
+    analyzer = FrameAnalyzer(camera, ObjectsConfig(track=["person"]), ScriptedDetector(), (WIDTH, HEIGHT))
+    changes = []
+    for index in range(60):
+        at = index / 5.0
+        changes += analyzer.analyze(Sample(at, scene(250 if at >= seconds else None), (WIDTH, HEIGHT)))
+    return [change for change in changes if isinstance(change, EventStarted)]
+
+
+def test_a_person_found_standing_while_the_camera_warms_up_is_an_event() -> None:
+    # A live stream's first seconds arrive in one burst (seen as one instant) and motion is still learning: whether
+    # someone found then moved cannot be told, so they count as in view at the start, like the start-up sweep's.
+    assert [change.obj.label for change in still_person_appearing_at(1.0)] == ["person"]
+
+
+def test_a_person_found_standing_later_must_show_life_first() -> None:
+    # A shape the detector calls a person that never moves (the parking lot's bollard) raises nothing.
+    assert still_person_appearing_at(6.0) == []

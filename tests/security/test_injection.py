@@ -39,7 +39,7 @@ def test_search_parameters_with_sql_find_nothing_extra_and_break_nothing(
         for name, value in (("label", f"person{injected}"), ("person", injected), ("camera", f"{FRONT}{injected}")):
             answer = owner.get("/api/events", params={name: value, "limit": 500})
             assert answer.status_code == 200, (name, value, answer.text[:200])
-            assert answer.json() == {"events": []}, (name, value)
+            assert answer.json()["events"] == [], (name, value)
             # The member who sees only the front door is not shown the garden by a quote either.
             answer = member.get("/api/events", params={name: f"{injected} OR camera='{GARDEN}'", "limit": 500})
             assert answer.status_code == 200

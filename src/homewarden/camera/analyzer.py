@@ -23,6 +23,10 @@ REFRESH_CONFIRMED = 2.0
 # Motion where the detector just found nothing (a shadow, a curtain, the ghost of someone who left) is
 # looked at again only this often.
 QUIET_RECHECK = 1.0
+# A person first found this soon after the camera (re)started counts as already in view then: the motion model is
+# still learning, and a live stream's first seconds arrive in one burst that the pacer sees as one instant, so
+# whether such a person moved cannot be told (the "shows life" rule in events/lifecycle.py would hold them forever).
+WARM_UP = 3.0
 # An unconfirmed object is chased on every frame for this long after its last sighting, then left to expire.
 CHASE_UNCONFIRMED = 1.5
 OBJECT_EXPIRY = 4.0
@@ -81,6 +85,7 @@ class FrameAnalyzer:
         self._quiet: list[tuple[Box, float]] = []
         self._last_checked: dict[str, float] = {}
         self._last_sweep: float | None = None
+        self._started: float | None = None  # the first frame's time since the camera (re)started
         self._last_followed = float("-inf")
         self.sweep_interval = camera.detect.sweep_interval
 
@@ -93,8 +98,10 @@ class FrameAnalyzer:
         if motion:
             self.stats.motion_frames += 1
         crops = plan_crops(self._regions_to_check(now, motion), self.frame_size)
-        at_start = self._last_sweep is None
-        if at_start or self._sweep_due(now):
+        if self._started is None:
+            self._started = now
+        at_start = self._last_sweep is None or now - self._started < WARM_UP
+        if self._last_sweep is None or self._sweep_due(now):
             # Motion cannot show what was already standing still when the camera started, nor a pet that lay down
             # unseen: look at the whole picture, in square tiles, and let tracking take over from there.
             crops = sweep_tiles(self.frame_size)
@@ -118,6 +125,7 @@ class FrameAnalyzer:
         self.motion = BackgroundMotionDetector(self.motion.config, self.frame_size)
         self._quiet.clear()
         self._last_sweep = None
+        self._started = None
 
     def _sweep_due(self, now: float) -> bool:
         """Tell whether to look at the whole picture again: nothing followed, nor swept, for the sweep interval."""

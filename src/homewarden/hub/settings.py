@@ -32,7 +32,7 @@ def settings_writer(hub: HubServices) -> ConfigWriter:
         raise RefusedError(
             "This hub was started without a config file, so settings cannot be saved. "
             "Start it with --config homewarden.yaml.",
-            Refusal.UNAVAILABLE,
+            Refusal.CONFLICT,  # how the hub was started, not a passing outage: trying again will not help
         )
     return ConfigWriter(hub.config_path)
 
@@ -42,7 +42,7 @@ def saved_config(hub: HubServices) -> HomewardenConfig:
     try:
         return settings_writer(hub).read()
     except ConfigError as exc:
-        raise RefusedError(str(exc), Refusal.UNAVAILABLE) from None
+        raise RefusedError(str(exc), Refusal.CONFLICT) from None
 
 
 def change_settings(hub: HubServices, changes: list[ConfigChange]) -> list[AppliedChange]:
@@ -84,7 +84,7 @@ def _save(hub: HubServices, changes: list[ConfigChange]) -> HomewardenConfig:
         fields = {key: _sentence(message) for key, message in exc.problems}
         raise InvalidFieldsError("Nothing was saved: " + "; ".join(fields.values()), fields) from None
     except ConfigError as exc:
-        raise RefusedError(str(exc), Refusal.UNAVAILABLE) from None
+        raise RefusedError(str(exc), Refusal.CONFLICT) from None
 
 
 def _apply_live(hub: HubServices, saved: HomewardenConfig) -> None:
