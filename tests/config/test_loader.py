@@ -124,7 +124,7 @@ def test_a_single_source_gets_a_default_camera() -> None:
 def test_config_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = write(tmp_path, "cameras:\n  c1:\n    source: a.mp4\n")
     assert main(["config", "check", str(good)]) == 0
-    assert "OK (1 camera(s), detector nanodet)" in capsys.readouterr().out
+    assert "OK (1 camera, detector nanodet)" in capsys.readouterr().out
     bad = write(tmp_path, "cameras:\n  c1:\n    source: a.mp4\n    detect: {fps: -1}\n")
     assert main(["config", "check", str(bad)]) == 2
     err = capsys.readouterr().err

@@ -30,6 +30,7 @@ from homewarden.api import (
 from homewarden.api.body_limits import BodyLimits
 from homewarden.api.deps import authorize, check_every_route_has_a_policy
 from homewarden.api.errors import add_refusal_handler, add_validation_handler
+from homewarden.api.language import RequestLanguage
 from homewarden.hub.services import HubServices
 from homewarden.hub.setup_restore import SetupRestore
 
@@ -132,6 +133,8 @@ def create_app(services: HubServices) -> FastAPI:
     # Added first, so it runs inside SecurityHeaders and its 413 answers carry the headers too.
     app.add_middleware(BodyLimits, default=server.max_json_bytes, routes={PHOTO_UPLOAD: server.max_upload_bytes})
     app.add_middleware(SecurityHeaders)
+    # Outermost: the language is chosen before any route, error handler or middleware answers.
+    app.add_middleware(RequestLanguage)
     return app
 
 

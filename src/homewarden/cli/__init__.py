@@ -19,6 +19,7 @@ from homewarden.cli.owner import register_owner_commands
 from homewarden.cli.users import register_user_commands
 from homewarden.config import ConfigError, find_config, load_config
 from homewarden.errors import UserError
+from homewarden.i18n import _, language_from_environment, ngettext, set_language
 
 EXIT_USAGE = 2
 # What a shell reports for a program ended by SIGPIPE (128 + 13): `homewarden events list | head` stopped reading.
@@ -107,6 +108,7 @@ def tls_of(args: argparse.Namespace) -> tuple[Path, Path] | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
+    set_language(language_from_environment())
     args = build_parser().parse_args(argv)
     # Libraries log at WARNING and above; Homewarden's own messages follow the command and -v.
     logging.basicConfig(
@@ -121,10 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         return code
     except (UserError, ConfigError) as exc:
-        print(f"homewarden: error: {exc}", file=sys.stderr)
+        print(_("homewarden: error: {problem}").format(problem=exc), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("homewarden: interrupted", file=sys.stderr)
+        print(_("homewarden: interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:
         # Whoever read stdout (`| head`) has stopped: end quietly, and point stdout at /dev/null so that the
@@ -168,7 +170,13 @@ def check_command(file: Path | None) -> int:
     """Validate a config file (the one a command would find, if none is named) and say what it holds."""
     path = find_config(file).path
     config = load_config(path)
-    print(f"{path}: OK ({len(config.cameras)} camera(s), detector {config.detector.type})")
+    count = len(config.cameras)
+    cameras = ngettext("{count} camera", "{count} cameras", count).format(count=count)
+    print(
+        _("{path}: OK ({cameras}, detector {detector})").format(
+            path=path, cameras=cameras, detector=config.detector.type
+        )
+    )
     return 0
 
 

@@ -12,9 +12,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from homewarden.api.deps import ANYONE_SIGNED_IN, CurrentUser, MaybeCaller, PageUser, allow, public
+from homewarden.i18n import N_, gettext, ngettext
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
+# Templates mark text as {{ _("...") }}; newstyle gettext escapes and fills %(name)s placeholders itself.
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
 router = APIRouter(include_in_schema=False)
 
 HOUSEHOLD_ROLES = frozenset({"owner", "member"})
@@ -36,15 +40,15 @@ OWNER = frozenset({"owner"})
 EVERY_ROLE = frozenset(ANYONE_SIGNED_IN)
 
 NAV_ITEMS = (
-    NavItem("/", "Timeline", "timeline", on_bar=True),
-    NavItem("/live", "Live", "live", on_bar=True),
-    NavItem("/faces", "Faces", "faces", OWNER, on_bar=True),
-    NavItem("/arming", "Arming", "arming", on_bar=True),
-    NavItem("/storage", "Storage", "storage", OWNER),
-    NavItem("/members", "Members", "members", OWNER),
-    NavItem("/privacy", "Privacy", "privacy", OWNER),
-    NavItem("/settings", "Settings", "settings", OWNER),
-    NavItem("/account", "Account", "account", EVERY_ROLE),
+    NavItem("/", N_("Timeline"), "timeline", on_bar=True),
+    NavItem("/live", N_("Live"), "live", on_bar=True),
+    NavItem("/faces", N_("Faces"), "faces", OWNER, on_bar=True),
+    NavItem("/arming", N_("Arming"), "arming", on_bar=True),
+    NavItem("/storage", N_("Storage"), "storage", OWNER),
+    NavItem("/members", N_("Members"), "members", OWNER),
+    NavItem("/privacy", N_("Privacy"), "privacy", OWNER),
+    NavItem("/settings", N_("Settings"), "settings", OWNER),
+    NavItem("/account", N_("Account"), "account", EVERY_ROLE),
 )
 
 
