@@ -103,7 +103,8 @@ def test_a_missing_file_or_heading_is_reported(tmp_path: Path) -> None:
 @pytest.mark.parametrize("page", sorted((ROOT / "docs" / "de").glob("*.md")), ids=lambda page: page.name)
 def test_each_german_page_links_its_english_original(page: Path) -> None:
     original = "../../README.md" if page.name == "README.md" else f"../{page.name}"
-    targets = {target.partition("#")[0] for _, line in prose_lines(page.read_text("utf-8")) for target in LINK.findall(line)}
+    lines = prose_lines(page.read_text(encoding="utf-8"))
+    targets = {target.partition("#")[0] for _, line in lines for target in LINK.findall(line)}
     assert original in targets
     assert (page.parent / original).is_file()
 
