@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # [text](target) and ![alt](target); a target ends at whitespace (an optional "title" follows) or the bracket.
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 FENCE = re.compile(r"^\s*(```|~~~)")
-INLINE_CODE = re.compile(r"`[^`]*`")
+INLINE_CODE = re.compile(r"`(?:[^`\n]|\n(?!\n))*`")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
@@ -25,15 +25,19 @@ def documentation_files(root: Path) -> list[Path]:
 
 def prose_lines(text: str, keep_inline_code: bool = False) -> list[tuple[int, str]]:
     """Return the numbered lines outside code blocks, inline code removed unless kept (headings may hold it)."""
-    lines: list[tuple[int, str]] = []
+    kept: list[str] = []
     fenced = False
-    for number, line in enumerate(text.splitlines(), start=1):
+    for line in text.splitlines():
         if FENCE.match(line):
             fenced = not fenced
+            line = ""
         # An indented line is a code block in these docs (shell examples): no prose line starts with four spaces.
-        elif not fenced and not line.startswith("    "):
-            lines.append((number, line if keep_inline_code else INLINE_CODE.sub("", line)))
-    return lines
+        kept.append("" if fenced or line.startswith("    ") else line)
+    prose = "\n".join(kept)
+    if not keep_inline_code:
+        # A code span may run over a line break (never over a blank line); it is blanked out, its line breaks kept.
+        prose = INLINE_CODE.sub(lambda code: "\n" * code.group(0).count("\n"), prose)
+    return [(number, line) for number, line in enumerate(prose.split("\n"), start=1) if line]
 
 
 def slug(heading: str) -> str:
@@ -90,7 +94,8 @@ def test_a_missing_file_or_heading_is_reported(tmp_path: Path) -> None:
     (tmp_path / "docs" / "de" / "hub.md").write_text(
         "# Der Hub\n\n## Übersicht\n\n"
         "[English](../hub.md), [status](../hub.md#the-status-command), [oben](#übersicht)\n"
-        "[gone](../gone.md), [no anchor](../hub.md#nothing-here), `[in code](../nowhere.md)`\n"
+        "[gone](../gone.md), [no anchor](../hub.md#nothing-here), `[in code](../nowhere.md)`, `a span\n"
+        "[over a line break](../nowhere.md)`\n"
         "```\n[in a block](../nowhere.md)\n```\n",
         encoding="utf-8",
     )
