@@ -10,8 +10,9 @@ request to the answer. Printed: p50, p95, max, and requests per second; and as a
 loaded machine, p50/p95 of ``GET /api/v1/staff/session`` (the session check alone) sent just before each `next`, with
 the ratio of the two p95s.
 
-With ``--sequential N``: N reviewers each ask `next` once, one after the other, in this process (no HTTP, no burst):
-its own time and how many SQL statements it sends.
+With ``--sequential N``: N reviewers each ask `next` once, one after the other, in this process (no HTTP, no burst),
+turn and turn about through the one-statement path and the ORM path: their time and how many SQL statements each
+sends (BEGIN, COMMIT and the pool's ping are not counted).
 
 Watermarking: one process doing what one worker does for a media link (read the sealed copy, open it with the
 program key in memory, decode with PyAV, burn the watermark in, encode, seal under a fresh key, write it back, mark
@@ -200,22 +201,34 @@ def next_in_process(args: argparse.Namespace, folder: Path, database_url: str) -
             token = services.staff.sign_in(name, PASSWORD, pyotp.TOTP(made.totp_secret).now(), "bench")
             views.append(services.staff.staff_for_token(token))
         event.listen(services.database.engine, "before_cursor_execute", count)
-        timings, counts = [], []
-        for view in views:
+        workbench = services.workbench
+        one_statement = workbench._assign_in_one_statement
+        timings: dict[str, list[float]] = {"one statement": [], "orm path": []}
+        counts: dict[str, list[int]] = {"one statement": [], "orm path": []}
+        # Turn and turn about, so both paths see the same load: the ORM path (SQLite's, and PostgreSQL's before)
+        # is what `next` takes when the one statement answers "an assignment is open".
+        for index, view in enumerate(views):
+            path = "one statement" if index % 2 == 0 else "orm path"
+            workbench._assign_in_one_statement = (  # type: ignore[method-assign]
+                one_statement if path == "one statement" else lambda *_args: None
+            )
             before = statements
             began = time.perf_counter()
-            services.workbench.next(view)
-            timings.append(time.perf_counter() - began)
-            counts.append(statements - before)
+            workbench.next(view)
+            timings[path].append(time.perf_counter() - began)
+            counts[path].append(statements - before)
         event.remove(services.database.engine, "before_cursor_execute", count)
     finally:
         services.close()
     return {
-        "nexts": len(timings),
-        "statements_per_next": statistics.median(counts),
-        "p50_ms": round(percentile(timings, 50) * 1000, 1),
-        "p95_ms": round(percentile(timings, 95) * 1000, 1),
-        "mean_ms": round(statistics.fmean(timings) * 1000, 1),
+        path: {
+            "nexts": len(timings[path]),
+            "statements_per_next": statistics.median(counts[path]),
+            "p50_ms": round(percentile(timings[path], 50) * 1000, 1),
+            "p95_ms": round(percentile(timings[path], 95) * 1000, 1),
+            "mean_ms": round(statistics.fmean(timings[path]) * 1000, 1),
+        }
+        for path in timings
     }
 
 
