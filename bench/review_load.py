@@ -4,9 +4,15 @@ many clips one watermarking worker prepares.
 Next-clip latency: a real `homewarden cloud serve` process (``--api-processes`` of them, reviewers spread round-robin)
 on a fresh PostgreSQL database; ``--homes`` homes with ``--per-home`` queued donations each (rows only: `next` never
 opens a clip); ``--reviewers`` reviewers made and signed in with their TOTP codes, each on a thread of its own doing
-``--rounds`` rounds of "next, then label" as fast as it can (or pausing ``--think-seconds`` on average after each, as a
-reviewer watching the clip would). Each `next` is one HTTP round trip; its latency is timed
-from the request to the answer. Printed: p50, p95, max, and requests per second.
+``--rounds`` rounds of "whoami, next, then label" as fast as it can (or pausing ``--think-seconds`` on average after
+each, as a reviewer watching the clip would). Each `next` is one HTTP round trip; its latency is timed from the
+request to the answer. Printed: p50, p95, max, and requests per second; and as a baseline on the same
+loaded machine, p50/p95 of ``GET /api/v1/staff/session`` (the session check alone) sent just before each `next`, with
+the ratio of the two p95s.
+
+With ``--sequential N``: N reviewers each ask `next` once, one after the other, in this process (no HTTP, no burst),
+turn and turn about through the one-statement path and the ORM path: their time and how many SQL statements each
+sends (BEGIN, COMMIT and the pool's ping are not counted).
 
 Watermarking: one process doing what one worker does for a media link (read the sealed copy, open it with the
 program key in memory, decode with PyAV, burn the watermark in, encode, seal under a fresh key, write it back, mark
@@ -36,6 +42,7 @@ from typing import Any
 import av
 import httpx2 as httpx
 import pyotp
+from sqlalchemy import event
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -103,6 +110,7 @@ def next_clip_latency(args: argparse.Namespace, folder: Path, database_url: str)
             for index in range(args.reviewers)
         ]
         latencies: list[float] = []
+        baseline: list[float] = []
         errors: list[str] = []
         lock = threading.Lock()
         start = threading.Barrier(args.reviewers)
@@ -112,6 +120,16 @@ def next_clip_latency(args: argparse.Namespace, folder: Path, database_url: str)
                 headers = {"Authorization": f"Bearer {tokens[index]}"}
                 start.wait()
                 for _ in range(args.rounds):
+                    # The baseline: the cheapest authenticated request (the session check alone), at the same moment.
+                    began = time.perf_counter()
+                    who = client.get("/api/v1/staff/session", headers=headers)
+                    took = time.perf_counter() - began
+                    if who.status_code != 200:
+                        with lock:
+                            errors.append(f"whoami {who.status_code} {who.text[:100]}")
+                        return
+                    with lock:
+                        baseline.append(took)
                     began = time.perf_counter()
                     answer = client.post("/api/v1/workbench/next", headers=headers)
                     took = time.perf_counter() - began
@@ -153,6 +171,64 @@ def next_clip_latency(args: argparse.Namespace, folder: Path, database_url: str)
         "max_ms": round(max(latencies) * 1000, 1) if latencies else None,
         "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
         "nexts_per_second": round(len(latencies) / elapsed, 1),
+        "baseline_p50_ms": round(percentile(baseline, 50) * 1000, 1) if baseline else None,
+        "baseline_p95_ms": round(percentile(baseline, 95) * 1000, 1) if baseline else None,
+        "p95_ratio_to_baseline": round(percentile(latencies, 95) / percentile(baseline, 95), 2)
+        if latencies and baseline
+        else None,
+    }
+
+
+def next_in_process(args: argparse.Namespace, folder: Path, database_url: str) -> dict[str, Any]:
+    """Time `next` alone, one reviewer at a time, in this process; count its SQL statements (no HTTP, no burst)."""
+    config = write_cloud_config(folder / "sequential", database_url)
+    migrated = run_cloud_command("migrate", "--config", str(config))
+    assert migrated.returncode == 0, migrated.stderr
+    services = CloudServices.build(load_cloud_config(config), migrate=False)
+    statements = 0
+
+    def count(*_args: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    try:
+        for home_id in make_homes(services, args.homes):
+            queue_rows(services.database, home_id, args.per_home)
+        views = []
+        for index in range(args.sequential):
+            name = f"seq-{index:03d}-{secrets.token_hex(3)}"
+            made = services.staff.create(name, PASSWORD, "reviewer")
+            token = services.staff.sign_in(name, PASSWORD, pyotp.TOTP(made.totp_secret).now(), "bench")
+            views.append(services.staff.staff_for_token(token))
+        event.listen(services.database.engine, "before_cursor_execute", count)
+        workbench = services.workbench
+        one_statement = workbench._assign_in_one_statement
+        timings: dict[str, list[float]] = {"one statement": [], "orm path": []}
+        counts: dict[str, list[int]] = {"one statement": [], "orm path": []}
+        # Turn and turn about, so both paths see the same load: the ORM path (SQLite's, and PostgreSQL's before)
+        # is what `next` takes when the one statement answers "an assignment is open".
+        for index, view in enumerate(views):
+            path = "one statement" if index % 2 == 0 else "orm path"
+            workbench._assign_in_one_statement = (  # type: ignore[method-assign]
+                one_statement if path == "one statement" else lambda *_args: None
+            )
+            before = statements
+            began = time.perf_counter()
+            workbench.next(view)
+            timings[path].append(time.perf_counter() - began)
+            counts[path].append(statements - before)
+        event.remove(services.database.engine, "before_cursor_execute", count)
+    finally:
+        services.close()
+    return {
+        path: {
+            "nexts": len(timings[path]),
+            "statements_per_next": statistics.median(counts[path]),
+            "p50_ms": round(percentile(timings[path], 50) * 1000, 1),
+            "p95_ms": round(percentile(timings[path], 95) * 1000, 1),
+            "mean_ms": round(statistics.fmean(timings[path]) * 1000, 1),
+        }
+        for path in timings
     }
 
 
@@ -229,6 +305,9 @@ def main() -> None:
     parser.add_argument("--clips", nargs="*", default=list(DEFAULT_CLIPS))
     parser.add_argument("--skip-watermark", action="store_true")
     parser.add_argument("--skip-next", action="store_true")
+    parser.add_argument(
+        "--sequential", type=int, default=0, help="also time this many `next` one at a time in-process (0: no)"
+    )
     args = parser.parse_args()
     print(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, load {load_average()}"
@@ -238,6 +317,10 @@ def main() -> None:
             with fresh_postgres_database() as database_url:
                 latency = next_clip_latency(args, Path(temporary), database_url)
             print("next clip:", latency, f"(load {load_average()})")
+        if args.sequential:
+            with fresh_postgres_database() as database_url:
+                sequential = next_in_process(args, Path(temporary), database_url)
+            print("next in-process:", sequential, f"(load {load_average()})")
         if not args.skip_watermark:
             # A database of its own: the next-clip run's queue would come before the clips measured here.
             with fresh_postgres_database() as database_url:

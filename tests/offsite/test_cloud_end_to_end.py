@@ -12,9 +12,11 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from conftest import TEST_PASSPHRASE
 from homewarden.cli import main
@@ -23,9 +25,11 @@ from homewarden.offsite.client import CloudClient, CloudRefusedError, NotPairedE
 from homewarden.offsite.identity import OffsiteFolder
 from homewarden.offsite.outbox import Outbox
 from homewarden.offsite.sealing import KEY_FILE_OBJECT_ID, event_record_id, vault_object_body, vault_object_id
+from homewarden.store.account_models import Home
 from homewarden.store.crypto import DATA_KEY_MAGIC, MAGIC, SEALED_DATA_KEY_SIZE
 from homewarden.store.deletion import delete_event, event_object_names
 from homewarden.store.keys import HomeKeyFile
+from homewarden.store.review_models import Donation
 from offsite.conftest import Cloud, HubUnderTest, fake_mp4, open_hub
 from waiting import wait_for
 
@@ -102,6 +106,56 @@ def test_pairing_on_the_command_line_then_unpairing_is_refused_by_the_cloud(hub:
     with pytest.raises(NotPairedError, match="not paired"):
         client.home()  # the old key is refused at once
     client.close()
+
+
+def test_unpairing_on_the_command_line_with_a_withdrawal_the_cloud_cannot_take(
+    hub: HubUnderTest, cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = hub.folder.parent / "hub.yaml"
+    config.write_text(f"storage:\n  folder: {hub.folder}\n", encoding="utf-8")
+    assert main(["cloud", "pair", cloud.url, cloud.account().pairing_code(), "--config", str(config)]) == 0
+    # A donation the owner withdrew after it reached the cloud; its withdrawal waits in the outbox (rows as the
+    # consent flow leaves them: preparing a real copy takes minutes and is tested in tests/offsite/test_review.py).
+    donation_id = "d_withdrawn_while_offline"
+    with Session(hub.events.engine) as session, session.begin():
+        home = Home(name="home")
+        session.add(home)
+        session.flush()
+        session.add(
+            Donation(
+                id=donation_id,
+                home_id=home.id,
+                event_id="e1",
+                camera="front_door",
+                label="person",
+                status="withdrawn",
+                mask_people=False,
+                pseudonym="p_offline",
+                retention_days=90,
+                cloud_state="queued",
+                sent_at=datetime.now(UTC),
+            )
+        )
+    outbox = Outbox(OffsiteFolder(hub.folder).outbox_path)
+    outbox.enqueue_withdrawal(donation_id)
+    outbox.close()
+    cloud.stop()
+    capsys.readouterr()
+
+    refused = main(["cloud", "unpair", "--config", str(config)])
+    said = capsys.readouterr().err
+    forced = main(["cloud", "unpair", "--force", "--config", str(config)])
+
+    assert refused == 2
+    assert f"not unpaired: 1 withdrawal of donated clips ({donation_id}) waits for the cloud" in said
+    assert "homewarden cloud unpair --force" in said
+    assert forced == 0
+    assert "the cloud was not told" in capsys.readouterr().out
+    assert OffsiteFolder(hub.folder).pairing() is None
+    with Session(hub.events.engine) as session:
+        row = session.get(Donation, donation_id)
+        assert row is not None
+        assert (row.cloud_state, row.withdrawal_confirmed_at) == ("unconfirmed", None)
 
 
 def test_a_used_pairing_code_is_refused_with_the_clouds_words(hub: HubUnderTest, cloud: Cloud) -> None:

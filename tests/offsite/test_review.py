@@ -16,14 +16,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from api.conftest import Hub, csrf_of, hub_config, record_event, set_up_owner
+from cloud.review.conftest import new_donation_id
+from cloud_process import S3Server, start_cloud_serve, write_cloud_config
 from homewarden.cli import main
-from homewarden.cloud.review.audit import link_hash
+from homewarden.cloud.config import load_cloud_config
+from homewarden.cloud.database import CloudDatabase
+from homewarden.cloud.review.audit import link_hash, record
+from homewarden.cloud.services import CloudServices
 from homewarden.hub.hub import init_services
 from homewarden.offsite.client import CloudClient
 from homewarden.offsite.identity import OffsiteFolder
-from homewarden.review.cloud_chain import CloudChainRecords, verify_cloud_chain
+from homewarden.review.cloud_chain import CloudChainRecords, verify_archived_chain, verify_cloud_chain
 from homewarden.store import EventStore
 from offsite.conftest import Cloud
+from services import fresh_postgres_database
 from waiting import wait_for
 
 # Deadlines for a stuck hub or cloud, not speed checks: redaction takes both cores for seconds, longer under load.
@@ -214,3 +220,163 @@ def test_a_key_rotation_the_old_key_signed_is_followed_and_new_copies_are_sealed
     sent = sync.outbox.sent(f"donation:{donation_id}")
     assert sent is not None
     assert sent.key_id == keys.current.key_id
+
+
+def test_unpairing_delivers_waiting_withdrawals_first_and_refuses_while_the_cloud_is_away(
+    paired_hub: Hub, cloud: Cloud
+) -> None:
+    hub = paired_hub
+    owner = set_up_owner(hub)
+    first, second = donate_and_confirm(hub, owner), donate_and_confirm(hub, owner)
+    wait_for(
+        lambda: all(owner.get(f"/api/donations/{d}").json()["sent_at"] for d in (first, second)),
+        CLOUD_SECONDS,
+        "both donated copies to reach the cloud",
+    )
+    # The off-site worker stops, so the withdrawals wait in the outbox as they would behind a slow link.
+    sync = hub.services.offsite
+    assert sync is not None
+    sync.stop()
+    assert owner.delete(f"/api/donations/{first}", headers=csrf_of(owner)).status_code == 200
+    cloud.stop()
+    assert owner.delete(f"/api/donations/{second}", headers=csrf_of(owner)).status_code == 200
+
+    refused = owner.delete("/api/offsite/pairing", headers=csrf_of(owner))
+
+    assert refused.status_code == 409, refused.text
+    detail = refused.json()["detail"]
+    assert "2 withdrawals of donated clips" in detail
+    assert first in detail
+    assert second in detail
+    assert "unpair anyway" in detail
+    assert owner.get("/api/offsite").json()["paired"] is True
+    assert withdrawal_of(owner, first) == "withdrawal waiting for the cloud"
+
+    cloud.restart()
+    unpaired = owner.delete("/api/offsite/pairing", headers=csrf_of(owner))
+
+    assert unpaired.status_code == 200, unpaired.text
+    assert unpaired.json()["detail"] == "unpaired"
+    for donation_id in (first, second):
+        assert "confirmed by Homewarden Cloud" in str(withdrawal_of(owner, donation_id))
+    states = dict(cloud_rows(cloud, "SELECT donation_id, state FROM review_donations"))
+    assert states == {first: "withdrawn", second: "withdrawn"}
+
+
+def test_a_forced_unpairing_leaves_the_withdrawal_shown_as_not_confirmed(paired_hub: Hub, cloud: Cloud) -> None:
+    hub = paired_hub
+    owner = set_up_owner(hub)
+    donation_id = donate_and_confirm(hub, owner)
+    wait_for(
+        lambda: owner.get(f"/api/donations/{donation_id}").json()["sent_at"] is not None,
+        CLOUD_SECONDS,
+        "the donated copy to reach the cloud",
+    )
+    cloud.stop()
+    assert owner.delete(f"/api/donations/{donation_id}", headers=csrf_of(owner)).status_code == 200
+    assert owner.delete("/api/offsite/pairing", headers=csrf_of(owner)).status_code == 409
+
+    forced = owner.delete("/api/offsite/pairing?force=true", headers=csrf_of(owner))
+
+    assert forced.status_code == 200, forced.text
+    assert "the cloud was not told" in forced.json()["detail"]
+    assert owner.get("/api/offsite").json()["paired"] is False
+    assert withdrawal_of(owner, donation_id) == (
+        "withdrawal not confirmed by the cloud: the hub was unpaired before the cloud answered"
+    )
+    # The cloud still holds the copy: that is what the owner was told before forcing.
+    cloud.restart()
+    [(state,)] = cloud_rows(cloud, f"SELECT state FROM review_donations WHERE donation_id = '{donation_id}'")
+    assert state in ("screening", "queued")
+
+
+def cloud_rows(cloud: Cloud, query: str) -> list[tuple[str, ...]]:
+    """Return rows of the cloud's database (what its operator could query)."""
+    engine = create_engine(cloud_database_url(cloud))
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(query))]
+    finally:
+        engine.dispose()
+
+
+def append_entry(cloud: Cloud, home_id: str) -> None:
+    """Append an entry of ``home_id`` to the cloud's chain with the cloud's own code (what its intake writes when a
+    copy arrives; the copy itself is not what this test is about, and preparing one takes minutes)."""
+    services = CloudServices.build(load_cloud_config(cloud.config), migrate=False)
+    try:
+        with services.database.session() as session:
+            record(
+                session, home_id=home_id, donation_id=new_donation_id(), action="received", actor="cloud", details={}
+            )
+    finally:
+        services.close()
+
+
+def pull_now(hub: Hub) -> None:
+    """Have the hub's off-site worker pull receipts and the checkpoint at once."""
+    sync = hub.services.offsite
+    assert sync is not None
+    assert sync.review is not None
+    sync.review.pull_now.set()
+    sync.wake()
+
+
+def test_pairing_another_cloud_archives_the_old_chain_and_starts_the_new_one(
+    paired_hub: Hub, cloud: Cloud, tmp_path: Path, s3_server: S3Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub = paired_hub
+    folder = OffsiteFolder(hub.services.config.storage.folder)
+    records = CloudChainRecords(hub.services.events.engine)
+    old_keys, old_pairing = folder.program_keys(), folder.pairing()
+    assert old_keys is not None
+    assert old_pairing is not None
+    for _ in range(2):
+        append_entry(cloud, old_pairing.home_id)
+    pull_now(hub)
+    wait_for(lambda: len(records.receipts()) == 2 and records.checkpoints(), CLOUD_SECONDS, "the old cloud's receipts")
+
+    with fresh_postgres_database() as database_url:
+        config = write_cloud_config(tmp_path / "other-cloud", database_url, s3=s3_server, bucket=s3_server.new_bucket())
+        CloudDatabase.open(database_url, migrate=True).close()
+        other = Cloud(config, "", s3_server, start_cloud_serve(config))
+        try:
+            owner = set_up_owner(hub)
+            paired = owner.post(
+                "/api/offsite/pairing",
+                json={"cloud_url": other.url, "code": other.account().pairing_code()},
+                headers=csrf_of(owner),
+            )
+            assert paired.status_code == 200, paired.text
+            new_keys, new_pairing = folder.program_keys(), folder.pairing()
+            assert new_keys is not None
+            assert new_pairing is not None
+
+            # The new cloud's key is pinned alone; the old chain left the tables for an archive with its keys.
+            assert [key.key_id for key in new_keys.keys] != [key.key_id for key in old_keys.keys]
+            assert len(new_keys.keys) == 1
+            assert records.receipts() == []
+            assert records.checkpoints() == []
+            [archive] = folder.chain_archive_path.glob("*.json")
+            assert verify_archived_chain(archive).receipts == 2
+            assert verify_archived_chain(archive).problems == []
+
+            # The new cloud's chain starts at seq 1 again: its receipt is kept (not taken for the old seq 1), and
+            # its checkpoint extends nothing of the old chain.
+            append_entry(other, new_pairing.home_id)
+            pull_now(hub)
+            wait_for(lambda: len(records.receipts()) == 1, CLOUD_SECONDS, "the new cloud's receipt")
+            wait_for(lambda: records.checkpoints() != [], CLOUD_SECONDS, "the new cloud's checkpoint")
+            assert records.receipts()[0]["content"]["seq"] == 1
+            assert hub.services.offsite is not None
+            assert hub.services.offsite.review is not None
+            assert hub.services.offsite.review.problem() is None
+            assert verify_cloud_chain(records, new_keys).problems == []
+            # `homewarden audit verify` checks both: each chain with its own keys.
+            config_path = tmp_path / "hub.yaml"
+            config_path.write_text(yaml.safe_dump(hub.services.config.model_dump(mode="json", exclude_none=True)))
+            assert main(["audit", "verify", "--config", str(config_path)]) == 0
+            assert "an earlier cloud's review log checks out" in capsys.readouterr().out
+        finally:
+            other.client.close()
+            other.process.stop()

@@ -118,10 +118,10 @@ def pair(body: PairingRequest, hub: Services, _home: HubHome) -> OffsitePublic:
 
 @router.delete("/pairing")
 @allow(*OWNER)
-def unpair(hub: Services, _home: HubHome) -> Done:
-    """Unpair: nothing more is sent, and the cloud is told to refuse this hub."""
+def unpair(hub: Services, _home: HubHome, force: bool = False) -> Done:
+    """Unpair: withdrawals go first (409 when the cloud does not take them, unless ``force``), nothing more is sent."""
     try:
-        not_told = _sync(hub).unpair()
+        not_told = _sync(hub).unpair(force=force)
     except PairingError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     if not_told:

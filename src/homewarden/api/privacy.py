@@ -16,7 +16,7 @@ from homewarden.errors import Refusal
 from homewarden.events.wording import name_of
 from homewarden.hub.services import HubServices
 from homewarden.privacy.audit import AuditRecord, FoldedViews
-from homewarden.privacy.donations import DonationError, DonationRecord, Donations
+from homewarden.privacy.donations import WITHDRAWAL_UNCONFIRMED, DonationError, DonationRecord, Donations
 
 router = APIRouter(prefix="/api", tags=["privacy"])
 
@@ -141,6 +141,8 @@ def withdrawal_text(record: DonationRecord) -> str | None:
     """Say where a withdrawal stands: the owner is told it is done only once the cloud acknowledged it."""
     if record.status not in ("withdrawn", "expired", "flagged"):
         return None
+    if record.withdrawal_confirmed_at is None and record.cloud_state == WITHDRAWAL_UNCONFIRMED:
+        return "withdrawal not confirmed by the cloud: the hub was unpaired before the cloud answered"
     if record.withdrawal_confirmed_at is None:
         return "withdrawal waiting for the cloud"
     if record.sent_at is None and record.cloud_state is None:

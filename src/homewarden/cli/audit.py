@@ -10,7 +10,7 @@ from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
 from homewarden.offsite.identity import OffsiteFolder, PairingError
 from homewarden.privacy.audit import AuditLog
-from homewarden.review.cloud_chain import CloudChainRecords, verify_cloud_chain
+from homewarden.review.cloud_chain import CloudChainRecords, verify_archived_chain, verify_cloud_chain
 from homewarden.store.database import EventStore
 from homewarden.store.errors import StoreError
 
@@ -52,6 +52,8 @@ def audit_verify(args: argparse.Namespace) -> int:
         except PairingError as exc:
             raise UserError(str(exc)) from None
         cloud = verify_cloud_chain(CloudChainRecords(store.engine), keys)
+        archive = OffsiteFolder(config.storage.folder).chain_archive_path
+        archived = {path.name: verify_archived_chain(path) for path in sorted(archive.glob("*.json"))}
     if result.intact:
         print(f"audit log intact: {result.entries} entries, each committing to the one before")
     else:
@@ -69,7 +71,18 @@ def audit_verify(args: argparse.Namespace) -> int:
         print(f"the cloud's review log does NOT check out ({counts}):")
         for problem in cloud.problems:
             print(f"  {problem}")
-    return 0 if result.intact and not cloud.problems else 1
+    for name, report in archived.items():
+        if report.problems:
+            print(f"an earlier cloud's review log ({archive / name}) does NOT check out:")
+            for problem in report.problems:
+                print(f"  {problem}")
+        else:
+            print(
+                f"an earlier cloud's review log checks out ({archive / name}): {report.receipts} signed receipt(s), "
+                f"{report.checkpoints} signed checkpoint(s)"
+            )
+    intact_archives = all(not report.problems for report in archived.values())
+    return 0 if result.intact and not cloud.problems and intact_archives else 1
 
 
 def audit_show(args: argparse.Namespace) -> int:

@@ -26,7 +26,12 @@ def register(cloud: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     pair = _command(cloud, "pair", cloud_pair, "pair this hub with a Homewarden Cloud (one-time code)")
     pair.add_argument("url", help="the cloud's address, e.g. https://cloud.example.org")
     pair.add_argument("code", help="the pairing code from the cloud account page (XXXX-XXXX-XXXX)")
-    _command(cloud, "unpair", cloud_unpair, "stop sending off-site copies and make the cloud forget this hub")
+    unpair = _command(cloud, "unpair", cloud_unpair, "stop sending off-site copies and make the cloud forget this hub")
+    unpair.add_argument(
+        "--force",
+        action="store_true",
+        help="unpair even when withdrawals of donated clips cannot reach the cloud now (they stay unconfirmed)",
+    )
     _command(cloud, "status", cloud_status, "show what waits to go off-site, the last success and the cloud's usage")
     restore = _command(cloud, "restore", cloud_restore, "bring a home's events and footage back from the cloud")
     restore.add_argument("url", help="the cloud's address")
@@ -72,16 +77,34 @@ def _config(args: argparse.Namespace) -> HomewardenConfig:
 
 def cloud_pair(args: argparse.Namespace) -> int:
     """Pair with the cloud; a running hub notices and starts sending within seconds."""
+    from homewarden.review.cloud_chain import CloudChainRecords
+    from homewarden.store.database import EventStore
+
     config = _config(args)
-    pairing = pair_hub(OffsiteFolder(config.storage.folder), args.url, args.code, hub_name(config.offsite))
+    with EventStore.open(config.storage.resolved_database_url()) as store:
+        # The receipts kept of another cloud are archived, not mixed with the new one's (docs/review.md).
+        pairing = pair_hub(
+            OffsiteFolder(config.storage.folder),
+            args.url,
+            args.code,
+            hub_name(config.offsite),
+            chain=CloudChainRecords(store.engine),
+        )
     print(f"paired with {pairing.cloud_url}: hub {pairing.hub_id}, home {pairing.home_id}")
     print("everything the hub keeps is sent sealed; the cloud cannot open it (docs/offsite.md)")
     return 0
 
 
 def cloud_unpair(args: argparse.Namespace) -> int:
-    """Unpair: tell the cloud (when it answers) and forget the pairing and the outbox."""
-    not_told = unpair_hub(OffsiteFolder(_config(args).storage.folder))
+    """Unpair: deliver waiting withdrawals, tell the cloud (when it answers), forget the pairing and the outbox."""
+    from homewarden.privacy.donations import StoredWithdrawals
+    from homewarden.store.database import EventStore
+
+    config = _config(args)
+    with EventStore.open(config.storage.resolved_database_url()) as store:
+        not_told = unpair_hub(
+            OffsiteFolder(config.storage.folder), force=args.force, ledger=StoredWithdrawals.of(store.engine)
+        )
     if not_told:
         print(f"unpaired here; the cloud was not told ({not_told}): revoke the hub on the cloud's account page")
     else:

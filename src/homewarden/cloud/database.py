@@ -23,6 +23,11 @@ MIGRATIONS_FOLDER = Path(__file__).with_name("migrations")
 # The cloud's revisions are its own line; a table of its own keeps them apart should one database hold both.
 VERSION_TABLE = "cloud_alembic_version"
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+# An API process runs at most 40 requests at once (AnyIO's thread pool); SQLAlchemy's default pool (5 + 10) made a
+# burst of reviewers wait for a connection. 20 kept, 20 more for a burst: 40 at most per process (PostgreSQL's
+# max_connections, 100 by default, bounds how many processes one database serves).
+POSTGRES_POOL_SIZE = 20
+POSTGRES_POOL_OVERFLOW = 20
 _URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
@@ -52,7 +57,7 @@ class CloudDatabase:
             _create_sqlite_folder(url, shown)
         try:
             # pool_pre_ping: a worker that idled through a PostgreSQL restart must not fail its next task.
-            engine = create_engine(url, connect_args=_connect_args(url), pool_pre_ping=True)
+            engine = create_engine(url, connect_args=_connect_args(url), pool_pre_ping=True, **_pool_args(url))
         except (SQLAlchemyError, ImportError) as error:
             raise UserError(f"cannot use database {shown}: {one_line(error, url)}") from error
         if url.get_backend_name() == "sqlite":
@@ -114,6 +119,13 @@ def _create_sqlite_folder(url: URL, shown: str) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"cannot create the folder for database {shown}: {error}") from error
+
+
+def _pool_args(url: URL) -> dict[str, Any]:
+    """Size PostgreSQL's pool for the API's thread pool, so a burst of requests does not queue for connections."""
+    if url.get_backend_name() != "postgresql":
+        return {}
+    return {"pool_size": POSTGRES_POOL_SIZE, "max_overflow": POSTGRES_POOL_OVERFLOW}
 
 
 def _connect_args(url: URL) -> dict[str, Any]:

@@ -26,6 +26,7 @@ OFFSITE_FOLDER = "offsite"
 DEVICE_KEY_FILE = "device-key.pem"
 PAIRING_FILE = "pairing.json"
 PROGRAM_KEY_FILE = "program-key.json"
+CHAIN_ARCHIVE_FOLDER = "cloud-chains"
 OBJECT_ID_KEY_FILE = "object-id-key"
 OBJECT_ID_KEY_SIZE = 32
 
@@ -144,9 +145,18 @@ class OffsiteFolder:
         except (OSError, ValueError) as exc:
             raise PairingError(f"{self.path / PROGRAM_KEY_FILE}: {exc}; unpair and pair again") from None
 
+    @property
+    def chain_archive_path(self) -> Path:
+        """Return the folder of earlier clouds' receipts and checkpoints, each file with the keys that check it."""
+        return self.path / CHAIN_ARCHIVE_FOLDER
+
     def forget_pairing(self) -> None:
-        """Delete the pairing, the device key and the pinned review keys: the hub is no longer anyone's."""
-        for path in (self.pairing_path, self.device_key_path, self.path / PROGRAM_KEY_FILE):
+        """Delete the pairing and the device key: the hub is no longer anyone's.
+
+        The pinned review keys stay (public keys, used for nothing while unpaired): they are what checks the receipts
+        and checkpoints the hub kept (`homewarden audit verify`), until a pairing with another cloud archives both.
+        """
+        for path in (self.pairing_path, self.device_key_path):
             path.unlink(missing_ok=True)
         fsync_folder(self.path)
 

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 RECEIPTS_SECONDS = 60.0
 RECEIPTS_CURSOR = "review_receipts_after"
+REVIEW_PROBLEM = "review_problem"
 NO_PROGRAM_KEY = "the cloud this hub is paired with gave no review program key: pair again with a newer cloud"
 CLOUD = Actor("cloud", "Homewarden Cloud")
 
@@ -195,7 +196,7 @@ class ReviewProgramLink:
             receipt = check_receipt(document, keys, pairing.home_id if pairing else None)
         except (ChainError, PairingError) as exc:
             log.error("review program: a receipt was refused: %s", exc)
-            self.outbox.set_state("review_problem", str(exc))
+            self.outbox.set_state(REVIEW_PROBLEM, str(exc))
             return 0
         if not self.chain.add_receipt(self.home_id, receipt):
             return 0
@@ -237,17 +238,17 @@ class ReviewProgramLink:
             check_extension(last_seq, last_head, checkpoint, links, receipts)
         except (ChainError, KeyError, TypeError, ValueError) as exc:
             log.error("review program: the cloud's checkpoint was refused: %s", exc)
-            self.outbox.set_state("review_problem", str(exc))
+            self.outbox.set_state(REVIEW_PROBLEM, str(exc))
             return
         self.chain.add_checkpoint(checkpoint, links)
-        self.outbox.set_state("review_problem", None)
+        self.outbox.set_state(REVIEW_PROBLEM, None)
 
     def problem(self) -> str | None:
         """Return what the offsite status shows of the review program: a broken key chain or a refused answer."""
         keys = self.keys()
         if keys is not None and keys.problem is not None:
             return keys.problem
-        return self.outbox.state("review_problem")
+        return self.outbox.state(REVIEW_PROBLEM)
 
 
 CONSENT_VERSION = "2026-12"

@@ -156,14 +156,21 @@ class OffsiteSync:
 
     def pair(self, cloud_url: str, code: str) -> Pairing:
         """Pair with a cloud (replacing an earlier pairing) and start sending everything to it."""
-        pairing = pair_hub(self.folder, cloud_url, code, hub_name(self.config), self._clock)
+        chain = None if self.review is None else self.review.chain
+        pairing = pair_hub(self.folder, cloud_url, code, hub_name(self.config), self._clock, chain)
         self._reconcile_now = True
         self.wake()
         return pairing
 
-    def unpair(self) -> str | None:
-        """Unpair (the cloud is told when it can be); return why the cloud was not told, if it was not."""
-        result = unpair_hub(self.folder)
+    def unpair(self, *, force: bool = False) -> str | None:
+        """Unpair (waiting withdrawals first; the cloud is told when it can be); return why it was not told."""
+        review = self.review
+        result = unpair_hub(
+            self.folder,
+            force=force,
+            ledger=None if review is None else review.donations,
+            deliver=None if review is None else review.attempt,
+        )
         self.wake()
         return result
 

@@ -45,6 +45,8 @@ TRIGGERS = ("false_alarm", "label")
 # The cloud takes a donated copy of at most this many bytes, sealed (docs/cloud-protocol.md).
 MAX_SEALED_COPY_BYTES = 16 * 1024 * 1024
 TOO_LARGE = "the copy is larger than the review program takes (16 MiB): donate a shorter clip"
+# A withdrawal the hub stopped waiting for: it was unpaired (forced) before the cloud acknowledged it.
+WITHDRAWAL_UNCONFIRMED = "unconfirmed"
 NOT_PAIRED = "the review program runs in Homewarden Cloud: pair this hub first"
 
 
@@ -137,6 +139,35 @@ class PreparedCopy:
 
 # Redaction and screening, given the original clip's bytes and whether to mask people: the copy, or a refusal.
 Preparer = Callable[[bytes, bool], "PreparedCopy | str"]
+
+
+class StoredWithdrawals:
+    """How withdrawals stand with the cloud, in the donations' table (for unpairing from a command too)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        """Work on the hub's database."""
+        self._sessions = sessions
+
+    @classmethod
+    def of(cls, engine: Engine) -> StoredWithdrawals:
+        """Work on ``engine``'s database."""
+        return cls(sessionmaker(engine, expire_on_commit=False))
+
+    def withdrawal_confirmed(self, donation_id: str, at: datetime) -> None:
+        """Record that the cloud acknowledged a withdrawal (its copy and labels are deleted)."""
+        with transaction(self._sessions, "confirm a withdrawal") as session:
+            row = session.get(Donation, donation_id)
+            if row is not None:
+                row.cloud_state = "withdrawn"
+                if row.withdrawal_confirmed_at is None:
+                    row.withdrawal_confirmed_at = at
+
+    def withdrawal_unconfirmed(self, donation_id: str) -> None:
+        """Record that the hub was unpaired before the cloud acknowledged a withdrawal (the privacy page says so)."""
+        with transaction(self._sessions, "record an unconfirmed withdrawal") as session:
+            row = session.get(Donation, donation_id)
+            if row is not None and row.withdrawal_confirmed_at is None:
+                row.cloud_state = WITHDRAWAL_UNCONFIRMED
 
 
 def aware(moment: datetime | None) -> datetime | None:
@@ -376,12 +407,11 @@ class Donations:
 
     def withdrawal_confirmed(self, donation_id: str, at: datetime) -> None:
         """Record that the cloud acknowledged a withdrawal (its copy and labels are deleted)."""
-        with self._session("confirm a withdrawal") as session:
-            row = session.get(Donation, donation_id)
-            if row is not None:
-                row.cloud_state = "withdrawn"
-                if row.withdrawal_confirmed_at is None:
-                    row.withdrawal_confirmed_at = at
+        StoredWithdrawals(self._sessions).withdrawal_confirmed(donation_id, at)
+
+    def withdrawal_unconfirmed(self, donation_id: str) -> None:
+        """Record that the hub was unpaired before the cloud acknowledged a withdrawal."""
+        StoredWithdrawals(self._sessions).withdrawal_unconfirmed(donation_id)
 
     def sent(self, donation_id: str, cloud_state: str, at: datetime) -> None:
         """Record that the cloud received a donated copy."""

@@ -14,12 +14,15 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import sessionmaker
 
 from homewarden.review.program_key import PinnedKeys, ProgramKeyError, canonical_json
+from homewarden.store.durable_files import make_private_folder
+from homewarden.store.keys import write_private_file
 from homewarden.store.review_models import CloudCheckpoint, CloudReceipt
 from homewarden.store.transactions import transaction
 
@@ -195,6 +198,32 @@ class CloudChainRecords:
                 )
             )
 
+    def archive(self, folder: Path, keys: PinnedKeys, cloud_url: str | None) -> Path | None:
+        """Move the kept receipts and checkpoints, with the keys they are checked with, to a file of ``folder``.
+
+        Another cloud's chain starts again at seq 1: mixed with this one, its receipts would look kept already and
+        its first checkpoint would not extend this chain's last. The archive stays for `homewarden audit verify`.
+        Return the file (None when nothing was kept).
+        """
+        receipts, checkpoints = self.receipts(), self.checkpoints()
+        if not receipts and not checkpoints:
+            return None
+        now = datetime.now(UTC)
+        document = {
+            "cloud_url": cloud_url,
+            "archived_at": now.isoformat(),
+            "program_keys": keys.document(),
+            "receipts": receipts,
+            "checkpoints": [[checkpoint, links] for checkpoint, links in checkpoints],
+        }
+        make_private_folder(folder)
+        path = folder / f"{now:%Y%m%dT%H%M%S%fZ}-{keys.current.key_id}.json"
+        write_private_file(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+        with transaction(self._sessions, "archive the cloud's receipts") as session:
+            session.execute(delete(CloudReceipt))
+            session.execute(delete(CloudCheckpoint))
+        return path
+
     def checkpoints(self) -> list[tuple[dict[str, Any], list[Link]]]:
         """Return every kept checkpoint with its links, oldest first."""
         with transaction(self._sessions, "read cloud checkpoints") as session:
@@ -216,8 +245,28 @@ class ChainReport:
 
 def verify_cloud_chain(records: CloudChainRecords, keys: PinnedKeys | None) -> ChainReport:
     """Check every kept receipt's signature, that each checkpoint extends the one before, receipts at their seq."""
-    receipts = records.receipts()
-    checkpoints = records.checkpoints()
+    return verify_chain_documents(records.receipts(), records.checkpoints(), keys)
+
+
+def verify_archived_chain(path: Path) -> ChainReport:
+    """Check an archived chain of an earlier cloud against the keys archived with it."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        keys = PinnedKeys.from_document(document["program_keys"]) if document.get("program_keys") else None
+        receipts = list(document["receipts"])
+        checkpoints = [
+            (dict(checkpoint), [(int(s), str(c), str(e)) for s, c, e in links])
+            for checkpoint, links in document["checkpoints"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError, ProgramKeyError) as exc:
+        return ChainReport(0, 0, [f"{path.name} cannot be read: {exc}"])
+    return verify_chain_documents(receipts, checkpoints, keys)
+
+
+def verify_chain_documents(
+    receipts: list[dict[str, Any]], checkpoints: list[tuple[dict[str, Any], list[Link]]], keys: PinnedKeys | None
+) -> ChainReport:
+    """Check receipts and checkpoints of one cloud's chain with that cloud's pinned keys."""
     problems: list[str] = []
     if keys is None:
         if receipts or checkpoints:

@@ -90,6 +90,7 @@ def test_staff_routes_admit_only_their_role_and_no_household_route_admits_staff(
     staff_routes = {route: policy for route, policy in policies.items() if policy in STAFF_POLICIES}
 
     assert staff_routes == {
+        ("GET", "/api/v1/staff/session"): "staff",
         ("DELETE", "/api/v1/staff/session"): "staff",
         ("GET", "/api/v1/workbench"): "reviewer",
         ("POST", "/api/v1/workbench/next"): "reviewer",

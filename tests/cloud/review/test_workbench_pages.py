@@ -15,6 +15,7 @@ from cloud.review.conftest import donate, new_donation_id, seal_to_program
 from cloud_process import CloudAccount, CloudProcess, start_cloud_serve
 from demo_process import CHROMIUM, CHROMIUM_ARGS, DESKTOP
 from homewarden.cloud.config import load_cloud_config
+from homewarden.cloud.review.labels import labelled_copies
 from homewarden.cloud.services import CloudServices
 from waiting import wait_for
 
@@ -71,11 +72,43 @@ def test_a_reviewer_watches_labels_and_the_admin_sees_only_counts(
         page.wait_for_function("() => document.getElementById('player').readyState >= 1", timeout=30000)
         assert page.evaluate("() => document.getElementById('player').duration") > 0
         assert page.evaluate("() => document.getElementById('player').src").startswith("blob:")
-        page.get_by_label("False alarm").check()
+        # Pause on a frame and drag a box with the mouse over the right half of the lower half of the picture.
+        page.evaluate("() => { document.getElementById('player').currentTime = 0.5; }")
+        page.wait_for_function("() => !document.getElementById('player').seeking", timeout=10000)
+        page.get_by_label("Box class").select_option("animal")
+        page.get_by_role("button", name="Pause and draw boxes").click()
+        overlay = page.locator("#overlay")
+        expect(overlay).to_be_visible()
+        frame = overlay.bounding_box()
+        video = page.locator("#player").bounding_box()
+        assert frame is not None
+        assert frame == video
+        page.mouse.move(frame["x"] + 0.5 * frame["width"], frame["y"] + 0.5 * frame["height"])
+        page.mouse.down()
+        page.mouse.move(frame["x"] + 0.7 * frame["width"], frame["y"] + 0.7 * frame["height"], steps=5)
+        page.mouse.move(frame["x"] + 0.9 * frame["width"], frame["y"] + 0.95 * frame["height"], steps=5)
+        page.mouse.up()
+        expect(page.locator("#boxes li")).to_have_count(1)
+        expect(page.locator("#boxes li")).to_contain_text("other animal at 0.50 s")
+        # A click is not a box.
+        page.mouse.click(frame["x"] + 0.2 * frame["width"], frame["y"] + 0.2 * frame["height"])
+        expect(page.locator("#boxes li")).to_have_count(1)
+        page.get_by_role("button", name="Done drawing").click()
+        expect(overlay).to_be_hidden()
+        page.get_by_role("radio", name="False alarm").check()
         page.get_by_label("Cause").select_option("pet")
-        page.get_by_label("What is it").fill("cat")
+        page.get_by_label("What is it").select_option("cat")
         page.get_by_role("button", name="Save labels").click()
         expect(page.locator("#message")).to_have_text("Labels saved.")
+        with services.database.session() as session:
+            [stored] = labelled_copies(session, [donation_id])
+        assert (stored.verdict, stored.cause, stored.label) == ("false_alarm", "pet", "cat")
+        [box] = stored.boxes
+        assert box["label"] == "animal"
+        assert box["t"] == pytest.approx(0.5, abs=0.05)
+        # The mouse moved in whole CSS pixels: the corners are the fractions dragged to within a pixel or two.
+        tolerance = 2 / min(frame["width"], frame["height"])
+        assert [box["x1"], box["y1"], box["x2"], box["y2"]] == pytest.approx([0.5, 0.5, 0.9, 0.95], abs=tolerance)
         expect(page.locator("#day")).to_contain_text("1 of 150")
         assert downloads == []
 

@@ -49,7 +49,9 @@ for_reviewer = _mark("reviewer")
 for_review_admin = _mark("review_admin")
 
 
-def get_services(request: Request) -> CloudServices:
+# The dependencies that neither wait nor block are coroutines: FastAPI runs a plain function in its thread pool, a hop
+# per dependency per request that fifty reviewers arriving at once queue for (docs/benchmarks.md, review next clip).
+async def get_services(request: Request) -> CloudServices:
     """Return the services the app was built with."""
     services: CloudServices = request.app.state.services
     return services
@@ -66,7 +68,7 @@ async def request_body(request: Request) -> bytes:
 Body = Annotated[bytes, Depends(request_body)]
 
 
-def bearer_token(request: Request) -> str:
+async def bearer_token(request: Request) -> str:
     """Return the bearer token of the request, or refuse it."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -93,14 +95,14 @@ def current_staff(services: Services, token: Annotated[str, Depends(bearer_token
     return services.staff.staff_for_token(token)
 
 
-def current_reviewer(staff: Annotated[StaffView, Depends(current_staff)]) -> StaffView:
+async def current_reviewer(staff: Annotated[StaffView, Depends(current_staff)]) -> StaffView:
     """Return the signed-in reviewer; an admin is refused (admins have no route to media)."""
     if staff.role != "reviewer":
         raise ForbiddenError("only reviewers use the workbench")
     return staff
 
 
-def current_review_admin(staff: Annotated[StaffView, Depends(current_staff)]) -> StaffView:
+async def current_review_admin(staff: Annotated[StaffView, Depends(current_staff)]) -> StaffView:
     """Return the signed-in admin of the review program."""
     if staff.role != "admin":
         raise ForbiddenError("only the review program's admins may do this")

@@ -7,6 +7,8 @@ when the next clip comes); there is no download control and no address to share.
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
@@ -33,7 +35,20 @@ SIGN_IN = """<section id="signin"><h2>Sign in</h2><form id="signin-form">
 
 STYLE = """<style>body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}
 section{margin:1.5rem 0}[hidden]{display:none}video{width:100%;background:#000}table{border-collapse:collapse}
-td,th{padding:.2rem .6rem;border-bottom:1px solid #ccc;text-align:left}</style>"""
+td,th{padding:.2rem .6rem;border-bottom:1px solid #ccc;text-align:left}
+#stage{position:relative}#stage video{display:block}
+#overlay{position:absolute;left:0;top:0;width:100%;height:100%;cursor:crosshair;touch-action:none}</style>"""
+
+# The verifier's classes (labels.CLASSES) as the reviewer reads them.
+CLASS_NAMES = {
+    "person": "person",
+    "cat": "cat",
+    "dog": "dog",
+    "animal": "other animal",
+    "vehicle": "vehicle",
+    "nothing": "nothing / false alarm",
+}
+CLASS_OPTIONS = "".join(f'<option value="{value}">{name}</option>' for value, name in CLASS_NAMES.items())
 
 WORKBENCH_PAGE = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -45,14 +60,23 @@ pseudonym. Your pseudonym and the time are burned into the picture.</p>
 <section id="bench" hidden><p id="day"></p>
 <p><button id="next">Next clip</button> <button id="signout">Sign out</button></p>
 <div id="clip" hidden><p id="about"></p>
+<div id="stage">
 <video id="player" controls controlslist="nodownload noplaybackrate" disablepictureinpicture playsinline></video>
-<form id="labels-form"><fieldset><legend>Verdict</legend>
+<canvas id="overlay" hidden></canvas></div>
+<form id="labels-form"><fieldset><legend>Boxes</legend>
+<p>Pause on a frame and drag a box around each thing you see; each box keeps its class and the clip's time.</p>
+<p><label>Box class <select id="box-class">{CLASS_OPTIONS}</select></label>
+<button type="button" id="draw">Pause and draw boxes</button>
+<button type="button" id="done-drawing" hidden>Done drawing</button></p>
+<ol id="boxes"></ol></fieldset>
+<fieldset><legend>Verdict</legend>
 <label><input type="radio" name="verdict" value="real_event" required> Real event</label>
 <label><input type="radio" name="verdict" value="false_alarm"> False alarm</label>
 <label>Cause <select name="cause"><option value="">(real event)</option><option>pet</option>
 <option value="shadow_or_light">shadow or light</option><option>insect</option><option>weather</option>
 <option>vehicle</option><option>other</option></select></label>
-<label>What is it <input name="label" required maxlength="64"></label></fieldset>
+<label>What is it <select name="label" required><option value="">(choose)</option>{CLASS_OPTIONS}</select></label>
+</fieldset>
 <p><button>Save labels</button> <button type="button" id="flag">Inappropriate content</button></p></form></div>
 </section>
 <p id="message" role="status"></p>
@@ -93,13 +117,70 @@ $('signout').onclick = async () => {
 
 WORKBENCH_SCRIPT = (
     COMMON_SCRIPT
+    + f"const CLASS_NAMES = {json.dumps(CLASS_NAMES)};\n"
     + """
 let assignment = null;
 let shown = null;
+// Boxes as fractions of the frame: the video keeps the clip's aspect ratio, so its box is the frame's.
+let boxes = [];
+let drag = null;
 $('player').addEventListener('contextmenu', (event) => event.preventDefault());
+function fraction(event) {
+  const r = $('overlay').getBoundingClientRect();
+  const clamp = (v) => Math.min(1, Math.max(0, v));
+  return [clamp((event.clientX - r.left) / r.width), clamp((event.clientY - r.top) / r.height)];
+}
+function paint() {
+  const canvas = $('overlay'); const r = canvas.getBoundingClientRect();
+  canvas.width = Math.round(r.width); canvas.height = Math.round(r.height);
+  const g = canvas.getContext('2d'); const w = canvas.width; const h = canvas.height;
+  g.clearRect(0, 0, w, h); g.lineWidth = 2; g.font = '14px system-ui, sans-serif';
+  const now = $('player').currentTime;
+  for (const b of [...boxes.filter((b) => Math.abs(b.t - now) < 0.05), ...(drag ? [drag] : [])]) {
+    g.strokeStyle = '#ff0'; g.strokeRect(b.x1 * w, b.y1 * h, (b.x2 - b.x1) * w, (b.y2 - b.y1) * h);
+    g.fillStyle = '#ff0'; g.fillText(CLASS_NAMES[b.label], b.x1 * w + 3, b.y1 * h + 15);
+  }
+}
+function listBoxes() {
+  const list = $('boxes'); list.replaceChildren();
+  boxes.forEach((b, index) => {
+    const item = document.createElement('li');
+    item.textContent = `${CLASS_NAMES[b.label]} at ${b.t.toFixed(2)} s `;
+    const remove = document.createElement('button');
+    remove.type = 'button'; remove.textContent = 'Remove';
+    remove.onclick = () => { boxes.splice(index, 1); listBoxes(); paint(); };
+    item.append(remove); list.append(item);
+  });
+}
+function drawing(on) {
+  $('overlay').hidden = !on; $('draw').hidden = on; $('done-drawing').hidden = !on;
+  if (on) { $('player').pause(); paint(); }
+}
+$('draw').onclick = () => drawing(true);
+$('done-drawing').onclick = () => drawing(false);
+$('overlay').onpointerdown = (event) => {
+  const [x, y] = fraction(event);
+  drag = {x0: x, y0: y, x1: x, y1: y, x2: x, y2: y, label: $('box-class').value};
+  $('overlay').setPointerCapture(event.pointerId);
+};
+$('overlay').onpointermove = (event) => {
+  if (!drag) return;
+  const [x, y] = fraction(event);
+  Object.assign(drag, {x1: Math.min(drag.x0, x), y1: Math.min(drag.y0, y), x2: Math.max(drag.x0, x),
+                       y2: Math.max(drag.y0, y)});
+  paint();
+};
+$('overlay').onpointerup = () => {
+  if (!drag) return;
+  const {x1, y1, x2, y2, label} = drag; drag = null;
+  // A click is not a box (the server refuses sides under half a percent of the frame).
+  if (x2 - x1 >= 0.01 && y2 - y1 >= 0.01) boxes.push({t: $('player').currentTime, x1, y1, x2, y2, label});
+  listBoxes(); paint();
+};
 function forget() {
   if (shown) { URL.revokeObjectURL(shown); shown = null; }
   $('player').removeAttribute('src'); $('player').load(); $('clip').hidden = true; assignment = null;
+  boxes = []; drag = null; listBoxes(); drawing(false);
 }
 async function show() {
   if (!token) { $('signin').hidden = false; $('bench').hidden = true; return; }
@@ -129,7 +210,7 @@ $('next').onclick = async () => {
 $('labels-form').onsubmit = async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
-  const labels = {verdict: form.get('verdict'), label: form.get('label')};
+  const labels = {verdict: form.get('verdict'), label: form.get('label'), boxes};
   if (form.get('cause')) labels.cause = form.get('cause');
   try {
     await call('POST', `/api/v1/workbench/assignments/${assignment.id}/labels`, labels);

@@ -23,8 +23,9 @@ from homewarden.cloud.api.deps import (
     for_staff,
     public,
 )
+from homewarden.cloud.review.labels import MAX_BOXES, MAX_CLIP_SECONDS, Labels
 from homewarden.cloud.review.reviewers import StaffView
-from homewarden.cloud.review.workbench import AssignmentView, Labels
+from homewarden.cloud.review.workbench import AssignmentView
 
 router = APIRouter(prefix="/api/v1", tags=["review workbench"])
 
@@ -60,6 +61,13 @@ class StaffSession(BaseModel):
     role: str
 
 
+class StaffWhoAmI(BaseModel):
+    """Who a staff session signs in: the role and the pseudonym receipts name them by."""
+
+    role: str
+    pseudonym: str
+
+
 class AssignmentPublic(BaseModel):
     """A clip handed to the reviewer: nothing of the home, the camera or when it was recorded."""
 
@@ -88,24 +96,28 @@ class MediaLinkPublic(BaseModel):
     expires_at: datetime
 
 
-class Box(Incoming):
-    """A box drawn on the clip: time in seconds, corners as fractions of the frame (the hub's label schema)."""
+# The verifier's classes (homewarden.cloud.review.labels.CLASSES, which a test keeps equal to this).
+ReviewClass = Literal["person", "cat", "dog", "animal", "vehicle", "nothing"]
 
-    t: float = Field(ge=0, le=3600)
+
+class Box(Incoming):
+    """A box drawn on a paused frame: its class, the clip's time in seconds, corners as fractions of the frame."""
+
+    t: float = Field(ge=0, le=MAX_CLIP_SECONDS)
     x1: float = Field(ge=0, le=1)
     y1: float = Field(ge=0, le=1)
     x2: float = Field(ge=0, le=1)
     y2: float = Field(ge=0, le=1)
-    label: str = Field(min_length=1, max_length=64)
+    label: ReviewClass
 
 
 class LabelsIn(Incoming):
-    """The reviewer's verdict on a clip (the hub's label schema)."""
+    """The reviewer's verdict on a clip, its class and the boxes drawn on it (checked again by the workbench)."""
 
     verdict: Literal["real_event", "false_alarm"]
     cause: Literal["pet", "shadow_or_light", "insect", "weather", "vehicle", "other"] | None = None
-    label: str = Field(min_length=1, max_length=64)
-    boxes: list[Box] = Field(default_factory=list, max_length=200)
+    label: ReviewClass
+    boxes: list[Box] = Field(default_factory=list, max_length=MAX_BOXES)
 
 
 class FlagIn(Incoming):
@@ -159,6 +171,13 @@ def staff_sign_in(body: StaffSignIn, request: Request, services: Services) -> St
     address = request.client.host if request.client else "unknown"
     token = services.staff.sign_in(body.username, body.password, body.code, address)
     return StaffSession(token=token, role=services.staff.staff_for_token(token).role)
+
+
+@router.get("/staff/session")
+@for_staff
+def staff_who_am_i(staff: CurrentStaff) -> StaffWhoAmI:
+    """Show who this session signs in (no more than the session check: the benchmark's baseline request)."""
+    return StaffWhoAmI(role=staff.role, pseudonym=staff.pseudonym)
 
 
 @router.delete("/staff/session", status_code=status.HTTP_204_NO_CONTENT)

@@ -124,7 +124,16 @@ function wireOffsite() {
       "Unpair",
     );
     if (!confirmed) return;
-    const done = await api("DELETE", "/api/offsite/pairing");
+    let done;
+    try {
+      done = await api("DELETE", "/api/offsite/pairing", null, { expect: [409] });
+    } catch (error) {
+      if (error.status !== 409) throw error;
+      // Withdrawals wait for a cloud that does not answer: the owner decides, knowing what stays unconfirmed.
+      const anyway = await confirmAction("Withdrawals are waiting", error.detail, "Unpair anyway");
+      if (!anyway) return;
+      done = await api("DELETE", "/api/offsite/pairing?force=true");
+    }
     toast(done.detail || "Unpaired", "success");
     loadOffsite();
   });
