@@ -431,6 +431,7 @@ class SettingsPublic(BaseModel):
     cameras: list[CameraSettingsPublic]
     track: list[str] = Field(description="Object labels the hub tracks.")
     min_scores: dict[str, float] = Field(description="Minimum detection score per label, where the config sets one.")
+    default_min_score: float = Field(description="The minimum score of a label the config sets none for.")
     retention: RetentionSettings
 
 
