@@ -189,8 +189,18 @@ def test_the_more_menu_opens_by_touch_and_fits_a_phone(browser: Browser, demo_hu
         page.get_by_test_id("nav-more-toggle").tap()
         menu = page.get_by_test_id("nav-more-menu")
         expect(menu).to_be_visible()
+        # Open, the menu lies over the page: each of its entries is what a tap at its centre reaches.
         for link in menu.locator("a").all():
             expect(link).to_be_in_viewport(ratio=1)
+            box = link.bounding_box()
+            assert box is not None
+            centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2]
+            assert link.evaluate("(a, at) => a.contains(document.elementFromPoint(...at))", centre)
+        overflow = page.evaluate(OVERFLOW)
+        assert overflow["scrollWidth"] <= overflow["width"], overflow
+        assert not overflow["out"], overflow
+        page.get_by_test_id("nav-more-toggle").tap()
+        expect(menu).to_be_hidden()
         assert_fits(page, "phone")
     finally:
         context.close()
