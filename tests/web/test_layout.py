@@ -284,3 +284,29 @@ def test_the_checks_catch_a_page_too_wide_and_a_control_under_the_bottom_bar(
         assert any(line.startswith("div[too-wide]") for line in overflow["out"]), overflow
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/live", "/arming", "/account"])
+def test_a_members_pages_fit_with_four_entries_and_no_more(
+    browser: Browser, demo_hub: DemoProcess, owner_on: BrowserContext, device: str, path: str
+) -> None:
+    headers = {"X-CSRF-Token": owner_on.request.get("/api/me").json()["csrf_token"]}
+    password = "layout member password"
+    added = owner_on.request.post(
+        "/api/members",
+        data={"username": "layout-member", "password": password, "cameras": ["living_room"]},
+        headers=headers,
+    )
+    assert added.status == 201, added.text()
+    context = new_context(browser, demo_hub, **DEVICES[device])
+    try:
+        signed_in = context.request.post("/api/auth/login", data={"username": "layout-member", "password": password})
+        assert signed_in.ok, signed_in.text()
+        page = context.new_page()
+        page.goto(path)
+        expect(page.get_by_test_id("signed-in-as")).to_contain_text("layout-member")
+        expect(page.get_by_test_id("nav-more")).to_have_count(0)
+        assert_fits(page, device)
+    finally:
+        context.close()
+        owner_on.request.delete(f"/api/members/{added.json()['id']}", headers=headers)
