@@ -3,7 +3,8 @@
     .venv/bin/python scripts/screenshots.py --out docs/images
 
 Starts the demo on a free port, creates the owner over the API, waits for the demo's stranger alarm and cat event,
-and saves timeline.png (desktop), event.png (the stranger alarm, its clip paused at 7 s) and timeline-phone.png.
+and saves timeline.png (desktop), event.png (the stranger alarm, its clip paused at 7 s), settings.png (a zone being
+drawn on the live picture), timeline-phone.png and event-phone.png (the cat's event at a phone's size).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def take_screenshots(base_url: str, token: str, out: Path) -> None:
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         desktop = browser.new_context(base_url=base_url, viewport=DESKTOP)
-        done = desktop.request.post("/api/setup", data={"token": token, **OWNER})
+        done = desktop.request.post("/api/setup", data={"token": token, "timezone": "Europe/Berlin", **OWNER})
         if not done.ok:
             raise SystemExit(f"setup failed: {done.status} {done.text()}")
         events = wait_for_demo_events(desktop)
@@ -69,7 +70,7 @@ def take_screenshots(base_url: str, token: str, out: Path) -> None:
         page.screenshot(path=out / "timeline.png")
 
         page.goto(f"/events/{events['person']['id']}")
-        expect(page.get_by_test_id("event-title")).to_contain_text("Person")
+        expect(page.get_by_test_id("event-title")).to_contain_text("Unfamiliar person")
         expect(page.get_by_test_id("event-snapshot")).to_have_js_property("complete", True)
         # Played up to 7 s (the stranger is in the room by then) and paused, rather than seeked there: after a bare
         # seek Chromium keeps its loading spinner over the frame.
@@ -80,12 +81,39 @@ def take_screenshots(base_url: str, token: str, out: Path) -> None:
         page.wait_for_timeout(500)
         page.screenshot(path=out / "event.png")
 
+        draw_a_zone(page)
+        page.screenshot(path=out / "settings.png")
+
         phone = browser.new_context(
-            base_url=base_url, viewport=PHONE, is_mobile=True, storage_state=desktop.storage_state()
+            base_url=base_url, viewport=PHONE, is_mobile=True, has_touch=True, storage_state=desktop.storage_state()
         )
         settle_timeline(phone.new_page())
         phone.pages[0].screenshot(path=out / "timeline-phone.png")
+        event_page = phone.new_page()
+        event_page.goto(f"/events/{events['cat']['id']}")
+        expect(event_page.get_by_test_id("event-snapshot")).to_have_js_property("complete", True)
+        event_page.wait_for_timeout(500)
+        event_page.screenshot(path=out / "event-phone.png")
         browser.close()
+
+
+def draw_a_zone(page: Page) -> None:
+    """Open the settings page and click four corners of a zone on the live picture (not saved), centred in view."""
+    page.goto("/settings")
+    camera = page.get_by_test_id("settings-cameras").locator("[data-testid^='settings-camera-']").first
+    camera_id = (camera.get_attribute("data-testid") or "").removeprefix("settings-camera-")
+    expect(page.get_by_test_id(f"draw-note-{camera_id}")).to_have_text(
+        "Click the corners of an area, then save it as a motion mask or a zone.", timeout=30_000
+    )
+    canvas = page.get_by_test_id(f"draw-canvas-{camera_id}")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    if box is None:
+        raise SystemExit("the settings page shows no live picture to draw on")
+    for fx, fy in [(0.05, 0.55), (0.4, 0.5), (0.45, 0.95), (0.05, 0.97)]:
+        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+    page.get_by_test_id(f"draw-zone-name-{camera_id}").fill("sofa")
+    canvas.evaluate("canvas => canvas.scrollIntoView({ block: 'center', behavior: 'instant' })")
 
 
 def main() -> int:
@@ -102,7 +130,7 @@ def main() -> int:
             code = demo.stop()
         if code != 0:
             raise SystemExit(f"the demo exited with {code}:\n{''.join(demo.logged)}")
-    for name in ("timeline.png", "event.png", "timeline-phone.png"):
+    for name in ("timeline.png", "event.png", "settings.png", "timeline-phone.png", "event-phone.png"):
         print(args.out / name)
     return 0
 

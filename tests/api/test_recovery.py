@@ -109,6 +109,25 @@ def test_inviting_without_cameras_asks_to_confirm(hub: Hub, owner: tuple[TestCli
     assert home["owners"] == ["olivia"]
 
 
+def test_adding_a_member_with_a_password_and_no_cameras_asks_to_confirm(
+    hub: Hub, owner: tuple[TestClient, str]
+) -> None:
+    client, _ = owner
+    body = {"username": "lena", "password": MEMBER_PASSWORD, "cameras": []}
+
+    refused = client.post("/api/members", json=body, headers=csrf_of(client))
+    nobody = [user["username"] for user in client.get("/api/members").json()]
+    confirmed = client.post("/api/members", json={**body, "confirm_no_cameras": True}, headers=csrf_of(client))
+
+    assert refused.status_code == 400
+    assert refused.json()["detail"].startswith("no camera picked: lena would see nothing until you give access")
+    assert "lena" not in nobody
+    assert confirmed.status_code == 201, confirmed.text
+    assert confirmed.json()["cameras"] == []
+    member = sign_in(hub, "lena", MEMBER_PASSWORD)
+    assert member.get("/api/home").json()["cameras"] == []
+
+
 def test_a_reset_link_ends_the_members_sessions_and_password_at_once(hub: Hub, owner: tuple[TestClient, str]) -> None:
     client, _ = owner
     invited = invite(client, "max", ["garden"])

@@ -125,6 +125,7 @@ def test_retention_and_the_disk_cap_apply_now_and_the_rest_after_a_restart(
     assert settings["cameras"][1]["enabled"] is False
     assert settings["cameras"][1]["motion_threshold"] == 45
     assert settings["min_scores"] == {"person": 0.6}
+    assert settings["default_min_score"] == 0.35
 
     removed = client.patch("/api/settings", json={"retention": {"max_gb": None}}, headers=csrf)
     assert removed.status_code == 200, removed.text

@@ -99,7 +99,7 @@ def test_a_new_password_signs_out_other_browsers_and_this_page_goes_on(
         csrf = owner_context.request.get("/api/me").json()["csrf_token"]
         added = owner_context.request.post(
             "/api/members",
-            data={"username": member.username, "password": member.password, "cameras": []},
+            data={"username": member.username, "password": member.password, "cameras": [], "confirm_no_cameras": True},
             headers={"X-CSRF-Token": csrf},
         )
         assert added.status == 201, added.text()
@@ -367,15 +367,27 @@ def test_a_member_invited_without_cameras_sets_a_password_and_is_told_whom_to_as
     browser: Browser, demo_hub: DemoProcess, owner: Owner, page: Page
 ) -> None:
     page.goto("/members")
+    # Cameras by the names the household reads (the demo's `living_room` has no `name:`: "Living room").
+    expect(page.get_by_test_id("member-add-cameras")).to_have_text("Living room")
     page.get_by_test_id("member-add-username").fill("lena")
     page.get_by_test_id("member-add-submit").click()
-    expect(page.get_by_test_id("confirm-dialog")).to_contain_text("Invite lena without cameras?")
-    page.get_by_test_id("confirm-ok").click()
+    # No camera picked and "No cameras yet" not ticked: the sentence stands at the cameras, nobody is invited.
+    expect(page.get_by_test_id("field-error-confirm_no_cameras")).to_have_text(
+        'Pick the cameras lena may watch, or tick "No cameras yet".'
+    )
+    expect(page.get_by_test_id("member-link")).to_be_hidden()
+    assert "lena" not in [user["username"] for user in page.request.get("/api/members").json()]
+    page.get_by_test_id("member-add-no-cameras").check()
+    expect(page.get_by_test_id("field-error-confirm_no_cameras")).to_be_hidden()
+    page.get_by_test_id("member-add-submit").click()
     link = page.get_by_test_id("member-link-url")
     expect(link).to_contain_text("/set-password#")
     url = link.inner_text().strip()
     lena_row = page.locator('[data-testid="member-row"][data-username="lena"]')
     expect(lena_row.get_by_test_id("member-invited")).to_be_visible()
+    expect(lena_row.get_by_test_id("member-no-cameras")).to_have_text(
+        "lena sees no camera yet: tick the cameras they may watch and save."
+    )
     member = new_context(browser, demo_hub)
     try:
         invited = member.new_page()

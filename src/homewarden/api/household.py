@@ -239,10 +239,21 @@ def list_members(caller: Caller, hub: Services) -> list[UserPublic]:
     return [user_public(user) for user in hub.accounts.members(_home_id(caller))]
 
 
-@router.post("/members", status_code=status.HTTP_201_CREATED)
+def _refuse_without_cameras(username: str, cameras: list[str], confirmed: bool) -> None:
+    # A member with no camera sees an empty app: the owner has to say so on purpose, not by forgetting to pick.
+    if not cameras and not confirmed:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"no camera picked: {username.strip()} would see nothing until you give access; pick cameras, "
+            "or confirm that they start with none",
+        )
+
+
+@router.post("/members", status_code=status.HTTP_201_CREATED, responses={400: {}})
 @allow(*OWNER)
 def add_member(body: MemberCreate, caller: Caller, hub: Services) -> UserPublic:
-    """Add a household member who may watch the given cameras."""
+    """Add a household member who may watch the given cameras (none only when confirmed)."""
+    _refuse_without_cameras(body.username, body.cameras, body.confirm_no_cameras)
     try:
         user = hub.accounts.create_user(body.username, body.password, "member", _home_id(caller), body.cameras)
     except (AccountError, WeakPasswordError) as exc:
@@ -257,12 +268,7 @@ SET_PASSWORD_PAGE = "/set-password"
 @allow(*OWNER)
 def invite_member(body: MemberInvite, caller: Caller, hub: Services) -> MemberInvited:
     """Invite a member who may watch the cameras picked: a one-time link on which they choose their password."""
-    if not body.cameras and not body.confirm_no_cameras:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            f"no camera picked: {body.username.strip()} would see nothing until you give access; pick cameras, "
-            "or confirm that they start with none",
-        )
+    _refuse_without_cameras(body.username, body.cameras, body.confirm_no_cameras)
     try:
         user, token, expires_at = hub.accounts.invite_member(
             body.username, _home_id(caller), body.cameras, caller.username

@@ -119,6 +119,9 @@ class MemberCreate(Incoming):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(max_length=1024)
     cameras: list[str] = Field(default_factory=list, max_length=100)
+    confirm_no_cameras: bool = Field(
+        default=False, description="Add them with no camera at all (they see nothing until given access)."
+    )
 
 
 class MemberInvite(Incoming):
@@ -428,6 +431,7 @@ class SettingsPublic(BaseModel):
     cameras: list[CameraSettingsPublic]
     track: list[str] = Field(description="Object labels the hub tracks.")
     min_scores: dict[str, float] = Field(description="Minimum detection score per label, where the config sets one.")
+    default_min_score: float = Field(description="The minimum score of a label the config sets none for.")
     retention: RetentionSettings
 
 

@@ -20,7 +20,7 @@ from homewarden.api.schemas import (
     SettingsPublic,
     SettingsSaved,
 )
-from homewarden.config.model import HomewardenConfig
+from homewarden.config.model import HomewardenConfig, LabelFilter
 from homewarden.config.writer import REMOVE, ConfigChange
 from homewarden.errors import Refusal, RefusedError
 from homewarden.events.wording import camera_display_name
@@ -148,6 +148,7 @@ def _settings_public(hub: HubServices) -> SettingsPublic:
         ],
         track=list(config.objects.track),
         min_scores={label: rule.min_score for label, rule in config.objects.filters.items()},
+        default_min_score=LabelFilter.model_fields["min_score"].default,
         retention=RetentionSettings(
             alarm_days=retention.alarm_days, other_days=retention.other_days, max_gb=retention.max_gb
         ),

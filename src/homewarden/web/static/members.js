@@ -1,19 +1,20 @@
 // Members (owner): the household's accounts, which cameras each one sees, adding and removing them.
-import { ApiError, api, busy, confirmAction, copyText, formatDateTime, h, showFormError, toast } from "/static/app.js";
+import { ApiError, api, busy, clearFieldErrors, confirmAction, copyText, formatDateTime, h, showAtField, showFieldErrors, toast } from "/static/app.js";
 
 const list = document.getElementById("members-list");
 const form = document.getElementById("member-add");
-const errorBox = document.getElementById("member-add-error");
 const addCameras = document.getElementById("member-add-cameras");
-let cameraNames = [];
+const noCamerasYet = document.getElementById("member-add-no-cameras");
+// The household reads cameras by their display names ("Front door"); the API takes their ids.
+let cameras = [];
 
 function cameraChecks(prefix, chosen, testidPrefix) {
-  return cameraNames.map((name) =>
+  return cameras.map((camera) =>
     h(
       "label",
       { class: "check" },
-      h("input", { type: "checkbox", name: "cameras", value: name, checked: chosen.includes(name), "data-testid": `${testidPrefix}-${name}`, id: `${prefix}-${name}` }),
-      ` ${name}`,
+      h("input", { type: "checkbox", name: "cameras", value: camera.name, checked: chosen.includes(camera.name), "data-testid": `${testidPrefix}-${camera.name}`, id: `${prefix}-${camera.name}` }),
+      ` ${camera.display_name}`,
     ),
   );
 }
@@ -23,8 +24,7 @@ function checkedCameras(container) {
 }
 
 function memberRow(member) {
-  const cameras = member.cameras || [];
-  const checks = h("div", { class: "checks", role: "group", "aria-label": `Cameras ${member.username} sees` }, cameraChecks(`member-${member.id}`, cameras, "member-camera"));
+  const checks = h("div", { class: "checks", role: "group", "aria-label": `Cameras ${member.username} sees` }, cameraChecks(`member-${member.id}`, member.cameras, "member-camera"));
   const save = h("button", { type: "button", class: "btn btn-small", "data-testid": "member-cameras-save" }, "Save cameras");
   const remove = h("button", { type: "button", class: "btn btn-ghost btn-small btn-danger-text", "data-testid": "member-remove", "aria-label": `Remove ${member.username}` }, "Remove");
   save.addEventListener("click", async () => {
@@ -32,6 +32,7 @@ function memberRow(member) {
     try {
       await api("PATCH", `/api/members/${encodeURIComponent(member.id)}`, { cameras: checkedCameras(checks) });
       toast(`${member.username} now sees ${checkedCameras(checks).length} camera(s)`, "success");
+      load();
     } finally {
       save.disabled = false;
     }
@@ -55,7 +56,10 @@ function memberRow(member) {
     h("div", { class: "row-main" }, h("strong", { "data-testid": "member-name" }, member.username), badge),
     reset,
     remove,
-    h("div", { class: "row-full" }, cameraNames.length ? checks : h("span", { class: "muted small" }, "No cameras configured."), cameraNames.length ? save : null),
+    cameras.length && !member.cameras.length
+      ? h("p", { class: "row-full muted small", "data-testid": "member-no-cameras" }, `${member.username} sees no camera yet: tick the cameras they may watch and save.`)
+      : null,
+    h("div", { class: "row-full" }, cameras.length ? checks : h("span", { class: "muted small" }, "No cameras configured."), cameras.length ? save : null),
   );
 }
 
@@ -95,28 +99,32 @@ document.getElementById("member-link-copy").addEventListener("click", () => {
   copyText(element.textContent, element);
 });
 
+// Ticking a camera and "No cameras yet" contradict each other: the latest choice wins.
+addCameras.addEventListener("change", () => {
+  if (checkedCameras(addCameras).length) noCamerasYet.checked = false;
+});
+noCamerasYet.addEventListener("change", () => {
+  if (noCamerasYet.checked) addCameras.querySelectorAll('input[name="cameras"]').forEach((input) => (input.checked = false));
+});
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  showFormError(errorBox, "");
+  clearFieldErrors(form);
   const username = form.username.value.trim();
-  if (!username) return showFormError(errorBox, "Choose a user name.");
-  const cameras = checkedCameras(addCameras);
-  // Cameras are picked on purpose: a member invited with none sees nothing, so that takes a confirmation.
-  const noCameras = cameras.length === 0;
-  if (noCameras) {
-    const confirmed = await confirmAction(
-      `Invite ${username} without cameras?`,
-      `${username} will see no camera and no event until you give access here.`,
-      "Invite without cameras",
-    );
-    if (!confirmed) return;
+  if (!username) return showAtField(form, "username", "Choose a user name.");
+  const picked = checkedCameras(addCameras);
+  // Cameras are picked on purpose: a member with none sees nothing, so that takes the "No cameras yet" tick.
+  if (!picked.length && !noCamerasYet.checked) {
+    return showAtField(form, "confirm_no_cameras", `Pick the cameras ${username} may watch, or tick "No cameras yet".`);
   }
   let answer;
   try {
-    answer = await busy(form, () => api("POST", "/api/members/invite", { username, cameras, confirm_no_cameras: noCameras }, { expect: [400, 409, 422] }));
+    answer = await busy(form, () =>
+      api("POST", "/api/members/invite", { username, cameras: picked, confirm_no_cameras: !picked.length }, { expect: [400, 409, 422] }),
+    );
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    showFormError(errorBox, error.detail);
+    showFieldErrors(form, error);
     return;
   }
   showLink(`Give ${username} this link to choose a password and sign in.`, answer);
@@ -125,10 +133,9 @@ form.addEventListener("submit", async (event) => {
 });
 
 async function init() {
-  const cameras = await api("GET", "/api/cameras");
-  cameraNames = cameras.map((camera) => camera.name);
+  cameras = await api("GET", "/api/cameras");
   addCameras.replaceChildren(
-    ...(cameraNames.length ? cameraChecks("member-add", [], "member-add-camera") : [h("span", { class: "muted small" }, "No cameras configured.")]),
+    ...(cameras.length ? cameraChecks("member-add", [], "member-add-camera") : [h("span", { class: "muted small" }, "No cameras configured.")]),
   );
   await load();
 }

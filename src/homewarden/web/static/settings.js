@@ -1,6 +1,6 @@
 // Settings (owner): cameras, what they look for and how long recordings are kept, saved to the hub's config file.
 // Field names are the config file's keys, so the hub's answer puts each problem at its field.
-import { ApiError, api, busy, clearFieldErrors, h, showAtField, showFieldErrors, showFormError } from "/static/app.js";
+import { ApiError, api, busy, capitalize, clearFieldErrors, h, showAtField, showFieldErrors, showFormError } from "/static/app.js";
 
 const form = document.getElementById("settings-form");
 const addForm = document.getElementById("camera-add");
@@ -79,8 +79,13 @@ function drawing(camera) {
     note.textContent = "Click the corners of an area, then save it as a motion mask or a zone.";
     redraw();
   });
+  const snapshotUrl = `/api/cameras/${encodeURIComponent(camera.id)}/snapshot.jpg`;
   picture.addEventListener("error", () => {
     note.textContent = "There is no live picture yet: the camera is not sending, or it starts after a restart.";
+    // A camera that is still starting sends its first picture within seconds: ask again while the page is open.
+    setTimeout(() => {
+      if (picture.isConnected) picture.src = `${snapshotUrl}?retry=${Date.now()}`;
+    }, 3000);
   });
   canvas.addEventListener("click", (event) => {
     const box = canvas.getBoundingClientRect();
@@ -105,7 +110,7 @@ function drawing(camera) {
       else throw error;
     }
   };
-  picture.src = `/api/cameras/${encodeURIComponent(camera.id)}/snapshot.jpg`;
+  picture.src = snapshotUrl;
   return h(
     "div",
     { class: "draw" },
@@ -138,13 +143,39 @@ function fill(settings) {
   document.getElementById("settings-path").textContent = settings.config_path;
   document.getElementById("settings-cameras").replaceChildren(...settings.cameras.map(cameraFields));
   form.elements.namedItem("objects.track").value = settings.track.join(", ");
-  const person = settings.min_scores.person;
-  form.elements.namedItem("objects.filters.person.min_score").value = person === undefined ? "" : person;
+  document.getElementById("settings-min-scores").replaceChildren(...scoreLabels(settings).map((label) => scoreField(label, settings)));
   form.elements.namedItem("storage.retention.alarm_days").value = settings.retention.alarm_days;
   form.elements.namedItem("storage.retention.other_days").value = settings.retention.other_days;
   const cap = settings.retention.max_gb;
   form.elements.namedItem("storage.retention.max_gb").value = cap === null ? "" : cap;
   form.hidden = false;
+}
+
+// Object filters: one minimum score per tracked label (and per label the config already filters).
+function scoreLabels(settings) {
+  return [...new Set([...settings.track, ...Object.keys(settings.min_scores)])];
+}
+
+function scoreField(label, settings) {
+  const id = `settings-min-score-${label}`;
+  const value = settings.min_scores[label];
+  return h(
+    "div",
+    { class: "field score-field" },
+    h("label", { for: id }, capitalize(label)),
+    h("input", {
+      id,
+      name: `objects.filters.${label}.min_score`,
+      type: "number",
+      min: 0,
+      max: 1,
+      step: 0.05,
+      value: value === undefined ? "" : value,
+      placeholder: String(settings.default_min_score),
+      "aria-describedby": "settings-min-scores-help",
+      "data-testid": id,
+    }),
+  );
 }
 
 function number(name) {
@@ -170,8 +201,12 @@ function changes() {
   }
   const track = form.elements.namedItem("objects.track").value.split(",").map((label) => label.trim()).filter(Boolean);
   if (track.join(",") !== loaded.track.join(",")) (body.objects ||= {}).track = track;
-  const person = number("objects.filters.person.min_score");
-  if (person !== null && person !== loaded.min_scores.person) (body.objects ||= {}).min_scores = { person };
+  const scores = {};
+  for (const label of scoreLabels(loaded)) {
+    const score = number(`objects.filters.${label}.min_score`);
+    if (score !== null && score !== loaded.min_scores[label]) scores[label] = score;
+  }
+  if (Object.keys(scores).length) (body.objects ||= {}).min_scores = scores;
   const retention = {};
   for (const key of ["alarm_days", "other_days"]) {
     const value = number(`storage.retention.${key}`);
