@@ -119,6 +119,9 @@ def next_clip_latency(args: argparse.Namespace, folder: Path, database_url: str)
             with httpx.Client(base_url=processes[index % len(processes)].base_url, timeout=60) as client:
                 headers = {"Authorization": f"Bearer {tokens[index]}"}
                 start.wait()
+                if args.arrival_spread:
+                    # Reviewers start their shifts over a spread of time, not in the same millisecond.
+                    time.sleep(arrivals[index])
                 for _ in range(args.rounds):
                     # The baseline: the cheapest authenticated request (the session check alone), at the same moment.
                     began = time.perf_counter()
@@ -151,6 +154,8 @@ def next_clip_latency(args: argparse.Namespace, folder: Path, database_url: str)
                     if args.think_seconds:
                         time.sleep(random.uniform(0, 2 * args.think_seconds))
 
+        spread = random.Random(7)
+        arrivals = [spread.uniform(0, args.arrival_spread) for _ in range(args.reviewers)]
         threads = [threading.Thread(target=reviewer, args=(index,)) for index in range(args.reviewers)]
         began = time.perf_counter()
         for thread in threads:
@@ -162,6 +167,7 @@ def next_clip_latency(args: argparse.Namespace, folder: Path, database_url: str)
         "reviewers": args.reviewers,
         "api_processes": args.api_processes,
         "think_seconds": args.think_seconds,
+        "arrival_spread": args.arrival_spread,
         "queued": args.homes * args.per_home,
         "nexts": len(latencies),
         "errors": errors[:5],
@@ -297,6 +303,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10, help="next+label rounds per reviewer")
     parser.add_argument(
         "--think-seconds", type=float, default=0.0, help="mean pause after labelling, as a reviewer watching (0: none)"
+    )
+    parser.add_argument(
+        "--arrival-spread",
+        type=float,
+        default=0.0,
+        help="reviewers start at random moments within this many seconds (0: all at once, the worst case)",
     )
     parser.add_argument("--homes", type=int, default=40)
     parser.add_argument("--per-home", type=int, default=25, help="queued donations per home")
