@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import logging
 import os
 import struct
@@ -19,7 +18,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from homewarden.store.durable_files import create_private_temporary, fsync_folder
+from homewarden.store.durable_files import create_once
 
 log = logging.getLogger(__name__)
 
@@ -105,20 +104,9 @@ class AccountSecretKeyFile:
         return AccountSecretKey(data[_KEY_HEADER.size :])
 
     def _create(self) -> AccountSecretKey:
-        # Written beside its place and linked in, never renamed over: the hub and a `users` command starting at
-        # once must not each make a key and seal with the one the other replaces. The loser reads the winner's.
-        descriptor, temporary = create_private_temporary(self.path)
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(_KEY_HEADER.pack(_KEY_MAGIC, _FORMAT_VERSION) + os.urandom(KEY_SIZE))
-                file.flush()
-                os.fsync(file.fileno())
-            with contextlib.suppress(FileExistsError):
-                os.link(temporary, self.path)
-                log.info("created the account-secrets key %s", self.path)
-        finally:
-            Path(temporary).unlink(missing_ok=True)
-        fsync_folder(self.path.parent)
+        # The hub and a `users` command starting at once must not each make a key: the loser reads the winner's.
+        if create_once(self.path, _KEY_HEADER.pack(_KEY_MAGIC, _FORMAT_VERSION) + os.urandom(KEY_SIZE)):
+            log.info("created the account-secrets key %s", self.path)
         key = self._read()
         if key is None:
             raise AccountSecretError(f"{self.path} vanished while it was made")

@@ -75,6 +75,28 @@ def write_durably(path: Path, chunks: Iterable[bytes]) -> int:
     return written
 
 
+def create_once(path: Path, content: bytes) -> bool:
+    """Write ``content`` to ``path`` unless it exists; return whether this call made it.
+
+    The file is written whole beside its place and linked in, never renamed over: of processes racing to make the same
+    key, the first one's wins and the others read it (a rename would let a loser replace a key already sealed with).
+    """
+    descriptor, temporary = create_private_temporary(path)
+    made = False
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+            made = True
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    fsync_folder(path.parent)
+    return made
+
+
 def fsync_folder(folder: Path) -> None:
     """Flush a folder's entries so a rename or unlink in it survives a power cut."""
     with contextlib.suppress(FileNotFoundError):

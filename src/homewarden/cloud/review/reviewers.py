@@ -9,8 +9,6 @@ receipts name a reviewer by a stable pseudonym (``r_`` and 8 hex digits), never 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import secrets
 import threading
@@ -34,7 +32,7 @@ from homewarden.cloud.models import ReviewStaff, ReviewStaffSession
 from homewarden.cloud.review.assignments import release_open_assignment
 from homewarden.cloud.throttle import SharedSignInThrottle
 from homewarden.errors import Refusal, RefusedError
-from homewarden.store.durable_files import create_private_temporary, fsync_folder, make_private_folder
+from homewarden.store.durable_files import create_once, make_private_folder
 
 Role = Literal["reviewer", "admin"]
 STAFF_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$")
@@ -108,19 +106,9 @@ class StaffSeedKey:
             return self._box
 
     def _create_once(self) -> None:
-        """Write a new key whole, then link it in place: of processes racing to make it, the first one's wins."""
+        """Make the key file; of processes racing to make it, the first one's wins."""
         make_private_folder(self.path.parent)
-        descriptor, temporary = create_private_temporary(self.path)
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(secrets.token_bytes(SecretBox.KEY_SIZE))
-                file.flush()
-                os.fsync(file.fileno())
-            with contextlib.suppress(FileExistsError):
-                os.link(temporary, self.path)
-            fsync_folder(self.path.parent)
-        finally:
-            os.unlink(temporary)
+        create_once(self.path, secrets.token_bytes(SecretBox.KEY_SIZE))
 
 
 class ReviewStaffAccounts:
