@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from homewarden.config.model import CameraConfig, HomewardenConfig
+from homewarden.config.wording import validation_message
 
 
 class ConfigError(Exception):
@@ -52,7 +53,7 @@ def describe_errors(exc: ValidationError) -> list[str]:
     lines = []
     for error in exc.errors(include_url=False):
         path = ".".join(str(part) for part in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
+        message = validation_message(error)
         if error["type"] == "extra_forbidden":
             message = "unknown key" + did_you_mean(error["loc"])
         lines.append(f"{path}: {message}" if path else message)
