@@ -12,13 +12,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from homewarden.api.deps import ANYONE_SIGNED_IN, CurrentUser, MaybeCaller, PageUser, allow, public
-from homewarden.i18n import N_, gettext, ngettext
+from homewarden.i18n import LANGUAGE_NAMES, N_, _, current_language, gettext, ngettext
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 # Templates mark text as {{ _("...") }}; newstyle gettext escapes and fills %(name)s placeholders itself.
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+templates.env.globals["current_language"] = current_language
 router = APIRouter(include_in_schema=False)
 
 HOUSEHOLD_ROLES = frozenset({"owner", "member"})
@@ -216,7 +217,15 @@ def privacy_page(request: Request, user: PageUser) -> HTMLResponse:
 @allow(*ANYONE_SIGNED_IN)
 def account_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the user's password, two-factor sign-in, API tokens and, for owners, the home key."""
-    return render(request, "account.html", user, title="Account", script="account")
+    return render(
+        request,
+        "account.html",
+        user,
+        title=_("Account"),
+        script="account",
+        account_language=request.app.state.services.accounts.language_of(user.id),
+        language_names=LANGUAGE_NAMES,
+    )
 
 
 # The web app manifest (installable on a phone's home screen); the icons are drawn in static/icon.svg and made into

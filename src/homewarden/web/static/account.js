@@ -417,7 +417,20 @@ document.getElementById("sign-out-everywhere").addEventListener("click", async (
   location.assign("/login");
 });
 
+// Language -----------------------------------------------------------------------------------------------------
+
+function wireLanguage() {
+  const form = document.getElementById("language-form");
+  const select = form.language;
+  select.addEventListener("change", async () => {
+    await busy(form, () => api("PATCH", "/api/me", { language: select.value || null }, { form }));
+    // The answer set (or cleared) the language cookie: the page comes back in the chosen language.
+    location.reload();
+  });
+}
+
 async function init() {
+  wireLanguage();
   wireHomeKey();
   wirePassword();
   wireTotp();
