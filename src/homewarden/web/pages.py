@@ -91,10 +91,11 @@ def script_messages(language: str) -> dict[str, str | list[str]]:
             or not any(path.startswith("web/static/") for path, _line in message.locations)
         ):
             continue
-        if isinstance(message.id, (tuple, list)) and all(message.string):
-            table[str(message.id[0])] = [str(form) for form in message.string]
-        elif isinstance(message.id, str) and message.string:
-            table[message.id] = str(message.string)
+        forms = message.string
+        if isinstance(message.id, (tuple, list)) and isinstance(forms, (tuple, list)) and all(forms):
+            table[str(message.id[0])] = [str(form) for form in forms]
+        elif isinstance(message.id, str) and isinstance(forms, str) and forms:
+            table[message.id] = forms
     return table
 
 
