@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.accounts import passwords, totp
 from homewarden.accounts.names import UserNameError, canonical_name, new_user_name
-from homewarden.i18n import _
+from homewarden.i18n import LANGUAGES, _
 from homewarden.store.account_models import (
     ApiToken,
     Home,
@@ -77,6 +77,8 @@ class UserRecord:
     cameras: tuple[str, ...]
     totp_enabled: bool
     password_set: bool = True
+    # The language chosen for pages and notifications ("en", "de"); None follows the browser.
+    language: str | None = None
 
     @property
     def shown_as(self) -> str:
@@ -261,6 +263,21 @@ class AccountStore:
         with self._session("read a user") as session:
             user = session.get(UserAccount, user_id)
             return None if user is None else self._record(session, user)
+
+    def set_language(self, user_id: int, language: str | None) -> UserRecord:
+        """Store the language a user chose (None: follow the browser)."""
+        if language is not None and language not in LANGUAGES:
+            # The API's schema refuses other values first; this guards the other callers.
+            raise AccountError(f"unknown language {language!r}: choose one of {', '.join(LANGUAGES)}")
+        with self._session("save the language") as session:
+            user = self._get_user(session, user_id)
+            user.language = language
+            return self._record(session, user)
+
+    def language_of(self, user_id: int) -> str | None:
+        """Return the language a user chose for what the hub tells them (None: none chosen, or no such user)."""
+        with self._session("read a user's language") as session:
+            return session.scalars(select(UserAccount.language).where(UserAccount.id == user_id)).first()
 
     def authenticate(self, username: str, password: str) -> UserRecord | None:
         """Return the user whose name and password these are, or None (a wrong name costs a wrong password's time)."""
@@ -675,6 +692,7 @@ class AccountStore:
             tuple(sorted(cameras)),
             user.totp_secret is not None,
             user.password_hash != NO_PASSWORD,
+            user.language,
         )
 
     def _check_cameras(self, session: Session, home_id: int, cameras: Sequence[str]) -> None:

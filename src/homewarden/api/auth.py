@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
@@ -20,8 +21,11 @@ from homewarden.api.deps import (
     allow,
     public,
 )
+from homewarden.api.language import LANGUAGE_COOKIE
 from homewarden.api.schemas import (
+    AccountUpdate,
     Done,
+    Language,
     LoginRequest,
     Me,
     PasswordChange,
@@ -48,6 +52,8 @@ from homewarden.store.keys import HomeKeyError, WrongPassphraseError
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["account"])
 TOTP_REQUIRED = "totp_required"
+# The language cookie lasts a year: the choice is the account's, re-sent at every sign-in.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
 
 def user_public(user: UserRecord) -> UserPublic:
@@ -60,6 +66,7 @@ def user_public(user: UserRecord) -> UserPublic:
         totp_enabled=user.totp_enabled,
         cameras=list(user.cameras),
         password_set=user.password_set,
+        language=cast(Language | None, user.language),
     )
 
 
@@ -78,6 +85,17 @@ def _set_session_cookie(hub: HubServices, response: Response, token: str) -> Non
         samesite="strict",
         max_age=14 * 24 * 3600,
         path="/",
+    )
+
+
+def _set_language_cookie(hub: HubServices, response: Response, language: str | None) -> None:
+    """Carry the account's language to every page of this browser, or forget it so the browser's language counts."""
+    if language is None:
+        response.delete_cookie(LANGUAGE_COOKIE, path="/", secure=hub.secure_cookies, samesite="lax")
+        return
+    # Not HttpOnly: nothing secret, and it must outlive the session so the sign-in page speaks it too.
+    response.set_cookie(
+        LANGUAGE_COOKIE, language, secure=hub.secure_cookies, samesite="lax", max_age=LANGUAGE_COOKIE_AGE, path="/"
     )
 
 
@@ -192,6 +210,7 @@ def login(body: LoginRequest, request: Request, hub: Services, response: Respons
             Actor("owner", user.username), "key_unlocked", "home key", home_id=user.home_id, detail="sign-in"
         )
     csrf = _start_session(hub, response, user)
+    _set_language_cookie(hub, response, user.language)
     return SignedIn(user=user_public(user), csrf_token=csrf)
 
 
@@ -216,7 +235,7 @@ def logout_everywhere(caller: Caller, hub: Services, response: Response) -> Done
 
 @router.get("/me")
 @allow(*ANYONE_SIGNED_IN, token_scope="events:read")
-def me(caller: Caller) -> Me:
+def me(caller: Caller, hub: Services) -> Me:
     """Return the caller."""
     return Me(
         id=caller.id,
@@ -226,7 +245,17 @@ def me(caller: Caller) -> Me:
         totp_enabled=caller.totp_enabled,
         cameras=list(caller.cameras),
         csrf_token=caller.csrf_token,
+        language=cast(Language | None, hub.accounts.language_of(caller.id)),
     )
+
+
+@router.patch("/me")
+@allow(*ANYONE_SIGNED_IN)
+def update_me(body: AccountUpdate, caller: Caller, hub: Services, response: Response) -> Me:
+    """Change the caller's own account: the language of pages and notifications (null follows the browser)."""
+    user = hub.accounts.set_language(caller.id, body.language)
+    _set_language_cookie(hub, response, user.language)
+    return Me(**user_public(user).model_dump(), csrf_token=caller.csrf_token)
 
 
 @router.post("/me/password", responses={429: {}})
