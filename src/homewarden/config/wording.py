@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from babel.numbers import format_decimal
+
 from homewarden.i18n import ENGLISH, N_, _, current_language
 
 # Pydantic error type → the sentence, with the names of the error's context as placeholders.
@@ -66,6 +68,8 @@ def validation_message(error: Mapping[str, Any]) -> str:
 
 
 def _shown(value: Any) -> str:
-    """Return a context value as the reader sees it: pydantic's "'a' or 'b'" choices read as "a, b"."""
+    """Return a context value as the reader sees it: numbers in the language's format, choices as "a, b"."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format_decimal(value, locale=current_language())
     text = str(value)
     return text.replace("' or '", ", ").replace("', '", ", ").strip("'") if "'" in text else text
