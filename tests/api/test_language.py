@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from api.conftest import Hub, csrf_of, set_up_owner
-
 from homewarden.api.language import LANGUAGE_COOKIE
 
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
