@@ -7,6 +7,7 @@ import pyotp
 from api.conftest import OWNER_PASSWORD, Hub, csrf_of, set_up_owner, sign_in
 from homewarden.accounts.store import digest
 from homewarden.api.deps import SESSION_COOKIE
+from homewarden.api.language import LANGUAGE_COOKIE
 
 
 def test_setup_link_works_once_and_makes_the_home_key(hub: Hub) -> None:
@@ -132,3 +133,38 @@ def test_api_token_scopes_and_revocation(hub: Hub) -> None:
     assert owner.delete(f"/api/tokens/{listed[0]['id']}", headers=csrf_of(owner)).status_code == 200
     assert integration.get("/api/events", headers=bearer).status_code == 401
     assert integration.get("/api/events", headers={"Authorization": "Bearer hw_made_up"}).status_code == 401
+
+
+def test_the_account_language_is_stored_sent_as_a_cookie_at_sign_in_and_cleared_to_follow_the_browser(
+    hub: Hub,
+) -> None:
+    owner = set_up_owner(hub)
+    assert owner.get("/api/me").json()["language"] is None
+    refused = owner.patch("/api/me", json={"language": "fr"}, headers=csrf_of(owner))
+    assert refused.status_code == 422
+    chosen = owner.patch("/api/me", json={"language": "de"}, headers=csrf_of(owner))
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["language"] == "de"
+    cookie = chosen.headers["set-cookie"]
+    assert cookie.startswith(f"{LANGUAGE_COOKIE}=de;")
+    assert "SameSite=lax" in cookie
+    assert "Path=/" in cookie
+    assert "Max-Age=31536000" in cookie
+    assert "HttpOnly" not in cookie
+    # The notifiers ask the store, not a request.
+    user_id = owner.get("/api/me").json()["id"]
+    assert hub.services.accounts.language_of(user_id) == "de"
+    assert hub.services.accounts.language_of(user_id + 1000) is None
+
+    # Another browser (English) gets the account's language when it signs in.
+    elsewhere = sign_in(hub, "olivia", OWNER_PASSWORD)
+    assert elsewhere.cookies[LANGUAGE_COOKIE] == "de"
+    assert elsewhere.get("/api/me").json()["language"] == "de"
+
+    cleared = owner.patch("/api/me", json={"language": None}, headers=csrf_of(owner))
+    assert cleared.json()["language"] is None
+    assert f'{LANGUAGE_COOKIE}=""' in cleared.headers["set-cookie"]
+    assert "Max-Age=0" in cleared.headers["set-cookie"]
+    assert hub.services.accounts.language_of(user_id) is None
+    again = sign_in(hub, "olivia", OWNER_PASSWORD)
+    assert LANGUAGE_COOKIE not in again.cookies

@@ -278,6 +278,10 @@ MATRIX: dict[tuple[str, str], Row] = {
         undo=_new_session,
     ),
     ("GET", "/api/me"): Row(Call("GET", "/api/me"), who(anonymous=401, olivia=200, max=200, bob=200, token=200)),
+    # Null: follow the browser, as every test account does already.
+    ("PATCH", "/api/me"): Row(
+        Call("PATCH", "/api/me", json={"language": None}), who(anonymous=401, olivia=200, max=200, bob=200, token=403)
+    ),
     ("POST", "/api/me/password"): Row(
         Call("POST", "/api/me/password", json={"current_password": WRONG_PASSWORD, "new_password": NEW_PASSWORD}),
         who(anonymous=401, olivia=400, max=400, bob=400, token=403),

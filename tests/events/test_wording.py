@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from homewarden.config import HomewardenConfig
-from homewarden.events.wording import camera_display_name, camera_names, event_sentence, place
+from homewarden.events.wording import camera_display_name, camera_names, event_sentence, place, subject
+from homewarden.i18n import use_language
 
 
 @pytest.mark.parametrize(
@@ -43,3 +44,27 @@ def test_an_event_reads_as_a_sentence(label: str, sub_label: str | None, camera:
 
 def test_the_place_of_an_empty_name_is_nothing() -> None:
     assert place("") == ""
+
+
+@pytest.mark.parametrize(
+    ("label", "sub_label", "camera", "sentence"),
+    [
+        ("person", "unknown", "Haustür", "Unbekannte Person – Haustür"),
+        ("person", "stranger", "Einfahrt", "Unbekannte Person – Einfahrt"),
+        ("person", "Anna", "Haustür", "Anna – Haustür"),
+        ("person", None, "Garten", "Person – Garten"),
+        ("cat", None, "Wohnzimmer", "Katze – Wohnzimmer"),
+        ("motorcycle", None, "Front door", "Motorrad – Front door"),
+        ("dog", None, "CAM 2", "Hund – CAM 2"),
+        # A label without a German word keeps the detector's English one rather than showing nothing.
+        ("kite", None, "Garten", "Kite – Garten"),
+    ],
+)
+def test_in_german_the_camera_is_named_as_written_after_a_dash(
+    label: str, sub_label: str | None, camera: str, sentence: str
+) -> None:
+    with use_language("de"):
+        assert event_sentence(label, sub_label, camera) == sentence
+        assert sentence == f"{subject(label, sub_label)} {place(camera)}"
+    # Outside the block the hub speaks English again.
+    assert event_sentence(label, sub_label, "Front door").endswith("at the front door")

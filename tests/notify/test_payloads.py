@@ -6,8 +6,9 @@ import time
 
 from homewarden.events.intrusions import IntrusionSummary
 from homewarden.events.record import EventRecord, IntrusionRecord
+from homewarden.i18n import use_language
 from homewarden.notify.bus import EventEnded, EventUpdated, IntrusionChanged
-from homewarden.notify.payloads import AlarmMemory, intrusion_public, outgoing
+from homewarden.notify.payloads import AlarmMemory, event_public, intrusion_public, outgoing
 
 
 def alarm(event_id: str, intrusion: str | None) -> EventUpdated:
@@ -57,3 +58,12 @@ def test_the_public_intrusion_counts_names_and_strangers_and_shows_the_first_ala
     assert shown.snapshot_url == "/api/events/b/snapshot.jpg"
     assert shown.duration == 8.0
     assert [e.id for e in shown.events] == ["a", "b", "c"]
+
+
+def test_a_webhook_speaks_english_even_when_sent_while_german_is_spoken() -> None:
+    ended = EventRecord("e", "front_door", "cat", 0.9, 1.0, 2.0, True, (0, 0, 1, 1), None, alarm=True)
+    with use_language("de"):
+        [end, _alarm] = outgoing(EventEnded(ended), AlarmMemory(), {"front_door": "Front door"})
+        # The REST API, serving a German request, says it in German.
+        assert event_public(ended, {"front_door": "Front door"}).title == "Katze – Front door"
+    assert (end.data["title"], end.data["place"]) == ("Cat at the front door", "at the front door")

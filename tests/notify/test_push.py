@@ -424,3 +424,36 @@ def test_a_camera_pushes_at_most_one_alarm_per_min_interval(household: Household
     # Without a limit (0) every intrusion is pushed.
     unlimited = _notifier(household)
     assert [unlimited.notify(m) for m in (first, second)] == [1, 1]
+
+
+def test_each_browser_reads_the_doorbell_in_its_users_language(household: Household, push_service: PushService) -> None:
+    household.accounts.set_language(household.user_ids["max"], "de")
+    event_id = str(uuid.uuid4())
+
+    assert _notifier(household).notify(DoorbellPressed("garden", event_id, time.time(), "stranger", b"")) == 2
+
+    received = {r.path.rsplit("/", 1)[1]: r for r in push_service.wait_for(2)}
+    olivia = household.browsers["olivia"].decrypt(received["olivia"])
+    max_ = household.browsers["max"].decrypt(received["max"])
+    assert (olivia["title"], olivia["body"]) == ("Doorbell", "Unfamiliar person in the back garden")
+    # German names the camera as the owner wrote it, after a dash: no article has to agree with it.
+    assert (max_["title"], max_["body"]) == ("Türklingel", "Unbekannte Person – Back garden")
+    assert max_["url"] == olivia["url"] == f"/events/{event_id}"
+
+
+def test_a_member_who_chose_no_language_reads_the_owners(household: Household, push_service: PushService) -> None:
+    household.accounts.set_language(household.user_ids["olivia"], "de")
+    down_at = time.time() - 600
+
+    assert _notifier(household).notify(CameraOffline("garden", down_at, "connection refused", "away", down_at + 300))
+
+    for request in push_service.wait_for(2):
+        message = household.browsers[request.path.rsplit("/", 1)[1]].decrypt(request)
+        assert (message["title"], message["body"]) == (
+            "Kamera offline",
+            "Die Kamera „Back garden“ ist seit 5 min offline (connection refused)",
+        )
+    # Bob's home has an owner who chose nothing: English, as before.
+    assert _notifier(household).notify(_alarm("shed", str(uuid.uuid4()))) == 1
+    [bob] = [r for r in push_service.wait_for(3) if r.path.endswith("/bob")]
+    assert household.browsers["bob"].decrypt(bob)["body"] == "Unfamiliar person in the shed"

@@ -91,7 +91,7 @@ def test_migrations_form_a_single_line_of_revisions() -> None:
     finally:
         engine.dispose()
 
-    assert scripts.get_heads() == ["0012"]
+    assert scripts.get_heads() == ["0013"]
     # The shortcut that opens a current database without Alembic must name the same head.
     assert scripts.get_heads() == [SCHEMA_HEAD]
 
@@ -248,6 +248,30 @@ def test_password_links_come_and_go_with_revision_0011(database_url: str, direct
         command.upgrade(config, "head")
         assert connection.execute(text("SELECT count(*) FROM password_link")).scalar() == 0
         connection.execute(text("DELETE FROM user_account"))
+
+
+def test_account_language_comes_and_goes_with_revision_0013(database_url: str, direct_engine: Engine) -> None:
+    """0013 adds the account's language (None for existing accounts); going back to 0012 drops only that column."""
+    EventStore.open(database_url).close()
+    with direct_engine.begin() as connection:
+        config = migration_config(connection)
+        command.downgrade(config, "0012")
+        assert "language" not in {column["name"] for column in inspect(connection).get_columns("user_account")}
+        connection.execute(text("INSERT INTO home (id, name) VALUES (1, 'Home')"))
+        connection.execute(
+            text(
+                "INSERT INTO user_account (id, username, canonical_name, role, home_id, password_hash) "
+                "VALUES (1, 'max', 'max', 'member', 1, '!invited')"
+            )
+        )
+        command.upgrade(config, "head")
+        assert connection.execute(text("SELECT username, language FROM user_account")).one() == ("max", None)
+        connection.execute(text("UPDATE user_account SET language = 'de'"))
+        command.downgrade(config, "0012")
+        assert connection.execute(text("SELECT username FROM user_account")).scalar() == "max"
+        command.upgrade(config, "head")
+        connection.execute(text("DELETE FROM user_account"))
+        connection.execute(text("DELETE FROM home"))
 
 
 def test_intrusions_revision_0010_links_events_and_goes_back_without_losing_them(

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from fontTools.unicodedata import script_extension, script_name
 
+from homewarden.i18n import _
+
 MAX_NAME_LENGTH = 64
 PROGRAM_PREFIX = "review."
 NAME_PUNCTUATION = frozenset("._-")
@@ -68,17 +70,19 @@ def new_user_name(name: str, *, household: bool) -> UserName:
     shown = unicodedata.normalize("NFKC", name.strip())
     canonical = canonical_name(shown)
     if not shown:
-        raise UserNameError("a user name needs at least one letter or digit")
+        raise UserNameError(_("a user name needs at least one letter or digit"))
     if max(len(shown), len(canonical)) > MAX_NAME_LENGTH:
-        raise UserNameError(f"a user name has at most {MAX_NAME_LENGTH} characters")
+        raise UserNameError(_("a user name has at most {count} characters").format(count=MAX_NAME_LENGTH))
     _check_characters(shown)
     own_part = canonical
     if canonical.startswith(PROGRAM_PREFIX):
         if household:
-            raise UserNameError(f"names starting with {PROGRAM_PREFIX!r} belong to review-program accounts")
+            raise UserNameError(
+                _("names starting with {prefix!r} belong to review-program accounts").format(prefix=PROGRAM_PREFIX)
+            )
         own_part = canonical[len(PROGRAM_PREFIX) :]
     if not any(unicodedata.category(char)[0] in "LN" for char in own_part):
-        raise UserNameError("a user name needs at least one letter or digit")
+        raise UserNameError(_("a user name needs at least one letter or digit"))
     _check_one_script(own_part)
     return UserName(shown, canonical)
 
@@ -91,27 +95,39 @@ def _check_characters(name: str) -> None:
     marks = 0
     for position, char in enumerate(name, start=1):
         category = unicodedata.category(char)
-        where = f"{_describe(char)}, character {position}"
+        where = _("{char}, character {position}").format(char=_describe(char), position=position)
         if char.isspace() or category[0] == "Z":
-            raise UserNameError(f"a user name cannot hold spaces or other blank characters ({where})")
+            raise UserNameError(
+                _("a user name cannot hold spaces or other blank characters ({where})").format(where=where)
+            )
         if category == "Cc":
-            raise UserNameError(f"a user name cannot hold control characters ({where})")
+            raise UserNameError(_("a user name cannot hold control characters ({where})").format(where=where))
         if category == "Cf" or ord(char) in INVISIBLE_CODE_POINTS:
             raise UserNameError(
-                f"a user name cannot hold invisible or text-direction characters ({where}): "
-                "they make one name look like another"
+                _(
+                    "a user name cannot hold invisible or text-direction characters ({where}): "
+                    "they make one name look like another"
+                ).format(where=where)
             )
         if category == "Cs":
-            raise UserNameError(f"a user name cannot hold a lone surrogate (character {position})")
+            raise UserNameError(
+                _("a user name cannot hold a lone surrogate (character {position})").format(position=position)
+            )
         if category in ("Cn", "Co"):
-            raise UserNameError(f"a user name cannot hold unassigned or private-use characters ({where})")
+            raise UserNameError(
+                _("a user name cannot hold unassigned or private-use characters ({where})").format(where=where)
+            )
         marks = marks + 1 if category[0] == "M" else 0
         if marks and position == marks:
-            raise UserNameError(f"a user name cannot start with a combining mark ({where})")
+            raise UserNameError(_("a user name cannot start with a combining mark ({where})").format(where=where))
         if marks > MAX_MARKS_PER_LETTER:
-            raise UserNameError(f"a user name has at most {MAX_MARKS_PER_LETTER} accents on one letter ({where})")
+            raise UserNameError(
+                _("a user name has at most {count} accents on one letter ({where})").format(
+                    count=MAX_MARKS_PER_LETTER, where=where
+                )
+            )
         if category[0] not in "LM" and category != "Nd" and char not in NAME_PUNCTUATION:
-            raise UserNameError(f"a user name holds letters, digits and . _ - only ({where})")
+            raise UserNameError(_("a user name holds letters, digits and . _ - only ({where})").format(where=where))
 
 
 def _check_one_script(name: str) -> None:
@@ -128,10 +144,17 @@ def _check_one_script(name: str) -> None:
             common &= augmented
         else:
             raise UserNameError(
-                f"a user name uses one alphabet: {_describe(char)} is {_script_of(char)} but {_describe(first)} is "
-                f"{_script_of(first)} (letters that look alike in another alphabet would impersonate a name)"
+                _(
+                    "a user name uses one alphabet: {char} is {script} but {first} is {first_script} (letters that "
+                    "look alike in another alphabet would impersonate a name)"
+                ).format(
+                    char=_describe(char),
+                    script=_script_of(char),
+                    first=_describe(first),
+                    first_script=_script_of(first),
+                )
             )
 
 
 def _script_of(char: str) -> str:
-    return " or ".join(sorted(script_name(script) for script in script_extension(char)))
+    return _(" or ").join(sorted(script_name(script) for script in script_extension(char)))

@@ -8,6 +8,8 @@ import unicodedata
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from homewarden.i18n import _
+
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 
@@ -36,9 +38,9 @@ def check_new_password(password: str) -> None:
     """Refuse a password that is too short or absurdly long."""
     length = len(_normalise(password).strip())
     if length < MIN_PASSWORD_LENGTH:
-        raise WeakPasswordError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise WeakPasswordError(_("a password needs at least {count} characters").format(count=MIN_PASSWORD_LENGTH))
     if length > MAX_PASSWORD_LENGTH:
-        raise WeakPasswordError(f"a password has at most {MAX_PASSWORD_LENGTH} characters")
+        raise WeakPasswordError(_("a password has at most {count} characters").format(count=MAX_PASSWORD_LENGTH))
 
 
 def hash_password(password: str) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.accounts import passwords, totp
 from homewarden.accounts.names import UserNameError, canonical_name, new_user_name
+from homewarden.i18n import LANGUAGES, _
 from homewarden.store.account_models import (
     ApiToken,
     Home,
@@ -76,6 +77,8 @@ class UserRecord:
     cameras: tuple[str, ...]
     totp_enabled: bool
     password_set: bool = True
+    # The language chosen for pages and notifications ("en", "de"); None follows the browser.
+    language: str | None = None
 
     @property
     def shown_as(self) -> str:
@@ -228,7 +231,7 @@ class AccountStore:
         if password is not None:
             passwords.check_new_password(password)
         if home_id is None:
-            raise AccountError(f"a {role} needs a home")
+            raise AccountError(_("an owner needs a home") if role == "owner" else _("a member needs a home"))
         username = name.shown
         try:
             with self._session(f"create user {username!r}") as session:
@@ -236,7 +239,7 @@ class AccountStore:
                     self._check_cameras(session, home_id, cameras)
                 taken = select(UserAccount.id).where(UserAccount.canonical_name == name.canonical)
                 if session.scalars(taken).first() is not None:
-                    raise AccountError(f"the user name {username!r} is taken")
+                    raise AccountError(_("the user name {name!r} is taken").format(name=username))
                 user = UserAccount(
                     username=username,
                     canonical_name=name.canonical,
@@ -252,7 +255,7 @@ class AccountStore:
                 return self._record(session, user)
         except StoreError as exc:
             if isinstance(exc.__cause__, IntegrityError):
-                raise AccountError(f"the user name {username!r} is taken") from None
+                raise AccountError(_("the user name {name!r} is taken").format(name=username)) from None
             raise
 
     def user(self, user_id: int) -> UserRecord | None:
@@ -260,6 +263,21 @@ class AccountStore:
         with self._session("read a user") as session:
             user = session.get(UserAccount, user_id)
             return None if user is None else self._record(session, user)
+
+    def set_language(self, user_id: int, language: str | None) -> UserRecord:
+        """Store the language a user chose (None: follow the browser)."""
+        if language is not None and language not in LANGUAGES:
+            # The API's schema refuses other values first; this guards the other callers.
+            raise AccountError(f"unknown language {language!r}: choose one of {', '.join(LANGUAGES)}")
+        with self._session("save the language") as session:
+            user = self._get_user(session, user_id)
+            user.language = language
+            return self._record(session, user)
+
+    def language_of(self, user_id: int) -> str | None:
+        """Return the language a user chose for what the hub tells them (None: none chosen, or no such user)."""
+        with self._session("read a user's language") as session:
+            return session.scalars(select(UserAccount.language).where(UserAccount.id == user_id)).first()
 
     def authenticate(self, username: str, password: str) -> UserRecord | None:
         """Return the user whose name and password these are, or None (a wrong name costs a wrong password's time)."""
@@ -286,7 +304,7 @@ class AccountStore:
         with self._session("change a password") as session:
             user = self._get_user(session, user_id)
             if not passwords.verify_password(user.password_hash, current):
-                raise WrongCredentialsError("the current password is wrong")
+                raise WrongCredentialsError(_("the current password is wrong"))
             user.password_hash = passwords.hash_password(new)
             return self._end_sessions_after_new_password(session, user, session_token, revoke_tokens)
 
@@ -330,7 +348,7 @@ class AccountStore:
         with self._session("change a member's cameras") as session:
             user = self._get_user(session, user_id)
             if user.role != "member" or user.home_id is None:
-                raise AccountError("only members have per-camera permissions (owners see every camera)")
+                raise AccountError(_("only members have per-camera permissions (owners see every camera)"))
             self._check_cameras(session, user.home_id, cameras)
             session.execute(delete(UserCamera).where(UserCamera.user_id == user_id))
             session.add_all(UserCamera(user_id=user_id, camera=camera) for camera in set(cameras))
@@ -439,7 +457,7 @@ class AccountStore:
                 .returning(PasswordLink.user_id, PasswordLink.expires_at)
             ).first()
             if link is None or as_utc(link.expires_at) <= moment:
-                raise AccountError("this link is not valid: it was used, replaced by a newer one, or has expired")
+                raise AccountError(_("this link is not valid: it was used, replaced by a newer one, or has expired"))
             user = self._get_user(session, link.user_id)
             user.password_hash = passwords.hash_password(password)
             session.execute(delete(WebSession).where(WebSession.user_id == user.id))
@@ -465,10 +483,10 @@ class AccountStore:
         with self._session("confirm two-factor enrolment") as session:
             user = self._get_user(session, user_id)
             if user.totp_pending_secret is None:
-                raise AccountError("start two-factor enrolment first")
+                raise AccountError(_("start two-factor enrolment first"))
             step = totp.accepted_step(self._open_totp(user.id, user.totp_pending_secret), code, None)
             if step is None:
-                raise AccountError("that code is not right: check the authenticator app's clock")
+                raise AccountError(_("that code is not right: check the authenticator app's clock"))
             user.totp_secret, user.totp_pending_secret, user.totp_last_step = user.totp_pending_secret, None, step
 
     def disable_totp(self, user_id: int, password: str, code: str) -> None:
@@ -476,7 +494,7 @@ class AccountStore:
         with self._session("turn off two-factor sign-in") as session:
             user = self._get_user(session, user_id)
             if user.totp_secret is None:
-                raise AccountError("two-factor sign-in is not on")
+                raise AccountError(_("two-factor sign-in is not on"))
             self._reauthenticate(user, password, code)
             user.totp_secret = None
             user.totp_pending_secret = None
@@ -502,7 +520,7 @@ class AccountStore:
     def seal_clear_secrets(self) -> int:
         """Seal the two-factor seeds an older hub stored in clear; return how many (none the second time)."""
         if self._secret_key is None:
-            raise AccountError("this account store has no key to seal two-factor secrets with")
+            raise AccountError(_("this account store has no key to seal two-factor secrets with"))
         sealed = 0
         with self._session("seal two-factor secrets") as session:
             users = session.scalars(
@@ -520,29 +538,31 @@ class AccountStore:
 
     def _reauthenticate(self, user: UserAccount, password: str, code: str | None) -> None:
         if not passwords.verify_password(user.password_hash, password):
-            raise WrongCredentialsError("the password is wrong")
+            raise WrongCredentialsError(_("the password is wrong"))
         if user.totp_secret is None:
             return
         step = totp.accepted_step(self._open_totp(user.id, user.totp_secret), code or "", user.totp_last_step)
         if step is None:
-            raise WrongCredentialsError("enter a current code from your authenticator app (each code works once)")
+            raise WrongCredentialsError(_("enter a current code from your authenticator app (each code works once)"))
         user.totp_last_step = step
 
     def _seal_totp(self, user_id: int, secret: str) -> str:
         if self._secret_key is None:
-            raise AccountError("this account store has no key to seal two-factor secrets with")
+            raise AccountError(_("this account store has no key to seal two-factor secrets with"))
         try:
             return self._secret_key.key().seal(secret, f"totp:{user_id}")
         except AccountSecretError as exc:
-            raise AccountError(f"cannot seal the two-factor secret: {exc}") from None
+            raise AccountError(_("cannot seal the two-factor secret: {problem}").format(problem=exc)) from None
 
     def _open_totp(self, user_id: int, sealed: str) -> str:
         if self._secret_key is None:
-            raise AccountError("this account store has no key to open two-factor secrets with")
+            raise AccountError(_("this account store has no key to open two-factor secrets with"))
         try:
             return self._secret_key.key().open(sealed, f"totp:{user_id}")
         except AccountSecretError as exc:
-            raise AccountError(f"the two-factor secret of this account cannot be read: {exc}") from None
+            raise AccountError(
+                _("the two-factor secret of this account cannot be read: {problem}").format(problem=exc)
+            ) from None
 
     # sessions
 
@@ -600,17 +620,18 @@ class AccountStore:
         """Make a scoped token; return it with its value, which is shown once and never stored."""
         name = name.strip()
         if not name or len(name) > 64:
-            raise AccountError("a token needs a name of 1 to 64 characters")
+            raise AccountError(_("a token needs a name of 1 to 64 characters"))
         unknown = sorted(set(scopes) - set(SCOPES))
         if unknown or not scopes:
             raise AccountError(
-                f"scopes must be some of {', '.join(SCOPES)}" + (f"; unknown: {unknown}" if unknown else "")
+                _("scopes must be some of {scopes}").format(scopes=", ".join(SCOPES))
+                + (_("; unknown: {unknown}").format(unknown=unknown) if unknown else "")
             )
         value = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self._session("create a token") as session:
             user = self._get_user(session, user_id)
             if user.role not in HOUSEHOLD_ROLES:
-                raise AccountError("API tokens are for household integrations")
+                raise AccountError(_("API tokens are for household integrations"))
             row = ApiToken(
                 user_id=user_id,
                 name=name,
@@ -671,24 +692,25 @@ class AccountStore:
             tuple(sorted(cameras)),
             user.totp_secret is not None,
             user.password_hash != NO_PASSWORD,
+            user.language,
         )
 
     def _check_cameras(self, session: Session, home_id: int, cameras: Sequence[str]) -> None:
         home_cameras = set(session.scalars(select(HomeCamera.camera).where(HomeCamera.home_id == home_id)))
         unknown = sorted(set(cameras) - home_cameras)
         if unknown:
-            raise AccountError(f"no such camera in this home: {', '.join(unknown)}")
+            raise AccountError(_("no such camera in this home: {cameras}").format(cameras=", ".join(unknown)))
 
     def _get_user(self, session: Session, user_id: int) -> UserAccount:
         user = session.get(UserAccount, user_id)
         if user is None:
-            raise AccountError(f"no user {user_id}")
+            raise AccountError(_("no user {user_id}").format(user_id=user_id))
         return user
 
     def _get_home(self, session: Session, home_id: int) -> Home:
         home = session.get(Home, home_id)
         if home is None:
-            raise AccountError(f"no home {home_id}")
+            raise AccountError(_("no home {home_id}").format(home_id=home_id))
         return home
 
     def _session(self, action: str) -> AbstractContextManager[Session]:

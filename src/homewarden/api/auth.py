@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
@@ -20,8 +21,11 @@ from homewarden.api.deps import (
     allow,
     public,
 )
+from homewarden.api.language import LANGUAGE_COOKIE
 from homewarden.api.schemas import (
+    AccountUpdate,
     Done,
+    Language,
     LoginRequest,
     Me,
     PasswordChange,
@@ -41,12 +45,15 @@ from homewarden.api.schemas import (
 )
 from homewarden.config.model import known_timezone
 from homewarden.hub.services import HubServices
+from homewarden.i18n import _
 from homewarden.privacy.audit import Actor
 from homewarden.store.keys import HomeKeyError, WrongPassphraseError
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["account"])
 TOTP_REQUIRED = "totp_required"
+# The language cookie lasts a year: the choice is the account's, re-sent at every sign-in.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
 
 def user_public(user: UserRecord) -> UserPublic:
@@ -59,6 +66,7 @@ def user_public(user: UserRecord) -> UserPublic:
         totp_enabled=user.totp_enabled,
         cameras=list(user.cameras),
         password_set=user.password_set,
+        language=cast(Language | None, user.language),
     )
 
 
@@ -80,6 +88,17 @@ def _set_session_cookie(hub: HubServices, response: Response, token: str) -> Non
     )
 
 
+def _set_language_cookie(hub: HubServices, response: Response, language: str | None) -> None:
+    """Carry the account's language to every page of this browser, or forget it so the browser's language counts."""
+    if language is None:
+        response.delete_cookie(LANGUAGE_COOKIE, path="/", secure=hub.secure_cookies, samesite="lax")
+        return
+    # Not HttpOnly: nothing secret, and it must outlive the session so the sign-in page speaks it too.
+    response.set_cookie(
+        LANGUAGE_COOKIE, language, secure=hub.secure_cookies, samesite="lax", max_age=LANGUAGE_COOKIE_AGE, path="/"
+    )
+
+
 def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -89,7 +108,7 @@ def _refuse_if_throttled(hub: HubServices, username: str, address: str) -> None:
     if wait > 0:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many failed sign-ins: try again in {round(wait)} s",
+            _("too many failed sign-ins: try again in {seconds} s").format(seconds=round(wait)),
             headers={"Retry-After": str(max(1, round(wait)))},
         )
 
@@ -124,7 +143,7 @@ def setup_status(hub: Services) -> SetupStatus:
 def setup(body: SetupRequest, hub: Services, response: Response) -> SetupDone:
     """Create the first owner from the one-time setup link; their password becomes the home passphrase."""
     if hub.setup.done.is_set() or not hub.setup.redeem(body.token):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this setup link is not valid (it works once)")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, _("this setup link is not valid (it works once)"))
     if body.timezone:
         try:
             known_timezone(body.timezone)
@@ -155,7 +174,7 @@ def setup(body: SetupRequest, hub: Services, response: Response) -> SetupDone:
     except WrongPassphraseError:
         hub.setup.reopen_with(body.token)
         raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, "this home already has a key: use its passphrase as the password"
+            status.HTTP_400_BAD_REQUEST, _("this home already has a key: use its passphrase as the password")
         ) from None
     except HomeKeyError as exc:
         hub.setup.reopen_with(body.token)
@@ -177,13 +196,13 @@ def login(body: LoginRequest, request: Request, hub: Services, response: Respons
     user = hub.accounts.authenticate(body.username, body.password)
     if user is None:
         hub.throttle.failed(body.username, address)
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong user name or password")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, _("wrong user name or password"))
     if user.totp_enabled:
         if not body.totp_code:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, TOTP_REQUIRED)
         if not hub.accounts.check_totp(user.id, body.totp_code):
             hub.throttle.failed(body.username, address)
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong or already used two-factor code")
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, _("wrong or already used two-factor code"))
     hub.throttle.succeeded(body.username)
     owns_hub_key = user.role == "owner" and user.home_id == hub.hub_home_id and hub.keys.keyring is None
     if owns_hub_key and _unlock_home(hub, body.password) and hub.audit is not None:
@@ -191,6 +210,7 @@ def login(body: LoginRequest, request: Request, hub: Services, response: Respons
             Actor("owner", user.username), "key_unlocked", "home key", home_id=user.home_id, detail="sign-in"
         )
     csrf = _start_session(hub, response, user)
+    _set_language_cookie(hub, response, user.language)
     return SignedIn(user=user_public(user), csrf_token=csrf)
 
 
@@ -210,12 +230,12 @@ def logout_everywhere(caller: Caller, hub: Services, response: Response) -> Done
     """Sign the caller out of every browser."""
     ended = hub.accounts.end_all_sessions(caller.id)
     response.delete_cookie(SESSION_COOKIE, path="/", secure=hub.secure_cookies, httponly=True, samesite="strict")
-    return Done(detail=f"{ended} session(s) ended")
+    return Done(detail=_("{count} session(s) ended").format(count=ended))
 
 
 @router.get("/me")
 @allow(*ANYONE_SIGNED_IN, token_scope="events:read")
-def me(caller: Caller) -> Me:
+def me(caller: Caller, hub: Services) -> Me:
     """Return the caller."""
     return Me(
         id=caller.id,
@@ -225,7 +245,17 @@ def me(caller: Caller) -> Me:
         totp_enabled=caller.totp_enabled,
         cameras=list(caller.cameras),
         csrf_token=caller.csrf_token,
+        language=cast(Language | None, hub.accounts.language_of(caller.id)),
     )
+
+
+@router.patch("/me")
+@allow(*ANYONE_SIGNED_IN)
+def update_me(body: AccountUpdate, caller: Caller, hub: Services, response: Response) -> Me:
+    """Change the caller's own account: the language of pages and notifications (null follows the browser)."""
+    user = hub.accounts.set_language(caller.id, body.language)
+    _set_language_cookie(hub, response, user.language)
+    return Me(**user_public(user).model_dump(), csrf_token=caller.csrf_token)
 
 
 @router.post("/me/password", responses={429: {}})
@@ -247,7 +277,7 @@ def change_password(
             try:
                 hub.storage.key_file.change_passphrase(body.current_password, body.new_password)
             except WrongPassphraseError:
-                raise WrongCredentialsError("the current password is wrong") from None
+                raise WrongCredentialsError(_("the current password is wrong")) from None
         changed = hub.accounts.change_password(
             caller.id,
             body.current_password,
@@ -267,10 +297,14 @@ def change_password(
     else:
         token, csrf = changed.session
         _set_session_cookie(hub, response, token)
-    ended = f"; {changed.sessions_ended} other session(s) signed out"
-    revoked = f", {changed.tokens_revoked} API token(s) revoked" if body.revoke_tokens else ""
+    said = [_("password changed")]
+    if owns_key:
+        said.append(_("; it is also the new home passphrase"))
+    said.append(_("; {count} other session(s) signed out").format(count=changed.sessions_ended))
+    if body.revoke_tokens:
+        said.append(_(", {count} API token(s) revoked").format(count=changed.tokens_revoked))
     return PasswordChanged(
-        detail="password changed" + ("; it is also the new home passphrase" if owns_key else "") + ended + revoked,
+        detail="".join(said),
         csrf_token=csrf,
         sessions_ended=changed.sessions_ended,
         tokens_revoked=changed.tokens_revoked,
@@ -302,7 +336,7 @@ def confirm_totp(body: TotpCode, caller: Caller, hub: Services) -> Done:
         hub.accounts.confirm_totp(caller.id, body.code)
     except AccountError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    return Done(detail="two-factor sign-in is on")
+    return Done(detail=_("two-factor sign-in is on"))
 
 
 @router.delete("/me/totp", responses={429: {}})
@@ -318,7 +352,7 @@ def disable_totp(body: TotpRemoval, caller: Caller, hub: Services, request: Requ
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     except AccountError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    return Done(detail="two-factor sign-in is off")
+    return Done(detail=_("two-factor sign-in is off"))
 
 
 def _token_public(token: TokenRecord) -> TokenPublic:
@@ -355,5 +389,5 @@ def create_token(body: TokenRequest, caller: Caller, hub: Services) -> TokenCrea
 def revoke_token(token_id: RowId, caller: Caller, hub: Services) -> Done:
     """Revoke one of the caller's tokens."""
     if not hub.accounts.revoke_token(caller.id, token_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no token {token_id}")
-    return Done(detail="token revoked")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("no token {token_id}").format(token_id=token_id))
+    return Done(detail=_("token revoked"))

@@ -14,6 +14,7 @@ from homewarden.api.deps import HOUSEHOLD, Caller, CameraName, Services, allow
 from homewarden.api.schemas import CameraPublic
 from homewarden.camera.health import CameraHealth
 from homewarden.events.wording import name_of
+from homewarden.i18n import _
 
 router = APIRouter(prefix="/api/cameras", tags=["live"])
 STREAM_BOUNDARY = "homewardenframe"
@@ -66,7 +67,9 @@ def camera_snapshot(name: CameraName, hub: Services, caller: Caller, boxes: bool
     """Serve the camera's newest frame as a JPEG, with the objects it follows boxed if asked."""
     image = hub.live.latest_jpeg(name, boxes=boxes)
     if image is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"camera {name!r} has sent no frame yet")
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, _("camera {name!r} has sent no frame yet").format(name=name)
+        )
     if hub.audit is not None:
         hub.audit.record_once_per(
             SNAPSHOT_AUDIT_WINDOW,

@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute
 from homewarden.accounts.store import Role, UserRecord
 from homewarden.events.record import EventRecord, IntrusionRecord
 from homewarden.hub.services import HubServices
+from homewarden.i18n import _
 from homewarden.privacy.audit import Actor
 
 SESSION_COOKIE = "hw_session"
@@ -143,12 +144,12 @@ def identify(request: Request, hub: HubServices) -> CurrentUser | None:
     """Return who is calling (a bearer token wins over a cookie), or None."""
     header = request.headers.get("authorization", "")
     if header:
-        scheme, _, value = header.partition(" ")
+        scheme, _sep, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "malformed Authorization header")
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, _("malformed Authorization header"))
         found = hub.accounts.token_user(value.strip())
         if found is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API token")
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, _("unknown or revoked API token"))
         user, scopes = found
         return CurrentUser.of(user, csrf_token=None, token_scopes=scopes)
     token = request.cookies.get(SESSION_COOKIE)
@@ -173,28 +174,28 @@ def authorize(request: Request, hub: Services) -> None:
     if policy.public:
         return
     if caller is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, _("sign in first"), headers={"WWW-Authenticate": "Bearer"})
     if caller.token_scopes is not None and (
         policy.token_scope is None or policy.token_scope not in caller.token_scopes
     ):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this API token's scopes do not cover this request")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, _("this API token's scopes do not cover this request"))
     if caller.role not in policy.roles or (caller.role in HOUSEHOLD and caller.home_id is None):
         if policy.media and hub.audit is not None:
             hub.audit.record(caller.actor, "refused", request.url.path[:128], home_id=None, outcome="refused")
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "your account cannot do this")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, _("your account cannot do this"))
 
 
 def _check_csrf(request: Request, caller: CurrentUser) -> None:
     sent = request.headers.get(CSRF_HEADER, "")
     if not caller.csrf_token or not secrets.compare_digest(sent.encode(), caller.csrf_token.encode()):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token: reload the page")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, _("missing or wrong CSRF token: reload the page"))
 
 
 def current_user(request: Request) -> CurrentUser:
     """Return the caller that ``authorize`` admitted."""
     caller: CurrentUser | None = getattr(request.state, "caller", None)
     if caller is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, _("sign in first"))
     return caller
 
 
@@ -213,7 +214,7 @@ PageUser = Caller
 def accessible_camera(name: str, caller: Caller) -> str:
     """Return the camera name if the caller may watch it; 404 otherwise."""
     if not caller.household or name not in caller.cameras:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no camera {name!r}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("no camera {name!r}").format(name=name))
     return name
 
 
@@ -230,7 +231,7 @@ def accessible_event(event_id: str, caller: Caller, hub: Services) -> EventRecor
         # The owner learns that someone from outside tried, not another household's user name.
         shown = caller.shown_as if caller.home_id in (home_id, None) else f"outsider-{caller.id}"
         hub.audit.record(Actor(caller.role, shown), "refused", f"event:{record.id}", home_id=home_id, outcome="refused")
-    raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id!r}")
+    raise HTTPException(status.HTTP_404_NOT_FOUND, _("no event {event_id!r}").format(event_id=event_id))
 
 
 def accessible_intrusion(intrusion_id: str, caller: Caller, hub: Services) -> IntrusionRecord:
@@ -246,13 +247,13 @@ def accessible_intrusion(intrusion_id: str, caller: Caller, hub: Services) -> In
         hub.audit.record(
             Actor(caller.role, shown), "refused", f"intrusion:{whole.id}", home_id=home_id, outcome="refused"
         )
-    raise HTTPException(status.HTTP_404_NOT_FOUND, f"no intrusion {intrusion_id!r}")
+    raise HTTPException(status.HTTP_404_NOT_FOUND, _("no intrusion {intrusion_id!r}").format(intrusion_id=intrusion_id))
 
 
 def hub_home(caller: Caller, hub: Services) -> int:
     """Return the hub's own home if the caller belongs to it (its faces, storage and key live on this hub)."""
     if caller.home_id != hub.hub_home_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "this hub keeps no faces, storage or keys for your home")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("this hub keeps no faces, storage or keys for your home"))
     return hub.hub_home_id
 
 

@@ -12,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from homewarden.config.wording import validation_message
 from homewarden.errors import InvalidFieldsError, Refusal, RefusedError
 
 HTTP_STATUS: dict[Refusal, int] = {
@@ -41,9 +42,12 @@ def add_refusal_handler(app: FastAPI) -> None:
 
 
 async def answer_invalid_request(_request: Request, exc: Exception) -> JSONResponse:
-    """Say which fields are wrong and why (422), without sending the input back: it may be large, or a password."""
+    """Say which fields are wrong and why (422, in the request's language), without sending the input back."""
     assert isinstance(exc, RequestValidationError)  # registered for RequestValidationError only
-    errors = [{key: value for key, value in error.items() if key != "input"} for error in exc.errors()]
+    errors = [
+        {key: value for key, value in error.items() if key != "input"} | {"msg": validation_message(error)}
+        for error in exc.errors()
+    ]
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 

@@ -25,6 +25,7 @@ from homewarden.events.alarm import STRANGER
 from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.faces.gallery import UNKNOWN
 from homewarden.hub.services import HubServices
+from homewarden.i18n import _
 from homewarden.notify.payloads import event_public
 from homewarden.store.crypto import SealedObjectError
 from homewarden.store.deletion import delete_event
@@ -75,7 +76,9 @@ def moment(text: str | None, end_of_day: bool, zone: tzinfo) -> datetime | None:
         else:
             when = datetime.fromisoformat(text)
     except ValueError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"not an ISO-8601 date or time: {text!r}") from None
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, _("not an ISO-8601 date or time: {text!r}").format(text=text)
+        ) from None
     return (when if when.tzinfo else when.replace(tzinfo=zone)).astimezone(UTC)
 
 
@@ -123,7 +126,7 @@ def remove_event(record: AccessibleEvent, hub: Services, caller: Caller) -> Done
     """Delete an event and crypto-shred its footage."""
     report = delete_event(hub.events, hub.storage.media, record)
     audit_view(hub, caller, "event_deleted", record, None)
-    return Done(detail=f"event deleted; {report.objects} object(s) shredded")
+    return Done(detail=_("event deleted; {count} object(s) shredded").format(count=report.objects))
 
 
 @router.get("/{event_id}/snapshot.jpg", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
@@ -131,7 +134,7 @@ def remove_event(record: AccessibleEvent, hub: Services, caller: Caller) -> Done
 def event_snapshot(record: AccessibleEvent, hub: Services, caller: Caller, request: Request) -> Response:
     """Serve the event's snapshot, decrypted."""
     if record.snapshot is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "this event has no snapshot")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("this event has no snapshot"))
     reader = open_sealed(hub, record.snapshot)
     audit_view(hub, caller, "view_snapshot", record, request)
     return serve_object(request, reader, "image/jpeg")
@@ -140,7 +143,9 @@ def event_snapshot(record: AccessibleEvent, hub: Services, caller: Caller, reque
 def clip_of(record: EventRecord, index: int) -> ClipRecord:
     """Return the event's clip ``index``, or answer 404."""
     if not 0 <= index < len(record.clips):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {record.id} has no clip {index}")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, _("event {event} has no clip {index}").format(event=record.id, index=index)
+        )
     return record.clips[index]
 
 
@@ -166,9 +171,13 @@ def event_clip_h264(record: AccessibleEvent, index: int, hub: Services, caller: 
     try:
         copy = hub.h264_copies.get(name, reader.read)
     except SealedObjectError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"this footage cannot be opened: {exc}") from None
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, _("this footage cannot be opened: {problem}").format(problem=exc)
+        ) from None
     except TranscodeError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"this clip cannot be converted to H.264: {exc}") from None
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, _("this clip cannot be converted to H.264: {problem}").format(problem=exc)
+        ) from None
     audit_view(hub, caller, "view_clip", record, request, f"clip {index} (H.264 copy)")
     return serve_object(request, MediaInMemory(copy), "video/mp4")
 
@@ -198,8 +207,9 @@ def mark_reviewed(body: ReviewedChange, hub: Services, caller: Caller) -> Done:
     """Mark events reviewed (or not) for the caller alone; the rest of the household keeps its own marks."""
     records = accessible_events(body.event_ids, caller, hub)
     EventReviews(hub.events.engine).mark(caller.id, [record.id for record in records], body.reviewed)
-    state = "reviewed" if body.reviewed else "not reviewed"
-    return Done(detail=f"{len(records)} event(s) marked {state}")
+    if body.reviewed:
+        return Done(detail=_("{count} event(s) marked reviewed").format(count=len(records)))
+    return Done(detail=_("{count} event(s) marked not reviewed").format(count=len(records)))
 
 
 @router.post("/delete")
@@ -211,7 +221,11 @@ def remove_events(body: EventIds, hub: Services, caller: Caller) -> Done:
     for record in records:
         shredded += delete_event(hub.events, hub.storage.media, record).objects
         audit_view(hub, caller, "event_deleted", record, None)
-    return Done(detail=f"{len(records)} event(s) deleted; {shredded} object(s) shredded")
+    return Done(
+        detail=_("{count} event(s) deleted; {shredded} object(s) shredded").format(
+            count=len(records), shredded=shredded
+        )
+    )
 
 
 @router.get(

@@ -41,6 +41,7 @@ from homewarden.faces.finder import FaceFinder
 from homewarden.faces.gallery import PhotoTooLargeError, check_member_name, check_photo_header, enrolment_face
 from homewarden.faces.library import open_household
 from homewarden.hub.services import HubServices
+from homewarden.i18n import _
 from homewarden.store.keys import HomeKeyError
 from homewarden.store.retention import cap_bytes
 
@@ -83,7 +84,9 @@ def enroll_face(
     """
     limits = hub.config.server
     if not 1 <= len(photos) <= limits.max_photos:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"send 1 to {limits.max_photos} photos")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, _("send 1 to {count} photos").format(count=limits.max_photos)
+        )
     try:
         member = check_member_name(name)
         with tempfile.TemporaryDirectory(prefix="homewarden-enrol-") as folder:
@@ -93,7 +96,8 @@ def enroll_face(
                 data = upload.file.read(limits.max_photo_bytes + 1)
                 if len(data) > limits.max_photo_bytes:
                     raise HTTPException(
-                        status.HTTP_413_CONTENT_TOO_LARGE, f"{shown}: larger than {limits.max_photo_bytes} bytes"
+                        status.HTTP_413_CONTENT_TOO_LARGE,
+                        _("{photo}: larger than {limit} bytes").format(photo=shown, limit=limits.max_photo_bytes),
                     )
                 check_photo_header(data, shown, limits.max_photo_pixels)
                 path = Path(folder) / f"{index:02d}-{shown}"
@@ -110,7 +114,11 @@ def enroll_face(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, re.sub(r"\S*/\d\d-", "", str(exc))) from None
     if hub.household is not None:
         hub.household.reload()
-    return Done(detail=f"enrolled {member}: {len(faces)} photo(s) added, {total} in all")
+    return Done(
+        detail=_("enrolled {member}: {count} photo(s) added, {total} in all").format(
+            member=member, count=len(faces), total=total
+        )
+    )
 
 
 @router.delete("/faces/{name}")
@@ -123,10 +131,10 @@ def remove_face(name: str, hub: Services, _home: HubHome) -> Done:
     except UserError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     if removed is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no member named {name!r}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("no member named {name!r}").format(name=name))
     if hub.household is not None:
         hub.household.reload()
-    return Done(detail=f"removed {name} and {removed} face embedding(s)")
+    return Done(detail=_("removed {name} and {count} face embedding(s)").format(name=name, count=removed))
 
 
 # arming
@@ -190,7 +198,8 @@ def _set_timezone(hub: HubServices, home_id: int, name: str) -> None:
         hub.set_home_timezone(home_id, name)
     except ValueError:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown time zone {name!r}: choose one such as Europe/Berlin"
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            _("unknown time zone {name!r}: choose one such as Europe/Berlin").format(name=name),
         ) from None
 
 
@@ -244,8 +253,10 @@ def _refuse_without_cameras(username: str, cameras: list[str], confirmed: bool) 
     if not cameras and not confirmed:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST,
-            f"no camera picked: {username.strip()} would see nothing until you give access; pick cameras, "
-            "or confirm that they start with none",
+            _(
+                "no camera picked: {name} would see nothing until you give access; pick cameras, "
+                "or confirm that they start with none"
+            ).format(name=username.strip()),
         )
 
 
@@ -298,7 +309,7 @@ def _audit_account_change(hub: HubServices, caller: Caller, action: str, usernam
 def _own_member(caller: Caller, hub: HubServices, user_id: int) -> None:
     user = hub.accounts.user(user_id)
     if user is None or user.home_id != caller.home_id or user.role != "member":
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no member {user_id}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("no member {user_id}").format(user_id=user_id))
 
 
 @router.patch("/members/{user_id}")
@@ -318,7 +329,7 @@ def remove_member(user_id: RowId, caller: Caller, hub: Services) -> Done:
     """Remove a member's account (their sessions and tokens end with it)."""
     _own_member(caller, hub, user_id)
     hub.accounts.delete_user(user_id)
-    return Done(detail="member removed")
+    return Done(detail=_("member removed"))
 
 
 # home key
@@ -330,7 +341,7 @@ def get_home(caller: Caller, hub: Services) -> HomePublic:
     """Show the caller's home and whether its recordings can be played now."""
     home = hub.accounts.home(_home_id(caller))
     if home is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such home")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("no such home"))
     unlocked = home.id == hub.hub_home_id and hub.keys.keyring is not None
     return HomePublic(
         id=home.id,
@@ -363,7 +374,7 @@ def unlock_home(body: Passphrase, caller: Caller, hub: Services, home: HubHome) 
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     if hub.audit is not None:
         hub.audit.record(actor, "key_unlocked", "home key", home_id=home, detail="account page")
-    return Done(detail="recordings unlocked")
+    return Done(detail=_("recordings unlocked"))
 
 
 @router.post("/home/lock")
@@ -372,4 +383,4 @@ def lock_home(hub: Services, _home: HubHome) -> Done:
     """Forget the home key: nothing can be played until the next unlock."""
     hub.keys.release()
     hub.h264_copies.forget()  # plaintext made while unlocked goes with the key
-    return Done(detail="recordings locked")
+    return Done(detail=_("recordings locked"))

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from homewarden.api.deps import HOUSEHOLD, Caller, Services, allow
 from homewarden.hub.doorbell import press_doorbell
 from homewarden.hub.voice import answer_sentence
+from homewarden.i18n import _
 
 router = APIRouter(prefix="/api", tags=["integrations"])
 
@@ -37,7 +38,7 @@ def press(bell: str, caller: Caller, hub: Services) -> DoorbellPress:
     doorbell = hub.config.doorbells.get(bell)
     # A bell on a camera the caller may not watch answers exactly like one that does not exist.
     if doorbell is None or doorbell.camera not in caller.cameras:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no doorbell {bell!r}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("no doorbell {bell!r}").format(bell=bell))
     # An unknown bell or a camera that is down is refused as a domain error (api/errors.py answers 404 or 503).
     event_id = press_doorbell(hub, bell, f"http:{caller.username}")
     return DoorbellPress(event_id=event_id, camera=doorbell.camera)

@@ -12,6 +12,7 @@ from fastapi import HTTPException, Request, status
 from fastapi.responses import Response, StreamingResponse
 
 from homewarden.hub.services import HubServices
+from homewarden.i18n import N_, _
 from homewarden.store.crypto import SealedObjectError, SealedObjectReader
 
 # One byte range (RFC 9110 section 14.1.2): "first-last", "first-" or "-suffix"; the unit is case-insensitive.
@@ -20,7 +21,7 @@ _RANGE = re.compile(r"bytes=(?:([0-9]+)-([0-9]*)|-([0-9]+))", re.IGNORECASE)
 MAX_POSITION_DIGITS = 18
 # A browser asks for open-ended ranges ("bytes=1000-"); answering them in pieces of this size keeps memory flat.
 STREAM_PIECE = 1 << 20
-LOCKED_DETAIL = "recordings are locked until the owner unlocks them (account page, or signing in again)"
+LOCKED_DETAIL = N_("recordings are locked until the owner unlocks them (account page, or signing in again)")
 
 
 class MediaReader(Protocol):
@@ -54,14 +55,16 @@ def open_sealed(hub: HubServices, path: str) -> SealedObjectReader:
     """Open the sealed object stored at ``path`` with the held home key, or answer 404/423."""
     name = hub.storage.media.object_name(Path(path))
     if name is None or not hub.storage.vault.exists(name):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "this footage is no longer stored")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("this footage is no longer stored"))
     keyring = hub.keys.keyring
     if keyring is None:
-        raise HTTPException(status.HTTP_423_LOCKED, LOCKED_DETAIL)
+        raise HTTPException(status.HTTP_423_LOCKED, _(LOCKED_DETAIL))
     try:
         return hub.storage.vault.open(name, keyring)
     except SealedObjectError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"this footage cannot be opened: {exc}") from None
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, _("this footage cannot be opened: {problem}").format(problem=exc)
+        ) from None
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -101,7 +104,7 @@ def _position(digits: str) -> int:
 
 def _not_satisfiable(size: int) -> NoReturn:
     raise HTTPException(
-        status.HTTP_416_RANGE_NOT_SATISFIABLE, "range not satisfiable", headers={"Content-Range": f"bytes */{size}"}
+        status.HTTP_416_RANGE_NOT_SATISFIABLE, _("range not satisfiable"), headers={"Content-Range": f"bytes */{size}"}
     )
 
 
@@ -116,7 +119,9 @@ def serve_object(request: Request, reader: MediaReader, media_type: str) -> Resp
     try:
         size = reader.size
     except SealedObjectError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"this footage cannot be opened: {exc}") from None
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, _("this footage cannot be opened: {problem}").format(problem=exc)
+        ) from None
     wanted = byte_range(request.headers.get("range"), size)
     start, end = wanted if wanted is not None else (0, size)
     headers = {

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from homewarden.api.deps import HOUSEHOLD, OWNER, Caller, RowId, Services, allow, public
 from homewarden.api.schemas import Done, Incoming
+from homewarden.i18n import _
 from homewarden.notify.destinations import PUSH_ENDPOINTS, DestinationRefusedError, webhook_destinations
 from homewarden.notify.push import PushSubscriptions, VapidKeys, browser_keys_problem
 from homewarden.notify.webhooks import MAX_URL_LENGTH, DeliveryRecord, WebhookRecord, WebhookStore, shown_url
@@ -52,7 +53,7 @@ class WebhookCreate(Incoming):
     def _http_url(cls, url: str) -> str:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
-            raise ValueError("give an http:// or https:// URL")
+            raise ValueError(_("give an http:// or https:// URL"))
         return url
 
     @field_validator("events")
@@ -132,7 +133,7 @@ class PushSubscriptionCreate(Incoming):
     def _https(cls, endpoint: str) -> str:
         parts = urlsplit(endpoint)
         if parts.scheme != "https" or not parts.hostname:
-            raise ValueError("a push service endpoint is an https:// URL")
+            raise ValueError(_("a push service endpoint is an https:// URL"))
         return endpoint
 
 
@@ -162,7 +163,7 @@ def own_webhook(webhook_id: RowId, caller: Caller, store: Webhooks) -> WebhookRe
     """Return the webhook if it is one of the caller's home; 404 otherwise (as if it did not exist)."""
     found = store.webhook(_home_id(caller), webhook_id)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no webhook {webhook_id}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("no webhook {webhook_id}").format(webhook_id=webhook_id))
     return found
 
 
@@ -223,7 +224,7 @@ def add_webhook(body: WebhookCreate, caller: Caller, store: Webhooks, hub: Servi
 def remove_webhook(webhook: OwnWebhook, store: Webhooks) -> Done:
     """Delete a webhook and its delivery log."""
     store.delete(webhook.home_id, webhook.id)
-    return Done(detail="webhook deleted")
+    return Done(detail=_("webhook deleted"))
 
 
 @router.get("/api/webhooks/{webhook_id}/deliveries")
@@ -240,7 +241,7 @@ def test_webhook(webhook: OwnWebhook, store: Webhooks) -> DeliveryQueued:
     now = datetime.now(UTC)
     payload = {"type": "test", "at": now.isoformat(), "data": {"webhook_id": webhook.id}}
     delivery_id = store.queue(webhook.id, "test", payload, now)
-    return DeliveryQueued(id=delivery_id, detail="test message queued")
+    return DeliveryQueued(id=delivery_id, detail=_("test message queued"))
 
 
 # web push
@@ -273,7 +274,7 @@ def subscribe_browser(body: PushSubscriptionCreate, caller: Caller, subscription
     except DestinationRefusedError as refused:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(refused)) from None
     subscriptions.subscribe(caller.id, body.endpoint, body.keys.p256dh, body.keys.auth)
-    return Done(detail="notifications on for this browser")
+    return Done(detail=_("notifications on for this browser"))
 
 
 @router.delete("/api/push/subscriptions")
@@ -281,7 +282,7 @@ def subscribe_browser(body: PushSubscriptionCreate, caller: Caller, subscription
 def unsubscribe_browser(body: PushUnsubscribe, caller: Caller, subscriptions: Subscriptions) -> Done:
     """Stop notifying one of the caller's browsers (already forgotten is fine: the push service may have expired it)."""
     subscriptions.unsubscribe(caller.id, body.endpoint)
-    return Done(detail="notifications off for this browser")
+    return Done(detail=_("notifications off for this browser"))
 
 
 @router.get("/sw.js", include_in_schema=False)

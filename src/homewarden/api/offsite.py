@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from homewarden.api.deps import OWNER, HubHome, Services, allow
 from homewarden.api.schemas import Done, Incoming
 from homewarden.hub.services import HubServices
+from homewarden.i18n import _
 from homewarden.offsite.client import CloudError
 from homewarden.offsite.identity import PairingError
 from homewarden.offsite.sync import OffsiteReport, OffsiteSync
@@ -59,7 +60,7 @@ class PairingRequest(Incoming):
 
 def _sync(hub: HubServices) -> OffsiteSync:
     if hub.offsite is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "this hub sends no off-site copies")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("this hub sends no off-site copies"))
     return hub.offsite
 
 
@@ -125,5 +126,9 @@ def unpair(hub: Services, _home: HubHome, force: bool = False) -> Done:
     except PairingError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     if not_told:
-        return Done(detail=f"unpaired here; the cloud was not told ({not_told}): revoke the hub in the cloud account")
-    return Done(detail="unpaired")
+        return Done(
+            detail=_("unpaired here; the cloud was not told ({problem}): revoke the hub in the cloud account").format(
+                problem=not_told
+            )
+        )
+    return Done(detail=_("unpaired"))

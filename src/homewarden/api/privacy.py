@@ -15,6 +15,7 @@ from homewarden.api.schemas import Done, Incoming
 from homewarden.errors import Refusal
 from homewarden.events.wording import name_of
 from homewarden.hub.services import HubServices
+from homewarden.i18n import _
 from homewarden.privacy.audit import AuditRecord, FoldedViews
 from homewarden.privacy.donations import WITHDRAWAL_UNCONFIRMED, DonationError, DonationRecord, Donations
 
@@ -120,7 +121,7 @@ class NoticePublic(BaseModel):
 def donations_of(hub: Services) -> Donations:
     """Return the donations service."""
     if hub.donations is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the review program is not running on this hub")
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, _("the review program is not running on this hub"))
     return hub.donations
 
 
@@ -189,7 +190,9 @@ def mark_false_alarm(record: AccessibleEvent, caller: Caller, hub: Services, don
     """Mark an event as a false alarm (the household's feedback); standing rules may donate it."""
     hub.events.set_attribute(record.id, "household_verdict", "false_alarm")
     started = donations.apply_rules(_home(caller), record, "false_alarm")
-    return Done(detail="marked as a false alarm" + ("; a standing rule is donating it" if started else ""))
+    return Done(
+        detail=_("marked as a false alarm; a standing rule is donating it") if started else _("marked as a false alarm")
+    )
 
 
 @router.get("/donations")
@@ -217,7 +220,9 @@ def preview_donation(
     """Serve the redacted copy before it is donated: exactly what a reviewer would see (without their watermark)."""
     record = donations.get(_home(caller), donation_id)
     if record.status != "ready":
-        raise DonationError(f"there is no copy to watch (the donation is {record.status})", Refusal.NOT_FOUND)
+        raise DonationError(
+            _("there is no copy to watch (the donation is {status})").format(status=record.status), Refusal.NOT_FOUND
+        )
     reader = donations.open_copy(record)
     if starts_playback(request) and hub.audit is not None:
         hub.audit.record(caller.actor, "donation_preview", f"donation:{donation_id}", home_id=record.home_id)
@@ -238,11 +243,11 @@ def withdraw_donation(donation_id: str, caller: Caller, donations: DonationsDep)
     """Withdraw consent: Homewarden Cloud deletes the donated copy and every label made from it."""
     done = donations.withdraw(_home(caller), donation_id, caller.actor)
     if done.sent_to_cloud:
-        detail = "withdrawal waiting for the cloud: it deletes the copy and its labels, and confirms"
+        detail = _("withdrawal waiting for the cloud: it deletes the copy and its labels, and confirms")
     elif done.copy_shredded:
-        detail = "withdrawn: the copy was destroyed on this hub; it never left"
+        detail = _("withdrawn: the copy was destroyed on this hub; it never left")
     else:
-        detail = "withdrawn: no copy was stored"
+        detail = _("withdrawn: no copy was stored")
     return WithdrawalPublic(detail=detail, copy_shredded=done.copy_shredded, sent_to_cloud=done.sent_to_cloud)
 
 
@@ -258,7 +263,9 @@ def list_rules(caller: Caller, donations: DonationsDep) -> list[RulePublic]:
 def add_rule(body: RuleRequest, caller: Caller, donations: DonationsDep) -> RulePublic:
     """Create a standing rule, such as "donate every false alarm from the driveway camera"."""
     if body.camera is not None and body.camera not in caller.cameras:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"no camera {body.camera!r} in this home")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, _("no camera {name!r} in this home").format(name=body.camera)
+        )
     rule = donations.add_rule(_home(caller), body.camera, body.trigger, body.label, body.mask_people, caller.actor)
     return RulePublic(**vars(rule))
 
@@ -268,8 +275,8 @@ def add_rule(body: RuleRequest, caller: Caller, donations: DonationsDep) -> Rule
 def delete_rule(rule_id: RowId, caller: Caller, donations: DonationsDep) -> Done:
     """Delete a standing rule."""
     if not donations.delete_rule(_home(caller), rule_id, caller.actor):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rule {rule_id}")
-    return Done(detail="rule deleted")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("no rule {rule_id}").format(rule_id=rule_id))
+    return Done(detail=_("rule deleted"))
 
 
 @router.get("/privacy/access-log")

@@ -10,11 +10,12 @@ from homewarden.api.deps import Services, public
 from homewarden.api.schemas import Done, OwnerRecovery, PasswordLinkPublic, PasswordLinkToken, PasswordLinkUse
 from homewarden.hub.recovery import recover_home
 from homewarden.hub.services import HubServices
+from homewarden.i18n import N_, _
 from homewarden.privacy.audit import Actor
 from homewarden.store.keys import HomeKeyError, MistypedRecoveryKeyError, TooManyAttemptsError
 
 router = APIRouter(prefix="/api", tags=["account"])
-INVALID_LINK = "this link is not valid: it was used, replaced by a newer one, or has expired"
+INVALID_LINK = N_("this link is not valid: it was used, replaced by a newer one, or has expired")
 # The recovery page's failures count in the sign-in throttle under a name no account can have (names refuse control
 # characters), per address as well: guessing recovery keys is slower than the key file's own attempt limit alone.
 RECOVERY_THROTTLE_NAME = "\x00owner-recovery"
@@ -29,7 +30,7 @@ def _refuse_if_throttled(hub: HubServices, address: str) -> None:
     if wait > 0:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many failed attempts: try again in {round(wait)} s",
+            _("too many failed attempts: try again in {seconds} s").format(seconds=round(wait)),
             headers={"Retry-After": str(max(1, round(wait)))},
         )
 
@@ -40,7 +41,7 @@ def check_password_link(body: PasswordLinkToken, hub: Services) -> PasswordLinkP
     """Say whose a one-time link is and what it is for, without using it up."""
     link = hub.accounts.password_link(body.token)
     if link is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, INVALID_LINK)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _(INVALID_LINK))
     return PasswordLinkPublic(
         username=link.user.username, purpose=link.purpose, invited_by=link.created_by, expires_at=link.expires_at
     )
@@ -56,11 +57,11 @@ def use_password_link(body: PasswordLinkUse, hub: Services) -> Done:
     except WeakPasswordError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     except AccountError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, INVALID_LINK) from None
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _(INVALID_LINK)) from None
     if hub.audit is not None and link is not None:
         action = "invite_accepted" if link.purpose == "invite" else "password_reset_used"
         hub.audit.record(Actor(user.role, user.username), action, f"user:{user.username}", home_id=user.home_id)
-    return Done(detail=f"password set: sign in as {user.username}")
+    return Done(detail=_("password set: sign in as {name}").format(name=user.username))
 
 
 @router.post("/recover", responses={400: {}, 429: {}})
@@ -71,11 +72,13 @@ def recover_owner(body: OwnerRecovery, request: Request, hub: Services) -> Done:
     _refuse_if_throttled(hub, address)
     key_file = hub.storage.key_file
     if not key_file.exists():
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "this hub has no home key yet: nothing to recover")
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, _("this hub has no home key yet: nothing to recover"))
     try:
         reset = recover_home(key_file, hub.accounts, body.recovery_key, body.new_password, revoke_tokens=False)
     except WeakPasswordError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{exc}; nothing was changed") from None
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, _("{problem}; nothing was changed").format(problem=exc)
+        ) from None
     except TooManyAttemptsError as exc:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
     except MistypedRecoveryKeyError as exc:
@@ -89,7 +92,7 @@ def recover_owner(body: OwnerRecovery, request: Request, hub: Services) -> Done:
     hub.keys.hold(key_file.unlock(body.new_password))
     ended = sum(changed.sessions_ended for _owner, changed in reset)
     _audit_recovery(hub, "ok", f"new passphrase set from {address}; {ended} session(s) ended")
-    return Done(detail="new passphrase set: sign in with it; the recovery key still works")
+    return Done(detail=_("new passphrase set: sign in with it; the recovery key still works"))
 
 
 def _audit_recovery(hub: HubServices, outcome: str, detail: str) -> None:

@@ -14,6 +14,9 @@ from homewarden.notify.payloads import ClipPublic as ClipPublic
 from homewarden.notify.payloads import EventPublic as EventPublic
 from homewarden.notify.payloads import IntrusionPublic as IntrusionPublic
 
+# The languages the web app speaks (homewarden.i18n.LANGUAGES).
+Language = Literal["en", "de"]
+
 
 class Incoming(BaseModel):
     """A request body: unknown fields are refused."""
@@ -55,6 +58,12 @@ class TotpCode(Incoming):
     """A code from the authenticator app."""
 
     code: str = Field(max_length=16)
+
+
+class AccountUpdate(Incoming):
+    """A change to the caller's own account."""
+
+    language: Language | None = Field(description="Pages and notifications in this language; null follows the browser.")
 
 
 class TotpStart(Incoming):
@@ -185,6 +194,7 @@ class UserPublic(BaseModel):
     totp_enabled: bool
     cameras: list[str]
     password_set: bool = Field(default=True, description="False for an invited member who has not chosen one yet.")
+    language: Language | None = Field(default=None, description="The language chosen; null follows the browser.")
 
 
 class MemberInvited(PasswordLinkCreated):

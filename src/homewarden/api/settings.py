@@ -26,6 +26,7 @@ from homewarden.errors import Refusal, RefusedError
 from homewarden.events.wording import camera_display_name
 from homewarden.hub.services import HubServices
 from homewarden.hub.settings import AppliedChange, add_camera, change_settings, saved_config, try_camera
+from homewarden.i18n import _
 from homewarden.video.source import describe_url
 
 router = APIRouter(prefix="/api/settings", tags=["settings"])
@@ -46,7 +47,7 @@ def change(body: SettingsChangeIn, hub: Services, _home: HubHome) -> SettingsSav
     changes = []
     for camera_id, camera in body.cameras.items():
         if camera_id not in config.cameras:
-            raise RefusedError(f"There is no camera called {camera_id}.", Refusal.NOT_FOUND)
+            raise RefusedError(_("There is no camera called {camera}.").format(camera=camera_id), Refusal.NOT_FOUND)
         changes += _camera_changes(camera_id, camera)
     if body.objects is not None:
         if "track" in body.objects.model_fields_set:
@@ -58,7 +59,7 @@ def change(body: SettingsChangeIn, hub: Services, _home: HubHome) -> SettingsSav
             value = getattr(body.retention, key)
             changes.append(ConfigChange(("storage", "retention", key), REMOVE if value is None else value))
     if not changes:
-        raise RefusedError("Nothing to change.", Refusal.INVALID)
+        raise RefusedError(_("Nothing to change."), Refusal.INVALID)
     return _saved(hub, change_settings(hub, changes))
 
 

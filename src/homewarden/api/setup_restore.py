@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from homewarden.api.deps import public
 from homewarden.api.schemas import Incoming
 from homewarden.hub.setup_restore import RestoreRequest, SetupRestore
+from homewarden.i18n import _
 
 router = APIRouter(prefix="/api/setup/restore", tags=["account"])
 
@@ -73,7 +74,7 @@ def setup_restore_progress(restore_id: str, request: Request) -> SetupRestorePro
     """Tell how a restore started from the setup page is going (its id is known only to whoever started it)."""
     progress = _restorer(request).progress(restore_id)
     if progress is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such restore")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("no such restore"))
     report = progress.report if progress.state == "done" else None
     return SetupRestoreProgress(
         state=progress.state,

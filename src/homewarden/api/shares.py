@@ -16,13 +16,14 @@ from homewarden.api.deps import OWNER, AccessibleEvent, Caller, RowId, Services,
 from homewarden.api.events import audit_view, clip_of
 from homewarden.api.media import open_sealed, serve_object, starts_playback
 from homewarden.api.schemas import Done, ShareCreate, ShareCreated, SharePublic
+from homewarden.i18n import N_, _
 from homewarden.privacy.audit import Actor
 from homewarden.store.viewing import ClipShares, ShareRecord
 
 router = APIRouter(tags=["shares"])
 
 # What a refused link is told, whatever the reason (unknown, expired, revoked, deleted): a guesser learns nothing.
-NOT_SHARED = "this link does not work: it has expired or been revoked"
+NOT_SHARED = N_("this link does not work: it has expired or been revoked")
 # Tokens are 43 characters of base64url; anything else is not worth a database lookup (and answers the same 404).
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -63,9 +64,11 @@ def revoke_share(record: AccessibleEvent, share_id: RowId, hub: Services, caller
     """Stop a share link at once."""
     share = ClipShares(hub.events.engine).revoke(record.id, share_id)
     if share is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"this event has no share link {share_id}")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, _("this event has no share link {share_id}").format(share_id=share_id)
+        )
     audit_view(hub, caller, "share_revoked", record, None, f"share {share.id}")
-    return Done(detail="the link no longer works")
+    return Done(detail=_("the link no longer works"))
 
 
 @router.get("/shared/{token}", response_class=Response, responses={200: {"content": {"video/mp4": {}}}})
@@ -75,9 +78,11 @@ def shared_clip(token: str, hub: Services, request: Request) -> Response:
     share = ClipShares(hub.events.engine).usable(token) if TOKEN_SHAPE.fullmatch(token) else None
     record = hub.events.get_event(share.event_id) if share is not None else None
     if share is None or record is None or not 0 <= share.clip_index < len(record.clips):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_SHARED)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _(NOT_SHARED))
     if hub.keys.keyring is None:
-        raise HTTPException(status.HTTP_423_LOCKED, "this clip cannot be played now: the home's recordings are locked")
+        raise HTTPException(
+            status.HTTP_423_LOCKED, _("this clip cannot be played now: the home's recordings are locked")
+        )
     reader = open_sealed(hub, record.clips[share.clip_index].path)
     if hub.audit is not None and starts_playback(request):
         hub.audit.record(

@@ -8,6 +8,7 @@ import json
 from homewarden.cli.hub_config import add_config_option, load_hub_config
 from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
+from homewarden.i18n import _
 from homewarden.offsite.identity import OffsiteFolder, PairingError
 from homewarden.privacy.audit import AuditLog
 from homewarden.review.cloud_chain import CloudChainRecords, verify_archived_chain, verify_cloud_chain
@@ -55,20 +56,25 @@ def audit_verify(args: argparse.Namespace) -> int:
         archive = OffsiteFolder(config.storage.folder).chain_archive_path
         archived = {path.name: verify_archived_chain(path) for path in sorted(archive.glob("*.json"))}
     if result.intact:
-        print(f"audit log intact: {result.entries} entries, each committing to the one before")
+        print(_("audit log intact: {count} entries, each committing to the one before").format(count=result.entries))
     else:
-        print(f"audit log TAMPERED ({result.entries} entries read):")
+        print(_("audit log TAMPERED ({count} entries read):").format(count=result.entries))
         for problem in result.problems:
             print(f"  {problem}")
     if not cloud.problems:
         if cloud.receipts or cloud.checkpoints:
             print(
-                f"the cloud's review log checks out: {cloud.receipts} signed receipt(s), each at its place in "
-                f"{cloud.checkpoints} signed checkpoint(s), each extending the one before"
+                _(
+                    "the cloud's review log checks out: {receipts} signed receipt(s), each at its place in "
+                    "{checkpoints} signed checkpoint(s), each extending the one before"
+                ).format(receipts=cloud.receipts, checkpoints=cloud.checkpoints)
             )
     else:
-        counts = f"{cloud.receipts} receipts, {cloud.checkpoints} checkpoints"
-        print(f"the cloud's review log does NOT check out ({counts}):")
+        print(
+            _("the cloud's review log does NOT check out ({receipts} receipts, {checkpoints} checkpoints):").format(
+                receipts=cloud.receipts, checkpoints=cloud.checkpoints
+            )
+        )
         for problem in cloud.problems:
             print(f"  {problem}")
     for name, report in archived.items():

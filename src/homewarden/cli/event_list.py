@@ -13,6 +13,7 @@ from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
 from homewarden.events.arming import schedule_timezone
 from homewarden.events.record import EventRecord
+from homewarden.i18n import _
 from homewarden.report import event_json
 from homewarden.store.database import EventStore
 
@@ -40,14 +41,14 @@ def add_list_options(parser: argparse.ArgumentParser) -> None:
 def events_list(args: argparse.Namespace) -> int:
     """Print the stored events that match the filters, newest first."""
     if args.limit < 1:
-        raise UserError(f"--limit must be at least 1, got {args.limit}")
+        raise UserError(_("--limit must be at least 1, got {limit}").format(limit=args.limit))
     config = load_hub_config(args)
     with EventStore.open(config.storage.resolved_database_url()) as store:
         zone = home_zone(config, store)
         since = parse_since(args.since, zone, datetime.now(UTC)) if args.since else None
         if args.camera is not None and args.camera not in config.cameras and not store.count_events([args.camera]):
             known = ", ".join(config.cameras) or "none configured"
-            raise UserError(f"no camera named {args.camera!r} (cameras: {known})")
+            raise UserError(_("no camera named {name!r} (cameras: {known})").format(name=args.camera, known=known))
         records = store.list_events(
             camera=args.camera, label=args.label, alarm=args.alarm, since=since, limit=args.limit
         )
@@ -56,12 +57,14 @@ def events_list(args: argparse.Namespace) -> int:
             print(json.dumps(event_json(record)))
         return 0
     if not records:
-        print("no events match")
+        print(_("no events match"))
         return 0
-    print(f"{'when (' + zone_name(zone) + ')':<22} {'camera':<16} {'what':<16} {'alarm':<5} id")
+    heading = _("when ({zone})").format(zone=zone_name(zone))
+    columns = (_("camera"), _("what"), _("alarm"))
+    print(f"{heading:<22} {columns[0]:<16} {columns[1]:<16} {columns[2]:<5} id")
     for record in records:
         what = record.label + (f": {record.sub_label}" if record.sub_label else "")
-        alarm = "yes" if record.alarm else "-"
+        alarm = _("yes") if record.alarm else "-"
         print(f"{when(record, zone):<22} {record.camera:<16} {what:<16} {alarm:<5} {record.id}")
     return 0
 
@@ -82,7 +85,7 @@ def zone_name(zone: tzinfo) -> str:
 def when(record: EventRecord, zone: tzinfo) -> str:
     """Return when an event happened in the home's time, or its offset into the video it was found in."""
     if not record.live:
-        return f"{record.start:.1f} s into a file"
+        return _("{seconds} s into a file").format(seconds=f"{record.start:.1f}")
     return datetime.fromtimestamp(record.start, tz=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -95,7 +98,9 @@ def parse_since(text: str, zone: tzinfo, now: datetime) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise UserError(
-            f"--since {text!r}: give an age (30m, 2h, 3d, 1w) or a date/time (2026-12-01 or 2026-12-01T18:30)"
+            _("--since {text!r}: give an age (30m, 2h, 3d, 1w) or a date/time (2026-12-01 or 2026-12-01T18:30)").format(
+                text=text
+            )
         ) from None
     # In UTC: the database compares stored UTC times as text, so an offset other than +00:00 would be misread.
     return (moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)).astimezone(UTC)

@@ -13,6 +13,7 @@ from homewarden.errors import UserError
 from homewarden.faces.finder import FaceFinder
 from homewarden.faces.gallery import Gallery, check_member_name, enrolment_face, gallery_from_folder, read_photo
 from homewarden.faces.library import FaceLibrary, open_household
+from homewarden.i18n import _
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -65,7 +66,11 @@ def faces_enroll(args: argparse.Namespace) -> int:
     faces = [(photo.name, enrolment_face(finder, photo).embedding) for photo in args.photos]
     with _library(config, args) as library:
         total = library.enroll(name, faces)
-    print(f"enrolled {name}: {len(faces)} photo(s) added, {total} in all")
+    print(
+        _("enrolled {member}: {count} photo(s) added, {total} in all").format(
+            member=name, count=len(faces), total=total
+        )
+    )
     return 0
 
 
@@ -81,9 +86,13 @@ def faces_list(args: argparse.Namespace) -> int:
                 )
             )
         else:
-            print(f"{member.name}: {len(member.photos)} photo(s) ({', '.join(member.photos)})")
+            print(
+                _("{name}: {count} photo(s) ({photos})").format(
+                    name=member.name, count=len(member.photos), photos=", ".join(member.photos)
+                )
+            )
     if not members and not args.json:
-        print("no members enrolled")
+        print(_("no members enrolled"))
     return 0
 
 
@@ -92,8 +101,8 @@ def faces_remove(args: argparse.Namespace) -> int:
     with _library(_config(args), args) as library:
         removed = library.remove(args.name)
     if removed is None:
-        raise UserError(f"no member named {args.name!r}; nothing was removed")
-    print(f"removed {args.name.strip()} and {removed} face embedding(s)")
+        raise UserError(_("no member named {name!r}; nothing was removed").format(name=args.name))
+    print(_("removed {name} and {count} face embedding(s)").format(name=args.name.strip(), count=removed))
     return 0
 
 
@@ -105,7 +114,7 @@ def faces_identify(args: argparse.Namespace) -> int:
     if args.faces:
         gallery = gallery_from_folder(args.faces, threshold)
     elif args.config is None:
-        raise UserError("no config file names the household: pass --config FILE, or --faces DIR (photo folders)")
+        raise UserError(_("no config file names the household: pass --config FILE, or --faces DIR (photo folders)"))
     else:
         with _library(config, args) as library:
             gallery = library.gallery(threshold)
@@ -113,7 +122,7 @@ def faces_identify(args: argparse.Namespace) -> int:
     for photo in args.photos:
         faces = finder.in_photo(read_photo(photo))
         if not faces and not args.json:
-            print(f"{photo}: no face found")
+            print(_("{photo}: no face found").format(photo=photo))
         for face in sorted(faces, key=lambda found: (found.box[0], found.box[1])):
             match = gallery.match(face.embedding)
             distance = round(match.distance, 4) if match.nearest else None
@@ -123,10 +132,10 @@ def faces_identify(args: argparse.Namespace) -> int:
                 )
             else:
                 if match.nearest is None:
-                    detail = " (nobody is enrolled)"
+                    detail = _(" (nobody is enrolled)")
                 elif match.name is None:
-                    detail = f" (nearest: {match.nearest} at {distance})"
+                    detail = _(" (nearest: {name} at {distance})").format(name=match.nearest, distance=distance)
                 else:
-                    detail = f" at {distance}"
+                    detail = _(" at {distance}").format(distance=distance)
                 print(f"{photo} {list(face.box)}: {match.label}{detail}")
     return 0

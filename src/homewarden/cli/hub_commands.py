@@ -18,6 +18,7 @@ from homewarden.config import HomewardenConfig, load_config, single_source_confi
 from homewarden.errors import UserError
 from homewarden.events.record import EventRecord
 from homewarden.hub.hub import Hub, enabled_cameras, init_detector, init_store
+from homewarden.i18n import _
 from homewarden.report import report_events
 from homewarden.store.durable_files import make_private_folder, new_files_private
 from homewarden.store.media import MediaFolder
@@ -61,7 +62,7 @@ def run_command(config_path: Path) -> int:
     """Run the hub without its web server until stopped (or until every camera's file has ended)."""
     config = load_config(config_path)
     if not enabled_cameras(config):
-        raise UserError(f"{config_path}: no enabled cameras")
+        raise UserError(_("{path}: no enabled cameras").format(path=config_path))
     with hub_files_private(config):
         return run_hub(config_path)
 
@@ -97,7 +98,11 @@ def serve_command(
     certfile, keyfile = tls if tls else (None, None)
     for path in (certfile, keyfile):
         if path is not None and not path.is_file():
-            raise UserError(f"{path}: no such file (--certfile and --keyfile name a PEM certificate and its key)")
+            raise UserError(
+                _("{path}: no such file (--certfile and --keyfile name a PEM certificate and its key)").format(
+                    path=path
+                )
+            )
     with hub_files_private(config):
         return serve_hub(config_path, host, port, tls, notes, on_built)
 
@@ -138,16 +143,21 @@ def serve_hub(
     )
     scheme = "https" if tls else "http"
     base = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    lines = [f"Homewarden is serving {len(hub.cameras)} camera(s) at {base}/"]
+    lines = [
+        _("Homewarden is serving {count} camera(s) at {address}").format(count=len(hub.cameras), address=f"{base}/")
+    ]
     if not tls and host not in LOOPBACK_HOSTS:
         lines.append(
-            "note: sign-in cookies are Secure, so browsers on other machines need HTTPS: pass --certfile and "
-            "--keyfile, or put a TLS reverse proxy in front (docs/api.md)"
+            _(
+                "note: sign-in cookies are Secure, so browsers on other machines need HTTPS: pass --certfile and "
+                "--keyfile, or put a TLS reverse proxy in front (docs/api.md)"
+            )
         )
     lines += notes or []
     if services.setup.token is not None:
-        lines.append(f"First run: create the owner account at {base}/setup?token={services.setup.token}")
-        lines.append("(this link works once; cameras start recording once the owner has set the home passphrase)")
+        link = f"{base}/setup?token={services.setup.token}"
+        lines.append(_("First run: create the owner account at {link}").format(link=link))
+        lines.append(_("(this link works once; cameras start recording once the owner has set the home passphrase)"))
     # The address and the setup link are printed once the port answers: a link that is refused is no link.
     threading.Thread(
         target=announce_when_listening, args=(server, lines, hub.stopping), name="announce", daemon=True
@@ -197,14 +207,22 @@ def demo_command(
     from homewarden.demo import compose_demo_scene
 
     if analyse_only and cloud_port is not None:
-        raise UserError("--cloud serves the hub: it does not go with --analyse-only")
+        raise UserError(_("--cloud serves the hub: it does not go with --analyse-only"))
     scene = compose_demo_scene(out / "demo-scene.mp4")
-    print(f"demo scene: {scene} (a stranger and a cat cross a room, composed from sample photos; it loops)")
+    print(
+        _("demo scene: {scene} (a stranger and a cat cross a room, composed from sample photos; it loops)").format(
+            scene=scene
+        )
+    )
     if not analyse_only:
         config_path = demo_config(out, scene)
-        print(f"demo config: {config_path.resolve()} (edit it, or copy it for your own cameras)")
-        print(f"demo data: {(out / 'data').resolve()} (database, sealed footage, keys)")
-        print(f"other commands use them with --config {config_path.resolve()}, or HOMEWARDEN_CONFIG set to it")
+        print(_("demo config: {path} (edit it, or copy it for your own cameras)").format(path=config_path.resolve()))
+        print(_("demo data: {path} (database, sealed footage, keys)").format(path=(out / "data").resolve()))
+        print(
+            _("other commands use them with --config {path}, or HOMEWARDEN_CONFIG set to it").format(
+                path=config_path.resolve()
+            )
+        )
         if cloud_port is None:
             return serve_command(config_path, host, port, tls)
         return serve_demo_with_cloud(config_path, out / "cloud", host, port, cloud_port, tls)
@@ -223,7 +241,7 @@ def demo_command(
     finally:
         store.close()
     report_events(events, as_json=False)
-    print(f"events saved in {config.storage.resolved_database_url()}")
+    print(_("events saved in {database}").format(database=config.storage.resolved_database_url()))
     return 0
 
 
@@ -284,7 +302,11 @@ def check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise UserError(f"cannot listen on {host}:{port}: {exc.strerror} (choose another with --port)") from None
+            raise UserError(
+                _("cannot listen on {host}:{port}: {problem} (choose another with --port)").format(
+                    host=host, port=port, problem=exc.strerror
+                )
+            ) from None
 
 
 def announce_when_listening(server: uvicorn.Server, lines: list[str], stopping: threading.Event) -> None:

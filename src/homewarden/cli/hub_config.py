@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from homewarden.config import CONFIG_ENV, ConfigError, HomewardenConfig, find_config, load_config
+from homewarden.i18n import _
 
 
 def add_config_option(parser: argparse.ArgumentParser, holds: str, *, optional: bool = False) -> None:
@@ -32,13 +33,18 @@ def resolve_config(args: argparse.Namespace) -> None:
         if not args.config_optional:
             raise
         say(
-            f"no config file (no --config, ${CONFIG_ENV} or ./homewarden.yaml): built-in defaults, "
-            f"database {shown_database(HomewardenConfig())}"
+            _(
+                "no config file (no --config, ${variable} or ./homewarden.yaml): built-in defaults, database {database}"
+            ).format(variable=CONFIG_ENV, database=shown_database(HomewardenConfig()))
         )
         return
     args.config = found.path
     config = load_config(found.path)
-    say(f"config {found.path} (from {found.found_by}), database {shown_database(config)}")
+    say(
+        _("config {path} (from {found_by}), database {database}").format(
+            path=found.path, found_by=found.found_by, database=shown_database(config)
+        )
+    )
 
 
 def shown_database(config: HomewardenConfig) -> str:
@@ -47,10 +53,16 @@ def shown_database(config: HomewardenConfig) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
-        return "an invalid database URL"
+        return _("an invalid database URL")
 
 
-ANNOUNCEMENT_PREFIXES = ("homewarden: config ", "homewarden: no config file ")
+# What the lines above begin with, in each language (tests set them apart from a command's own output).
+ANNOUNCEMENT_PREFIXES = (
+    "homewarden: config ",
+    "homewarden: no config file ",
+    "homewarden: Konfiguration ",
+    "homewarden: keine Konfigurationsdatei ",
+)
 
 
 def say(line: str) -> None:

@@ -19,6 +19,7 @@ from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
 from homewarden.faces.library import open_household
 from homewarden.hub.recovery import recover_home
+from homewarden.i18n import _
 from homewarden.offsite.identity import OffsiteFolder
 from homewarden.offsite.outbox import Outbox
 from homewarden.offsite.pairing import send_deletions_to_cloud
@@ -133,7 +134,9 @@ def keys_init(args: argparse.Namespace) -> int:
     """Create the home key pair and show the recovery key once."""
     storage = _storage(args)
     if storage.key_file.exists():
-        raise UserError(f"{storage.key_file.path} exists already; `homewarden keys rotate` makes a new home key")
+        raise UserError(
+            _("{path} exists already; `homewarden keys rotate` makes a new home key").format(path=storage.key_file.path)
+        )
     recovery_key = storage.key_file.create(_secrets(args).new_passphrase(PASSPHRASE_ENV))
     gallery_key = _gallery_key(args)
     # A gallery key left from before (its home key file deleted by hand) keeps its embeddings readable.
@@ -141,19 +144,23 @@ def keys_init(args: argparse.Namespace) -> int:
         gallery_key.ensure_sealed_copy(gallery_key.load())
     else:
         gallery_key.create()
-    print(f"Created home key {storage.key_file.public_key().key_id} in {storage.key_file.path}.")
+    print(
+        _("Created home key {key} in {path}.").format(
+            key=storage.key_file.public_key().key_id, path=storage.key_file.path
+        )
+    )
     _show_recovery_key(recovery_key)
     return 0
 
 
 def _show_recovery_key(recovery_key: str) -> None:
     print()
-    print("Recovery key (shown only this once; write it down and keep it away from the hub):")
+    print(_("Recovery key (shown only this once; write it down and keep it away from the hub):"))
     print()
     print(f"    {recovery_key}")
     print()
-    print("It sets a new passphrase if you forget yours (`homewarden keys recover`). Without the passphrase")
-    print("and without the recovery key, nobody can open the footage, not even you.", flush=True)
+    print(_("It sets a new passphrase if you forget yours (`homewarden keys recover`). Without the passphrase"))
+    print(_("and without the recovery key, nobody can open the footage, not even you."), flush=True)
 
 
 def record_access(
@@ -175,11 +182,13 @@ def keys_unlock(args: argparse.Namespace) -> int:
     with _store(config) as store:
         record_access(config, store, "key_unlocked", "home key", detail="keys unlock")
     pending = len(keyring.key_ids) - 1
-    note = f" ({pending} older key(s) wait for `homewarden keys rotate` to finish)" if pending else ""
-    print(f"passphrase OK: home key {keyring.current_id} unlocked{note}")
+    note = _(" ({count} older key(s) wait for `homewarden keys rotate` to finish)").format(count=pending)
+    print(_("passphrase OK: home key {key} unlocked").format(key=keyring.current_id) + (note if pending else ""))
     gallery_key = _gallery_key(args)
     if not gallery_key.exists() and gallery_key.restore(keyring) is not None:
-        print(f"restored the face gallery key {gallery_key.path} from its copy sealed to the home key")
+        print(
+            _("restored the face gallery key {path} from its copy sealed to the home key").format(path=gallery_key.path)
+        )
     return 0
 
 
@@ -188,19 +197,23 @@ def keys_change_passphrase(args: argparse.Namespace) -> int:
     storage = _storage(args)
     storage.key_file.public_key()
     secrets = _secrets(args)
-    old = secrets.passphrase("Current passphrase")
+    old = secrets.passphrase(_("Current passphrase"))
     new = secrets.new_passphrase()
     with _store(_config(args)) as store:
         accounts = AccountStore(store.engine)
         owners = accounts.hub_owners()
         _check_owner_password(owners, new)
         storage.key_file.change_passphrase(old, new)
-        print("passphrase changed; the recovery key still works")
+        print(_("passphrase changed; the recovery key still works"))
         for owner in owners:
             try:
                 changed = accounts.change_password(owner.id, old, new, revoke_tokens=args.revoke_tokens)
             except WrongCredentialsError:
-                print(f"the password of owner {owner.username} was not the old passphrase: left as it was")
+                print(
+                    _("the password of owner {name} was not the old passphrase: left as it was").format(
+                        name=owner.username
+                    )
+                )
                 continue
             _report_new_password(owner.username, changed.sessions_ended, changed.tokens_revoked, args.revoke_tokens)
     return 0
@@ -212,12 +225,19 @@ def _check_owner_password(owners: Sequence[UserRecord], new: str) -> None:
         try:
             check_new_password(new)
         except WeakPasswordError as exc:
-            raise UserError(f"the passphrase is also the owner's password: {exc}; nothing was changed") from None
+            raise UserError(
+                _("the passphrase is also the owner's password: {problem}; nothing was changed").format(problem=exc)
+            ) from None
 
 
 def _report_new_password(username: str, ended: int, revoked: int, revoke_tokens: bool) -> None:
-    tokens = f", {revoked} API token(s) revoked" if revoke_tokens else ""
-    print(f"owner {username} signs in with the new passphrase; {ended} session(s) signed out{tokens}")
+    tokens = _(", {count} API token(s) revoked").format(count=revoked) if revoke_tokens else ""
+    print(
+        _("owner {name} signs in with the new passphrase; {count} session(s) signed out").format(
+            name=username, count=ended
+        )
+        + tokens
+    )
 
 
 def keys_recover(args: argparse.Namespace) -> int:
@@ -231,7 +251,7 @@ def keys_recover(args: argparse.Namespace) -> int:
         accounts = AccountStore(store.engine)
         _check_owner_password(accounts.hub_owners(), new)
         reset = recover_home(storage.key_file, accounts, recovery_key, new, revoke_tokens=args.revoke_tokens)
-        print("new passphrase set; the recovery key still works")
+        print(_("new passphrase set; the recovery key still works"))
         for owner, changed in reset:
             _report_new_password(owner.username, changed.sessions_ended, changed.tokens_revoked, args.revoke_tokens)
     return 0
@@ -243,10 +263,15 @@ def keys_rotate(args: argparse.Namespace) -> int:
     storage.key_file.public_key()
     resealer = EverySealedKey([storage.vault, _gallery_key(args)])
     report = storage.key_file.rotate(_secrets(args).passphrase(), resealer, _announce_rotation)
-    resumed = " (finished an interrupted rotation)" if report.resumed else ""
+    resumed = _(" (finished an interrupted rotation)") if report.resumed else ""
     print(
-        f"home key {report.new_key_id} is current; re-sealed {report.resealed} data key(s) without re-encrypting "
-        f"any media; retired {', '.join(report.retired_key_ids) or 'nothing'}{resumed}"
+        _(
+            "home key {key} is current; re-sealed {count} data key(s) without re-encrypting any media; "
+            "retired {retired}"
+        ).format(
+            key=report.new_key_id, count=report.resealed, retired=", ".join(report.retired_key_ids) or _("nothing")
+        )
+        + resumed
     )
     return 0
 
@@ -268,7 +293,7 @@ class EverySealedKey:
 
 
 def _announce_rotation(recovery_key: str) -> None:
-    print("New home key written; the old recovery key no longer works.")
+    print(_("New home key written; the old recovery key no longer works."))
     _show_recovery_key(recovery_key)
     print()
 
@@ -285,19 +310,19 @@ def events_delete(args: argparse.Namespace) -> int:
         for event_id in args.event_ids:
             record = store.get_event(event_id)
             if record is None:
-                raise UserError(f"no event {event_id}; nothing was deleted")
+                raise UserError(_("no event {event_id}; nothing was deleted").format(event_id=event_id))
             records.append(record)
         for record in records:
             report = delete_event(store, storage.media, record)
             record_access(config, store, "event_deleted", f"event:{record.id}", record.camera)
-            print(f"deleted event {record.id}: {report.objects} object(s) shredded")
+            print(_("deleted event {event}: {count} object(s) shredded").format(event=record.id, count=report.objects))
             _mention_plain_files(report)
     return 0
 
 
 def _mention_plain_files(report: DeletionReport) -> None:
     for path in report.plain_files:
-        print(f"  left in place (a plain export you made, not the hub's): {path}")
+        print("  " + _("left in place (a plain export you made, not the hub's): {path}").format(path=path))
 
 
 def events_export(args: argparse.Namespace) -> int:
@@ -307,11 +332,11 @@ def events_export(args: argparse.Namespace) -> int:
     with _store(config) as store:
         record = store.get_event(args.event_id)
     if record is None:
-        raise UserError(f"no event {args.event_id}")
+        raise UserError(_("no event {event_id}").format(event_id=args.event_id))
     paths = [clip.path for clip in record.clips] + ([record.snapshot] if record.snapshot else [])
     names = [name for name in (storage.media.object_name(Path(path)) for path in paths) if name]
     if not names:
-        raise UserError(f"event {record.id} has no footage in the hub's storage")
+        raise UserError(_("event {event} has no footage in the hub's storage").format(event=record.id))
     keyring = storage.key_file.unlock(_secrets(args).passphrase())
     args.out.mkdir(parents=True, exist_ok=True)
     for name in names:
@@ -348,10 +373,14 @@ def storage_plan(args: argparse.Namespace) -> int:
         zone = home_zone(config, store)
     policy = config.storage.retention
     print(_usage_line(plan))
-    print(f"kept: alarm events {policy.alarm_days} days, other events {policy.other_days} days")
-    print("deleted by the next sweep (hourly while `homewarden run` runs, or now by `homewarden storage prune`):")
+    print(
+        _("kept: alarm events {alarm_days} days, other events {other_days} days").format(
+            alarm_days=policy.alarm_days, other_days=policy.other_days
+        )
+    )
+    print(_("deleted by the next sweep (hourly while `homewarden run` runs, or now by `homewarden storage prune`):"))
     _print_deletions(plan.due_now, zone, show_due=False)
-    print("scheduled:")
+    print(_("scheduled:"))
     _print_deletions(plan.scheduled, zone, show_due=True)
     return 0
 
@@ -364,7 +393,11 @@ def storage_prune(args: argparse.Namespace) -> int:
         plan = FootageKeeper(store, storage.media, config.storage.retention).sweep()
         zone = home_zone(config, store)
     _print_deletions(plan.due_now, zone, show_due=False)
-    print(f"deleted {len(plan.due_now)} item(s); {_megabytes(plan.bytes_after_sweep)} of footage left")
+    print(
+        _("deleted {count} item(s); {size} of footage left").format(
+            count=len(plan.due_now), size=_megabytes(plan.bytes_after_sweep)
+        )
+    )
     return 0
 
 
@@ -385,16 +418,26 @@ def storage_delete(args: argparse.Namespace) -> int:
                     GalleryKeyFile.in_folder(config.storage.folder.resolve()),
                     keep_key=args.keep_key,
                 )
-            print(f"deleted {report.members} household member(s) and destroyed the face gallery key")
+            print(
+                _("deleted {count} household member(s) and destroyed the face gallery key").format(count=report.members)
+            )
             if not args.keep_key:
                 _delete_key_file_copy(config)
         else:
             report = delete_camera_footage(store, storage.media, args.camera)
         what = "everything" if args.everything else f"camera:{args.camera}"
         record_access(config, store, "storage_deleted", what, None if args.everything else args.camera)
-    print(f"deleted {report.events} event(s); {report.objects} object(s) shredded")
+    print(
+        _("deleted {count} event(s); {shredded} object(s) shredded").format(
+            count=report.events, shredded=report.objects
+        )
+    )
     if args.everything and not args.keep_key:
-        print(f"the home key is destroyed; run `{init_command_hint(args.config)}` before recording again")
+        print(
+            _("the home key is destroyed; run `{command}` before recording again").format(
+                command=init_command_hint(args.config)
+            )
+        )
     _mention_plain_files(report)
     return 0
 
@@ -412,25 +455,33 @@ def _delete_key_file_copy(config: HomewardenConfig) -> None:
 
 def _confirm_everything(storage: HubStorage) -> None:
     if not sys.stdin.isatty():
-        raise UserError("deleting everything needs --yes when there is no terminal to confirm on")
-    print(f"This shreds every clip and snapshot in {storage.media.root}, forgets every event and", file=sys.stderr)
-    print("household member, and destroys the home key. Nothing can bring them back.", file=sys.stderr)
-    answer = input(f"Type '{EVERYTHING_CONFIRMATION}' to go on: ")
+        raise UserError(_("deleting everything needs --yes when there is no terminal to confirm on"))
+    print(
+        _(
+            "This shreds every clip and snapshot in {folder}, forgets every event and household member, and destroys "
+            "the home key. Nothing can bring them back."
+        ).format(folder=storage.media.root),
+        file=sys.stderr,
+    )
+    # The word to type stays the same in every language: scripts and the docs quote it.
+    answer = input(_("Type '{word}' to go on: ").format(word=EVERYTHING_CONFIRMATION))
     if answer.strip() != EVERYTHING_CONFIRMATION:
-        raise UserError("not confirmed; nothing was deleted")
+        raise UserError(_("not confirmed; nothing was deleted"))
 
 
 def _usage_line(plan: RetentionPlan) -> str:
     used = _megabytes(plan.used_bytes)
     if plan.cap_bytes is None:
-        return f"footage: {used}; no disk cap (storage.retention.max_gb)"
+        return _("footage: {used}; no disk cap (storage.retention.max_gb)").format(used=used)
     share = 100.0 * plan.used_bytes / plan.cap_bytes
-    return f"footage: {used} of a {_megabytes(plan.cap_bytes)} cap ({share:.0f} %)"
+    return _("footage: {used} of a {cap} cap ({share} %)").format(
+        used=used, cap=_megabytes(plan.cap_bytes), share=f"{share:.0f}"
+    )
 
 
 def _print_deletions(deletions: list[PlannedDeletion], zone: tzinfo, show_due: bool) -> None:
     if not deletions:
-        print("  nothing")
+        print("  " + _("nothing"))
     for deletion in deletions:
         size = _megabytes(deletion.stored_bytes)
         if deletion.footage is not None:

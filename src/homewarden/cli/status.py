@@ -11,6 +11,7 @@ from homewarden.camera.health import CameraHealth
 from homewarden.config import load_config
 from homewarden.errors import UserError
 from homewarden.hub.status import read_status, status_path
+from homewarden.i18n import _
 
 EXIT_CAMERA_DOWN = 1
 
@@ -21,7 +22,11 @@ def status_command(config_path: Path, as_json: bool) -> int:
     path = status_path(config.storage.folder)
     status = read_status(path)
     if status is None:
-        raise UserError(f"no hub has reported for {config_path} yet ({path} is missing): start `homewarden run` first")
+        raise UserError(
+            _("no hub has reported for {config} yet ({path} is missing): start `homewarden run` first").format(
+                config=config_path, path=path
+            )
+        )
     running = status.running()
     if as_json:
         print(
@@ -38,10 +43,19 @@ def status_command(config_path: Path, as_json: bool) -> int:
     else:
         when = _iso(status.written_at)
         if running:
-            print(f"hub running (`homewarden {status.command}`, pid {status.pid}), status of {when}")
+            print(
+                _("hub running (`homewarden {command}`, pid {pid}), status of {when}").format(
+                    command=status.command, pid=status.pid, when=when
+                )
+            )
+        elif status.stopped:
+            print(
+                _("hub NOT running: its last status is of {when} (pid {pid}, stopped)").format(
+                    when=when, pid=status.pid
+                )
+            )
         else:
-            ended = ", stopped" if status.stopped else ""
-            print(f"hub NOT running: its last status is of {when} (pid {status.pid}{ended})")
+            print(_("hub NOT running: its last status is of {when} (pid {pid})").format(when=when, pid=status.pid))
         for name, health in status.cameras.items():
             print(_health_line(name, health))
     down = any(health.down for health in status.cameras.values())
@@ -50,13 +64,20 @@ def status_command(config_path: Path, as_json: bool) -> int:
 
 def _health_line(name: str, health: CameraHealth) -> str:
     since = time.time() - health.since
-    state = f"{health.state} for {_duration(since)}"
+    state = _("{state} for {duration}").format(state=health.state, duration=_duration(since))
     if health.reason and health.state != "online":
         state += f" ({health.reason})"
-    return (
-        f"  {name}: {state}; {health.frames_per_second:.1f} frames/s, {health.detections_per_second:.1f} "
-        f"detections/s, {health.frames_dropped} dropped, {health.restarts} restart(s), "
-        f"{health.reconnects} reconnect(s)"
+    return "  " + _(
+        "{name}: {state}; {fps} frames/s, {dps} detections/s, {dropped} dropped, {restarts} restart(s), "
+        "{reconnects} reconnect(s)"
+    ).format(
+        name=name,
+        state=state,
+        fps=f"{health.frames_per_second:.1f}",
+        dps=f"{health.detections_per_second:.1f}",
+        dropped=health.frames_dropped,
+        restarts=health.restarts,
+        reconnects=health.reconnects,
     )
 
 

@@ -15,6 +15,7 @@ from homewarden.cli.hub_config import add_config_option, load_hub_config
 from homewarden.cli.owner import record_access
 from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
+from homewarden.i18n import N_, _
 from homewarden.store.account_secrets import AccountSecretKeyFile
 from homewarden.store.database import EventStore
 from homewarden.store.errors import StoreError
@@ -22,6 +23,9 @@ from homewarden.store.gallery_key import GalleryKeyFile
 from homewarden.store.keys import HomeKeyError
 from homewarden.store.sealed_media import open_hub_storage
 from homewarden.store.secret_input import PASSPHRASE_ENV, SecretSource
+
+# How a role reads in a sentence, translated where shown.
+ROLES = {"owner": N_("owner"), "member": N_("member")}
 
 
 def register_user_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,13 +74,13 @@ def create_owner(args: argparse.Namespace) -> int:
     config, store, accounts = _open(args)
     with store:
         if accounts.has_owner():
-            raise UserError("this hub has an owner already")
+            raise UserError(_("this hub has an owner already"))
         home_id = accounts.ensure_home("Home", list(config.cameras))
         storage = open_hub_storage(config.storage.folder)
         secrets = SecretSource(from_stdin=args.passphrase_stdin)
         try:
             if storage.key_file.exists():
-                password = secrets.passphrase("Home passphrase (it becomes the owner's password)")
+                password = secrets.passphrase(_("Home passphrase (it becomes the owner's password)"))
                 storage.key_file.unlock(password)
                 recovery_key = None
             else:
@@ -87,9 +91,9 @@ def create_owner(args: argparse.Namespace) -> int:
                 GalleryKeyFile.in_folder(config.storage.folder.resolve()).create()
         except (WeakPasswordError, AccountError, HomeKeyError) as exc:
             raise UserError(str(exc)) from None
-    print(f"created owner {user.username}; sign in to the web app with this password")
+    print(_("created owner {name}; sign in to the web app with this password").format(name=user.username))
     if recovery_key:
-        print(f"\nRecovery key (shown only this once; keep it away from the hub):\n\n    {recovery_key}\n")
+        print("\n" + _("Recovery key (shown only this once; keep it away from the hub):") + f"\n\n    {recovery_key}\n")
     return 0
 
 
@@ -113,15 +117,18 @@ def list_users(args: argparse.Namespace) -> int:
                 )
             )
             continue
-        cameras = "every camera" if user.role == "owner" else ", ".join(user.cameras) or "no cameras yet"
+        cameras = _("every camera") if user.role == "owner" else ", ".join(user.cameras) or _("no cameras yet")
         if not user.password_set:
-            two_factor = "no password yet"  # invited, or reset: waits for their one-time link
+            two_factor = _("no password yet")  # invited, or reset: waits for their one-time link
         else:
-            two_factor = "two-factor" if user.totp_enabled else "password only"
-        print(f"{user.username:<24} {user.role:<9} {two_factor:<14} {cameras}")
+            two_factor = _("two-factor") if user.totp_enabled else _("password only")
+        print(f"{user.username:<24} {_(ROLES[user.role]):<11} {two_factor:<14} {cameras}")
     if not users and not args.json:
         print(
-            "no accounts yet: create the owner with the setup link `homewarden serve` prints, or `users create-owner`"
+            _(
+                "no accounts yet: create the owner with the setup link `homewarden serve` prints, or "
+                "`users create-owner`"
+            )
         )
     return 0
 
@@ -129,7 +136,7 @@ def list_users(args: argparse.Namespace) -> int:
 def _named_user(accounts: AccountStore, username: str) -> UserRecord:
     user = accounts.user_named(username)
     if user is None:
-        raise UserError(f"no user named {username!r} (`homewarden users list` shows them)")
+        raise UserError(_("no user named {name!r} (`homewarden users list` shows them)").format(name=username))
     return user
 
 
@@ -139,10 +146,14 @@ def remove_user(args: argparse.Namespace) -> int:
     with store:
         user = _named_user(accounts, args.username)
         if user.role == "owner" and len([o for o in accounts.members(user.home_id or 0) if o.role == "owner"]) == 1:
-            raise UserError(f"{user.username} is the home's only owner; nothing was removed")
+            raise UserError(_("{name} is the home's only owner; nothing was removed").format(name=user.username))
         accounts.delete_user(user.id)
         record_access(config, store, "user_removed", f"user:{user.username}", detail=f"role {user.role}")
-    print(f"removed {user.role} {user.username}; their sessions and API tokens no longer work")
+    print(
+        _("removed {role} {name}; their sessions and API tokens no longer work").format(
+            role=_(ROLES[user.role]), name=user.username
+        )
+    )
     return 0
 
 
@@ -153,8 +164,10 @@ def reset_user_password(args: argparse.Namespace) -> int:
         user = _named_user(accounts, args.username)
         if user.role == "owner":
             raise UserError(
-                "an owner's password is the home passphrase: use `homewarden keys change-passphrase`, or "
-                "`homewarden keys recover` with the recovery key"
+                _(
+                    "an owner's password is the home passphrase: use `homewarden keys change-passphrase`, or "
+                    "`homewarden keys recover` with the recovery key"
+                )
             )
         password = SecretSource(from_stdin=args.passphrase_stdin).new_passphrase(PASSPHRASE_ENV)
         try:
@@ -163,7 +176,11 @@ def reset_user_password(args: argparse.Namespace) -> int:
             raise UserError(str(exc)) from None
         record_access(config, store, "password_reset", f"user:{user.username}", detail="command line")
     print(
-        f"new password set for {user.role} {user.username}: {changed.sessions_ended} session(s) signed out, "
-        f"{changed.tokens_revoked} API token(s) revoked"
+        _("new password set for {role} {name}: {sessions} session(s) signed out, {tokens} API token(s) revoked").format(
+            role=_(ROLES[user.role]),
+            name=user.username,
+            sessions=changed.sessions_ended,
+            tokens=changed.tokens_revoked,
+        )
     )
     return 0

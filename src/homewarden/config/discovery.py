@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from homewarden.config.loader import ConfigError
+from homewarden.i18n import _
 
 CONFIG_ENV = "HOMEWARDEN_CONFIG"
 DEFAULT_CONFIG_NAME = "homewarden.yaml"
@@ -32,12 +33,14 @@ def find_config(
     if named:
         path = Path(named).expanduser().resolve()
         if not path.is_file():
-            raise ConfigError(f"{CONFIG_ENV} names {path}, which is not a file")
+            raise ConfigError(_("{variable} names {path}, which is not a file").format(variable=CONFIG_ENV, path=path))
         return FoundConfig(path, CONFIG_ENV)
     default = ((folder or Path.cwd()) / DEFAULT_CONFIG_NAME).resolve()
     if default.is_file():
         return FoundConfig(default, f"./{DEFAULT_CONFIG_NAME}")
     raise ConfigError(
-        f"no config file: --config was not given, {CONFIG_ENV} is not set and there is no {default}; "
-        f"pass --config FILE (the hub's YAML config, e.g. the one `homewarden demo` wrote)"
+        _(
+            "no config file: --config was not given, {variable} is not set and there is no {default}; "
+            "pass --config FILE (the hub's YAML config, e.g. the one `homewarden demo` wrote)"
+        ).format(variable=CONFIG_ENV, default=default)
     )

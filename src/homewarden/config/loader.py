@@ -12,6 +12,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from homewarden.config.model import CameraConfig, HomewardenConfig
+from homewarden.config.wording import validation_message
+from homewarden.i18n import _
 
 
 class ConfigError(Exception):
@@ -23,19 +25,21 @@ def load_config(path: Path) -> HomewardenConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raise ConfigError(_("{path}: no such config file").format(path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc})") from None
+        raise ConfigError(_("{path}: cannot read config file ({problem})").format(path=path, problem=exc)) from None
     try:
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}") from None
+        if mark:
+            where = _("{path}: not valid YAML at line {line}, column {column}")
+            raise ConfigError(where.format(path=path, line=mark.line + 1, column=mark.column + 1)) from None
+        raise ConfigError(_("{path}: not valid YAML").format(path=path)) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+        raise ConfigError(_("{path}: the top level must be a mapping of sections").format(path=path))
     return validate_config(data, origin=str(path))
 
 
@@ -52,9 +56,9 @@ def describe_errors(exc: ValidationError) -> list[str]:
     lines = []
     for error in exc.errors(include_url=False):
         path = ".".join(str(part) for part in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
+        message = validation_message(error)
         if error["type"] == "extra_forbidden":
-            message = "unknown key" + did_you_mean(error["loc"])
+            message = _("unknown key") + did_you_mean(error["loc"])
         lines.append(f"{path}: {message}" if path else message)
     return lines
 
@@ -64,7 +68,7 @@ def did_you_mean(location: Sequence[int | str]) -> str:
     key = str(location[-1])
     allowed = allowed_keys(HomewardenConfig, location[:-1])
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return _(" (did you mean {key!r}?)").format(key=close[0]) if close else ""
 
 
 def allowed_keys(model: type[BaseModel], location: Sequence[int | str]) -> list[str]:

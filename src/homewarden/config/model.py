@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from homewarden.i18n import _
+
 Point = tuple[float, float]
 Polygon = Annotated[list[Point], Field(min_length=3, description="Points (x, y) in detect-size pixels.")]
 
@@ -380,9 +382,9 @@ class ScheduleEntry(StrictModel):
     def _clock_time(cls, value: Any) -> Any:
         if isinstance(value, int | float):
             # YAML 1.1 reads an unquoted 18:00 as the number 1080.
-            raise ValueError("write the time in quotes, such as '18:00'")
+            raise ValueError(_("write the time in quotes, such as '18:00'"))
         if isinstance(value, str) and not _CLOCK_TIME.fullmatch(value):
-            raise ValueError(f"{value!r} is not a time of day HH:MM")
+            raise ValueError(_("{value!r} is not a time of day HH:MM").format(value=value))
         return value
 
 
@@ -449,7 +451,7 @@ def known_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
+        raise ValueError(_("unknown time zone {name!r}").format(name=name)) from None
     return name
 
 
@@ -703,7 +705,9 @@ def verify_doorbells(config: HomewardenConfig) -> None:
         if not name or not all(ch.isalnum() or ch in "-_" for ch in name):
             raise ValueError(f"doorbell name {name!r} may hold only letters, digits, '-' and '_'")
         if bell.camera not in config.cameras:
-            raise ValueError(f"doorbells.{name}.camera: no camera named {bell.camera!r}")
+            raise ValueError(
+                _("doorbells.{name}.camera: no camera named {camera!r}").format(name=name, camera=bell.camera)
+            )
 
 
 def verify_upload_sizes(config: HomewardenConfig) -> None:
@@ -730,7 +734,11 @@ def verify_tracked_labels(config: HomewardenConfig) -> None:
     for where, section in sections:
         for label in [*section.track, *section.filters]:
             if label not in known:
-                raise ValueError(f"{where}: unknown label {label!r} (the detector knows {len(known)} labels)")
+                raise ValueError(
+                    _("{where}: unknown label {label!r} (the detector knows {count} labels)").format(
+                        where=where, label=label, count=len(known)
+                    )
+                )
 
 
 def verify_zone_labels(config: HomewardenConfig) -> None:
@@ -750,19 +758,19 @@ def verify_record_lengths(config: HomewardenConfig) -> None:
     ]
     for where, record in sections:
         if record.pre_roll + record.post_roll >= record.max_clip:
-            raise ValueError(f"{where}: pre_roll + post_roll must be shorter than max_clip")
+            raise ValueError(_("{where}: pre_roll + post_roll must be shorter than max_clip").format(where=where))
 
 
 def verify_alarm_rules(config: HomewardenConfig) -> None:
     """Refuse alarm rules for cameras or zones that do not exist, or that name the disarmed mode."""
     for name, rule in config.alarm.cameras.items():
         if name not in config.cameras:
-            raise ValueError(f"alarm.cameras.{name}: no camera of that name")
+            raise ValueError(_("alarm.cameras.{name}: no camera of that name").format(name=name))
         zones = config.cameras[name].zones
         for zone_name, modes in [("", rule.modes), *rule.zones.items()]:
             where = f"alarm.cameras.{name}" + (f".zones.{zone_name}" if zone_name else ".modes")
             if zone_name and zone_name not in zones:
-                raise ValueError(f"{where}: camera {name} has no zone of that name")
+                raise ValueError(_("{where}: camera {name} has no zone of that name").format(where=where, name=name))
             if "disarmed" in modes:
                 raise ValueError(f"{where}: disarmed never raises alarms; list only home, away or night")
 
@@ -777,7 +785,7 @@ def verify_areas(config: HomewardenConfig) -> None:
             raise ValueError(f"areas.{name}: list at least one camera")
         for camera in cameras:
             if camera not in config.cameras:
-                raise ValueError(f"areas.{name}: no camera named {camera!r}")
+                raise ValueError(_("areas.{name}: no camera named {camera!r}").format(name=name, camera=camera))
             if camera in area_of and area_of[camera] != name:
                 raise ValueError(f"areas.{name}: camera {camera!r} is already in area {area_of[camera]!r}")
             area_of[camera] = name

@@ -22,6 +22,7 @@ from ruamel.yaml.error import YAMLError as RoundTripYAMLError
 
 from homewarden.config.loader import ConfigError, describe_errors
 from homewarden.config.model import HomewardenConfig
+from homewarden.i18n import _
 
 KeyPath = tuple[str | int, ...]
 BACKUP_SUFFIX = ".bak"
@@ -74,7 +75,9 @@ def _exclusive(path: Path) -> Iterator[None]:
         try:
             handle = open(lock_path, "a+b")  # noqa: SIM115 - held across the yield, closed in finally
         except OSError as exc:
-            raise ConfigError(f"{path}: cannot lock the config file for writing ({exc.strerror})") from None
+            raise ConfigError(
+                _("{path}: cannot lock the config file for writing ({problem})").format(path=path, problem=exc.strerror)
+            ) from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             yield
@@ -108,17 +111,21 @@ class ConfigWriter:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ConfigError(f"{self.path}: no such config file; the hub was started without one") from None
+            raise ConfigError(
+                _("{path}: no such config file; the hub was started without one").format(path=self.path)
+            ) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{self.path}: cannot read config file ({exc})") from None
+            raise ConfigError(
+                _("{path}: cannot read config file ({problem})").format(path=self.path, problem=exc)
+            ) from None
         try:
             document = _round_trip().load(text)
         except RoundTripYAMLError:
-            raise ConfigError(f"{self.path}: not valid YAML; fix the file by hand first") from None
+            raise ConfigError(_("{path}: not valid YAML; fix the file by hand first").format(path=self.path)) from None
         if document is None:
             return CommentedMap()
         if not isinstance(document, CommentedMap):
-            raise ConfigError(f"{self.path}: the top level must be a mapping of sections")
+            raise ConfigError(_("{path}: the top level must be a mapping of sections").format(path=self.path))
         return document
 
     def _dump(self, document: Any) -> str:
@@ -139,11 +146,17 @@ class ConfigWriter:
         """Write ``text`` to a temporary file beside the config, keep a backup, then rename it over the config."""
         folder = self.path.parent
         if not os.access(self.path, os.W_OK) or _read_only(self.path):
-            raise ConfigError(f"{self.path}: the config file is read-only; settings cannot be saved")
+            raise ConfigError(
+                _("{path}: the config file is read-only; settings cannot be saved").format(path=self.path)
+            )
         try:
             descriptor, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
         except OSError as exc:
-            raise ConfigError(f"{self.path}: cannot write beside the config file ({exc.strerror})") from None
+            raise ConfigError(
+                _("{path}: cannot write beside the config file ({problem})").format(
+                    path=self.path, problem=exc.strerror
+                )
+            ) from None
         try:
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
                 handle.write(text)
@@ -155,7 +168,9 @@ class ConfigWriter:
             os.replace(temporary, self.path)
         except OSError as exc:
             Path(temporary).unlink(missing_ok=True)
-            raise ConfigError(f"{self.path}: cannot save the config file ({exc.strerror})") from None
+            raise ConfigError(
+                _("{path}: cannot save the config file ({problem})").format(path=self.path, problem=exc.strerror)
+            ) from None
         directory = os.open(folder, os.O_RDONLY)
         try:
             # The rename is durable only once the folder's entry is on disk.

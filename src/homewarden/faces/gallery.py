@@ -17,6 +17,7 @@ from homewarden.errors import UserError
 from homewarden.faces.dlib_models import Embedding, RGBImage
 from homewarden.faces.finder import FaceFinder, FoundFace
 from homewarden.faces.photo_header import PhotoHeader, PhotoHeaderError, read_photo_header
+from homewarden.i18n import _
 
 UNKNOWN = "unknown"
 # Calibrated on tests/data/faces (docs/faces.md): a member's own probes lie 0.34-0.44 from their enrolment
@@ -60,10 +61,12 @@ def check_member_name(name: str) -> str:
     stripped = name.strip()
     if not _MEMBER_NAME.fullmatch(stripped):
         raise UserError(
-            f"member name {name!r}: use 1-64 letters, digits, spaces, '.', \"'\", '_' or '-', starting with a letter"
+            _(
+                "member name {name!r}: use 1-64 letters, digits, spaces, '.', \"'\", '_' or '-', starting with a letter"
+            ).format(name=name)
         )
     if stripped.lower() == UNKNOWN:
-        raise UserError(f"member name {name!r} is reserved for faces that match nobody")
+        raise UserError(_("member name {name!r} is reserved for faces that match nobody").format(name=name))
     return stripped
 
 
@@ -102,8 +105,9 @@ def check_photo_header(data: bytes, shown: str | Path, max_pixels: int = MAX_PHO
         raise EnrolmentError(f"{shown}: {exc}") from None
     if header.pixels > max_pixels:
         raise PhotoTooLargeError(
-            f"{shown}: {header.width}x{header.height} pixels is more than {max_pixels / 1e6:g} megapixels; "
-            "use a smaller photo"
+            _("{photo}: {width}x{height} pixels is more than {megapixels} megapixels; use a smaller photo").format(
+                photo=shown, width=header.width, height=header.height, megapixels=f"{max_pixels / 1e6:g}"
+            )
         )
     return header
 
@@ -113,11 +117,13 @@ def read_photo(path: Path, max_pixels: int = MAX_PHOTO_PIXELS) -> RGBImage:
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
-        raise EnrolmentError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise EnrolmentError(
+            _("{path}: cannot read ({problem})").format(path=path, problem=exc.strerror or exc)
+        ) from None
     check_photo_header(data.tobytes(), path, max_pixels)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None:
-        raise EnrolmentError(f"{path}: not a photo (JPEG, PNG, BMP or WebP)")
+        raise EnrolmentError(_("{path}: not a photo (JPEG, PNG, BMP or WebP)").format(path=path))
     return np.ascontiguousarray(image[:, :, ::-1])
 
 
@@ -125,12 +131,20 @@ def enrolment_face(finder: FaceFinder, path: Path, max_pixels: int = MAX_PHOTO_P
     """Return the one face of an enrolment photo, refusing photos with no face, several, or a tiny one."""
     faces = finder.in_photo(read_photo(path, max_pixels))
     if not faces:
-        raise EnrolmentError(f"{path}: no face found; use a photo that shows the face from the front")
+        raise EnrolmentError(
+            _("{path}: no face found; use a photo that shows the face from the front").format(path=path)
+        )
     if len(faces) > 1:
-        raise EnrolmentError(f"{path}: {len(faces)} faces found; use a photo that shows only this member")
+        raise EnrolmentError(
+            _("{path}: {count} faces found; use a photo that shows only this member").format(
+                path=path, count=len(faces)
+            )
+        )
     if faces[0].width < MIN_ENROL_FACE:
         raise EnrolmentError(
-            f"{path}: the face is only {faces[0].width} px wide; use a photo where it is at least {MIN_ENROL_FACE} px"
+            _("{path}: the face is only {width} px wide; use a photo where it is at least {minimum} px").format(
+                path=path, width=faces[0].width, minimum=MIN_ENROL_FACE
+            )
         )
     return faces[0]
 

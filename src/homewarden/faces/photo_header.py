@@ -10,6 +10,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from homewarden.i18n import _
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers (baseline, extended, progressive, lossless, arithmetic): they hold the size. C4, C8 and
 # CC share the range but are other segments.
@@ -51,17 +53,21 @@ def read_photo_header(data: bytes) -> PhotoHeader:
         elif data.startswith(b"RIFF") and data[8:12] == b"WEBP":
             header = _webp(data)
         else:
-            raise PhotoHeaderError("not a photo (JPEG, PNG, BMP or WebP)")
+            raise PhotoHeaderError(_("not a photo (JPEG, PNG, BMP or WebP)"))
     except (struct.error, IndexError):
-        raise PhotoHeaderError("the photo's header is cut short") from None
+        raise PhotoHeaderError(_("the photo's header is cut short")) from None
     if header.width <= 0 or header.height <= 0:
-        raise PhotoHeaderError(f"the {header.format} header declares no pixels ({header.width}x{header.height})")
+        raise PhotoHeaderError(
+            _("the {format} header declares no pixels ({width}x{height})").format(
+                format=header.format, width=header.width, height=header.height
+            )
+        )
     return header
 
 
 def _png(data: bytes) -> PhotoHeader:
     if data[12:16] != b"IHDR":
-        raise PhotoHeaderError("a PNG whose first chunk is not its header")
+        raise PhotoHeaderError(_("a PNG whose first chunk is not its header"))
     width, height = struct.unpack(">II", data[16:24])
     return PhotoHeader("PNG", width, height)
 
@@ -70,7 +76,7 @@ def _jpeg(data: bytes) -> PhotoHeader:
     position = 2
     while True:
         if data[position] != 0xFF:
-            raise PhotoHeaderError("a JPEG whose segments do not follow each other")
+            raise PhotoHeaderError(_("a JPEG whose segments do not follow each other"))
         while data[position] == 0xFF:  # fill bytes may precede a marker
             position += 1
         marker = data[position]
@@ -78,10 +84,10 @@ def _jpeg(data: bytes) -> PhotoHeader:
         if marker in JPEG_STANDALONE:
             continue
         if marker in (JPEG_START_OF_SCAN, JPEG_END):
-            raise PhotoHeaderError("a JPEG without a frame header")
+            raise PhotoHeaderError(_("a JPEG without a frame header"))
         (length,) = struct.unpack(">H", data[position : position + 2])
         if length < 2:
-            raise PhotoHeaderError("a JPEG segment of impossible length")
+            raise PhotoHeaderError(_("a JPEG segment of impossible length"))
         if marker in JPEG_FRAME_MARKERS:
             height, width = struct.unpack(">HH", data[position + 3 : position + 7])
             return PhotoHeader("JPEG", width, height)
@@ -96,7 +102,7 @@ def _bmp(data: bytes) -> PhotoHeader:
         width, height = struct.unpack("<ii", data[18:26])
         height = abs(height)  # negative: rows stored top-down
     else:
-        raise PhotoHeaderError("a BMP with an unknown header")
+        raise PhotoHeaderError(_("a BMP with an unknown header"))
     return PhotoHeader("BMP", width, height)
 
 
@@ -104,18 +110,18 @@ def _webp(data: bytes) -> PhotoHeader:
     chunk = data[12:16]
     if chunk == b"VP8 ":
         if data[23:26] != VP8_START_CODE:
-            raise PhotoHeaderError("a lossy WebP without its start code")
+            raise PhotoHeaderError(_("a lossy WebP without its start code"))
         width, height = struct.unpack("<HH", data[26:30])
         return PhotoHeader("WebP", width & 0x3FFF, height & 0x3FFF)
     if chunk == b"VP8L":
         if data[20] != VP8L_SIGNATURE:
-            raise PhotoHeaderError("a lossless WebP without its signature")
+            raise PhotoHeaderError(_("a lossless WebP without its signature"))
         (bits,) = struct.unpack("<I", data[21:25])
         return PhotoHeader("WebP", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
     if chunk == b"VP8X":
         if len(data) < 30:
-            raise PhotoHeaderError("the photo's header is cut short")
+            raise PhotoHeaderError(_("the photo's header is cut short"))
         width = int.from_bytes(data[24:27], "little") + 1
         height = int.from_bytes(data[27:30], "little") + 1
         return PhotoHeader("WebP", width, height)
-    raise PhotoHeaderError("a WebP of an unknown kind")
+    raise PhotoHeaderError(_("a WebP of an unknown kind"))

@@ -19,6 +19,7 @@ from homewarden.errors import Refusal, RefusedError
 from homewarden.events.alarm import STRANGER
 from homewarden.faces.gallery import UNKNOWN
 from homewarden.hub.services import HubServices
+from homewarden.i18n import _
 from homewarden.notify.bus import DoorbellPressed, EventEnded, EventStarted, EventUpdated, HubBus, Message
 
 log = logging.getLogger(__name__)
@@ -87,16 +88,16 @@ def press_doorbell(hub: HubServices, bell: str, by: str) -> str:
     """
     doorbell = hub.config.doorbells.get(bell)
     if doorbell is None:
-        raise UnknownDoorbellError(f"no doorbell {bell!r}")
+        raise UnknownDoorbellError(_("no doorbell {bell!r}").format(bell=bell))
     camera = doorbell.camera
     runner = hub.runners.get(camera)
     if runner is None or runner.stop_event.is_set():
-        raise CameraNotRunningError(f"camera {camera!r} is not running")
+        raise CameraNotRunningError(_("camera {name!r} is not running").format(name=camera))
     # Follow the bus before the ring, so the visitor the camera finds is never published unheard.
     doorstep = doorstep_of(hub.bus)
     event_id = _presses_of(runner).press(bell, lambda: runner.ring(bell, doorbell.record_seconds))
     if event_id is None:
-        raise CameraNotRunningError(f"camera {camera!r} is not running")
+        raise CameraNotRunningError(_("camera {name!r} is not running").format(name=camera))
     doorstep.pressed(camera, event_id)
     log.info("doorbell %s pressed (by %s): event %s on camera %s", bell, by, event_id, camera)
     return event_id

@@ -10,6 +10,7 @@ from homewarden.config.model import HomewardenConfig
 from homewarden.config.writer import ConfigChange, ConfigChangeError, ConfigWriter
 from homewarden.errors import InvalidFieldsError, Refusal, RefusedError
 from homewarden.hub.services import HubServices
+from homewarden.i18n import _
 from homewarden.video.snapshot import take_snapshot
 from homewarden.video.source import SourceError
 
@@ -30,8 +31,10 @@ def settings_writer(hub: HubServices) -> ConfigWriter:
     """Return the writer of the hub's config file; refused when the hub was started without one."""
     if hub.config_path is None:
         raise RefusedError(
-            "This hub was started without a config file, so settings cannot be saved. "
-            "Start it with --config homewarden.yaml.",
+            _(
+                "This hub was started without a config file, so settings cannot be saved. "
+                "Start it with --config homewarden.yaml."
+            ),
             Refusal.CONFLICT,  # how the hub was started, not a passing outage: trying again will not help
         )
     return ConfigWriter(hub.config_path)
@@ -58,16 +61,15 @@ def try_camera(source: str) -> bytes:
     try:
         return take_snapshot(source, CONNECTION_TEST_SECONDS)
     except SourceError as exc:
-        problem = f"The camera did not answer: {exc}."
+        problem = _("The camera did not answer: {problem}.").format(problem=exc)
         raise InvalidFieldsError(problem, {"source": problem}) from None
 
 
 def add_camera(hub: HubServices, camera_id: str, source: str, name: str | None) -> tuple[bytes, AppliedChange]:
     """Test the camera, then save it (it runs after a restart); return its first picture."""
     if camera_id in saved_config(hub).cameras:
-        raise InvalidFieldsError(
-            f"A camera called {camera_id} exists already.", {"id": f"A camera called {camera_id} exists already."}
-        )
+        problem = _("A camera called {camera} exists already.").format(camera=camera_id)
+        raise InvalidFieldsError(problem, {"id": problem})
     snapshot = try_camera(source)
     camera: dict[str, str] = {"source": source}
     if name:
@@ -82,7 +84,9 @@ def _save(hub: HubServices, changes: list[ConfigChange]) -> HomewardenConfig:
         return writer.apply(changes)
     except ConfigChangeError as exc:
         fields = {key: _sentence(message) for key, message in exc.problems}
-        raise InvalidFieldsError("Nothing was saved: " + "; ".join(fields.values()), fields) from None
+        raise InvalidFieldsError(
+            _("Nothing was saved: {problems}").format(problems="; ".join(fields.values())), fields
+        ) from None
     except ConfigError as exc:
         raise RefusedError(str(exc), Refusal.CONFLICT) from None
 

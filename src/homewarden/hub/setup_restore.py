@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from homewarden.accounts.passwords import WeakPasswordError, check_new_password
 from homewarden.accounts.store import AccountError
 from homewarden.hub.services import HubServices
+from homewarden.i18n import _
 from homewarden.offsite.client import CloudError
 from homewarden.offsite.identity import PairingError
 from homewarden.offsite.pairing import hub_name
@@ -67,14 +68,14 @@ class SetupRestore:
         """
         hub = self._hub
         if hub.setup.done.is_set() or not hub.setup.redeem(token):
-            raise PermissionError("this setup link is not valid (it works once)")
+            raise PermissionError(_("this setup link is not valid (it works once)"))
         try:
             check_new_password(request.password)
             username = request.username.strip()
             if not username or len(username) > 64 or any(ch.isspace() for ch in username):
-                raise ValueError("a user name has 1 to 64 characters and no spaces")
+                raise ValueError(_("a user name has 1 to 64 characters and no spaces"))
             if not request.cloud_url.strip() or not request.pairing_code.strip():
-                raise ValueError("enter the cloud's address and a pairing code from the cloud account")
+                raise ValueError(_("enter the cloud's address and a pairing code from the cloud account"))
         except (WeakPasswordError, ValueError) as exc:
             hub.setup.reopen_with(token)
             raise ValueError(str(exc)) from None

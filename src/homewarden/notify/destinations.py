@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import SplitResult, urlsplit
 
+from homewarden.i18n import N_, _
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Return the addresses a host name stands for (the system's resolver unless a test stands in for DNS).
 Resolver = Callable[[str, int], list[str]]
@@ -70,23 +72,29 @@ class DestinationPolicy:
         """Refuse a URL whose scheme, host name or literal address is not allowed (no DNS lookup)."""
         parts = urlsplit(url)
         if parts.scheme not in self.schemes:
-            wanted = " or ".join(f"{scheme}://" for scheme in sorted(self.schemes))
-            raise DestinationRefusedError(f"{self.kind} must be an {wanted} URL")
+            wanted = _(" or ").join(f"{scheme}://" for scheme in sorted(self.schemes))
+            raise DestinationRefusedError(_("{kind} must be an {wanted} URL").format(kind=_(self.kind), wanted=wanted))
         host = (parts.hostname or "").rstrip(".").lower()
         if not host:
-            raise DestinationRefusedError(f"{self.kind} needs a host")
+            raise DestinationRefusedError(_("{kind} needs a host").format(kind=_(self.kind)))
         try:
             parts.port  # noqa: B018 (urlsplit checks the port only when asked)
         except ValueError:
-            raise DestinationRefusedError(f"{self.kind} has an invalid port") from None
+            raise DestinationRefusedError(_("{kind} has an invalid port").format(kind=_(self.kind))) from None
         literal = _literal_address(host)
         if literal is not None:
             self._check_address(literal)
         elif host == "localhost" or host.endswith(LOOPBACK_SUFFIXES):
             if not self.loopback:
-                raise DestinationRefusedError(f"{self.kind} may not reach this machine ({host}){self._hint()}")
+                raise DestinationRefusedError(
+                    _("{kind} may not reach this machine ({host}){hint}").format(
+                        kind=_(self.kind), host=host, hint=self._hint()
+                    )
+                )
         elif self.public_names_only and ("." not in host or host.endswith(LOCAL_SUFFIXES)):
-            raise DestinationRefusedError(f"{self.kind} must be a public host name, not {host}")
+            raise DestinationRefusedError(
+                _("{kind} must be a public host name, not {host}").format(kind=_(self.kind), host=host)
+            )
         return parts
 
     def addresses(self, url: str) -> tuple[SplitResult, list[IPAddress]]:
@@ -118,29 +126,40 @@ class DestinationPolicy:
         shown = shown or str(address)
         if address.is_loopback or address.is_unspecified or address.is_link_local:
             if not self.loopback:
-                where = "a link-local address" if address.is_link_local else "this machine"
-                raise DestinationRefusedError(f"{self.kind} may not reach {where} ({shown}){self._hint()}")
+                if address.is_link_local:
+                    refusal = _("{kind} may not reach a link-local address ({address}){hint}")
+                else:
+                    refusal = _("{kind} may not reach this machine ({host}){hint}")
+                raise DestinationRefusedError(
+                    refusal.format(kind=_(self.kind), address=shown, host=shown, hint=self._hint())
+                )
             return
         if any(address in network for network in HOME_NETWORKS):
             if not self.home_network:
-                raise DestinationRefusedError(f"{self.kind} must reach a public address, not {shown}")
+                raise DestinationRefusedError(
+                    _("{kind} must reach a public address, not {address}").format(kind=_(self.kind), address=shown)
+                )
             return
         if not address.is_global or address.is_multicast:
-            raise DestinationRefusedError(f"{self.kind} may not reach a reserved address ({shown})")
+            raise DestinationRefusedError(
+                _("{kind} may not reach a reserved address ({address})").format(kind=_(self.kind), address=shown)
+            )
 
     def _hint(self) -> str:
-        return f"; {self.loopback_setting}: true in the config allows it" if self.loopback_setting else ""
+        if not self.loopback_setting:
+            return ""
+        return _("; {setting}: true in the config allows it").format(setting=self.loopback_setting)
 
 
 PUSH_ENDPOINTS = DestinationPolicy(
-    "a push endpoint", frozenset({"https"}), home_network=False, loopback=False, public_names_only=True
+    N_("a push endpoint"), frozenset({"https"}), home_network=False, loopback=False, public_names_only=True
 )
 
 
 def webhook_destinations(*, allow_loopback: bool = False, resolver: Resolver = system_resolver) -> DestinationPolicy:
     """Return the policy of webhooks: http or https, the home network allowed, this machine only if configured."""
     return DestinationPolicy(
-        "a webhook URL",
+        N_("a webhook URL"),
         frozenset({"http", "https"}),
         home_network=True,
         loopback=allow_loopback,

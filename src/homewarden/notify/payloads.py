@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from homewarden.events.record import EventRecord, IntrusionRecord
 from homewarden.events.wording import event_sentence, name_of, place
 from homewarden.faces.gallery import UNKNOWN
+from homewarden.i18n import ENGLISH, use_language
 from homewarden.notify.bus import (
     ArmingChanged,
     CameraOffline,
@@ -330,7 +331,9 @@ def outgoing(message: Message, alarms: AlarmMemory, camera_names: Mapping[str, s
         return found
     if isinstance(message, EventEnded):
         record = message.record
-        event = event_public(record, camera_names).model_dump(mode="json")
+        # Webhooks are an API: their sentences stay English whoever's language the hub speaks at the moment.
+        with use_language(ENGLISH):
+            event = event_public(record, camera_names).model_dump(mode="json")
         found = [Outgoing("event_end", record.id, event, record.end if record.live else now)]
         if record.alarm and alarms.first_time(record.id, record.intrusion_id):
             found.append(Outgoing("alarm", record.id, event, record.end if record.live else now))

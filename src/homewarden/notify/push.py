@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.accounts.store import AccountStore
 from homewarden.events.wording import event_sentence, name_of, place, subject
+from homewarden.i18n import ENGLISH, _, use_language
 from homewarden.notify.bus import CameraOffline, DoorbellPressed, EventEnded, EventUpdated, Message
 from homewarden.notify.channel import Channel
 from homewarden.notify.destinations import (
@@ -80,15 +81,15 @@ def browser_keys_problem(p256dh: str, auth: str) -> str | None:
         point = _b64url_bytes(p256dh)
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     except ValueError:
-        return "keys.p256dh must be the browser's P-256 public key (an uncompressed point, base64url)"
+        return _("keys.p256dh must be the browser's P-256 public key (an uncompressed point, base64url)")
     if len(point) != 65:
-        return "keys.p256dh must be an uncompressed P-256 point (65 bytes)"
+        return _("keys.p256dh must be an uncompressed P-256 point (65 bytes)")
     try:
         secret = _b64url_bytes(auth)
     except ValueError:
         secret = b""
     if len(secret) != 16:
-        return "keys.auth must be the browser's 16-byte authentication secret (base64url)"
+        return _("keys.auth must be the browser's 16-byte authentication secret (base64url)")
     return None
 
 
@@ -234,31 +235,48 @@ def notification_for(
     message: Message, alarms: AlarmMemory, camera_names: Mapping[str, str] | None = None
 ) -> Notification | None:
     """Return what to tell the household about a message: alarms (once per intrusion), doorbells, cameras offline."""
-    names = camera_names or {}
-    if isinstance(message, DoorbellPressed):
-        visitor = "Someone" if message.visitor is None else subject("person", message.visitor)
-        body = f"{visitor} {place(name_of(message.camera, names))}"
-        return _about_event(message.camera, message.event_id, "Doorbell", body)
-    if isinstance(message, CameraOffline):
-        minutes = max(1, round((message.at - message.down_since) / 60))
-        where = place(name_of(message.camera, names))
-        body = f"The camera {where} has been offline for {minutes} min ({message.reason})"
-        # One notice per camera on the screen: a later one replaces it rather than piling up.
-        return Notification(message.camera, "Camera offline", body, "/live", f"camera-offline:{message.camera}")
-    if isinstance(message, EventUpdated) and message.alarm:
-        label, sub_label = message.label, message.sub_label
-        event_id, camera, intrusion_id = message.event_id, message.camera, message.intrusion_id
-    elif isinstance(message, EventEnded) and message.record.alarm:
-        record = message.record
-        label, sub_label = record.label, record.sub_label
-        event_id, camera, intrusion_id = record.id, record.camera, record.intrusion_id
+    if isinstance(message, EventUpdated):
+        if not message.alarm:
+            return None
+        event_id, intrusion_id = message.event_id, message.intrusion_id
+    elif isinstance(message, EventEnded):
+        if not message.record.alarm:
+            return None
+        event_id, intrusion_id = message.record.id, message.record.intrusion_id
+    elif isinstance(message, DoorbellPressed | CameraOffline):
+        return worded(message, camera_names or {})
     else:
         return None
     # Later people of the same intrusion only update it (MQTT, webhooks, the timeline): no second push.
     if not alarms.first_time(event_id, intrusion_id):
         return None
+    return worded(message, camera_names or {})
+
+
+def worded(message: Message, names: Mapping[str, str]) -> Notification:
+    """Return the notification of a message worth telling, in the current language (the recipient's)."""
+    if isinstance(message, DoorbellPressed):
+        visitor = _("Someone") if message.visitor is None else subject("person", message.visitor)
+        body = f"{visitor} {place(name_of(message.camera, names))}"
+        return _about_event(message.camera, message.event_id, _("Doorbell"), body)
+    if isinstance(message, CameraOffline):
+        minutes = max(1, round((message.at - message.down_since) / 60))
+        camera = name_of(message.camera, names)
+        # Translators: {place} reads "at the front door" in English; other languages may use {camera} (its name).
+        body = _("The camera {place} has been offline for {minutes} min ({reason})").format(
+            place=place(camera), camera=camera, minutes=minutes, reason=message.reason
+        )
+        # One notice per camera on the screen: a later one replaces it rather than piling up.
+        return Notification(message.camera, _("Camera offline"), body, "/live", f"camera-offline:{message.camera}")
+    if isinstance(message, EventEnded):
+        record = message.record
+        label, sub_label, event_id, camera = record.label, record.sub_label, record.id, record.camera
+    elif isinstance(message, EventUpdated):
+        label, sub_label, event_id, camera = message.label, message.sub_label, message.event_id, message.camera
+    else:
+        raise TypeError(f"nothing to tell about {type(message).__name__}")
     body = event_sentence(label, sub_label, name_of(camera, names))
-    return _about_event(camera, event_id, "Alarm", body, alarm=True)
+    return _about_event(camera, event_id, _("Alarm"), body, alarm=True)
 
 
 class PushNotifier(Channel):
@@ -324,13 +342,23 @@ class PushNotifier(Channel):
         home_id = self._accounts.home_of_camera(notification.camera)
         if home_id is None:
             return 0
-        users = [user.id for user in self._accounts.members(home_id) if notification.camera in user.cameras]
-        data = json.dumps(notification.payload(), separators=(",", ":"))
+        # Each user reads it in their own language: one wording per language among them.
+        members = self._accounts.members(home_id)
+        # A member who chose no language reads the owner's choice (the household's language), else English.
+        household = next((user.language for user in members if user.role == "owner" and user.language), ENGLISH)
+        languages: dict[int, str] = {
+            user.id: user.language or household for user in members if notification.camera in user.cameras
+        }
+        data: dict[str, str] = {}
+        for language in set(languages.values()):
+            with use_language(language):
+                shown = worded(message, self._camera_names)
+            data[language] = json.dumps(shown.payload(), separators=(",", ":"))
         sent = 0
-        for subscription in self._subscriptions.of_users(users):
+        for subscription in self._subscriptions.of_users(list(languages)):
             # One browser's failure, whatever it is, must not keep the notification from the browsers after it.
             try:
-                sent += self._send(subscription, data)
+                sent += self._send(subscription, data[languages[subscription.user_id]])
             except Exception as failure:
                 self.failures += 1
                 log.warning(

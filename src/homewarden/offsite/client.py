@@ -24,6 +24,7 @@ import httpx2 as httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from homewarden.i18n import _
 from homewarden.offsite.identity import Pairing, check_cloud_url
 from homewarden.review.program_key import canonical_json
 
@@ -198,7 +199,9 @@ def pair_with_cloud(
         with httpx.Client(timeout=httpx.Timeout(TRANSFER_TIMEOUT, connect=CONNECT_TIMEOUT), transport=transport) as c:
             response = c.post(url, json=body)
     except httpx.HTTPError as exc:
-        raise CloudUnreachableError(f"cannot reach the cloud at {cloud_url}: {exc}") from None
+        raise CloudUnreachableError(
+            _("cannot reach the cloud at {url}: {problem}").format(url=cloud_url, problem=exc)
+        ) from None
     raise_for(response, "pairing refused")
     try:
         document = response.json()
@@ -210,7 +213,9 @@ def pair_with_cloud(
             program if isinstance(program, dict) else None,
         )
     except (ValueError, KeyError, TypeError):
-        raise CloudRefusedError(f"the cloud at {cloud_url} answered pairing with something else") from None
+        raise CloudRefusedError(
+            _("the cloud at {url} answered pairing with something else").format(url=cloud_url)
+        ) from None
 
 
 class CloudClient:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from homewarden.i18n import _
 from homewarden.review.program_key import PinnedKeys
 from homewarden.store.durable_files import fsync_folder
 from homewarden.store.keys import write_private_file
@@ -50,7 +51,7 @@ def check_cloud_url(url: str) -> str:
     """Return the cloud's base URL without a trailing slash; refuse what is not an http(s) URL."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise PairingError(f"{url!r} is not a cloud URL (https://host[:port][/path])")
+        raise PairingError(_("{url!r} is not a cloud URL (https://host[:port][/path])").format(url=url))
     return url.strip().rstrip("/")
 
 

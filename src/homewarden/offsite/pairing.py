@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from homewarden.config.model import OffsiteConfig
+from homewarden.i18n import _
 from homewarden.offsite.client import CloudClient, CloudError, NotPairedError, pair_with_cloud
 from homewarden.offsite.identity import OffsiteFolder, Pairing, PairingError, check_cloud_url
 from homewarden.offsite.outbox import Outbox, OutboxItem
@@ -48,7 +49,7 @@ def pair_hub(
         # The review program's key is pinned now, from this answer: later keys are accepted only if it signed them.
         program = None if answer.program is None else PinnedKeys((ProgramKey.from_document(answer.program),))
     except ProgramKeyError as exc:
-        raise PairingError(f"pairing refused: {exc}") from None
+        raise PairingError(_("pairing refused: {problem}").format(problem=exc)) from None
     now = clock()
     pairing = Pairing(
         cloud_url=cloud_url.strip().rstrip("/"),
@@ -160,7 +161,7 @@ def unpair_hub(
     """
     pairing = folder.pairing()
     if pairing is None:
-        raise PairingError("this hub is not paired with a cloud")
+        raise PairingError(_("this hub is not paired with a cloud"))
     not_told: str | None = None
     client = CloudClient(pairing, folder.device_key())
     outbox = Outbox(folder.outbox_path)

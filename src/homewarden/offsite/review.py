@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from homewarden.i18n import N_
 from homewarden.offsite.client import CloudClient, CloudError, ConflictError, sha256_hex
 from homewarden.offsite.identity import OffsiteFolder, PairingError
 from homewarden.offsite.outbox import Outbox, OutboxItem
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 RECEIPTS_SECONDS = 60.0
 RECEIPTS_CURSOR = "review_receipts_after"
 REVIEW_PROBLEM = "review_problem"
-NO_PROGRAM_KEY = "the cloud this hub is paired with gave no review program key: pair again with a newer cloud"
+NO_PROGRAM_KEY = N_("the cloud this hub is paired with gave no review program key: pair again with a newer cloud")
 CLOUD = Actor("cloud", "Homewarden Cloud")
 
 

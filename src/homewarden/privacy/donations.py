@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.errors import Refusal, RefusedError
 from homewarden.events.record import EventRecord
+from homewarden.i18n import N_, _
 from homewarden.privacy.audit import HUB, Actor, AuditLog
 from homewarden.store.crypto import Keyring, SealedObjectReader
 from homewarden.store.review_models import Donation, DonationRule, PrivacyNotice
@@ -47,7 +48,7 @@ MAX_SEALED_COPY_BYTES = 16 * 1024 * 1024
 TOO_LARGE = "the copy is larger than the review program takes (16 MiB): donate a shorter clip"
 # A withdrawal the hub stopped waiting for: it was unpaired (forced) before the cloud acknowledged it.
 WITHDRAWAL_UNCONFIRMED = "unconfirmed"
-NOT_PAIRED = "the review program runs in Homewarden Cloud: pair this hub first"
+NOT_PAIRED = N_("the review program runs in Homewarden Cloud: pair this hub first")
 
 
 class DonationError(RefusedError):
@@ -240,19 +241,19 @@ class Donations:
     ) -> DonationRecord:
         """Begin a donation of an event's first clip: redaction and screening run in the background."""
         if not event.clips:
-            raise DonationError("this event has no clip to donate", Refusal.NOT_FOUND)
+            raise DonationError(_("this event has no clip to donate"), Refusal.NOT_FOUND)
         name = self.hub_storage.media.object_name(Path(event.clips[0].path))
         if name is None or not self.hub_storage.vault.exists(name):
-            raise DonationError("this event's clip is no longer stored", Refusal.NOT_FOUND)
+            raise DonationError(_("this event's clip is no longer stored"), Refusal.NOT_FOUND)
         self._check_courier()
         if self.home_keyring() is None:
-            raise DonationError("recordings are locked: unlock them on your account page first", Refusal.LOCKED)
+            raise DonationError(_("recordings are locked: unlock them on your account page first"), Refusal.LOCKED)
         with self._session("start a donation") as session:
             active = session.scalars(
                 select(Donation.id).where(Donation.event_id == event.id, Donation.status.in_(ACTIVE))
             ).first()
             if active is not None:
-                raise DonationError("this event is already being donated", Refusal.CONFLICT)
+                raise DonationError(_("this event is already being donated"), Refusal.CONFLICT)
             row = Donation(
                 id=uuid.uuid4().hex,
                 home_id=home_id,
@@ -320,14 +321,17 @@ class Donations:
         with self._session("confirm a donation") as session:
             row = self._own(session, home_id, donation_id)
             if row.status != "ready" or row.object_name is None:
-                raise DonationError(f"only a prepared copy can be donated (this one is {row.status})", Refusal.CONFLICT)
+                raise DonationError(
+                    _("only a prepared copy can be donated (this one is {status})").format(status=row.status),
+                    Refusal.CONFLICT,
+                )
             object_name = row.object_name
         keyring = self.home_keyring()
         if keyring is None:
-            raise DonationError("recordings are locked: the owner unlocks them by signing in", Refusal.LOCKED)
+            raise DonationError(_("recordings are locked: the owner unlocks them by signing in"), Refusal.LOCKED)
         record = self._hand_over(donation_id, self.hub_storage.vault.read(object_name, keyring))
         if record is None:
-            raise DonationError("this donation was withdrawn meanwhile", Refusal.CONFLICT)
+            raise DonationError(_("this donation was withdrawn meanwhile"), Refusal.CONFLICT)
         self.audit.record(by, "donated", f"donation:{donation_id}", home_id=home_id, detail=f"event {record.event_id}")
         return record
 
@@ -431,7 +435,7 @@ class Donations:
     def _check_courier(self) -> None:
         why = NOT_PAIRED if self.courier is None else self.courier.unavailable()
         if why is not None:
-            raise DonationError(why, Refusal.CONFLICT)
+            raise DonationError(_(why), Refusal.CONFLICT)
 
     def expire_due(self, now: datetime | None = None) -> int:
         """End every donation whose retention is over; return how many."""
@@ -457,7 +461,7 @@ class Donations:
         with self._lock, self._session("delete a donated copy") as session:
             row = session.get(Donation, donation_id)
             if row is None:
-                raise DonationError("no such donation", Refusal.NOT_FOUND)
+                raise DonationError(_("no such donation"), Refusal.NOT_FOUND)
             shredded = bool(row.object_name) and self.hub_storage.vault.shred(row.object_name or "")
             in_cloud = row.donated_at is not None
             if in_cloud and tell_cloud and self.courier is not None:
@@ -496,10 +500,10 @@ class Donations:
     def open_copy(self, record: DonationRecord) -> SealedObjectReader:
         """Open the redacted copy the owner is about to donate, with the home key."""
         if record.object_name is None:
-            raise DonationError("the donated copy is in Homewarden Cloud now; the hub keeps none", Refusal.NOT_FOUND)
+            raise DonationError(_("the donated copy is in Homewarden Cloud now; the hub keeps none"), Refusal.NOT_FOUND)
         keyring = self.home_keyring()
         if keyring is None:
-            raise DonationError("recordings are locked: the owner unlocks them by signing in", Refusal.LOCKED)
+            raise DonationError(_("recordings are locked: the owner unlocks them by signing in"), Refusal.LOCKED)
         return self.hub_storage.vault.open(record.object_name, keyring)
 
     # standing rules
@@ -520,9 +524,11 @@ class Donations:
     ) -> RuleRecord:
         """Create a standing rule (only the owner does; there are none by default)."""
         if trigger not in TRIGGERS:
-            raise DonationError(f"a rule's trigger is one of {', '.join(TRIGGERS)}", Refusal.INVALID)
+            raise DonationError(
+                _("a rule's trigger is one of {triggers}").format(triggers=", ".join(TRIGGERS)), Refusal.INVALID
+            )
         if trigger == "label" and not label:
-            raise DonationError("a label rule needs the label (such as cat)", Refusal.INVALID)
+            raise DonationError(_("a label rule needs the label (such as cat)"), Refusal.INVALID)
         with self._session("create a donation rule") as session:
             row = DonationRule(
                 home_id=home_id,
@@ -596,7 +602,7 @@ class Donations:
     def _own(self, session: Session, home_id: int, donation_id: str) -> Donation:
         row = session.get(Donation, donation_id) if len(donation_id) <= 64 else None
         if row is None or row.home_id != home_id:
-            raise DonationError("no such donation", Refusal.NOT_FOUND)
+            raise DonationError(_("no such donation"), Refusal.NOT_FOUND)
         return row
 
     def session(self, action: str) -> AbstractContextManager[Session]:

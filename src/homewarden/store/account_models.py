@@ -64,6 +64,8 @@ class UserAccount(Base):
     totp_pending_secret: Mapped[str | None] = mapped_column(String(128))
     # The last 30-second step a code was accepted for, so an overheard code cannot be used again.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # The language the account chose for pages and notifications ("en", "de"); None follows the browser.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
 
     cameras: Mapped[list[UserCamera]] = relationship(cascade="all, delete-orphan", passive_deletes=True)

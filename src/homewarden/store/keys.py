@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from nacl.public import PrivateKey, PublicKey
 
+from homewarden.i18n import _
 from homewarden.store.crypto import HomePublicKey, Keyring, key_id_for
 from homewarden.store.durable_files import write_durably
 
@@ -117,13 +118,17 @@ class TooManyAttemptsError(HomeKeyError):
     def __init__(self, retry_after: float) -> None:
         """Say how many seconds remain before the next attempt is accepted."""
         self.retry_after = retry_after
-        super().__init__(f"too many wrong attempts: try again in {max(1, round(retry_after))} s")
+        super().__init__(
+            _("too many wrong attempts: try again in {seconds} s").format(seconds=max(1, round(retry_after)))
+        )
 
 
 def check_new_passphrase(passphrase: str) -> None:
     """Refuse a passphrase that is too short to be a passphrase."""
     if len(_normalise(passphrase).strip()) < MIN_PASSPHRASE_LENGTH:
-        raise WeakPassphraseError(f"a passphrase needs at least {MIN_PASSPHRASE_LENGTH} characters")
+        raise WeakPassphraseError(
+            _("a passphrase needs at least {count} characters").format(count=MIN_PASSPHRASE_LENGTH)
+        )
 
 
 def format_recovery_key(secret: bytes) -> str:
@@ -139,10 +144,10 @@ def parse_recovery_key(text: str) -> bytes:
     try:
         raw = base64.b32decode(cleaned)
     except (binascii.Error, ValueError):
-        raise MistypedRecoveryKeyError("that is not a recovery key: check for typing mistakes") from None
+        raise MistypedRecoveryKeyError(_("that is not a recovery key: check for typing mistakes")) from None
     secret, check = raw[:RECOVERY_SECRET_SIZE], raw[RECOVERY_SECRET_SIZE:]
     if len(raw) != RECOVERY_SECRET_SIZE + RECOVERY_CHECK_SIZE or check != _recovery_checksum(secret):
-        raise MistypedRecoveryKeyError("that is not a recovery key: check for typing mistakes")
+        raise MistypedRecoveryKeyError(_("that is not a recovery key: check for typing mistakes"))
     return secret
 
 
@@ -295,7 +300,9 @@ class HomeKeyFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._exclusive_lock():
             if self.path.exists():
-                raise HomeKeyExistsError(f"{self.path} exists already; use `homewarden keys rotate` for a new key")
+                raise HomeKeyExistsError(
+                    _("{path} exists already; use `homewarden keys rotate` for a new key").format(path=self.path)
+                )
             wrapping_key = os.urandom(WRAPPING_KEY_SIZE)
             home_id = os.urandom(16)
             recovery_secret = os.urandom(RECOVERY_SECRET_SIZE)
@@ -315,7 +322,7 @@ class HomeKeyFile:
         try:
             status = self.path.stat()
         except FileNotFoundError:
-            raise NoHomeKeyError(f"no home key in {self.path.parent}") from None
+            raise NoHomeKeyError(_("no home key in {folder}").format(folder=self.path.parent)) from None
         fingerprint = (status.st_ino, status.st_mtime_ns, status.st_size)
         if self._cached is None or self._cached[0] != fingerprint:
             self._cached = (fingerprint, self._read().home_keys[0].public)
@@ -446,9 +453,11 @@ class HomeKeyFile:
         try:
             text = self.path.read_bytes()
         except FileNotFoundError:
-            raise NoHomeKeyError(f"no home key in {self.path.parent}") from None
+            raise NoHomeKeyError(_("no home key in {folder}").format(folder=self.path.parent)) from None
         except OSError as exc:
-            raise CorruptKeyFileError(f"cannot read home key file {self.path}: {exc.strerror or exc}") from None
+            raise CorruptKeyFileError(
+                _("cannot read home key file {path}: {problem}").format(path=self.path, problem=exc.strerror or exc)
+            ) from None
         return _parse(text, self.path)
 
     def _exclusive_lock(self) -> contextlib.AbstractContextManager[None]:
@@ -489,7 +498,7 @@ def _unwrap_with_passphrase(contents: _KeyFileContents, passphrase: str) -> byte
     try:
         return AESGCM(derived).decrypt(wrap.nonce, wrap.ciphertext, _wrap_aad(contents.home_id, b"passphrase"))
     except InvalidTag:
-        raise WrongPassphraseError("wrong passphrase") from None
+        raise WrongPassphraseError(_("wrong passphrase")) from None
 
 
 def _unwrap_with_recovery(contents: _KeyFileContents, secret: bytes) -> bytes:
@@ -498,7 +507,7 @@ def _unwrap_with_recovery(contents: _KeyFileContents, secret: bytes) -> bytes:
     try:
         return AESGCM(derived).decrypt(wrap.nonce, wrap.ciphertext, _wrap_aad(contents.home_id, b"recovery"))
     except InvalidTag:
-        raise WrongRecoveryKeyError("that recovery key does not belong to this home key") from None
+        raise WrongRecoveryKeyError(_("that recovery key does not belong to this home key")) from None
 
 
 def _home_key_aad(home_id: bytes, public: HomePublicKey) -> bytes:
@@ -520,10 +529,14 @@ def _open_home_keys(contents: _KeyFileContents, wrapping_key: bytes, path: Path)
                 stored.nonce, stored.encrypted_private_key, _home_key_aad(contents.home_id, stored.public)
             )
         except InvalidTag:
-            raise CorruptKeyFileError(f"home key file {path} was changed: key {stored.public.key_id}") from None
+            raise CorruptKeyFileError(
+                _("home key file {path} was changed: key {key}").format(path=path, key=stored.public.key_id)
+            ) from None
         private_key = PrivateKey(raw)
         if bytes(private_key.public_key) != stored.public.public_key:
-            raise CorruptKeyFileError(f"home key file {path} was changed: key {stored.public.key_id}")
+            raise CorruptKeyFileError(
+                _("home key file {path} was changed: key {key}").format(path=path, key=stored.public.key_id)
+            )
         private_keys.append(private_key)
     return Keyring(private_keys)
 
@@ -578,7 +591,11 @@ class _Reader:
 
     def fail(self, what: str) -> CorruptKeyFileError:
         location = ".".join(self.where) or "top level"
-        return CorruptKeyFileError(f"home key file {self.path} is corrupt ({location}: {what})")
+        return CorruptKeyFileError(
+            _("home key file {path} is corrupt ({location}: {what})").format(
+                path=self.path, location=location, what=what
+            )
+        )
 
     def value(self, mapping: Any, name: str, kind: type) -> Any:
         if not isinstance(mapping, dict) or name not in mapping:

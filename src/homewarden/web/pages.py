@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel.messages.pofile import read_po
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from homewarden.api.deps import ANYONE_SIGNED_IN, CurrentUser, MaybeCaller, PageUser, allow, public
-from homewarden.i18n import N_, gettext, ngettext
+from homewarden.i18n import ENGLISH, LANGUAGE_NAMES, N_, _, catalog_path, current_language, gettext, ngettext
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 # Templates mark text as {{ _("...") }}; newstyle gettext escapes and fills %(name)s placeholders itself.
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+templates.env.globals["current_language"] = current_language
 router = APIRouter(include_in_schema=False)
 
 HOUSEHOLD_ROLES = frozenset({"owner", "member"})
@@ -72,6 +75,30 @@ def under_more(items: list[NavItem]) -> list[NavItem]:
     return [item for item in items if item not in kept]
 
 
+@cache
+def script_messages(language: str) -> dict[str, str | list[str]]:
+    """Return the scripts' messages translated into ``language``: what base.html embeds for t() and tn()."""
+    if language == ENGLISH:
+        return {}
+    with catalog_path(language, "web").open("rb") as po_file:
+        catalog = read_po(po_file, locale=language, domain="web")
+    table: dict[str, str | list[str]] = {}
+    for message in catalog:
+        # Only what a script says is sent: a page's own strings are rendered by the server already.
+        if (
+            not message.id
+            or message.fuzzy
+            or not any(path.startswith("web/static/") for path, _line in message.locations)
+        ):
+            continue
+        forms = message.string
+        if isinstance(message.id, (tuple, list)) and isinstance(forms, (tuple, list)) and all(forms):
+            table[str(message.id[0])] = [str(form) for form in forms]
+        elif isinstance(message.id, str) and isinstance(forms, str) and forms:
+            table[message.id] = forms
+    return table
+
+
 def render(
     request: Request,
     template: str,
@@ -90,6 +117,7 @@ def render(
         "csrf_token": user.csrf_token if user is not None else "",
         "current_path": request.url.path,
         "home_timezone": home_timezone(request, user),
+        "script_messages": script_messages(current_language()),
         **context,
     }
     return templates.TemplateResponse(request, template, page_context, status_code=status_code)
@@ -107,7 +135,7 @@ def household_page(
 ) -> HTMLResponse:
     """Render a household page, or a 403 page for a member asking for an owner's page."""
     if owner_only and user.role != "owner":
-        return render(request, "forbidden.html", user, status_code=403, title="Owner only")
+        return render(request, "forbidden.html", user, status_code=403, title=_("Owner only"))
     return render(request, template, user, **context)
 
 
@@ -115,7 +143,7 @@ def household_page(
 @public
 def login_page(request: Request) -> HTMLResponse:
     """Show the sign-in form."""
-    return render(request, "login.html", None, title="Sign in", script="login")
+    return render(request, "login.html", None, title=_("Sign in"), script="login")
 
 
 @router.get("/set-password", response_class=HTMLResponse)
@@ -123,35 +151,35 @@ def login_page(request: Request) -> HTMLResponse:
 def set_password_page(request: Request, user: MaybeCaller) -> HTMLResponse:
     """Show the page of a one-time link (its token after '#'), on which a member chooses a password."""
     # A signed-in browser's requests carry its CSRF token, so the page gets it too.
-    return render(request, "set_password.html", user, title="Choose your password", script="set_password")
+    return render(request, "set_password.html", user, title=_("Choose your password"), script="set_password")
 
 
 @router.get("/recover", response_class=HTMLResponse)
 @public
 def recover_page(request: Request, user: MaybeCaller) -> HTMLResponse:
     """Show the owner's recovery: the recovery key sets a new passphrase, as `homewarden keys recover` does."""
-    return render(request, "recover.html", user, title="Recover the owner's passphrase", script="recover")
+    return render(request, "recover.html", user, title=_("Recover the owner's passphrase"), script="recover")
 
 
 @router.get("/setup", response_class=HTMLResponse)
 @public
 def setup_page(request: Request) -> HTMLResponse:
     """Show the first-run form that creates the owner."""
-    return render(request, "setup.html", None, title="Set up your home", script="setup")
+    return render(request, "setup.html", None, title=_("Set up your home"), script="setup")
 
 
 @router.get("/", response_class=HTMLResponse)
 @allow(*ANYONE_SIGNED_IN)
 def timeline_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the events, newest first."""
-    return household_page(request, user, "timeline.html", title="Timeline", script="timeline")
+    return household_page(request, user, "timeline.html", title=_("Timeline"), script="timeline")
 
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)
 @allow(*ANYONE_SIGNED_IN)
 def event_page(request: Request, user: PageUser, event_id: str) -> HTMLResponse:
     """Show one event: its clips, snapshot and details."""
-    return household_page(request, user, "event.html", title="Event", script="event", event_id=event_id)
+    return household_page(request, user, "event.html", title=_("Event"), script="event", event_id=event_id)
 
 
 @router.get("/events/{event_id}/donate", response_class=HTMLResponse)
@@ -159,7 +187,7 @@ def event_page(request: Request, user: PageUser, event_id: str) -> HTMLResponse:
 def donate_page(request: Request, user: PageUser, event_id: str) -> HTMLResponse:
     """Ask the owner's consent to donate a redacted copy of an event's clip, showing the copy first."""
     return household_page(
-        request, user, "donate.html", owner_only=True, title="Donate a clip", script="donate", event_id=event_id
+        request, user, "donate.html", owner_only=True, title=_("Donate a clip"), script="donate", event_id=event_id
     )
 
 
@@ -167,56 +195,64 @@ def donate_page(request: Request, user: PageUser, event_id: str) -> HTMLResponse
 @allow(*ANYONE_SIGNED_IN)
 def live_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show every camera the user can see, live."""
-    return household_page(request, user, "live.html", title="Live", script="live")
+    return household_page(request, user, "live.html", title=_("Live"), script="live")
 
 
 @router.get("/faces", response_class=HTMLResponse)
 @allow(*ANYONE_SIGNED_IN)
 def faces_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the household's enrolled faces and the enrolment form."""
-    return household_page(request, user, "faces.html", owner_only=True, title="Faces", script="faces")
+    return household_page(request, user, "faces.html", owner_only=True, title=_("Faces"), script="faces")
 
 
 @router.get("/arming", response_class=HTMLResponse)
 @allow(*ANYONE_SIGNED_IN)
 def arming_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the arming mode and the weekly schedule."""
-    return household_page(request, user, "arming.html", title="Arming", script="arming")
+    return household_page(request, user, "arming.html", title=_("Arming"), script="arming")
 
 
 @router.get("/storage", response_class=HTMLResponse)
 @allow(*ANYONE_SIGNED_IN)
 def storage_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show how much storage the recordings use and what is deleted next."""
-    return household_page(request, user, "storage.html", owner_only=True, title="Storage", script="storage")
+    return household_page(request, user, "storage.html", owner_only=True, title=_("Storage"), script="storage")
 
 
 @router.get("/settings", response_class=HTMLResponse)
 @allow(*ANYONE_SIGNED_IN)
 def settings_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the hub's settings for the owner to change: cameras, motion, objects, retention."""
-    return household_page(request, user, "settings.html", owner_only=True, title="Settings", script="settings")
+    return household_page(request, user, "settings.html", owner_only=True, title=_("Settings"), script="settings")
 
 
 @router.get("/members", response_class=HTMLResponse)
 @allow(*ANYONE_SIGNED_IN)
 def members_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the household's members and which cameras each one sees."""
-    return household_page(request, user, "members.html", owner_only=True, title="Members", script="members")
+    return household_page(request, user, "members.html", owner_only=True, title=_("Members"), script="members")
 
 
 @router.get("/privacy", response_class=HTMLResponse)
 @allow(*ANYONE_SIGNED_IN)
 def privacy_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the owner's donations, standing rules, notices and who saw the home's footage."""
-    return household_page(request, user, "privacy.html", owner_only=True, title="Privacy", script="privacy")
+    return household_page(request, user, "privacy.html", owner_only=True, title=_("Privacy"), script="privacy")
 
 
 @router.get("/account", response_class=HTMLResponse)
 @allow(*ANYONE_SIGNED_IN)
 def account_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the user's password, two-factor sign-in, API tokens and, for owners, the home key."""
-    return render(request, "account.html", user, title="Account", script="account")
+    return render(
+        request,
+        "account.html",
+        user,
+        title=_("Account"),
+        script="account",
+        account_language=request.app.state.services.accounts.language_of(user.id),
+        language_names=LANGUAGE_NAMES,
+    )
 
 
 # The web app manifest (installable on a phone's home screen); the icons are drawn in static/icon.svg and made into
@@ -239,7 +275,7 @@ def web_app_manifest() -> dict[str, Any]:
     return {
         "name": "Homewarden",
         "short_name": "Homewarden",
-        "description": "Your home's cameras: events, live view and arming.",
+        "description": _("Your home's cameras: events, live view and arming."),
         "id": "/",
         "start_url": "/",
         "scope": "/",

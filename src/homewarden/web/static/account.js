@@ -4,17 +4,19 @@ import {
   ApiError,
   api,
   busy,
+  clearFieldErrors,
   confirmAction,
   copyText,
   currentUser,
   formatDateTime,
   h,
   setCsrfToken,
-  clearFieldErrors,
   showAtField,
   showFieldErrors,
   showFormError,
   svgDataUrl,
+  t,
+  tn,
   toast,
 } from "/static/app.js";
 
@@ -26,7 +28,7 @@ async function loadHomeKey() {
   const status = document.getElementById("home-key-status");
   if (!status) return;
   const home = await api("GET", "/api/home");
-  status.textContent = home.unlocked ? "unlocked" : "locked";
+  status.textContent = home.unlocked ? t("unlocked") : t("locked");
   status.className = `badge ${home.unlocked ? "badge-online" : "badge-alarm"}`;
   document.getElementById("home-unlock").hidden = home.unlocked;
   document.getElementById("home-lock").hidden = !home.unlocked;
@@ -41,18 +43,18 @@ function wireHomeKey() {
     if (!passphrase) return;
     await busy(unlock, () => api("POST", "/api/home/unlock", { passphrase }));
     unlock.reset();
-    toast("Recordings unlocked", "success");
+    toast(t("Recordings unlocked"), "success");
     loadHomeKey();
   });
   document.getElementById("home-lock").addEventListener("click", async () => {
     const confirmed = await confirmAction(
-      "Lock the recordings?",
-      "Nobody can play clips or see snapshots until you sign in again or unlock them here. Recording goes on.",
+      t("Lock the recordings?"),
+      t("Nobody can play clips or see snapshots until you sign in again or unlock them here. Recording goes on."),
       "Lock",
     );
     if (!confirmed) return;
     await api("POST", "/api/home/lock");
-    toast("Recordings locked", "success");
+    toast(t("Recordings locked"), "success");
     loadHomeKey();
   });
 }
@@ -66,9 +68,9 @@ function wirePassword() {
     clearFieldErrors(form);
     const current = form.current_password.value;
     const next = form.new_password.value;
-    if (!current) return showAtField(form, "current_password", "Enter your current password.");
-    if (next.length < 12) return showAtField(form, "new_password", "The new password needs at least 12 characters.");
-    if (next !== form.new_password_confirm.value) return showAtField(form, "new_password_confirm", "The two new passwords differ.");
+    if (!current) return showAtField(form, "current_password", t("Enter your current password."));
+    if (next.length < 12) return showAtField(form, "new_password", t("The new password needs at least 12 characters."));
+    if (next !== form.new_password_confirm.value) return showAtField(form, "new_password_confirm", t("The two new passwords differ."));
     const revokeTokens = Boolean(form.revoke_tokens && form.revoke_tokens.checked);
     let answer;
     try {
@@ -88,7 +90,7 @@ function wirePassword() {
     // This browser's session goes on under a new cookie and CSRF token; every other one was signed out.
     setCsrfToken(answer.csrf_token);
     form.reset();
-    toast(`Password changed; ${answer.sessions_ended} other session(s) signed out`, "success");
+    toast(tn("Password changed; {count} other session signed out", "Password changed; {count} other sessions signed out", answer.sessions_ended), "success");
     if (revokeTokens && household) loadTokens();
   });
 }
@@ -97,7 +99,7 @@ function wirePassword() {
 
 function showTotp(enabled) {
   const status = document.getElementById("totp-status");
-  status.textContent = enabled ? "on" : "off";
+  status.textContent = enabled ? t("on") : t("off");
   status.className = `badge ${enabled ? "badge-online" : ""}`;
   const start = document.getElementById("totp-start-form");
   start.hidden = false;
@@ -114,10 +116,10 @@ function wireTotp() {
   startForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const password = startForm.password.value;
-    if (!password) return toast("Enter your password.", "error");
+    if (!password) return toast(t("Enter your password."), "error");
     const replacing = !document.getElementById("totp-start-code-field").hidden;
     const code = startForm.code.value.replace(/\s+/g, "");
-    if (replacing && !/^\d{6}$/.test(code)) return toast("Enter the six-digit code from your current authenticator app.", "error");
+    if (replacing && !/^\d{6}$/.test(code)) return toast(t("Enter the six-digit code from your current authenticator app."), "error");
     const answer = await busy(startForm, () => api("POST", "/api/me/totp", replacing ? { password, code } : { password }));
     startForm.reset();
     document.getElementById("totp-qr").src = svgDataUrl(answer.qr_svg);
@@ -133,12 +135,12 @@ function wireTotp() {
     event.preventDefault();
     const code = confirmForm.code.value.replace(/\s+/g, "");
     if (!/^\d{6}$/.test(code)) {
-      toast("Enter the six-digit code from your authenticator app.", "error");
+      toast(t("Enter the six-digit code from your authenticator app."), "error");
       return;
     }
     await busy(confirmForm, () => api("POST", "/api/me/totp/confirm", { code }));
     confirmForm.reset();
-    toast("Two-factor sign-in is on", "success");
+    toast(t("Two-factor sign-in is on"), "success");
     showTotp(true);
   });
   const disableForm = document.getElementById("totp-disable-form");
@@ -147,14 +149,14 @@ function wireTotp() {
       event.preventDefault();
       const password = disableForm.password.value;
       const code = disableForm.code.value.replace(/\s+/g, "");
-      if (!password) return toast("Enter your password.", "error");
+      if (!password) return toast(t("Enter your password."), "error");
       if (!/^\d{6}$/.test(code)) {
-        toast("Enter the six-digit code from your authenticator app.", "error");
+        toast(t("Enter the six-digit code from your authenticator app."), "error");
         return;
       }
       await busy(disableForm, () => api("DELETE", "/api/me/totp", { password, code }));
       disableForm.reset();
-      toast("Two-factor sign-in is off", "success");
+      toast(t("Two-factor sign-in is off"), "success");
       showTotp(false);
     });
   }
@@ -163,18 +165,18 @@ function wireTotp() {
 // API tokens ---------------------------------------------------------------------------------------------------
 
 function tokenRow(token) {
-  const revoke = h("button", { type: "button", class: "btn btn-ghost btn-small btn-danger-text", "data-testid": "token-revoke", "aria-label": `Revoke ${token.name}` }, "Revoke");
+  const revoke = h("button", { type: "button", class: "btn btn-ghost btn-small btn-danger-text", "data-testid": "token-revoke", "aria-label": t("Revoke {name}", { name: token.name }) }, t("Revoke"));
   revoke.addEventListener("click", async () => {
-    const confirmed = await confirmAction(`Revoke "${token.name}"?`, "Programs using it are signed out at once.", "Revoke");
+    const confirmed = await confirmAction(t("Revoke “{name}”?", { name: token.name }), t("Programs using it are signed out at once."), t("Revoke"));
     if (!confirmed) return;
     await api("DELETE", `/api/tokens/${encodeURIComponent(token.id)}`);
-    toast("Token revoked", "success");
+    toast(t("Token revoked"), "success");
     loadTokens();
   });
   const facts = [
     (token.scopes || []).join(", "),
-    token.created_at ? `created ${formatDateTime(token.created_at)}` : "",
-    token.last_used_at ? `last used ${formatDateTime(token.last_used_at)}` : "never used",
+    token.created_at ? t("created {time}", { time: formatDateTime(token.created_at) }) : "",
+    token.last_used_at ? t("last used {time}", { time: formatDateTime(token.last_used_at) }) : t("never used"),
   ].filter(Boolean);
   return h(
     "li",
@@ -187,7 +189,7 @@ function tokenRow(token) {
 async function loadTokens() {
   const tokens = await api("GET", "/api/tokens");
   const list = document.getElementById("tokens-list");
-  list.replaceChildren(...(tokens.length ? tokens.map(tokenRow) : [h("li", { class: "row muted", "data-testid": "tokens-empty" }, "No tokens.")]));
+  list.replaceChildren(...(tokens.length ? tokens.map(tokenRow) : [h("li", { class: "row muted", "data-testid": "tokens-empty" }, t("No tokens."))]));
 }
 
 function wireTokens() {
@@ -197,8 +199,8 @@ function wireTokens() {
     event.preventDefault();
     const name = form.name.value.trim();
     const scopes = [...form.querySelectorAll('input[name="scopes"]:checked')].map((input) => input.value);
-    if (!name) return toast("Give the token a name.", "error");
-    if (scopes.length === 0) return toast("Tick at least one scope.", "error");
+    if (!name) return toast(t("Give the token a name."), "error");
+    if (scopes.length === 0) return toast(t("Tick at least one scope."), "error");
     const answer = await busy(form, () => api("POST", "/api/tokens", { name, scopes }));
     document.getElementById("token-value").textContent = answer.token;
     document.getElementById("token-created").hidden = false;
@@ -230,7 +232,7 @@ async function currentPushSubscription() {
 function showPush(subscribed) {
   const status = document.getElementById("push-status");
   const blocked = Notification.permission === "denied";
-  status.textContent = subscribed ? "on" : blocked ? "blocked" : "off";
+  status.textContent = subscribed ? t("on") : blocked ? t("blocked") : t("off");
   status.className = `badge ${subscribed ? "badge-online" : ""}`;
   document.getElementById("push-enable").hidden = subscribed || blocked;
   document.getElementById("push-disable").hidden = !subscribed;
@@ -253,7 +255,7 @@ function wirePush() {
     enable.disabled = true;
     try {
       if ((await Notification.requestPermission()) !== "granted") {
-        toast("Notifications are blocked for this site in your browser's settings.", "error");
+        toast(t("Notifications are blocked for this site in your browser's settings."), "error");
         return;
       }
       const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
@@ -265,9 +267,9 @@ function wirePush() {
       });
       const { endpoint, keys } = subscription.toJSON();
       await api("POST", "/api/push/subscriptions", { endpoint, keys: { p256dh: keys.p256dh, auth: keys.auth } });
-      toast("Notifications are on for this browser", "success");
+      toast(t("Notifications are on for this browser"), "success");
     } catch (error) {
-      if (!(error instanceof ApiError)) toast(`This browser could not subscribe: ${error.message}`, "error");
+      if (!(error instanceof ApiError)) toast(t("This browser could not subscribe: {error}", { error: error.message }), "error");
     } finally {
       enable.disabled = false;
       loadPush();
@@ -279,7 +281,7 @@ function wirePush() {
       await api("DELETE", "/api/push/subscriptions", { endpoint: subscription.endpoint });
       await subscription.unsubscribe();
     }
-    toast("Notifications are off for this browser", "success");
+    toast(t("Notifications are off for this browser"), "success");
     loadPush();
   });
 }
@@ -287,26 +289,28 @@ function wirePush() {
 // Webhooks (owner) -----------------------------------------------------------------------------------------------
 
 const KIND_NAMES = {
-  event_start: "event start",
-  event_update: "event update",
-  event_end: "event end",
-  alarm: "alarm",
-  doorbell: "doorbell",
-  arming: "arming",
-  motion: "motion",
-  camera_status: "camera state",
-  camera_offline: "camera offline",
-  storage_problem: "storage full",
+  event_start: t("event start"),
+  event_update: t("event update"),
+  event_end: t("event end"),
+  alarm: t("alarm"),
+  doorbell: t("doorbell"),
+  arming: t("arming"),
+  motion: t("motion"),
+  camera_status: t("camera state"),
+  camera_offline: t("camera offline"),
+  storage_problem: t("storage full"),
 };
+
+const DELIVERY_STATES = { delivered: t("delivered"), pending: t("pending"), failed: t("failed") };
 
 function deliveryRow(delivery) {
   const badge = { delivered: "badge-online", pending: "", failed: "badge-alarm" }[delivery.state];
-  const last = delivery.status_code ? `HTTP ${delivery.status_code}` : delivery.error || "not sent yet";
+  const last = delivery.status_code ? `HTTP ${delivery.status_code}` : delivery.error || t("not sent yet");
   const facts = [
     formatDateTime(delivery.created_at),
-    `${delivery.attempts} attempt${delivery.attempts === 1 ? "" : "s"}`,
+    tn("{count} attempt", "{count} attempts", delivery.attempts),
     last,
-    delivery.next_attempt_at ? `next try ${formatDateTime(delivery.next_attempt_at)}` : "",
+    delivery.next_attempt_at ? t("next try {time}", { time: formatDateTime(delivery.next_attempt_at) }) : "",
   ].filter(Boolean);
   return h(
     "li",
@@ -317,7 +321,7 @@ function deliveryRow(delivery) {
       h("strong", {}, KIND_NAMES[delivery.kind] || delivery.kind),
       h("span", { class: "muted small" }, facts.join(" · ")),
     ),
-    h("span", { class: `badge ${badge}`, "data-testid": "webhook-delivery-state" }, delivery.state),
+    h("span", { class: `badge ${badge}`, "data-testid": "webhook-delivery-state" }, DELIVERY_STATES[delivery.state] || delivery.state),
   );
 }
 
@@ -326,7 +330,7 @@ async function showDeliveries(webhook) {
   const log = document.getElementById("webhook-log");
   document.getElementById("webhook-log-title").textContent = `Deliveries to ${webhook.url}`;
   document.getElementById("webhook-log-list").replaceChildren(
-    ...(deliveries.length ? deliveries.map(deliveryRow) : [h("li", { class: "row muted", "data-testid": "webhook-log-empty" }, "Nothing sent yet.")]),
+    ...(deliveries.length ? deliveries.map(deliveryRow) : [h("li", { class: "row muted", "data-testid": "webhook-log-empty" }, t("Nothing sent yet."))]),
   );
   log.hidden = false;
 }
@@ -337,21 +341,21 @@ function webhookRow(webhook) {
     element.addEventListener("click", onClick);
     return element;
   };
-  const test = button("Send test", "webhook-test", async () => {
+  const test = button(t("Send test"), "webhook-test", async () => {
     await api("POST", `/api/webhooks/${encodeURIComponent(webhook.id)}/test`);
-    toast("Test message queued", "success");
+    toast(t("Test message queued"), "success");
     setTimeout(() => showDeliveries(webhook), 3000);
   });
-  const deliveries = button("Deliveries", "webhook-deliveries", () => showDeliveries(webhook));
+  const deliveries = button(t("Deliveries"), "webhook-deliveries", () => showDeliveries(webhook));
   const remove = button(
     "Delete",
     "webhook-delete",
     async () => {
-      const confirmed = await confirmAction("Delete this webhook?", `${webhook.url} gets nothing more; its delivery log goes too.`, "Delete");
+      const confirmed = await confirmAction(t("Delete this webhook?"), t("{url} gets nothing more; its delivery log goes too.", { url: webhook.url }), t("Delete"));
       if (!confirmed) return;
       await api("DELETE", `/api/webhooks/${encodeURIComponent(webhook.id)}`);
       document.getElementById("webhook-log").hidden = true;
-      toast("Webhook deleted", "success");
+      toast(t("Webhook deleted"), "success");
       loadWebhooks();
     },
     "btn-danger-text",
@@ -375,7 +379,7 @@ async function loadWebhooks() {
   const list = document.getElementById("webhook-list");
   if (!list) return;
   const webhooks = await api("GET", "/api/webhooks");
-  list.replaceChildren(...(webhooks.length ? webhooks.map(webhookRow) : [h("li", { class: "row muted", "data-testid": "webhook-empty" }, "No webhooks.")]));
+  list.replaceChildren(...(webhooks.length ? webhooks.map(webhookRow) : [h("li", { class: "row muted", "data-testid": "webhook-empty" }, t("No webhooks."))]));
 }
 
 function wireWebhooks() {
@@ -387,8 +391,8 @@ function wireWebhooks() {
     showFormError(errorBox, "");
     const url = form.url.value.trim();
     const events = [...form.querySelectorAll('input[name="events"]:checked')].map((input) => input.value);
-    if (!/^https?:\/\/\S+$/i.test(url)) return showFormError(errorBox, "Enter an http:// or https:// URL.");
-    if (events.length === 0) return showFormError(errorBox, "Tick at least one kind of message.");
+    if (!/^https?:\/\/\S+$/i.test(url)) return showFormError(errorBox, t("Enter an http:// or https:// URL."));
+    if (events.length === 0) return showFormError(errorBox, t("Tick at least one kind of message."));
     let answer;
     try {
       answer = await busy(form, () => api("POST", "/api/webhooks", { url, events }, { expect: [422] }));
@@ -411,13 +415,26 @@ function wireWebhooks() {
 // Sessions -----------------------------------------------------------------------------------------------------
 
 document.getElementById("sign-out-everywhere").addEventListener("click", async () => {
-  const confirmed = await confirmAction("Sign out everywhere?", "Every browser and phone signed in as you is signed out, this one too. API tokens keep working.", "Sign out everywhere");
+  const confirmed = await confirmAction(t("Sign out everywhere?"), t("Every browser and phone signed in as you is signed out, this one too. API tokens keep working."), t("Sign out everywhere"));
   if (!confirmed) return;
   await api("POST", "/api/auth/logout-everywhere");
   location.assign("/login");
 });
 
+// Language -----------------------------------------------------------------------------------------------------
+
+function wireLanguage() {
+  const form = document.getElementById("language-form");
+  const select = form.language;
+  select.addEventListener("change", async () => {
+    await busy(form, () => api("PATCH", "/api/me", { language: select.value || null }, { form }));
+    // The answer set (or cleared) the language cookie: the page comes back in the chosen language.
+    location.reload();
+  });
+}
+
 async function init() {
+  wireLanguage();
   wireHomeKey();
   wirePassword();
   wireTotp();

@@ -1,6 +1,35 @@
 // The web app's shared module: the API helper, toasts, a confirm dialog, DOM and formatting helpers.
 // Page scripts import from here; loading it also wires the header (sign-out) for every page.
 
+// Language ----------------------------------------------------------------------------------------------------
+
+/** The page's language (its <html lang>): the account's choice, else the browser's, as the hub chose it. */
+export const language = document.documentElement.lang || "en";
+// The scripts' messages in the page's language, embedded by base.html as a JSON data block (no inline code, so
+// the CSP holds): English id -> text, or for a plural (keyed by the singular) its forms.
+const catalogElement = document.getElementById("messages");
+const messages = catalogElement ? JSON.parse(catalogElement.textContent || "{}") : {};
+const pluralRules = new Intl.PluralRules(language);
+
+function fill(text, values) {
+  if (!values) return text;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+/** Translate a message and fill its {name} placeholders: t("Camera {name} is offline", {name}). */
+export function t(message, values) {
+  const translated = messages[message];
+  return fill(typeof translated === "string" && translated ? translated : message, values);
+}
+
+/** Translate the form of a message for `count` ({count} is filled in): tn("{count} event", "{count} events", n). */
+export function tn(singular, plural, count, values) {
+  const forms = messages[singular];
+  const one = pluralRules.select(count) === "one";
+  const text = Array.isArray(forms) && forms.length ? (one ? forms[0] : forms[forms.length - 1]) : one ? singular : plural;
+  return fill(text, { count, ...values });
+}
+
 const csrfMeta = document.querySelector('meta[name="csrf-token"]');
 let csrfToken = csrfMeta ? csrfMeta.content : "";
 
@@ -68,7 +97,7 @@ export async function api(method, path, body, options = {}) {
   try {
     response = await fetch(path, { method, headers, body: payload, credentials: "same-origin" });
   } catch (networkError) {
-    const error = new ApiError(0, "The hub cannot be reached. Check your connection and try again.", null);
+    const error = new ApiError(0, t("The hub cannot be reached. Check your connection and try again."), null);
     toast(error.detail, "error");
     error.shown = true;
     throw error;
@@ -109,7 +138,7 @@ export function apiUpload(method, path, body, onProgress) {
       if (progress.lengthComputable) onProgress(progress.loaded / progress.total);
     });
     request.upload.addEventListener("load", () => onProgress(null));
-    request.addEventListener("error", () => reject(new ApiError(0, "The hub cannot be reached. Check your connection and try again.", null)));
+    request.addEventListener("error", () => reject(new ApiError(0, t("The hub cannot be reached. Check your connection and try again."), null)));
     request.addEventListener("load", () => {
       let parsed = null;
       try {
@@ -155,7 +184,7 @@ export function showStatus(message, kind = "info") {
   window.clearTimeout(statusTimer);
   const item = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status", "data-testid": "toast" });
   const text = h("span", { class: "toast-text" }, sentence(message));
-  const close = h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss" }, "×");
+  const close = h("button", { type: "button", class: "toast-close", "aria-label": t("Dismiss") }, "×");
   close.addEventListener("click", () => item.remove());
   item.append(text, close);
   area.replaceChildren(item);
@@ -194,7 +223,7 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 /** Ask a yes/no question in the page's dialog; resolves to true when confirmed. */
-export function confirmAction(title, text, confirmLabel = "Confirm") {
+export function confirmAction(title, text, confirmLabel = t("Confirm")) {
   const dialog = document.getElementById("confirm-dialog");
   if (!dialog || typeof dialog.showModal !== "function") return Promise.resolve(window.confirm(`${title}\n\n${text}`));
   document.getElementById("confirm-title").textContent = title;
@@ -318,7 +347,7 @@ export async function busy(form, work) {
 export async function copyText(text, element) {
   try {
     await navigator.clipboard.writeText(text);
-    toast("Copied", "success");
+    toast(t("Copied"), "success");
   } catch {
     if (element) {
       const range = document.createRange();
@@ -327,7 +356,7 @@ export async function copyText(text, element) {
       selection.removeAllRanges();
       selection.addRange(range);
     }
-    toast("Select the text and copy it by hand", "info");
+    toast(t("Select the text and copy it by hand"), "info");
   }
 }
 
@@ -349,7 +378,7 @@ export const currentUser = {
 
 /** The home's time zone, which the page carries: every time is shown in it, wherever the browser is. */
 export const homeTimeZone = document.body.dataset.timezone || undefined;
-const zoned = (options) => new Intl.DateTimeFormat(undefined, { ...options, timeZone: homeTimeZone });
+const zoned = (options) => new Intl.DateTimeFormat(language, { ...options, timeZone: homeTimeZone });
 const timeFormat = zoned({ hour: "numeric", minute: "2-digit" });
 const timeSecondsFormat = zoned({ hour: "numeric", minute: "2-digit", second: "2-digit" });
 const dateFormat = zoned({ weekday: "long", day: "numeric", month: "long" });
@@ -379,35 +408,35 @@ export function formatDateTime(value) {
   return date ? dateTimeFormat.format(date) : "";
 }
 
-/** "Today", "Yesterday", or the date: days of the home's calendar. */
+/** t("Today"), t("Yesterday"), or the date: days of the home's calendar. */
 export function formatDay(date) {
   const day = dayKey(date);
   const today = dayKey(new Date());
   const days = Math.round((Date.parse(today) - Date.parse(day)) / 86400000);
-  if (days === 0) return "Today";
-  if (days === 1) return "Yesterday";
+  if (days === 0) return t("Today");
+  if (days === 1) return t("Yesterday");
   return day.slice(0, 4) === today.slice(0, 4) ? dateFormat.format(date) : dateYearFormat.format(date);
 }
 
 export function formatDuration(seconds) {
   if (seconds === null || seconds === undefined || Number.isNaN(Number(seconds))) return "";
   const total = Math.max(0, Math.round(Number(seconds)));
-  if (total < 60) return `${total} s`;
+  if (total < 60) return t("{seconds} s", { seconds: total });
   const minutes = Math.floor(total / 60);
   const rest = total % 60;
-  if (minutes < 60) return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
+  if (minutes < 60) return rest ? t("{minutes} min {seconds} s", { minutes, seconds: rest }) : t("{minutes} min", { minutes });
   const hours = Math.floor(minutes / 60);
-  return `${hours} h ${minutes % 60} min`;
+  return t("{hours} h {minutes} min", { hours, minutes: minutes % 60 });
 }
 
 export function formatRelative(value) {
   const date = parseTime(value);
   if (!date) return "";
   const seconds = Math.round((Date.now() - date.getTime()) / 1000);
-  if (seconds < 5) return "just now";
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  if (seconds < 5) return t("just now");
+  if (seconds < 60) return t("{seconds} s ago", { seconds });
+  if (seconds < 3600) return t("{minutes} min ago", { minutes: Math.floor(seconds / 60) });
+  if (seconds < 86400) return t("{hours} h ago", { hours: Math.floor(seconds / 3600) });
   return formatDateTime(value);
 }
 
@@ -420,14 +449,32 @@ export function formatBytes(bytes) {
     value /= 1000;
     unit += 1;
   }
-  return `${value.toFixed(value < 10 && unit > 0 ? 1 : 0)} ${units[unit]}`;
+  const number = new Intl.NumberFormat(language, { maximumFractionDigits: value < 10 && unit > 0 ? 1 : 0 }).format(value);
+  return `${number} ${units[unit]}`;
 }
 
 export function capitalize(text) {
   return text ? text.charAt(0).toUpperCase() + text.slice(1) : "";
 }
 
-export const MODE_NAMES = { away: "Away", home: "Home", night: "Night", disarmed: "Disarmed" };
+/** What a detector saw, in words: "person" -> "Person" (a label it has no name for stays as it is). */
+export const LABEL_NAMES = {
+  person: t("Person"),
+  car: t("Car"),
+  dog: t("Dog"),
+  cat: t("Cat"),
+  bird: t("Bird"),
+  bicycle: t("Bicycle"),
+  motorcycle: t("Motorcycle"),
+  truck: t("Truck"),
+  motion: t("Motion"),
+};
+
+export function labelName(label) {
+  return LABEL_NAMES[label] || capitalize(label || "");
+}
+
+export const MODE_NAMES = { away: t("Away"), home: t("Home"), night: t("Night"), disarmed: t("Disarmed") };
 
 // The header --------------------------------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 // Arming: the current mode with one button per mode, and the weekly schedule (owners edit it).
-import { ApiError, MODE_NAMES, api, busy, currentUser, formatDateTime, h, toast } from "/static/app.js";
+import { ApiError, MODE_NAMES, api, busy, currentUser, formatDateTime, h, t, toast } from "/static/app.js";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-const DAY_NAMES = { mon: "Mon", tue: "Tue", wed: "Wed", thu: "Thu", fri: "Fri", sat: "Sat", sun: "Sun" };
+const DAY_NAMES = { mon: t("Mon"), tue: t("Tue"), wed: t("Wed"), thu: t("Thu"), fri: t("Fri"), sat: t("Sat"), sun: t("Sun") };
 const MODES = Object.keys(MODE_NAMES);
 
 const modeName = document.getElementById("current-mode");
@@ -42,16 +42,16 @@ function scheduleEntries(schedule) {
 
 function describeDays(days) {
   const set = new Set(days);
-  if (set.size === 7) return "Every day";
-  if (set.size === 5 && DAYS.slice(0, 5).every((day) => set.has(day))) return "Weekdays";
-  if (set.size === 2 && set.has("sat") && set.has("sun")) return "Weekends";
+  if (set.size === 7) return t("Every day");
+  if (set.size === 5 && DAYS.slice(0, 5).every((day) => set.has(day))) return t("Weekdays");
+  if (set.size === 2 && set.has("sat") && set.has("sun")) return t("Weekends");
   return DAYS.filter((day) => set.has(day)).map((day) => DAY_NAMES[day]).join(", ");
 }
 
 function describeNextChange(at, mode) {
   if (!at) return "";
   const when = formatDateTime(at);
-  return mode ? `${MODE_NAMES[mode] || mode} at ${when}` : when;
+  return mode ? t("{mode} at {time}", { mode: MODE_NAMES[mode] || mode, time: when }) : when;
 }
 
 function renderMode() {
@@ -64,10 +64,14 @@ function renderMode() {
   });
   const next = describeNextChange(state.next_change, state.next_mode);
   if (state.manual) {
-    const who = state.set_by ? ` by ${state.set_by}` : "";
+    const by = state.set_by;
     manualText.textContent = next
-      ? `Set by hand${who}, until the schedule's next change: ${next}.`
-      : `Set by hand${who}; no scheduled change follows.`;
+      ? by
+        ? t("Set by hand by {name}, until the schedule's next change: {next}.", { name: by, next })
+        : t("Set by hand, until the schedule's next change: {next}.", { next })
+      : by
+        ? t("Set by hand by {name}; no scheduled change follows.", { name: by })
+        : t("Set by hand; no scheduled change follows.");
   } else {
     manualText.textContent = followingText(next);
   }
@@ -75,8 +79,8 @@ function renderMode() {
 
 // "Following the schedule" only when there is one: without it, the mode stays until someone changes it.
 function followingText(next) {
-  if (scheduleEntries(state.schedule).length === 0) return "No schedule: the mode stays until someone changes it.";
-  return next ? `Following the schedule. Next change: ${next}.` : "Following the schedule.";
+  if (scheduleEntries(state.schedule).length === 0) return t("No schedule: the mode stays until someone changes it.");
+  return next ? t("Following the schedule. Next change: {next}.", { next }) : t("Following the schedule.");
 }
 
 function readOnlyRow(entry) {
@@ -98,7 +102,7 @@ function editableRow(entry) {
   const days = h(
     "fieldset",
     { class: "day-picks" },
-    h("legend", { class: "visually-hidden" }, "Days"),
+    h("legend", { class: "visually-hidden" }, t("Days")),
     DAYS.map((day) =>
       h(
         "label",
@@ -114,13 +118,13 @@ function editableRow(entry) {
     { id: `${id}-mode`, "data-testid": "schedule-mode" },
     MODES.map((name) => h("option", { value: name, selected: name === entry.mode }, MODE_NAMES[name])),
   );
-  const remove = h("button", { type: "button", class: "btn btn-ghost btn-small", "data-testid": "schedule-remove-row", "aria-label": "Remove this change" }, "Remove");
+  const remove = h("button", { type: "button", class: "btn btn-ghost btn-small", "data-testid": "schedule-remove-row", "aria-label": t("Remove this change") }, t("Remove"));
   const row = h(
     "tr",
     { "data-testid": "schedule-row", class: "is-editing" },
     h("td", {}, days),
-    h("td", {}, h("label", { class: "visually-hidden", for: `${id}-at` }, "At"), time),
-    h("td", {}, h("label", { class: "visually-hidden", for: `${id}-mode` }, "Mode"), mode),
+    h("td", {}, h("label", { class: "visually-hidden", for: `${id}-at` }, t("At")), time),
+    h("td", {}, h("label", { class: "visually-hidden", for: `${id}-mode` }, t("Mode")), mode),
     h("td", { class: "edit-only" }, remove),
   );
   remove.addEventListener("click", () => {
@@ -136,7 +140,7 @@ function renderSchedule(editing) {
   rows.replaceChildren(...entries.map(editing ? editableRow : readOnlyRow));
   emptyText.hidden = entries.length > 0 || editing;
   form.querySelector("table").classList.toggle("is-empty", entries.length === 0 && !editing);
-  timezoneNote.textContent = state.timezone ? `Times are in the home's time zone, ${state.timezone}.` : "";
+  timezoneNote.textContent = state.timezone ? t("Times are in the home's time zone, {zone}.", { zone: state.timezone }) : "";
   if (editButton) editButton.hidden = editing;
   if (editing) {
     document.getElementById("schedule-timezone").value = state.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -159,7 +163,7 @@ modeButtons.forEach((button) => {
       const answer = await api("PUT", "/api/arming", { mode });
       state = answer && answer.mode ? { ...state, ...answer } : { ...state, mode, manual: true };
       renderMode();
-      toast(`Mode set to ${MODE_NAMES[mode]}`, "success");
+      toast(t("Mode set to {mode}", { mode: MODE_NAMES[mode] }), "success");
     } finally {
       modeButtons.forEach((other) => {
         other.disabled = false;
@@ -187,7 +191,7 @@ if (canEdit) {
     }));
     const incomplete = entries.findIndex((entry) => entry.days.length === 0 || !entry.at);
     if (incomplete >= 0) {
-      toast(`Change ${incomplete + 1} needs at least one day and a time.`, "error");
+      toast(t("Change {number} needs at least one day and a time.", { number: incomplete + 1 }), "error");
       return;
     }
     const timezone = document.getElementById("schedule-timezone").value.trim() || state.timezone;
@@ -195,7 +199,7 @@ if (canEdit) {
       const answer = await busy(form, () => api("PUT", "/api/arming/schedule", { entries, timezone }));
       if (answer && answer.mode) state = { ...state, ...answer };
       else state = { ...state, schedule: entries, timezone };
-      toast("Schedule saved", "success");
+      toast(t("Schedule saved"), "success");
       await load();
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;

@@ -1,6 +1,6 @@
 // Donating an event's clip (owner): consent, the redacted copy made and screened in the background, the owner
 // watching it, then donating it or not. Nothing is shared before "Donate this copy".
-import { ApiError, api, busy, capitalize, formatDateTime, showFormError, toast } from "/static/app.js";
+import { ApiError, api, busy, capitalize, formatDateTime, showFormError, t, toast } from "/static/app.js";
 
 const main = document.getElementById("main");
 const eventId = main.dataset.eventId;
@@ -46,7 +46,7 @@ function setRetention(days) {
 }
 
 function whatIsHidden(record) {
-  return record.mask_people ? "faces blurred, whole people masked" : "faces blurred";
+  return record.mask_people ? t("faces blurred, whole people masked") : t("faces blurred");
 }
 
 function render(record) {
@@ -60,7 +60,7 @@ function render(record) {
     confirmButton.hidden = true;
     cancelButton.hidden = false;
     const seconds = preparingSince ? Math.round((Date.now() - preparingSince) / 1000) : 0;
-    statusLine.textContent = `Making the redacted copy (${whatIsHidden(record)}, sound and metadata removed) and screening it… ${seconds} s`;
+    statusLine.textContent = t("Making the redacted copy ({hidden}, sound and metadata removed) and screening it… {seconds} s", { hidden: whatIsHidden(record), seconds });
     pollTimer = window.setTimeout(poll, POLL_MS);
     return;
   }
@@ -68,7 +68,7 @@ function render(record) {
   if (record.status === "ready") {
     lockForm(true);
     show("donate-flow");
-    statusLine.textContent = `Ready: ${whatIsHidden(record)}, sound and metadata removed, screened. Watch it, then decide.`;
+    statusLine.textContent = t("Ready: {hidden}, sound and metadata removed, screened. Watch it, then decide.", { hidden: whatIsHidden(record) });
     const source = donationPath(record.id, "/preview.mp4");
     if (!preview.getAttribute("src")) {
       preview.src = source;
@@ -82,16 +82,21 @@ function render(record) {
   stopPreview();
   if (record.status === "donated") {
     lockForm(true);
-    const expires = record.expires_at ? ` It is kept until ${formatDateTime(record.expires_at)} (${record.retention_days} days), then deleted.` : "";
-    document.getElementById("donate-done-text").textContent = `It leaves for the review program in Homewarden Cloud, sealed to the program's key${record.donated_at ? ` (donated ${formatDateTime(record.donated_at)})` : ""}.${expires}`;
+    const expires = record.expires_at
+      ? " " + t("It is kept until {time} ({days} days), then deleted.", { time: formatDateTime(record.expires_at), days: record.retention_days })
+      : "";
+    const leaves = record.donated_at
+      ? t("It leaves for the review program in Homewarden Cloud, sealed to the program's key (donated {time}).", { time: formatDateTime(record.donated_at) })
+      : t("It leaves for the review program in Homewarden Cloud, sealed to the program's key.");
+    document.getElementById("donate-done-text").textContent = `${leaves}${expires}`;
     show("donate-done");
     return;
   }
   if (record.status === "refused" || record.status === "failed") {
     lockForm(false);
     document.getElementById("donate-refused-title").textContent =
-      record.status === "refused" ? "This clip was not donated" : "The redacted copy could not be made";
-    document.getElementById("donate-refused-reason").textContent = capitalize(record.reason || "No reason was given.");
+      record.status === "refused" ? t("This clip was not donated") : t("The redacted copy could not be made");
+    document.getElementById("donate-refused-reason").textContent = capitalize(record.reason || t("No reason was given."));
     show("donate-refused");
     return;
   }
@@ -159,7 +164,7 @@ confirmButton.addEventListener("click", async () => {
   cancelButton.disabled = true;
   try {
     render(await api("POST", donationPath(donation.id, "/confirm")));
-    toast("Donated. Thank you.", "success");
+    toast(t("Donated. Thank you."), "success");
   } finally {
     confirmButton.disabled = false;
     cancelButton.disabled = false;

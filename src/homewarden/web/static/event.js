@@ -1,14 +1,5 @@
 // One event: its clip player (several clips when the event was long), snapshot, details and, for owners, delete.
-import {
-  ApiError,
-  api,
-  capitalize,
-  confirmAction,
-  formatDateTime,
-  formatDuration,
-  h,
-  toast,
-} from "/static/app.js";
+import { ApiError, api, confirmAction, formatDateTime, formatDuration, h, labelName, t, toast } from "/static/app.js";
 import { mediaStatus, watchLockedMedia } from "/static/media.js";
 import { drawBox, markScrubBar, showDownload, wireNeighbours, wireReviewed, wireSharing } from "/static/event_review.js";
 
@@ -57,10 +48,10 @@ function playClip(clip, button, copy = false) {
 /** Say that this browser cannot show the clip's picture, and offer the H.264 copy. */
 function offerCopy() {
   copyOfferText.textContent = playsH265
-    ? "This browser cannot show this clip's picture."
-    : "This clip is H.265 (HEVC) video, as the camera recorded it, which this browser cannot play.";
+    ? t("This browser cannot show this clip's picture.")
+    : t("This clip is H.265 (HEVC) video, as the camera recorded it, which this browser cannot play.");
   copyButton.disabled = false;
-  copyButton.textContent = "Play an H.264 copy";
+  copyButton.textContent = t("Play an H.264 copy");
   copyOffer.hidden = false;
 }
 
@@ -71,7 +62,7 @@ copyButton.addEventListener("click", () => {
   playClip(clip, button, true);
   // Converting takes a few seconds (longer for long clips): say so until the copy starts to load.
   copyOffer.hidden = false;
-  copyOfferText.textContent = "Making an H.264 copy of this clip…";
+  copyOfferText.textContent = t("Making an H.264 copy of this clip…");
   copyButton.disabled = true;
   video.addEventListener("loadeddata", () => (copyOffer.hidden = true), { once: true });
 });
@@ -111,7 +102,7 @@ function renderClips(clips) {
       const button = h(
         "button",
         { type: "button", class: "clip-btn", "data-testid": "clip-item", "aria-current": position === 0 ? "true" : "false" },
-        h("span", { class: "clip-index" }, `Clip ${position + 1}`),
+        h("span", { class: "clip-index" }, t("Clip {number}", { number: position + 1 })),
         span ? h("span", { class: "muted" }, span) : null,
       );
       button.addEventListener("click", () => playClip(clip, button, useCopies));
@@ -129,17 +120,17 @@ function render(event) {
   if (event.alarm) {
     // One badge: the sentence above already says who it was.
     alarm.hidden = false;
-    alarm.replaceChildren(h("span", { class: "badge badge-alarm", "data-testid": "alarm-badge" }, "Alarm"));
+    alarm.replaceChildren(h("span", { class: "badge badge-alarm", "data-testid": "alarm-badge" }, t("Alarm")));
   }
   const score = typeof event.score === "number" ? `${Math.round(event.score * 100)} %` : event.score;
   document.getElementById("event-details").replaceChildren(
-    ...detail("Camera", event.camera_name),
-    ...detail("What", capitalize(event.label)),
-    ...detail("Confidence", score),
-    ...detail("Zones", Array.isArray(event.zones) ? event.zones.join(", ") : event.zones),
-    ...detail("Started", formatDateTime(event.started_at)),
-    ...detail("Ended", event.ended_at ? formatDateTime(event.ended_at) : "still in progress"),
-    ...detail("Duration", event.ended_at ? formatDuration(event.duration) : ""),
+    ...detail(t("Camera"), event.camera_name),
+    ...detail(t("What"), labelName(event.label)),
+    ...detail(t("Confidence"), score),
+    ...detail(t("Zones"), Array.isArray(event.zones) ? event.zones.join(", ") : event.zones),
+    ...detail(t("Started"), formatDateTime(event.started_at)),
+    ...detail(t("Ended"), event.ended_at ? formatDateTime(event.ended_at) : t("still in progress")),
+    ...detail(t("Duration"), event.ended_at ? formatDuration(event.duration) : ""),
   );
   if (event.snapshot_url) {
     lockedMedia.watchImage(snapshot);
@@ -167,8 +158,8 @@ async function markFalseAlarm(button) {
   button.disabled = true;
   try {
     const answer = await api("POST", `/api/events/${encodeURIComponent(eventId)}/false-alarm`);
-    toast(answer && answer.detail ? answer.detail : "marked as a false alarm", "success");
-    button.textContent = "Marked as a false alarm";
+    toast(answer && answer.detail ? answer.detail : t("marked as a false alarm"), "success");
+    button.textContent = t("Marked as a false alarm");
   } catch (error) {
     button.disabled = false;
     throw error;
@@ -177,13 +168,13 @@ async function markFalseAlarm(button) {
 
 async function deleteEvent() {
   const confirmed = await confirmAction(
-    "Delete this event?",
-    "Its clips and snapshot are destroyed for good: the key that opens them is erased, so no backup can bring them back.",
+    t("Delete this event?"),
+    t("Its clips and snapshot are destroyed for good: the key that opens them is erased, so no backup can bring them back."),
     "Delete",
   );
   if (!confirmed) return;
   await api("DELETE", `/api/events/${encodeURIComponent(eventId)}`);
-  toast("Event deleted", "success");
+  toast(t("Event deleted"), "success");
   location.assign("/");
 }
 

@@ -1,6 +1,6 @@
 // The event page's review flow (issue 17): previous/next with keys, the event on the scrub bar, the box on the
 // snapshot, the reviewed mark, the clip's download and, for owners, share links. event.js calls these.
-import { ApiError, api, copyText, formatDateTime, h, showStatus } from "/static/app.js";
+import { ApiError, api, copyText, formatDateTime, h, showStatus, t } from "/static/app.js";
 
 /** Link "Newer" and "Older" to the events beside this one, and let j/k and the arrow keys follow them. */
 export async function wireNeighbours(eventId, onReviewKey) {
@@ -102,7 +102,7 @@ export function wireReviewed(event) {
   let reviewed = Boolean(event.reviewed);
   const show = () => {
     button.setAttribute("aria-pressed", String(reviewed));
-    button.textContent = reviewed ? "Reviewed ✓" : "Mark reviewed";
+    button.textContent = reviewed ? t("Reviewed ✓") : t("Mark reviewed");
   };
   const toggle = async () => {
     button.disabled = true;
@@ -110,7 +110,7 @@ export function wireReviewed(event) {
       await api("PUT", "/api/events/reviewed", { event_ids: [event.id], reviewed: !reviewed });
       reviewed = !reviewed;
       show();
-      showStatus(reviewed ? "Marked reviewed." : "Marked not reviewed.", "success");
+      showStatus(reviewed ? t("Marked reviewed.") : t("Marked not reviewed."), "success");
     } finally {
       button.disabled = false;
     }
@@ -133,21 +133,21 @@ export function showDownload(clip) {
 
 function shareRow(share, eventId, refresh) {
   const state = share.revoked_at
-    ? "revoked"
+    ? t("revoked")
     : share.active
-      ? `works until ${formatDateTime(share.expires_at)}`
-      : "expired";
+      ? t("works until {time}", { time: formatDateTime(share.expires_at) })
+      : t("expired");
   const row = h(
     "li",
     { class: "share-row", "data-testid": "share-row", "data-share-id": share.id },
-    h("span", {}, `Clip ${share.clip + 1}: link made ${formatDateTime(share.created_at)}, ${state}`),
+    h("span", {}, t("Clip {number}: link made {time}, {state}", { number: share.clip + 1, time: formatDateTime(share.created_at), state })),
   );
   if (share.active) {
-    const revoke = h("button", { type: "button", class: "btn btn-small btn-danger", "data-testid": "share-revoke" }, "Revoke");
+    const revoke = h("button", { type: "button", class: "btn btn-small btn-danger", "data-testid": "share-revoke" }, t("Revoke"));
     revoke.addEventListener("click", async () => {
       revoke.disabled = true;
       await api("DELETE", `/api/events/${encodeURIComponent(eventId)}/shares/${share.id}`);
-      showStatus("The link no longer works.", "success");
+      showStatus(t("The link no longer works."), "success");
       await refresh();
     });
     row.append(" ", revoke);
@@ -180,7 +180,7 @@ export function wireSharing(event, currentClip) {
       const made = await api("POST", `/api/events/${encodeURIComponent(event.id)}/shares`, body, { form });
       url.value = new URL(made.url, location.origin).href;
       fresh.hidden = false;
-      showStatus("Link made. Anyone with it can watch this clip until it expires.", "success");
+      showStatus(t("Link made. Anyone with it can watch this clip until it expires."), "success");
       await refresh();
     } catch (error) {
       // api() has put the error at its field (or in the status region); nothing more to say here.

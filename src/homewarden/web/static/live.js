@@ -1,5 +1,5 @@
 // Live view: one tile per camera showing its MJPEG stream, or a snapshot refreshed every second when the stream fails.
-import { api, formatRelative, h } from "/static/app.js";
+import { api, formatRelative, h, language, t, tn } from "/static/app.js";
 
 // A browser opens at most six connections to one host over HTTP/1.1, and each MJPEG stream holds one for good:
 // past this many streams, tiles poll snapshots so the page's own API calls still get through.
@@ -13,18 +13,20 @@ const boxesToggle = document.getElementById("live-boxes");
 const note = document.getElementById("live-note");
 const tiles = new Map(); // camera name -> Tile
 
-const STATE_NAMES = { starting: "Starting", online: "Online", reconnecting: "Reconnecting", failed: "Failed", stopped: "Stopped" };
+const STATE_NAMES = { starting: t("Starting"), online: t("Online"), reconnecting: t("Reconnecting"), failed: t("Failed"), stopped: t("Stopped") };
+const decimal = new Intl.NumberFormat(language, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 const STATE_BADGES = { online: "badge-online", failed: "badge-alarm" };
 
 // One line under the picture: why a camera is down, or how fast it is analysed when it is up.
 function healthLine(camera) {
-  const restarts = camera.restarts ? ` · ${camera.restarts} restart${camera.restarts === 1 ? "" : "s"}` : "";
+  const restarts = camera.restarts ? " · " + tn("{count} restart", "{count} restarts", camera.restarts) : "";
   if (camera.state !== "online" && camera.reason) {
     return `${camera.reason} (${formatRelative(camera.state_since)})${restarts}`;
   }
   if (camera.state !== "online") return "";
-  const dropped = camera.frames_dropped ? ` · ${camera.frames_dropped} frames skipped` : "";
-  return `${camera.frames_per_second.toFixed(1)} frames/s analysed · ${camera.detections_per_second.toFixed(1)} detector runs/s${dropped}${restarts}`;
+  const dropped = camera.frames_dropped ? " · " + tn("{count} frame skipped", "{count} frames skipped", camera.frames_dropped) : "";
+  const rates = t("{frames} frames/s analysed · {runs} detector runs/s", { frames: decimal.format(camera.frames_per_second), runs: decimal.format(camera.detections_per_second) });
+  return `${rates}${dropped}${restarts}`;
 }
 
 function boxesQuery() {
@@ -43,16 +45,16 @@ class Tile {
     this.streamUrl = `/api/cameras/${encoded}/stream.mjpg`;
     this.snapshotUrl = `/api/cameras/${encoded}/snapshot.jpg`;
 
-    this.image = h("img", { alt: `Live view of ${camera.display_name}`, "data-testid": "camera-stream", decoding: "async" });
+    this.image = h("img", { alt: t("Live view of {camera}", { camera: camera.display_name }), "data-testid": "camera-stream", decoding: "async" });
     this.badge = h("span", { class: "badge", "data-testid": "camera-status" });
     this.seen = h("span", { class: "muted small", "data-testid": "camera-last-frame" });
     this.health = h("p", { class: "muted small camera-health", "data-testid": "camera-health" });
-    const fullscreen = h("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": `Show ${camera.display_name} full screen` }, "Full screen");
+    const fullscreen = h("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": t("Show {camera} full screen", { camera: camera.display_name }) }, t("Full screen"));
     fullscreen.addEventListener("click", () => this.element.requestFullscreen && this.element.requestFullscreen());
     this.element = h(
       "figure",
       { class: "camera-tile card", "data-testid": "camera-tile", "data-camera": camera.name },
-      h("div", { class: "camera-view" }, this.image, h("span", { class: "camera-offline-text" }, "Camera offline")),
+      h("div", { class: "camera-view" }, this.image, h("span", { class: "camera-offline-text" }, t("Camera offline"))),
       h("figcaption", { class: "camera-caption" }, h("span", { class: "camera-name" }, camera.display_name), this.badge, this.seen, h("span", { class: "spacer" }), fullscreen),
       this.health,
     );
@@ -67,9 +69,9 @@ class Tile {
     const wasOnline = this.online;
     this.online = camera.online;
     const state = camera.online ? "online" : camera.state === "online" ? "reconnecting" : camera.state;
-    this.badge.textContent = STATE_NAMES[state] || "Offline";
+    this.badge.textContent = STATE_NAMES[state] || t("Offline");
     this.badge.className = `badge ${STATE_BADGES[state] || "badge-offline"}`;
-    this.seen.textContent = camera.last_frame_at ? `last frame ${formatRelative(camera.last_frame_at)}` : "";
+    this.seen.textContent = camera.last_frame_at ? t("last frame {time}", { time: formatRelative(camera.last_frame_at) }) : "";
     this.health.textContent = healthLine(camera);
     this.element.classList.toggle("is-offline", !camera.online);
     if (camera.online && !wasOnline && document.visibilityState === "visible") this.start();
@@ -157,8 +159,8 @@ async function init() {
       h(
         "div",
         { class: "empty-state card", "data-testid": "live-empty" },
-        h("h2", {}, "No cameras"),
-        h("p", { class: "muted" }, "Cameras appear here once they are in the hub's config and you may see them."),
+        h("h2", {}, t("No cameras")),
+        h("p", { class: "muted" }, t("Cameras appear here once they are in the hub's config and you may see them.")),
       ),
     );
     return;
@@ -171,7 +173,7 @@ async function init() {
   });
   if (cameras.length > MAX_STREAMS) {
     note.hidden = false;
-    note.textContent = `The first ${MAX_STREAMS} cameras stream; the others refresh every second.`;
+    note.textContent = t("The first {count} cameras stream; the others refresh every second.", { count: MAX_STREAMS });
   }
   startAll();
   window.setInterval(() => {

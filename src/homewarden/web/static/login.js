@@ -1,5 +1,5 @@
 // The sign-in page: user name and password, then a two-factor code when the account asks for one.
-import { ApiError, api, busy, setCsrfToken, showFormError } from "/static/app.js";
+import { ApiError, api, busy, setCsrfToken, showFormError, t } from "/static/app.js";
 
 const form = document.getElementById("login-form");
 const totpField = document.getElementById("login-totp-field");
@@ -29,7 +29,7 @@ function waitBeforeRetry(seconds) {
       return;
     }
     submit.disabled = true;
-    showFormError(errorBox, `Too many attempts, try again in ${left} s.`);
+    showFormError(errorBox, t("Too many attempts, try again in {seconds} s.", { seconds: left }));
     left -= 1;
   };
   tick();
@@ -48,14 +48,14 @@ form.addEventListener("submit", async (event) => {
   const username = form.username.value.trim();
   const password = form.password.value;
   if (!username || !password) {
-    showFormError(errorBox, "Enter your user name and password.");
+    showFormError(errorBox, t("Enter your user name and password."));
     return;
   }
   const body = { username, password };
   if (!totpField.hidden) {
     const code = totpInput.value.replace(/\s+/g, "");
     if (!/^\d{6}$/.test(code)) {
-      showFormError(errorBox, "Enter the six-digit code from your authenticator app.");
+      showFormError(errorBox, t("Enter the six-digit code from your authenticator app."));
       totpInput.focus();
       return;
     }
@@ -69,9 +69,9 @@ form.addEventListener("submit", async (event) => {
     if (!(error instanceof ApiError)) throw error;
     if (error.status === 401 && error.detail === "totp_required") {
       askForCode();
-      showFormError(errorBox, totpInput.value ? "" : "This account asks for a code from your authenticator app.");
+      showFormError(errorBox, totpInput.value ? "" : t("This account asks for a code from your authenticator app."));
     } else if (error.status === 401) {
-      showFormError(errorBox, error.detail === "Unauthorized" || !error.detail ? "Wrong user name or password." : error.detail);
+      showFormError(errorBox, error.detail === "Unauthorized" || !error.detail ? t("Wrong user name or password.") : error.detail);
       if (!totpField.hidden) totpInput.value = "";
     } else if (error.status === 403 || error.status === 422) {
       showFormError(errorBox, error.detail);

@@ -1,5 +1,19 @@
 // Members (owner): the household's accounts, which cameras each one sees, adding and removing them.
-import { ApiError, api, busy, clearFieldErrors, confirmAction, copyText, formatDateTime, h, showAtField, showFieldErrors, toast } from "/static/app.js";
+import {
+  ApiError,
+  api,
+  busy,
+  clearFieldErrors,
+  confirmAction,
+  copyText,
+  formatDateTime,
+  h,
+  showAtField,
+  showFieldErrors,
+  t,
+  tn,
+  toast,
+} from "/static/app.js";
 
 const list = document.getElementById("members-list");
 const form = document.getElementById("member-add");
@@ -24,30 +38,30 @@ function checkedCameras(container) {
 }
 
 function memberRow(member) {
-  const checks = h("div", { class: "checks", role: "group", "aria-label": `Cameras ${member.username} sees` }, cameraChecks(`member-${member.id}`, member.cameras, "member-camera"));
-  const save = h("button", { type: "button", class: "btn btn-small", "data-testid": "member-cameras-save" }, "Save cameras");
-  const remove = h("button", { type: "button", class: "btn btn-ghost btn-small btn-danger-text", "data-testid": "member-remove", "aria-label": `Remove ${member.username}` }, "Remove");
+  const checks = h("div", { class: "checks", role: "group", "aria-label": t("Cameras {name} sees", { name: member.username }) }, cameraChecks(`member-${member.id}`, member.cameras, "member-camera"));
+  const save = h("button", { type: "button", class: "btn btn-small", "data-testid": "member-cameras-save" }, t("Save cameras"));
+  const remove = h("button", { type: "button", class: "btn btn-ghost btn-small btn-danger-text", "data-testid": "member-remove", "aria-label": t("Remove {name}", { name: member.username }) }, t("Remove"));
   save.addEventListener("click", async () => {
     save.disabled = true;
     try {
       await api("PATCH", `/api/members/${encodeURIComponent(member.id)}`, { cameras: checkedCameras(checks) });
-      toast(`${member.username} now sees ${checkedCameras(checks).length} camera(s)`, "success");
+      toast(tn("{name} now sees {count} camera", "{name} now sees {count} cameras", checkedCameras(checks).length, { name: member.username }), "success");
       load();
     } finally {
       save.disabled = false;
     }
   });
   remove.addEventListener("click", async () => {
-    const confirmed = await confirmAction(`Remove ${member.username}?`, "Their account, sessions and API tokens end now.", "Remove");
+    const confirmed = await confirmAction(t("Remove {name}?", { name: member.username }), t("Their account, sessions and API tokens end now."), t("Remove"));
     if (!confirmed) return;
     await api("DELETE", `/api/members/${encodeURIComponent(member.id)}`);
-    toast(`${member.username} removed`, "success");
+    toast(t("{name} removed", { name: member.username }), "success");
     load();
   });
-  const reset = h("button", { type: "button", class: "btn btn-ghost btn-small", "data-testid": "member-reset", "aria-label": `New password for ${member.username}` }, "New password link");
+  const reset = h("button", { type: "button", class: "btn btn-ghost btn-small", "data-testid": "member-reset", "aria-label": t("New password for {name}", { name: member.username }) }, t("New password link"));
   reset.addEventListener("click", () => resetPassword(member));
   const badge = member.password_set === false
-    ? h("span", { class: "badge", "data-testid": "member-invited" }, "Invited")
+    ? h("span", { class: "badge", "data-testid": "member-invited" }, t("Invited"))
     : member.totp_enabled ? h("span", { class: "badge badge-online" }, "2FA") : null;
   return h(
     "li",
@@ -57,9 +71,9 @@ function memberRow(member) {
     reset,
     remove,
     cameras.length && !member.cameras.length
-      ? h("p", { class: "row-full muted small", "data-testid": "member-no-cameras" }, `${member.username} sees no camera yet: tick the cameras they may watch and save.`)
+      ? h("p", { class: "row-full muted small", "data-testid": "member-no-cameras" }, t("{name} sees no camera yet: tick the cameras they may watch and save.", { name: member.username }))
       : null,
-    h("div", { class: "row-full" }, cameras.length ? checks : h("span", { class: "muted small" }, "No cameras configured."), cameras.length ? save : null),
+    h("div", { class: "row-full" }, cameras.length ? checks : h("span", { class: "muted small" }, t("No cameras configured.")), cameras.length ? save : null),
   );
 }
 
@@ -70,27 +84,27 @@ async function load() {
   list.replaceChildren(
     ...(household.length
       ? household.map(memberRow)
-      : [h("li", { class: "row muted", "data-testid": "members-empty" }, "No members yet. Add the people who live with you.")]),
+      : [h("li", { class: "row muted", "data-testid": "members-empty" }, t("No members yet. Add the people who live with you."))]),
   );
 }
 
 // A one-time link the owner passes on: the member chooses their own password on it (invitation or reset).
 function showLink(text, answer) {
   const url = new URL(answer.link, location.origin).href;
-  document.getElementById("member-link-text").textContent = `${text} It works once, until ${formatDateTime(answer.expires_at)}.`;
+  document.getElementById("member-link-text").textContent = text + " " + t("It works once, until {time}.", { time: formatDateTime(answer.expires_at) });
   document.getElementById("member-link-url").textContent = url;
   document.getElementById("member-link").hidden = false;
 }
 
 async function resetPassword(member) {
   const confirmed = await confirmAction(
-    `New password for ${member.username}?`,
-    "Their current password and every session end now; they choose a new password on the link you give them.",
-    "Make link",
+    t("New password for {name}?", { name: member.username }),
+    t("Their current password and every session end now; they choose a new password on the link you give them."),
+    t("Make link"),
   );
   if (!confirmed) return;
   const answer = await api("POST", `/api/members/${encodeURIComponent(member.id)}/reset-link`);
-  showLink(`Give ${member.username} this link to choose a new password.`, answer);
+  showLink(t("Give {name} this link to choose a new password.", { name: member.username }), answer);
   load();
 }
 
@@ -111,11 +125,11 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearFieldErrors(form);
   const username = form.username.value.trim();
-  if (!username) return showAtField(form, "username", "Choose a user name.");
+  if (!username) return showAtField(form, "username", t("Choose a user name."));
   const picked = checkedCameras(addCameras);
   // Cameras are picked on purpose: a member with none sees nothing, so that takes the "No cameras yet" tick.
   if (!picked.length && !noCamerasYet.checked) {
-    return showAtField(form, "confirm_no_cameras", `Pick the cameras ${username} may watch, or tick "No cameras yet".`);
+    return showAtField(form, "confirm_no_cameras", t('Pick the cameras {name} may watch, or tick "No cameras yet".', { name: username }));
   }
   let answer;
   try {
@@ -127,7 +141,7 @@ form.addEventListener("submit", async (event) => {
     showFieldErrors(form, error);
     return;
   }
-  showLink(`Give ${username} this link to choose a password and sign in.`, answer);
+  showLink(t("Give {name} this link to choose a password and sign in.", { name: username }), answer);
   form.reset();
   load();
 });
@@ -135,7 +149,7 @@ form.addEventListener("submit", async (event) => {
 async function init() {
   cameras = await api("GET", "/api/cameras");
   addCameras.replaceChildren(
-    ...(cameras.length ? cameraChecks("member-add", [], "member-add-camera") : [h("span", { class: "muted small" }, "No cameras configured.")]),
+    ...(cameras.length ? cameraChecks("member-add", [], "member-add-camera") : [h("span", { class: "muted small" }, t("No cameras configured."))]),
   );
   await load();
 }

@@ -1,16 +1,30 @@
 // Privacy (owner): donations and their withdrawal, standing donation rules, notices, and the access log.
-import { ApiError, api, busy, capitalize, confirmAction, currentUser, formatDateTime, h, showFormError, toast } from "/static/app.js";
+import {
+  ApiError,
+  api,
+  busy,
+  capitalize,
+  confirmAction,
+  currentUser,
+  formatDateTime,
+  h,
+  labelName,
+  showFormError,
+  t,
+  tn,
+  toast,
+} from "/static/app.js";
 
 const ACTIVE = ["preparing", "ready", "donated"];
 const STATUS_WORDS = {
-  preparing: "being prepared",
-  ready: "waiting for your decision",
-  donated: "donated",
-  refused: "refused by screening",
-  withdrawn: "withdrawn",
-  flagged: "flagged by a reviewer",
-  expired: "expired",
-  failed: "failed",
+  preparing: t("being prepared"),
+  ready: t("waiting for your decision"),
+  donated: t("donated"),
+  refused: t("refused by screening"),
+  withdrawn: t(t("withdrawn")),
+  flagged: t("flagged by a reviewer"),
+  expired: t("expired"),
+  failed: t("failed"),
 };
 const STATUS_BADGES = {
   preparing: "badge-live",
@@ -20,81 +34,76 @@ const STATUS_BADGES = {
   flagged: "badge-alarm",
   failed: "badge-alarm",
 };
-const ROLE_WORDS = { owner: "Owner", member: "Member", reviewer: "Reviewer", admin: "Admin", hub: "The hub", link: "Someone with a link" };
+const ROLE_WORDS = { owner: t("Owner"), member: t("Member"), reviewer: t("Reviewer"), admin: t("Admin"), hub: t("The hub"), link: t("Someone with a link") };
 // The access log's actions in plain words; a refused attempt reads "tried to …" instead.
 const ACTION_WORDS = {
-  view_clip: "watched a clip",
-  view_snapshot: "looked at a snapshot",
-  view_live: "watched live",
-  review_view: "reviewer watched a donated copy",
+  view_clip: t("watched a clip"),
+  view_snapshot: t("looked at a snapshot"),
+  view_live: t("watched live"),
+  review_view: t("reviewer watched a donated copy"),
   // Receipts from Homewarden Cloud, signed by the review program and checked by this hub.
-  "review.received": "received a donated copy in Homewarden Cloud",
-  "review.screened": "screened a donated copy in Homewarden Cloud",
-  "review.refused": "refused a donated copy at the cloud's screening",
-  "review.queued": "queued a donated copy for review",
-  "review.view": "watched a donated copy",
-  "review.label": "labelled a donated copy",
-  "review.flag": "flagged a donated copy as inappropriate",
-  "review.withdrawn": "deleted a withdrawn donated copy and its labels",
-  "review.expired": "deleted an expired donated copy",
-  "review.deleted": "deleted a donated copy",
-  review_program_moved: "moved donated copies to Homewarden Cloud",
-  refused: "refused attempt",
-  event_deleted: "deleted an event and its footage",
-  key_unlocked: "unlocked the home key",
-  export: "exported footage",
-  donation_started: "started a donation",
-  donation_prepared: "made the redacted copy",
-  donation_preview: "watched the redacted copy before donating",
-  donation_refused: "refused a copy at screening",
-  donated: "donated a redacted copy",
-  donation_withdrawn: "withdrew a donation",
-  donation_flagged: "flagged a donated copy as inappropriate",
-  donation_expired: "deleted an expired donated copy",
-  rule_created: "created a standing rule",
-  rule_deleted: "deleted a standing rule",
-  download_clip: "downloaded a clip",
-  share_created: "made a share link",
-  share_revoked: "revoked a share link",
-  view_shared_clip: "watched a clip through a share link",
+  "review.received": t("received a donated copy in Homewarden Cloud"),
+  "review.screened": t("screened a donated copy in Homewarden Cloud"),
+  "review.refused": t("refused a donated copy at the cloud's screening"),
+  "review.queued": t("queued a donated copy for review"),
+  "review.view": t("watched a donated copy"),
+  "review.label": t("labelled a donated copy"),
+  "review.flag": t("flagged a donated copy as inappropriate"),
+  "review.withdrawn": t("deleted a withdrawn donated copy and its labels"),
+  "review.expired": t("deleted an expired donated copy"),
+  "review.deleted": t("deleted a donated copy"),
+  review_program_moved: t("moved donated copies to Homewarden Cloud"),
+  refused: t("refused attempt"),
+  event_deleted: t("deleted an event and its footage"),
+  key_unlocked: t("unlocked the home key"),
+  export: t("exported footage"),
+  donation_started: t("started a donation"),
+  donation_prepared: t("made the redacted copy"),
+  donation_preview: t("watched the redacted copy before donating"),
+  donation_refused: t("refused a copy at screening"),
+  donated: t("donated a redacted copy"),
+  donation_withdrawn: t("withdrew a donation"),
+  donation_flagged: t("flagged a donated copy as inappropriate"),
+  donation_expired: t("deleted an expired donated copy"),
+  rule_created: t("created a standing rule"),
+  rule_deleted: t("deleted a standing rule"),
+  download_clip: t("downloaded a clip"),
+  share_created: t("made a share link"),
+  share_revoked: t("revoked a share link"),
+  view_shared_clip: t("watched a clip through a share link"),
 };
 // What a refused attempt tried to do.
 const ATTEMPT_WORDS = {
-  view_clip: "watch a clip",
-  view_snapshot: "look at a snapshot",
-  view_live: "watch live",
-  key_unlocked: "unlock the home key",
+  view_clip: t("refused attempt to watch a clip"),
+  view_snapshot: t("refused attempt to look at a snapshot"),
+  view_live: t("refused attempt to watch live"),
+  key_unlocked: t("refused attempt to unlock the home key"),
 };
-const TRIGGER_WORDS = { false_alarm: "false alarm" };
 
 let donationsById = new Map();
 let cameraNames = [];
-
-function plural(count, word) {
-  return `${count} ${word}${count === 1 ? "" : "s"}`;
-}
 
 // Donations ----------------------------------------------------------------------------------------------------
 
 function donationDates(donation) {
   return [
-    donation.donated_at ? `donated ${formatDateTime(donation.donated_at)}` : `started ${formatDateTime(donation.created_at)}`,
-    donation.expires_at && ACTIVE.includes(donation.status) ? `expires ${formatDateTime(donation.expires_at)}` : "",
+    donation.donated_at ? t("donated {time}", { time: formatDateTime(donation.donated_at) }) : t("started {time}", { time: formatDateTime(donation.created_at) }),
+    donation.expires_at && ACTIVE.includes(donation.status) ? t("expires {time}", { time: formatDateTime(donation.expires_at) }) : "",
   ].filter(Boolean);
 }
 
 function donationFacts(donation) {
   return [
     donation.status === "donated" || donation.reviewer_views
-      ? `watched by reviewers ${plural(donation.reviewer_views, "time")}`
+      ? tn("watched by reviewers {count} time", "watched by reviewers {count} times", donation.reviewer_views)
       : "",
-    donation.mask_people ? "faces blurred, people masked" : "faces blurred",
-    donation.status === "donated" && !donation.sent_at ? "on its way to Homewarden Cloud" : "",
+    donation.mask_people ? t("faces blurred, people masked") : t("faces blurred"),
+    donation.status === "donated" && !donation.sent_at ? t("on its way to Homewarden Cloud") : "",
   ].filter(Boolean);
 }
 
 function donationRow(donation) {
-  const title = `${capitalize(donation.label)} · ${donation.camera_name || donation.camera}`;
+  const title = `${labelName(donation.label)} · ${donation.camera_name || donation.camera}`;
   const badge = h(
     "span",
     { class: `badge ${STATUS_BADGES[donation.status] || ""}`, "data-testid": "donation-status", "data-status": donation.status },
@@ -109,7 +118,7 @@ function donationRow(donation) {
     ? h(
         "span",
         { class: "donation-withdrawal small", "data-testid": "donation-withdrawal" },
-        capitalize(donation.withdrawal.replace(/at (\S+)$/, (_, at) => `at ${formatDateTime(at)}`)),
+        capitalize(donation.withdrawal.replace(/at (\S+)$/, (_, at) => t("at {time}", { time: formatDateTime(at) }))),
       )
     : null;
   const main = h(
@@ -121,7 +130,7 @@ function donationRow(donation) {
       h("a", { href: `/events/${encodeURIComponent(donation.event_id)}`, "data-testid": "donation-event" }, title),
       " ",
       badge,
-      donation.from_rule ? h("span", { class: "chip" }, "by your rule") : null,
+      donation.from_rule ? h("span", { class: "chip" }, t("by your rule")) : null,
     ),
     h("span", { class: "muted small", "data-testid": "donation-dates" }, donationDates(donation).join(" · ")),
     h("span", { class: "muted small", "data-testid": "donation-facts" }, donationFacts(donation).join(" · ")),
@@ -131,13 +140,13 @@ function donationRow(donation) {
   const actions = [];
   if (donation.status === "ready") {
     actions.push(
-      h("a", { class: "btn btn-small", href: `/events/${encodeURIComponent(donation.event_id)}/donate`, "data-testid": "donation-finish" }, "Watch and decide"),
+      h("a", { class: "btn btn-small", href: `/events/${encodeURIComponent(donation.event_id)}/donate`, "data-testid": "donation-finish" }, t("Watch and decide")),
     );
   }
   if (ACTIVE.includes(donation.status)) {
     const withdraw = h(
       "button",
-      { type: "button", class: "btn btn-small btn-danger-text", "data-testid": "donation-withdraw", "aria-label": `Withdraw the donation of ${title}` },
+      { type: "button", class: "btn btn-small btn-danger-text", "data-testid": "donation-withdraw", "aria-label": t("Withdraw the donation of {title}", { title }) },
       "Withdraw",
     );
     withdraw.addEventListener("click", () => withdrawDonation(donation, title));
@@ -153,14 +162,14 @@ function donationRow(donation) {
 
 async function withdrawDonation(donation, title) {
   const confirmed = await confirmAction(
-    "Withdraw this donation?",
-    `The donated copy of "${title}" and every label made from it are deleted, and no reviewer can see it again. Your original clip stays as it is.`,
+    t("Withdraw this donation?"),
+    t("The donated copy of “{title}” and every label made from it are deleted, and no reviewer can see it again. Your original clip stays as it is.", { title }),
     "Withdraw",
   );
   if (!confirmed) return;
   const answer = await api("DELETE", `/api/donations/${encodeURIComponent(donation.id)}`);
   const confirmation = document.getElementById("withdraw-confirmation");
-  confirmation.textContent = capitalize(answer.detail || "withdrawn");
+  confirmation.textContent = capitalize(answer.detail || t("withdrawn"));
   confirmation.hidden = false;
   await Promise.all([loadDonations(), loadAccessLog()]);
 }
@@ -173,22 +182,27 @@ async function loadDonations() {
   list.replaceChildren(
     ...(donations.length
       ? donations.map(donationRow)
-      : [h("li", { class: "row muted", "data-testid": "donations-empty" }, "You have not donated anything. To donate a clip, open its event and press “Donate to help improve detection”.")]),
+      : [h("li", { class: "row muted", "data-testid": "donations-empty" }, t("You have not donated anything. To donate a clip, open its event and press “Donate to help improve detection”."))]),
   );
 }
 
 // Standing rules -----------------------------------------------------------------------------------------------
 
 function ruleText(rule) {
-  const what = rule.trigger === "label" ? `every event detected as “${rule.label}”` : `every event marked a ${TRIGGER_WORDS.false_alarm}`;
-  const where = rule.camera ? `from ${rule.camera}` : "from any camera";
-  return `Donate ${what} ${where}`;
+  if (rule.trigger === "label") {
+    return rule.camera
+      ? t("Donate every event detected as “{label}” from {camera}", { label: labelName(rule.label), camera: rule.camera })
+      : t("Donate every event detected as “{label}” from any camera", { label: labelName(rule.label) });
+  }
+  return rule.camera
+    ? t("Donate every event marked a false alarm from {camera}", { camera: rule.camera })
+    : t("Donate every event marked a false alarm from any camera");
 }
 
 function ruleRow(rule) {
   const remove = h(
     "button",
-    { type: "button", class: "btn btn-ghost btn-small btn-danger-text", "data-testid": "rule-delete", "aria-label": `Delete rule: ${ruleText(rule)}` },
+    { type: "button", class: "btn btn-ghost btn-small btn-danger-text", "data-testid": "rule-delete", "aria-label": t("Delete rule: {rule}", { rule: ruleText(rule) }) },
     "Delete",
   );
   remove.addEventListener("click", async () => {
@@ -201,7 +215,7 @@ function ruleRow(rule) {
     toast("Rule deleted. Donations it made stay until you withdraw them.", "success");
     loadRules();
   });
-  const facts = [rule.mask_people ? "faces blurred, people masked" : "faces blurred", `created ${formatDateTime(rule.created_at)}`];
+  const facts = [rule.mask_people ? t("faces blurred, people masked") : t("faces blurred"), t("created {time}", { time: formatDateTime(rule.created_at) })];
   return h(
     "li",
     { class: "row", "data-testid": "rule-row", "data-rule-id": rule.id },
@@ -215,7 +229,7 @@ async function loadRules() {
   const list = document.getElementById("rules-list");
   list.removeAttribute("aria-busy");
   list.replaceChildren(
-    ...(rules.length ? rules.map(ruleRow) : [h("li", { class: "row muted", "data-testid": "rules-empty" }, "No rules: nothing is donated unless you donate it yourself.")]),
+    ...(rules.length ? rules.map(ruleRow) : [h("li", { class: "row muted", "data-testid": "rules-empty" }, t("No rules: nothing is donated unless you donate it yourself."))]),
   );
 }
 
@@ -233,7 +247,7 @@ function wireRuleForm() {
     event.preventDefault();
     showFormError(errorBox, "");
     const label = form.label.value.trim().toLowerCase();
-    if (trigger.value === "label" && !label) return showFormError(errorBox, "Say what was detected, such as cat.");
+    if (trigger.value === "label" && !label) return showFormError(errorBox, t("Say what was detected, such as cat."));
     const body = {
       camera: form.camera.value || null,
       trigger: trigger.value,
@@ -258,12 +272,12 @@ async function loadCameras() {
   const cameras = await api("GET", "/api/cameras");
   cameraNames = cameras.map((camera) => camera.name);
   const select = document.getElementById("rule-camera");
-  select.replaceChildren(h("option", { value: "" }, "any camera"), ...cameraNames.map((name) => h("option", { value: name }, name)));
+  select.replaceChildren(h("option", { value: "" }, t("any camera")), ...cameraNames.map((name) => h("option", { value: name }, name)));
 }
 
 // Notices ------------------------------------------------------------------------------------------------------
 
-const NOTICE_BADGES = { screening: ["badge-alarm", "refused"], flagged: ["badge-alarm", "flagged"], expired: ["", "expired"] };
+const NOTICE_BADGES = { screening: ["badge-alarm", t("refused")], flagged: ["badge-alarm", t("flagged")], expired: ["", t("expired")] };
 
 function noticeRow(notice) {
   const [badgeClass, badgeText] = NOTICE_BADGES[notice.kind] || ["", notice.kind];
@@ -280,7 +294,7 @@ function noticeRow(notice) {
         { class: "muted small" },
         formatDateTime(notice.at),
         donation ? " · " : "",
-        donation ? h("a", { href: `/events/${encodeURIComponent(donation.event_id)}` }, `${capitalize(donation.label)} · ${donation.camera_name || donation.camera}`) : "",
+        donation ? h("a", { href: `/events/${encodeURIComponent(donation.event_id)}` }, `${labelName(donation.label)} · ${donation.camera_name || donation.camera}`) : "",
       ),
     ),
   );
@@ -291,7 +305,7 @@ async function loadNotices() {
   const list = document.getElementById("notices-list");
   list.removeAttribute("aria-busy");
   list.replaceChildren(
-    ...(notices.length ? notices.map(noticeRow) : [h("li", { class: "row muted", "data-testid": "notices-empty" }, "Nothing to tell you.")]),
+    ...(notices.length ? notices.map(noticeRow) : [h("li", { class: "row muted", "data-testid": "notices-empty" }, t("Nothing to tell you."))]),
   );
 }
 
@@ -300,21 +314,21 @@ async function loadNotices() {
 function actionWords(entry) {
   const words = ACTION_WORDS[entry.action] || entry.action.replaceAll("_", " ");
   if (entry.outcome !== "refused" || entry.action === "refused" || entry.action === "donation_refused") return words;
-  return ATTEMPT_WORDS[entry.action] ? `refused attempt to ${ATTEMPT_WORDS[entry.action]}` : `refused attempt: ${words}`;
+  return ATTEMPT_WORDS[entry.action] || t("refused attempt: {what}", { what: words });
 }
 
 function objectCell(text) {
   const [kind, id] = text.includes(":") ? [text.slice(0, text.indexOf(":")), text.slice(text.indexOf(":") + 1)] : ["", text];
-  if (kind === "event") return h("a", { href: `/events/${encodeURIComponent(id)}`, title: id }, "an event");
+  if (kind === "event") return h("a", { href: `/events/${encodeURIComponent(id)}`, title: id }, t("an event"));
   if (kind === "donation") {
     const donation = donationsById.get(id);
     return donation
-      ? h("a", { href: `/events/${encodeURIComponent(donation.event_id)}`, title: id }, `donated copy: ${capitalize(donation.label)} · ${donation.camera_name || donation.camera}`)
-      : h("span", { title: id }, "a donated copy");
+      ? h("a", { href: `/events/${encodeURIComponent(donation.event_id)}`, title: id }, t("donated copy: {title}", { title: `${labelName(donation.label)} · ${donation.camera_name || donation.camera}` }))
+      : h("span", { title: id }, t("a donated copy"));
   }
-  if (kind === "camera") return `camera ${id}`;
-  if (kind === "rule") return `standing rule ${id}`;
-  if (kind === "assignment") return `review assignment ${id}`;
+  if (kind === "camera") return t("camera {id}", { id });
+  if (kind === "rule") return t("standing rule {id}", { id });
+  if (kind === "assignment") return t("review assignment {id}", { id });
   return text;
 }
 
@@ -323,10 +337,10 @@ const DETAIL_HIDDEN = new Set(["donation_started", "donated"]);
 
 // The log's own words for a few values, said plainly.
 const DETAIL_WORDS = [
-  [/\bcopy shredded: True\b/, "the copy was destroyed"],
-  [/\bcopy shredded: False\b/, "no copy was stored"],
-  [/\bfalse_alarm\b/g, "false alarm"],
-  [/\breal_event\b/g, "real event"],
+  [/\bcopy shredded: True\b/, t("the copy was destroyed")],
+  [/\bcopy shredded: False\b/, t("no copy was stored")],
+  [/\bfalse_alarm\b/g, t("false alarm")],
+  [/\breal_event\b/g, t("real event")],
 ];
 
 function shownDetail(entry) {
@@ -342,16 +356,20 @@ function accessRow(entry) {
   return h(
     "tr",
     { class: refused ? "is-refused" : "", "data-testid": "access-row", "data-action": entry.action, "data-outcome": entry.outcome },
-    h("td", { "data-label": "When" }, h("time", { datetime: entry.at }, formatDateTime(entry.at))),
-    h("td", { "data-label": "Who" }, who),
-    h("td", { "data-label": "What" }, actionWords(entry), shownDetail(entry) ? h("span", { class: "muted small access-detail" }, shownDetail(entry)) : null),
-    h("td", { "data-label": "Of what" }, objectCell(entry.object || "")),
-    h("td", { "data-label": "Outcome" }, h("span", { class: `badge ${refused ? "badge-alarm" : "badge-online"}`, "data-testid": "access-outcome" }, refused ? "refused" : "allowed")),
+    h("td", { "data-label": t("When") }, h("time", { datetime: entry.at }, formatDateTime(entry.at))),
+    h("td", { "data-label": t("Who") }, who),
+    h("td", { "data-label": t("What") }, actionWords(entry), shownDetail(entry) ? h("span", { class: "muted small access-detail" }, shownDetail(entry)) : null),
+    h("td", { "data-label": t("Of what") }, objectCell(entry.object || "")),
+    h("td", { "data-label": t("Outcome") }, h("span", { class: `badge ${refused ? "badge-alarm" : "badge-online"}`, "data-testid": "access-outcome" }, refused ? t("refused") : t("allowed"))),
   );
 }
 
 // The household's own views, counted: "You viewed 34 snapshots".
-const VIEW_NOUNS = { view_snapshot: ["snapshot", "snapshots"], view_clip: ["clip", "clips"], view_live: ["live view", "live views"] };
+const VIEW_COUNTS = {
+  view_snapshot: (count) => tn("{count} snapshot", "{count} snapshots", count),
+  view_clip: (count) => tn("{count} clip", "{count} clips", count),
+  view_live: (count) => tn("{count} live view", "{count} live views", count),
+};
 
 /** One line per person: "You viewed 34 snapshots and 2 clips", "max viewed 3 clips" (last time in the title). */
 function householdLines(counts) {
@@ -360,19 +378,18 @@ function householdLines(counts) {
     const key = `${count.actor_role}:${count.actor}`;
     if (!byPerson.has(key)) byPerson.set(key, { ...count, parts: [] });
     const person = byPerson.get(key);
-    const [one, many] = VIEW_NOUNS[count.action] || [count.action, count.action];
-    person.parts.push(`${count.count} ${count.count === 1 ? one : many}`);
+    const counted = VIEW_COUNTS[count.action];
+    person.parts.push(counted ? counted(count.count) : `${count.count} ${count.action}`);
     if (count.last_at > person.last_at) person.last_at = count.last_at;
   }
   return [...byPerson.values()].map((person) => {
     const you = person.actor === currentUser.username;
-    const who = you ? "You" : person.actor;
-    const parts = person.parts.length > 1 ? `${person.parts.slice(0, -1).join(", ")} and ${person.parts.at(-1)}` : person.parts[0];
+    const parts = person.parts.length > 1 ? t("{list} and {last}", { list: person.parts.slice(0, -1).join(", "), last: person.parts.at(-1) }) : person.parts[0];
     return h(
       "li",
       { "data-testid": "household-views-line", "data-actor": person.actor },
-      `${who} viewed ${parts}`,
-      h("span", { class: "muted small" }, ` · last ${formatDateTime(person.last_at)}`),
+      you ? t("You viewed {views}", { views: parts }) : t("{name} viewed {views}", { name: person.actor, views: parts }),
+      h("span", { class: "muted small" }, " · " + t("last {time}", { time: formatDateTime(person.last_at) })),
     );
   });
 }
@@ -389,7 +406,7 @@ async function loadAccessLog() {
   const lines = householdLines(summary.household_views);
   folded.hidden = lines.length === 0;
   const first = lines.length ? lines[0].firstChild.textContent : "";
-  document.getElementById("household-views-summary").textContent = lines.length > 1 ? `${first}; ${lines.length - 1} more in your household` : first;
+  document.getElementById("household-views-summary").textContent = lines.length > 1 ? tn("{first}; {count} more in your household", "{first}; {count} more in your household", lines.length - 1, { first }) : first;
   document.getElementById("household-views-list").replaceChildren(...lines);
 }
 

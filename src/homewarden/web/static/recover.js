@@ -1,5 +1,5 @@
 // The owner's recovery: the recovery key sets a new passphrase (what `homewarden keys recover` does).
-import { ApiError, api, busy, h, showFormError } from "/static/app.js";
+import { ApiError, api, busy, h, showFormError, t } from "/static/app.js";
 
 const form = document.getElementById("recover-form");
 const errorBox = document.getElementById("recover-error");
@@ -10,9 +10,9 @@ form.addEventListener("submit", async (event) => {
   showFormError(errorBox, "");
   const recoveryKey = form.recovery_key.value.trim();
   const password = form.new_password.value;
-  if (!recoveryKey) return showFormError(errorBox, "Enter the recovery key.");
-  if (password.length < 12) return showFormError(errorBox, "The new passphrase needs at least 12 characters.");
-  if (password !== form.password_confirm.value) return showFormError(errorBox, "The two passphrases differ.");
+  if (!recoveryKey) return showFormError(errorBox, t("Enter the recovery key."));
+  if (password.length < 12) return showFormError(errorBox, t("The new passphrase needs at least 12 characters."));
+  if (password !== form.password_confirm.value) return showFormError(errorBox, t("The two passphrases differ."));
   let answer;
   try {
     answer = await busy(form, () => api("POST", "/api/recover", { recovery_key: recoveryKey, new_password: password }, { expect: [400, 422, 429] }));
@@ -22,6 +22,6 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   form.hidden = true;
-  done.replaceChildren(`${answer.detail.charAt(0).toUpperCase()}${answer.detail.slice(1)}. `, h("a", { href: "/login", "data-testid": "recover-sign-in" }, "Sign in"));
+  done.replaceChildren(`${answer.detail.charAt(0).toUpperCase()}${answer.detail.slice(1)}. `, h("a", { href: "/login", "data-testid": "recover-sign-in" }, t("Sign in")));
   done.hidden = false;
 });

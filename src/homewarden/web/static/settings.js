@@ -1,6 +1,17 @@
 // Settings (owner): cameras, what they look for and how long recordings are kept, saved to the hub's config file.
 // Field names are the config file's keys, so the hub's answer puts each problem at its field.
-import { ApiError, api, busy, capitalize, clearFieldErrors, h, showAtField, showFieldErrors, showFormError } from "/static/app.js";
+import {
+  ApiError,
+  api,
+  busy,
+  capitalize,
+  clearFieldErrors,
+  h,
+  showAtField,
+  showFieldErrors,
+  showFormError,
+  t,
+} from "/static/app.js";
 
 const form = document.getElementById("settings-form");
 const addForm = document.getElementById("camera-add");
@@ -16,15 +27,15 @@ function cameraFields(camera) {
     "fieldset",
     { class: "settings-camera", "data-testid": `settings-camera-${camera.id}` },
     h("legend", {}, `${camera.display_name} `, h("span", { class: "muted small" }, camera.source)),
-    field("name", "Name shown in the app", h("input", { id: `cam-${camera.id}-name`, name: key("name"), type: "text", value: camera.name || "", placeholder: camera.display_name, "data-testid": `settings-name-${camera.id}` })),
+    field("name", t("Name shown in the app"), h("input", { id: `cam-${camera.id}-name`, name: key("name"), type: "text", value: camera.name || "", placeholder: camera.display_name, "data-testid": `settings-name-${camera.id}` })),
     h(
       "div",
       { class: "field-check" },
       h("input", { id: `cam-${camera.id}-enabled`, name: key("enabled"), type: "checkbox", checked: camera.enabled, "data-testid": `settings-enabled-${camera.id}` }),
-      h("label", { for: `cam-${camera.id}-enabled` }, "Camera on"),
+      h("label", { for: `cam-${camera.id}-enabled` }, t("Camera on")),
     ),
-    field("threshold", "Motion sensitivity: how different a pixel must be to count as moving (1 very sensitive, 255 hardly)", h("input", { id: `cam-${camera.id}-threshold`, name: key("motion.threshold"), type: "number", min: 1, max: 255, step: 1, value: camera.motion_threshold, "data-testid": `settings-threshold-${camera.id}` })),
-    field("contour", "Smallest moving area that counts (pixels of the motion picture)", h("input", { id: `cam-${camera.id}-contour`, name: key("motion.contour_area"), type: "number", min: 1, step: 1, value: camera.motion_contour_area, "data-testid": `settings-contour-${camera.id}` })),
+    field("threshold", t("Motion sensitivity: how different a pixel must be to count as moving (1 very sensitive, 255 hardly)"), h("input", { id: `cam-${camera.id}-threshold`, name: key("motion.threshold"), type: "number", min: 1, max: 255, step: 1, value: camera.motion_threshold, "data-testid": `settings-threshold-${camera.id}` })),
+    field("contour", t("Smallest moving area that counts (pixels of the motion picture)"), h("input", { id: `cam-${camera.id}-contour`, name: key("motion.contour_area"), type: "number", min: 1, step: 1, value: camera.motion_contour_area, "data-testid": `settings-contour-${camera.id}` })),
     drawing(camera),
   );
 }
@@ -50,10 +61,10 @@ function drawPolygon(context, points, fill) {
 
 function drawing(camera) {
   const points = [];
-  const picture = h("img", { class: "settings-snapshot", alt: `${camera.display_name} now`, "data-testid": `draw-picture-${camera.id}` });
+  const picture = h("img", { class: "settings-snapshot", alt: t("{camera} now", { camera: camera.display_name }), "data-testid": `draw-picture-${camera.id}` });
   const canvas = h("canvas", { class: "draw-canvas", "data-testid": `draw-canvas-${camera.id}` });
-  const note = h("p", { class: "muted small", "data-testid": `draw-note-${camera.id}` }, "Loading the live picture…");
-  const zoneName = h("input", { type: "text", name: `draw-zone-${camera.id}`, placeholder: "driveway", "aria-label": "Zone name", "data-testid": `draw-zone-name-${camera.id}` });
+  const note = h("p", { class: "muted small", "data-testid": `draw-note-${camera.id}` }, t("Loading the live picture…"));
+  const zoneName = h("input", { type: "text", name: `draw-zone-${camera.id}`, placeholder: t("driveway"), "aria-label": t("Zone name"), "data-testid": `draw-zone-name-${camera.id}` });
   const button = (label, testid, action) => {
     const element = h("button", { type: "button", class: "btn", "data-testid": `${testid}-${camera.id}` }, label);
     element.addEventListener("click", action);
@@ -76,12 +87,12 @@ function drawing(camera) {
   picture.addEventListener("load", () => {
     canvas.width = picture.naturalWidth;
     canvas.height = picture.naturalHeight;
-    note.textContent = "Click the corners of an area, then save it as a motion mask or a zone.";
+    note.textContent = t("Click the corners of an area, then save it as a motion mask or a zone.");
     redraw();
   });
   const snapshotUrl = `/api/cameras/${encodeURIComponent(camera.id)}/snapshot.jpg`;
   picture.addEventListener("error", () => {
-    note.textContent = "There is no live picture yet: the camera is not sending, or it starts after a restart.";
+    note.textContent = t("There is no live picture yet: the camera is not sending, or it starts after a restart.");
     // A camera that is still starting sends its first picture within seconds: ask again while the page is open.
     setTimeout(() => {
       if (picture.isConnected) picture.src = `${snapshotUrl}?retry=${Date.now()}`;
@@ -96,7 +107,7 @@ function drawing(camera) {
   });
   const save = async (change) => {
     if (points.length < 3 && !change.clear) {
-      showFormError(form.querySelector(".form-error"), "Click at least three corners first.");
+      showFormError(form.querySelector(".form-error"), t("Click at least three corners first."));
       return;
     }
     const body = { cameras: { [camera.id]: change.body } };
@@ -119,21 +130,21 @@ function drawing(camera) {
     h(
       "div",
       { class: "button-row" },
-      button("Save as motion mask", "draw-mask", () => save({ body: { motion_mask: [...camera.motion_mask, points.slice()] } })),
+      button(t("Save as motion mask"), "draw-mask", () => save({ body: { motion_mask: [...camera.motion_mask, points.slice()] } })),
       zoneName,
-      button("Save as zone", "draw-zone", () => {
+      button(t("Save as zone"), "draw-zone", () => {
         const name = zoneName.value.trim();
         if (!/^[a-z0-9][a-z0-9_]{0,39}$/.test(name)) {
-          showFormError(form.querySelector(".form-error"), "Give the zone a short name: lower-case letters, digits and _, such as driveway.");
+          showFormError(form.querySelector(".form-error"), t("Give the zone a short name: lower-case letters, digits and _, such as driveway."));
           return;
         }
         return save({ body: { zones: { [name]: points.slice() } } });
       }),
-      button("Start again", "draw-reset", () => {
+      button(t("Start again"), "draw-reset", () => {
         points.length = 0;
         redraw();
       }),
-      button("Remove every mask", "draw-clear-masks", () => save({ clear: true, body: { motion_mask: [] } })),
+      button(t("Remove every mask"), "draw-clear-masks", () => save({ clear: true, body: { motion_mask: [] } })),
     ),
   );
 }
@@ -242,7 +253,7 @@ form.addEventListener("submit", async (event) => {
   saved.hidden = true;
   const body = changes();
   if (!Object.keys(body).length) {
-    say("Nothing has changed.");
+    say(t("Nothing has changed."));
     return;
   }
   await busy(form, async () => {
@@ -274,10 +285,10 @@ async function tryCamera(work) {
   clearFieldErrors(addForm);
   const body = addBody();
   if (!body.source) {
-    showAtField(addForm, "source", "Enter the camera's stream address, such as rtsp://192.168.1.20:554/stream.");
+    showAtField(addForm, "source", t("Enter the camera's stream address, such as rtsp://192.168.1.20:554/stream."));
     return;
   }
-  progress("Connecting to the camera (this can take up to ten seconds)…");
+  progress(t("Connecting to the camera (this can take up to ten seconds)…"));
   await busy(addForm, async () => {
     try {
       await work(body);
@@ -308,7 +319,7 @@ addForm.addEventListener("submit", (event) => {
   const { id } = addBody();
   if (!CAMERA_ID.test(id)) {
     clearFieldErrors(addForm);
-    showAtField(addForm, "id", "Use lower-case letters, digits and _ only, starting with a letter or digit, such as back_yard.");
+    showAtField(addForm, "id", t("Use lower-case letters, digits and _ only, starting with a letter or digit, such as back_yard."));
     return;
   }
   return tryCamera(async (body) => {

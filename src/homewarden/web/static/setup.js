@@ -1,5 +1,5 @@
 // The first-run page: create the owner (and the home key), then show the recovery key once.
-import { ApiError, api, busy, copyText, setCsrfToken, showFormError } from "/static/app.js";
+import { ApiError, api, busy, copyText, setCsrfToken, showFormError, t } from "/static/app.js";
 
 const form = document.getElementById("setup-form");
 const errorBox = document.getElementById("setup-error");
@@ -24,8 +24,8 @@ if (!tokenFromUrl) {
 async function checkStatus() {
   const answer = await api("GET", "/api/setup/status", undefined, { expect: [404] }).catch(() => null);
   if (answer && answer.needs_setup === false) {
-    status.textContent = "This home is already set up. ";
-    status.append(Object.assign(document.createElement("a"), { href: "/login", textContent: "Sign in" }));
+    status.textContent = t("This home is already set up.") + " ";
+    status.append(Object.assign(document.createElement("a"), { href: "/login", textContent: t("Sign in") }));
     form.hidden = true;
   }
 }
@@ -38,7 +38,7 @@ function showRecovery(recoveryKey) {
   } else {
     document.getElementById("setup-recovery-new").hidden = true;
     document.getElementById("setup-recovery-existing").hidden = false;
-    document.getElementById("recovery-done").textContent = "Continue";
+    document.getElementById("recovery-done").textContent = t("Continue");
   }
   document.getElementById("recovery-done").focus();
 }
@@ -54,10 +54,10 @@ form.addEventListener("submit", async (event) => {
   const token = tokenFromUrl || tokenInput.value.trim();
   const username = form.username.value.trim();
   const password = form.password.value;
-  if (!token) return showFormError(errorBox, "Enter the setup code that homewarden serve printed.");
-  if (!username) return showFormError(errorBox, "Choose a user name.");
-  if (password.length < 12) return showFormError(errorBox, "The password needs at least 12 characters.");
-  if (password !== form.password_confirm.value) return showFormError(errorBox, "The two passwords differ.");
+  if (!token) return showFormError(errorBox, t("Enter the setup code that homewarden serve printed."));
+  if (!username) return showFormError(errorBox, t("Choose a user name."));
+  if (password.length < 12) return showFormError(errorBox, t("The password needs at least 12 characters."));
+  if (password !== form.password_confirm.value) return showFormError(errorBox, t("The two passwords differ."));
   try {
     const answer = await busy(form, () =>
       api("POST", "/api/setup", { token, username, password, timezone: timezoneInput.value.trim() || null }, { expect: [400, 401, 403, 404, 409, 422] }),
@@ -88,7 +88,7 @@ async function followRestore(restoreId) {
     restoreProgress.textContent = progress.step;
     if (progress.state === "done") {
       restoreProgress.textContent =
-        `Restored ${progress.events} event(s) and ${progress.objects} file(s). Sign in with your user name and passphrase.`;
+        t("Restored {events} event(s) and {files} file(s). Sign in with your user name and passphrase.", { events: progress.events, files: progress.objects });
       location.assign("/login");
       return;
     }
@@ -109,10 +109,10 @@ restoreForm.addEventListener("submit", async (event) => {
     password: restoreForm.password.value,
     recovery_key: restoreForm.recovery_key.value.trim() || null,
   };
-  if (!token) return showFormError(restoreError, "Open the setup link that homewarden serve printed.");
-  if (!body.cloud_url || !body.pairing_code) return showFormError(restoreError, "Enter the cloud's address and a pairing code.");
-  if (!body.username) return showFormError(restoreError, "Choose the owner's user name.");
-  if (body.password.length < 12) return showFormError(restoreError, "The passphrase has at least 12 characters.");
+  if (!token) return showFormError(restoreError, t("Open the setup link that homewarden serve printed."));
+  if (!body.cloud_url || !body.pairing_code) return showFormError(restoreError, t("Enter the cloud's address and a pairing code."));
+  if (!body.username) return showFormError(restoreError, t("Choose the owner's user name."));
+  if (body.password.length < 12) return showFormError(restoreError, t("The passphrase has at least 12 characters."));
   try {
     await busy(restoreForm, async () => {
       const started = await api("POST", "/api/setup/restore", body, { expect: [400, 403, 422] });

@@ -1,9 +1,26 @@
 // Storage (owner): how much the recordings use against the cap, how long events are kept, what goes next.
-import { ApiError, api, busy, capitalize, confirmAction, formatBytes, formatDateTime, formatDuration, h, showFormError, toast } from "/static/app.js";
+import {
+  ApiError,
+  api,
+  busy,
+  confirmAction,
+  formatBytes,
+  formatDateTime,
+  formatDuration,
+  h,
+  labelName,
+  language,
+  showFormError,
+  t,
+  tn,
+  toast,
+} from "/static/app.js";
+
+const percentFormat = new Intl.NumberFormat(language, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 function days(count) {
-  if (count === null || count === undefined) return "until space runs out";
-  return `${count} day${count === 1 ? "" : "s"}`;
+  if (count === null || count === undefined) return t("until space runs out");
+  return tn("{count} day", "{count} days", count);
 }
 
 function deletionRow(item) {
@@ -11,10 +28,10 @@ function deletionRow(item) {
   const id = item.event_id ?? item.id;
   const when = item.due || item.delete_at || item.at;
   const started = item.started_at;
-  const title = item.title || [capitalize(item.label || "Event"), item.camera].filter(Boolean).join(" · ");
+  const title = item.title || [item.label ? labelName(item.label) : t("Event"), item.camera].filter(Boolean).join(" · ");
   const facts = [
-    started ? `recorded ${formatDateTime(started)}` : "",
-    when ? `due ${formatDateTime(when)}` : "due now",
+    started ? t("recorded {time}", { time: formatDateTime(started) }) : "",
+    when ? t("due {time}", { time: formatDateTime(when) }) : t("due now"),
     item.reason || "",
     item.bytes !== undefined ? formatBytes(item.bytes) : "",
   ].filter(Boolean);
@@ -30,26 +47,28 @@ async function load() {
   const storage = await api("GET", "/api/storage");
   const problem = document.getElementById("storage-problem");
   problem.hidden = !storage.problem;
-  problem.textContent = storage.problem ? `Recording is at risk: ${storage.problem}. Free some space or lower the cap; recording resumes on its own once there is room.` : "";
+  problem.textContent = storage.problem
+    ? t("Recording is at risk: {problem}. Free some space or lower the cap; recording resumes on its own once there is room.", { problem: storage.problem })
+    : "";
   const used = Number(storage.used_bytes) || 0;
   const cap = Number(storage.cap_bytes) || 0;
   document.getElementById("storage-used").textContent = formatBytes(used);
-  document.getElementById("storage-cap").textContent = cap ? formatBytes(cap) : "used, no cap set";
+  document.getElementById("storage-cap").textContent = cap ? formatBytes(cap) : t("used, no cap set");
   document.getElementById("storage-of").hidden = !cap;
   const bar = document.getElementById("storage-bar");
   bar.hidden = !cap;
   const percent = cap ? Math.min(100, (used / cap) * 100) : 0;
   bar.value = percent;
   bar.classList.toggle("is-full", percent >= 90);
-  bar.setAttribute("aria-valuetext", cap ? `${percent.toFixed(0)} % used` : "no cap");
-  document.getElementById("storage-percent").textContent = cap ? `${percent.toFixed(1)} % of the cap is used.` : "";
+  bar.setAttribute("aria-valuetext", cap ? t("{percent} % used", { percent: percent.toFixed(0) }) : t("no cap"));
+  document.getElementById("storage-percent").textContent = cap ? t("{percent} % of the cap is used.", { percent: percentFormat.format(percent) }) : "";
   document.getElementById("storage-events").textContent = String(storage.events ?? "—");
   document.getElementById("storage-alarm-days").textContent = days(storage.alarm_days);
   document.getElementById("storage-other-days").textContent = days(storage.other_days);
   const next = Array.isArray(storage.next_deletions) ? storage.next_deletions : [];
   const list = document.getElementById("storage-next");
   list.replaceChildren(
-    ...(next.length ? next.map(deletionRow) : [h("li", { class: "row muted", "data-testid": "storage-next-empty" }, "Nothing is due for deletion.")]),
+    ...(next.length ? next.map(deletionRow) : [h("li", { class: "row muted", "data-testid": "storage-next-empty" }, t("Nothing is due for deletion."))]),
   );
 }
 
@@ -71,7 +90,7 @@ async function loadOffsite() {
     throw error;
   }
   const state = document.getElementById("offsite-state");
-  const label = !offsite.paired ? "not paired" : offsite.stuck ? "stuck" : offsite.waiting ? "sending" : "up to date";
+  const label = !offsite.paired ? t("not paired") : offsite.stuck ? t("stuck") : offsite.waiting ? t("sending") : t("up to date");
   state.textContent = label;
   state.className = `badge ${!offsite.paired ? "" : offsite.stuck ? "badge-alarm" : "badge-online"}`;
   document.getElementById("offsite-pair").hidden = offsite.paired;
@@ -79,21 +98,31 @@ async function loadOffsite() {
   document.getElementById("offsite-figures").hidden = !offsite.paired;
   const stuck = document.getElementById("offsite-stuck");
   stuck.hidden = !offsite.stuck;
-  stuck.textContent = offsite.stuck ? `Nothing has reached the cloud for ${formatDuration(offsite.lag_seconds)} while ${offsite.waiting} item(s) wait: ${offsite.last_error || "no answer"}.` : "";
+  stuck.textContent = offsite.stuck
+    ? tn("Nothing has reached the cloud for {time} while {count} item waits: {error}.", "Nothing has reached the cloud for {time} while {count} items wait: {error}.", offsite.waiting, {
+        time: formatDuration(offsite.lag_seconds),
+        error: offsite.last_error || t("no answer"),
+      })
+    : "";
   const reviewProblem = document.getElementById("offsite-review-problem");
   reviewProblem.hidden = !offsite.paired || !offsite.review_problem;
-  reviewProblem.textContent = offsite.review_problem ? `Review program: ${offsite.review_problem}.` : "";
+  reviewProblem.textContent = offsite.review_problem ? t("Review program: {problem}.", { problem: offsite.review_problem }) : "";
   const errorLine = document.getElementById("offsite-error");
   errorLine.hidden = !offsite.paired || !offsite.last_error;
-  errorLine.textContent = offsite.last_error ? `Last error${offsite.last_error_at ? ` (${formatDateTime(offsite.last_error_at)})` : ""}: ${offsite.last_error}` : "";
+  errorLine.textContent = !offsite.last_error
+    ? ""
+    : offsite.last_error_at
+      ? t("Last error ({time}): {error}", { time: formatDateTime(offsite.last_error_at), error: offsite.last_error })
+      : t("Last error: {error}", { error: offsite.last_error });
   if (!offsite.paired) return;
   show("offsite-cloud", offsite.cloud_url || "—");
-  show("offsite-waiting", `${offsite.waiting}${offsite.failed ? ` (${offsite.failed} refused)` : ""}`);
-  show("offsite-lag", offsite.waiting ? formatDuration(offsite.lag_seconds) : "nothing waits");
-  show("offsite-last-success", offsite.last_success_at ? formatDateTime(offsite.last_success_at) : "never");
+  show("offsite-waiting", offsite.failed ? t("{waiting} ({refused} refused)", { waiting: offsite.waiting, refused: offsite.failed }) : String(offsite.waiting));
+  show("offsite-lag", offsite.waiting ? formatDuration(offsite.lag_seconds) : t("nothing waits"));
+  show("offsite-last-success", offsite.last_success_at ? formatDateTime(offsite.last_success_at) : t("never"));
   const usage = offsite.usage;
-  show("offsite-usage", usage ? `${usage.objects} object(s), ${formatBytes(usage.bytes)}${usage.quota_bytes ? ` of ${formatBytes(usage.quota_bytes)}` : ""}` : "not known yet");
-  show("offsite-retention", usage && usage.retention_days ? days(usage.retention_days) : "as long as you keep them");
+  const stored = usage ? tn("{count} object, {size}", "{count} objects, {size}", usage.objects, { size: formatBytes(usage.bytes) }) : "";
+  show("offsite-usage", !usage ? t("not known yet") : usage.quota_bytes ? t("{stored} of {quota}", { stored, quota: formatBytes(usage.quota_bytes) }) : stored);
+  show("offsite-retention", usage && usage.retention_days ? days(usage.retention_days) : t("as long as you keep them"));
 }
 
 function wireOffsite() {
@@ -104,7 +133,7 @@ function wireOffsite() {
     showFormError(errorBox, "");
     const body = { cloud_url: form.cloud_url.value.trim(), code: form.code.value.trim() };
     if (!body.cloud_url || !body.code) {
-      showFormError(errorBox, "Enter the cloud's address and the pairing code.");
+      showFormError(errorBox, t("Enter the cloud's address and the pairing code."));
       return;
     }
     try {
@@ -119,8 +148,8 @@ function wireOffsite() {
   });
   document.getElementById("offsite-unpair").addEventListener("click", async () => {
     const confirmed = await confirmAction(
-      "Unpair from the cloud?",
-      "The hub stops sending off-site copies and the cloud refuses it from now on. What the cloud holds stays there until you delete it in the cloud account.",
+      t("Unpair from the cloud?"),
+      t("The hub stops sending off-site copies and the cloud refuses it from now on. What the cloud holds stays there until you delete it in the cloud account."),
       "Unpair",
     );
     if (!confirmed) return;
@@ -130,11 +159,11 @@ function wireOffsite() {
     } catch (error) {
       if (error.status !== 409) throw error;
       // Withdrawals wait for a cloud that does not answer: the owner decides, knowing what stays unconfirmed.
-      const anyway = await confirmAction("Withdrawals are waiting", error.detail, "Unpair anyway");
+      const anyway = await confirmAction(t("Withdrawals are waiting"), error.detail, t("Unpair anyway"));
       if (!anyway) return;
       done = await api("DELETE", "/api/offsite/pairing?force=true");
     }
-    toast(done.detail || "Unpaired", "success");
+    toast(done.detail || t("Unpaired"), "success");
     loadOffsite();
   });
 }

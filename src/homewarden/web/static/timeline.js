@@ -10,6 +10,8 @@ import {
   formatTime,
   h,
   parseTime,
+  t,
+  tn,
 } from "/static/app.js";
 import { watchLockedMedia } from "/static/media.js";
 import { decorateCard, wireBulkActions } from "/static/timeline_review.js";
@@ -106,13 +108,13 @@ function eventCard(event) {
   const inProgress = !event.ended_at;
   const meta = [
     h("time", { datetime: event.started_at }, started ? formatTime(event.started_at) : ""),
-    h("span", {}, inProgress ? "in progress" : formatDuration(event.duration)),
+    h("span", {}, inProgress ? t("in progress") : formatDuration(event.duration)),
   ];
   // The sentence says who and where; the one badge says what the sentence cannot: an alarm, or still running.
   const badge = event.alarm
-    ? h("span", { class: "badge badge-alarm", "data-testid": "alarm-badge" }, "Alarm")
+    ? h("span", { class: "badge badge-alarm", "data-testid": "alarm-badge" }, t("Alarm"))
     : inProgress
-      ? h("span", { class: "badge badge-live" }, "Live")
+      ? h("span", { class: "badge badge-live" }, t("Live"))
       : null;
   return h(
     "a",
@@ -135,7 +137,12 @@ function eventCard(event) {
 // A member given no camera is told why nothing shows, and whom to ask (set once /api/home has answered).
 let noCameras = null;
 const homeLoaded = api("GET", "/api/home").then((home) => {
-  if (home.cameras.length === 0) noCameras = `You have no cameras yet: ask ${home.owners.join(" or ") || "the owner"} to give you access.`;
+  if (home.cameras.length === 0) {
+    const owners = home.owners.join(t(" or "));
+    noCameras = home.owners.length
+      ? t("You have no cameras yet: ask {owner} to give you access.", { owner: owners })
+      : t("You have no cameras yet: ask the owner to give you access.");
+  }
 }).catch(() => {});
 
 function emptyState(filtered) {
@@ -143,8 +150,8 @@ function emptyState(filtered) {
   return h(
     "div",
     { class: "empty-state card", "data-testid": "timeline-empty" },
-    h("h2", {}, filtered ? "No events match these filters" : "Nothing has happened yet"),
-    h("p", { class: "muted" }, filtered ? "Try a wider date range or clear the filters." : "Events appear here as soon as a camera sees something."),
+    h("h2", {}, filtered ? t("No events match these filters") : t("Nothing has happened yet")),
+    h("p", { class: "muted" }, filtered ? t("Try a wider date range or clear the filters.") : t("Events appear here as soon as a camera sees something.")),
   );
 }
 
@@ -171,7 +178,7 @@ function timelineItems(events) {
 const STRANGERS = new Set(["unknown", "stranger"]);
 
 function listed(parts) {
-  return parts.length > 1 ? `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}` : parts[0] || "";
+  return parts.length > 1 ? t("{list} and {last}", { list: parts.slice(0, -1).join(", "), last: parts[parts.length - 1] }) : parts[0] || "";
 }
 
 /** Say who and where, as an event's title does: "2 people in the living room", "Anna and an unfamiliar person at the front door". */
@@ -180,10 +187,10 @@ function intrusionSentence(events) {
   const strangers = events.filter((event) => STRANGERS.has(event.sub_label)).length;
   const unnamed = events.filter((event) => !event.sub_label).length;
   const parts = [...names];
-  if (strangers) parts.push(strangers === 1 ? "an unfamiliar person" : `${strangers} unfamiliar people`);
+  if (strangers) parts.push(tn("an unfamiliar person", "{count} unfamiliar people", strangers));
   if (unnamed) {
     const another = parts.length > 0;
-    parts.push(unnamed === 1 ? (another ? "another person" : "a person") : `${unnamed} ${another ? "other " : ""}people`);
+    parts.push(another ? tn("another person", "{count} other people", unnamed) : tn("a person", "{count} people", unnamed));
   }
   const places = [...new Set(events.map((event) => event.place))];
   return capitalize(`${listed(parts)} ${listed(places)}`.trim());
@@ -215,7 +222,7 @@ function intrusionCard(item) {
   const open = h(
     "button",
     { type: "button", class: "btn btn-ghost intrusion-open", "aria-expanded": "false", "data-testid": "intrusion-open" },
-    "Show people and clips",
+    t("Show people and clips"),
   );
   const card = h(
     "article",
@@ -230,9 +237,9 @@ function intrusionCard(item) {
       thumb,
       // One badge, as on an event card: the words say who and where.
       alarmed.length
-        ? h("span", { class: "badge badge-alarm", "data-testid": "alarm-badge" }, "Alarm")
+        ? h("span", { class: "badge badge-alarm", "data-testid": "alarm-badge" }, t("Alarm"))
         : events.some((event) => !event.ended_at)
-          ? h("span", { class: "badge badge-live" }, "Live")
+          ? h("span", { class: "badge badge-live" }, t("Live"))
           : null,
     ),
     h(
@@ -255,7 +262,7 @@ function intrusionCard(item) {
     // The card sits in its wrap (with its pick box): the wrap is the grid's item that spans the row.
     card.parentElement.classList.toggle("is-open", opening);
     open.setAttribute("aria-expanded", String(opening));
-    open.textContent = opening ? "Hide people" : "Show people and clips";
+    open.textContent = opening ? t("Hide people") : t("Show people and clips");
     if (!opening || inside.childElementCount) return;
     // The whole intrusion, not only its events on this page: it may reach past the page or the filters.
     const intrusion = await api("GET", `/api/intrusions/${encodeURIComponent(item.intrusion)}`);
@@ -280,8 +287,8 @@ function render(events, values) {
     const day = started ? dayKey(started) : "";
     if (day !== currentDay || !grid) {
       currentDay = day;
-      const section = h("section", { class: "day", "aria-label": started ? formatDay(started) : "Unknown day" });
-      section.append(h("h2", { class: "day-title" }, started ? formatDay(started) : "Unknown day"));
+      const section = h("section", { class: "day", "aria-label": started ? formatDay(started) : t("Unknown day") });
+      section.append(h("h2", { class: "day-title" }, started ? formatDay(started) : t("Unknown day")));
       grid = h("div", { class: "event-grid" });
       section.append(grid);
       timeline.append(section);

@@ -1,6 +1,6 @@
 // The timeline's review flow (issue 17): reviewed cards, preview scrubbing on a card, picking several cards to mark
 // reviewed or (owners) delete. timeline.js calls decorateCard for each card and wireBulkActions once.
-import { api, confirmAction, currentUser, h, showStatus } from "/static/app.js";
+import { api, confirmAction, currentUser, h, showStatus, t, tn } from "/static/app.js";
 
 const picked = new Set(); // event ids
 const pickBoxes = new Set(); // { box, ids }: every box on screen, so an intrusion's box and its people's agree
@@ -20,7 +20,7 @@ export function decorateCard(card, events, title) {
   }
   const withClip = events.find((event) => event.clips && event.clips.length > 0);
   if (withClip) previewOnHover(card.querySelector(".thumb"), withClip.clips[0].url);
-  const pick = h("input", { type: "checkbox", class: "card-pick", "aria-label": `Pick: ${title}`, "data-testid": "card-pick" });
+  const pick = h("input", { type: "checkbox", class: "card-pick", "aria-label": t("Pick: {title}", { title }), "data-testid": "card-pick" });
   const entry = { box: pick, ids };
   pickBoxes.add(entry);
   showPick(entry);
@@ -77,7 +77,7 @@ function showBulkBar() {
     else pickBoxes.delete(entry); // its card was rendered away
   }
   const bar = document.getElementById("bulk-bar");
-  document.getElementById("bulk-count").textContent = `${picked.size} picked`; // events: an intrusion picks its people
+  document.getElementById("bulk-count").textContent = t("{count} picked", { count: picked.size }); // events: an intrusion picks its people
   bar.hidden = picked.size === 0;
 }
 
@@ -89,20 +89,20 @@ export function wireBulkActions(reload) {
   document.getElementById("bulk-reviewed").addEventListener("click", async () => {
     const ids = [...picked];
     await api("PUT", "/api/events/reviewed", { event_ids: ids, reviewed: true });
-    showStatus(`${ids.length} event${ids.length === 1 ? "" : "s"} marked reviewed.`, "success");
+    showStatus(tn("{count} event marked reviewed.", "{count} events marked reviewed.", ids.length), "success");
     clearPicks();
   });
   if (currentUser.role === "owner") {
     remove.addEventListener("click", async () => {
       const ids = [...picked];
       const confirmed = await confirmAction(
-        `Delete ${ids.length} event${ids.length === 1 ? "" : "s"}?`,
-        "Their clips and snapshots are destroyed for good: the keys that open them are erased, so no backup can bring them back.",
+        tn("Delete {count} event?", "Delete {count} events?", ids.length),
+        t("Their clips and snapshots are destroyed for good: the keys that open them are erased, so no backup can bring them back."),
         "Delete",
       );
       if (!confirmed) return;
       await api("POST", "/api/events/delete", { event_ids: ids });
-      showStatus(`${ids.length} event${ids.length === 1 ? "" : "s"} deleted.`, "success");
+      showStatus(tn("{count} event deleted.", "{count} events deleted.", ids.length), "success");
       clearPicks();
     });
   }
