@@ -115,11 +115,13 @@ def too_wide(page: Page) -> list[str]:
     """Name the innermost elements that reach past the right edge of the screen."""
     return list(
         page.evaluate(
-            """() => [...document.querySelectorAll("body *")]
-                .filter((element) => element.getBoundingClientRect().right > innerWidth + 1)
-                .filter((element) => ![...element.children].some((child) => child.getBoundingClientRect().right > innerWidth + 1))
-                .slice(0, 8)
-                .map((element) => `${element.tagName.toLowerCase()}.${element.className} ${element.textContent.trim().slice(0, 60)}`)"""
+            """() => {
+                const past = (element) => element.getBoundingClientRect().right > innerWidth + 1;
+                return [...document.querySelectorAll("body *")]
+                    .filter((element) => past(element) && ![...element.children].some(past))
+                    .slice(0, 8)
+                    .map((element) => `${element.tagName} ${element.textContent.trim().slice(0, 60)}`);
+            }"""
         )
     )
 
