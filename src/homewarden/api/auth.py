@@ -66,7 +66,6 @@ def user_public(user: UserRecord) -> UserPublic:
         totp_enabled=user.totp_enabled,
         cameras=list(user.cameras),
         password_set=user.password_set,
-        language=cast(Language | None, user.language),
     )
 
 
@@ -255,7 +254,8 @@ def update_me(body: AccountUpdate, caller: Caller, hub: Services, response: Resp
     """Change the caller's own account: the language of pages and notifications (null follows the browser)."""
     user = hub.accounts.set_language(caller.id, body.language)
     _set_language_cookie(hub, response, user.language)
-    return Me(**user_public(user).model_dump(), csrf_token=caller.csrf_token)
+    language = cast(Language | None, user.language)
+    return Me(**user_public(user).model_dump(), csrf_token=caller.csrf_token, language=language)
 
 
 @router.post("/me/password", responses={429: {}})

@@ -194,7 +194,6 @@ class UserPublic(BaseModel):
     totp_enabled: bool
     cameras: list[str]
     password_set: bool = Field(default=True, description="False for an invited member who has not chosen one yet.")
-    language: Language | None = Field(default=None, description="The language chosen; null follows the browser.")
 
 
 class MemberInvited(PasswordLinkCreated):
@@ -204,9 +203,10 @@ class MemberInvited(PasswordLinkCreated):
 
 
 class Me(UserPublic):
-    """The caller, with the CSRF token their session needs."""
+    """The caller, with the CSRF token their session needs and the language they chose."""
 
     csrf_token: str | None
+    language: Language | None = Field(default=None, description="The language chosen; null follows the browser.")
 
 
 class SignedIn(BaseModel):

@@ -105,7 +105,7 @@ function showTotp(enabled) {
   start.hidden = false;
   // Moving two-factor sign-in to a new app needs a code from the one in use, so a stolen session alone cannot.
   document.getElementById("totp-start-code-field").hidden = !enabled;
-  document.getElementById("totp-start").textContent = enabled ? "Move to a new authenticator app" : "Turn on two-factor sign-in";
+  document.getElementById("totp-start").textContent = enabled ? t("Move to a new authenticator app") : t("Turn on two-factor sign-in");
   document.getElementById("totp-enrol").hidden = true;
   const disable = document.getElementById("totp-disable-form");
   if (disable) disable.hidden = !enabled;
@@ -241,7 +241,7 @@ function showPush(subscribed) {
 async function loadPush() {
   if (!document.getElementById("push")) return;
   if (!pushSupported()) {
-    document.getElementById("push-status").textContent = "unavailable";
+    document.getElementById("push-status").textContent = t("unavailable");
     document.getElementById("push-unsupported").hidden = false;
     return;
   }
@@ -328,7 +328,7 @@ function deliveryRow(delivery) {
 async function showDeliveries(webhook) {
   const deliveries = await api("GET", `/api/webhooks/${encodeURIComponent(webhook.id)}/deliveries`);
   const log = document.getElementById("webhook-log");
-  document.getElementById("webhook-log-title").textContent = `Deliveries to ${webhook.url}`;
+  document.getElementById("webhook-log-title").textContent = t("Deliveries to {url}", { url: webhook.url });
   document.getElementById("webhook-log-list").replaceChildren(
     ...(deliveries.length ? deliveries.map(deliveryRow) : [h("li", { class: "row muted", "data-testid": "webhook-log-empty" }, t("Nothing sent yet."))]),
   );

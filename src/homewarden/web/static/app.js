@@ -5,11 +5,13 @@
 
 /** The page's language (its <html lang>): the account's choice, else the browser's, as the hub chose it. */
 export const language = document.documentElement.lang || "en";
+/** The locale dates and numbers are written in: the browser's own variant of the page's language (en-GB, de-AT), else the language. */
+export const locale = (navigator.languages || []).find((tag) => tag.split("-")[0].toLowerCase() === language) || language;
 // The scripts' messages in the page's language, embedded by base.html as a JSON data block (no inline code, so
 // the CSP holds): English id -> text, or for a plural (keyed by the singular) its forms.
 const catalogElement = document.getElementById("messages");
 const messages = catalogElement ? JSON.parse(catalogElement.textContent || "{}") : {};
-const pluralRules = new Intl.PluralRules(language);
+const pluralRules = new Intl.PluralRules(locale);
 
 function fill(text, values) {
   if (!values) return text;
@@ -378,7 +380,7 @@ export const currentUser = {
 
 /** The home's time zone, which the page carries: every time is shown in it, wherever the browser is. */
 export const homeTimeZone = document.body.dataset.timezone || undefined;
-const zoned = (options) => new Intl.DateTimeFormat(language, { ...options, timeZone: homeTimeZone });
+const zoned = (options) => new Intl.DateTimeFormat(locale, { ...options, timeZone: homeTimeZone });
 const timeFormat = zoned({ hour: "numeric", minute: "2-digit" });
 const timeSecondsFormat = zoned({ hour: "numeric", minute: "2-digit", second: "2-digit" });
 const dateFormat = zoned({ weekday: "long", day: "numeric", month: "long" });
@@ -449,7 +451,8 @@ export function formatBytes(bytes) {
     value /= 1000;
     unit += 1;
   }
-  const number = new Intl.NumberFormat(language, { maximumFractionDigits: value < 10 && unit > 0 ? 1 : 0 }).format(value);
+  const digits = value < 10 && unit > 0 ? 1 : 0;
+  const number = new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
   return `${number} ${units[unit]}`;
 }
 

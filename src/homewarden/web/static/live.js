@@ -1,5 +1,5 @@
 // Live view: one tile per camera showing its MJPEG stream, or a snapshot refreshed every second when the stream fails.
-import { api, formatRelative, h, language, t, tn } from "/static/app.js";
+import { api, formatRelative, h, locale, t, tn } from "/static/app.js";
 
 // A browser opens at most six connections to one host over HTTP/1.1, and each MJPEG stream holds one for good:
 // past this many streams, tiles poll snapshots so the page's own API calls still get through.
@@ -14,7 +14,7 @@ const note = document.getElementById("live-note");
 const tiles = new Map(); // camera name -> Tile
 
 const STATE_NAMES = { starting: t("Starting"), online: t("Online"), reconnecting: t("Reconnecting"), failed: t("Failed"), stopped: t("Stopped") };
-const decimal = new Intl.NumberFormat(language, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const decimal = new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 const STATE_BADGES = { online: "badge-online", failed: "badge-alarm" };
 
 // One line under the picture: why a camera is down, or how fast it is analysed when it is up.

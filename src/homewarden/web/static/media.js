@@ -1,6 +1,6 @@
 // Media that may be locked: snapshots and clips answer 423 while the home key is locked. An <img> or <video>
 // cannot see a status code, so when one fails to load its URL is asked once more to tell "locked" from "missing".
-import { ApiError, api, loginUrl } from "/static/app.js";
+import { ApiError, api, currentUser, loginUrl, t } from "/static/app.js";
 
 /** Ask for the first byte of `url`: its status tells "locked" (423) and "gone" (404) from "there" (206). */
 export async function mediaStatus(url) {
@@ -11,6 +11,15 @@ export async function mediaStatus(url) {
   } catch {
     return 0;
   }
+}
+
+/** The words a placeholder shows (app.css puts them in its ::after): in the player a sentence, on a card a word. */
+function placeholderText(holder, kind) {
+  if (kind !== "locked") return t("No snapshot");
+  if (!holder.classList.contains("player")) return t("Locked");
+  return currentUser.role === "owner"
+    ? t("Recordings are locked: unlock them on your account page")
+    : t("Recordings are locked until the owner unlocks them");
 }
 
 /** Watch images and videos on a page; show `notice` and lock placeholders when the footage is locked. */
@@ -31,6 +40,7 @@ export function watchLockedMedia(notice) {
     if (holder) {
       holder.classList.remove("media-missing", "media-locked");
       holder.classList.add(kind === "locked" ? "media-locked" : "media-missing");
+      holder.dataset.placeholder = placeholderText(holder, kind);
     }
   }
 

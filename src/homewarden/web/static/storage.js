@@ -9,14 +9,14 @@ import {
   formatDuration,
   h,
   labelName,
-  language,
+  locale,
   showFormError,
   t,
   tn,
   toast,
 } from "/static/app.js";
 
-const percentFormat = new Intl.NumberFormat(language, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const percentFormat = new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 function days(count) {
   if (count === null || count === undefined) return t("until space runs out");
@@ -32,10 +32,11 @@ function deletionRow(item) {
   const facts = [
     started ? t("recorded {time}", { time: formatDateTime(started) }) : "",
     when ? t("due {time}", { time: formatDateTime(when) }) : t("due now"),
-    item.reason || "",
     item.bytes !== undefined ? formatBytes(item.bytes) : "",
   ].filter(Boolean);
-  const main = h("div", { class: "row-main" }, h("strong", {}, title), h("span", { class: "muted small" }, facts.join(" · ")));
+  // The reason is the hub's sentence ("7 days after recording"), kept apart from the page's own words.
+  const reason = item.reason ? [" · ", h("span", { "data-testid": "storage-next-reason" }, item.reason)] : [];
+  const main = h("div", { class: "row-main" }, h("strong", {}, title), h("span", { class: "muted small" }, facts.join(" · "), ...reason));
   return h(
     "li",
     { class: "row", "data-testid": "storage-next-row" },
@@ -120,7 +121,7 @@ async function loadOffsite() {
   show("offsite-lag", offsite.waiting ? formatDuration(offsite.lag_seconds) : t("nothing waits"));
   show("offsite-last-success", offsite.last_success_at ? formatDateTime(offsite.last_success_at) : t("never"));
   const usage = offsite.usage;
-  const stored = usage ? tn("{count} object, {size}", "{count} objects, {size}", usage.objects, { size: formatBytes(usage.bytes) }) : "";
+  const stored = usage ? t("{count} object(s), {size}", { count: usage.objects, size: formatBytes(usage.bytes) }) : "";
   show("offsite-usage", !usage ? t("not known yet") : usage.quota_bytes ? t("{stored} of {quota}", { stored, quota: formatBytes(usage.quota_bytes) }) : stored);
   show("offsite-retention", usage && usage.retention_days ? days(usage.retention_days) : t("as long as you keep them"));
 }
