@@ -429,6 +429,9 @@ class SettingsPublic(BaseModel):
     track: list[str] = Field(description="Object labels the hub tracks.")
     min_scores: dict[str, float] = Field(description="Minimum detection score per label, where the config sets one.")
     retention: RetentionSettings
+    household_calibration: str = Field(
+        default="", description="What the household's own corrections taught this hub's verifier (stays on the hub)."
+    )
 
 
 class CameraSettingsIn(Incoming):
