@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from homewarden.api.app import create_app
 from homewarden.config import HomewardenConfig
+from homewarden.detect.base import Image
 from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.hub.hub import init_services
 from homewarden.hub.services import HubServices
