@@ -6,11 +6,13 @@
 1. Data: the hub's own pipeline (motion, crops, NanoDet, tracking, events, the pet guard of events/alarm.py) runs over
    every clip of real/manifest.json and bench/manifests/video.json; every detection is recorded with the verifier's
    features and labelled by the manifest's intervals (person / cat / dog / animal / vehicle / nothing; a frame where
-   several kinds are in view takes the detector's own label when it is one of them, else the detection is left out).
-   Each clip is one donation of its own home.
+   several kinds are in view takes the detector's own label when it is one of them, else the detection is left out;
+   a person detection outside the person intervals of a clip whose manifest does not vouch nobody else is there is
+   left out too). Each clip is one donation of its own home.
 2. Leave one clip out: for each clip, a verifier trained on every other clip judges that clip's person detections,
    and the pipeline runs again with that verifier in front of the tracker, so events and alarms are compared with
-   the run without it (the guard of today alone) and with no guard (every person event an alarm).
+   the run without it (the guard of today alone) and with no guard (every person event an alarm). The household's
+   calibration is measured too: the clip's first false person marked a false alarm, the rest judged with it.
 3. Training time on all clips, on the data repeated to 1000 clips' worth, and SISA retraining after a withdrawal.
 Not a test: record the numbers in docs/benchmarks.md.
 """
