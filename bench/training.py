@@ -34,6 +34,7 @@ from nacl.signing import SigningKey
 
 from detection_scoring import ClipTruth, SeenEvent, parse_manifest, score_clip
 from homewarden.camera.runner import CameraRunner
+from homewarden.cloud.training import verifier as verifier_training
 from homewarden.cloud.training.dataset import LabelledItem, build_dataset
 from homewarden.cloud.training.features import feature_row
 from homewarden.cloud.training.verifier import retrain_without, signed_model_file, train_verifier
@@ -216,10 +217,20 @@ def main() -> None:
         choices=("scores", "geometry"),
         help="blank NanoDet's class scores or the box geometry (implies --no-events)",
     )
+    parser.add_argument(
+        "--undo",
+        choices=("label-fix", "person-offset"),
+        help="measure without one change of the quality pass: uncertain person detections labelled by the intervals, "
+        "or the person offset left where the log-loss puts it",
+    )
     parser.add_argument("--no-scale", action="store_true", help="skip timing the training on 1000 clips' worth")
     parser.add_argument("--no-events", action="store_true", help="measure detections only, no second pipeline pass")
     parser.add_argument("--cache", type=Path, help="a folder keeping each clip's recorded detections between runs")
     args = parser.parse_args()
+    if args.undo == "label-fix":
+        UNCERTAIN_ABSENCE.clear()
+    elif args.undo == "person-offset":
+        verifier_training.DEFAULT_THRESHOLD = 1e-9  # no person then needs a raise to pass it
     cached = load_recordings(args.cache) if args.cache is not None else {}
     detector = NanoDetDetector(NanoDetConfig(threads=2))
     runs: list[ClipRun] = []
