@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from homewarden.api.app import create_app
 from homewarden.config import HomewardenConfig
+from homewarden.detect.base import Image
 from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.hub.hub import init_services
 from homewarden.hub.services import HubServices
@@ -100,6 +101,8 @@ def record_event(
     seconds: float = 2.0,
     clip: bytes | None = None,
     intrusion: str | None = None,
+    snapshot: Image | None = None,
+    box: tuple[int, int, int, int] = (10, 10, 100, 200),
 ) -> EventRecord:
     """Store an event the way the recorder does: a real H.264 clip (or ``clip``) and a JPEG snapshot, sealed."""
     media = hub.services.storage.media
@@ -112,7 +115,7 @@ def record_event(
         plain.unlink()
     media.write_atomically(clip_path, clip)
     snapshot_path = media.path_for(camera, event_id, ".jpg")
-    ok, jpeg = cv2.imencode(".jpg", frame_image(3))
+    ok, jpeg = cv2.imencode(".jpg", frame_image(3) if snapshot is None else snapshot)
     assert ok
     media.write_atomically(snapshot_path, jpeg.tobytes())
     start = time.time() - 60
@@ -124,7 +127,7 @@ def record_event(
         start=start,
         end=start + seconds,
         live=True,
-        box=(10, 10, 100, 200),
+        box=box,
         snapshot=str(snapshot_path),
         clips=(ClipRecord(str(clip_path), start, start + seconds),),
         alarm=alarm,

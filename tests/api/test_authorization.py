@@ -494,6 +494,10 @@ MATRIX: dict[tuple[str, str], Row] = {
         Call("POST", "/api/events/{event}/false-alarm"),
         who(anonymous=401, olivia=200, max=404, bob=404, token=403),
     ),
+    ("POST", "/api/events/{event_id}/person"): Row(
+        Call("POST", "/api/events/{event}/person", json={"name": "Olivia"}),
+        who(anonymous=401, olivia=200, max=404, bob=404, token=403),
+    ),
     ("GET", "/api/donations"): Row(
         Call("GET", "/api/donations"), who(anonymous=401, olivia=200, max=403, bob=200, token=403)
     ),

@@ -107,6 +107,24 @@ def test_reviewed_is_marked_by_button_and_key_and_shows_on_the_timeline(
     expect(card.get_by_test_id("reviewed-mark")).to_have_text("Reviewed")
 
 
+def test_it_was_a_person_teaches_the_hub_s_own_calibration_and_shows_in_settings(
+    page: Page, demo_events: dict[str, dict[str, Any]]
+) -> None:
+    person, cat = demo_events["person"], demo_events["cat"]
+    page.goto(f"/events/{cat['id']}")
+    expect(page.get_by_test_id("mark-false-alarm")).to_be_visible()
+    # Only person events teach the person verifier: a cat's page has no "it was a person".
+    expect(page.get_by_test_id("mark-person")).to_be_hidden()
+    page.goto(f"/events/{person['id']}")
+    button = page.get_by_test_id("mark-person")
+    button.click()
+    expect(button).to_have_text("Marked as a person")
+    # The demo's NanoDet computed the example from the event's own snapshot, on the hub.
+    expect(page.get_by_test_id("toast")).to_contain_text("this hub's own calibration learned from it")
+    page.goto("/settings")
+    expect(page.get_by_test_id("settings-household-calibration")).to_contain_text("1 confirmed person")
+
+
 def test_a_clip_is_downloaded_as_a_file_and_the_download_is_in_the_log(
     page: Page, demo_events: dict[str, dict[str, Any]]
 ) -> None:

@@ -14,6 +14,7 @@ from homewarden import __version__
 from homewarden.api import (
     auth,
     cameras,
+    corrections,
     events,
     household,
     integrations,
@@ -100,6 +101,7 @@ def create_app(services: HubServices) -> FastAPI:
         auth.router,
         setup_restore.router,
         events.router,
+        corrections.router,
         shares.router,
         intrusions.router,
         cameras.router,

@@ -125,6 +125,8 @@ def get_event(record: AccessibleEvent, hub: Services, caller: Caller) -> EventPu
 def remove_event(record: AccessibleEvent, hub: Services, caller: Caller) -> Done:
     """Delete an event and crypto-shred its footage."""
     report = delete_event(hub.events, hub.storage.media, record)
+    if hub.household_corrections is not None:
+        hub.household_corrections.forget(record.id)
     audit_view(hub, caller, "event_deleted", record, None)
     return Done(detail=_("event deleted; {count} object(s) shredded").format(count=report.objects))
 
@@ -220,6 +222,8 @@ def remove_events(body: EventIds, hub: Services, caller: Caller) -> Done:
     shredded = 0
     for record in records:
         shredded += delete_event(hub.events, hub.storage.media, record).objects
+        if hub.household_corrections is not None:
+            hub.household_corrections.forget(record.id)
         audit_view(hub, caller, "event_deleted", record, None)
     return Done(
         detail=_("{count} event(s) deleted; {shredded} object(s) shredded").format(

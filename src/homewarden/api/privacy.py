@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from homewarden.api.corrections import learn_verdict
 from homewarden.api.deps import HOUSEHOLD, OWNER, AccessibleEvent, Caller, RowId, Services, allow
 from homewarden.api.media import serve_object, starts_playback
 from homewarden.api.schemas import Done, Incoming
@@ -189,10 +190,10 @@ def donate_event(
 def mark_false_alarm(record: AccessibleEvent, caller: Caller, hub: Services, donations: DonationsDep) -> Done:
     """Mark an event as a false alarm (the household's feedback); standing rules may donate it."""
     hub.events.set_attribute(record.id, "household_verdict", "false_alarm")
+    learned = learn_verdict(hub, record, person=False)
     started = donations.apply_rules(_home(caller), record, "false_alarm")
-    return Done(
-        detail=_("marked as a false alarm; a standing rule is donating it") if started else _("marked as a false alarm")
-    )
+    rule = _("; a standing rule is donating it") if started else ""
+    return Done(detail=_("marked as a false alarm") + learned + rule)
 
 
 @router.get("/donations")

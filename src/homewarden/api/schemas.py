@@ -443,6 +443,9 @@ class SettingsPublic(BaseModel):
     min_scores: dict[str, float] = Field(description="Minimum detection score per label, where the config sets one.")
     default_min_score: float = Field(description="The minimum score of a label the config sets none for.")
     retention: RetentionSettings
+    household_calibration: str = Field(
+        default="", description="What the household's own corrections taught this hub's verifier (stays on the hub)."
+    )
 
 
 class CameraSettingsIn(Incoming):

@@ -153,4 +153,7 @@ def _settings_public(hub: HubServices) -> SettingsPublic:
         retention=RetentionSettings(
             alarm_days=retention.alarm_days, other_days=retention.other_days, max_gb=retention.max_gb
         ),
+        household_calibration=(
+            hub.household_corrections.calibration.summary() if hub.household_corrections is not None else ""
+        ),
     )

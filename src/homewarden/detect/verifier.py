@@ -188,6 +188,14 @@ def read_signed_model(data: bytes, key: VerifyKey) -> VerifierModel:
     return model_from_payload(content)
 
 
+class HouseholdAdjustment(Protocol):
+    """The household's own calibration (detect/household_calibration.py), applied after the provider's model."""
+
+    def adjust(self, features: FloatArray, person_probability: FloatArray) -> FloatArray:
+        """Return the person probabilities the household's corrections move."""
+        ...
+
+
 class VerifierSlot:
     """The model in use, swapped atomically; a file that fails to load leaves the previous model in place."""
 
@@ -195,11 +203,21 @@ class VerifierSlot:
         self._key = key
         self._lock = threading.Lock()
         self._model: VerifierModel | None = None
+        self._household: HouseholdAdjustment | None = None
 
     @property
     def model(self) -> VerifierModel | None:
         """Return the model in use (None: no verifier yet)."""
         return self._model
+
+    @property
+    def household(self) -> HouseholdAdjustment | None:
+        """Return the household's own calibration (None: no corrections), applied after the provider's model."""
+        return self._household
+
+    def set_household(self, calibration: HouseholdAdjustment | None) -> None:
+        """Swap in the household's calibration; cameras use it from their next frame."""
+        self._household = calibration
 
     def load(self, path: Path) -> VerifierModel:
         """Switch to the model in a file; on any failure keep the current one and raise VerifierLoadError."""
@@ -242,13 +260,18 @@ class PersonVerifier:
         features = np.stack([detection_features(self.scorer, image, d) for d in people])
         probabilities = model.probabilities(features)
         person = model.classes.index("person")
+        person_probability = probabilities[:, person]
+        household = self.slot.household
+        if household is not None:
+            person_probability = household.adjust(features, person_probability)
         verdicts: dict[int, Detection | None] = {}
-        for detection, row in zip(people, probabilities, strict=True):
+        for detection, row, chance in zip(people, probabilities, person_probability, strict=True):
             self.stats.checked += 1
-            if row[person] >= self.min_person_probability:
+            if chance >= self.min_person_probability:
                 continue
             self.stats.rejected += 1
-            label = RELABEL.get(model.classes[int(np.argmax(row))])
+            others = [i for i in range(len(model.classes)) if i != person]
+            label = RELABEL.get(model.classes[max(others, key=lambda i: row[i])])
             verdicts[id(detection)] = None if label is None else Detection(label, detection.score, detection.box)
         kept = []
         for detection in detections:

@@ -17,7 +17,7 @@ from homewarden.camera.supervisor import CameraSupervisor
 from homewarden.config import HomewardenConfig, load_config
 from homewarden.config.model import ArmingMode, CameraAlarmRule
 from homewarden.detect import DetectorLoadError, ObjectDetector, create_detector
-from homewarden.detect.verifier import VerifierSlot, camera_verifier
+from homewarden.detect.verifier import CropScorer, VerifierSlot, camera_verifier
 from homewarden.errors import UserError
 from homewarden.events.alarm import armed_for
 from homewarden.events.intrusions import IntrusionBoard
@@ -25,6 +25,7 @@ from homewarden.events.record import EventRecord
 from homewarden.faces.household import HouseholdHandle
 from homewarden.faces.library import household_gallery, household_loader
 from homewarden.hub.disk_space import DiskSpaceWatch
+from homewarden.hub.household_corrections import HouseholdCorrections
 from homewarden.hub.offline import OfflineNotices
 from homewarden.hub.services import HubServices, SetupGate
 from homewarden.hub.status import status_path, write_status
@@ -281,6 +282,10 @@ class Hub:
         # The false-alarm verifier's model, shared by every camera and swapped while they run. It stays None until
         # the review program's signed models reach the hub (issue 14 gives the hub the program's verify key).
         self.verifier: VerifierSlot | None = None
+        if isinstance(detector, CropScorer) and services.household_corrections is None:
+            # The household's own corrections tune a calibration kept apart from the provider's model.
+            services.household_corrections = HouseholdCorrections(services.events, detector)
+            services.household_corrections.load()
         self.command = command
         self.cameras = enabled_cameras(services.config)
         self.supervisor: CameraSupervisor | None = None
@@ -366,6 +371,8 @@ class Hub:
         arming = services.arming_for(services.hub_home_id)
         # One board for every camera, so the cameras of an area share their intrusions.
         intrusions = IntrusionBoard(self.config.alarm.group_window, self.config.areas)
+        if self.verifier is not None and services.household_corrections is not None:
+            services.household_corrections.attach(self.verifier)
 
         def make_runner(name: str) -> CameraRunner:
             return CameraRunner(

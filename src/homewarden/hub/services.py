@@ -19,6 +19,7 @@ from homewarden.events.arming import ArmingState, ManualMode, schedule_timezone
 from homewarden.events.wording import camera_names
 from homewarden.faces.household import HouseholdHandle
 from homewarden.hub.disk_space import DiskSpaceWatch
+from homewarden.hub.household_corrections import HouseholdCorrections
 from homewarden.notify.bus import ArmingChanged, HubBus
 from homewarden.offsite.sync import OffsiteSync
 from homewarden.privacy.audit import AuditLog
@@ -115,6 +116,8 @@ class HubServices:
     offsite: OffsiteSync | None = None
     # H.264 copies of H.265 clips made for browsers that cannot play H.265 (issue 11), the latest few in memory.
     h264_copies: H264Copies = field(default_factory=H264Copies)
+    # The verifier's per-home calibration from the household's corrections (None: the detector cannot score crops).
+    household_corrections: HouseholdCorrections | None = None
     _arming_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property

@@ -32,6 +32,11 @@ ABSENT_CLASS = -30.0
 REGULARISATION = 1.0
 MAX_ITERATIONS = 2000
 CALIBRATION_FOLDS = 3
+# The verifier must not cost visits: the person offset is raised until this share of the people in the folds a
+# model did not train on keep a person probability of at least the hub's default threshold
+# (detect.verifier.min_person_probability). Whatever false persons it can still drop are a bonus.
+PERSON_RECALL = 0.99
+DEFAULT_THRESHOLD = 0.3
 
 
 class TrainingError(ValueError):
@@ -144,7 +149,16 @@ def fit_calibration(dataset: Dataset) -> list[float]:
 
     with threadpool_limits(limits=1):
         result = minimize(loss, np.zeros(len(CLASSES)), jac=True, method="L-BFGS-B")
-    return [float(value) for value in result.x]
+    offsets = np.array(result.x, dtype=np.float64)
+    person = CLASSES.index("person")
+    people = truth == person
+    if people.any():
+        # The log-loss weighs a lost visitor like a kept cat; the household does not. Per person, the raise of the
+        # person offset that lifts it to the threshold: p' = p e^d / (p e^d + 1 - p) >= t.
+        chance = np.clip(softmax(scores + offsets)[people, person], 1e-12, 1 - 1e-12)
+        needed = np.log(DEFAULT_THRESHOLD * (1 - chance) / ((1 - DEFAULT_THRESHOLD) * chance))
+        offsets[person] += max(0.0, float(np.quantile(needed, PERSON_RECALL, method="higher")))
+    return [float(value) for value in offsets]
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,8 @@ function render(event) {
 
 /** The review flow beside the player: reviewed mark, previous/next and their keys, sharing (event_review.js). */
 function showReviewFlow(event) {
+  // Only person events teach the verifier's household calibration; "mark as false alarm" is its other half.
+  document.getElementById("mark-person").hidden = event.label !== "person";
   const toggleReviewed = wireReviewed(event);
   wireNeighbours(event.id, toggleReviewed);
   wireSharing(event, () => current.clip || event.clips[0]);
@@ -160,6 +162,18 @@ async function markFalseAlarm(button) {
     const answer = await api("POST", `/api/events/${encodeURIComponent(eventId)}/false-alarm`);
     toast(answer && answer.detail ? answer.detail : t("marked as a false alarm"), "success");
     button.textContent = t("Marked as a false alarm");
+  } catch (error) {
+    button.disabled = false;
+    throw error;
+  }
+}
+
+async function markPerson(button) {
+  button.disabled = true;
+  try {
+    const answer = await api("POST", `/api/events/${encodeURIComponent(eventId)}/person`, {});
+    toast(answer && answer.detail ? answer.detail : "marked as a person", "success");
+    button.textContent = t("Marked as a person");
   } catch (error) {
     button.disabled = false;
     throw error;
@@ -180,6 +194,8 @@ async function deleteEvent() {
 
 const falseAlarmButton = document.getElementById("mark-false-alarm");
 falseAlarmButton.addEventListener("click", () => markFalseAlarm(falseAlarmButton));
+const personButton = document.getElementById("mark-person");
+personButton.addEventListener("click", () => markPerson(personButton));
 
 const deleteButton = document.getElementById("event-delete");
 if (deleteButton) deleteButton.addEventListener("click", () => deleteEvent());

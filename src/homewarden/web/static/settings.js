@@ -159,6 +159,7 @@ function fill(settings) {
   form.elements.namedItem("storage.retention.other_days").value = settings.retention.other_days;
   const cap = settings.retention.max_gb;
   form.elements.namedItem("storage.retention.max_gb").value = cap === null ? "" : cap;
+  document.getElementById("settings-household-calibration").textContent = settings.household_calibration || "";
   form.hidden = false;
 }
 
