@@ -395,10 +395,13 @@ class TrainedModel(CloudBase):
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     state: Mapped[str] = mapped_column(String(16), index=True)
     dataset_digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH))
+    # The reviewers' label rows it was built from: a run with the same rows has nothing new to learn.
+    labels_digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH))
     manifest_key: Mapped[str] = mapped_column(String(200))
     code_version: Mapped[str] = mapped_column(String(32))
     features: Mapped[str] = mapped_column(String(64))
-    # The shards' sample digests and sizes, so a retraining reuses the shards a withdrawal did not touch.
+    # Each shard's sample digest, size and weights, so a retraining reuses the shards a withdrawal did not touch (a
+    # tainted shard's weights are erased with the taint).
     shards: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
     clips: Mapped[int] = mapped_column(Integer)

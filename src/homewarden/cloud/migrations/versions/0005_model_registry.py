@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("dataset_digest", sa.String(length=64), nullable=False),
+        sa.Column("labels_digest", sa.String(length=64), nullable=False),
         sa.Column("manifest_key", sa.String(length=200), nullable=False),
         sa.Column("code_version", sa.String(length=32), nullable=False),
         sa.Column("features", sa.String(length=64), nullable=False),
