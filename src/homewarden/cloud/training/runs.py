@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -164,6 +164,14 @@ class TrainingRuns:
             return TrainingOutcome(f"nothing new to learn: model {known} was trained on these labels")
         items = self._items(rows, donations)
         dataset = build_dataset(items, {d.donation_id for d in donations})
+        counts = Counter(item.label for item in dataset.samples)
+        log.info(
+            "training data: %d label rows of %d donations gave %d samples (%s)",
+            len(rows),
+            len(donations),
+            len(dataset.samples),
+            ", ".join(f"{label} {count}" for label, count in sorted(counts.items())) or "none",
+        )
         training = Dataset(tuple(i for i in dataset.samples if not self._evaluation(i.donation_id)))
         evaluation = Dataset(tuple(i for i in dataset.samples if self._evaluation(i.donation_id)))
         version = self._next_version()

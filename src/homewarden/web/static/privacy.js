@@ -38,6 +38,7 @@ const ACTION_WORDS = {
   "review.withdrawn": "deleted a withdrawn donated copy and its labels",
   "review.expired": "deleted an expired donated copy",
   "review.deleted": "deleted a donated copy",
+  "review.model_replaced": "replaced a model that learned from a donated copy",
   review_program_moved: "moved donated copies to Homewarden Cloud",
   refused: "refused attempt",
   event_deleted: "deleted an event and its footage",
