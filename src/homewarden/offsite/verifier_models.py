@@ -11,7 +11,10 @@ model in use and the one before it; older files go.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -19,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from homewarden.detect.verifier import VerifierLoadError, VerifierSlot, read_signed_model
+from homewarden.detect.verifier import VerifierLoadError, VerifierSlot
 from homewarden.offsite.client import CloudClient, CloudError
 from homewarden.review.program_key import PinnedKeys
 from homewarden.store.durable_files import make_private_folder, write_durably
@@ -143,11 +147,17 @@ class VerifierModels:
         keys = self.keys()
         if keys is None:
             raise VerifierLoadError("verifier model: this hub has no pinned review program key")
+        try:
+            envelope = json.loads(data)
+            payload = base64.b64decode(envelope["payload"], validate=True)
+            signature = bytes.fromhex(envelope["signature"])
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            raise VerifierLoadError("verifier model: not a signed model file") from None
         for key in reversed(keys.keys):
             verify_key = VerifyKey(key.verify_key)
             try:
-                read_signed_model(data, verify_key)
-            except VerifierLoadError:
+                verify_key.verify(payload, signature)
+            except (BadSignatureError, ValueError):
                 continue
             return verify_key
         raise VerifierLoadError("verifier model: the signature is not by a review program key this hub accepted")
