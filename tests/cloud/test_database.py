@@ -38,6 +38,7 @@ TABLES = {
     "review_media_links",
     "review_staff",
     "review_staff_sessions",
+    "training_label_items",
     "training_model_donations",
     "training_models",
 }

@@ -432,3 +432,21 @@ class TrainedModelDonation(CloudBase):
     home_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     consent: Mapped[str] = mapped_column(String(64))
     samples: Mapped[int] = mapped_column(Integer)
+
+
+class TrainingLabelItems(CloudBase):
+    """The labelled items one label row gave (features included), so a run reads each copy once, not every time.
+
+    Derived from the donated copy: erased with the donation (``erase_donation``) like the label row it came from.
+    """
+
+    __tablename__ = "training_label_items"
+
+    label_id: Mapped[int] = mapped_column(
+        ForeignKey("review_labels.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    donation_id: Mapped[str] = mapped_column(String(OBJECT_ID_LENGTH), index=True)
+    # The feature set the rows were computed with: another one (a new feature code) computes them again.
+    features: Mapped[str] = mapped_column(String(64))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -20,7 +20,7 @@ from cloud.training.donated import (
     clip_of,
     donation_id_where,
 )
-from homewarden.cloud.models import ReviewAuditEntry, ReviewDonation, TrainedModel
+from homewarden.cloud.models import ReviewAuditEntry, ReviewDonation, TrainedModel, TrainingLabelItems
 from homewarden.cloud.object_store import BlobMissingError
 from homewarden.cloud.training.registry import model_key
 from homewarden.cloud.training.runs import is_evaluation
@@ -100,9 +100,12 @@ def test_a_run_trains_on_active_consents_only_judges_signs_and_promotes(
     assert hub_model.version == "1"
     assert hub_model.trained_on["donations"] == 3
 
-    # Nothing changed: nothing to learn. Forced: the same data make the same model, which does not beat itself.
+    # Nothing changed: nothing to learn. Forced: the same data make the same model, which does not beat itself; the
+    # copies are not read again (their items were kept), so NanoDet is not called.
     assert services.run_training().version is None
+    calls = services.person_detector().calls  # type: ignore[attr-defined]
     again = services.run_training(force=True)
+    assert services.person_detector().calls == calls  # type: ignore[attr-defined]
     assert (again.version, again.promoted) == (2, False), again.summary
     assert services.models.promoted() == model
     assert [m.state for m in services.models.summaries()] == ["candidate", "promoted"]
@@ -125,6 +128,10 @@ def test_a_withdrawal_taints_the_model_deletes_its_file_and_the_next_run_replace
     offer = services.models.hub_offer()
     assert offer.model is None
     assert offer.delete == [1]
+    with services.database.session() as session:
+        kept = set(session.scalars(select(TrainingLabelItems.donation_id)))
+    assert withdrawn not in kept  # the features read from the copy went with it
+    assert labelled["person_b"] in kept
     with pytest.raises(BlobMissingError):
         services.store.read_all(model_key(1))
 

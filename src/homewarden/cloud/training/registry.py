@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from homewarden.cloud.database import CloudDatabase
 from homewarden.cloud.deletion import doom_blob
-from homewarden.cloud.models import TrainedModel, TrainedModelDonation
+from homewarden.cloud.models import TrainedModel, TrainedModelDonation, TrainingLabelItems
 from homewarden.cloud.object_store import BlobMissingError, ObjectStore
 from homewarden.errors import Refusal, RefusedError
 
@@ -87,6 +87,11 @@ def summary_of(row: TrainedModel) -> ModelSummary:
 def labels_digest(rows: list[tuple[int, str]]) -> str:
     """Return the digest of the label rows (label id, donation id) a dataset is built from."""
     return hashlib.sha256(";".join(f"{label}:{donation}" for label, donation in sorted(rows)).encode()).hexdigest()
+
+
+def forget_label_items(session: Session, donation_id: str) -> None:
+    """Delete the labelled items (features) read from a donation's copy, in the caller's transaction."""
+    session.execute(delete(TrainingLabelItems).where(TrainingLabelItems.donation_id == donation_id))
 
 
 def taint_models_of(session: Session, donation_id: str, now: datetime) -> list[str]:

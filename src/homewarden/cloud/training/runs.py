@@ -1,8 +1,9 @@
 """One training run: labels of active donations → dataset → training → evaluation → signed file → registry.
 
 A run reads the reviewers' label rows of donations whose consent is active (labelled, not withdrawn, expired,
-refused or flagged, not past ``expires_at``), opens each copy with the program key in memory, reads its person
-detections and boxes (``clips.read_clip``), keeps the evaluation donations out (``is_evaluation``), trains the
+refused or flagged, not past ``expires_at``), opens each copy with a row not read before with the program key in
+memory, reads its person detections and boxes (``clips.read_clip``; the items are kept per label row until the
+donation ends, so a copy is read once), keeps the evaluation donations out (``is_evaluation``), trains the
 verifier (reusing the shards of the model it follows whose samples did not change), judges it and the promoted
 model on the evaluation donations, signs it and records it. It is promoted only when it beats the promoted model
 there, or when no model is promoted, or when it replaces a tainted one (a model trained on an ended donation never
@@ -24,13 +25,20 @@ import numpy as np
 from nacl.exceptions import CryptoError
 from nacl.signing import VerifyKey
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from homewarden.cloud.accounts import utc_now
 from homewarden.cloud.config import TrainingConfig
 from homewarden.cloud.database import CloudDatabase
 from homewarden.cloud.deletion import claim_key, doom_blob
-from homewarden.cloud.models import ReviewDonation, ReviewLabel, TrainedModel, TrainedModelDonation
+from homewarden.cloud.models import (
+    ReviewDonation,
+    ReviewLabel,
+    TrainedModel,
+    TrainedModelDonation,
+    TrainingLabelItems,
+)
 from homewarden.cloud.object_store import ObjectStore, ObjectStoreError
 from homewarden.cloud.review.assignments import LABELLED
 from homewarden.cloud.review.audit import CLOUD_ACTOR, record
@@ -98,6 +106,19 @@ def evaluate(model: VerifierModel, dataset: Dataset) -> dict[str, Any]:
         "score": score,
         "threshold": EVALUATION_THRESHOLD,
     }
+
+
+def _item_of(row: LabelRow, stored: dict[str, Any]) -> LabelledItem:
+    """Return a kept item with its provenance from the label row it came from."""
+    return LabelledItem(
+        sample_id=str(stored["sample"]),
+        donation_id=row.donation_id,
+        consent_id=f"{row.donation_id}:{row.consent}",
+        home_id=row.home_id,
+        label=str(stored["label"]),
+        label_source=f"label:{row.label_id}",
+        features=tuple(float(value) for value in stored["features"]),
+    )
 
 
 def beats(candidate: dict[str, Any], current: dict[str, Any]) -> bool:
@@ -242,37 +263,86 @@ class TrainingRuns:
             return rows, sorted(donations.values(), key=lambda d: d.donation_id)
 
     def _items(self, rows: list[LabelRow], donations: list[_Donation]) -> list[LabelledItem]:
-        """Open each copy in memory and turn its label rows into labelled items; an unreadable copy is left out."""
+        """Return every row's labelled items: kept ones as they are, the others read from the copy (then kept).
+
+        A copy is opened in memory only when one of its rows has no items for the current feature set yet; an
+        unreadable copy is left out of the run (logged), never half of it.
+        """
         by_donation: dict[str, list[LabelRow]] = defaultdict(list)
         for row in rows:
             by_donation[row.donation_id].append(row)
-        detector = self._detector() if rows else None
+        with self._database.session() as session:
+            kept = {
+                cached.label_id: cached.items
+                for cached in session.scalars(
+                    select(TrainingLabelItems).where(
+                        TrainingLabelItems.label_id.in_([row.label_id for row in rows]),
+                        TrainingLabelItems.features == FEATURES,
+                    )
+                )
+            }
         items: list[LabelledItem] = []
         for donation in donations:
-            assert detector is not None
             its_rows = by_donation[donation.donation_id]
-            try:
-                boxes = [boxes_of(row) for row in its_rows]
-                with self._database.session() as session:
-                    found = session.get(ReviewDonation, donation.donation_id)
-                    blob = None if found is None else read_copy(self._store, found)
-                if blob is None:
-                    continue
-                reading = read_clip(
-                    self._keys.open_copy(donation.donation_id, blob),
-                    detector,
-                    [box for row_boxes in boxes for box in row_boxes],
-                )
-                del blob
-            except (ClipReadError, LabelRowError, SealedObjectError, ProgramKeyError, CryptoError) as error:
-                log.error("donation %s left out of training: %s", donation.donation_id, error)
+            if all(row.label_id in kept for row in its_rows):
+                items += [_item_of(row, stored) for row in its_rows for stored in kept[row.label_id]]
                 continue
-            start = 0
-            for row, row_boxes in zip(its_rows, boxes, strict=True):
-                features = reading.box_features[start : start + len(row_boxes)]
-                start += len(row_boxes)
-                items += labelled_items(row, reading.detections, features)
+            read = self._read_copy(donation, its_rows)
+            if read is not None:
+                self._keep(donation.donation_id, read)
+                items += [item for row_items in read.values() for item in row_items]
         return items
+
+    def _read_copy(self, donation: _Donation, rows: list[LabelRow]) -> dict[int, list[LabelledItem]] | None:
+        """Open a copy in memory and turn each of its label rows into labelled items (None: unreadable)."""
+        try:
+            boxes = [boxes_of(row) for row in rows]
+            with self._database.session() as session:
+                found = session.get(ReviewDonation, donation.donation_id)
+                blob = None if found is None else read_copy(self._store, found)
+            if blob is None:
+                return None
+            reading = read_clip(
+                self._keys.open_copy(donation.donation_id, blob),
+                self._detector(),
+                [box for row_boxes in boxes for box in row_boxes],
+            )
+            del blob
+        except (ClipReadError, LabelRowError, SealedObjectError, ProgramKeyError, CryptoError) as error:
+            log.error("donation %s left out of training: %s", donation.donation_id, error)
+            return None
+        read: dict[int, list[LabelledItem]] = {}
+        start = 0
+        for row, row_boxes in zip(rows, boxes, strict=True):
+            features = reading.box_features[start : start + len(row_boxes)]
+            start += len(row_boxes)
+            read[row.label_id] = labelled_items(row, reading.detections, features)
+        return read
+
+    def _keep(self, donation_id: str, read: dict[int, list[LabelledItem]]) -> None:
+        """Keep a copy's items for the next runs, unless its labels went meanwhile (the copy ended)."""
+        now = utc_now()
+        try:
+            with self._database.session() as session:
+                live = set(session.scalars(select(ReviewLabel.id).where(ReviewLabel.id.in_(list(read)))))
+                for label_id, row_items in read.items():
+                    if label_id not in live:
+                        continue
+                    session.merge(
+                        TrainingLabelItems(
+                            label_id=label_id,
+                            donation_id=donation_id,
+                            features=FEATURES,
+                            items=[
+                                {"sample": item.sample_id, "label": item.label, "features": list(item.features)}
+                                for item in row_items
+                            ],
+                            created_at=now,
+                        )
+                    )
+        except IntegrityError:
+            # The labels were erased between the check and the write: nothing of the copy is kept.
+            log.info("items of donation %s not kept: its labels were erased during the run", donation_id)
 
     # The registry
 

@@ -1,5 +1,5 @@
-"""The model registry: every trained verifier with its dataset, code, metrics, signature and state, and the donations
-each learned from.
+"""The model registry: every trained verifier with its dataset, code, metrics, signature and state, the donations
+each learned from, and the labelled items each label row gave (read once per copy).
 
 Revision ID: 0005
 Revises: 0004
@@ -15,6 +15,8 @@ revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
@@ -77,10 +79,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("model_version", "donation_id", name=op.f("pk_training_model_donations")),
     )
     op.create_index(op.f("ix_training_model_donations_donation_id"), "training_model_donations", ["donation_id"])
+    op.create_table(
+        "training_label_items",
+        sa.Column("label_id", BIG_ID, autoincrement=False, nullable=False),
+        sa.Column("donation_id", sa.String(length=64), nullable=False),
+        sa.Column("features", sa.String(length=64), nullable=False),
+        sa.Column("items", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["label_id"],
+            ["review_labels.id"],
+            name=op.f("fk_training_label_items_label_id_review_labels"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("label_id", name=op.f("pk_training_label_items")),
+    )
+    op.create_index(op.f("ix_training_label_items_donation_id"), "training_label_items", ["donation_id"])
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_index(op.f("ix_training_label_items_donation_id"), table_name="training_label_items")
+    op.drop_table("training_label_items")
     op.drop_index(op.f("ix_training_model_donations_donation_id"), table_name="training_model_donations")
     op.drop_table("training_model_donations")
     op.drop_index("uq_training_models_promoted", table_name="training_models")
