@@ -97,3 +97,15 @@ def test_the_review_section_names_the_key_of_a_problem() -> None:
     assert set(defaults.screening.refuse_classes) == EXPOSED_CLASSES
     assert defaults.sweep_every_seconds <= 60
     assert defaults.checkpoint_every_seconds <= 3600
+
+
+def test_training_keys_are_bounded_and_named() -> None:
+    defaults = validate_cloud_config({}).training
+
+    with pytest.raises(CloudConfigError, match=r"training\.evaluation_percent: .* less than or equal to 90"):
+        validate_cloud_config({"training": {"evaluation_percent": 95}})
+    with pytest.raises(CloudConfigError, match=r"training\.shards: .* greater than or equal to 1"):
+        validate_cloud_config({"training": {"shards": 0}})
+    # Disgorgement waits at most one period for its retraining: the default keeps it well inside 15 minutes.
+    assert defaults.every_seconds <= 300
+    assert 0 < defaults.evaluation_percent < 50

@@ -71,6 +71,20 @@ def add_service_commands(group: argparse._SubParsersAction[argparse.ArgumentPars
         action.set_defaults(handler=program_key_command)
 
     add_staff_commands(group)
+    add_training_commands(group)
+
+
+def add_training_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``training run`` and ``training models``: the verifier trained from reviewers' labels."""
+    training = group.add_parser("training", help="the false-alarm verifier trained from reviewers' labels")
+    actions = training.add_subparsers(dest="training_command", required=True, metavar="ACTION")
+    run = actions.add_parser("run", help="train now (as the worker's periodic task does); promote if it is better")
+    _config_option(run)
+    run.add_argument("--force", action="store_true", help="train even when no label changed since the last model")
+    run.set_defaults(handler=training_run_command)
+    models = actions.add_parser("models", help="list the model versions with their metrics and counts")
+    _config_option(models)
+    models.set_defaults(handler=training_models_command)
 
 
 def add_staff_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -323,4 +337,43 @@ def staff_list_command(args: argparse.Namespace) -> int:
         print(f"{view.username}\t{view.pseudonym}\t{state}\tsince {view.created_at:%Y-%m-%d}")
     if not accounts:
         print(f"no {args.role}s yet: homewarden cloud {args.role} create --config ... NAME", file=sys.stderr)
+    return 0
+
+
+def training_run_command(args: argparse.Namespace) -> int:
+    """Run the training loop once in this process and say what it did."""
+    from homewarden.cloud.services import CloudServices
+
+    services = CloudServices.build(read_config(args.config), migrate=False)
+    try:
+        outcome = services.run_training(force=args.force)
+    finally:
+        services.close()
+    print(outcome.summary)
+    return 0
+
+
+def training_models_command(args: argparse.Namespace) -> int:
+    """List the model versions: state, counts, metrics on the evaluation set."""
+    from homewarden.cloud.services import CloudServices
+
+    services = CloudServices.build(read_config(args.config), migrate=False)
+    try:
+        models = services.models.summaries()
+    finally:
+        services.close()
+    if not models:
+        print("no model trained yet: homewarden cloud training run --config ...", file=sys.stderr)
+    print("version\tstate\tclips\thomes\tsamples\tperson kept\tfalse person\tscore\tcreated (UTC)")
+
+    def shown(value: object) -> str:
+        return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    for model in models:
+        metrics = model.metrics
+        print(
+            f"{model.version}\t{model.state}\t{model.clips}\t{model.homes}\t{model.samples}\t"
+            f"{shown(metrics.get('person_kept'))}\t{shown(metrics.get('false_person'))}\t"
+            f"{shown(metrics.get('score'))}\t{model.created_at:%Y-%m-%d %H:%M}"
+        )
     return 0

@@ -271,6 +271,38 @@ class ReviewConfig(StrictModel):
     )
 
 
+class TrainingConfig(StrictModel):
+    """The false-alarm verifier's training loop: how often it looks for new labels or a withdrawal, and its split."""
+
+    every_seconds: int = Field(
+        default=120,
+        ge=5,
+        le=86400,
+        title="Training period",
+        description=(
+            "How often a worker looks for new labels or a model to replace after a withdrawal; a look that finds "
+            "nothing new reads only the label rows. Disgorgement takes at most this plus the training time."
+        ),
+    )
+    shards: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        title="Shards",
+        description="Donations are split into this many shards (SISA): a withdrawal retrains one shard only.",
+    )
+    evaluation_percent: int = Field(
+        default=20,
+        ge=0,
+        le=90,
+        title="Evaluation share",
+        description=(
+            "The share of donations (chosen by a hash of the donation id, so always the same ones) kept out of "
+            "training to judge every model on; 0 keeps none (a new model is then promoted only when none is)."
+        ),
+    )
+
+
 class CloudConfig(StrictModel):
     """The whole of ``cloud.yaml``."""
 
@@ -297,6 +329,11 @@ class CloudConfig(StrictModel):
         default_factory=ReviewConfig,
         title="Review program",
         description="The program key, its sweep and screen, and the reviewers' workbench.",
+    )
+    training: TrainingConfig = Field(
+        default_factory=TrainingConfig,
+        title="Training",
+        description="The false-alarm verifier trained from reviewers' labels (docs/training.md).",
     )
 
     @model_validator(mode="after")

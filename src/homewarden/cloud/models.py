@@ -370,3 +370,83 @@ class ReviewMediaLink(CloudBase):
     failed: Mapped[str | None] = mapped_column(String(200), default=None)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class TrainedModel(CloudBase):
+    """A version of the false-alarm verifier: its dataset, code, metrics, signature and where it stands.
+
+    ``state`` is candidate (trained, not better than the promoted one), promoted (the one hubs run; at most one),
+    tainted (it learned from a donation that has since ended: replaced and its file deleted) or retired (replaced by
+    a better model). Which donations it learned from is ``TrainedModelDonation``, one query away.
+    """
+
+    __tablename__ = "training_models"
+    __table_args__ = (
+        CheckConstraint("state IN ('candidate', 'promoted', 'tainted', 'retired')", name="state_known"),
+        Index(
+            "uq_training_models_promoted",
+            "state",
+            unique=True,
+            sqlite_where=text("state = 'promoted'"),
+            postgresql_where=text("state = 'promoted'"),
+        ),
+    )
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    dataset_digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH))
+    # The reviewers' label rows it was built from: a run with the same rows has nothing new to learn.
+    labels_digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH))
+    manifest_key: Mapped[str] = mapped_column(String(200))
+    code_version: Mapped[str] = mapped_column(String(32))
+    features: Mapped[str] = mapped_column(String(64))
+    # Each shard's sample digest, size and weights, so a retraining reuses the shards a withdrawal did not touch (a
+    # tainted shard's weights are erased with the taint).
+    shards: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    clips: Mapped[int] = mapped_column(Integer)
+    homes: Mapped[int] = mapped_column(Integer)
+    samples: Mapped[int] = mapped_column(Integer)
+    object_key: Mapped[str | None] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(DIGEST_LENGTH))
+    signature: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    promoted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    tainted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    replaced_by: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class TrainedModelDonation(CloudBase):
+    """One donation a model learned from: "which models learned from donation X" is one query."""
+
+    __tablename__ = "training_model_donations"
+
+    model_version: Mapped[int] = mapped_column(
+        ForeignKey("training_models.version", ondelete="CASCADE"), primary_key=True
+    )
+    # The donation row outlives its copy (a tombstone once withdrawn), so the link stays to say what was tainted.
+    donation_id: Mapped[str] = mapped_column(
+        ForeignKey("review_donations.donation_id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    home_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    consent: Mapped[str] = mapped_column(String(64))
+    samples: Mapped[int] = mapped_column(Integer)
+
+
+class TrainingLabelItems(CloudBase):
+    """The labelled items one label row gave (features included), so a run reads each copy once, not every time.
+
+    Derived from the donated copy: erased with the donation (``erase_donation``) like the label row it came from.
+    """
+
+    __tablename__ = "training_label_items"
+
+    label_id: Mapped[int] = mapped_column(
+        ForeignKey("review_labels.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    donation_id: Mapped[str] = mapped_column(String(OBJECT_ID_LENGTH), index=True)
+    # The feature set the rows were computed with: another one (a new feature code) computes them again.
+    features: Mapped[str] = mapped_column(String(64))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -6,6 +6,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -36,7 +37,12 @@ from homewarden.cloud.review.keys import ProgramKeyError, ProgramKeys
 from homewarden.cloud.review.reviewers import ReviewStaffAccounts, StaffSeedKey
 from homewarden.cloud.review.screening import screen_donation, screening_policy
 from homewarden.cloud.review.workbench import Workbench
+from homewarden.cloud.training.registry import ModelRegistry
 from homewarden.errors import UserError
+
+if TYPE_CHECKING:
+    from homewarden.cloud.training.clips import PersonDetector
+    from homewarden.cloud.training.runs import TrainingOutcome, TrainingRuns
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +70,12 @@ class CloudServices:
     # Reviewers and admins of the review program, and their workbench.
     staff: ReviewStaffAccounts
     workbench: Workbench
+    # The verifier models trained from reviewers' labels, and the hubs' view of them.
+    models: ModelRegistry
     # Who screens a donated copy: a Celery task, or a thread of this process when tasks run in-process.
     schedule_screening: ScreeningScheduler = field(default=lambda donation_id: None)
     _screeners: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _detector: PersonDetector | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, config: CloudConfig, *, migrate: bool) -> CloudServices:
@@ -104,6 +113,7 @@ class CloudServices:
             workbench=Workbench(
                 database, store, config.review, program_keys.open_copy, lambda keys: services.schedule_deletion(keys)
             ),
+            models=ModelRegistry(database, store),
         )
         services.schedule_deletion = services.delete_blobs_now
         services.schedule_screening = services.screen_in_background
@@ -161,6 +171,34 @@ class CloudServices:
             forgotten.append(key_id)
             log.info("review program key %s forgotten: no copy is sealed to it any more", key_id)
         return forgotten
+
+    def training(self) -> TrainingRuns:
+        """Return the training runs of this process (NanoDet is loaded at the first run that reads a copy)."""
+        from homewarden.cloud.training.runs import TrainingRuns
+
+        return TrainingRuns(
+            self.database,
+            self.store,
+            self.program_keys,
+            self.config.training,
+            self.person_detector,
+            self.delete_blobs_now,
+        )
+
+    def person_detector(self) -> PersonDetector:
+        """Return this process's NanoDet, loaded once (one thread: a worker runs one task at a time)."""
+        if self._detector is None:
+            from homewarden.config.model import NanoDetConfig
+            from homewarden.detect.nanodet import NanoDetDetector
+
+            self._detector = NanoDetDetector(NanoDetConfig(threads=1))
+        return self._detector
+
+    def run_training(self, force: bool = False) -> TrainingOutcome:
+        """Train from new labels, or replace a tainted model; log what was done."""
+        outcome = self.training().run(force=force)
+        log.info("training: %s", outcome.summary)
+        return outcome
 
     def run_checkpoint(self) -> Checkpoint:
         """Sign the audit chain's head (when it moved since the last checkpoint)."""

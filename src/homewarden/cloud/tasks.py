@@ -1,4 +1,4 @@
-"""The cloud's Celery app: blob deletions, retention and quota, and the sweep, on RabbitMQ workers.
+"""The cloud's Celery app: blob deletions, retention and quota, the sweep, the review program and training.
 
 With ``tasks.broker_url: memory`` there is no broker: blobs are deleted by the request that deleted their rows and
 ``serve`` runs the periodic duties on a thread of its own (``PeriodicDuties``), so one process is a whole trial cloud.
@@ -30,6 +30,7 @@ SCREEN_DONATION = "homewarden.cloud.review.screen"
 REVIEW_SWEEP = "homewarden.cloud.review.sweep"
 CHECKPOINT = "homewarden.cloud.review.checkpoint"
 WATERMARK = "homewarden.cloud.review.watermark"
+TRAIN = "homewarden.cloud.training.run"
 SCREEN_RETRIES = 5
 DELETE_RETRIES = 8
 # A broker that is down must not hold an API request: one quick retry, then the sweep redoes the deletion later.
@@ -61,6 +62,7 @@ class CloudTasks:
                 "sweep": {"task": SWEEP, "schedule": float(config.tasks.sweep_every_seconds)},
                 "review-sweep": {"task": REVIEW_SWEEP, "schedule": float(config.review.sweep_every_seconds)},
                 "checkpoint": {"task": CHECKPOINT, "schedule": float(config.review.checkpoint_every_seconds)},
+                "training": {"task": TRAIN, "schedule": float(config.training.every_seconds)},
             },
             task_serializer="json",
             accept_content=["json"],
@@ -69,6 +71,7 @@ class CloudTasks:
         self.delete_blob, self.retention, self.sweep = self._register()
         self.screen_donation, self.review_sweep, self.checkpoint = self._register_review()
         self.watermark = self._register_workbench()
+        self.train = self._register_training()
 
     def schedule_deletion(self, keys: list[str]) -> None:
         """Queue a deletion task per key; a broker that refuses leaves them to the sweep."""
@@ -178,6 +181,19 @@ class CloudTasks:
 
         return watermark
 
+    def _register_training(self) -> Task[[], str]:
+        """Register the training loop: new labels → a better model, a withdrawal → a model without the clip."""
+        services = self._services
+
+        # One run at a time per worker is enough: a run that finds nothing new reads only the label rows, and a
+        # retraining after a withdrawal reuses every shard the withdrawn donation was not in.
+        @self.app.task(name=TRAIN)
+        def train() -> str:
+            """Train from new labels, or replace a model that learned from a donation that ended."""
+            return services().run_training().summary
+
+        return train
+
 
 class ServicesPerProcess:
     """Build ``CloudServices`` lazily, once per process: a worker's forked children must not share connections."""
@@ -223,6 +239,7 @@ class PeriodicDuties:
             "sweep": config.tasks.sweep_every_seconds,
             "review sweep": config.review.sweep_every_seconds,
             "checkpoint": config.review.checkpoint_every_seconds,
+            "training": config.training.every_seconds,
         }
         while not self._stop.is_set():
             for name, at in due.items():
@@ -238,6 +255,7 @@ class PeriodicDuties:
             "sweep": lambda: services.delete_blobs_now(services.run_sweep()),
             "review sweep": services.run_review_sweep,
             "checkpoint": services.run_checkpoint,
+            "training": services.run_training,
         }
 
     def _run_one(self, name: str) -> None:

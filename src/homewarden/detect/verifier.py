@@ -199,7 +199,7 @@ class HouseholdAdjustment(Protocol):
 class VerifierSlot:
     """The model in use, swapped atomically; a file that fails to load leaves the previous model in place."""
 
-    def __init__(self, key: VerifyKey) -> None:
+    def __init__(self, key: VerifyKey | None = None) -> None:
         self._key = key
         self._lock = threading.Lock()
         self._model: VerifierModel | None = None
@@ -219,19 +219,32 @@ class VerifierSlot:
         """Swap in the household's calibration; cameras use it from their next frame."""
         self._household = calibration
 
-    def load(self, path: Path) -> VerifierModel:
-        """Switch to the model in a file; on any failure keep the current one and raise VerifierLoadError."""
+    def load(self, path: Path, key: VerifyKey | None = None) -> VerifierModel:
+        """Switch to the model in a file; on any failure keep the current one and raise VerifierLoadError.
+
+        ``key`` checks the signature instead of the slot's own (the program key pinned now, after a rotation).
+        """
+        verify_key = key or self._key
+        if verify_key is None:
+            raise VerifierLoadError("verifier model: no program key to check its signature with")
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise VerifierLoadError(f"verifier model {path}: cannot read ({exc.strerror or exc})") from None
-        model = read_signed_model(data, self._key)
+        model = read_signed_model(data, verify_key)
         with self._lock:
             previous, self._model = self._model, model
         log.info(
             "verifier model %s in use (was %s)", model.version, previous.version if previous is not None else "none"
         )
         return model
+
+    def unload(self) -> None:
+        """Stop using the model (it learned from a donation that ended): cameras go on without a verifier."""
+        with self._lock:
+            previous, self._model = self._model, None
+        if previous is not None:
+            log.info("verifier model %s no longer in use", previous.version)
 
 
 @dataclass

@@ -33,6 +33,7 @@ from homewarden.notify.bus import CameraStatusChanged
 from homewarden.offsite.identity import OffsiteFolder
 from homewarden.offsite.review import ReviewProgramLink
 from homewarden.offsite.sync import OffsiteSync
+from homewarden.offsite.verifier_models import MODELS_FOLDER, VerifierModels
 from homewarden.privacy.audit import AuditLog
 from homewarden.privacy.donations import Donations
 from homewarden.privacy.legacy_donations import move_legacy_copies
@@ -177,6 +178,10 @@ def init_review_program(services: HubServices) -> None:
         link = ReviewProgramLink(sync.folder, sync.outbox, services.audit, chain, services.hub_home_id)
         link.wake = sync.wake
         sync.review = link
+        # The verifier model comes with the review program's pulls; the last one received is used from the start.
+        link.models = VerifierModels(config.storage.folder.resolve() / MODELS_FOLDER, link.keys, services.verifier)
+        link.models.load_stored()
+        services.verifier_models = link.models
     services.donations = Donations(
         engine,
         services.storage,
@@ -279,9 +284,9 @@ class Hub:
         self.services = services
         self.config = services.config
         self.detector = detector
-        # The false-alarm verifier's model, shared by every camera and swapped while they run. It stays None until
-        # the review program's signed models reach the hub (issue 14 gives the hub the program's verify key).
-        self.verifier: VerifierSlot | None = None
+        # The false-alarm verifier's model, shared by every camera and swapped while they run; the review program's
+        # promoted model reaches it through the off-site worker (offsite/verifier_models.py).
+        self.verifier: VerifierSlot | None = services.verifier
         if isinstance(detector, CropScorer) and services.household_corrections is None:
             # The household's own corrections tune a calibration kept apart from the provider's model.
             services.household_corrections = HouseholdCorrections(services.events, detector)

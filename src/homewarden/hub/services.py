@@ -15,6 +15,7 @@ from homewarden.camera.health import CameraHealthBoard
 from homewarden.camera.live import LiveFrames
 from homewarden.camera.runner import CameraRunner
 from homewarden.config.model import ArmingMode, HomewardenConfig, ScheduleEntry, known_timezone
+from homewarden.detect.verifier import VerifierSlot
 from homewarden.events.arming import ArmingState, ManualMode, schedule_timezone
 from homewarden.events.wording import camera_names
 from homewarden.faces.household import HouseholdHandle
@@ -22,6 +23,7 @@ from homewarden.hub.disk_space import DiskSpaceWatch
 from homewarden.hub.household_corrections import HouseholdCorrections
 from homewarden.notify.bus import ArmingChanged, HubBus
 from homewarden.offsite.sync import OffsiteSync
+from homewarden.offsite.verifier_models import VerifierModels
 from homewarden.privacy.audit import AuditLog
 from homewarden.privacy.donations import Donations
 from homewarden.store.crypto import Keyring
@@ -114,6 +116,10 @@ class HubServices:
     secure_cookies: bool = True
     # Off-site copies to a paired cloud (issue 13): the outbox and its worker (None in hubs made by hand in tests).
     offsite: OffsiteSync | None = None
+    # The false-alarm verifier's model, shared by every camera and swapped while they run (issue 15): the off-site
+    # worker fills it with the review program's promoted model once the hub is paired.
+    verifier: VerifierSlot = field(default_factory=VerifierSlot)
+    verifier_models: VerifierModels | None = None
     # H.264 copies of H.265 clips made for browsers that cannot play H.265 (issue 11), the latest few in memory.
     h264_copies: H264Copies = field(default_factory=H264Copies)
     # The verifier's per-home calibration from the household's corrections (None: the detector cannot score crops).

@@ -417,6 +417,14 @@ class CloudClient:
         document = self._request("GET", f"/review/chain?after={after}&limit={limit}", "chain refused").json()
         return list(document["links"]), _maybe_int(document.get("next"))
 
+    def model_offer(self) -> dict[str, Any]:
+        """Return the verifier model hubs should run (or null) and the versions to delete."""
+        return dict(self._request("GET", "/review/model", "model offer refused").json())
+
+    def model_file(self, version: int) -> bytes:
+        """Return a promoted model's signed file."""
+        return self._request("GET", f"/review/models/{version}", "model file refused").content
+
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 

@@ -21,6 +21,7 @@ from homewarden.i18n import N_
 from homewarden.offsite.client import CloudClient, CloudError, ConflictError, sha256_hex
 from homewarden.offsite.identity import OffsiteFolder, PairingError
 from homewarden.offsite.outbox import Outbox, OutboxItem
+from homewarden.offsite.verifier_models import VerifierModels
 from homewarden.privacy.audit import Actor, AuditLog
 from homewarden.privacy.donations import NOT_PAIRED, DonationRecord, Donations
 from homewarden.review.cloud_chain import (
@@ -56,6 +57,8 @@ class ReviewProgramLink:
         self.chain = chain
         self.home_id = home_id
         self.donations: Donations | None = None
+        # The verifier model courier, asked at every pull (None: a hub made by hand in a test).
+        self.models: VerifierModels | None = None
         self.pull_now = threading.Event()
         # The off-site worker's wake-up, so a withdrawal leaves at once rather than at its next look.
         self.wake: Callable[[], None] = lambda: None
@@ -186,6 +189,8 @@ class ReviewProgramLink:
                     break
                 after = max(after, following)
             self._take_checkpoint(client)
+            if self.models is not None:
+                self.models.refresh(client)
             return taken
 
     def _take_receipt(self, document: Any) -> int:
@@ -208,7 +213,7 @@ class ReviewProgramLink:
             f"review.{receipt.action}",
             f"donation:{receipt.donation_id}",
             home_id=self.home_id,
-            detail=f"cloud seq {receipt.seq} at {receipt.at}",
+            detail=receipt_detail(receipt.action, receipt.details, receipt.seq, receipt.at),
         )
         if self.donations is not None:
             self.donations.cloud_changed(receipt.donation_id, receipt.action, receipt.actor, _moment(receipt.at))
@@ -253,6 +258,20 @@ class ReviewProgramLink:
 
 
 CONSENT_VERSION = "2026-12"
+
+
+def receipt_detail(action: str, details: dict[str, Any], seq: int, at: str) -> str:
+    """Return what the household's log says of a receipt: where it is in the cloud's chain, and for a model, what."""
+    where = f"cloud seq {seq} at {at}"
+    if action != "model_replaced":
+        return where
+    model, replaced_by, when = details.get("model"), details.get("replaced_by"), details.get("at", at)
+    if replaced_by is None:
+        return f"model {model}, trained with this clip, was withdrawn from every hub at {when} ({where})"
+    return (
+        f"model {model}, trained with this clip, was replaced at {when} by model {replaced_by}, trained without it "
+        f"({where})"
+    )
 
 
 def _moment(text: Any) -> datetime:

@@ -237,7 +237,16 @@ def members_page(request: Request, user: PageUser) -> HTMLResponse:
 @allow(*ANYONE_SIGNED_IN)
 def privacy_page(request: Request, user: PageUser) -> HTMLResponse:
     """Show the owner's donations, standing rules, notices and who saw the home's footage."""
-    return household_page(request, user, "privacy.html", owner_only=True, title=_("Privacy"), script="privacy")
+    models = request.app.state.services.verifier_models
+    return household_page(
+        request,
+        user,
+        "privacy.html",
+        owner_only=True,
+        title=_("Privacy"),
+        script="privacy",
+        verifier_model=None if models is None else models.in_use(),
+    )
 
 
 @router.get("/account", response_class=HTMLResponse)

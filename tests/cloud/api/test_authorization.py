@@ -49,6 +49,8 @@ def test_every_review_program_route_admits_only_a_signed_hub(cloud: CloudUnderTe
         ("GET", "/api/v1/review/receipts"): "hub",
         ("GET", "/api/v1/review/checkpoint"): "hub",
         ("GET", "/api/v1/review/chain"): "hub",
+        ("GET", "/api/v1/review/model"): "hub",
+        ("GET", "/api/v1/review/models/{version}"): "hub",
     }
 
 

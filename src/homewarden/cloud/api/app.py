@@ -8,7 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from homewarden import __version__
-from homewarden.cloud.api import accounts, hubs, objects, pages, review_hubs, review_pages, review_workbench
+from homewarden.cloud.api import (
+    accounts,
+    hubs,
+    objects,
+    pages,
+    review_hubs,
+    review_models,
+    review_pages,
+    review_workbench,
+)
 from homewarden.cloud.api.deps import check_every_route_has_a_policy
 from homewarden.cloud.api.errors import add_error_handlers
 from homewarden.cloud.api.limits import BodyLimit
@@ -48,6 +57,7 @@ def create_cloud_app(services: CloudServices) -> FastAPI:
     app.include_router(hubs.router)
     app.include_router(objects.router)
     app.include_router(review_hubs.router)
+    app.include_router(review_models.router)
     app.include_router(review_workbench.router)
     app.include_router(pages.router)
     app.include_router(review_pages.router)

@@ -216,3 +216,21 @@ class CheckpointPublic(BaseModel):
     at: str
     key_id: str
     signature: str
+
+
+class ModelPublic(BaseModel):
+    """The promoted verifier model as hubs see it: version, file digest and what it learned from, in counts."""
+
+    version: int
+    sha256: str
+    clips: int
+    homes: int
+    samples: int
+    promoted_at: datetime | None
+
+
+class ModelOfferPublic(BaseModel):
+    """The model a hub should run (null: none) and the versions it must delete (trained on an ended donation)."""
+
+    model: ModelPublic | None
+    delete: list[int]

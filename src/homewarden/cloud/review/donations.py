@@ -33,6 +33,7 @@ from homewarden.cloud.review.assignments import WORKBENCH_STATES, workbench_rows
 from homewarden.cloud.review.audit import CLOUD_ACTOR, AuditEntry, entry_of, receipt, record
 from homewarden.cloud.review.keys import ProgramKeys
 from homewarden.cloud.review.signatures import Signer, iso
+from homewarden.cloud.training.registry import forget_label_items, taint_models_of
 from homewarden.errors import Refusal, RefusedError
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,10 @@ def erase_donation(session: Session, donation: ReviewDonation, state: str, now: 
     the workbench's labels and media links of the donation are deleted here too, its assignments closed.
     """
     keys = workbench_rows_erased(session, donation.donation_id, now)
+    # Every model that learned from the copy is tainted in this transaction: its file doomed, the shard erased; the
+    # features read from the copy go with it.
+    keys += taint_models_of(session, donation.donation_id, now)
+    forget_label_items(session, donation.donation_id)
     if donation.object_key is not None and donation.deleted_at is None:
         doom_blob(session, donation.object_key)
         keys.append(donation.object_key)
@@ -132,7 +137,6 @@ def erase_donation(session: Session, donation: ReviewDonation, state: str, now: 
     donation.updated_at = now
     donation.deleted_at = donation.deleted_at or now
     if state == WITHDRAWN:
-        # Models trained on the copy are marked from this (the training issue).
         donation.withdrawn_at = donation.withdrawn_at or now
     return keys
 

@@ -52,6 +52,7 @@ const ACTION_WORDS = {
   "review.withdrawn": t("deleted a withdrawn donated copy and its labels"),
   "review.expired": t("deleted an expired donated copy"),
   "review.deleted": t("deleted a donated copy"),
+  "review.model_replaced": t("replaced a model that learned from a donated copy"),
   review_program_moved: t("moved donated copies to Homewarden Cloud"),
   refused: t("refused attempt"),
   event_deleted: t("deleted an event and its footage"),
