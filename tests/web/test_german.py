@@ -170,7 +170,7 @@ def test_every_page_of_the_owner_is_german_and_fits(
         # The arming page marks nothing busy: its mode is its answer.
         modes = re.compile(r"^(Abwesend|Zuhause|Nacht|Unscharf)$")
         expect(page.get_by_test_id("current-mode")).to_have_text(modes)
-    text = check_german(page, size)
+    check_german(page, size)
     if path == "/":
         # The newest events are today's or yesterday's in the home's calendar.
         expect(page.locator(".day-title").first).to_have_text(re.compile(r"^(Heute|Gestern|\w+, \d+\. \w+)$"))
