@@ -81,3 +81,11 @@ def test_fine_crops_of_one_walker_become_one() -> None:
     crops = plan_detection([(600, 300, 610, 330), (604, 336, 614, 360)], (1280, 720), (1280, 720))
     assert len(crops) == 1
     assert crops[0].full
+
+
+def test_many_small_movers_cost_no_more_calls_than_detect_frame_crops() -> None:
+    # Five fish 100 px apart: five 160 px fine crops, where the 240 px crops of the detect frame merge into fewer.
+    fish = [(100 + 100 * i, 200, 110 + 100 * i, 206) for i in range(5)]
+    before = plan_crops(fish, (640, 360))
+    assert len(before) < 5
+    assert plan_detection(fish, (640, 360), (640, 360)) == [Crop(box) for box in before]

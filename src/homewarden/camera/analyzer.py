@@ -8,7 +8,17 @@ import numpy as np
 
 from homewarden.camera.infrared import equalised, is_grey
 from homewarden.camera.reader import Sample
-from homewarden.camera.regions import Box, Crop, contains, grow, overlaps, plan_detection, sweep_tiles, union
+from homewarden.camera.regions import (
+    Box,
+    Crop,
+    contains,
+    crop_for,
+    grow,
+    overlaps,
+    plan_detection,
+    sweep_tiles,
+    union,
+)
 from homewarden.config.model import CameraConfig, ObjectsConfig
 from homewarden.detect.base import Detection, ObjectDetector, select_boxes
 from homewarden.detect.labels import NOT_PET_ANIMALS
@@ -198,7 +208,9 @@ class FrameAnalyzer:
             # An empty crop where a known object should be means the object is missing, not that the motion
             # there is noise: only crops with no object in them are quietened.
             if not in_crop and not any(overlaps(obj.box, area) for obj in self.lifecycle.active.values()):
-                self._quiet.append((area, now))
+                # An empty fine crop quietens what a detect-frame crop there would have: its tighter square would
+                # leave the flicker around it (water, leaves) to cost a call of its own on the next frame.
+                self._quiet.append((crop_for(area, self.frame_size) if crop.full else area, now))
             found += in_crop
         if len(found) < 2:
             return found

@@ -124,13 +124,16 @@ def plan_detection(
     full_size = full_size or frame_size
     coarse: list[Box] = []
     fine: list[Crop] = []
+    tiled: list[list[Crop]] = []
     for region in merge_boxes(regions):
         small = CROP_GROWTH * max(region[2] - region[0], region[3] - region[1]) < MIN_CROP_SIDE
-        tiles = fine_crops(region, frame_size, full_size) if small else None
-        if tiles is None:
+        crops = fine_crops(region, frame_size, full_size) if small else None
+        if crops is None:
             coarse.append(region)
+        elif len(crops) == 1:
+            fine.append(crops[0])
         else:
-            fine += tiles
+            tiled.append(crops)
     # Two fine crops that mostly cover each other (two limbs of one walker) are one crop around both.
     merged: list[Crop] = []
     for crop in fine:
@@ -142,7 +145,14 @@ def plan_detection(
                 break
         else:
             merged.append(crop)
-    return [Crop(box) for box in plan_crops(coarse, frame_size)] + merged
+    planned = [Crop(box) for box in plan_crops(coarse, frame_size)]
+    # Fine crops cost no more places to look than the detect-frame crops would (a region's tiles count as one place:
+    # they are what a large full-resolution region needs): a scene full of small movers (fish in a tank, leaves)
+    # is looked at in the fewer, larger crops of before.
+    fallback = plan_crops(regions, frame_size)
+    if len(planned) + len(merged) + len(tiled) > len(fallback):
+        return [Crop(box) for box in fallback]
+    return planned + merged + [tile for tiles in tiled for tile in tiles]
 
 
 def plan_crops(regions: list[Box], frame_size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
