@@ -77,5 +77,5 @@ def test_a_distant_visitor_is_found_in_full_resolution_crops() -> None:
     assert 15 <= y2 - y1 <= 40
     assert x1 > DETECT[0] / 2
     assert y1 > DETECT[1] / 2
-    # The motion crops were cut from the camera frame at the fine side, not from the 768x432 frame.
-    assert (160, 160) in detector.sizes
+    # The motion crops were 240 px of the camera's frame (120 px of the 768x432 frame).
+    assert (240, 240) in detector.sizes

@@ -78,14 +78,20 @@ def test_small_motion_large_at_full_resolution_is_cut_into_tiles() -> None:
 
 
 def test_fine_crops_of_one_walker_become_one() -> None:
-    crops = plan_detection([(600, 300, 610, 330), (604, 336, 614, 360)], (1280, 720), (1280, 720))
+    crops = plan_detection([(600, 300, 610, 330), (604, 336, 614, 360)], (1280, 720), (1920, 1080))
     assert len(crops) == 1
     assert crops[0].full
 
 
 def test_many_small_movers_cost_no_more_calls_than_detect_frame_crops() -> None:
-    # Five fish 100 px apart: five 160 px fine crops, where the 240 px crops of the detect frame merge into fewer.
+    # Five fish 100 px apart on a 1280x720 camera analysed at 640x360: five fine crops, 240 px of the camera's
+    # frame each, where the 240 px crops of the detect frame merge into fewer.
     fish = [(100 + 100 * i, 200, 110 + 100 * i, 206) for i in range(5)]
     before = plan_crops(fish, (640, 360))
     assert len(before) < 5
-    assert plan_detection(fish, (640, 360), (640, 360)) == [Crop(box) for box in before]
+    assert plan_detection(fish, (640, 360), (1280, 720)) == [Crop(box) for box in before]
+
+
+def test_a_camera_analysed_at_its_own_size_keeps_the_detect_frame_crops() -> None:
+    regions = [(600, 300, 616, 340), (100, 100, 400, 400)]
+    assert plan_detection(regions, (1280, 720), (1280, 720)) == [Crop(box) for box in plan_crops(regions, (1280, 720))]

@@ -13,11 +13,13 @@ MIN_CROP_SIDE = 240
 CROP_GROWTH = 1.2
 MERGE_MARGIN = 20
 # Motion that is small against the frame (its crop would be the minimum side) is looked at in the camera's full
-# resolution frame, in a tighter crop: a person 30-50 px tall fills a fifth of a 240 px crop, which the detector's
-# 416 px input shows at 50-90 px, where NanoDet misses or scores them weakly. A FINE_MIN_SIDE crop of the full frame
-# shows them at 80-130 px, and a camera sending more than the detect size gives real pixels too, not upscaled ones.
-FINE_MIN_SIDE = 160
-FINE_GROWTH = 1.6
+# resolution frame when the camera sends more pixels than the detect size: the same 240 px square (1.2 x the motion)
+# counted in the camera's own pixels, so a person 40 px tall at detect size on a 1080p camera analysed at 1280 is
+# 60 px in it, with real detail instead of an upscaled picture. Tighter crops (160 px, 1.6 x) were tried on the shared
+# real footage, all analysed at its own size: the parking lot lost both its visits and the aerial crossing's
+# pedestrians became dogs (docs/benchmarks.md), so a camera analysed at its own size keeps the crops it had.
+FINE_MIN_SIDE = MIN_CROP_SIDE
+FINE_GROWTH = CROP_GROWTH
 # A fine crop wider than this at full resolution (a 4K camera analysed at 1280) would be shrunk to the detector's
 # input again: it is cut into square tiles of this side instead, at most FINE_MAX_TILES a side, else the region is
 # looked at in the detect frame as before (such motion is not small).
@@ -122,6 +124,8 @@ def plan_detection(
 ) -> list[Crop]:
     """Turn regions into crops: small ones from the full-resolution frame, the rest as plan_crops does."""
     full_size = full_size or frame_size
+    if full_size[0] <= frame_size[0]:
+        return [Crop(box) for box in plan_crops(regions, frame_size)]
     coarse: list[Box] = []
     fine: list[Crop] = []
     tiled: list[list[Crop]] = []
