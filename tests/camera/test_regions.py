@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from homewarden.camera.regions import MIN_CROP_SIDE, crop_for, merge_boxes, plan_crops
+from homewarden.camera.regions import (
+    FINE_MIN_SIDE,
+    FINE_TILE_SIDE,
+    MIN_CROP_SIDE,
+    Crop,
+    crop_for,
+    merge_boxes,
+    plan_crops,
+    plan_detection,
+)
 
 
 def test_overlapping_boxes_merge_and_separate_ones_do_not() -> None:
@@ -29,3 +38,60 @@ def test_a_tall_region_grows_by_a_fifth_but_never_beyond_the_frame() -> None:
 def test_crops_covering_each_other_become_one() -> None:
     crops = plan_crops([(100, 100, 140, 200), (180, 100, 220, 200)], (768, 432))
     assert len(crops) == 1
+
+
+def test_small_motion_is_cut_from_the_full_resolution_frame_at_the_fine_side() -> None:
+    # A 1920x1080 camera analysed at 1280x720: a walker 40 px tall at detect size is 60 px in the camera's frame.
+    crops = plan_detection([(600, 300, 616, 340)], (1280, 720), (1920, 1080))
+    assert len(crops) == 1
+    crop = crops[0]
+    assert crop.full
+    x1, y1, x2, y2 = crop.box
+    assert (x2 - x1, y2 - y1) == (FINE_MIN_SIDE, FINE_MIN_SIDE)
+    # Centred on the motion, in full-resolution pixels.
+    assert (x1 + x2) / 2 == 608 * 1.5
+    assert (y1 + y2) / 2 == 320 * 1.5
+
+
+def test_large_motion_keeps_its_detect_frame_crop() -> None:
+    crops = plan_detection([(300, 50, 400, 400)], (768, 432), (1920, 1080))
+    assert crops == [Crop(crop_for((300, 50, 400, 400), (768, 432)))]
+
+
+def test_small_motion_large_at_full_resolution_is_cut_into_tiles() -> None:
+    # A 4K camera analysed at 640x360: 120 px of motion there is 720 px in the camera's frame.
+    region = (200, 100, 260, 220)
+    crops = plan_detection([region], (640, 360), (3840, 2160))
+    assert len(crops) == 4
+    assert all(crop.full and crop.box[2] - crop.box[0] == FINE_TILE_SIDE for crop in crops)
+    full_region = tuple(value * 6 for value in region)
+    covered = (
+        min(c.box[0] for c in crops),
+        min(c.box[1] for c in crops),
+        max(c.box[2] for c in crops),
+        max(c.box[3] for c in crops),
+    )
+    assert covered[0] <= full_region[0]
+    assert covered[1] <= full_region[1]
+    assert covered[2] >= full_region[2]
+    assert covered[3] >= full_region[3]
+
+
+def test_fine_crops_of_one_walker_become_one() -> None:
+    crops = plan_detection([(600, 300, 610, 330), (604, 336, 614, 360)], (1280, 720), (1920, 1080))
+    assert len(crops) == 1
+    assert crops[0].full
+
+
+def test_many_small_movers_cost_no_more_calls_than_detect_frame_crops() -> None:
+    # Five fish 100 px apart on a 1280x720 camera analysed at 640x360: five fine crops, 240 px of the camera's
+    # frame each, where the 240 px crops of the detect frame merge into fewer.
+    fish = [(100 + 100 * i, 200, 110 + 100 * i, 206) for i in range(5)]
+    before = plan_crops(fish, (640, 360))
+    assert len(before) < 5
+    assert plan_detection(fish, (640, 360), (1280, 720)) == [Crop(box) for box in before]
+
+
+def test_a_camera_analysed_at_its_own_size_keeps_the_detect_frame_crops() -> None:
+    regions = [(600, 300, 616, 340), (100, 100, 400, 400)]
+    assert plan_detection(regions, (1280, 720), (1280, 720)) == [Crop(box) for box in plan_crops(regions, (1280, 720))]

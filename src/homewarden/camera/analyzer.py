@@ -8,9 +8,19 @@ import numpy as np
 
 from homewarden.camera.infrared import equalised, is_grey
 from homewarden.camera.reader import Sample
-from homewarden.camera.regions import Box, contains, grow, overlaps, plan_crops, sweep_tiles, union
+from homewarden.camera.regions import (
+    Box,
+    Crop,
+    contains,
+    crop_for,
+    grow,
+    overlaps,
+    plan_detection,
+    sweep_tiles,
+    union,
+)
 from homewarden.config.model import CameraConfig, ObjectsConfig
-from homewarden.detect.base import Detection, Image, ObjectDetector, select_boxes
+from homewarden.detect.base import Detection, ObjectDetector, select_boxes
 from homewarden.detect.labels import NOT_PET_ANIMALS
 from homewarden.detect.verifier import DetectionReview
 from homewarden.events.lifecycle import MIN_HITS, EventChange, EventLifecycle, TrackedObject, box_iou
@@ -97,19 +107,19 @@ class FrameAnalyzer:
         self.last_motion = bool(motion)
         if motion:
             self.stats.motion_frames += 1
-        crops = plan_crops(self._regions_to_check(now, motion), self.frame_size)
+        crops = plan_detection(self._regions_to_check(now, motion), self.frame_size, sample.full_size)
         if self._started is None:
             self._started = now
         at_start = self._last_sweep is None or now - self._started < WARM_UP
         if self._last_sweep is None or self._sweep_due(now):
             # Motion cannot show what was already standing still when the camera started, nor a pet that lay down
             # unseen: look at the whole picture, in square tiles, and let tracking take over from there.
-            crops = sweep_tiles(self.frame_size)
+            crops = [Crop(tile) for tile in sweep_tiles(self.frame_size)]
             self._last_sweep = now
         changes: list[EventChange] = []
         if crops:
             image = sample.image
-            detections = self._detect(now, image, crops)
+            detections = self._detect(now, sample, crops)
             if self.verifier is not None:
                 # A detection the verifier relabels to something this camera does not track is dropped.
                 reviewed = self.verifier.review(now, image, detections)
@@ -171,23 +181,36 @@ class FrameAnalyzer:
         self._last_checked = {key: at for key, at in self._last_checked.items() if key in live_ids}
         return regions
 
-    def _detect(self, now: float, image: Image, crops: list[tuple[int, int, int, int]]) -> list[Detection]:
+    def _detect(self, now: float, sample: Sample, crops: list[Crop]) -> list[Detection]:
         found: list[Detection] = []
+        image = sample.image
         # An infrared picture is grey, dark and flat: its crops get their contrast evened out for the detector.
         night = is_grey(image)
-        for x1, y1, x2, y2 in crops:
+        # Boxes found in a full-resolution crop come back to detect-frame pixels.
+        scale = sample.full_size[0] / self.frame_size[0]
+        for crop in crops:
             self.stats.detector_calls += 1
-            crop = equalised(image[y1:y2, x1:x2]) if night else image[y1:y2, x1:x2]
-            in_crop = [
-                Detection(d.label, d.score, (d.box[0] + x1, d.box[1] + y1, d.box[2] + x1, d.box[3] + y1))
-                for d in self.detector.detect(crop, self.min_score)
-                if self._wanted(d)
+            x1, y1, x2, y2 = crop.box
+            pixels = sample.full_crop(crop.box) if crop.full else image[y1:y2, x1:x2]
+            if night:
+                pixels = equalised(pixels)
+            back = scale if crop.full else 1.0
+            placed = [
+                Detection(
+                    d.label,
+                    d.score,
+                    ((d.box[0] + x1) / back, (d.box[1] + y1) / back, (d.box[2] + x1) / back, (d.box[3] + y1) / back),
+                )
+                for d in self.detector.detect(pixels, self.min_score)
             ]
-            area: Box = (x1, y1, x2, y2)
+            in_crop = [d for d in placed if self._wanted(d)]
+            area: Box = (x1 / back, y1 / back, x2 / back, y2 / back)
             # An empty crop where a known object should be means the object is missing, not that the motion
             # there is noise: only crops with no object in them are quietened.
             if not in_crop and not any(overlaps(obj.box, area) for obj in self.lifecycle.active.values()):
-                self._quiet.append((area, now))
+                # An empty fine crop quietens what a detect-frame crop there would have: its tighter square would
+                # leave the flicker around it (water, leaves) to cost a call of its own on the next frame.
+                self._quiet.append((crop_for(area, self.frame_size) if crop.full else area, now))
             found += in_crop
         if len(found) < 2:
             return found

@@ -24,6 +24,38 @@ class Sample:
         self._size = size
         self._yuv: npt.NDArray[np.uint8] | None = None
         self._bgr: npt.NDArray[np.uint8] | None = None
+        self._full_bgr: npt.NDArray[np.uint8] | None = None
+
+    @property
+    def full_size(self) -> tuple[int, int]:
+        """Return the frame's own size (width, height), as the camera sent it."""
+        return int(self._frame.width), int(self._frame.height)
+
+    def full_crop(self, box: tuple[int, int, int, int]) -> npt.NDArray[np.uint8]:
+        """Return BGR pixels of a box (x1 y1 x2 y2) of the frame at the camera's full resolution."""
+        if self.full_size == self._size:
+            x1, y1, x2, y2 = box
+            return self.image[y1:y2, x1:x2]
+        planar = self._planar()
+        if planar is None:
+            if self._full_bgr is None:
+                self._full_bgr = cast(npt.NDArray[np.uint8], self._frame.to_ndarray(format="bgr24"))
+            x1, y1, x2, y2 = box
+            return self._full_bgr[y1:y2, x1:x2]
+        # Only the crop is converted: a 4K frame made BGR whole would cost more than the detector call it feeds.
+        # Chroma is at half resolution, so the crop is widened to even edges and trimmed back after.
+        x1, y1, x2, y2 = box
+        ex1, ey1, ex2, ey2 = x1 - x1 % 2, y1 - y1 % 2, x2 + x2 % 2, y2 + y2 % 2
+        width, height = self.full_size
+        luma = planar[:height]
+        chroma = planar[height:].reshape(2, height // 2, width // 2)
+        crop_w, crop_h = ex2 - ex1, ey2 - ey1
+        i420 = np.empty((crop_h * 3 // 2, crop_w), dtype=np.uint8)
+        i420[:crop_h] = luma[ey1:ey2, ex1:ex2]
+        quarter = i420[crop_h:].reshape(2, crop_h // 2, crop_w // 2)
+        quarter[:] = chroma[:, ey1 // 2 : ey2 // 2, ex1 // 2 : ex2 // 2]
+        bgr = cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
+        return cast(npt.NDArray[np.uint8], bgr[y1 - ey1 : y1 - ey1 + (y2 - y1), x1 - ex1 : x1 - ex1 + (x2 - x1)])
 
     def _planar(self) -> npt.NDArray[np.uint8] | None:
         # Most cameras deliver yuv420p: its luma plane is the grey picture, and one OpenCV call makes BGR,

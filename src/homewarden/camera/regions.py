@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 Box = tuple[float, float, float, float]
 
 # DESIGN.md: NanoDet finds people reliably in square crops around motion at least 240 px wide and 1.2 times
@@ -9,6 +12,27 @@ Box = tuple[float, float, float, float]
 MIN_CROP_SIDE = 240
 CROP_GROWTH = 1.2
 MERGE_MARGIN = 20
+# Motion that is small against the frame (its crop would be the minimum side) is looked at in the camera's full
+# resolution frame when the camera sends more pixels than the detect size: the same 240 px square (1.2 x the motion)
+# counted in the camera's own pixels, so a person 40 px tall at detect size on a 1080p camera analysed at 1280 is
+# 60 px in it, with real detail instead of an upscaled picture. Tighter crops (160 px, 1.6 x) were tried on the shared
+# real footage, all analysed at its own size: the parking lot lost both its visits and the aerial crossing's
+# pedestrians became dogs (docs/benchmarks.md), so a camera analysed at its own size keeps the crops it had.
+FINE_MIN_SIDE = MIN_CROP_SIDE
+FINE_GROWTH = CROP_GROWTH
+# A fine crop wider than this at full resolution (a 4K camera analysed at 1280) would be shrunk to the detector's
+# input again: it is cut into square tiles of this side instead, at most FINE_MAX_TILES a side, else the region is
+# looked at in the detect frame as before (such motion is not small).
+FINE_TILE_SIDE = 640
+FINE_MAX_TILES = 2
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A square of the picture for the detector: in detect-frame pixels, or in the camera's full-resolution frame."""
+
+    box: tuple[int, int, int, int]
+    full: bool = False
 
 
 def union(a: Box, b: Box) -> Box:
@@ -62,6 +86,77 @@ def crop_for(box: Box, frame_size: tuple[int, int]) -> tuple[int, int, int, int]
     x1 = min(max(0.0, cx - crop_w / 2), width - crop_w)
     y1 = min(max(0.0, cy - crop_h / 2), height - crop_h)
     return round(x1), round(y1), round(x1 + crop_w), round(y1 + crop_h)
+
+
+def fine_crops(region: Box, frame_size: tuple[int, int], full_size: tuple[int, int]) -> list[Crop] | None:
+    """Return full-resolution crops (tiles if needed) around a small region, or None when it is too large for them."""
+    scale = full_size[0] / frame_size[0]
+    full_region = (region[0] * scale, region[1] * scale, region[2] * scale, region[3] * scale)
+    side = max(FINE_MIN_SIDE, FINE_GROWTH * max(full_region[2] - full_region[0], full_region[3] - full_region[1]))
+    if side <= FINE_TILE_SIDE:
+        return [Crop(square_in(full_region, side, full_size), full=True)]
+    count = math.ceil(side / FINE_TILE_SIDE)
+    if count > FINE_MAX_TILES:
+        return None
+    x1, y1, x2, y2 = square_in(full_region, side, full_size)
+    step_x = (x2 - x1 - FINE_TILE_SIDE) / (count - 1)
+    step_y = (y2 - y1 - FINE_TILE_SIDE) / (count - 1)
+    tiles = []
+    for j in range(count):
+        for i in range(count):
+            tx, ty = round(x1 + i * step_x), round(y1 + j * step_y)
+            tiles.append(Crop((tx, ty, min(tx + FINE_TILE_SIDE, x2), min(ty + FINE_TILE_SIDE, y2)), full=True))
+    return tiles
+
+
+def square_in(box: Box, side: float, frame_size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Return a square of this side centred on a box, moved (and cut) to fit inside the frame."""
+    width, height = frame_size
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    crop_w, crop_h = min(side, width), min(side, height)
+    x1 = min(max(0.0, cx - crop_w / 2), width - crop_w)
+    y1 = min(max(0.0, cy - crop_h / 2), height - crop_h)
+    return round(x1), round(y1), round(x1 + crop_w), round(y1 + crop_h)
+
+
+def plan_detection(
+    regions: list[Box], frame_size: tuple[int, int], full_size: tuple[int, int] | None = None
+) -> list[Crop]:
+    """Turn regions into crops: small ones from the full-resolution frame, the rest as plan_crops does."""
+    full_size = full_size or frame_size
+    if full_size[0] <= frame_size[0]:
+        return [Crop(box) for box in plan_crops(regions, frame_size)]
+    coarse: list[Box] = []
+    fine: list[Crop] = []
+    tiled: list[list[Crop]] = []
+    for region in merge_boxes(regions):
+        small = CROP_GROWTH * max(region[2] - region[0], region[3] - region[1]) < MIN_CROP_SIDE
+        crops = fine_crops(region, frame_size, full_size) if small else None
+        if crops is None:
+            coarse.append(region)
+        elif len(crops) == 1:
+            fine.append(crops[0])
+        else:
+            tiled.append(crops)
+    # Two fine crops that mostly cover each other (two limbs of one walker) are one crop around both.
+    merged: list[Crop] = []
+    for crop in fine:
+        for index, other in enumerate(merged):
+            if overlap_fraction(crop.box, other.box) > 0.5:
+                joined = union(crop.box, other.box)
+                side = max(joined[2] - joined[0], joined[3] - joined[1])
+                merged[index] = Crop(square_in(joined, side, full_size), full=True)
+                break
+        else:
+            merged.append(crop)
+    planned = [Crop(box) for box in plan_crops(coarse, frame_size)]
+    # Fine crops cost no more places to look than the detect-frame crops would (a region's tiles count as one place:
+    # they are what a large full-resolution region needs): a scene full of small movers (fish in a tank, leaves)
+    # is looked at in the fewer, larger crops of before.
+    fallback = plan_crops(regions, frame_size)
+    if len(planned) + len(merged) + len(tiled) > len(fallback):
+        return [Crop(box) for box in fallback]
+    return planned + merged + [tile for tiles in tiled for tile in tiles]
 
 
 def plan_crops(regions: list[Box], frame_size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
