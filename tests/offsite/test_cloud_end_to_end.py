@@ -285,7 +285,7 @@ def test_restore_onto_a_fresh_hub_gives_the_same_events_and_byte_identical_clips
         assert main(["cloud", "restore", cloud.url, code, "--config", str(config)]) == 0
     finally:
         del os.environ["HOMEWARDEN_PASSPHRASE"]
-    assert "restored 3 event(s) and 6 object(s)" in capsys.readouterr().out
+    assert "restored 3 events and 6 objects" in capsys.readouterr().out
 
     restored = open_hub(fresh / "data")
     try:

@@ -20,20 +20,20 @@ Handler = Callable[[argparse.Namespace], int]
 
 def register_face_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``faces`` command group; each command sets ``handler``."""
-    faces = commands.add_parser("faces", help="the household members recognised by their faces").add_subparsers(
+    faces = commands.add_parser("faces", help=_("the household members recognised by their faces")).add_subparsers(
         dest="faces_command", required=True, metavar="ACTION"
     )
-    enroll = _command(faces, "enroll", faces_enroll, "add a member, or more photos of one (one face per photo)")
+    enroll = _command(faces, "enroll", faces_enroll, _("add a member, or more photos of one (one face per photo)"))
     enroll.add_argument("name", metavar="NAME")
     enroll.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
-    listing = _command(faces, "list", faces_list, "list the members and the photos they were enrolled from")
-    listing.add_argument("--json", action="store_true", help="one JSON object per member")
-    remove = _command(faces, "remove", faces_remove, "delete a member and every embedding of their face")
+    listing = _command(faces, "list", faces_list, _("list the members and the photos they were enrolled from"))
+    listing.add_argument("--json", action="store_true", help=_("one JSON object per member"))
+    remove = _command(faces, "remove", faces_remove, _("delete a member and every embedding of their face"))
     remove.add_argument("name", metavar="NAME")
-    identify = _command(faces, "identify", faces_identify, "say who is in photos", config_optional=True)
+    identify = _command(faces, "identify", faces_identify, _("say who is in photos"), config_optional=True)
     identify.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
-    identify.add_argument("--faces", type=Path, metavar="DIR", help="use these member photos (one folder each)")
-    identify.add_argument("--json", action="store_true", help="one JSON object per face found, nothing else")
+    identify.add_argument("--faces", type=Path, metavar="DIR", help=_("use these member photos (one folder each)"))
+    identify.add_argument("--json", action="store_true", help=_("one JSON object per face found, nothing else"))
 
 
 def _command(
@@ -45,7 +45,7 @@ def _command(
     config_optional: bool = False,
 ) -> argparse.ArgumentParser:
     parser = group.add_parser(name, help=help_text)
-    add_config_option(parser, "its database holds the household", optional=config_optional)
+    add_config_option(parser, _("its database holds the household"), optional=config_optional)
     parser.set_defaults(handler=handler)
     return parser
 

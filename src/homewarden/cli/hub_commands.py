@@ -291,7 +291,12 @@ def pair_demo_hub(hub: Hub, cloud: DemoCloud, account: DemoAccount) -> None:
     except (CloudError, PairingError) as exc:
         log.error("the demo hub could not pair with the demo cloud: %s", exc)
         return
-    print(f"paired with the demo cloud at {cloud.url} (hub {pairing.hub_id}): clips now go off-site", flush=True)
+    print(
+        _("paired with the demo cloud at {url} (hub {hub}): clips now go off-site").format(
+            url=cloud.url, hub=pairing.hub_id
+        ),
+        flush=True,
+    )
 
 
 def check_port_free(host: str, port: int) -> None:
