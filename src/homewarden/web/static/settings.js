@@ -4,9 +4,9 @@ import {
   ApiError,
   api,
   busy,
-  capitalize,
   clearFieldErrors,
   h,
+  labelName,
   showAtField,
   showFieldErrors,
   showFormError,
@@ -173,7 +173,7 @@ function scoreField(label, settings) {
   return h(
     "div",
     { class: "field score-field" },
-    h("label", { for: id }, capitalize(label)),
+    h("label", { for: id }, labelName(label)),
     h("input", {
       id,
       name: `objects.filters.${label}.min_score`,
