@@ -51,7 +51,7 @@ def test_a_new_password_is_confirmed_in_german(
 
     assert (code, out) == (
         0,
-        "neues Passwort für Mitglied lena gesetzt: 0 Sitzung(en) abgemeldet, 0 API-Token widerrufen\n",
+        "neues Passwort für Mitglied lena gesetzt: 0 Sitzungen abgemeldet, 0 API-Token widerrufen\n",
     )
 
 

@@ -13,7 +13,7 @@ from homewarden.errors import UserError
 from homewarden.faces.finder import FaceFinder
 from homewarden.faces.gallery import Gallery, check_member_name, enrolment_face, gallery_from_folder, read_photo
 from homewarden.faces.library import FaceLibrary, open_household
-from homewarden.i18n import _
+from homewarden.i18n import _, counted
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -67,8 +67,8 @@ def faces_enroll(args: argparse.Namespace) -> int:
     with _library(config, args) as library:
         total = library.enroll(name, faces)
     print(
-        _("enrolled {member}: {count} photo(s) added, {total} in all").format(
-            member=name, count=len(faces), total=total
+        _("enrolled {member}: {photos} added, {total} in all").format(
+            member=name, photos=counted("{count} photo", "{count} photos", len(faces)), total=total
         )
     )
     return 0
@@ -87,8 +87,10 @@ def faces_list(args: argparse.Namespace) -> int:
             )
         else:
             print(
-                _("{name}: {count} photo(s) ({photos})").format(
-                    name=member.name, count=len(member.photos), photos=", ".join(member.photos)
+                _("{name}: {count} ({photos})").format(
+                    name=member.name,
+                    count=counted("{count} photo", "{count} photos", len(member.photos)),
+                    photos=", ".join(member.photos),
                 )
             )
     if not members and not args.json:
@@ -102,7 +104,11 @@ def faces_remove(args: argparse.Namespace) -> int:
         removed = library.remove(args.name)
     if removed is None:
         raise UserError(_("no member named {name!r}; nothing was removed").format(name=args.name))
-    print(_("removed {name} and {count} face embedding(s)").format(name=args.name.strip(), count=removed))
+    print(
+        _("removed {name} and {embeddings}").format(
+            name=args.name.strip(), embeddings=counted("{count} face embedding", "{count} face embeddings", removed)
+        )
+    )
     return 0
 
 

@@ -19,7 +19,7 @@ from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
 from homewarden.faces.library import open_household
 from homewarden.hub.recovery import recover_home
-from homewarden.i18n import _
+from homewarden.i18n import _, counted
 from homewarden.offsite.identity import OffsiteFolder
 from homewarden.offsite.outbox import Outbox
 from homewarden.offsite.pairing import send_deletions_to_cloud
@@ -192,7 +192,11 @@ def keys_unlock(args: argparse.Namespace) -> int:
     with _store(config) as store:
         record_access(config, store, "key_unlocked", "home key", detail="keys unlock")
     pending = len(keyring.key_ids) - 1
-    note = _(" ({count} older key(s) wait for `homewarden keys rotate` to finish)").format(count=pending)
+    note = counted(
+        " ({count} older key waits for `homewarden keys rotate` to finish)",
+        " ({count} older keys wait for `homewarden keys rotate` to finish)",
+        pending,
+    )
     print(_("passphrase OK: home key {key} unlocked").format(key=keyring.current_id) + (note if pending else ""))
     gallery_key = _gallery_key(args)
     if not gallery_key.exists() and gallery_key.restore(keyring) is not None:
@@ -241,10 +245,10 @@ def _check_owner_password(owners: Sequence[UserRecord], new: str) -> None:
 
 
 def _report_new_password(username: str, ended: int, revoked: int, revoke_tokens: bool) -> None:
-    tokens = _(", {count} API token(s) revoked").format(count=revoked) if revoke_tokens else ""
+    tokens = counted(", {count} API token revoked", ", {count} API tokens revoked", revoked) if revoke_tokens else ""
     print(
-        _("owner {name} signs in with the new passphrase; {count} session(s) signed out").format(
-            name=username, count=ended
+        _("owner {name} signs in with the new passphrase; {sessions} signed out").format(
+            name=username, sessions=counted("{count} session", "{count} sessions", ended)
         )
         + tokens
     )
@@ -325,7 +329,11 @@ def events_delete(args: argparse.Namespace) -> int:
         for record in records:
             report = delete_event(store, storage.media, record)
             record_access(config, store, "event_deleted", f"event:{record.id}", record.camera)
-            print(_("deleted event {event}: {count} object(s) shredded").format(event=record.id, count=report.objects))
+            print(
+                _("deleted event {event}: {objects} shredded").format(
+                    event=record.id, objects=counted("{count} object", "{count} objects", report.objects)
+                )
+            )
             _mention_plain_files(report)
     return 0
 
@@ -404,8 +412,8 @@ def storage_prune(args: argparse.Namespace) -> int:
         zone = home_zone(config, store)
     _print_deletions(plan.due_now, zone, show_due=False)
     print(
-        _("deleted {count} item(s); {size} of footage left").format(
-            count=len(plan.due_now), size=_megabytes(plan.bytes_after_sweep)
+        _("deleted {items}; {size} of footage left").format(
+            items=counted("{count} item", "{count} items", len(plan.due_now)), size=_megabytes(plan.bytes_after_sweep)
         )
     )
     return 0
@@ -429,7 +437,9 @@ def storage_delete(args: argparse.Namespace) -> int:
                     keep_key=args.keep_key,
                 )
             print(
-                _("deleted {count} household member(s) and destroyed the face gallery key").format(count=report.members)
+                _("deleted {members} and destroyed the face gallery key").format(
+                    members=counted("{count} household member", "{count} household members", report.members)
+                )
             )
             if not args.keep_key:
                 _delete_key_file_copy(config)
@@ -438,8 +448,9 @@ def storage_delete(args: argparse.Namespace) -> int:
         what = "everything" if args.everything else f"camera:{args.camera}"
         record_access(config, store, "storage_deleted", what, None if args.everything else args.camera)
     print(
-        _("deleted {count} event(s); {shredded} object(s) shredded").format(
-            count=report.events, shredded=report.objects
+        _("deleted {events}; {objects} shredded").format(
+            events=counted("{count} event", "{count} events", report.events),
+            objects=counted("{count} object", "{count} objects", report.objects),
         )
     )
     if args.everything and not args.keep_key:

@@ -15,7 +15,7 @@ from homewarden.cli.hub_config import add_config_option, load_hub_config
 from homewarden.cli.owner import record_access
 from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
-from homewarden.i18n import N_, _
+from homewarden.i18n import N_, _, counted
 from homewarden.store.account_secrets import AccountSecretKeyFile
 from homewarden.store.database import EventStore
 from homewarden.store.errors import StoreError
@@ -176,11 +176,11 @@ def reset_user_password(args: argparse.Namespace) -> int:
             raise UserError(str(exc)) from None
         record_access(config, store, "password_reset", f"user:{user.username}", detail="command line")
     print(
-        _("new password set for {role} {name}: {sessions} session(s) signed out, {tokens} API token(s) revoked").format(
+        _("new password set for {role} {name}: {sessions} signed out, {tokens} revoked").format(
             role=_(ROLES[user.role]),
             name=user.username,
-            sessions=changed.sessions_ended,
-            tokens=changed.tokens_revoked,
+            sessions=counted("{count} session", "{count} sessions", changed.sessions_ended),
+            tokens=counted("{count} API token", "{count} API tokens", changed.tokens_revoked),
         )
     )
     return 0

@@ -199,3 +199,8 @@ def _stored_pattern(template: str) -> re.Pattern[str]:
             parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
             seen.add(name)
     return re.compile("".join(parts), re.DOTALL)
+
+
+def counted(singular: str, plural: str, count: int) -> str:
+    """Return ``count`` with its noun in the current language: "1 photo", "2 photos", "2 Fotos"."""
+    return ngettext(singular, plural, count).format(count=count)
