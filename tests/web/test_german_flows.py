@@ -87,7 +87,7 @@ def test_a_german_owner_invites_a_member_without_cameras_who_then_reads_a_german
     url = link.inner_text().strip()
     row = page.locator(f'[data-testid="member-row"][data-username="{name}"]')
     expect(row.get_by_test_id("member-no-cameras")).to_have_text(
-        f"{name} sieht noch keine Kamera: Kreuzen Sie die Kameras an, die {name} sehen darf, und speichern Sie."
+        f"{name} sieht noch keine Kamera: Kreuzen Sie die Kameras an, die diese Person sehen darf, und speichern Sie."
     )
     check_german(page, SIZES[size])
 
