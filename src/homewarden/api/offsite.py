@@ -84,7 +84,9 @@ def offsite_public(report: OffsiteReport) -> OffsitePublic:
         last_error=None if report.last_error is None else translate_stored(report.last_error, STORED_ERRORS),
         last_error_at=_moment(report.last_error_at),
         stuck=report.stuck,
-        review_problem=report.review_problem,
+        review_problem=None
+        if report.review_problem is None
+        else translate_stored(report.review_problem, STORED_ERRORS),
         usage=None
         if usage is None
         else CloudUsagePublic(
