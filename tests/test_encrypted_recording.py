@@ -212,7 +212,7 @@ def test_deleting_an_event_shreds_it_and_deleting_everything_leaves_nothing(
     code, out, err = run_cli(["events", "delete", first["id"], "--config", str(config)], capsys)
 
     assert code == 0, err
-    assert out.startswith(f"deleted event {first['id']}: 2 object(s) shredded")
+    assert out.startswith(f"deleted event {first['id']}: 2 objects shredded")
     assert not Path(first["clips"][0]).exists()
     assert not Path(first["snapshot"]).exists()
     # Even the ciphertext put back from a backup cannot be opened: its sealed data key is gone.

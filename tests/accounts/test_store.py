@@ -21,6 +21,7 @@ from homewarden.accounts.store import (
     WrongCredentialsError,
 )
 from homewarden.accounts.throttle import FAILURES_PER_USER, WINDOW_SECONDS, SignInThrottle
+from homewarden.i18n import use_language
 from homewarden.store import EventStore
 from homewarden.store.account_secrets import ACCOUNT_SECRETS_KEY_NAME, AccountSecretKeyFile
 
@@ -220,3 +221,15 @@ def test_an_account_without_a_password_signs_in_with_none(accounts: AccountStore
 
     assert [accounts.authenticate("max", guess) for guess in ("!", "", PASSWORD)] == [None, None, None]
     assert accounts.user_named("max").password_set is False  # type: ignore[union-attr]
+
+
+def test_an_unknown_language_is_refused_in_the_callers_language(accounts: AccountStore) -> None:
+    user = accounts.create_user("olivia", PASSWORD, "owner", 1)
+    with pytest.raises(AccountError, match=r"^unknown language 'fr': choose one of en, de$"):
+        accounts.set_language(user.id, "fr")
+    with (
+        use_language("de"),
+        pytest.raises(AccountError, match=r"^unbekannte Sprache 'fr': wählen Sie eine von en, de$"),
+    ):
+        accounts.set_language(user.id, "fr")
+    assert accounts.language_of(user.id) is None

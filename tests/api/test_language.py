@@ -76,4 +76,4 @@ def test_a_success_message_follows_the_language_too(hub: Hub) -> None:
     owner = set_up_owner(hub)
     answer = owner.post("/api/auth/logout-everywhere", headers=csrf_of(owner) | GERMAN)
     assert answer.status_code == 200, answer.text
-    assert answer.json()["detail"] == "1 Sitzung(en) beendet"
+    assert answer.json()["detail"] == "1 Sitzung beendet"

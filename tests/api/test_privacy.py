@@ -30,6 +30,7 @@ from homewarden.events.record import EventRecord
 from homewarden.offsite.identity import OffsiteFolder, Pairing
 from homewarden.offsite.outbox import donation_cloud_id
 from homewarden.privacy.audit import Actor
+from homewarden.privacy.donations import NOT_PAIRED
 from homewarden.privacy.preparation import make_preparer
 from homewarden.privacy.screening import ScreeningPolicy
 from homewarden.review.program_key import PinnedKeys, ProgramKey, program_key_id
@@ -234,6 +235,30 @@ def test_expiry_ends_the_donation_without_asking_the_cloud_to_withdraw_it(progra
     sync = program.hub.services.offsite
     assert sync is not None
     assert [item.kind for item in sync.outbox.items()] == ["donation"]
+    # Stored once in English; each reader gets the notice in their own language.
+    assert program.owner.get("/api/privacy/notices").json()[0]["text"] == (
+        "A donated clip reached the end of its retention and was deleted."
+    )
+    german = program.owner.get("/api/privacy/notices", headers={"Accept-Language": "de-DE"}).json()[0]
+    assert german["text"] == "Ein gespendeter Clip hat das Ende seiner Aufbewahrungszeit erreicht und wurde gelöscht."
+
+
+def test_a_notice_with_a_reason_reads_in_german_reason_and_all(program: Program) -> None:
+    donation_id = donate(program)
+    donations = program.hub.services.donations
+    assert donations is not None
+    donations.undeliverable(donation_id, NOT_PAIRED)
+    english = program.owner.get("/api/privacy/notices").json()[0]["text"]
+    assert english == f"A donated clip could not reach Homewarden Cloud: {NOT_PAIRED}."
+    german = program.owner.get("/api/privacy/notices", headers={"Accept-Language": "de"}).json()[0]["text"]
+    assert german == (
+        "Ein gespendeter Clip konnte Homewarden Cloud nicht erreichen: "
+        "das Prüfprogramm läuft in Homewarden Cloud: koppeln Sie zuerst diesen Hub."
+    )
+    # A reason the catalog does not know (the cloud's own words) stays as it was written, inside German.
+    donations.undeliverable(donate(program), "HTTP 413 from a proxy")
+    german = program.owner.get("/api/privacy/notices", headers={"Accept-Language": "de"}).json()[0]["text"]
+    assert german == "Ein gespendeter Clip konnte Homewarden Cloud nicht erreichen: HTTP 413 from a proxy."
 
 
 def test_nothing_is_donated_without_a_rule_and_a_rule_donates_what_it_names(program: Program) -> None:

@@ -51,7 +51,7 @@ def test_a_new_password_is_confirmed_in_german(
 
     assert (code, out) == (
         0,
-        "neues Passwort für Mitglied lena gesetzt: 0 Sitzung(en) abgemeldet, 0 API-Token widerrufen\n",
+        "neues Passwort für Mitglied lena gesetzt: 0 Sitzungen abgemeldet, 0 API-Token widerrufen\n",
     )
 
 
@@ -87,3 +87,33 @@ def test_without_a_language_the_command_line_stays_english(
     code, _out, err = run(capsys, "users", "remove", "olga", "--config", str(household))
     assert code == 2
     assert err == "homewarden: error: olga is the home's only owner; nothing was removed\n"
+
+
+def test_help_texts_are_german_and_argparse_own_words_stay_english(
+    capsys: pytest.CaptureFixture[str], german: None
+) -> None:
+    from homewarden.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["analyze", "--help"])
+    assert stopped.value.code == 0
+    out = capsys.readouterr().out
+    words = " ".join(out.split())  # argparse wraps the help at the terminal's width
+    assert "eine Videodatei, eine rtsp://- oder http(s)://-Adresse oder /dev/videoN" in words
+    assert "ein JSON-Objekt je Ereignis ausgeben, sonst nichts" in words
+    # "usage:" and "options:" come from Python's argparse, which has no German catalog (docs/hub.md, Language).
+    assert out.startswith("usage: homewarden analyze")
+
+
+def test_a_missing_video_is_a_german_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], german: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "analyze", str(tmp_path / "garden.mp4"))
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == f"homewarden: Fehler: {tmp_path / 'garden.mp4'}: Datei nicht gefunden"
+
+
+def test_cloud_status_in_german(hub_config: Path, capsys: pytest.CaptureFixture[str], german: None) -> None:
+    code, out, _err = run(capsys, "cloud", "status", "--config", str(hub_config))
+    assert (code, out) == (0, "mit keiner Cloud gekoppelt (`homewarden cloud pair URL CODE`)\n")

@@ -103,7 +103,7 @@ def test_reset_password_signs_the_member_out(
 
     code, out, _ = run(capsys, "users", "reset-password", "max", "--passphrase-stdin", "--config", str(household))
 
-    assert (code, out) == (0, "new password set for member max: 1 session(s) signed out, 0 API token(s) revoked\n")
+    assert (code, out) == (0, "new password set for member max: 1 session signed out, 0 API tokens revoked\n")
     store, accounts = accounts_of(household)
     with store:
         assert accounts.session_user(token) is None

@@ -26,12 +26,12 @@ def test_enrol_list_identify_remove(tmp_path: Path, faces_folder: Path, capsys: 
     for member in ("obama", "biden"):
         photos = [str(photo) for photo in sorted((enroll / member).glob("*.jpg"))]
         code, out, _ = run(capsys, "faces", "enroll", member, *photos, "--config", config)
-        assert (code, out) == (0, f"enrolled {member}: 2 photo(s) added, 2 in all\n")
+        assert (code, out) == (0, f"enrolled {member}: 2 photos added, 2 in all\n")
 
     code, out, _ = run(capsys, "faces", "list", "--config", config)
     assert out.splitlines() == [
-        "biden: 2 photo(s) (biden.jpg, biden2.jpg)",
-        "obama: 2 photo(s) (obama.jpg, obama2.jpg)",
+        "biden: 2 photos (biden.jpg, biden2.jpg)",
+        "obama: 2 photos (obama.jpg, obama2.jpg)",
     ]
 
     code, out, _ = run(
@@ -47,7 +47,7 @@ def test_enrol_list_identify_remove(tmp_path: Path, faces_folder: Path, capsys: 
     assert faces[0]["distance"] < 0.55 < faces[2]["distance"]
 
     code, out, _ = run(capsys, "faces", "remove", "obama", "--config", config)
-    assert (code, out) == (0, "removed obama and 2 face embedding(s)\n")
+    assert (code, out) == (0, "removed obama and 2 face embeddings\n")
     code, out, _ = run(capsys, "faces", "list", "--json", "--config", config)
     assert [json.loads(line)["name"] for line in out.splitlines()] == ["biden"]
     code, out, _ = run(
@@ -124,7 +124,7 @@ def test_a_lost_gallery_key_stops_with_one_line_and_the_passphrase_restores_it(
 
     assert (code, out) == (2, "")
     assert err == (
-        f"homewarden: error: the face gallery key {key_path} is missing, but 2 face embedding(s) are encrypted with "
+        f"homewarden: error: the face gallery key {key_path} is missing, but 2 face embeddings are encrypted with "
         f"it: restore it with `homewarden keys unlock --config {config}` (needs the passphrase), or remove the "
         "members and enrol them again\n"
     )
@@ -175,7 +175,7 @@ def test_deleting_everything_deletes_every_member_and_the_gallery_key(
     )
 
     assert code == 0, err
-    assert "deleted 2 household member(s) and destroyed the face gallery key" in out
+    assert "deleted 2 household members and destroyed the face gallery key" in out
     data = tmp_path / "data"
     assert not (data / "gallery-key.bin").exists()
     assert not (data / "gallery-key.sealed").exists()

@@ -14,6 +14,7 @@ from homewarden.i18n import (
     language_from_environment,
     negotiate,
     ngettext,
+    translate_stored,
     translations,
     use_language,
 )
@@ -108,3 +109,21 @@ def test_every_marked_string_has_a_german_translation(domain: str) -> None:
         f"{len(missing)} {domain} strings have no German translation; run "
         f"`python -m homewarden.i18n.catalogs update`, translate, and check: {missing[:20]}"
     )
+
+
+def test_a_stored_english_sentence_is_read_in_the_current_language_with_its_values() -> None:
+    templates = ("A clip was not donated: {reason}. Nobody saw it.", "{what}: cannot reach the cloud: {problem}")
+    stored = "A clip was not donated: the review program runs in Homewarden Cloud: pair this hub first. Nobody saw it."
+    with use_language("de"):
+        assert translate_stored(stored, templates) == (
+            "Ein Clip wurde nicht gespendet: das Prüfprogramm läuft in Homewarden Cloud: koppeln Sie zuerst "
+            "diesen Hub. Niemand hat ihn gesehen."
+        )
+        # A value the catalog does not know (an HTTP library's words) is kept as it was.
+        assert translate_stored("upload refused: cannot reach the cloud: timed out", templates) == (
+            "Hochladen abgewiesen: die Cloud ist nicht erreichbar: timed out"
+        )
+        # Text of no template: its own catalog entry, else itself.
+        assert translate_stored("never", templates) == "nie"
+        assert translate_stored("something else", templates) == "something else"
+    assert translate_stored(stored, templates) == stored

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from conftest import TEST_PASSPHRASE
 from homewarden.cli import main
 from homewarden.config.model import OffsiteConfig
-from homewarden.offsite.client import CloudClient, CloudRefusedError, NotPairedError
+from homewarden.i18n import translate_stored, use_language
+from homewarden.offsite.client import STORED_ERRORS, CloudClient, CloudRefusedError, NotPairedError
 from homewarden.offsite.identity import OffsiteFolder
 from homewarden.offsite.outbox import Outbox
 from homewarden.offsite.sealing import KEY_FILE_OBJECT_ID, event_record_id, vault_object_body, vault_object_id
@@ -192,6 +193,11 @@ def test_every_object_arrives_once_across_a_cloud_outage(hub: HubUnderTest, clou
     report = hub.sync.report()
     assert report.waiting >= 3
     assert "cannot reach the cloud" in (report.last_error or "")
+    # Stored in English by the background sync; the storage page (GET /api/offsite) shows it in the reader's language.
+    with use_language("de"):
+        shown = translate_stored(report.last_error or "", STORED_ERRORS)
+    assert ": die Cloud ist nicht erreichbar: " in shown, shown
+    assert "refused" not in shown.split(":")[0], shown
     cloud.restart()
     hub.sync.wake()
     wait_for(lambda: all_sent(hub), timeout=90, what="the outbox drained after the outage")
@@ -285,7 +291,7 @@ def test_restore_onto_a_fresh_hub_gives_the_same_events_and_byte_identical_clips
         assert main(["cloud", "restore", cloud.url, code, "--config", str(config)]) == 0
     finally:
         del os.environ["HOMEWARDEN_PASSPHRASE"]
-    assert "restored 3 event(s) and 6 object(s)" in capsys.readouterr().out
+    assert "restored 3 events and 6 objects" in capsys.readouterr().out
 
     restored = open_hub(fresh / "data")
     try:

@@ -133,7 +133,7 @@ def test_broken_1_a_recovery_on_the_command_line_signs_the_owner_out_everywhere(
         check=False,
     )
     assert recovered.returncode == 0, recovered.stderr
-    assert "2 session(s) signed out, 1 API token(s) revoked" in recovered.stdout
+    assert "2 sessions signed out, 1 API token revoked" in recovered.stdout
     assert owner.get("/api/me").status_code == 401
     assert phone.get("/api/me").status_code == 401
     with hub.anonymous() as integration:

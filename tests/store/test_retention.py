@@ -12,6 +12,7 @@ from nacl.public import PrivateKey
 
 from homewarden.config.model import RetentionConfig
 from homewarden.events.record import ClipRecord, EventRecord
+from homewarden.i18n import use_language
 from homewarden.store import EventStore
 from homewarden.store.blobs import LocalFolderBlobStore
 from homewarden.store.crypto import Keyring
@@ -86,6 +87,22 @@ def store_event(
     saved = EventRecord(**{**saved.__dict__, "snapshot": str(snapshot), "clips": (ClipRecord(str(clip), 0, 10),)})
     store.save_event(saved)
     return saved
+
+
+def test_the_reasons_read_in_german_for_a_german_reader() -> None:
+    items = [footage("alarm-40d", 40, alarm=True), footage("other-6d", 6.5), footage("one-day", 0.5)]
+    policy = RetentionConfig(alarm_days=30, other_days=7)
+
+    with use_language("de"):
+        plan = plan_retention(items, [], policy, NOW, used_bytes=5000)
+        one_day = plan_retention([items[2]], [], RetentionConfig(alarm_days=30, other_days=1), NOW, used_bytes=10)
+
+    assert [d.reason for d in plan.due_now] == ["älter als 30 Tage"]
+    assert [d.reason for d in plan.scheduled] == ["7 Tage nach der Aufnahme", "7 Tage nach der Aufnahme"]
+    assert [d.reason for d in one_day.scheduled] == ["1 Tag nach der Aufnahme"]
+    # English stays the default, and one day is one day.
+    english = plan_retention([items[2]], [], RetentionConfig(alarm_days=30, other_days=1), NOW, used_bytes=10)
+    assert [d.reason for d in english.scheduled] == ["1 day after recording"]
 
 
 def test_each_kind_is_kept_for_its_own_number_of_days() -> None:

@@ -268,7 +268,11 @@ class AccountStore:
         """Store the language a user chose (None: follow the browser)."""
         if language is not None and language not in LANGUAGES:
             # The API's schema refuses other values first; this guards the other callers.
-            raise AccountError(f"unknown language {language!r}: choose one of {', '.join(LANGUAGES)}")
+            raise AccountError(
+                _("unknown language {code}: choose one of {languages}").format(
+                    code=repr(language), languages=", ".join(LANGUAGES)
+                )
+            )
         with self._session("save the language") as session:
             user = self._get_user(session, user_id)
             user.language = language

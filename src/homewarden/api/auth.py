@@ -45,7 +45,7 @@ from homewarden.api.schemas import (
 )
 from homewarden.config.model import known_timezone
 from homewarden.hub.services import HubServices
-from homewarden.i18n import _
+from homewarden.i18n import _, counted
 from homewarden.privacy.audit import Actor
 from homewarden.store.keys import HomeKeyError, WrongPassphraseError
 
@@ -229,7 +229,7 @@ def logout_everywhere(caller: Caller, hub: Services, response: Response) -> Done
     """Sign the caller out of every browser."""
     ended = hub.accounts.end_all_sessions(caller.id)
     response.delete_cookie(SESSION_COOKIE, path="/", secure=hub.secure_cookies, httponly=True, samesite="strict")
-    return Done(detail=_("{count} session(s) ended").format(count=ended))
+    return Done(detail=counted("{count} session ended", "{count} sessions ended", ended))
 
 
 @router.get("/me")
@@ -300,9 +300,11 @@ def change_password(
     said = [_("password changed")]
     if owns_key:
         said.append(_("; it is also the new home passphrase"))
-    said.append(_("; {count} other session(s) signed out").format(count=changed.sessions_ended))
+    said.append(
+        counted("; {count} other session signed out", "; {count} other sessions signed out", changed.sessions_ended)
+    )
     if body.revoke_tokens:
-        said.append(_(", {count} API token(s) revoked").format(count=changed.tokens_revoked))
+        said.append(counted(", {count} API token revoked", ", {count} API tokens revoked", changed.tokens_revoked))
     return PasswordChanged(
         detail="".join(said),
         csrf_token=csrf,

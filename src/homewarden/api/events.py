@@ -25,7 +25,7 @@ from homewarden.events.alarm import STRANGER
 from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.faces.gallery import UNKNOWN
 from homewarden.hub.services import HubServices
-from homewarden.i18n import _
+from homewarden.i18n import _, counted
 from homewarden.notify.payloads import event_public
 from homewarden.store.crypto import SealedObjectError
 from homewarden.store.deletion import delete_event
@@ -128,7 +128,11 @@ def remove_event(record: AccessibleEvent, hub: Services, caller: Caller) -> Done
     if hub.household_corrections is not None:
         hub.household_corrections.forget(record.id)
     audit_view(hub, caller, "event_deleted", record, None)
-    return Done(detail=_("event deleted; {count} object(s) shredded").format(count=report.objects))
+    return Done(
+        detail=counted(
+            "event deleted; {count} object shredded", "event deleted; {count} objects shredded", report.objects
+        )
+    )
 
 
 @router.get("/{event_id}/snapshot.jpg", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
@@ -210,8 +214,8 @@ def mark_reviewed(body: ReviewedChange, hub: Services, caller: Caller) -> Done:
     records = accessible_events(body.event_ids, caller, hub)
     EventReviews(hub.events.engine).mark(caller.id, [record.id for record in records], body.reviewed)
     if body.reviewed:
-        return Done(detail=_("{count} event(s) marked reviewed").format(count=len(records)))
-    return Done(detail=_("{count} event(s) marked not reviewed").format(count=len(records)))
+        return Done(detail=counted("{count} event marked reviewed", "{count} events marked reviewed", len(records)))
+    return Done(detail=counted("{count} event marked not reviewed", "{count} events marked not reviewed", len(records)))
 
 
 @router.post("/delete")
@@ -226,8 +230,9 @@ def remove_events(body: EventIds, hub: Services, caller: Caller) -> Done:
             hub.household_corrections.forget(record.id)
         audit_view(hub, caller, "event_deleted", record, None)
     return Done(
-        detail=_("{count} event(s) deleted; {shredded} object(s) shredded").format(
-            count=len(records), shredded=shredded
+        detail=_("{events} deleted; {objects} shredded").format(
+            events=counted("{count} event", "{count} events", len(records)),
+            objects=counted("{count} object", "{count} objects", shredded),
         )
     )
 

@@ -41,7 +41,7 @@ from homewarden.faces.finder import FaceFinder
 from homewarden.faces.gallery import PhotoTooLargeError, check_member_name, check_photo_header, enrolment_face
 from homewarden.faces.library import open_household
 from homewarden.hub.services import HubServices
-from homewarden.i18n import _
+from homewarden.i18n import _, counted
 from homewarden.store.keys import HomeKeyError
 from homewarden.store.retention import cap_bytes
 
@@ -115,8 +115,8 @@ def enroll_face(
     if hub.household is not None:
         hub.household.reload()
     return Done(
-        detail=_("enrolled {member}: {count} photo(s) added, {total} in all").format(
-            member=member, count=len(faces), total=total
+        detail=_("enrolled {member}: {photos} added, {total} in all").format(
+            member=member, photos=counted("{count} photo", "{count} photos", len(faces)), total=total
         )
     )
 
@@ -134,7 +134,11 @@ def remove_face(name: str, hub: Services, _home: HubHome) -> Done:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _("no member named {name!r}").format(name=name))
     if hub.household is not None:
         hub.household.reload()
-    return Done(detail=_("removed {name} and {count} face embedding(s)").format(name=name, count=removed))
+    return Done(
+        detail=_("removed {name} and {embeddings}").format(
+            name=name, embeddings=counted("{count} face embedding", "{count} face embeddings", removed)
+        )
+    )
 
 
 # arming

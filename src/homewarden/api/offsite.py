@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from homewarden.api.deps import OWNER, HubHome, Services, allow
 from homewarden.api.schemas import Done, Incoming
 from homewarden.hub.services import HubServices
-from homewarden.i18n import _
-from homewarden.offsite.client import CloudError
+from homewarden.i18n import _, translate_stored
+from homewarden.offsite.client import STORED_ERRORS, CloudError
 from homewarden.offsite.identity import PairingError
 from homewarden.offsite.sync import OffsiteReport, OffsiteSync
 
@@ -81,10 +81,12 @@ def offsite_public(report: OffsiteReport) -> OffsitePublic:
         sent=report.sent,
         lag_seconds=report.lag_seconds,
         last_success_at=_moment(report.last_success_at),
-        last_error=report.last_error,
+        last_error=None if report.last_error is None else translate_stored(report.last_error, STORED_ERRORS),
         last_error_at=_moment(report.last_error_at),
         stuck=report.stuck,
-        review_problem=report.review_problem,
+        review_problem=None
+        if report.review_problem is None
+        else translate_stored(report.review_problem, STORED_ERRORS),
         usage=None
         if usage is None
         else CloudUsagePublic(

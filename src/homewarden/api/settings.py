@@ -116,11 +116,13 @@ def _point(point: tuple[float, float]) -> list[float | int]:
 def _saved(hub: HubServices, applied: list[AppliedChange]) -> SettingsSaved:
     later = [change.key for change in applied if change.applies == "after a restart"]
     if not later:
-        message = "Saved. The changes apply now."
+        message = _("Saved. The changes apply now.")
     elif len(later) == len(applied):
-        message = "Saved. The changes apply after a restart of the hub."
+        message = _("Saved. The changes apply after a restart of the hub.")
     else:
-        message = "Saved. Some changes apply now; these apply after a restart of the hub: " + ", ".join(later) + "."
+        message = _("Saved. Some changes apply now; these apply after a restart of the hub: {keys}.").format(
+            keys=", ".join(later)
+        )
     return SettingsSaved(
         message=message,
         changes=[AppliedChangePublic(key=change.key, applies=change.applies) for change in applied],

@@ -31,62 +31,68 @@ def build_parser() -> argparse.ArgumentParser:
     """Describe the commands and their options."""
     parser = argparse.ArgumentParser(prog="homewarden", description=__doc__)
     parser.add_argument("--version", action="version", version=f"homewarden {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
+    parser.add_argument("-v", "--verbose", action="store_true", help=_("log what each stage does"))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    analyze = commands.add_parser("analyze", help="find events in one video file or stream")
-    analyze.add_argument("source", help="a video file, rtsp:// or http(s):// URL, or /dev/videoN")
-    add_config_option(analyze, "its settings and database; built-in defaults if there is none", optional=True)
-    analyze.add_argument("--json", action="store_true", help="print one JSON object per event, nothing else")
+    analyze = commands.add_parser("analyze", help=_("find events in one video file or stream"))
+    analyze.add_argument("source", help=_("a video file, rtsp:// or http(s):// URL, or /dev/videoN"))
+    add_config_option(analyze, _("its settings and database; built-in defaults if there is none"), optional=True)
+    analyze.add_argument("--json", action="store_true", help=_("print one JSON object per event, nothing else"))
     analyze.add_argument(
-        "--out", type=Path, help="write clips and snapshots here as plain files (else the hub keeps them encrypted)"
+        "--out", type=Path, help=_("write clips and snapshots here as plain files (else the hub keeps them encrypted)")
     )
-    analyze.add_argument("--realtime", action="store_true", help="pace a file like a live camera")
-    analyze.add_argument("--quiet", action="store_true", help="no progress bar")
+    analyze.add_argument("--realtime", action="store_true", help=_("pace a file like a live camera"))
+    analyze.add_argument("--quiet", action="store_true", help=_("no progress bar"))
     analyze.add_argument(
-        "--mode", choices=["away", "home", "night", "disarmed"], default="away", help="arming mode (default: away)"
+        "--mode", choices=["away", "home", "night", "disarmed"], default="away", help=_("arming mode (default: away)")
     )
-    analyze.add_argument("--faces", type=Path, metavar="DIR", help="household for this run: one photo folder each")
+    analyze.add_argument("--faces", type=Path, metavar="DIR", help=_("household for this run: one photo folder each"))
 
-    run = commands.add_parser("run", help="run the configured cameras until stopped")
-    add_config_option(run, "cameras, storage")
+    run = commands.add_parser("run", help=_("run the configured cameras until stopped"))
+    add_config_option(run, _("cameras, storage"))
 
-    serve = commands.add_parser("serve", help="run the cameras, the web app and the REST API on one port")
-    add_config_option(serve, "cameras, storage, server")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    serve = commands.add_parser("serve", help=_("run the cameras, the web app and the REST API on one port"))
+    add_config_option(serve, _("cameras, storage, server"))
+    serve.add_argument("--host", default="127.0.0.1", help=_("address to listen on (default: 127.0.0.1)"))
+    serve.add_argument("--port", type=int, default=8765, help=_("port (default: 8765)"))
     add_tls_options(serve)
 
     status = commands.add_parser(
-        "status", help="show the running hub's cameras: online, reconnecting or failed, and why"
+        "status", help=_("show the running hub's cameras: online, reconnecting or failed, and why")
     )
-    add_config_option(status, "its storage folder holds the running hub's status")
-    status.add_argument("--json", action="store_true", help="print one JSON object")
+    add_config_option(status, _("its storage folder holds the running hub's status"))
+    status.add_argument("--json", action="store_true", help=_("print one JSON object"))
 
-    config = commands.add_parser("config", help="configuration tools")
+    config = commands.add_parser("config", help=_("configuration tools"))
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
-    check = config_commands.add_parser("check", help="validate a config file")
-    check.add_argument("file", type=Path, nargs="?", help="the file (else $HOMEWARDEN_CONFIG, else ./homewarden.yaml)")
+    check = config_commands.add_parser("check", help=_("validate a config file"))
+    check.add_argument(
+        "file", type=Path, nargs="?", help=_("the file (else $HOMEWARDEN_CONFIG, else ./homewarden.yaml)")
+    )
 
-    demo = commands.add_parser("demo", help="serve a demo camera (a scene composed from sample photos) in the web app")
-    demo.add_argument("--out", type=Path, default=Path("demo-output"), help="folder for the scene and the hub's data")
-    demo.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    demo.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    demo = commands.add_parser(
+        "demo", help=_("serve a demo camera (a scene composed from sample photos) in the web app")
+    )
+    demo.add_argument(
+        "--out", type=Path, default=Path("demo-output"), help=_("folder for the scene and the hub's data")
+    )
+    demo.add_argument("--host", default="127.0.0.1", help=_("address to listen on (default: 127.0.0.1)"))
+    demo.add_argument("--port", type=int, default=8765, help=_("port (default: 8765)"))
     add_tls_options(demo)
-    demo.add_argument("--analyse-only", action="store_true", help="analyse the scene once and print its events")
+    demo.add_argument("--analyse-only", action="store_true", help=_("analyse the scene once and print its events"))
     demo.add_argument(
         "--cloud",
         action="store_true",
-        help="also run a local Homewarden Cloud (data under --out) and pair the demo hub with it",
+        help=_("also run a local Homewarden Cloud (data under --out) and pair the demo hub with it"),
     )
-    demo.add_argument("--cloud-port", type=int, default=8766, help="port of the local cloud (default: 8766)")
+    demo.add_argument("--cloud-port", type=int, default=8766, help=_("port of the local cloud (default: 8766)"))
 
     register_owner_commands(commands)  # keys, events, storage
     register_face_commands(commands)  # faces
     register_user_commands(commands)  # users
     register_audit_commands(commands)  # audit
     # cloud: the service's commands (serve, worker, migrate, invite) and the hub's (pair, unpair, status, restore)
-    cloud = commands.add_parser("cloud", help="Homewarden Cloud: off-site copies the cloud cannot read")
+    cloud = commands.add_parser("cloud", help=_("Homewarden Cloud: off-site copies the cloud cannot read"))
     cloud_group = cloud.add_subparsers(dest="cloud_command", required=True, metavar="ACTION")
     add_service_commands(cloud_group)
     cloud_hub.register(cloud_group)
@@ -95,14 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_tls_options(parser: argparse.ArgumentParser) -> None:
     """Add --certfile and --keyfile (HTTPS)."""
-    parser.add_argument("--certfile", type=Path, help="PEM certificate: serve HTTPS (needed beyond this machine)")
-    parser.add_argument("--keyfile", type=Path, help="PEM private key of --certfile")
+    parser.add_argument("--certfile", type=Path, help=_("PEM certificate: serve HTTPS (needed beyond this machine)"))
+    parser.add_argument("--keyfile", type=Path, help=_("PEM private key of --certfile"))
 
 
 def tls_of(args: argparse.Namespace) -> tuple[Path, Path] | None:
     """Return the certificate and key, both or neither."""
     if (args.certfile is None) != (args.keyfile is None):
-        raise UserError("--certfile and --keyfile go together")
+        raise UserError(_("--certfile and --keyfile go together"))
     return (args.certfile, args.keyfile) if args.certfile else None
 
 

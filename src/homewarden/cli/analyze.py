@@ -21,6 +21,7 @@ from homewarden.errors import UserError
 from homewarden.events.record import EventRecord
 from homewarden.faces.gallery import gallery_from_folder
 from homewarden.hub.hub import check_household, init_detector, init_hub_media, init_store
+from homewarden.i18n import _
 from homewarden.report import report_events
 from homewarden.store import EventStore, StoreError
 from homewarden.store.media import MediaFolder
@@ -43,8 +44,10 @@ def analysis_media(config: HomewardenConfig, store: EventStore, args: argparse.N
     if open_hub_storage(config.storage.folder).key_file.exists():
         return init_hub_media(config, store, args.config, "--out DIR")[0]
     print(
-        f"homewarden: no home key yet, so clips and snapshots are written as plain files to {ANALYSIS_EXPORT_FOLDER}/ "
-        "(choose the folder with --out DIR; after `homewarden keys init` they are kept encrypted by the hub)",
+        _(
+            "homewarden: no home key yet, so clips and snapshots are written as plain files to {folder}/ "
+            "(choose the folder with --out DIR; after `homewarden keys init` they are kept encrypted by the hub)"
+        ).format(folder=ANALYSIS_EXPORT_FOLDER),
         file=sys.stderr,
     )
     return MediaFolder(Path(ANALYSIS_EXPORT_FOLDER).resolve())

@@ -18,18 +18,20 @@ from homewarden.store.errors import StoreError
 
 def register_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``audit`` command group."""
-    audit = commands.add_parser("audit", help="the tamper-evident log of every access to footage").add_subparsers(
+    audit = commands.add_parser("audit", help=_("the tamper-evident log of every access to footage")).add_subparsers(
         dest="audit_command", required=True, metavar="ACTION"
     )
     verify = audit.add_parser(
         "verify",
-        help="report any edited, removed or reordered entry, and any rewrite of the cloud's review log (exit 1 if any)",
+        help=_(
+            "report any edited, removed or reordered entry, and any rewrite of the cloud's review log (exit 1 if any)"
+        ),
     )
-    show = audit.add_parser("show", help="print the newest entries")
+    show = audit.add_parser("show", help=_("print the newest entries"))
     show.add_argument("--limit", type=int, default=50)
-    show.add_argument("--json", action="store_true", help="one JSON object per entry")
+    show.add_argument("--json", action="store_true", help=_("one JSON object per entry"))
     for parser, handler in ((verify, audit_verify), (show, audit_show)):
-        add_config_option(parser, "its database holds the log")
+        add_config_option(parser, _("its database holds the log"))
         parser.set_defaults(handler=handler)
 
 
@@ -79,7 +81,7 @@ def audit_verify(args: argparse.Namespace) -> int:
             print(f"  {problem}")
     for name, report in archived.items():
         if report.problems:
-            print(f"an earlier cloud's review log ({archive / name}) does NOT check out:")
+            print(_("an earlier cloud's review log ({path}) does NOT check out:").format(path=archive / name))
             for problem in report.problems:
                 print(f"  {problem}")
         else:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from homewarden.cli.hub_config import add_config_option, load_hub_config
 from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
+from homewarden.i18n import _, ngettext
 from homewarden.offsite.client import CloudError
 from homewarden.offsite.identity import OffsiteFolder, PairingError
 from homewarden.offsite.pairing import hub_name, pair_hub, unpair_hub
@@ -23,19 +24,21 @@ Handler = Callable[[argparse.Namespace], int]
 
 def register(cloud: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the hub's commands (pair, unpair, status, restore) to the ``cloud`` command group."""
-    pair = _command(cloud, "pair", cloud_pair, "pair this hub with a Homewarden Cloud (one-time code)")
-    pair.add_argument("url", help="the cloud's address, e.g. https://cloud.example.org")
-    pair.add_argument("code", help="the pairing code from the cloud account page (XXXX-XXXX-XXXX)")
-    unpair = _command(cloud, "unpair", cloud_unpair, "stop sending off-site copies and make the cloud forget this hub")
+    pair = _command(cloud, "pair", cloud_pair, _("pair this hub with a Homewarden Cloud (one-time code)"))
+    pair.add_argument("url", help=_("the cloud's address, e.g. https://cloud.example.org"))
+    pair.add_argument("code", help=_("the pairing code from the cloud account page (XXXX-XXXX-XXXX)"))
+    unpair = _command(
+        cloud, "unpair", cloud_unpair, _("stop sending off-site copies and make the cloud forget this hub")
+    )
     unpair.add_argument(
         "--force",
         action="store_true",
-        help="unpair even when withdrawals of donated clips cannot reach the cloud now (they stay unconfirmed)",
+        help=_("unpair even when withdrawals of donated clips cannot reach the cloud now (they stay unconfirmed)"),
     )
-    _command(cloud, "status", cloud_status, "show what waits to go off-site, the last success and the cloud's usage")
-    restore = _command(cloud, "restore", cloud_restore, "bring a home's events and footage back from the cloud")
-    restore.add_argument("url", help="the cloud's address")
-    restore.add_argument("code", help="a pairing code from the cloud account (this hub takes over the home)")
+    _command(cloud, "status", cloud_status, _("show what waits to go off-site, the last success and the cloud's usage"))
+    restore = _command(cloud, "restore", cloud_restore, _("bring a home's events and footage back from the cloud"))
+    restore.add_argument("url", help=_("the cloud's address"))
+    restore.add_argument("code", help=_("a pairing code from the cloud account (this hub takes over the home)"))
     add_secret_options(restore)
 
 
@@ -43,7 +46,7 @@ def _command(
     group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, handler: Handler, help_text: str
 ) -> argparse.ArgumentParser:
     parser = group.add_parser(name, help=help_text)
-    add_config_option(parser, "its storage folder keeps the pairing")
+    add_config_option(parser, _("its storage folder keeps the pairing"))
     parser.set_defaults(handler=_reporting_errors(handler))
     return parser
 
@@ -53,10 +56,12 @@ def add_secret_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--passphrase-stdin",
         action="store_true",
-        help=f"read the secret as a line from standard input instead of the terminal (or set {PASSPHRASE_ENV})",
+        help=_("read the secret as a line from standard input instead of the terminal (or set {variable})").format(
+            variable=PASSPHRASE_ENV
+        ),
     )
     parser.add_argument(
-        "--recovery-key", action="store_true", help="unlock with the recovery key instead of the passphrase"
+        "--recovery-key", action="store_true", help=_("unlock with the recovery key instead of the passphrase")
     )
 
 
@@ -90,8 +95,12 @@ def cloud_pair(args: argparse.Namespace) -> int:
             hub_name(config.offsite),
             chain=CloudChainRecords(store.engine),
         )
-    print(f"paired with {pairing.cloud_url}: hub {pairing.hub_id}, home {pairing.home_id}")
-    print("everything the hub keeps is sent sealed; the cloud cannot open it (docs/offsite.md)")
+    print(
+        _("paired with {url}: hub {hub}, home {home}").format(
+            url=pairing.cloud_url, hub=pairing.hub_id, home=pairing.home_id
+        )
+    )
+    print(_("everything the hub keeps is sent sealed; the cloud cannot open it (docs/offsite.md)"))
     return 0
 
 
@@ -106,9 +115,13 @@ def cloud_unpair(args: argparse.Namespace) -> int:
             OffsiteFolder(config.storage.folder), force=args.force, ledger=StoredWithdrawals.of(store.engine)
         )
     if not_told:
-        print(f"unpaired here; the cloud was not told ({not_told}): revoke the hub on the cloud's account page")
+        print(
+            _("unpaired here; the cloud was not told ({reason}): revoke the hub on the cloud's account page").format(
+                reason=not_told
+            )
+        )
     else:
-        print("unpaired: the cloud no longer accepts this hub, and the hub sends nothing more")
+        print(_("unpaired: the cloud no longer accepts this hub, and the hub sends nothing more"))
     return 0
 
 
@@ -119,7 +132,7 @@ def cloud_status(args: argparse.Namespace) -> int:
     folder = OffsiteFolder(_config(args).storage.folder)
     pairing = folder.pairing()
     if pairing is None:
-        print("not paired with a cloud (`homewarden cloud pair URL CODE`)")
+        print(_("not paired with a cloud (`homewarden cloud pair URL CODE`)"))
         return 0
     outbox = Outbox(folder.outbox_path)
     try:
@@ -128,13 +141,23 @@ def cloud_status(args: argparse.Namespace) -> int:
         last_error = outbox.state("last_error")
     finally:
         outbox.close()
-    print(f"paired with {pairing.cloud_url} (hub {pairing.hub_id}, home {pairing.home_id})")
-    print(f"in the cloud: {counts.sent} object(s); waiting: {counts.waiting}; refused for good: {counts.failed}")
+    print(
+        _("paired with {url} (hub {hub}, home {home})").format(
+            url=pairing.cloud_url, hub=pairing.hub_id, home=pairing.home_id
+        )
+    )
+    print(
+        _("in the cloud: {sent}; waiting: {waiting}; refused for good: {failed}").format(
+            sent=ngettext("{count} object", "{count} objects", counts.sent).format(count=counts.sent),
+            waiting=counts.waiting,
+            failed=counts.failed,
+        )
+    )
     if counts.oldest_waiting_at is not None:
-        print(f"oldest waiting since {_utc(counts.oldest_waiting_at)}")
-    print(f"last success: {_utc(float(last_success)) if last_success else 'never'}")
+        print(_("oldest waiting since {moment}").format(moment=_utc(counts.oldest_waiting_at)))
+    print(_("last success: {moment}").format(moment=_utc(float(last_success)) if last_success else _("never")))
     if last_error:
-        print(f"last error: {last_error}")
+        print(_("last error: {problem}").format(problem=last_error))
     return 0
 
 
@@ -150,7 +173,7 @@ def cloud_restore(args: argparse.Namespace) -> int:
     def unlock(key_file: HomeKeyFile) -> Keyring:
         if args.recovery_key:
             return key_file.unlock_with_recovery_key(secrets.recovery_key())
-        return key_file.unlock(secrets.passphrase("Passphrase of the home being restored"))
+        return key_file.unlock(secrets.passphrase(_("Passphrase of the home being restored")))
 
     with EventStore.open(config.storage.resolved_database_url()) as store:
         try:
@@ -165,13 +188,19 @@ def cloud_restore(args: argparse.Namespace) -> int:
             )
         except RestoreError as exc:
             raise UserError(str(exc)) from None
-    print(f"restored {report.events} event(s) and {report.objects} object(s) ({report.bytes / 1e6:.1f} MB)")
+    events = ngettext("{count} event", "{count} events", report.events).format(count=report.events)
+    objects = ngettext("{count} object", "{count} objects", report.objects).format(count=report.objects)
+    print(
+        _("restored {events} and {objects} ({megabytes} MB)").format(
+            events=events, objects=objects, megabytes=f"{report.bytes / 1e6:.1f}"
+        )
+    )
     for name in report.missing:
-        print(f"  no longer in the cloud (its retention may have removed it): {name}")
+        print("  " + _("no longer in the cloud (its retention may have removed it): {name}").format(name=name))
     for problem in report.unreadable:
-        print(f"  could not be opened, left out: {problem}")
+        print("  " + _("could not be opened, left out: {problem}").format(problem=problem))
     if args.recovery_key:
-        print("unlocked with the recovery key: set a new passphrase with `homewarden keys recover`")
+        print(_("unlocked with the recovery key: set a new passphrase with `homewarden keys recover`"))
     return 0
 
 

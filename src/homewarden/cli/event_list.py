@@ -23,19 +23,19 @@ AGO_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 def add_list_options(parser: argparse.ArgumentParser) -> None:
     """Add the filters of ``events list``."""
-    parser.add_argument("--camera", help="only this camera's events")
-    parser.add_argument("--label", help="only this kind of object (person, cat, car, ...)")
+    parser.add_argument("--camera", help=_("only this camera's events"))
+    parser.add_argument("--label", help=_("only this kind of object (person, cat, car, ...)"))
     parser.add_argument(
         "--since",
-        help="only events from then on: 2h, 3d, 1w ago, or a date/time such as 2026-12-01 or 2026-12-01T18:30",
+        help=_("only events from then on: 2h, 3d, 1w ago, or a date/time such as 2026-12-01 or 2026-12-01T18:30"),
     )
     alarm = parser.add_mutually_exclusive_group()
     alarm.add_argument(
-        "--alarm", dest="alarm", action="store_const", const=True, help="only events that raised an alarm"
+        "--alarm", dest="alarm", action="store_const", const=True, help=_("only events that raised an alarm")
     )
-    alarm.add_argument("--no-alarm", dest="alarm", action="store_const", const=False, help="only events without one")
-    parser.add_argument("--limit", type=int, default=50, help="at most this many (default: 50)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per event (times in UTC), nothing else")
+    alarm.add_argument("--no-alarm", dest="alarm", action="store_const", const=False, help=_("only events without one"))
+    parser.add_argument("--limit", type=int, default=50, help=_("at most this many (default: 50)"))
+    parser.add_argument("--json", action="store_true", help=_("one JSON object per event (times in UTC), nothing else"))
 
 
 def events_list(args: argparse.Namespace) -> int:

@@ -13,27 +13,27 @@ from homewarden.errors import UserError
 from homewarden.faces.finder import FaceFinder
 from homewarden.faces.gallery import Gallery, check_member_name, enrolment_face, gallery_from_folder, read_photo
 from homewarden.faces.library import FaceLibrary, open_household
-from homewarden.i18n import _
+from homewarden.i18n import _, counted
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def register_face_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``faces`` command group; each command sets ``handler``."""
-    faces = commands.add_parser("faces", help="the household members recognised by their faces").add_subparsers(
+    faces = commands.add_parser("faces", help=_("the household members recognised by their faces")).add_subparsers(
         dest="faces_command", required=True, metavar="ACTION"
     )
-    enroll = _command(faces, "enroll", faces_enroll, "add a member, or more photos of one (one face per photo)")
+    enroll = _command(faces, "enroll", faces_enroll, _("add a member, or more photos of one (one face per photo)"))
     enroll.add_argument("name", metavar="NAME")
     enroll.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
-    listing = _command(faces, "list", faces_list, "list the members and the photos they were enrolled from")
-    listing.add_argument("--json", action="store_true", help="one JSON object per member")
-    remove = _command(faces, "remove", faces_remove, "delete a member and every embedding of their face")
+    listing = _command(faces, "list", faces_list, _("list the members and the photos they were enrolled from"))
+    listing.add_argument("--json", action="store_true", help=_("one JSON object per member"))
+    remove = _command(faces, "remove", faces_remove, _("delete a member and every embedding of their face"))
     remove.add_argument("name", metavar="NAME")
-    identify = _command(faces, "identify", faces_identify, "say who is in photos", config_optional=True)
+    identify = _command(faces, "identify", faces_identify, _("say who is in photos"), config_optional=True)
     identify.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
-    identify.add_argument("--faces", type=Path, metavar="DIR", help="use these member photos (one folder each)")
-    identify.add_argument("--json", action="store_true", help="one JSON object per face found, nothing else")
+    identify.add_argument("--faces", type=Path, metavar="DIR", help=_("use these member photos (one folder each)"))
+    identify.add_argument("--json", action="store_true", help=_("one JSON object per face found, nothing else"))
 
 
 def _command(
@@ -45,7 +45,7 @@ def _command(
     config_optional: bool = False,
 ) -> argparse.ArgumentParser:
     parser = group.add_parser(name, help=help_text)
-    add_config_option(parser, "its database holds the household", optional=config_optional)
+    add_config_option(parser, _("its database holds the household"), optional=config_optional)
     parser.set_defaults(handler=handler)
     return parser
 
@@ -67,8 +67,8 @@ def faces_enroll(args: argparse.Namespace) -> int:
     with _library(config, args) as library:
         total = library.enroll(name, faces)
     print(
-        _("enrolled {member}: {count} photo(s) added, {total} in all").format(
-            member=name, count=len(faces), total=total
+        _("enrolled {member}: {photos} added, {total} in all").format(
+            member=name, photos=counted("{count} photo", "{count} photos", len(faces)), total=total
         )
     )
     return 0
@@ -87,8 +87,10 @@ def faces_list(args: argparse.Namespace) -> int:
             )
         else:
             print(
-                _("{name}: {count} photo(s) ({photos})").format(
-                    name=member.name, count=len(member.photos), photos=", ".join(member.photos)
+                _("{name}: {count} ({photos})").format(
+                    name=member.name,
+                    count=counted("{count} photo", "{count} photos", len(member.photos)),
+                    photos=", ".join(member.photos),
                 )
             )
     if not members and not args.json:
@@ -102,7 +104,11 @@ def faces_remove(args: argparse.Namespace) -> int:
         removed = library.remove(args.name)
     if removed is None:
         raise UserError(_("no member named {name!r}; nothing was removed").format(name=args.name))
-    print(_("removed {name} and {count} face embedding(s)").format(name=args.name.strip(), count=removed))
+    print(
+        _("removed {name} and {embeddings}").format(
+            name=args.name.strip(), embeddings=counted("{count} face embedding", "{count} face embeddings", removed)
+        )
+    )
     return 0
 
 

@@ -18,7 +18,7 @@ from homewarden.config import HomewardenConfig, load_config, single_source_confi
 from homewarden.errors import UserError
 from homewarden.events.record import EventRecord
 from homewarden.hub.hub import Hub, enabled_cameras, init_detector, init_store
-from homewarden.i18n import _
+from homewarden.i18n import _, counted
 from homewarden.report import report_events
 from homewarden.store.durable_files import make_private_folder, new_files_private
 from homewarden.store.media import MediaFolder
@@ -144,7 +144,9 @@ def serve_hub(
     scheme = "https" if tls else "http"
     base = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     lines = [
-        _("Homewarden is serving {count} camera(s) at {address}").format(count=len(hub.cameras), address=f"{base}/")
+        _("Homewarden is serving {cameras} at {address}").format(
+            cameras=counted("{count} camera", "{count} cameras", len(hub.cameras)), address=f"{base}/"
+        )
     ]
     if not tls and host not in LOOPBACK_HOSTS:
         lines.append(
@@ -291,7 +293,12 @@ def pair_demo_hub(hub: Hub, cloud: DemoCloud, account: DemoAccount) -> None:
     except (CloudError, PairingError) as exc:
         log.error("the demo hub could not pair with the demo cloud: %s", exc)
         return
-    print(f"paired with the demo cloud at {cloud.url} (hub {pairing.hub_id}): clips now go off-site", flush=True)
+    print(
+        _("paired with the demo cloud at {url} (hub {hub}): clips now go off-site").format(
+            url=cloud.url, hub=pairing.hub_id
+        ),
+        flush=True,
+    )
 
 
 def check_port_free(host: str, port: int) -> None:

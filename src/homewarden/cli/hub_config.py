@@ -18,7 +18,9 @@ def add_config_option(parser: argparse.ArgumentParser, holds: str, *, optional: 
     parser.add_argument(
         "--config",
         type=Path,
-        help=f"the hub's YAML config ({holds}); else ${CONFIG_ENV}, else ./homewarden.yaml",
+        help=_("the hub's YAML config ({holds}); else ${variable}, else ./homewarden.yaml").format(
+            holds=holds, variable=CONFIG_ENV
+        ),
     )
     parser.set_defaults(hub_config=True, config_optional=optional)
 

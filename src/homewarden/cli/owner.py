@@ -19,7 +19,7 @@ from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
 from homewarden.faces.library import open_household
 from homewarden.hub.recovery import recover_home
-from homewarden.i18n import _
+from homewarden.i18n import _, counted
 from homewarden.offsite.identity import OffsiteFolder
 from homewarden.offsite.outbox import Outbox
 from homewarden.offsite.pairing import send_deletions_to_cloud
@@ -42,52 +42,62 @@ EVERYTHING_CONFIRMATION = "delete everything"
 
 def register_owner_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``keys``, ``events`` and ``storage`` command groups; each command sets ``handler``."""
-    keys = commands.add_parser("keys", help="the home key that seals all footage").add_subparsers(
+    keys = commands.add_parser("keys", help=_("the home key that seals all footage")).add_subparsers(
         dest="keys_command", required=True, metavar="ACTION"
     )
-    _command(keys, "init", keys_init, "create the home key (you choose the passphrase; a recovery key is shown once)")
-    _command(keys, "unlock", keys_unlock, "check that the passphrase opens the home key")
-    change = _command(keys, "change-passphrase", keys_change_passphrase, "set a new passphrase (the old one is needed)")
-    recover = _command(keys, "recover", keys_recover, "set a new passphrase with the recovery key")
+    _command(
+        keys, "init", keys_init, _("create the home key (you choose the passphrase; a recovery key is shown once)")
+    )
+    _command(keys, "unlock", keys_unlock, _("check that the passphrase opens the home key"))
+    change = _command(
+        keys, "change-passphrase", keys_change_passphrase, _("set a new passphrase (the old one is needed)")
+    )
+    recover = _command(keys, "recover", keys_recover, _("set a new passphrase with the recovery key"))
     for parser in (change, recover):
         parser.add_argument(
-            "--revoke-tokens", action="store_true", help="also revoke the owner's API tokens (they sign out anyway)"
+            "--revoke-tokens", action="store_true", help=_("also revoke the owner's API tokens (they sign out anyway)")
         )
-    _command(keys, "rotate", keys_rotate, "make a new home key and re-seal every data key to it")
+    _command(keys, "rotate", keys_rotate, _("make a new home key and re-seal every data key to it"))
 
-    events = commands.add_parser("events", help="stored events").add_subparsers(
+    events = commands.add_parser("events", help=_("stored events")).add_subparsers(
         dest="events_command", required=True, metavar="ACTION"
     )
-    delete = _command(events, "delete", events_delete, "delete events and shred their clips and snapshots")
+    delete = _command(events, "delete", events_delete, _("delete events and shred their clips and snapshots"))
     delete.add_argument("event_ids", nargs="+", metavar="EVENT_ID")
-    listing = _command(events, "list", events_list, "list stored events, newest first, with their ids")
+    listing = _command(events, "list", events_list, _("list stored events, newest first, with their ids"))
     add_list_options(listing)
-    export = _command(events, "export", events_export, "decrypt an event's clips and snapshot to plain files")
+    export = _command(events, "export", events_export, _("decrypt an event's clips and snapshot to plain files"))
     export.add_argument("event_id", metavar="EVENT_ID")
-    export.add_argument("--out", type=Path, required=True, help="folder for the plain MP4 and JPEG files")
+    export.add_argument("--out", type=Path, required=True, help=_("folder for the plain MP4 and JPEG files"))
 
-    storage = commands.add_parser("storage", help="footage retention and deletion").add_subparsers(
+    storage = commands.add_parser("storage", help=_("footage retention and deletion")).add_subparsers(
         dest="storage_command", required=True, metavar="ACTION"
     )
-    _command(storage, "plan", storage_plan, "show what retention deletes, and when")
-    _command(storage, "prune", storage_prune, "delete now what retention says is due")
-    erase = _command(storage, "delete", storage_delete, "shred a camera's footage, or everything")
+    _command(storage, "plan", storage_plan, _("show what retention deletes, and when"))
+    _command(storage, "prune", storage_prune, _("delete now what retention says is due"))
+    erase = _command(storage, "delete", storage_delete, _("shred a camera's footage, or everything"))
     which = erase.add_mutually_exclusive_group(required=True)
-    which.add_argument("--camera", help="shred every clip and snapshot of this camera and forget its events")
-    which.add_argument("--everything", action="store_true", help="delete my data: all footage, events and the key")
-    erase.add_argument("--keep-key", action="store_true", help="with --everything: keep the home key")
-    erase.add_argument("--yes", action="store_true", help=f"do not ask to type '{EVERYTHING_CONFIRMATION}'")
+    which.add_argument("--camera", help=_("shred every clip and snapshot of this camera and forget its events"))
+    which.add_argument("--everything", action="store_true", help=_("delete my data: all footage, events and the key"))
+    erase.add_argument("--keep-key", action="store_true", help=_("with --everything: keep the home key"))
+    erase.add_argument(
+        "--yes",
+        action="store_true",
+        help=_("do not ask to type '{confirmation}'").format(confirmation=EVERYTHING_CONFIRMATION),
+    )
 
 
 def _command(
     group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, handler: Handler, help_text: str
 ) -> argparse.ArgumentParser:
     parser = group.add_parser(name, help=help_text)
-    add_config_option(parser, "its storage folder holds the key and footage")
+    add_config_option(parser, _("its storage folder holds the key and footage"))
     parser.add_argument(
         "--passphrase-stdin",
         action="store_true",
-        help=f"read secrets as lines from standard input instead of the terminal (or set {PASSPHRASE_ENV})",
+        help=_("read secrets as lines from standard input instead of the terminal (or set {variable})").format(
+            variable=PASSPHRASE_ENV
+        ),
     )
     parser.set_defaults(handler=_reporting_errors(handler))
     return parser
@@ -182,7 +192,11 @@ def keys_unlock(args: argparse.Namespace) -> int:
     with _store(config) as store:
         record_access(config, store, "key_unlocked", "home key", detail="keys unlock")
     pending = len(keyring.key_ids) - 1
-    note = _(" ({count} older key(s) wait for `homewarden keys rotate` to finish)").format(count=pending)
+    note = counted(
+        " ({count} older key waits for `homewarden keys rotate` to finish)",
+        " ({count} older keys wait for `homewarden keys rotate` to finish)",
+        pending,
+    )
     print(_("passphrase OK: home key {key} unlocked").format(key=keyring.current_id) + (note if pending else ""))
     gallery_key = _gallery_key(args)
     if not gallery_key.exists() and gallery_key.restore(keyring) is not None:
@@ -231,10 +245,10 @@ def _check_owner_password(owners: Sequence[UserRecord], new: str) -> None:
 
 
 def _report_new_password(username: str, ended: int, revoked: int, revoke_tokens: bool) -> None:
-    tokens = _(", {count} API token(s) revoked").format(count=revoked) if revoke_tokens else ""
+    tokens = counted(", {count} API token revoked", ", {count} API tokens revoked", revoked) if revoke_tokens else ""
     print(
-        _("owner {name} signs in with the new passphrase; {count} session(s) signed out").format(
-            name=username, count=ended
+        _("owner {name} signs in with the new passphrase; {sessions} signed out").format(
+            name=username, sessions=counted("{count} session", "{count} sessions", ended)
         )
         + tokens
     )
@@ -315,7 +329,11 @@ def events_delete(args: argparse.Namespace) -> int:
         for record in records:
             report = delete_event(store, storage.media, record)
             record_access(config, store, "event_deleted", f"event:{record.id}", record.camera)
-            print(_("deleted event {event}: {count} object(s) shredded").format(event=record.id, count=report.objects))
+            print(
+                _("deleted event {event}: {objects} shredded").format(
+                    event=record.id, objects=counted("{count} object", "{count} objects", report.objects)
+                )
+            )
             _mention_plain_files(report)
     return 0
 
@@ -394,8 +412,8 @@ def storage_prune(args: argparse.Namespace) -> int:
         zone = home_zone(config, store)
     _print_deletions(plan.due_now, zone, show_due=False)
     print(
-        _("deleted {count} item(s); {size} of footage left").format(
-            count=len(plan.due_now), size=_megabytes(plan.bytes_after_sweep)
+        _("deleted {items}; {size} of footage left").format(
+            items=counted("{count} item", "{count} items", len(plan.due_now)), size=_megabytes(plan.bytes_after_sweep)
         )
     )
     return 0
@@ -419,7 +437,9 @@ def storage_delete(args: argparse.Namespace) -> int:
                     keep_key=args.keep_key,
                 )
             print(
-                _("deleted {count} household member(s) and destroyed the face gallery key").format(count=report.members)
+                _("deleted {members} and destroyed the face gallery key").format(
+                    members=counted("{count} household member", "{count} household members", report.members)
+                )
             )
             if not args.keep_key:
                 _delete_key_file_copy(config)
@@ -428,8 +448,9 @@ def storage_delete(args: argparse.Namespace) -> int:
         what = "everything" if args.everything else f"camera:{args.camera}"
         record_access(config, store, "storage_deleted", what, None if args.everything else args.camera)
     print(
-        _("deleted {count} event(s); {shredded} object(s) shredded").format(
-            count=report.events, shredded=report.objects
+        _("deleted {events}; {objects} shredded").format(
+            events=counted("{count} event", "{count} events", report.events),
+            objects=counted("{count} object", "{count} objects", report.objects),
         )
     )
     if args.everything and not args.keep_key:

@@ -15,7 +15,7 @@ from homewarden.cli.hub_config import add_config_option, load_hub_config
 from homewarden.cli.owner import record_access
 from homewarden.config import HomewardenConfig
 from homewarden.errors import UserError
-from homewarden.i18n import N_, _
+from homewarden.i18n import N_, _, counted
 from homewarden.store.account_secrets import AccountSecretKeyFile
 from homewarden.store.database import EventStore
 from homewarden.store.errors import StoreError
@@ -30,27 +30,27 @@ ROLES = {"owner": N_("owner"), "member": N_("member")}
 
 def register_user_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``users`` command group."""
-    users = commands.add_parser("users", help="accounts of the web app").add_subparsers(
+    users = commands.add_parser("users", help=_("accounts of the web app")).add_subparsers(
         dest="users_command", required=True, metavar="ACTION"
     )
-    owner = users.add_parser("create-owner", help="create the first owner (instead of the setup link)")
+    owner = users.add_parser("create-owner", help=_("create the first owner (instead of the setup link)"))
     owner.add_argument("username")
-    add_config_option(owner, "its database holds the accounts")
+    add_config_option(owner, _("its database holds the accounts"))
     owner.add_argument(
-        "--passphrase-stdin", action="store_true", help="read the password from standard input, not a prompt"
+        "--passphrase-stdin", action="store_true", help=_("read the password from standard input, not a prompt")
     )
     owner.set_defaults(handler=create_owner)
-    listing = users.add_parser("list", help="every account: name, role, cameras, two-factor")
-    listing.add_argument("--json", action="store_true", help="one JSON object per account")
-    remove = users.add_parser("remove", help="delete an account with its sessions and API tokens")
-    reset = users.add_parser("reset-password", help="set a member's new password and sign them out everywhere")
+    listing = users.add_parser("list", help=_("every account: name, role, cameras, two-factor"))
+    listing.add_argument("--json", action="store_true", help=_("one JSON object per account"))
+    remove = users.add_parser("remove", help=_("delete an account with its sessions and API tokens"))
+    reset = users.add_parser("reset-password", help=_("set a member's new password and sign them out everywhere"))
     reset.add_argument(
-        "--passphrase-stdin", action="store_true", help="read the new password from standard input, not a prompt"
+        "--passphrase-stdin", action="store_true", help=_("read the new password from standard input, not a prompt")
     )
     for parser in (remove, reset):
         parser.add_argument("username")
     for parser, handler in ((listing, list_users), (remove, remove_user), (reset, reset_user_password)):
-        add_config_option(parser, "its database holds the accounts")
+        add_config_option(parser, _("its database holds the accounts"))
         parser.set_defaults(handler=handler)
 
 
@@ -176,11 +176,11 @@ def reset_user_password(args: argparse.Namespace) -> int:
             raise UserError(str(exc)) from None
         record_access(config, store, "password_reset", f"user:{user.username}", detail="command line")
     print(
-        _("new password set for {role} {name}: {sessions} session(s) signed out, {tokens} API token(s) revoked").format(
+        _("new password set for {role} {name}: {sessions} signed out, {tokens} revoked").format(
             role=_(ROLES[user.role]),
             name=user.username,
-            sessions=changed.sessions_ended,
-            tokens=changed.tokens_revoked,
+            sessions=counted("{count} session", "{count} sessions", changed.sessions_ended),
+            tokens=counted("{count} API token", "{count} API tokens", changed.tokens_revoked),
         )
     )
     return 0

@@ -27,6 +27,7 @@ from homewarden.faces.gallery import (
     vector_bytes,
     vector_from_bytes,
 )
+from homewarden.i18n import _, ngettext
 from homewarden.store.database import create_private_sqlite_file, migrate_to_head
 from homewarden.store.face_models import FaceEmbedding, FaceMember
 from homewarden.store.gallery_key import (
@@ -83,13 +84,17 @@ class FaceLibrary:
             with engine.begin() as connection:
                 migrate_to_head(connection)
         except (SQLAlchemyError, OSError) as exc:
-            raise UserError(f"cannot open the face library in {shown}: {_one_line(exc, url.password)}") from None
+            raise UserError(
+                _("cannot open the face library in {database}: {problem}").format(
+                    database=shown, problem=_one_line(exc, url.password)
+                )
+            ) from None
         return cls(engine, gallery_key, config_option)
 
     def enroll(self, name: str, faces: list[tuple[str, Embedding]]) -> int:
         """Add photos' embeddings to a member (created if new); return how many the member now has."""
         name = check_member_name(name)
-        with self._session(f"enrol {name}") as session:
+        with self._session(_("enrol {name}").format(name=name)) as session:
             key = self._key_for_enrolment(session)
             member = session.scalar(select(FaceMember).where(FaceMember.name == name))
             if member is None:
@@ -97,12 +102,12 @@ class FaceLibrary:
                 session.add(member)
             added = [
                 FaceEmbedding(model=EMBEDDING_MODEL, key_id=key.key_id, nonce=b"", ciphertext=b"", photo=photo)
-                for photo, _ in faces
+                for photo, _embedding in faces
             ]
             member.embeddings.extend(added)
             # The associated data binds each row's id, known only once the row is inserted.
             session.flush()
-            for row, (_, embedding) in zip(added, faces, strict=True):
+            for row, (_photo, embedding) in zip(added, faces, strict=True):
                 row.nonce, row.ciphertext = key.encrypt(vector_bytes(embedding), _associated_data(member, row))
             session.flush()
             return len(member.embeddings)
@@ -110,7 +115,7 @@ class FaceLibrary:
     def members(self) -> list[MemberSummary]:
         """Return every member, by name."""
         query = select(FaceMember).options(selectinload(FaceMember.embeddings)).order_by(FaceMember.name)
-        with self._session("list members") as session:
+        with self._session(_("list members")) as session:
             return [
                 MemberSummary(
                     member.name,
@@ -123,7 +128,7 @@ class FaceLibrary:
 
     def remove(self, name: str) -> int | None:
         """Delete a member and every embedding of theirs; return how many embeddings went, or None if unknown."""
-        with self._session(f"remove {name}") as session:
+        with self._session(_("remove {name}").format(name=name)) as session:
             member = session.scalar(
                 select(FaceMember).where(FaceMember.name == name.strip()).options(selectinload(FaceMember.embeddings))
             )
@@ -135,7 +140,7 @@ class FaceLibrary:
 
     def remove_everyone(self) -> int:
         """Delete every member and every embedding; return how many members went."""
-        with self._session("remove every member") as session:
+        with self._session(_("remove every member")) as session:
             count = session.scalar(select(func.count()).select_from(FaceMember)) or 0
             # Embeddings explicitly too: the cascade needs foreign keys, which another client may have off.
             session.execute(delete(FaceEmbedding))
@@ -148,7 +153,7 @@ class FaceLibrary:
         Any embedding that fails authentication stops the loading: a changed row must not silently drop a member.
         """
         query = select(FaceMember).options(selectinload(FaceMember.embeddings)).order_by(FaceMember.name)
-        with self._session("read the household") as session:
+        with self._session(_("read the household")) as session:
             members = list(session.scalars(query))
             rows = [(member, row) for member in members for row in member.embeddings if row.model == EMBEDDING_MODEL]
             if not rows:
@@ -186,21 +191,30 @@ class FaceLibrary:
             return self.gallery_key.create()
         except NoHomeKeyError:
             raise UserError(
-                f"no home key in {self.gallery_key.path.parent} yet, and face embeddings are stored only encrypted: "
-                f"run `homewarden keys init{self._config_option}` first (you choose the passphrase)"
+                _(
+                    "no home key in {folder} yet, and face embeddings are stored only encrypted: "
+                    "run `homewarden keys init{option}` first (you choose the passphrase)"
+                ).format(folder=self.gallery_key.path.parent, option=self._config_option)
             ) from None
         except (HomeKeyError, GalleryKeyError, OSError) as exc:
-            raise UserError(f"cannot use the face gallery key: {exc}") from None
+            raise UserError(_("cannot use the face gallery key: {problem}").format(problem=exc)) from None
 
     def _key_for_reading(self, stored: int | None) -> GalleryKey:
         try:
             return self.gallery_key.load()
         except MissingGalleryKeyError:
-            count = f"{stored} face embedding(s) are" if stored else "face embeddings are"
+            if stored:
+                count = ngettext("{count} face embedding is", "{count} face embeddings are", stored).format(
+                    count=stored
+                )
+            else:
+                count = _("face embeddings are")
             raise UserError(
-                f"the face gallery key {self.gallery_key.path} is missing, but {count} encrypted with it: restore it "
-                f"with `homewarden keys unlock{self._config_option}` (needs the passphrase), or remove the members "
-                "and enrol them again"
+                _(
+                    "the face gallery key {path} is missing, but {count} encrypted with it: restore it "
+                    "with `homewarden keys unlock{option}` (needs the passphrase), or remove the members "
+                    "and enrol them again"
+                ).format(path=self.gallery_key.path, count=count, option=self._config_option)
             ) from None
         except GalleryKeyError as exc:
             raise UserError(str(exc)) from None
@@ -208,17 +222,20 @@ class FaceLibrary:
     def _decrypt(self, key: GalleryKey, member: FaceMember, row: FaceEmbedding) -> bytes:
         if row.key_id != key.key_id:
             raise TamperedEmbeddingError(
-                f"face embedding {row.id} of {member.name} was encrypted with gallery key {row.key_id}, but the hub "
-                f"holds {key.key_id} ({self.gallery_key.path}): restore the right key, or remove {member.name} "
-                "and enrol them again"
+                _(
+                    "face embedding {id} of {name} was encrypted with gallery key {key}, but the hub "
+                    "holds {held} ({path}): restore the right key, or remove {name} and enrol them again"
+                ).format(id=row.id, name=member.name, key=row.key_id, held=key.key_id, path=self.gallery_key.path)
             )
         try:
             return key.decrypt(row.nonce, row.ciphertext, _associated_data(member, row))
         except GalleryDecryptionError:
             log.warning("refused face embedding %s of member %s: it failed authentication", row.id, member.name)
             raise TamperedEmbeddingError(
-                f"face embedding {row.id} of {member.name} failed authentication: the database was changed or "
-                f"damaged; remove {member.name} and enrol them again"
+                _(
+                    "face embedding {id} of {name} failed authentication: the database was changed or "
+                    "damaged; remove {name} and enrol them again"
+                ).format(id=row.id, name=member.name)
             ) from None
 
     @contextmanager
@@ -227,7 +244,9 @@ class FaceLibrary:
             with self._sessions.begin() as session:
                 yield session
         except SQLAlchemyError as exc:
-            raise UserError(f"cannot {action}: {_one_line(exc, self._engine.url.password)}") from None
+            raise UserError(
+                _("cannot {action}: {problem}").format(action=action, problem=_one_line(exc, self._engine.url.password))
+            ) from None
 
 
 def _associated_data(member: FaceMember, row: FaceEmbedding) -> bytes:

@@ -14,12 +14,14 @@ code) and ``messages`` (everything else the Python code says: errors, notificati
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from string import Formatter
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _babel_format_date
@@ -175,3 +177,30 @@ def format_date(moment: datetime, width: str = "medium") -> str:
 def format_time(moment: datetime, width: str = "short") -> str:
     """Return a time of day in the current language's format."""
     return _babel_format_time(moment, format=width, tzinfo=moment.tzinfo, locale=_locale())
+
+
+def translate_stored(text: str, templates: Iterable[str]) -> str:
+    """Return English ``text`` written earlier from one of ``templates`` in the current language, its values too."""
+    for template in templates:
+        values = _stored_pattern(template).fullmatch(text)
+        if values is not None:
+            return gettext(template).format(**{name: gettext(value) for name, value in values.groupdict().items()})
+    return gettext(text)
+
+
+@cache
+def _stored_pattern(template: str) -> re.Pattern[str]:
+    # "{reason}" becomes a named group; a name used twice must match the same text again.
+    parts: list[str] = []
+    seen: set[str] = set()
+    for literal, name, _spec, _conversion in Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if name:
+            parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+            seen.add(name)
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def counted(singular: str, plural: str, count: int) -> str:
+    """Return ``count`` with its noun in the current language: "1 photo", "2 photos", "2 Fotos"."""
+    return ngettext(singular, plural, count).format(count=count)

@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po, write_po
 from homewarden.i18n import ENGLISH, LANGUAGES, catalog_path
 
 PACKAGE = Path(__file__).resolve().parent.parent
-PYTHON_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+PYTHON_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "counted": (1, 2)}
 # The web app's scripts call t("...") and tn("one", "many", n).
 SCRIPT_KEYWORDS = {"t": None, "tn": (1, 2)}
 

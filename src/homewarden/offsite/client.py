@@ -24,7 +24,7 @@ import httpx2 as httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from homewarden.i18n import _
+from homewarden.i18n import N_, _
 from homewarden.offsite.identity import Pairing, check_cloud_url
 from homewarden.review.program_key import canonical_json
 
@@ -35,6 +35,12 @@ SEND_PIECE = 64 * 1024
 CONNECT_TIMEOUT = 10.0
 TRANSFER_TIMEOUT = 60.0
 LIST_LIMIT = 1000
+
+
+# A failure the outbox keeps (shown on the storage page): stored in English, translated when read (translate_stored).
+REFUSED = N_("{what}: {detail} (HTTP {status})")
+UNREACHABLE = N_("{what}: cannot reach the cloud: {problem}")
+STORED_ERRORS = (UNREACHABLE, REFUSED)
 
 
 class CloudError(Exception):
@@ -175,7 +181,7 @@ def raise_for(response: httpx.Response, what: str) -> None:
     status = response.status_code
     if status < 300:
         return
-    message = f"{what}: {_detail(response)} (HTTP {status})"
+    message = _(REFUSED).format(what=_(what), detail=_detail(response), status=status)
     if status >= 500 or status in (408, 429):
         raise CloudBusyError(message, status, _retry_after(response))
     if status == 401:
@@ -202,7 +208,7 @@ def pair_with_cloud(
         raise CloudUnreachableError(
             _("cannot reach the cloud at {url}: {problem}").format(url=cloud_url, problem=exc)
         ) from None
-    raise_for(response, "pairing refused")
+    raise_for(response, N_("pairing refused"))
     try:
         document = response.json()
         program = document.get("program")
@@ -278,7 +284,7 @@ class CloudClient:
         except httpx.HTTPError as exc:
             if self._stopping.is_set():
                 raise StoppedError("stopping") from None
-            raise CloudUnreachableError(f"{what}: cannot reach the cloud: {exc}") from None
+            raise CloudUnreachableError(_(UNREACHABLE).format(what=_(what), problem=exc)) from None
         raise_for(response, what)
         return response
 
@@ -294,7 +300,7 @@ class CloudClient:
         headers = {"X-HW-Content-SHA256": sha256_hex(body), "Content-Type": "application/octet-stream"}
         if pinned:
             headers["X-HW-Pinned"] = "1"
-        response = self._request("PUT", f"/objects/{object_id}", "upload refused", body, headers, throttled=True)
+        response = self._request("PUT", f"/objects/{object_id}", N_("upload refused"), body, headers, throttled=True)
         return _object(response.json())
 
     def start_upload(self, object_id: str, size: int, sha256: str) -> tuple[str, int]:
@@ -319,7 +325,7 @@ class CloudClient:
 
     def uploaded_parts(self, object_id: str, upload_id: str) -> dict[int, int]:
         """Return the parts of a multipart upload that arrived, by number, with their sizes."""
-        response = self._request("GET", f"/objects/{object_id}/uploads/{upload_id}", "upload not found")
+        response = self._request("GET", f"/objects/{object_id}/uploads/{upload_id}", N_("upload not found"))
         return {int(part["n"]): int(part["size"]) for part in response.json()["parts"]}
 
     def complete_upload(self, object_id: str, upload_id: str) -> CloudObject:
@@ -332,7 +338,7 @@ class CloudClient:
     def list_objects(self, after: str | None = None, limit: int = LIST_LIMIT) -> tuple[list[CloudObject], str | None]:
         """Return one page of the home's objects in id order, and the id to continue after (None at the end)."""
         query = f"?after={after}&limit={limit}" if after else f"?limit={limit}"
-        document = self._request("GET", "/objects" + query, "listing refused").json()
+        document = self._request("GET", "/objects" + query, N_("listing refused")).json()
         return [_object(item) for item in document["objects"]], document.get("next")
 
     def all_objects(self) -> Iterator[CloudObject]:
@@ -358,16 +364,16 @@ class CloudClient:
                     sink.write(piece)
                     written += len(piece)
         except httpx.HTTPError as exc:
-            raise CloudUnreachableError(f"download of {object_id}: cannot reach the cloud: {exc}") from None
+            raise CloudUnreachableError(_(UNREACHABLE).format(what=f"download of {object_id}", problem=exc)) from None
         return written
 
     def delete_object(self, object_id: str) -> None:
         """Delete an object (also fine when it is gone already)."""
-        self._request("DELETE", f"/objects/{object_id}", "delete refused")
+        self._request("DELETE", f"/objects/{object_id}", N_("delete refused"))
 
     def home(self) -> HomeUsage:
         """Return what the cloud keeps for the home."""
-        document = self._request("GET", "/home", "home usage refused").json()
+        document = self._request("GET", "/home", N_("home usage refused")).json()
         return HomeUsage(
             home_id=str(document["home_id"]),
             objects=int(document["objects"]),
@@ -379,13 +385,13 @@ class CloudClient:
 
     def unpair(self) -> None:
         """Tell the cloud to forget this hub (its next request is refused)."""
-        self._request("DELETE", "/hub", "unpairing refused")
+        self._request("DELETE", "/hub", N_("unpairing refused"))
 
     # The review program (docs/cloud-protocol.md, "Review program")
 
     def program_key(self) -> dict[str, Any]:
         """Return the review program's current key and every rotation, as the cloud sent them."""
-        return dict(self._request("GET", "/review/program-key", "review key refused").json())
+        return dict(self._request("GET", "/review/program-key", N_("review key refused")).json())
 
     def put_donation(self, donation_id: str, body: bytes, key_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
         """Send a donated copy sealed to the program key ``key_id``; return the cloud's answer (its state)."""
@@ -396,25 +402,27 @@ class CloudClient:
             "Content-Type": "application/octet-stream",
         }
         return dict(
-            self._request("PUT", f"/donations/{donation_id}", "donation refused", body, headers, throttled=True).json()
+            self._request(
+                "PUT", f"/donations/{donation_id}", N_("donation refused"), body, headers, throttled=True
+            ).json()
         )
 
     def delete_donation(self, donation_id: str) -> dict[str, Any]:
         """Withdraw a donation; return the cloud's answer with the receipt of the deletion."""
-        return dict(self._request("DELETE", f"/donations/{donation_id}", "withdrawal refused").json())
+        return dict(self._request("DELETE", f"/donations/{donation_id}", N_("withdrawal refused")).json())
 
     def receipts(self, after: int, limit: int = 500) -> tuple[list[Any], int | None]:
         """Return one page of this home's receipts after ``after``, and the seq to continue after (None at the end)."""
-        document = self._request("GET", f"/review/receipts?after={after}&limit={limit}", "receipts refused").json()
+        document = self._request("GET", f"/review/receipts?after={after}&limit={limit}", N_("receipts refused")).json()
         return list(document["receipts"]), _maybe_int(document.get("next"))
 
     def checkpoint(self) -> dict[str, Any]:
         """Return the cloud's latest signed checkpoint of its audit chain."""
-        return dict(self._request("GET", "/review/checkpoint", "checkpoint refused").json())
+        return dict(self._request("GET", "/review/checkpoint", N_("checkpoint refused")).json())
 
     def chain(self, after: int, limit: int = 5000) -> tuple[list[Any], int | None]:
         """Return one page of the chain's links after ``after`` (hashes only), and where to continue."""
-        document = self._request("GET", f"/review/chain?after={after}&limit={limit}", "chain refused").json()
+        document = self._request("GET", f"/review/chain?after={after}&limit={limit}", N_("chain refused")).json()
         return list(document["links"]), _maybe_int(document.get("next"))
 
     def model_offer(self) -> dict[str, Any]:

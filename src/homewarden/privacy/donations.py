@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.errors import Refusal, RefusedError
 from homewarden.events.record import EventRecord
-from homewarden.i18n import N_, _
+from homewarden.i18n import N_, _, translate_stored
 from homewarden.privacy.audit import HUB, Actor, AuditLog
 from homewarden.store.crypto import Keyring, SealedObjectReader
 from homewarden.store.review_models import Donation, DonationRule, PrivacyNotice
@@ -48,6 +48,13 @@ MAX_SEALED_COPY_BYTES = 16 * 1024 * 1024
 TOO_LARGE = "the copy is larger than the review program takes (16 MiB): donate a shorter clip"
 # A withdrawal the hub stopped waiting for: it was unpaired (forced) before the cloud acknowledged it.
 WITHDRAWAL_UNCONFIRMED = "unconfirmed"
+# What the owner is told on the privacy page: stored in English, translated when read (translate_stored).
+NOTICE_NOT_DONATED = N_("A clip was not donated: {reason}. Nobody saw it.")
+NOTICE_FLAGGED = N_("A reviewer flagged a donated clip as inappropriate; Homewarden Cloud deleted it at once.")
+NOTICE_CLOUD_SCREENING = N_("Homewarden Cloud's own screening refused a donated clip and deleted it. Nobody saw it.")
+NOTICE_UNDELIVERABLE = N_("A donated clip could not reach Homewarden Cloud: {reason}.")
+NOTICE_EXPIRED = N_("A donated clip reached the end of its retention and was deleted.")
+NOTICES = (NOTICE_NOT_DONATED, NOTICE_FLAGGED, NOTICE_CLOUD_SCREENING, NOTICE_UNDELIVERABLE, NOTICE_EXPIRED)
 NOT_PAIRED = N_("the review program runs in Homewarden Cloud: pair this hub first")
 
 
@@ -310,7 +317,7 @@ class Donations:
     def _refuse(self, donation_id: str, reason: str) -> None:
         home_id = self._end(donation_id, "refused", reason)
         if home_id is not None:
-            self._notify(home_id, "screening", f"A clip was not donated: {reason}. Nobody saw it.", donation_id)
+            self._notify(home_id, "screening", NOTICE_NOT_DONATED.format(reason=reason), donation_id)
             self.audit.record(
                 HUB, "donation_refused", f"donation:{donation_id}", home_id=home_id, outcome="refused", detail=reason
             )
@@ -398,14 +405,14 @@ class Donations:
             self._notify(
                 home_id,
                 "flagged",
-                "A reviewer flagged a donated clip as inappropriate; Homewarden Cloud deleted it at once.",
+                NOTICE_FLAGGED,
                 donation_id,
             )
         elif action == "refused" and was in ACTIVE:
             self._notify(
                 home_id,
                 "screening",
-                "Homewarden Cloud's own screening refused a donated clip and deleted it. Nobody saw it.",
+                NOTICE_CLOUD_SCREENING,
                 donation_id,
             )
 
@@ -430,7 +437,7 @@ class Donations:
         """End a donation the cloud refused for good, and tell the owner why."""
         home_id = self._end(donation_id, "failed", reason)
         if home_id is not None:
-            self._notify(home_id, "failed", f"A donated clip could not reach Homewarden Cloud: {reason}.", donation_id)
+            self._notify(home_id, "failed", NOTICE_UNDELIVERABLE.format(reason=reason), donation_id)
 
     def _check_courier(self) -> None:
         why = NOT_PAIRED if self.courier is None else self.courier.unavailable()
@@ -451,9 +458,7 @@ class Donations:
         for donation_id, home_id in due:
             # The cloud deletes its copy at the same moment and sends an "expired" receipt, which confirms it.
             self._destroy(donation_id, "expired", "its retention ended", tell_cloud=False)
-            self._notify(
-                home_id, "expired", "A donated clip reached the end of its retention and was deleted.", donation_id
-            )
+            self._notify(home_id, "expired", NOTICE_EXPIRED, donation_id)
             self.audit.record(HUB, "donation_expired", f"donation:{donation_id}", home_id=home_id)
         return len(due)
 
@@ -581,7 +586,11 @@ class Donations:
             rows = session.scalars(
                 select(PrivacyNotice).where(PrivacyNotice.home_id == home_id).order_by(PrivacyNotice.id.desc())
             )
-            return [NoticeRecord(aware(r.at) or datetime.now(UTC), r.kind, r.text, r.donation_id) for r in rows]
+            # Stored in English; shown in the reader's language, the reason inside too when it is a catalog message.
+            return [
+                NoticeRecord(aware(r.at) or datetime.now(UTC), r.kind, translate_stored(r.text, NOTICES), r.donation_id)
+                for r in rows
+            ]
 
     def _notify(self, home_id: int, kind: str, text: str, donation_id: str | None) -> None:
         with self._session("tell the owner") as session:

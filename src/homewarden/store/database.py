@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from homewarden.events.record import ClipRecord, EventRecord, IntrusionRecord
+from homewarden.i18n import _
 from homewarden.store.durable_files import PRIVATE_FILE, PRIVATE_FOLDER, make_private
 from homewarden.store.errors import StoreError
 from homewarden.store.models import Clip, Event, Intrusion
@@ -101,11 +102,17 @@ class EventStore:
         try:
             create_private_sqlite_file(url)
         except OSError as error:
-            raise StoreError(f"cannot create the folder or file for database {shown}: {error}") from error
+            raise StoreError(
+                _("cannot create the folder or file for database {database}: {problem}").format(
+                    database=shown, problem=error
+                )
+            ) from error
         try:
             engine = create_engine(url, connect_args=_connect_args(url))
         except (SQLAlchemyError, ImportError) as error:
-            raise StoreError(f"cannot use database {shown}: {_one_line(error, url)}") from error
+            raise StoreError(
+                _("cannot use database {database}: {problem}").format(database=shown, problem=_one_line(error, url))
+            ) from error
         if url.get_backend_name() == "sqlite":
             event.listen(engine, "connect", _configure_sqlite_connection)
         try:
@@ -113,7 +120,9 @@ class EventStore:
                 migrate_to_head(connection)
         except (SQLAlchemyError, SchemaError) as error:
             engine.dispose()
-            raise StoreError(f"cannot open database {shown}: {_one_line(error, url)}") from error
+            raise StoreError(
+                _("cannot open database {database}: {problem}").format(database=shown, problem=_one_line(error, url))
+            ) from error
         return cls(engine)
 
     def save_event(self, record: EventRecord) -> None:
@@ -141,7 +150,7 @@ class EventStore:
                 Clip(seq=seq, path=clip.path, start=clip.start, end=clip.end) for seq, clip in enumerate(record.clips)
             ],
         )
-        with self._session(f"save event {record.id!r}") as session:
+        with self._session(_("save event {id}").format(id=repr(record.id))) as session:
             if record.intrusion_id is not None:
                 self._extend_intrusion(session, record)
             session.add(row)
@@ -200,13 +209,13 @@ class EventStore:
         if until is not None:
             conditions.append(happened < until)
         query = select(Intrusion.id).where(*conditions).order_by(happened.desc(), Intrusion.start.desc()).limit(limit)
-        with self._session("list intrusions") as session:
+        with self._session(_("list intrusions")) as session:
             ids = list(session.scalars(query))
             return self._intrusions(session, ids, cameras)
 
     def get_intrusion(self, intrusion_id: str, cameras: Sequence[str] | None = None) -> IntrusionRecord | None:
         """Return an intrusion with its events on ``cameras`` (all if None); None if it has none there."""
-        with self._session(f"read intrusion {intrusion_id!r}") as session:
+        with self._session(_("read intrusion {id}").format(id=repr(intrusion_id))) as session:
             found = self._intrusions(session, [intrusion_id], cameras)
             return found[0] if found else None
 
@@ -224,7 +233,7 @@ class EventStore:
 
     def get_event(self, event_id: str) -> EventRecord | None:
         """Return the event stored under ``event_id``, or None when there is none."""
-        with self._session(f"read event {event_id!r}") as session:
+        with self._session(_("read event {id}").format(id=repr(event_id))) as session:
             row = session.get(Event, event_id, options=[selectinload(Event.clips)])
             return None if row is None else _to_record(row)
 
@@ -268,13 +277,13 @@ class EventStore:
             .order_by(happened.desc(), Event.start.desc(), Event.id)
             .limit(limit)
         )
-        with self._session("list events") as session:
+        with self._session(_("list events")) as session:
             return [_to_record(row) for row in session.scalars(query)]
 
     def neighbours(self, event_id: str, cameras: Sequence[str]) -> tuple[str | None, str | None]:
         """Return the ids of the events just newer and just older than ``event_id`` in the timeline's order."""
         happened = func.coalesce(Event.started_at, Event.created_at)
-        with self._session(f"find the neighbours of event {event_id!r}") as session:
+        with self._session(_("find the neighbours of event {id}").format(id=repr(event_id))) as session:
             here = session.execute(
                 select(happened, Event.start).where(Event.id == event_id, Event.camera.in_(list(cameras)))
             ).first()
@@ -297,7 +306,7 @@ class EventStore:
 
     def set_attribute(self, event_id: str, key: str, value: str) -> bool:
         """Set one of an event's attributes (the household's feedback, say); return whether the event exists."""
-        with self._session(f"update event {event_id!r}") as session:
+        with self._session(_("update event {id}").format(id=repr(event_id))) as session:
             row = session.get(Event, event_id)
             if row is None:
                 return False
@@ -306,7 +315,7 @@ class EventStore:
 
     def delete_event(self, event_id: str) -> bool:
         """Delete the event and its clip rows; return whether there was one to delete."""
-        with self._session(f"delete event {event_id!r}") as session:
+        with self._session(_("delete event {id}").format(id=repr(event_id))) as session:
             intrusion_id = session.scalar(select(Event.intrusion_id).where(Event.id == event_id))
             deleted = session.scalar(delete(Event).where(Event.id == event_id).returning(Event.id))
             if (
@@ -328,7 +337,7 @@ class EventStore:
         query = select(func.count()).select_from(Event)
         if cameras is not None:
             query = query.where(Event.camera.in_(list(cameras)))
-        with self._session("count events") as session:
+        with self._session(_("count events")) as session:
             return session.scalar(query) or 0
 
     def close(self) -> None:
@@ -355,7 +364,9 @@ class EventStore:
             with self._sessions.begin() as session:
                 yield session
         except SQLAlchemyError as error:
-            raise StoreError(f"cannot {action}: {_one_line(error, self._engine.url)}") from error
+            raise StoreError(
+                _("cannot {action}: {problem}").format(action=action, problem=_one_line(error, self._engine.url))
+            ) from error
 
 
 def _to_record(row: Event) -> EventRecord:
@@ -389,7 +400,9 @@ def _parse_url(database_url: str) -> URL:
         return make_url(database_url)
     except (SQLAlchemyError, ValueError) as error:
         shown = _URL_PASSWORD.sub(r"\1***@", database_url)
-        raise StoreError(f"invalid database URL {shown}: {error}") from error
+        raise StoreError(
+            _("invalid database URL {database}: {problem}").format(database=shown, problem=error)
+        ) from error
 
 
 def create_private_sqlite_file(url: URL) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from homewarden.i18n import _
 from homewarden.store.crypto import (
     SEALED_DATA_KEY_SIZE,
     HomePublicKey,
@@ -127,11 +128,15 @@ class GalleryKeyFile:
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
-            raise MissingGalleryKeyError(f"no face gallery key in {self.path.parent}") from None
+            raise MissingGalleryKeyError(_("no face gallery key in {folder}").format(folder=self.path.parent)) from None
         except OSError as exc:
-            raise CorruptGalleryKeyError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+            raise CorruptGalleryKeyError(
+                _("cannot read {path}: {problem}").format(path=self.path, problem=exc.strerror or exc)
+            ) from None
         if len(data) != _KEY_HEADER.size + KEY_SIZE or _KEY_HEADER.unpack_from(data) != (_KEY_MAGIC, _FORMAT_VERSION):
-            raise CorruptGalleryKeyError(f"{self.path} is not a Homewarden gallery key (damaged or truncated)")
+            raise CorruptGalleryKeyError(
+                _("{path} is not a Homewarden gallery key (damaged or truncated)").format(path=self.path)
+            )
         return GalleryKey(data[_KEY_HEADER.size :])
 
     def create(self) -> GalleryKey:
@@ -195,9 +200,13 @@ class GalleryKeyFile:
         try:
             key = GalleryKey(keyring.open_data_key(copy.sealed))
         except SealedObjectError as exc:
-            raise CorruptGalleryKeyError(f"cannot open {self.sealed_path}: {exc}") from None
+            raise CorruptGalleryKeyError(
+                _("cannot open {path}: {problem}").format(path=self.sealed_path, problem=exc)
+            ) from None
         if key.key_id != copy.gallery_key_id:
-            raise CorruptGalleryKeyError(f"{self.sealed_path} was changed: it names another gallery key")
+            raise CorruptGalleryKeyError(
+                _("{path} was changed: it names another gallery key").format(path=self.sealed_path)
+            )
         return key
 
     def _write_sealed_copy(self, key: GalleryKey) -> None:
@@ -213,14 +222,18 @@ class GalleryKeyFile:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise CorruptGalleryKeyError(f"cannot read {self.sealed_path}: {exc.strerror or exc}") from None
+            raise CorruptGalleryKeyError(
+                _("cannot read {path}: {problem}").format(path=self.sealed_path, problem=exc.strerror or exc)
+            ) from None
         if len(data) != KEY_ID_BYTES + SEALED_DATA_KEY_SIZE:
-            raise CorruptGalleryKeyError(f"{self.sealed_path} is damaged (wrong length)")
+            raise CorruptGalleryKeyError(_("{path} is damaged (wrong length)").format(path=self.sealed_path))
         sealed = data[KEY_ID_BYTES:]
         try:
             home_key_id = sealed_data_key_id(sealed)
         except SealedObjectError:
-            raise CorruptGalleryKeyError(f"{self.sealed_path} is damaged (not a sealed key)") from None
+            raise CorruptGalleryKeyError(
+                _("{path} is damaged (not a sealed key)").format(path=self.sealed_path)
+            ) from None
         return _SealedCopy(data[:KEY_ID_BYTES].hex(), home_key_id, sealed)
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from homewarden.config.model import RetentionConfig
 from homewarden.events.record import EventRecord
+from homewarden.i18n import _, ngettext
 from homewarden.store.database import EventStore
 from homewarden.store.deletion import ALL_EVENTS, delete_event, event_object_names
 from homewarden.store.sealed_media import SealedMediaFolder, StorageFullError
@@ -113,23 +114,30 @@ def plan_retention(
         days = days_for(item.kind, policy)
         due = item.recorded_at + days * DAY_SECONDS
         if due <= now:
-            due_now.append(PlannedDeletion(due, f"older than {days} days", item.stored_bytes, footage=item))
+            due_now.append(
+                PlannedDeletion(
+                    due,
+                    ngettext("older than {count} day", "older than {count} days", days).format(count=days),
+                    item.stored_bytes,
+                    footage=item,
+                )
+            )
         else:
             kept.append((item, due))
     for stored in unreferenced:
         if stored.modified + UNREFERENCED_GRACE_SECONDS <= now:
-            due_now.append(PlannedDeletion(now, "no event points to it", stored.stored_bytes, unreferenced=stored))
+            due_now.append(PlannedDeletion(now, _("no event points to it"), stored.stored_bytes, unreferenced=stored))
     remaining = used_bytes - sum(deletion.stored_bytes for deletion in due_now)
     cap = cap_bytes(policy)
     scheduled = []
     for item, due in kept:
         if cap is not None and remaining > cap:
-            due_now.append(PlannedDeletion(now, "over the disk cap", item.stored_bytes, footage=item))
+            due_now.append(PlannedDeletion(now, _("over the disk cap"), item.stored_bytes, footage=item))
             remaining -= item.stored_bytes
         else:
-            scheduled.append(
-                PlannedDeletion(due, f"{days_for(item.kind, policy)} days after recording", item.stored_bytes, item)
-            )
+            days = days_for(item.kind, policy)
+            after = ngettext("{count} day after recording", "{count} days after recording", days).format(count=days)
+            scheduled.append(PlannedDeletion(due, after, item.stored_bytes, item))
     scheduled.sort(key=lambda deletion: deletion.due)
     return RetentionPlan(now, used_bytes, cap, due_now, scheduled)
 
@@ -181,10 +189,14 @@ class FootageKeeper:
                 for item in sorted(footage, key=lambda item: (item.recorded_at, item.record.id)):
                     if self._used + needed <= cap:
                         break
-                    self._carry_out(PlannedDeletion(self._clock(), "over the disk cap", item.stored_bytes, item))
+                    self._carry_out(PlannedDeletion(self._clock(), _("over the disk cap"), item.stored_bytes, item))
                     self._used -= item.stored_bytes
             if self._used + needed > cap:
-                raise StorageFullError(f"no room for {needed} more bytes under the disk cap ({self.policy.max_gb} GB)")
+                raise StorageFullError(
+                    _("no room for {needed} more bytes under the disk cap ({cap} GB)").format(
+                        needed=needed, cap=self.policy.max_gb
+                    )
+                )
             self._used += needed
 
     def start(self, interval: float = SWEEP_INTERVAL_SECONDS) -> None:

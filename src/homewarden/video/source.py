@@ -14,6 +14,8 @@ from typing import Any
 import av
 import av.error
 
+from homewarden.i18n import _
+
 LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 # Codecs whose packets are copied into MP4 clips unchanged; any other video is encoded with libx264.
 REMUXABLE_CODECS = frozenset({"h264", "hevc"})
@@ -123,9 +125,9 @@ class VideoSource:
     def open(self) -> StreamInfo:
         """Open the source and describe its video stream."""
         if not self.live and not Path(self.url).exists():
-            raise SourceError(f"{self.url}: no such file")
+            raise SourceError(_("{source}: no such file").format(source=self.url))
         if not self.live and Path(self.url).is_dir():
-            raise SourceError(f"{self.url}: is a folder, not a video file")
+            raise SourceError(_("{source}: is a folder, not a video file").format(source=self.url))
         started = time.monotonic()
         try:
             self._container = av.open(
@@ -135,20 +137,30 @@ class VideoSource:
             # PyAV's timeout aborts FFmpeg, which then reports "Immediate exit requested" or "Invalid data".
             if self.live and time.monotonic() - started >= self._timeout:
                 name = describe_url(self.url)
-                raise SourceError(f"{name}: cannot connect (no answer within {self._timeout:g} s)") from None
+                raise SourceError(
+                    _("{source}: cannot connect (no answer within {seconds} s)").format(
+                        source=name, seconds=f"{self._timeout:g}"
+                    )
+                ) from None
             raise SourceError(self._explain_open_error(exc)) from None
         except OSError as exc:
-            raise SourceError(f"{describe_url(self.url)}: cannot open ({exc.strerror or exc})") from None
+            raise SourceError(
+                _("{source}: cannot open ({problem})").format(
+                    source=describe_url(self.url), problem=exc.strerror or exc
+                )
+            ) from None
         if not self._container.streams.video:
             self.close()
-            raise SourceError(f"{describe_url(self.url)}: has no video stream")
+            raise SourceError(_("{source}: has no video stream").format(source=describe_url(self.url)))
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
         self._stream = stream
         ctx = stream.codec_context
         if not ctx.width or not ctx.height:
             self.close()
-            raise SourceError(f"{describe_url(self.url)}: the video stream has no picture size (corrupt?)")
+            raise SourceError(
+                _("{source}: the video stream has no picture size (corrupt?)").format(source=describe_url(self.url))
+            )
         rate = stream.average_rate or stream.guessed_rate or FALLBACK_FPS
         if not MIN_FPS <= float(rate) <= MAX_FPS:
             rate = FALLBACK_FPS  # a broken muxer's frame rate (2500 fps, 1/1000 fps) would wreck pacing

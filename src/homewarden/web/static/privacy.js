@@ -330,6 +330,7 @@ function objectCell(text) {
   if (kind === "camera") return t("camera {id}", { id });
   if (kind === "rule") return t("standing rule {id}", { id });
   if (kind === "assignment") return t("review assignment {id}", { id });
+  if (text === "home key") return t("the home key");
   return text;
 }
 
@@ -342,6 +343,14 @@ const DETAIL_WORDS = [
   [/\bcopy shredded: False\b/, t("no copy was stored")],
   [/\bfalse_alarm\b/g, t("false alarm")],
   [/\breal_event\b/g, t("real event")],
+  [/^account page$/, t("on the account page")],
+  [/^sign-in$/, t("at sign-in")],
+  [/^command line$/, t("on the command line")],
+  [/^snapshot$/, t("snapshot")],
+  [/^redacted and screened$/, t("redacted and screened")],
+  [/^labels saved$/, t("labels saved")],
+  [/^the cloud was asked to delete the copy and its labels$/, t("the cloud was asked to delete the copy and its labels")],
+  [/^the clip was deleted and its home will be told$/, t("the clip was deleted and its home will be told")],
 ];
 
 function shownDetail(entry) {

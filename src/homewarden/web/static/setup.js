@@ -1,5 +1,5 @@
 // The first-run page: create the owner (and the home key), then show the recovery key once.
-import { ApiError, api, busy, copyText, setCsrfToken, showFormError, t } from "/static/app.js";
+import { ApiError, api, busy, copyText, setCsrfToken, showFormError, t, tn } from "/static/app.js";
 
 const form = document.getElementById("setup-form");
 const errorBox = document.getElementById("setup-error");
@@ -88,7 +88,10 @@ async function followRestore(restoreId) {
     restoreProgress.textContent = progress.step;
     if (progress.state === "done") {
       restoreProgress.textContent =
-        t("Restored {events} event(s) and {files} file(s). Sign in with your user name and passphrase.", { events: progress.events, files: progress.objects });
+        t("Restored {events} and {files}. Sign in with your user name and passphrase.", {
+          events: tn("{count} event", "{count} events", progress.events),
+          files: tn("{count} file", "{count} files", progress.objects),
+        });
       location.assign("/login");
       return;
     }

@@ -121,7 +121,7 @@ async function loadOffsite() {
   show("offsite-lag", offsite.waiting ? formatDuration(offsite.lag_seconds) : t("nothing waits"));
   show("offsite-last-success", offsite.last_success_at ? formatDateTime(offsite.last_success_at) : t("never"));
   const usage = offsite.usage;
-  const stored = usage ? t("{count} object(s), {size}", { count: usage.objects, size: formatBytes(usage.bytes) }) : "";
+  const stored = usage ? tn("{count} object, {size}", "{count} objects, {size}", usage.objects, { size: formatBytes(usage.bytes) }) : "";
   show("offsite-usage", !usage ? t("not known yet") : usage.quota_bytes ? t("{stored} of {quota}", { stored, quota: formatBytes(usage.quota_bytes) }) : stored);
   show("offsite-retention", usage && usage.retention_days ? days(usage.retention_days) : t("as long as you keep them"));
 }

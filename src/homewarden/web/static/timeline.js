@@ -9,6 +9,7 @@ import {
   formatDuration,
   formatTime,
   h,
+  labelName,
   parseTime,
   t,
   tn,
@@ -56,7 +57,7 @@ function ensureOption(select, value, text) {
 
 function fillForm(values) {
   ensureOption(form.camera, values.camera);
-  ensureOption(form.label, values.label, capitalize(values.label));
+  ensureOption(form.label, values.label, labelName(values.label));
   ensureOption(form.person, values.person);
   form.camera.value = values.camera;
   form.label.value = values.label;
