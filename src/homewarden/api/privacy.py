@@ -16,9 +16,9 @@ from homewarden.api.schemas import Done, Incoming
 from homewarden.errors import Refusal
 from homewarden.events.wording import name_of
 from homewarden.hub.services import HubServices
-from homewarden.i18n import _
+from homewarden.i18n import _, translate_stored
 from homewarden.privacy.audit import AuditRecord, FoldedViews
-from homewarden.privacy.donations import WITHDRAWAL_UNCONFIRMED, DonationError, DonationRecord, Donations
+from homewarden.privacy.donations import REASONS, WITHDRAWAL_UNCONFIRMED, DonationError, DonationRecord, Donations
 
 router = APIRouter(prefix="/api", tags=["privacy"])
 
@@ -165,7 +165,7 @@ def _public(record: DonationRecord, views: dict[str, int], camera_names: dict[st
         donated_at=record.donated_at,
         expires_at=record.expires_at,
         retention_days=record.retention_days,
-        reason=record.reason,
+        reason=None if record.reason is None else translate_stored(record.reason, REASONS),
         reviewer_views=views.get(f"donation:{record.id}", 0),
         from_rule=record.rule_id is not None,
         cloud_state=record.cloud_state,

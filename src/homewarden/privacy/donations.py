@@ -56,6 +56,24 @@ NOTICE_UNDELIVERABLE = N_("A donated clip could not reach Homewarden Cloud: {rea
 NOTICE_EXPIRED = N_("A donated clip reached the end of its retention and was deleted.")
 NOTICES = (NOTICE_NOT_DONATED, NOTICE_FLAGGED, NOTICE_CLOUD_SCREENING, NOTICE_UNDELIVERABLE, NOTICE_EXPIRED)
 NOT_PAIRED = N_("the review program runs in Homewarden Cloud: pair this hub first")
+# Why a donation ended, stored in English on its row and translated where it is shown (api/privacy.py).
+REASON_LOCKED = N_("recordings were locked before the copy was made; try again")
+REASON_NOT_MADE = N_("the copy could not be made: {problem}")
+REASON_WITHDRAWN_BY_OWNER = N_("withdrawn by the owner")
+REASON_RETENTION = N_("its retention ended")
+REASON_FLAGGED = N_("flagged as inappropriate by {actor}")
+REASON_CLOUD_REFUSED = N_("the cloud's screening refused it")
+REASON_WITHDRAWN = N_("withdrawn")
+REASONS = (
+    REASON_LOCKED,
+    REASON_NOT_MADE,
+    REASON_WITHDRAWN_BY_OWNER,
+    REASON_RETENTION,
+    REASON_FLAGGED,
+    REASON_CLOUD_REFUSED,
+    REASON_WITHDRAWN,
+    NOT_PAIRED,
+)
 
 
 class DonationError(RefusedError):
@@ -285,7 +303,7 @@ class Donations:
         try:
             keyring = self.home_keyring()
             if keyring is None:
-                self._end(donation_id, "failed", "recordings were locked before the copy was made; try again")
+                self._end(donation_id, "failed", REASON_LOCKED)
                 return
             result = self.preparer(self.hub_storage.vault.read(original, keyring), mask_people)
             if isinstance(result, str):
@@ -312,7 +330,7 @@ class Donations:
                 self._hand_over(donation_id, result.mp4)
         except Exception as exc:  # the owner sees the failure on the privacy page; the hub goes on
             log.exception("donation %s failed", donation_id)
-            self._end(donation_id, "failed", f"the copy could not be made: {exc}")
+            self._end(donation_id, "failed", REASON_NOT_MADE.format(problem=exc))
 
     def _refuse(self, donation_id: str, reason: str) -> None:
         home_id = self._end(donation_id, "refused", reason)
@@ -367,7 +385,7 @@ class Donations:
         """Withdraw consent: shred a copy still on the hub, and have the cloud delete the copy and its labels."""
         with self._session("find a donation") as session:
             self._own(session, home_id, donation_id)
-        withdrawal = self._destroy(donation_id, "withdrawn", "withdrawn by the owner")
+        withdrawal = self._destroy(donation_id, "withdrawn", REASON_WITHDRAWN_BY_OWNER)
         self.audit.record(
             by,
             "donation_withdrawn",
@@ -396,10 +414,10 @@ class Donations:
             if action in ends and row.status in ACTIVE:
                 row.status = ends[action]
                 row.reason = {
-                    "flagged": f"flagged as inappropriate by {actor}",
-                    "refused": "the cloud's screening refused it",
-                    "expired": "its retention ended",
-                    "withdrawn": "withdrawn",
+                    "flagged": REASON_FLAGGED.format(actor=actor),
+                    "refused": REASON_CLOUD_REFUSED,
+                    "expired": REASON_RETENTION,
+                    "withdrawn": REASON_WITHDRAWN,
                 }[ends[action]]
         if action == "flag" and was in ACTIVE:
             self._notify(
@@ -457,7 +475,7 @@ class Donations:
             )
         for donation_id, home_id in due:
             # The cloud deletes its copy at the same moment and sends an "expired" receipt, which confirms it.
-            self._destroy(donation_id, "expired", "its retention ended", tell_cloud=False)
+            self._destroy(donation_id, "expired", REASON_RETENTION, tell_cloud=False)
             self._notify(home_id, "expired", NOTICE_EXPIRED, donation_id)
             self.audit.record(HUB, "donation_expired", f"donation:{donation_id}", home_id=home_id)
         return len(due)
