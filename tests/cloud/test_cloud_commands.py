@@ -59,7 +59,7 @@ def test_serve_refuses_an_unmigrated_postgresql_database_in_one_line(tmp_path: P
     assert refused.stderr.strip().splitlines() == [
         "homewarden: error: the cloud database "
         + cloud_database_url
-        + " is at revision none, this version needs 0004: run `homewarden cloud migrate --config cloud.yaml`"
+        + " is at revision none, this version needs 0005: run `homewarden cloud migrate --config cloud.yaml`"
     ]
     assert migrated.returncode == 0, migrated.stderr
     assert invited.returncode == 0, invited.stderr

@@ -11,6 +11,7 @@ import io
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 import av
@@ -36,13 +37,17 @@ def clip_of(start: float, seconds: float = 4.0) -> bytes:
         stream = sink.add_stream("libx264", rate=10)
         stream.width, stream.height, stream.pix_fmt = 768, 432, "yuv420p"
         stream.options = {"preset": "ultrafast"}
+        written = 0
         for frame in source.decode(video=0):
             at = float(frame.time or 0.0)
             if at < start:
                 continue
             if at >= start + seconds:
                 break
-            frame.pts = None
+            # Numbered frames at the stream's 10 a second: without a pts of their own the muxer squeezed the whole
+            # clip into 0.1 s, and a reviewer's box at 1.5 s was (rightly) refused as outside the clip.
+            frame.pts, frame.time_base = written, Fraction(1, 10)
+            written += 1
             for packet in stream.encode(frame):
                 sink.mux(packet)
         for packet in stream.encode(None):
