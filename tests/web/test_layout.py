@@ -93,6 +93,13 @@ class Shown:
     then: Callable[[Page], None] | None = None
 
 
+def _offsite_answered(page: Page) -> None:
+    # The pairing form or the unpair button shows once the off-site status has arrived; before it, a busy machine
+    # could measure a page with no control drawn yet ("checked 0").
+    shown = "[data-testid=offsite-pair-submit]:visible, [data-testid=offsite-unpair]:visible"
+    expect(page.locator(shown)).to_have_count(1)
+
+
 def _open_share_form(page: Page) -> None:
     page.get_by_test_id("share-open").click()
     expect(page.get_by_test_id("share-form")).to_be_visible()
@@ -119,7 +126,7 @@ OWNER_PAGES: dict[str, Shown] = {
     "live": Shown("/live", "live-grid"),
     "faces": Shown("/faces", "faces-enroll"),
     "arming": Shown("/arming", "arming-manual"),
-    "storage": Shown("/storage", "storage-used"),
+    "storage": Shown("/storage", "storage-used", _offsite_answered),
     "members": Shown("/members", "member-add"),
     "privacy": Shown("/privacy", "rules-list"),
     "settings": Shown("/settings", "settings-cameras"),

@@ -107,6 +107,9 @@ class QueueStats:
 # quota allows, the queued copy of the home served least recently (oldest first within it) that this reviewer never
 # had, locked with SKIP LOCKED so reviewers asking at once never share one, marked in review and assigned.
 # The same choice as the ORM path of ``Workbench._open_or_assign`` (which SQLite trials and open assignments take).
+# "The queue is empty" while copies are queued means others held them locked: ask again this often, this far apart.
+EMPTY_RETRIES = 3
+EMPTY_RETRY_SECONDS = 0.05
 ASSIGN_NEXT = (
     text(
         f"""
@@ -207,18 +210,29 @@ class Workbench:
 
     def next(self, reviewer: StaffView) -> AssignmentView:
         """Return the reviewer's open assignment, or hand them the next copy; refuse beyond the daily quota."""
-        try:
-            outcome = self._open_or_assign(reviewer)
-        except IntegrityError:
-            # Only the unique index of open assignments can refuse here: another request of theirs won; return it.
-            with self._database.session() as session:
-                row = self._open_row(session, reviewer.id)
-                if row is None:
-                    raise
-                return assignment_view(session, row)
-        if isinstance(outcome, AssignmentView):
-            return outcome
-        raise refused(reviewer, "next", *outcome)
+        for attempt in range(EMPTY_RETRIES + 1):
+            try:
+                outcome = self._open_or_assign(reviewer)
+            except IntegrityError:
+                # Only the unique index of open assignments can refuse here: another request of theirs won; return it.
+                with self._database.session() as session:
+                    row = self._open_row(session, reviewer.id)
+                    if row is None:
+                        raise
+                    return assignment_view(session, row)
+            if isinstance(outcome, AssignmentView):
+                return outcome
+            refusal = outcome
+            # SKIP LOCKED passes over copies other requests hold locked this instant (one of them perhaps this
+            # reviewer's own, about to be assigned): "empty" while copies are queued only means "ask again".
+            if refusal[1] is not Refusal.NOT_FOUND or attempt == EMPTY_RETRIES or not self._queued_copies_left():
+                break
+            time.sleep(EMPTY_RETRY_SECONDS)
+        raise refused(reviewer, "next", *refusal)
+
+    def _queued_copies_left(self) -> bool:
+        with self._database.session() as session:
+            return session.scalar(select(exists().where(ReviewDonation.state == QUEUED))) is True
 
     def _open_or_assign(self, reviewer: StaffView) -> AssignmentView | tuple[str, Refusal]:
         now = utc_now()
