@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 
+from api.conftest import Hub, hub_config
 from cloud_process import CloudAccount, CloudProcess, S3Server, start_cloud_serve, start_s3_server, write_cloud_config
 from conftest import TEST_PASSPHRASE
 from homewarden.cloud.database import CloudDatabase
 from homewarden.config.model import OffsiteConfig
 from homewarden.events.record import ClipRecord, EventRecord
+from homewarden.hub.hub import init_services
 from homewarden.offsite.identity import OffsiteFolder
 from homewarden.offsite.sync import OffsiteSync
 from homewarden.store.database import EventStore
@@ -172,3 +175,22 @@ def hub(tmp_path: Path) -> Iterator[HubUnderTest]:
 def home_key(folder: Path) -> HomeKeyFile:
     """Return the key file of a hub folder."""
     return HomeKeyFile.in_folder(folder)
+
+
+@contextmanager
+def running_paired_hub(folder: Path, cloud: Cloud) -> Iterator[Hub]:
+    """Yield a hub in ``folder`` paired with ``cloud``, its off-site worker running; stop it all after."""
+    config = hub_config(folder)
+    store = EventStore.open(config.storage.resolved_database_url())
+    hub = Hub(init_services(config, store, None), folder)
+    sync = hub.services.offsite
+    assert sync is not None
+    try:
+        sync.pair(cloud.url, cloud.account().pairing_code())
+        sync.start()
+        yield hub
+    finally:
+        sync.stop()
+        if hub.services.donations is not None:
+            hub.services.donations.close()
+        store.close()

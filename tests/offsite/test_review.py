@@ -15,7 +15,7 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api.conftest import Hub, csrf_of, hub_config, record_event, set_up_owner
+from api.conftest import Hub, csrf_of, record_event, set_up_owner
 from cloud.review.conftest import new_donation_id
 from cloud_process import S3Server, start_cloud_serve, write_cloud_config
 from homewarden.cli import main
@@ -23,12 +23,10 @@ from homewarden.cloud.config import load_cloud_config
 from homewarden.cloud.database import CloudDatabase
 from homewarden.cloud.review.audit import link_hash, record
 from homewarden.cloud.services import CloudServices
-from homewarden.hub.hub import init_services
 from homewarden.offsite.client import CloudClient
 from homewarden.offsite.identity import OffsiteFolder
 from homewarden.review.cloud_chain import CloudChainRecords, verify_archived_chain, verify_cloud_chain
-from homewarden.store import EventStore
-from offsite.conftest import Cloud
+from offsite.conftest import Cloud, running_paired_hub
 from services import fresh_postgres_database
 from waiting import wait_for
 
@@ -40,20 +38,8 @@ CLOUD_SECONDS = 120.0
 @pytest.fixture
 def paired_hub(tmp_path: Path, cloud: Cloud) -> Iterator[Hub]:
     """Yield a hub with an owner, paired with the real cloud, its off-site worker running."""
-    config = hub_config(tmp_path)
-    store = EventStore.open(config.storage.resolved_database_url())
-    hub = Hub(init_services(config, store, None), tmp_path)
-    sync = hub.services.offsite
-    assert sync is not None
-    try:
-        sync.pair(cloud.url, cloud.account().pairing_code())
-        sync.start()
+    with running_paired_hub(tmp_path, cloud) as hub:
         yield hub
-    finally:
-        sync.stop()
-        if hub.services.donations is not None:
-            hub.services.donations.close()
-        store.close()
 
 
 def withdrawal_of(owner: TestClient, donation_id: str) -> str | None:

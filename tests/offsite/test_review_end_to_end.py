@@ -15,7 +15,7 @@ import httpx2 as httpx
 import pyotp
 import pytest
 
-from api.conftest import Hub, hub_config, set_up_owner
+from api.conftest import Hub, set_up_owner
 from cloud_process import (
     RABBITMQ_URL,
     S3Server,
@@ -26,11 +26,9 @@ from cloud_process import (
     write_cloud_config,
 )
 from homewarden.cloud.database import CloudDatabase
-from homewarden.hub.hub import init_services
 from homewarden.offsite.identity import OffsiteFolder
 from homewarden.review.cloud_chain import CloudChainRecords, verify_cloud_chain
-from homewarden.store import EventStore
-from offsite.conftest import Cloud
+from offsite.conftest import Cloud, running_paired_hub
 from offsite.test_review import CLOUD_SECONDS, donate_and_confirm
 from services import fresh_postgres_database
 from waiting import wait_for
@@ -64,20 +62,8 @@ def cloud_with_worker(tmp_path: Path, postgres_url: str, s3_server: S3Server) ->
 @pytest.fixture
 def paired_hub(tmp_path: Path, cloud_with_worker: Cloud) -> Iterator[Hub]:
     """Yield a hub with its off-site worker running, paired with the cloud."""
-    config = hub_config(tmp_path / "hub")
-    store = EventStore.open(config.storage.resolved_database_url())
-    hub = Hub(init_services(config, store, None), tmp_path / "hub")
-    sync = hub.services.offsite
-    assert sync is not None
-    try:
-        sync.pair(cloud_with_worker.url, cloud_with_worker.account().pairing_code())
-        sync.start()
+    with running_paired_hub(tmp_path / "hub", cloud_with_worker) as hub:
         yield hub
-    finally:
-        sync.stop()
-        if hub.services.donations is not None:
-            hub.services.donations.close()
-        store.close()
 
 
 def make_reviewer(cloud: Cloud, username: str) -> tuple[str, str]:

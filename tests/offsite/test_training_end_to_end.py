@@ -16,16 +16,14 @@ import httpx2 as httpx
 import pyotp
 import pytest
 
-from api.conftest import Hub, csrf_of, hub_config, record_event, set_up_owner
+from api.conftest import Hub, csrf_of, record_event, set_up_owner
 from cloud.training.donated import EMPTY, TABLE_BOX, VISITS, clip_of
 from cloud_process import RABBITMQ_URL, S3Server, running, start_cloud_serve, start_cloud_worker, write_cloud_config
 from homewarden.cloud.config import load_cloud_config
 from homewarden.cloud.database import CloudDatabase
 from homewarden.cloud.services import CloudServices
 from homewarden.cloud.training.registry import model_key
-from homewarden.hub.hub import init_services
-from homewarden.store import EventStore
-from offsite.conftest import Cloud
+from offsite.conftest import Cloud, running_paired_hub
 from offsite.test_review import CLOUD_SECONDS, PREPARE_SECONDS
 from offsite.test_review_end_to_end import REVIEWER_PASSWORD, make_reviewer
 from services import fresh_postgres_database
@@ -65,20 +63,8 @@ def training_cloud(tmp_path: Path, postgres_url: str, s3_server: S3Server) -> It
 @pytest.fixture
 def training_hub(tmp_path: Path, training_cloud: Cloud) -> Iterator[Hub]:
     """Yield a hub with its off-site worker running, paired with the training cloud."""
-    config = hub_config(tmp_path / "hub")
-    store = EventStore.open(config.storage.resolved_database_url())
-    hub = Hub(init_services(config, store, None), tmp_path / "hub")
-    sync = hub.services.offsite
-    assert sync is not None
-    try:
-        sync.pair(training_cloud.url, training_cloud.account().pairing_code())
-        sync.start()
+    with running_paired_hub(tmp_path / "hub", training_cloud) as hub:
         yield hub
-    finally:
-        sync.stop()
-        if hub.services.donations is not None:
-            hub.services.donations.close()
-        store.close()
 
 
 def donate(hub: Hub, owner: httpx.Client, label: str, start: float, seconds: float) -> str:
