@@ -106,3 +106,21 @@ def test_the_migrations_form_one_line() -> None:
 def test_a_database_that_cannot_be_reached_is_one_line() -> None:
     with pytest.raises(UserError, match=r"cannot migrate database postgresql\+psycopg://nobody:\*\*\*@127.0.0.1:1/x"):
         CloudDatabase.open("postgresql+psycopg://nobody:secret@127.0.0.1:1/x")
+
+
+def test_a_held_lock_is_refused_to_another_process_until_released(database_url: str) -> None:
+    # Two opened databases stand for two worker processes (their own engines, connections and, on SQLite, files).
+    first = CloudDatabase.open(database_url)
+    second = CloudDatabase.open(database_url, migrate=False)
+    try:
+        with first.held("homewarden.test") as held:
+            assert held
+            with second.held("homewarden.test") as also:
+                assert not also
+            with second.held("homewarden.other") as other:
+                assert other  # another name is another lock
+        with second.held("homewarden.test") as after:
+            assert after
+    finally:
+        first.close()
+        second.close()

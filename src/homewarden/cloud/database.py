@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +15,7 @@ from typing import Any, cast
 from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, CursorResult, Result, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -82,9 +85,53 @@ class CloudDatabase:
         with self._sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def held(self, name: str) -> Iterator[bool]:
+        """Hold the named lock across processes for the block, or yield False at once when another holds it.
+
+        PostgreSQL: a session-level advisory lock on a connection of its own (released by the server should this
+        process die); SQLite: an exclusive ``flock`` on a file beside the database (a lock in this process for a
+        database in memory).
+        """
+        if self.engine.dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 1
+            with self.engine.connect() as connection:
+                got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
+                connection.commit()
+                try:
+                    yield got
+                finally:
+                    if got:
+                        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                        connection.commit()
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            lock = _MEMORY_LOCKS.setdefault(name, threading.Lock())
+            got = lock.acquire(blocking=False)
+            try:
+                yield got
+            finally:
+                if got:
+                    lock.release()
+            return
+        with Path(f"{database}.{name}.lock").open("a") as file:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(file, fcntl.LOCK_UN)
+
     def close(self) -> None:
         """Release every pooled connection."""
         self.engine.dispose()
+
+
+_MEMORY_LOCKS: dict[str, threading.Lock] = {}
 
 
 def rows_affected(result: Result[Any]) -> int:

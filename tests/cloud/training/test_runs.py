@@ -23,7 +23,7 @@ from cloud.training.donated import (
 from homewarden.cloud.models import ReviewAuditEntry, ReviewDonation, TrainedModel, TrainingLabelItems
 from homewarden.cloud.object_store import BlobMissingError
 from homewarden.cloud.training.registry import model_key
-from homewarden.cloud.training.runs import is_evaluation
+from homewarden.cloud.training.runs import TRAINING_LOCK, is_evaluation
 from homewarden.cloud.training.verifier import shard_of
 from homewarden.detect.verifier import read_signed_model
 
@@ -167,3 +167,45 @@ def test_a_withdrawal_taints_the_model_deletes_its_file_and_the_next_run_replace
         assert entry is not None
         assert entry.home_id == home
         assert (entry.details["model"], entry.details["replaced_by"]) == (1, 2)
+
+
+def test_every_model_that_learned_from_a_withdrawn_clip_is_accounted_for_to_its_owner(
+    cloud: CloudUnderTest, labelled: dict[str, str]
+) -> None:
+    services = cloud.services
+    assert services.run_training().promoted
+    # A forced run makes model 2 from the same labels: a candidate that does not beat model 1, never on a hub.
+    assert (services.run_training(force=True).version, services.models.promoted().version) == (2, 1)  # type: ignore[union-attr]
+    withdrawn = labelled["person_a"]
+    with services.database.session() as session:
+        donation = session.get(ReviewDonation, withdrawn)
+        assert donation is not None
+        home = donation.home_id
+    services.home_donations(home).withdraw(withdrawn, services.program_keys.current())
+
+    def receipts() -> list[tuple[int, int | None]]:
+        with services.database.session() as session:
+            entries = session.scalars(
+                select(ReviewAuditEntry)
+                .where(ReviewAuditEntry.donation_id == withdrawn, ReviewAuditEntry.action == "model_replaced")
+                .order_by(ReviewAuditEntry.seq)
+            )
+            return [(entry.details["model"], entry.details["replaced_by"]) for entry in entries]
+
+    # The candidate left with its file in the withdrawal's transaction: the owner is told at once. The promoted
+    # model is told of when its replacement runs.
+    assert receipts() == [(2, None)]
+    assert services.run_training().replaced == 1
+    assert receipts() == [(2, None), (1, 3)]
+
+
+def test_a_run_started_while_another_runs_does_nothing(cloud: CloudUnderTest, labelled: dict[str, str]) -> None:
+    services = cloud.services
+    # Held by "another worker": this run neither trains nor takes a version number.
+    with services.database.held(TRAINING_LOCK) as alone:
+        assert alone
+        outcome = services.run_training()
+    assert outcome.version is None
+    assert "another training run" in outcome.summary
+    assert services.models.summaries() == []
+    assert services.run_training().version == 1

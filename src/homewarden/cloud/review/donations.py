@@ -128,7 +128,7 @@ def erase_donation(session: Session, donation: ReviewDonation, state: str, now: 
     keys = workbench_rows_erased(session, donation.donation_id, now)
     # Every model that learned from the copy is tainted in this transaction: its file doomed, the shard erased; the
     # features read from the copy go with it.
-    keys += taint_models_of(session, donation.donation_id, now)
+    keys += taint_models_of(session, donation.donation_id, donation.home_id, now)
     forget_label_items(session, donation.donation_id)
     if donation.object_key is not None and donation.deleted_at is None:
         doom_blob(session, donation.object_key)

@@ -21,9 +21,13 @@ from homewarden.cloud.database import CloudDatabase
 from homewarden.cloud.deletion import doom_blob
 from homewarden.cloud.models import TrainedModel, TrainedModelDonation, TrainingLabelItems
 from homewarden.cloud.object_store import BlobMissingError, ObjectStore
+from homewarden.cloud.review.audit import CLOUD_ACTOR, record
+from homewarden.cloud.review.signatures import iso
 from homewarden.errors import Refusal, RefusedError
 
 MODEL_PREFIX = "training/models/"
+# A receipt's action when a model that learned from the owner's clip left the hubs.
+MODEL_REPLACED = "model_replaced"
 DATASET_PREFIX = "training/datasets/"
 CANDIDATE, PROMOTED, TAINTED, RETIRED = "candidate", "promoted", "tainted", "retired"
 
@@ -94,8 +98,12 @@ def forget_label_items(session: Session, donation_id: str) -> None:
     session.execute(delete(TrainingLabelItems).where(TrainingLabelItems.donation_id == donation_id))
 
 
-def taint_models_of(session: Session, donation_id: str, now: datetime) -> list[str]:
-    """Taint every model that learned from a donation, in the caller's transaction; return model files doomed."""
+def taint_models_of(session: Session, donation_id: str, home_id: str, now: datetime) -> list[str]:
+    """Taint every model that learned from a donation, in the caller's transaction; return model files doomed.
+
+    The promoted model's owners are told when the worker replaces it; a model no hub runs any more (retired by a
+    newer one, or a candidate never promoted) leaves with its file here, and the donation's owner is told so now.
+    """
     rows = session.scalars(
         select(TrainedModel)
         .join(TrainedModelDonation, TrainedModelDonation.model_version == TrainedModel.version)
@@ -110,6 +118,16 @@ def taint_models_of(session: Session, donation_id: str, now: datetime) -> list[s
     doomed = []
     for row in rows:
         if row.state != TAINTED:
+            if row.state != PROMOTED:
+                details = {"model": row.version, "replaced_by": None, "at": iso(now)}
+                record(
+                    session,
+                    home_id=home_id,
+                    donation_id=donation_id,
+                    action=MODEL_REPLACED,
+                    actor=CLOUD_ACTOR,
+                    details=details,
+                )
             row.state = TAINTED
             row.tainted_at = now
         if row.object_key is not None:

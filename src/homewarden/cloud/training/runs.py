@@ -51,6 +51,7 @@ from homewarden.cloud.training.features import FEATURES
 from homewarden.cloud.training.labels import LabelRow, LabelRowError, boxes_of, labelled_items
 from homewarden.cloud.training.registry import (
     CANDIDATE,
+    MODEL_REPLACED,
     PROMOTED,
     RETIRED,
     TAINTED,
@@ -72,8 +73,8 @@ log = logging.getLogger(__name__)
 
 # Promotion compares models at the hub's default detect.verifier.min_person_probability.
 EVALUATION_THRESHOLD = 0.3
-# A receipt's action when a model that learned from the owner's clip left the hubs.
-MODEL_REPLACED = "model_replaced"
+# The name of the lock one training run holds (CloudDatabase.held).
+TRAINING_LOCK = "homewarden.cloud.training"
 
 
 def is_evaluation(donation_id: str, percent: int) -> bool:
@@ -167,7 +168,17 @@ class TrainingRuns:
         self._delete_blobs = delete_blobs
 
     def run(self, force: bool = False) -> TrainingOutcome:
-        """Train a model if there is something new to learn or a tainted model to replace; record and maybe promote."""
+        """Train a model if there is something new to learn or a tainted model to replace; record and maybe promote.
+
+        One run at a time across every worker and process: two runs started together (a beat firing while a slow run
+        goes on, or the command beside a worker) would both train on the same labels and promote one after the other.
+        """
+        with self._database.held(TRAINING_LOCK) as alone:
+            if not alone:
+                return TrainingOutcome("another training run is going on; this one did nothing")
+            return self._run(force)
+
+    def _run(self, force: bool) -> TrainingOutcome:
         now = utc_now()
         rows, donations = self._active_labels(now)
         digest = labels_digest([(row.label_id, row.donation_id) for row in rows])
