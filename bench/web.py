@@ -30,7 +30,7 @@ from homewarden.camera.reader import Sample
 from homewarden.config import HomewardenConfig
 from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.hub.hub import init_services
-from homewarden.store import EventStore
+from homewarden.store.database import EventStore
 
 REPO = Path(__file__).resolve().parents[1]
 CAR = REPO.parent / "shared" / "datasets" / "video" / "car-detection.mp4"

@@ -22,8 +22,8 @@ from homewarden.accounts.store import (
 )
 from homewarden.accounts.throttle import FAILURES_PER_USER, WINDOW_SECONDS, SignInThrottle
 from homewarden.i18n import use_language
-from homewarden.store import EventStore
 from homewarden.store.account_secrets import ACCOUNT_SECRETS_KEY_NAME, AccountSecretKeyFile
+from homewarden.store.database import EventStore
 
 PASSWORD = "a long enough password"
 

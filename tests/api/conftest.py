@@ -23,7 +23,7 @@ from homewarden.detect.base import Image
 from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.hub.hub import init_services
 from homewarden.hub.services import HubServices
-from homewarden.store import EventStore
+from homewarden.store.database import EventStore
 from video.synthetic import frame_image, write_video
 
 OWNER_PASSWORD = "owner passphrase for tests"

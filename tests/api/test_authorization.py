@@ -42,8 +42,8 @@ from homewarden.events.record import EventRecord
 from homewarden.hub.hub import init_services
 from homewarden.notify.webhooks import WebhookStore
 from homewarden.privacy.audit import Actor
-from homewarden.store import EventStore
 from homewarden.store.crypto import Keyring
+from homewarden.store.database import EventStore
 from homewarden.store.viewing import ClipShares
 
 PARTIES = ("anonymous", "olivia", "max", "bob", "max_token")

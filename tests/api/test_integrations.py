@@ -28,7 +28,7 @@ from homewarden.events.record import EventRecord
 from homewarden.hub.doorbell import CameraNotRunningError, UnknownDoorbellError, doorstep_of, press_doorbell
 from homewarden.hub.hub import init_services
 from homewarden.notify.bus import EventStarted, EventUpdated
-from homewarden.store import EventStore
+from homewarden.store.database import EventStore
 from video.synthetic import write_video
 
 PRESS = "/api/doorbells/{bell}/press"

@@ -17,8 +17,8 @@ from api.conftest import Hub, hub_config, record_event, set_up_owner
 from homewarden.api.app import create_app
 from homewarden.api.deps import CSRF_HEADER, SESSION_COOKIE
 from homewarden.hub.hub import init_services
-from homewarden.store import EventStore
 from homewarden.store.crypto import Keyring
+from homewarden.store.database import EventStore
 
 # About a minute of generated requests: the whole suite runs it, `make check` does not.
 pytestmark = pytest.mark.slow

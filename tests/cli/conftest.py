@@ -12,7 +12,7 @@ from conftest import error_lines, write_config
 from homewarden.accounts.store import AccountStore
 from homewarden.cli import main
 from homewarden.events.record import EventRecord
-from homewarden.store import EventStore
+from homewarden.store.database import EventStore
 
 BERLIN_EVENING = datetime(2026, 12, 1, 17, 30, tzinfo=UTC)  # 18:30 in Berlin
 PASSWORD = "a long enough password"

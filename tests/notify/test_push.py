@@ -44,7 +44,7 @@ from homewarden.notify.bus import (
 )
 from homewarden.notify.destinations import PUSH_ENDPOINTS
 from homewarden.notify.push import PushNotifier, PushSubscriptions, VapidKeys
-from homewarden.store import EventStore
+from homewarden.store.database import EventStore
 from local_tls import LocalTls, local_tls
 
 PASSWORD = "a password for push tests"

@@ -35,7 +35,7 @@ from homewarden.notify.bus import (
 )
 from homewarden.notify.destinations import webhook_destinations
 from homewarden.notify.webhooks import DeliveryRecord, WebhookDispatcher, WebhookStore
-from homewarden.store import EventStore
+from homewarden.store.database import EventStore
 
 
 @dataclass

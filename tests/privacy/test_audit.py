@@ -16,7 +16,7 @@ from homewarden.offsite.identity import OffsiteFolder
 from homewarden.privacy.audit import Actor, AuditLog
 from homewarden.review.cloud_chain import CloudChainRecords, check_checkpoint, check_receipt
 from homewarden.review.program_key import PinnedKeys, ProgramKey
-from homewarden.store import EventStore
+from homewarden.store.database import EventStore
 from review.cloud_signer import CloudChain, program_of
 
 OWNER = Actor("owner", "olivia")

@@ -24,9 +24,9 @@ from api.test_privacy import pair_by_files
 from homewarden.hub.hub import init_services
 from homewarden.offsite.outbox import donation_cloud_id
 from homewarden.privacy.legacy_donations import LegacyMove, move_legacy_copies
-from homewarden.store import EventStore
 from homewarden.store.blobs import LocalFolderBlobStore
 from homewarden.store.crypto import SEALED_DATA_KEY_SIZE, HomePublicKey, Keyring, SealedObjectReader
+from homewarden.store.database import EventStore
 from homewarden.store.review_models import Donation, PrivacyNotice
 from homewarden.store.vault import FixedRecipient, Vault
 from video.synthetic import write_video

@@ -20,7 +20,7 @@ from homewarden.review.cloud_chain import (
     verify_cloud_chain,
 )
 from homewarden.review.program_key import PinnedKeys, ProgramKey
-from homewarden.store import EventStore
+from homewarden.store.database import EventStore
 from review.cloud_signer import CloudChain, program_of, rotation, signature
 
 

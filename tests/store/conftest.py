@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine
 
-from homewarden.store import EventStore
+from homewarden.store.database import EventStore
 from services import ensure_postgres, fresh_postgres_database
 
 BACKENDS = [

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from homewarden.events.record import ClipRecord, EventRecord
-from homewarden.store import EventStore, StoreError
-from homewarden.store.database import SCHEMA_HEAD
+from homewarden.store.database import SCHEMA_HEAD, EventStore
+from homewarden.store.errors import StoreError
 from homewarden.store.models import Event
 
 

@@ -16,8 +16,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 
 from homewarden.accounts.store import AccountStore
 from homewarden.events.record import EventRecord
-from homewarden.store import EventStore
-from homewarden.store.database import SCHEMA_HEAD, migration_config, schema_revision
+from homewarden.store.database import SCHEMA_HEAD, EventStore, migration_config, schema_revision
 from homewarden.store.models import Base
 from homewarden.store.viewing_models import ClipShare, EventReview  # noqa: F401  (their tables in Base)
 
@@ -320,7 +319,7 @@ def test_opening_a_current_database_does_not_import_alembic(tmp_path: Path) -> N
     url = f"sqlite:///{tmp_path / 'events.db'}"
     EventStore.open(url).close()
     check = (
-        "import sys; from homewarden.store import EventStore; "
+        "import sys; from homewarden.store.database import EventStore; "
         f"EventStore.open({url!r}).close(); print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
     )
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)

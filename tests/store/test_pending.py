@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from homewarden.events.record import ClipRecord, EventRecord
-from homewarden.store import EventStore
+from homewarden.store.database import EventStore
 from homewarden.store.pending import EventOutbox, record_from_json, record_to_json
 from services import private_postgres
 from waiting import wait_for

@@ -13,9 +13,9 @@ from nacl.public import PrivateKey
 from homewarden.config.model import RetentionConfig
 from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.i18n import use_language
-from homewarden.store import EventStore
 from homewarden.store.blobs import LocalFolderBlobStore
 from homewarden.store.crypto import Keyring
+from homewarden.store.database import EventStore
 from homewarden.store.deletion import delete_camera_footage
 from homewarden.store.retention import DAY_SECONDS, EventFootage, FootageKeeper, plan_retention
 from homewarden.store.sealed_media import SealedMediaFolder, StorageFullError

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, select, text
 
 from homewarden.accounts.store import AccountStore
-from homewarden.store import EventStore
+from homewarden.store.database import EventStore
 from homewarden.store.viewing import ClipShares, EventReviews, share_digest
 from homewarden.store.viewing_models import ClipShare
 from store.test_database import make_event

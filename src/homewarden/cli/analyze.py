@@ -23,7 +23,8 @@ from homewarden.faces.gallery import gallery_from_folder
 from homewarden.hub.hub import check_household, init_detector, init_hub_media, init_store
 from homewarden.i18n import _
 from homewarden.report import report_events
-from homewarden.store import EventStore, StoreError
+from homewarden.store.database import EventStore
+from homewarden.store.errors import StoreError
 from homewarden.store.media import MediaFolder
 from homewarden.store.sealed_media import open_hub_storage
 from homewarden.video.source import SourceError, VideoSource

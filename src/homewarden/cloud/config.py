@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from homewarden.config.yaml_file import Unreadable, YamlFileError, read_mapping
 
 MIB = 1024 * 1024
 # S3 refuses parts smaller than 5 MiB (except the last).
@@ -354,22 +355,27 @@ def verify_part_fits_one_request(config: CloudConfig) -> None:
 def load_cloud_config(path: Path) -> CloudConfig:
     """Read and validate ``cloud.yaml``; a problem is one ``CloudConfigError`` naming the key."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CloudConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise CloudConfigError(f"{path}: cannot read config file ({error})") from None
-    try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise CloudConfigError(f"{path}: not valid YAML{where}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise CloudConfigError(f"{path}: the top level must be a mapping of sections")
+        data = read_mapping(path)
+    except YamlFileError as error:
+        raise CloudConfigError(f"{path}: {_UNREADABLE[error.why]}{_detail(error)}") from None
     return validate_cloud_config(data, origin=str(path))
+
+
+# The cloud's operators read English (docs/cloud.md); the hub words the same failures in its user's language.
+_UNREADABLE = {
+    Unreadable.MISSING: "no such config file",
+    Unreadable.CANNOT_READ: "cannot read config file",
+    Unreadable.NOT_YAML: "not valid YAML",
+    Unreadable.NOT_A_MAPPING: "the top level must be a mapping of sections",
+}
+
+
+def _detail(error: YamlFileError) -> str:
+    if error.why is Unreadable.CANNOT_READ:
+        return f" ({error.problem})"
+    if error.why is Unreadable.NOT_YAML and error.line is not None:
+        return f" at line {error.line}, column {error.column}"
+    return ""
 
 
 def validate_cloud_config(data: dict[str, Any], origin: str = "cloud config") -> CloudConfig:

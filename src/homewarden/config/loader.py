@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from homewarden.config.model import CameraConfig, HomewardenConfig
 from homewarden.config.wording import validation_message
+from homewarden.config.yaml_file import Unreadable, YamlFileError, read_mapping
 from homewarden.i18n import _
 
 
@@ -23,24 +23,25 @@ class ConfigError(Exception):
 def load_config(path: Path) -> HomewardenConfig:
     """Read and validate a YAML config file."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(_("{path}: no such config file").format(path=path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(_("{path}: cannot read config file ({problem})").format(path=path, problem=exc)) from None
-    try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        if mark:
-            where = _("{path}: not valid YAML at line {line}, column {column}")
-            raise ConfigError(where.format(path=path, line=mark.line + 1, column=mark.column + 1)) from None
-        raise ConfigError(_("{path}: not valid YAML").format(path=path)) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(_("{path}: the top level must be a mapping of sections").format(path=path))
+        data = read_mapping(path)
+    except YamlFileError as error:
+        raise ConfigError(unreadable_message(error)) from None
     return validate_config(data, origin=str(path))
+
+
+def unreadable_message(error: YamlFileError) -> str:
+    """Say in the user's language why a config file could not be read."""
+    path = error.path
+    if error.why is Unreadable.MISSING:
+        return _("{path}: no such config file").format(path=path)
+    if error.why is Unreadable.CANNOT_READ:
+        return _("{path}: cannot read config file ({problem})").format(path=path, problem=error.problem)
+    if error.why is Unreadable.NOT_YAML:
+        if error.line is not None:
+            where = _("{path}: not valid YAML at line {line}, column {column}")
+            return where.format(path=path, line=error.line, column=error.column)
+        return _("{path}: not valid YAML").format(path=path)
+    return _("{path}: the top level must be a mapping of sections").format(path=path)
 
 
 def validate_config(data: dict[str, Any], origin: str = "config") -> HomewardenConfig:

@@ -38,9 +38,10 @@ from homewarden.privacy.audit import AuditLog
 from homewarden.privacy.donations import Donations
 from homewarden.privacy.legacy_donations import move_legacy_copies
 from homewarden.review.cloud_chain import CloudChainRecords
-from homewarden.store import EventStore, StoreError
 from homewarden.store.account_secrets import AccountSecretKeyFile
+from homewarden.store.database import EventStore
 from homewarden.store.durable_files import remove_unfinished_writes
+from homewarden.store.errors import StoreError
 from homewarden.store.keys import HomeKeyError, NoHomeKeyError, init_command_hint
 from homewarden.store.pending import PENDING_FOLDER, EventOutbox
 from homewarden.store.retention import FootageKeeper

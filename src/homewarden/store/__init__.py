@@ -1,6 +1,5 @@
-"""Where finished events, their clips and snapshots are kept."""
+"""Where finished events, their clips and snapshots are kept (`database.EventStore`), and how media is sealed.
 
-from homewarden.store.database import EventStore
-from homewarden.store.errors import StoreError
-
-__all__ = ["EventStore", "StoreError"]
+Nothing is imported here: the cloud uses `store.crypto` and `store.durable_files` alone and must not load the hub's
+tables to do so.
+"""
