@@ -13,12 +13,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
 
 from api.conftest import Hub, hub_config
-from cloud_process import CloudAccount, CloudProcess, S3Server, start_cloud_serve, start_s3_server, write_cloud_config
+from cloud_process import (
+    RABBITMQ_URL,
+    CloudAccount,
+    CloudProcess,
+    S3Server,
+    running,
+    start_cloud_serve,
+    start_cloud_worker,
+    start_s3_server,
+    write_cloud_config,
+)
 from conftest import TEST_PASSPHRASE
 from homewarden.cloud.database import CloudDatabase
 from homewarden.config.model import OffsiteConfig
@@ -194,3 +205,29 @@ def running_paired_hub(folder: Path, cloud: Cloud) -> Iterator[Hub]:
         if hub.services.donations is not None:
             hub.services.donations.close()
         store.close()
+
+
+@contextmanager
+def running_cloud_with_worker(
+    folder: Path, s3_server: S3Server, name: str, extra: dict[str, Any] | None = None
+) -> Iterator[Cloud]:
+    """Run `cloud serve` and one `cloud worker` on RabbitMQ (its own queue), a fresh database and bucket."""
+    with fresh_postgres_database() as database_url:
+        bucket = s3_server.new_bucket()
+        config = write_cloud_config(
+            folder,
+            database_url,
+            s3=s3_server,
+            bucket=bucket,
+            broker_url=RABBITMQ_URL,
+            queue=f"hw-cloud-{name}-{uuid.uuid4().hex[:12]}",
+            extra=extra,
+        )
+        CloudDatabase.open(database_url, migrate=True).close()
+        with running(start_cloud_worker(config, f"{name}-{uuid.uuid4().hex[:8]}@%h")):
+            cloud = Cloud(config, bucket, s3_server, start_cloud_serve(config))
+            try:
+                yield cloud
+            finally:
+                cloud.client.close()
+                cloud.process.stop()

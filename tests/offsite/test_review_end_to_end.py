@@ -7,7 +7,6 @@ and the household's privacy page lists that reviewer's view from the signed rece
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,20 +16,13 @@ import pytest
 
 from api.conftest import Hub, set_up_owner
 from cloud_process import (
-    RABBITMQ_URL,
     S3Server,
     run_cloud_command,
-    running,
-    start_cloud_serve,
-    start_cloud_worker,
-    write_cloud_config,
 )
-from homewarden.cloud.database import CloudDatabase
 from homewarden.offsite.identity import OffsiteFolder
 from homewarden.review.cloud_chain import CloudChainRecords, verify_cloud_chain
-from offsite.conftest import Cloud, running_paired_hub
+from offsite.conftest import Cloud, running_cloud_with_worker, running_paired_hub
 from offsite.test_review import CLOUD_SECONDS, donate_and_confirm
-from services import fresh_postgres_database
 from waiting import wait_for
 
 REVIEWER_PASSWORD = "a long reviewer passphrase 42"
@@ -39,24 +31,8 @@ REVIEWER_PASSWORD = "a long reviewer passphrase 42"
 @pytest.fixture
 def cloud_with_worker(tmp_path: Path, postgres_url: str, s3_server: S3Server) -> Iterator[Cloud]:
     """Run `homewarden cloud serve` and one `homewarden cloud worker` on RabbitMQ, a fresh database and bucket."""
-    with fresh_postgres_database() as database_url:
-        bucket = s3_server.new_bucket()
-        config = write_cloud_config(
-            tmp_path / "cloud",
-            database_url,
-            s3=s3_server,
-            bucket=bucket,
-            broker_url=RABBITMQ_URL,
-            queue=f"hw-cloud-e2e-{uuid.uuid4().hex[:12]}",
-        )
-        CloudDatabase.open(database_url, migrate=True).close()
-        with running(start_cloud_worker(config, f"e2e-{uuid.uuid4().hex[:8]}@%h")):
-            cloud = Cloud(config, bucket, s3_server, start_cloud_serve(config))
-            try:
-                yield cloud
-            finally:
-                cloud.client.close()
-                cloud.process.stop()
+    with running_cloud_with_worker(tmp_path / "cloud", s3_server, "e2e") as cloud:
+        yield cloud
 
 
 @pytest.fixture

@@ -18,15 +18,13 @@ import pytest
 
 from api.conftest import Hub, csrf_of, record_event, set_up_owner
 from cloud.training.donated import EMPTY, TABLE_BOX, VISITS, clip_of
-from cloud_process import RABBITMQ_URL, S3Server, running, start_cloud_serve, start_cloud_worker, write_cloud_config
+from cloud_process import S3Server, start_cloud_worker
 from homewarden.cloud.config import load_cloud_config
-from homewarden.cloud.database import CloudDatabase
 from homewarden.cloud.services import CloudServices
 from homewarden.cloud.training.registry import model_key
-from offsite.conftest import Cloud, running_paired_hub
+from offsite.conftest import Cloud, running_cloud_with_worker, running_paired_hub
 from offsite.test_review import CLOUD_SECONDS, PREPARE_SECONDS
 from offsite.test_review_end_to_end import REVIEWER_PASSWORD, make_reviewer
-from services import fresh_postgres_database
 from waiting import wait_for
 
 # Three events of real footage: (the hub's event label, where the clip starts, seconds). The workbench shows a
@@ -38,26 +36,10 @@ TRAINING_SECONDS = 300.0
 @pytest.fixture
 def training_cloud(tmp_path: Path, postgres_url: str, s3_server: S3Server) -> Iterator[Cloud]:
     """Run `cloud serve` and one `cloud worker` (no beat yet: the test starts it), on a fresh database and bucket."""
-    with fresh_postgres_database() as database_url:
-        bucket = s3_server.new_bucket()
-        config = write_cloud_config(
-            tmp_path / "cloud",
-            database_url,
-            s3=s3_server,
-            bucket=bucket,
-            broker_url=RABBITMQ_URL,
-            queue=f"hw-cloud-train-{uuid.uuid4().hex[:12]}",
-            # Three clips are too few to keep some out for evaluation: every model is judged on none (docs).
-            extra={"training": {"every_seconds": 5, "evaluation_percent": 0, "shards": 2}},
-        )
-        CloudDatabase.open(database_url, migrate=True).close()
-        with running(start_cloud_worker(config, f"train-{uuid.uuid4().hex[:8]}@%h")):
-            cloud = Cloud(config, bucket, s3_server, start_cloud_serve(config))
-            try:
-                yield cloud
-            finally:
-                cloud.client.close()
-                cloud.process.stop()
+    # Three clips are too few to keep some out for evaluation: every model is judged on none (docs).
+    training = {"training": {"every_seconds": 5, "evaluation_percent": 0, "shards": 2}}
+    with running_cloud_with_worker(tmp_path / "cloud", s3_server, "train", extra=training) as cloud:
+        yield cloud
 
 
 @pytest.fixture
