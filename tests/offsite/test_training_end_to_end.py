@@ -15,11 +15,13 @@ from pathlib import Path
 import httpx2 as httpx
 import pyotp
 import pytest
+from sqlalchemy import select
 
 from api.conftest import Hub, csrf_of, record_event, set_up_owner
 from cloud.training.donated import EMPTY, TABLE_BOX, VISITS, clip_of
 from cloud_process import S3Server, start_cloud_worker
 from homewarden.cloud.config import load_cloud_config
+from homewarden.cloud.models import TrainingLabelItems
 from homewarden.cloud.services import CloudServices
 from homewarden.cloud.training.registry import model_key
 from offsite.conftest import Cloud, running_cloud_with_worker, running_paired_hub
@@ -117,6 +119,17 @@ def test_labels_train_a_model_the_hub_runs_and_a_withdrawal_replaces_it_everywhe
             assert labelled.status_code == 200, labelled.text
     finally:
         reviewer.close()
+
+    # Each label queued a task that reads its copy's training items on the worker at once (not at the next run).
+    def items_read() -> bool:
+        with reading.database.session() as session:
+            return set(session.scalars(select(TrainingLabelItems.donation_id))) == set(donated.values())
+
+    reading = CloudServices.build(load_cloud_config(cloud.config), migrate=False)
+    try:
+        wait_for(items_read, CLOUD_SECONDS, "the worker to read the labelled copies' training items")
+    finally:
+        reading.close()
 
     # A worker with the beat starts now (before, its first run could have learned from two labels of three): it
     # trains, signs and promotes every 5 s; the hub downloads, checks and runs the model.

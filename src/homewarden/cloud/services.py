@@ -194,6 +194,11 @@ class CloudServices:
             self._detector = NanoDetDetector(NanoDetConfig(threads=1))
         return self._detector
 
+    def read_labels_now(self, donation_id: str) -> None:
+        """Read a newly labelled copy's training items in this process (a worker's task)."""
+        items = self.training().read_donation(donation_id)
+        log.info("training items of donation %s: %d kept", donation_id, items)
+
     def run_training(self, force: bool = False) -> TrainingOutcome:
         """Train from new labels, or replace a tainted model; log what was done."""
         outcome = self.training().run(force=force)

@@ -31,6 +31,7 @@ REVIEW_SWEEP = "homewarden.cloud.review.sweep"
 CHECKPOINT = "homewarden.cloud.review.checkpoint"
 WATERMARK = "homewarden.cloud.review.watermark"
 TRAIN = "homewarden.cloud.training.run"
+READ_LABELS = "homewarden.cloud.training.read"
 SCREEN_RETRIES = 5
 DELETE_RETRIES = 8
 # A broker that is down must not hold an API request: one quick retry, then the sweep redoes the deletion later.
@@ -71,7 +72,7 @@ class CloudTasks:
         self.delete_blob, self.retention, self.sweep = self._register()
         self.screen_donation, self.review_sweep, self.checkpoint = self._register_review()
         self.watermark = self._register_workbench()
-        self.train = self._register_training()
+        self.train, self.read_labels = self._register_training()
 
     def schedule_deletion(self, keys: list[str]) -> None:
         """Queue a deletion task per key; a broker that refuses leaves them to the sweep."""
@@ -94,6 +95,15 @@ class CloudTasks:
             self.watermark.apply_async(args=(token_digest,), retry=True, retry_policy=PUBLISH_RETRY_POLICY)
         except (KombuError, OSError) as error:
             log.warning("a media link could not be prepared: the broker refused its task (%s)", error)
+
+    def schedule_reading(self, donation_id: str) -> None:
+        """Queue the reading of a labelled copy's training items; a broker that refuses leaves it to the next run."""
+        try:
+            self.read_labels.apply_async(args=(donation_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+        except (KombuError, OSError) as error:
+            log.warning(
+                "donation %s is read by the next training run: the broker refused its task (%s)", donation_id, error
+            )
 
     def run_worker(self, *, beat: bool, concurrency: int, hostname: str | None = None) -> None:
         """Run a worker in this process until it is stopped (with beat: the periodic schedule too)."""
@@ -181,7 +191,7 @@ class CloudTasks:
 
         return watermark
 
-    def _register_training(self) -> Task[[], str]:
+    def _register_training(self) -> tuple[Task[[], str], Task[[str], None]]:
         """Register the training loop: new labels → a better model, a withdrawal → a model without the clip."""
         services = self._services
 
@@ -192,7 +202,12 @@ class CloudTasks:
             """Train from new labels, or replace a model that learned from a donation that ended."""
             return services().run_training().summary
 
-        return train
+        @self.app.task(name=READ_LABELS)
+        def read_labels(donation_id: str) -> None:
+            """Decode a newly labelled copy and keep its training items, so the next run only trains."""
+            services().read_labels_now(donation_id)
+
+        return train, read_labels
 
 
 class ServicesPerProcess:

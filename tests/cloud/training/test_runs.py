@@ -209,3 +209,25 @@ def test_a_run_started_while_another_runs_does_nothing(cloud: CloudUnderTest, la
     assert "another training run" in outcome.summary
     assert services.models.summaries() == []
     assert services.run_training().version == 1
+
+
+def test_a_labelled_copy_read_ahead_leaves_the_run_only_training(
+    cloud: CloudUnderTest, labelled: dict[str, str]
+) -> None:
+    services = cloud.services
+    training = services.training()
+    for name in ("person_a", "person_b", "empty"):
+        assert training.read_donation(labelled[name]) > 0, name
+    # Ended consent is not read: the expired copy has no items, and reading it again reads nothing.
+    assert training.read_donation(labelled["expired"]) == 0
+    with services.database.session() as session:
+        kept = set(session.scalars(select(TrainingLabelItems.donation_id)))
+    assert {labelled["person_a"], labelled["person_b"], labelled["empty"]} <= kept
+    assert labelled["expired"] not in kept
+    # With the evaluation copies read ahead too, the run reads no copy at all: NanoDet is not called.
+    for name in ("eval_person", "eval_empty"):
+        training.read_donation(labelled[name])
+    calls = services.person_detector().calls  # type: ignore[attr-defined]
+    outcome = services.run_training()
+    assert outcome.promoted, outcome.summary
+    assert services.person_detector().calls == calls  # type: ignore[attr-defined]

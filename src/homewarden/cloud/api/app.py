@@ -33,6 +33,7 @@ def create_cloud_app(services: CloudServices) -> FastAPI:
         services.schedule_deletion = tasks.schedule_deletion
         services.schedule_screening = tasks.schedule_screening
         services.workbench.schedule_watermark = tasks.schedule_watermark
+        services.workbench.schedule_reading = tasks.schedule_reading
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

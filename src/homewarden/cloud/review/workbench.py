@@ -192,6 +192,9 @@ class Workbench:
         self._delete_blobs = delete_blobs
         # Set by the services: a Celery task, or this process preparing the clip itself.
         self.schedule_watermark: WatermarkScheduler = self.prepare_media
+        # Set by the API process with workers: a task reads a labelled copy's training items at once. In-process,
+        # the training run reads them itself.
+        self.schedule_reading: Callable[[str], None] = lambda donation_id: None
 
     @property
     def daily_quota(self) -> int:
@@ -452,6 +455,8 @@ class Workbench:
                 actor=reviewer.actor,
                 details={"assignment": assignment.id, "verdict": labels.verdict},
             )
+            labelled = assignment.donation_id
+        self.schedule_reading(labelled)
 
     def flag(self, reviewer: StaffView, assignment_id: int, reason: str) -> None:
         """Remove the copy as inappropriate content: out of the queue and deleted at once, a receipt to the home."""

@@ -240,10 +240,20 @@ class TrainingRuns:
     def _evaluation(self, donation_id: str) -> bool:
         return is_evaluation(donation_id, self._config.evaluation_percent)
 
-    def _active_labels(self, now: datetime) -> tuple[list[LabelRow], list[_Donation]]:
-        """Return the label rows of donations whose consent is active, and those donations."""
+    def read_donation(self, donation_id: str) -> int:
+        """Read a newly labelled copy's items now and keep them, so a run need not; return how many were read.
+
+        Queued when a reviewer labels (tasks.READ_LABELS): decoding a copy and running NanoDet on it is most of what
+        a run with new labels costs, and done here it spreads over the workers as labels arrive. A copy whose
+        consent ended meanwhile, or whose items are kept already, is not read.
+        """
+        rows, donations = self._active_labels(utc_now(), donation_id)
+        return len(self._items(rows, donations))
+
+    def _active_labels(self, now: datetime, donation_id: str | None = None) -> tuple[list[LabelRow], list[_Donation]]:
+        """Return the label rows of donations whose consent is active (of one donation if given), and those."""
         with self._database.session() as session:
-            found = session.execute(
+            query = (
                 select(ReviewLabel, ReviewDonation)
                 .join(ReviewDonation, ReviewDonation.donation_id == ReviewLabel.donation_id)
                 .where(
@@ -254,7 +264,10 @@ class TrainingRuns:
                     ReviewDonation.expires_at > now,
                 )
                 .order_by(ReviewLabel.id)
-            ).all()
+            )
+            if donation_id is not None:
+                query = query.where(ReviewDonation.donation_id == donation_id)
+            found = session.execute(query).all()
             rows, donations = [], {}
             for label, donation in found:
                 consent = str(donation.details.get("consent", ""))
