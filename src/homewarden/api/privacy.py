@@ -17,6 +17,7 @@ from homewarden.errors import Refusal
 from homewarden.events.wording import name_of
 from homewarden.hub.services import HubServices
 from homewarden.i18n import _, translate_stored
+from homewarden.offsite.review import RECEIPT_DETAILS
 from homewarden.privacy.audit import AuditRecord, FoldedViews
 from homewarden.privacy.donations import REASONS, WITHDRAWAL_UNCONFIRMED, DonationError, DonationRecord, Donations
 
@@ -298,7 +299,8 @@ def access_entry(entry: AuditRecord) -> AccessEntry:
         action=entry.action,
         object=entry.object,
         outcome=entry.outcome,
-        detail=entry.detail,
+        # The cloud's receipts are stored in English: shown in the reader's language.
+        detail=translate_stored(entry.detail, RECEIPT_DETAILS) if entry.detail else entry.detail,
     )
 
 

@@ -260,18 +260,26 @@ class ReviewProgramLink:
 CONSENT_VERSION = "2026-12"
 
 
+# What the household's log says of a receipt, stored in English and shown in the reader's language (api/privacy.py).
+RECEIPT_WHERE = N_("cloud seq {seq} at {at}")
+MODEL_WITHDRAWN = N_(
+    "model {model}, trained with this clip, was withdrawn from every hub at {when} (cloud seq {seq} at {at})"
+)
+MODEL_REPLACED = N_(
+    "model {model}, trained with this clip, was replaced at {when} by model {replaced_by}, trained without it "
+    "(cloud seq {seq} at {at})"
+)
+RECEIPT_DETAILS = (RECEIPT_WHERE, MODEL_WITHDRAWN, MODEL_REPLACED)
+
+
 def receipt_detail(action: str, details: dict[str, Any], seq: int, at: str) -> str:
     """Return what the household's log says of a receipt: where it is in the cloud's chain, and for a model, what."""
-    where = f"cloud seq {seq} at {at}"
     if action != "model_replaced":
-        return where
+        return RECEIPT_WHERE.format(seq=seq, at=at)
     model, replaced_by, when = details.get("model"), details.get("replaced_by"), details.get("at", at)
     if replaced_by is None:
-        return f"model {model}, trained with this clip, was withdrawn from every hub at {when} ({where})"
-    return (
-        f"model {model}, trained with this clip, was replaced at {when} by model {replaced_by}, trained without it "
-        f"({where})"
-    )
+        return MODEL_WITHDRAWN.format(model=model, when=when, seq=seq, at=at)
+    return MODEL_REPLACED.format(model=model, when=when, replaced_by=replaced_by, seq=seq, at=at)
 
 
 def _moment(text: Any) -> datetime:
