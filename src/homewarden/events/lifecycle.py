@@ -56,6 +56,12 @@ NOT_PET_SHARE = 0.1
 ON_ANIMAL_COVER = 0.5
 # The part of a box motion must cover to count as the object moving (a visitor walking in: 0.3-0.5).
 ALIVE_MOTION_COVER = 0.25
+# A person never seen larger than its label's min_area at detect size (counted only because a small crop showed it
+# enlarged to the detector) must travel before it is an event: its foot point must get this many times its height away
+# from where it was first found. Motion on it is not enough: in the chase crops around a distant pedestrian NanoDet
+# also calls a cypress swaying in the wind, a bollard and a row of parked cars `person` at 0.4-0.57, and those stay
+# where they are, while a distant walker covers its own height in a second or two (docs/benchmarks.md).
+SMALL_TRAVEL = 1.0
 
 
 def grow_box(box: tuple[float, float, float, float], factor: float) -> tuple[float, float, float, float]:
@@ -109,6 +115,11 @@ class TrackedObject:
     # motion on it) at least once.
     at_start: bool = False
     alive: bool = False
+    # Where it was first found, whether its foot point has since travelled SMALL_TRAVEL times its height, and the
+    # largest area (detect-size pixels) it was seen with.
+    first_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    travelled: bool = False
+    largest_area: float = 0.0
 
     @property
     def label(self) -> str:
@@ -170,12 +181,16 @@ def box_cover(box: Box, others: Sequence[Box]) -> float:
     return best
 
 
+def foot_shift(box: Box, place: Box) -> float:
+    """Return how far a box's foot point (bottom centre) lies from another's."""
+    return math.hypot((box[0] + box[2] - place[0] - place[2]) / 2, box[3] - place[3])
+
+
 def has_moved(box: Box, place: Box) -> bool:
     """Tell whether a box stands away from a place: little overlap, and its foot point shifted."""
     if box_iou(box, place) >= STILL_IOU:
         return False
-    shift = math.hypot((box[0] + box[2] - place[0] - place[2]) / 2, box[3] - place[3])
-    return shift >= MOVE_SHARE * max(place[2] - place[0], place[3] - place[1])
+    return foot_shift(box, place) >= MOVE_SHARE * max(place[2] - place[0], place[3] - place[1])
 
 
 def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
@@ -324,6 +339,12 @@ class EventLifecycle:
         if obj.hits == 0 or (moved and not obj.parked):
             obj.alive = obj.alive or obj.hits > 0
             obj.place, obj.still_since = detection.box, now
+        if obj.hits == 0:
+            obj.first_box = detection.box
+        obj.travelled = obj.travelled or foot_shift(detection.box, obj.first_box) >= SMALL_TRAVEL * max(
+            obj.first_box[3] - obj.first_box[1], detection.box[3] - detection.box[1]
+        )
+        obj.largest_area = max(obj.largest_area, detection.area)
         obj.last_seen = now
         obj.box = detection.box
         obj.hits += 1
@@ -371,7 +392,9 @@ class EventLifecycle:
             return False
         if label in MUST_MOVE_LABELS and not (obj.at_start or obj.alive):
             return False
+        rule = self.objects.filter_for(label)
+        if label in MUST_MOVE_LABELS and obj.largest_area < rule.min_area and not obj.travelled:
+            return False
         if label == "person" and self._is_animal(obj):
             return False
-        rule = self.objects.filter_for(label)
         return obj.hits >= MIN_HITS and obj.median_score >= rule.threshold and obj.best_box != (0.0, 0.0, 0.0, 0.0)
