@@ -264,22 +264,3 @@ def test_a_distant_person_with_motion_on_them_must_still_travel_before_an_event(
     [started] = walked
     assert isinstance(started, EventStarted)
     assert started.obj.travelled
-
-
-def test_a_person_box_on_a_parked_car_must_travel_before_an_event() -> None:
-    events = lifecycle()
-    assert events.update(0.0, [car()], FRAME, at_start=True) == []
-    # A box on the parked car (too small against it to continue the car's object), with motion over it (light on the
-    # roof): not a person yet.
-    on_the_car = (150.0, 210.0, 190.0, 290.0)
-    changes = [
-        change
-        for at in (20.0, 20.2, 20.4, 20.6, 20.8)
-        for change in events.update(at, [TrackedDetection(4, person(0.6, on_the_car))], FRAME, motion=[PARKED_BOX])
-    ]
-    assert changes == []
-    # Someone who got out walks away from the car: an event.
-    for step in range(1, 8):
-        away = (150.0 + 30 * step, 210.0 + 20 * step, 190.0 + 30 * step, 290.0 + 20 * step)
-        changes += events.update(21 + step * 0.2, [TrackedDetection(4, person(0.6, away))], FRAME, motion=[away])
-    assert [type(change) for change in changes] == [EventStarted]
