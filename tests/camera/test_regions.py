@@ -99,7 +99,7 @@ def test_a_camera_analysed_at_its_own_size_keeps_the_detect_frame_crops() -> Non
 
 def test_crops_that_merge_are_cut_around_their_regions_not_around_the_crops() -> None:
     # Two distant people 9x25 px, 100 px apart: their 240 px crops overlap, and one 240 px crop holds both. Cut around
-    # the union of the two crops it was 408 px, and a 9x25 px person in it shrank out of the detector's reach.
+    # the union of the two crops it was 402x360 px, and a 9x25 px person in it shrank out of the detector's reach.
     crops = plan_crops([(272, 124, 281, 149), (172, 21, 190, 49)], (640, 360))
 
     assert len(crops) == 1

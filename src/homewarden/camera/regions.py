@@ -164,7 +164,7 @@ def plan_crops(regions: list[Box], frame_size: tuple[int, int]) -> list[tuple[in
     # Two crops that overlap heavily cost two detector calls for nearly the same pixels: they become one. When what
     # they were cut for fits in one crop of the minimum side (small movers near each other), that crop is cut around
     # both regions; cut around the union of the two crops, it grew by CROP_GROWTH at each merge (two 240 px crops for
-    # two people 100 px apart became a 408 px one) and a distant person 9x25 px in it shrank out of the detector's
+    # two people 100 px apart became a 402x360 px one) and a distant person 9x25 px in it shrank out of the detector's
     # reach (the parking lot's pedestrian, docs/benchmarks.md). Larger crops merge around the two crops as before: cut
     # tighter around a visitor near the camera, they split a visit of the one-by-one clip into two events.
     merged: list[tuple[tuple[int, int, int, int], Box]] = []
