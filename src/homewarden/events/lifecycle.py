@@ -56,11 +56,11 @@ NOT_PET_SHARE = 0.1
 ON_ANIMAL_COVER = 0.5
 # The part of a box motion must cover to count as the object moving (a visitor walking in: 0.3-0.5).
 ALIVE_MOTION_COVER = 0.25
-# A person never seen larger than its label's min_area at detect size (counted only because a small crop showed it
-# enlarged to the detector) must travel before it is an event: its foot point must get this many times its height away
-# from where it was first found. Motion on it is not enough: in the chase crops around a distant pedestrian NanoDet
-# also calls a cypress swaying in the wind, a bollard and a row of parked cars `person` at 0.4-0.57, and those stay
-# where they are, while a distant walker covers its own height in a second or two (docs/benchmarks.md).
+# A person never seen as large as its label's min_area at detect size counts only because a small crop showed it
+# enlarged to the detector, where NanoDet also scores bits of scenery `person` (0.3-0.5 around the parking lot's
+# distant pedestrian): such a person must travel before it is an event, its foot point this many times its height away
+# from where it was first found. A distant walker does so in a second or two; motion on it is not enough (wind in a
+# tree makes motion too).
 SMALL_TRAVEL = 1.0
 
 
