@@ -34,3 +34,10 @@ def test_the_mit_notice_sits_beside_the_photos() -> None:
 
     assert "MIT License" in notice
     assert "Copyright (c) 2021, Adam Geitgey" in notice
+
+
+def test_the_apache_licence_sits_beside_the_excerpt() -> None:
+    notice = (TEST_DATA / "real" / "LICENSE").read_text(encoding="utf-8")
+
+    assert "Apache License" in notice
+    assert "Version 2.0, January 2004" in notice

@@ -95,3 +95,17 @@ def test_many_small_movers_cost_no_more_calls_than_detect_frame_crops() -> None:
 def test_a_camera_analysed_at_its_own_size_keeps_the_detect_frame_crops() -> None:
     regions = [(600, 300, 616, 340), (100, 100, 400, 400)]
     assert plan_detection(regions, (1280, 720), (1280, 720)) == [Crop(box) for box in plan_crops(regions, (1280, 720))]
+
+
+def test_crops_that_merge_are_cut_around_their_regions_not_around_the_crops() -> None:
+    # Two distant people 9x25 px, 100 px apart: their 240 px crops overlap, and one 240 px crop holds both. Cut around
+    # the union of the two crops it was 402x360 px, and a 9x25 px person in it shrank out of the detector's reach.
+    crops = plan_crops([(272, 124, 281, 149), (172, 21, 190, 49)], (640, 360))
+
+    assert len(crops) == 1
+    x1, y1, x2, y2 = crops[0]
+    assert (x2 - x1, y2 - y1) == (MIN_CROP_SIDE, MIN_CROP_SIDE)
+    assert x1 <= 172
+    assert y1 <= 21
+    assert x2 >= 281
+    assert y2 >= 149

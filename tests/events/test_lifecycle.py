@@ -225,3 +225,42 @@ def test_a_person_with_a_single_pet_vote_is_still_a_person() -> None:
     events = lifecycle()
     changes = walk(events, ["person", "cat", "person", "person", "person", "person"])
     assert [type(change) for change in changes] == [EventStarted]
+
+
+def test_a_small_box_that_only_changes_size_has_not_moved() -> None:
+    # Boxes NanoDet gave the parking lot's bollard (17 px wide): once its whole height, then its lower half. Their IoU
+    # is 0.47, under STILL_IOU, but the foot point stayed within 4 px: that is no sign of life.
+    events = lifecycle()
+    boxes = [(1042, 0, 1060, 68), (1043, 30, 1060, 64), (1043, 28, 1060, 64), (1042, 29, 1059, 65)]
+    changes = [
+        change
+        for step in range(20)
+        for change in events.update(20 + step * 0.2, [TrackedDetection(3, person(0.6, boxes[step % 4]))], FRAME)
+    ]
+    assert changes == []
+    [obj] = events.active.values()
+    assert not obj.alive
+
+
+def distant(x: float, y: float) -> TrackedDetection:
+    """Return a distant person 9x24 px (216 px, under the default min_area of 400) with its foot at x, y."""
+    return TrackedDetection(5, person(0.6, (x - 4.5, y - 24, x + 4.5, y)))
+
+
+def test_a_distant_person_with_motion_on_them_must_still_travel_before_an_event() -> None:
+    events = lifecycle()
+    # Standing where motion is (a swaying tree the detector calls a person): no event however long.
+    on_motion = [(890.0, 90.0, 920.0, 130.0)]
+    standing = [
+        change
+        for step in range(20)
+        for change in events.update(10 + step * 0.2, [distant(905, 120)], FRAME, motion=on_motion)
+    ]
+    assert standing == []
+    # Walking off up the road at 10 px a second: an event once the foot has gone its own height (24 px).
+    walked = []
+    for step in range(20):
+        walked += events.update(14 + step * 0.2, [distant(905 - step, 120 - 2 * step)], FRAME, motion=on_motion)
+    [started] = walked
+    assert isinstance(started, EventStarted)
+    assert started.obj.travelled

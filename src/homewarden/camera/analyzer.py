@@ -50,6 +50,11 @@ def centre(box: Box) -> Box:
     return (cx, cy, cx, cy)
 
 
+def seen_scale(width: int, height: int, input_size: int) -> float:
+    """Return how much the detector enlarged a crop of this size to fit its input (1 when not known)."""
+    return input_size / max(width, height) if input_size > 0 and width > 0 and height > 0 else 1.0
+
+
 def settled(obj: TrackedObject) -> bool:
     """Tell whether an object is looked at on the confirmed schedule: confirmed, or an animal that is not a pet."""
     # A grazing cow never becomes an event but is still there; chasing it on every frame would cost a detector call
@@ -195,15 +200,20 @@ class FrameAnalyzer:
             if night:
                 pixels = equalised(pixels)
             back = scale if crop.full else 1.0
-            placed = [
+            # A box's area counts as the detector saw it: a distant person of 9x24 px in a 240 px crop enlarged to
+            # NanoDet's 416 is 16x42 px to the model, as clear as a near one; min_area at detect size alone would
+            # reject anyone under about 32x12 px whatever the crop (the parking lot's pedestrian, docs/benchmarks.md).
+            # Never less than its area at detect size, so a large crop the model shrinks rejects nothing it kept.
+            seen = seen_scale(pixels.shape[1], pixels.shape[0], self.detector.input_size)
+            in_crop = [
                 Detection(
                     d.label,
                     d.score,
                     ((d.box[0] + x1) / back, (d.box[1] + y1) / back, (d.box[2] + x1) / back, (d.box[3] + y1) / back),
                 )
                 for d in self.detector.detect(pixels, self.min_score)
+                if self._wanted(d, max(d.area * seen**2, d.area / back**2))
             ]
-            in_crop = [d for d in placed if self._wanted(d)]
             area: Box = (x1 / back, y1 / back, x2 / back, y2 / back)
             # An empty crop where a known object should be means the object is missing, not that the motion
             # there is noise: only crops with no object in them are quietened.
@@ -230,8 +240,9 @@ class FrameAnalyzer:
                 kept.append(detection)
         return kept
 
-    def _wanted(self, detection: Detection) -> bool:
+    def _wanted(self, detection: Detection, area: float) -> bool:
+        """Tell whether a detection counts: a label looked for, its score, and its area as the detector saw it."""
         if detection.label not in self.labels:
             return False
         rule = self.objects.filter_for(detection.label)
-        return detection.score >= rule.min_score and detection.area >= rule.min_area
+        return detection.score >= rule.min_score and area >= rule.min_area

@@ -161,17 +161,25 @@ def plan_detection(
 
 def plan_crops(regions: list[Box], frame_size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
     """Turn regions into crops, merging crops that mostly cover each other."""
-    crops = [crop_for(region, frame_size) for region in merge_boxes(regions)]
-    # Two crops that overlap heavily cost two detector calls for nearly the same pixels.
-    result: list[tuple[int, int, int, int]] = []
-    for crop in crops:
-        for index, other in enumerate(result):
+    # Two crops that overlap heavily cost two detector calls for nearly the same pixels: they become one. When what
+    # they were cut for fits in one crop of the minimum side (small movers near each other), that crop is cut around
+    # both regions; cut around the union of the two crops, it grew by CROP_GROWTH at each merge (two 240 px crops for
+    # two people 100 px apart became a 402x360 px one) and a distant person 9x25 px in it shrank out of the detector's
+    # reach (the parking lot's pedestrian, docs/benchmarks.md). Larger crops merge around the two crops as before: cut
+    # tighter around a visitor near the camera, they split a visit of the one-by-one clip into two events.
+    merged: list[tuple[tuple[int, int, int, int], Box]] = []
+    for region in merge_boxes(regions):
+        crop = crop_for(region, frame_size)
+        for index, (other, other_region) in enumerate(merged):
             if overlap_fraction(crop, other) > 0.5:
-                result[index] = crop_for(union(crop, other), frame_size)
+                joined = union(region, other_region)
+                around = crop_for(joined, frame_size)
+                small = around[2] - around[0] <= MIN_CROP_SIDE and around[3] - around[1] <= MIN_CROP_SIDE
+                merged[index] = (around if small else crop_for(union(crop, other), frame_size), joined)
                 break
         else:
-            result.append(crop)
-    return result
+            merged.append((crop, region))
+    return [crop for crop, _ in merged]
 
 
 def overlap_fraction(a: Box, b: Box) -> float:

@@ -46,7 +46,10 @@ class LabelFilter(StrictModel):
         default=400,
         ge=0,
         title="Minimum area",
-        description="Boxes smaller than this many pixels (at detect size) are ignored.",
+        description=(
+            "Boxes smaller than this many pixels are ignored, counted as the detector saw them: in a crop it "
+            "enlarged (small motion), the enlarged box; never less than the box at detect size."
+        ),
     )
 
 

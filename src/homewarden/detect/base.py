@@ -39,6 +39,8 @@ class ObjectDetector(ABC):
 
     labels: Sequence[str]
     calls: int = 0
+    # The side of the square the model sees (an image is scaled to fit it); 0 when unknown.
+    input_size: int = 0
 
     @abstractmethod
     def detect(self, image: Image, min_score: float) -> list[Detection]:

@@ -78,6 +78,7 @@ class NanoDetDetector(ObjectDetector):
         self._output_names = [name for _, s, b, _ in self._heads for name in (s, b)]
         self._bin_index = np.arange(BINS, dtype=np.float32)
         self.labels = COCO_LABELS
+        self.input_size = INPUT_SIZE
         self.calls = 0
         # A slow first inference (graph optimisation, allocation) would otherwise land on the first event.
         self._run(np.zeros((INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8))

@@ -33,7 +33,7 @@ class YoloDetector(ObjectDetector):
         if len(inputs) != 1 or len(outputs) != 1 or len(outputs[0].shape) != 3:
             raise DetectorLoadError(f"{config.model}: not an Ultralytics YOLO export (one input, one 3-D output)")
         self._input = inputs[0].name
-        self.size = config.input_size
+        self.input_size = config.input_size
         self.labels = tuple(config.labels) if config.labels else COCO_LABELS
         rows = outputs[0].shape[1]
         if isinstance(rows, int) and rows != 4 + len(self.labels):
@@ -44,7 +44,7 @@ class YoloDetector(ObjectDetector):
 
     def detect(self, image: Image, min_score: float) -> list[Detection]:
         """Return the objects in a BGR image scoring at least min_score, boxes in its pixels."""
-        square, placement = letterbox(image, self.size)
+        square, placement = letterbox(image, self.input_size)
         tensor = (square[:, :, ::-1].astype(np.float32) / 255.0).transpose(2, 0, 1)[np.newaxis]
         self.calls += 1
         output = self._session.run(None, {self._input: np.ascontiguousarray(tensor)})[0][0].T

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 import uuid
 from collections import defaultdict, deque
@@ -34,6 +35,11 @@ RECENT_BOXES = 30
 # A box overlapping the place an object stands still this much is the same object still standing there; less, and it
 # has moved (detector boxes of a parked car jitter by a few pixels between looks).
 STILL_IOU = 0.5
+# A box away from the object's place (IoU below STILL_IOU) counts as a move only when its foot point (bottom centre)
+# also shifted by this share of the place box's longer side: the detector's box of a small thing changes size by a few
+# pixels between looks (a bollard 17x36 px read once as 18x68), which alone drops the IoU of small boxes below
+# STILL_IOU, while a walker's foot travels.
+MOVE_SHARE = 0.25
 # A parked object moves off only when this many sightings in a row find it away from its place (one odd box is not a
 # car pulling out).
 MOVES_TO_UNPARK = 2
@@ -50,6 +56,12 @@ NOT_PET_SHARE = 0.1
 ON_ANIMAL_COVER = 0.5
 # The part of a box motion must cover to count as the object moving (a visitor walking in: 0.3-0.5).
 ALIVE_MOTION_COVER = 0.25
+# A person never seen as large as its label's min_area at detect size counts only because a small crop showed it
+# enlarged to the detector, where NanoDet also scores bits of scenery `person` (0.3-0.5 around the parking lot's
+# distant pedestrian): such a person must travel before it is an event, its foot point this many times its height away
+# from where it was first found. A distant walker does so in a second or two; motion on it is not enough (wind in a
+# tree makes motion too).
+SMALL_TRAVEL = 1.0
 
 
 def grow_box(box: tuple[float, float, float, float], factor: float) -> tuple[float, float, float, float]:
@@ -103,6 +115,11 @@ class TrackedObject:
     # motion on it) at least once.
     at_start: bool = False
     alive: bool = False
+    # Where it was first found, whether its foot point has since travelled SMALL_TRAVEL times its height, and the
+    # largest area (detect-size pixels) it was seen with.
+    first_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    travelled: bool = False
+    largest_area: float = 0.0
 
     @property
     def label(self) -> str:
@@ -162,6 +179,18 @@ def box_cover(box: Box, others: Sequence[Box]) -> float:
         iy = max(0.0, min(box[3], other[3]) - max(box[1], other[1]))
         best = max(best, ix * iy / area)
     return best
+
+
+def foot_shift(box: Box, place: Box) -> float:
+    """Return how far a box's foot point (bottom centre) lies from another's."""
+    return math.hypot((box[0] + box[2] - place[0] - place[2]) / 2, box[3] - place[3])
+
+
+def has_moved(box: Box, place: Box) -> bool:
+    """Tell whether a box stands away from a place: little overlap, and its foot point shifted."""
+    if box_iou(box, place) >= STILL_IOU:
+        return False
+    return foot_shift(box, place) >= MOVE_SHARE * max(place[2] - place[0], place[3] - place[1])
 
 
 def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
@@ -299,7 +328,7 @@ class EventLifecycle:
         return best
 
     def _add_evidence(self, obj: TrackedObject, now: float, detection: Detection, frame: Image) -> None:
-        moved = obj.hits > 0 and box_iou(detection.box, obj.place) < STILL_IOU
+        moved = obj.hits > 0 and has_moved(detection.box, obj.place)
         if obj.parked:
             obj.moves = obj.moves + 1 if moved else 0
             if obj.moves >= MOVES_TO_UNPARK:
@@ -310,6 +339,12 @@ class EventLifecycle:
         if obj.hits == 0 or (moved and not obj.parked):
             obj.alive = obj.alive or obj.hits > 0
             obj.place, obj.still_since = detection.box, now
+        if obj.hits == 0:
+            obj.first_box = detection.box
+        obj.travelled = obj.travelled or foot_shift(detection.box, obj.first_box) >= SMALL_TRAVEL * max(
+            obj.first_box[3] - obj.first_box[1], detection.box[3] - detection.box[1]
+        )
+        obj.largest_area = max(obj.largest_area, detection.area)
         obj.last_seen = now
         obj.box = detection.box
         obj.hits += 1
@@ -357,7 +392,9 @@ class EventLifecycle:
             return False
         if label in MUST_MOVE_LABELS and not (obj.at_start or obj.alive):
             return False
+        rule = self.objects.filter_for(label)
+        if label in MUST_MOVE_LABELS and obj.largest_area < rule.min_area and not obj.travelled:
+            return False
         if label == "person" and self._is_animal(obj):
             return False
-        rule = self.objects.filter_for(label)
         return obj.hits >= MIN_HITS and obj.median_score >= rule.threshold and obj.best_box != (0.0, 0.0, 0.0, 0.0)
