@@ -42,8 +42,9 @@ from homewarden.config import HomewardenConfig, single_source_config
 from homewarden.config.model import NanoDetConfig
 from homewarden.detect.base import Detection, Image
 from homewarden.detect.household_calibration import Correction, HouseholdCalibration
+from homewarden.detect.labels import COCO_LABELS
 from homewarden.detect.nanodet import NanoDetDetector
-from homewarden.detect.verifier import PersonVerifier, VerifierSlot
+from homewarden.detect.verifier import BODY_PARTS, GEOMETRY, PersonVerifier, VerifierSlot
 from homewarden.events.record import EventRecord
 from homewarden.store.media import MediaFolder
 from homewarden.video.source import VideoSource
@@ -65,6 +66,12 @@ SWEEP = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 # detection there outside the intervals is uncertain, not a false person (labelled "vehicle" it taught the verifier
 # that small people are cars, and it lost the construction site's and the gym's people with them).
 UNCERTAIN_ABSENCE = {"parking_lot_ipcam_hevc_aac.mp4"}
+# The feature vector's groups (detect/verifier.py detection_features), for --ablate.
+FEATURE_GROUPS = {
+    "scores": slice(0, len(COCO_LABELS)),
+    "geometry": slice(len(COCO_LABELS), len(COCO_LABELS) + len(GEOMETRY)),
+    "body-parts": slice(len(COCO_LABELS) + len(GEOMETRY), len(COCO_LABELS) + len(GEOMETRY) + len(BODY_PARTS)),
+}
 
 
 @dataclass
@@ -214,8 +221,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--ablate",
-        choices=("scores", "geometry"),
-        help="blank NanoDet's class scores or the box geometry (implies --no-events)",
+        nargs="+",
+        choices=tuple(FEATURE_GROUPS),
+        help="blank feature groups: NanoDet's class scores, box geometry, NudeNet's body parts (implies --no-events)",
     )
     parser.add_argument(
         "--undo",
@@ -252,12 +260,13 @@ def main() -> None:
             print(f"recorded {truth.file}: {len(run.detections)} detections", file=sys.stderr)
     preparation = time.perf_counter() - started
     if args.ablate:
-        # Which features carry the signal: blank one group (a constant column teaches nothing) in both passes.
-        blank = slice(0, 80) if args.ablate == "scores" else slice(80, None)
+        # Which features carry the signal: blank groups (a constant column teaches nothing) in both passes.
         for run in runs:
             for recorded in run.detections:
                 row = list(recorded.features)
-                row[blank] = [0.0] * len(row[blank])
+                for group in args.ablate:
+                    blank = FEATURE_GROUPS[group]
+                    row[blank] = [0.0] * len(row[blank])
                 recorded.features = tuple(row)
     items = {run.truth.file: labelled_items(run) for run in runs}
     every = [item for clip in items.values() for item in clip]

@@ -30,6 +30,10 @@ FloatArray = npt.NDArray[np.float64]
 # A class a shard never saw gets this logit offset: its probability is effectively zero, but stays a finite number.
 ABSENT_CLASS = -30.0
 REGULARISATION = 1.0
+# The least spread a feature is standardised by. Scores (0-1) that barely moved in training, a body part the donated
+# clips never showed, would otherwise be divided by almost nothing, and the first crop where they do move (a person
+# seen from behind, after training on faces) would swing the decision by dozens of standard deviations.
+MIN_SCALE = 0.05
 MAX_ITERATIONS = 2000
 CALIBRATION_FOLDS = 3
 # The verifier must not cost visits: the person offset is raised until this share of the people in the folds a
@@ -53,7 +57,7 @@ def _fit(features: FloatArray, labels: npt.NDArray[np.int64]) -> dict[str, Any]:
     present = sorted(set(labels.tolist()))
     mean = features.mean(axis=0)
     scale = features.std(axis=0)
-    scale[scale < 1e-9] = 1.0
+    scale = np.maximum(scale, MIN_SCALE)
     standard = (features - mean) / scale
     coef = np.zeros((len(CLASSES), features.shape[1]))
     intercept = np.full(len(CLASSES), ABSENT_CLASS)
