@@ -45,7 +45,7 @@ def test_without_a_donation_equals_building_without_it() -> None:
     ("change", "message"),
     [
         ({"label": "ghost"}, "label 'ghost' is not one of"),
-        ({"features": (1.0, 2.0)}, f"2 features, nanodet-bodyparts-crop-v2 has {len(FEATURE_NAMES)}"),
+        ({"features": (1.0, 2.0)}, f"2 features, nanodet-groups-bodyparts-v2 has {len(FEATURE_NAMES)}"),
         ({"features": (float("nan"),) * len(FEATURE_NAMES)}, "features must be finite numbers"),
     ],
 )
