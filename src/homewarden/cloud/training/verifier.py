@@ -131,10 +131,15 @@ def fit_calibration(dataset: Dataset) -> list[float]:
     log_probs, truths = [], []
     for fold in range(CALIBRATION_FOLDS):
         held = {d for d in donations if shard_of(d, CALIBRATION_FOLDS) == fold}
-        train, test = dataset.without(held), Dataset(tuple(i for i in dataset.samples if i.donation_id in held))
-        features, labels = train.matrix()
-        if not test.samples or not train.samples:
+        train = dataset.without(held)
+        seen = {item.label for item in train.samples}
+        # A fold that never trained on a class cannot say how its probabilities for that class err: its samples of
+        # it would read as "certainly not that class" and push the offsets (the person offset above all) without
+        # bound. With few donations (a fold holding every visit) that happens; those samples are left out.
+        test = Dataset(tuple(i for i in dataset.samples if i.donation_id in held and i.label in seen))
+        if not test.samples or len(seen) < 2:
             continue
+        features, labels = train.matrix()
         test_features, test_labels = test.matrix()
         log_probs.append(np.log(np.clip(_shard_probabilities(_fit(features, labels), test_features), 1e-12, 1.0)))
         truths.append(test_labels)
@@ -177,6 +182,25 @@ class TrainedVerifier:
         return canonical_json(self.payload)
 
 
+def _one_class(weights: dict[str, Any]) -> bool:
+    """Say whether a shard learned a single class (its donations all showed one): it can only repeat that class."""
+    intercept = np.asarray(weights["intercept"])
+    return not np.any(np.asarray(weights["coef"])) and int(np.sum(intercept != ABSENT_CLASS)) == 1
+
+
+def voting_shards(models: Sequence[ShardModel]) -> list[dict[str, Any]]:
+    """Return the weights of the shards whose probabilities the model averages.
+
+    A shard that holds no donation (more shards than donations) has nothing to say. One that learned a single class
+    (with few donations, a shard of visits only) would only pull every answer towards that class: averaged with the
+    others, four shards of which two saw only people call an empty room half a person. Such shards vote only when no
+    shard learned two classes.
+    """
+    trained = [model.weights for model in models if model.weights is not None]
+    mixed = [weights for weights in trained if not _one_class(weights)]
+    return mixed or trained
+
+
 def train_verifier(
     dataset: Dataset, version: str, shards: int = 1, previous: TrainedVerifier | None = None, calibrate: bool = True
 ) -> TrainedVerifier:
@@ -191,8 +215,7 @@ def train_verifier(
         "features": FEATURES,
         "feature_count": len(FEATURE_NAMES),
         "classes": list(CLASSES),
-        # A shard that holds no donation (more shards than donations) has nothing to say.
-        "shards": [model.weights for model in models if model.weights is not None],
+        "shards": voting_shards(models),
         "calibration": fit_calibration(dataset) if calibrate else [0.0] * len(CLASSES),
         "trained_on": {
             "dataset": dataset.digest(),
