@@ -128,24 +128,26 @@ def fit_calibration(dataset: Dataset) -> list[float]:
     donations = dataset.donations
     if len(donations) < CALIBRATION_FOLDS:
         return [0.0] * len(CLASSES)
-    log_probs, truths = [], []
+    log_probs, truths, judged = [], [], []
     for fold in range(CALIBRATION_FOLDS):
         held = {d for d in donations if shard_of(d, CALIBRATION_FOLDS) == fold}
-        train = dataset.without(held)
+        train, test = dataset.without(held), Dataset(tuple(i for i in dataset.samples if i.donation_id in held))
         seen = {item.label for item in train.samples}
-        # A fold that never trained on a class cannot say how its probabilities for that class err: its samples of
-        # it would read as "certainly not that class" and push the offsets (the person offset above all) without
-        # bound. With few donations (a fold holding every visit) that happens; those samples are left out.
-        test = Dataset(tuple(i for i in dataset.samples if i.donation_id in held and i.label in seen))
         if not test.samples or len(seen) < 2:
             continue
         features, labels = train.matrix()
         test_features, test_labels = test.matrix()
         log_probs.append(np.log(np.clip(_shard_probabilities(_fit(features, labels), test_features), 1e-12, 1.0)))
         truths.append(test_labels)
+        # The person raise below may only count people of a fold that trained on people: one that never saw any
+        # gives them a probability of about e^-30, and with few donations (a fold holding every visit) that pushed
+        # the person offset to +14, a model that calls everything a person.
+        judged.append(np.full(len(test_labels), "person" in seen))
     if not log_probs:
         return [0.0] * len(CLASSES)
-    scores, truth = np.concatenate(log_probs), np.concatenate(truths)
+    # A class a fold never trained on stays in the log-loss: it is what a model meets when a new kind of scene
+    # arrives, and it pulls that class's offset up (held out by clip, "nothing" is the class that needs it).
+    scores, truth, person_judged = np.concatenate(log_probs), np.concatenate(truths), np.concatenate(judged)
 
     def loss(offsets: FloatArray) -> tuple[float, FloatArray]:
         probs = softmax(scores + offsets)
@@ -160,7 +162,7 @@ def fit_calibration(dataset: Dataset) -> list[float]:
         result = minimize(loss, np.zeros(len(CLASSES)), jac=True, method="L-BFGS-B")
     offsets = np.array(result.x, dtype=np.float64)
     person = CLASSES.index("person")
-    people = truth == person
+    people = (truth == person) & person_judged
     if people.any():
         # The log-loss weighs a lost visitor like a kept cat; the household does not. Per person, the raise of the
         # person offset that lifts it to the threshold: p' = p e^d / (p e^d + 1 - p) >= t.
