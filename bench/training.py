@@ -8,7 +8,8 @@
    features and labelled by the manifest's intervals (person / cat / dog / animal / vehicle / nothing; a frame where
    several kinds are in view takes the detector's own label when it is one of them, else the detection is left out;
    a person detection outside the person intervals of a clip whose manifest does not vouch nobody else is there is
-   left out too). Each clip is one donation of its own home.
+   left out too). Each clip is one donation of its own home. "Nothing" samples, as a reviewer's box drawn on an
+   empty scene: boxes where a clip's objects appear, on frames of the stretches its manifest says are empty.
 2. Leave one clip out: for each clip, a verifier trained on every other clip judges that clip's person detections,
    and the pipeline runs again with that verifier in front of the tracker, so events and alarms are compared with
    the run without it (the guard of today alone) and with no guard (every person event an alarm). The household's
