@@ -38,7 +38,7 @@ from offsite.test_review import cloud_client, paired_hub
 
 __all__ = ["paired_hub"]
 
-AQUARIUM = "real/aquarium_fish_hevc.mp4"
+AQUARIUM = "aquarium/aquarium_fish_hevc.mp4"
 ROOM = "video/one-by-one-person-detection.mp4"
 # A household that made its camera more sensitive (objects.filters.person.threshold; the default is 0.5, where the
 # aquarium's grille stays under the bar by a hair: median scores 0.46-0.48).
