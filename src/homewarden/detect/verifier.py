@@ -43,8 +43,9 @@ MIN_CROP = 32
 GEOMETRY = ("score", "log_aspect", "area_share", "width_share", "height_share", "centre_y")
 # NanoDet's 80 class scores on the crop, in six groups (each the best score of its members). All 80 let a model learn
 # what the few donated scenes look like (a chair, a bench, a clock on the wall) rather than what a person is: held out
-# by clip on the shared footage (docs/benchmarks.md, "Verifier, generalising"), the groups with the body parts drop 7 of
-# the aquarium's 12 false persons and keep 98.5 % of the people; the 80 scores drop none.
+# by clip on the shared footage (docs/benchmarks.md, "Verifier, generalising"), the groups with the body parts drop up
+# to 7 of the aquarium's 12 false persons (0-5 with other calibration folds) and keep 98.5 % of the people; the 80
+# scores drop none.
 CLASS_GROUPS: dict[str, tuple[str, ...]] = {
     "person": ("person",),
     "cat": ("cat",),
