@@ -8,7 +8,8 @@
    features and labelled by the manifest's intervals (person / cat / dog / animal / vehicle / nothing; a frame where
    several kinds are in view takes the detector's own label when it is one of them, else the detection is left out;
    a person detection outside the person intervals of a clip whose manifest does not vouch nobody else is there is
-   left out too). Each clip is one donation of its own home.
+   left out too). Each clip is one donation of its own home. "Nothing" samples, as a reviewer's box drawn on an
+   empty scene: boxes where a clip's objects appear, on frames of the stretches its manifest says are empty.
 2. Leave one clip out: for each clip, a verifier trained on every other clip judges that clip's person detections,
    and the pipeline runs again with that verifier in front of the tracker, so events and alarms are compared with
    the run without it (the guard of today alone) and with no guard (every person event an alarm). The household's
@@ -29,21 +30,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 from nacl.signing import SigningKey
 
 from detection_scoring import ClipTruth, SeenEvent, parse_manifest, score_clip
-from homewarden.camera.runner import CameraRunner
+from homewarden.camera.reader import Sample
+from homewarden.camera.runner import DEFAULT_DETECT_WIDTH, CameraRunner
 from homewarden.cloud.training import verifier as verifier_training
 from homewarden.cloud.training.dataset import LabelledItem, build_dataset
 from homewarden.cloud.training.features import feature_row
 from homewarden.cloud.training.verifier import retrain_without, signed_model_file, train_verifier
 from homewarden.config import HomewardenConfig, single_source_config
-from homewarden.config.model import NanoDetConfig
+from homewarden.config.model import LabelFilter, NanoDetConfig
 from homewarden.detect.base import Detection, Image
 from homewarden.detect.household_calibration import Correction, HouseholdCalibration
 from homewarden.detect.nanodet import NanoDetDetector
-from homewarden.detect.verifier import PersonVerifier, VerifierSlot
+from homewarden.detect.verifier import BODY_PARTS, CLASS_SCORES, GEOMETRY, PersonVerifier, VerifierSlot
 from homewarden.events.record import EventRecord
 from homewarden.store.media import MediaFolder
 from homewarden.video.source import VideoSource
@@ -65,6 +68,17 @@ SWEEP = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 # detection there outside the intervals is uncertain, not a false person (labelled "vehicle" it taught the verifier
 # that small people are cars, and it lost the construction site's and the gym's people with them).
 UNCERTAIN_ABSENCE = {"parking_lot_ipcam_hevc_aac.mp4"}
+# Background ("nothing") samples: every BACKGROUND_STEP seconds of a clip's empty stretches, at most BACKGROUND_BOXES
+# places where its objects appear, scored as the cloud scores a drawn box NanoDet saw nothing on.
+BACKGROUND_STEP = 1.0
+BACKGROUND_BOXES = 4
+BACKGROUND_SCORE = 0.5
+# The feature vector's groups (detect/verifier.py detection_features), for --ablate.
+FEATURE_GROUPS = {
+    "scores": slice(0, len(CLASS_SCORES)),
+    "geometry": slice(len(CLASS_SCORES), len(CLASS_SCORES) + len(GEOMETRY)),
+    "body-parts": slice(len(CLASS_SCORES) + len(GEOMETRY), len(CLASS_SCORES) + len(GEOMETRY) + len(BODY_PARTS)),
+}
 
 
 @dataclass
@@ -84,6 +98,7 @@ class ClipRun:
     path: Path
     detections: list[Recorded] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
+    background: list[Recorded] | None = None
 
 
 class RecordingReview:
@@ -100,10 +115,16 @@ class RecordingReview:
         return detections
 
 
-def run_pipeline(path: Path, detector: NanoDetDetector, review: Any) -> list[EventRecord]:
+def run_pipeline(
+    path: Path, detector: NanoDetDetector, review: Any, person_threshold: float | None = None
+) -> list[EventRecord]:
     """Run the hub's pipeline over a clip (alarm mode away) with a review in front of the tracker."""
     base = HomewardenConfig()
     base = base.model_copy(update={"alarm": base.alarm.model_copy(update={"mode": "away", "schedule": []})})
+    if person_threshold is not None:
+        # A household that made its cameras more sensitive (objects.filters.person.threshold).
+        filters = {**base.objects.filters, "person": LabelFilter(threshold=person_threshold)}
+        base = base.model_copy(update={"objects": base.objects.model_copy(update={"filters": filters})})
     config, camera = single_source_config(str(path), base)
     events: list[EventRecord] = []
     with tempfile.TemporaryDirectory(prefix="bench-training-") as work:
@@ -140,16 +161,71 @@ def truth_label(truth: ClipTruth, at: float, detected: str) -> str | None:
     return kind if kind in present else None
 
 
-def labelled_items(run: ClipRun) -> list[LabelledItem]:
-    """Turn a clip's recorded detections into labelled items of one donation (the clip)."""
+def empty_times(truth: ClipTruth, step: float = BACKGROUND_STEP) -> list[float]:
+    """Return times, every `step` seconds, at which the manifest says nothing at all is in view (1 s from any edge)."""
+    spans = [*truth.persons, *(span for span, _ in truth.animals), *(v.span for v in truth.vehicles), *truth.ignore]
+    times, at = [], step / 2
+    while at < truth.duration - 0.5:
+        if all(not (span.start - 1.0 <= at <= span.end + 1.0) for span in spans):
+            times.append(round(at, 2))
+        at += step
+    return times
+
+
+def background_boxes(run: ClipRun) -> list[tuple[float, float, float, float]]:
+    """Return up to BACKGROUND_BOXES boxes where this clip's detections were, spread over their order of appearance."""
+    boxes = [r.detection.box for r in run.detections if r.detection.label == "person"]
+    boxes = boxes or [r.detection.box for r in run.detections]
+    if not boxes:
+        return []
+    picks = np.linspace(0, len(boxes) - 1, min(BACKGROUND_BOXES, len(boxes))).round().astype(int)
+    return [boxes[int(i)] for i in sorted(set(picks.tolist()))]
+
+
+def record_background(run: ClipRun, detector: NanoDetDetector) -> list[Recorded]:
+    """Record "nothing" samples: boxes where the clip's objects appear, on frames where its manifest says it is empty.
+
+    The bench's stand-in for a reviewer's box drawn on an empty scene (the workbench's "nothing" box): true negatives
+    of the kind a verifier needs to learn that a crop with no body, no animal and no vehicle is no person.
+    """
+    times, boxes = empty_times(run.truth), background_boxes(run)
+    if not times or not boxes:
+        return []
+    found: list[Recorded] = []
+    wanted = list(times)
+    with av.open(str(run.path)) as container:
+        for frame in container.decode(video=0):
+            at = float(frame.time or 0.0)
+            if not wanted:
+                break
+            if at + 1e-6 < wanted[0]:
+                continue
+            while wanted and wanted[0] <= at + 1e-6:
+                wanted.pop(0)
+            # The frame as the pipeline analyses it (the boxes are at the detect size, as the hub's camera sees it).
+            width = min(frame.width, DEFAULT_DETECT_WIDTH)
+            size = (width - width % 2, round(frame.height * width / frame.width) // 2 * 2)
+            image = Sample(at, frame, size).image
+            for box in boxes:
+                detection = Detection("person", BACKGROUND_SCORE, box)
+                found.append(Recorded(at, detection, feature_row(detector, image, detection)))
+    return found
+
+
+def labelled_items(run: ClipRun, with_background: bool = True) -> list[LabelledItem]:
+    """Turn a clip's recorded detections (and background boxes) into labelled items of one donation (the clip)."""
     items = []
-    for index, recorded in enumerate(run.detections):
-        label = truth_label(run.truth, recorded.time, recorded.detection.label)
+    samples = [
+        (f"{index:06d}", r, truth_label(run.truth, r.time, r.detection.label)) for index, r in enumerate(run.detections)
+    ]
+    if with_background:
+        samples += [(f"bg{index:05d}", r, "nothing") for index, r in enumerate(run.background or [])]
+    for name, recorded, label in samples:
         if label is None:
             continue
         items.append(
             LabelledItem(
-                sample_id=f"{run.truth.file}/{index:06d}",
+                sample_id=f"{run.truth.file}/{name}",
                 donation_id=run.truth.file,
                 consent_id=f"consent:{run.truth.file}",
                 home_id=f"home:{run.truth.file}",
@@ -164,30 +240,38 @@ def labelled_items(run: ClipRun) -> list[LabelledItem]:
 def save_recording(folder: Path, run: ClipRun) -> None:
     """Keep a clip's recorded detections and events, so a second run skips the first pass."""
     folder.mkdir(parents=True, exist_ok=True)
+
+    def rows(recorded: list[Recorded]) -> list[list[Any]]:
+        return [
+            [r.time, r.detection.label, r.detection.score, list(r.detection.box), list(r.features)] for r in recorded
+        ]
+
     data = {
-        "detections": [
-            [r.time, r.detection.label, r.detection.score, list(r.detection.box), list(r.features)]
-            for r in run.detections
-        ],
+        "detections": rows(run.detections),
         "events": [[e.label, e.start, e.end, e.alarm] for e in run.events],
+        "background": None if run.background is None else rows(run.background),
     }
     (folder / f"{run.truth.file}.json").write_text(json.dumps(data), encoding="utf-8")
 
 
-def load_recordings(folder: Path) -> dict[str, tuple[list[Recorded], list[EventRecord]]]:
+def load_recordings(folder: Path) -> dict[str, tuple[list[Recorded], list[EventRecord], list[Recorded] | None]]:
     """Read what save_recording kept."""
-    found: dict[str, tuple[list[Recorded], list[EventRecord]]] = {}
+    found: dict[str, tuple[list[Recorded], list[EventRecord], list[Recorded] | None]] = {}
+
+    def recorded(rows: list[list[Any]]) -> list[Recorded]:
+        return [
+            Recorded(t, Detection(label, score, tuple(box)), tuple(features)) for t, label, score, box, features in rows
+        ]
+
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         data = json.loads(path.read_text(encoding="utf-8"))
-        detections = [
-            Recorded(t, Detection(label, score, tuple(box)), tuple(features))
-            for t, label, score, box, features in data["detections"]
-        ]
+        detections = recorded(data["detections"])
+        background = None if data.get("background") is None else recorded(data["background"])
         events = [
             EventRecord(f"e{i}", "bench", label, 0.0, start, end, False, (0, 0, 0, 0), None, alarm=alarm)
             for i, (label, start, end, alarm) in enumerate(data["events"])
         ]
-        found[path.name.removesuffix(".json")] = (detections, events)
+        found[path.name.removesuffix(".json")] = (detections, events, background)
     return found
 
 
@@ -214,14 +298,25 @@ def main() -> None:
     )
     parser.add_argument(
         "--ablate",
-        choices=("scores", "geometry"),
-        help="blank NanoDet's class scores or the box geometry (implies --no-events)",
+        nargs="+",
+        choices=tuple(FEATURE_GROUPS),
+        help="blank feature groups: NanoDet's class scores, box geometry, NudeNet's body parts (implies --no-events)",
     )
     parser.add_argument(
         "--undo",
         choices=("label-fix", "person-offset"),
         help="measure without one change of the quality pass: uncertain person detections labelled by the intervals, "
         "or the person offset left where the log-loss puts it",
+    )
+    parser.add_argument(
+        "--no-background",
+        action="store_true",
+        help="train without the background boxes of empty stretches (labelled nothing)",
+    )
+    parser.add_argument(
+        "--person-threshold",
+        type=float,
+        help="the person event threshold of the event passes (objects.filters.person.threshold; default the hub's)",
     )
     parser.add_argument("--no-scale", action="store_true", help="skip timing the training on 1000 clips' worth")
     parser.add_argument("--no-events", action="store_true", help="measure detections only, no second pipeline pass")
@@ -243,23 +338,29 @@ def main() -> None:
                 continue
             run = ClipRun(truth, folder / truth.file)
             if truth.file in cached:
-                run.detections, run.events = cached[truth.file]
+                run.detections, run.events, run.background = cached[truth.file]
             else:
                 run.events = run_pipeline(run.path, detector, RecordingReview(detector, run.detections))
+            if run.background is None:
+                run.background = record_background(run, detector)
                 if args.cache is not None:
                     save_recording(args.cache, run)
             runs.append(run)
-            print(f"recorded {truth.file}: {len(run.detections)} detections", file=sys.stderr)
+            print(
+                f"recorded {truth.file}: {len(run.detections)} detections, {len(run.background)} background boxes",
+                file=sys.stderr,
+            )
     preparation = time.perf_counter() - started
     if args.ablate:
-        # Which features carry the signal: blank one group (a constant column teaches nothing) in both passes.
-        blank = slice(0, 80) if args.ablate == "scores" else slice(80, None)
+        # Which features carry the signal: blank groups (a constant column teaches nothing) in both passes.
         for run in runs:
-            for recorded in run.detections:
+            for recorded in [*run.detections, *(run.background or [])]:
                 row = list(recorded.features)
-                row[blank] = [0.0] * len(row[blank])
+                for group in args.ablate:
+                    blank = FEATURE_GROUPS[group]
+                    row[blank] = [0.0] * len(row[blank])
                 recorded.features = tuple(row)
-    items = {run.truth.file: labelled_items(run) for run in runs}
+    items = {run.truth.file: labelled_items(run, not args.no_background) for run in runs}
     every = [item for clip in items.values() for item in clip]
     key = SigningKey(bytes(32))  # a throwaway program key: the bench checks the hub path, not key custody
     rows = []
@@ -309,8 +410,11 @@ def main() -> None:
         # question (footage with animals, and the people footage where visits must not be lost).
         rerun = clip in args.event_clips if args.event_clips else bool(run.truth.animals) or clip == ONE_BY_ONE
         rerun = rerun and not args.no_events and not args.ablate
-        after = run_pipeline(run.path, detector, verifier) if rerun else run.events
-        before_score, after_score = score_clip(run.truth, seen(run.events)), score_clip(run.truth, seen(after))
+        before = run.events
+        if rerun and args.person_threshold is not None:
+            before = run_pipeline(run.path, detector, None, args.person_threshold)
+        after = run_pipeline(run.path, detector, verifier, args.person_threshold) if rerun else run.events
+        before_score, after_score = score_clip(run.truth, seen(before)), score_clip(run.truth, seen(after))
         row = {
             "clip": clip,
             "samples": len(held.samples),

@@ -41,3 +41,11 @@ def test_the_apache_licence_sits_beside_the_excerpt() -> None:
 
     assert "Apache License" in notice
     assert "Version 2.0, January 2004" in notice
+
+
+def test_the_apache_notice_sits_beside_the_aquarium() -> None:
+    notice = (TEST_DATA / "aquarium" / "LICENSE").read_text(encoding="utf-8")
+
+    assert "Apache License" in notice
+    assert "Version 2.0, January 2004" in notice
+    assert "awslabs/amazon-kinesis-video-streams-producer-c" in notice

@@ -54,7 +54,7 @@ def test_a_false_alarm_and_a_named_person_teach_this_hub_and_a_deleted_event_is_
     assert stored is not None
     assert stored.attributes["household_verdict"] == "person"
     assert stored.attributes["household_named"] == "Olivia"
-    assert stored.attributes[FEATURES_ATTRIBUTE].startswith("nanodet-crop-v1:")
+    assert stored.attributes[FEATURES_ATTRIBUTE].startswith("nanodet-groups-bodyparts-v2:")
     assert "1 false alarm and 1 confirmed person marked" in owner.get("/api/settings").json()["household_calibration"]
 
     # After a restart the calibration is rebuilt from the events alone: the same examples.

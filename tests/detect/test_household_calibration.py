@@ -94,6 +94,29 @@ def test_a_marked_false_alarm_is_dropped_the_next_time_and_the_household_s_peopl
     assert verifier.review(empty[1].time, empty[1].image, [ghost]) == [ghost]
 
 
+def test_without_a_model_from_the_provider_the_household_s_corrections_still_hold(
+    provider: TrainedVerifier, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    empty = [f for f in frames() if f.donation.startswith("empty")]
+    visits = [f for f in frames() if f.donation == "visit-4" and f.detections]
+    ghost = Detection("person", 0.45, WALL)
+    verifier = verifier_at(provider, tmp_path_factory, 0.3)
+    calibration = build_calibration([("event-1", False, ghost)], lambda _id: as_snapshot(empty[0].image), detector())
+    verifier.slot.set_household(calibration)
+    # The model learned from a donation that ended: the hub deleted it before its replacement arrived.
+    verifier.slot.unload()
+    assert verifier.slot.model is None
+    for frame in empty[1:]:
+        assert verifier.review(frame.time, frame.image, [ghost]) == []
+    for frame in visits:
+        assert verifier.review(frame.time, frame.image, list(frame.detections)) == list(frame.detections)
+    # With neither a model nor a correction nothing is checked: NanoDet's word stands, at no cost.
+    verifier.slot.set_household(HouseholdCalibration())
+    checked = verifier.stats.checked
+    assert verifier.review(empty[1].time, empty[1].image, [ghost]) == [ghost]
+    assert verifier.stats.checked == checked
+
+
 def test_a_confirmed_person_raises_what_resembles_it_and_verdicts_are_read_from_attributes() -> None:
     visit = next(f for f in frames() if f.donation == "visit-4" and f.detections)
     person = visit.detections[0]

@@ -11,6 +11,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from homewarden.cloud.training.dataset import build_dataset, canonical_json
+from homewarden.cloud.training.features import FEATURE_NAMES
 from homewarden.cloud.training.verifier import TrainedVerifier, signed_model_file, train_verifier
 from homewarden.config.model import VerifierConfig
 from homewarden.detect.base import Detection
@@ -73,7 +74,7 @@ def test_what_is_not_a_signed_model_is_refused(data: bytes, message: str) -> Non
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"features": "yolo-crop-v9"}, "features 'yolo-crop-v9', this hub makes 'nanodet-crop-v1'"),
+        ({"features": "yolo-crop-v9"}, "features 'yolo-crop-v9', this hub makes 'nanodet-groups-bodyparts-v2'"),
         ({"format": "homewarden-verifier/7"}, "format 'homewarden-verifier/7'"),
         ({"classes": ["ghost", "nothing"]}, "not a subset"),
         ({"calibration": [0.0]}, "calibration must be finite numbers of shape"),
@@ -141,9 +142,10 @@ def test_without_a_model_or_when_turned_off_nothing_changes(trained: TrainedVeri
     assert isinstance(camera_verifier(VerifierConfig(enabled=True), slot, detector()), PersonVerifier)
 
 
-def test_the_features_are_the_crop_class_scores_then_the_box_geometry() -> None:
+def test_the_features_are_class_group_scores_then_the_box_geometry_then_body_parts() -> None:
     frame = next(f for f in frames() if f.detections)
     row = np.array(next(item.features for item in labelled_items() if item.donation_id == frame.donation))
-    assert row.shape == (86,)
+    assert row.shape == (len(FEATURE_NAMES),) == (6 + 6 + 7,)
     assert row[0] > 0.5  # NanoDet's own `person` score on the crop of a person
-    assert np.all((row[:80] >= 0) & (row[:80] <= 1))
+    assert np.all((row[:6] >= 0) & (row[:6] <= 1))  # NanoDet's best score per class group
+    assert np.all((row[12:] >= 0) & (row[12:] <= 1))  # NudeNet's best score per body-part group

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from homewarden.cloud.training.dataset import DatasetError, build_dataset
+from homewarden.cloud.training.features import FEATURE_NAMES
 from verifier_samples import labelled_items
 
 
@@ -44,8 +45,8 @@ def test_without_a_donation_equals_building_without_it() -> None:
     ("change", "message"),
     [
         ({"label": "ghost"}, "label 'ghost' is not one of"),
-        ({"features": (1.0, 2.0)}, "2 features, nanodet-crop-v1 has 86"),
-        ({"features": (float("nan"),) * 86}, "features must be finite numbers"),
+        ({"features": (1.0, 2.0)}, f"2 features, nanodet-groups-bodyparts-v2 has {len(FEATURE_NAMES)}"),
+        ({"features": (float("nan"),) * len(FEATURE_NAMES)}, "features must be finite numbers"),
     ],
 )
 def test_bad_items_are_refused_naming_the_sample(change: dict[str, object], message: str) -> None:

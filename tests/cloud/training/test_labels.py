@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from homewarden.cloud.training.features import FEATURE_NAMES
 from homewarden.cloud.training.labels import LabelRow, LabelRowError, SeenDetection, labelled_items, row_class
 from homewarden.detect.base import Detection
 
-FEATURES = (0.5,) * 86
+FEATURES = (0.5,) * len(FEATURE_NAMES)
 
 
 def row(verdict: str, cause: str | None, label: str, boxes: tuple[dict[str, object], ...] = ()) -> LabelRow:

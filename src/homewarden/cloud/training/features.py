@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from homewarden.detect.base import Detection, Image
-from homewarden.detect.labels import COCO_LABELS
-from homewarden.detect.verifier import FEATURES, GEOMETRY, CropScorer, detection_features
+from homewarden.detect.verifier import BODY_PARTS, CLASS_SCORES, FEATURES, GEOMETRY, CropScorer, detection_features
 
-FEATURE_NAMES: tuple[str, ...] = tuple(f"nanodet:{label}" for label in COCO_LABELS) + GEOMETRY
+FEATURE_NAMES: tuple[str, ...] = CLASS_SCORES + GEOMETRY + BODY_PARTS
 
 
 def feature_row(scorer: CropScorer, image: Image, detection: Detection) -> tuple[float, ...]:

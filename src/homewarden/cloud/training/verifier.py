@@ -30,6 +30,10 @@ FloatArray = npt.NDArray[np.float64]
 # A class a shard never saw gets this logit offset: its probability is effectively zero, but stays a finite number.
 ABSENT_CLASS = -30.0
 REGULARISATION = 1.0
+# The least spread a feature is standardised by. Scores (0-1) that barely moved in training, a body part the donated
+# clips never showed, would otherwise be divided by almost nothing, and the first crop where they do move (a person
+# seen from behind, after training on faces) would swing the decision by dozens of standard deviations.
+MIN_SCALE = 0.05
 MAX_ITERATIONS = 2000
 CALIBRATION_FOLDS = 3
 # The verifier must not cost visits: the person offset is raised until this share of the people in the folds a
@@ -53,7 +57,7 @@ def _fit(features: FloatArray, labels: npt.NDArray[np.int64]) -> dict[str, Any]:
     present = sorted(set(labels.tolist()))
     mean = features.mean(axis=0)
     scale = features.std(axis=0)
-    scale[scale < 1e-9] = 1.0
+    scale = np.maximum(scale, MIN_SCALE)
     standard = (features - mean) / scale
     coef = np.zeros((len(CLASSES), features.shape[1]))
     intercept = np.full(len(CLASSES), ABSENT_CLASS)
@@ -124,19 +128,26 @@ def fit_calibration(dataset: Dataset) -> list[float]:
     donations = dataset.donations
     if len(donations) < CALIBRATION_FOLDS:
         return [0.0] * len(CLASSES)
-    log_probs, truths = [], []
+    log_probs, truths, judged = [], [], []
     for fold in range(CALIBRATION_FOLDS):
         held = {d for d in donations if shard_of(d, CALIBRATION_FOLDS) == fold}
         train, test = dataset.without(held), Dataset(tuple(i for i in dataset.samples if i.donation_id in held))
-        features, labels = train.matrix()
-        if not test.samples or not train.samples:
+        seen = {item.label for item in train.samples}
+        if not test.samples or len(seen) < 2:
             continue
+        features, labels = train.matrix()
         test_features, test_labels = test.matrix()
         log_probs.append(np.log(np.clip(_shard_probabilities(_fit(features, labels), test_features), 1e-12, 1.0)))
         truths.append(test_labels)
+        # The person raise below may only count people of a fold that trained on people: one that never saw any
+        # gives them a probability of about e^-30, and with few donations (a fold holding every visit) that pushed
+        # the person offset to +14, a model that calls everything a person.
+        judged.append(np.full(len(test_labels), "person" in seen))
     if not log_probs:
         return [0.0] * len(CLASSES)
-    scores, truth = np.concatenate(log_probs), np.concatenate(truths)
+    # A class a fold never trained on stays in the log-loss: it is what a model meets when a new kind of scene
+    # arrives, and it pulls that class's offset up (held out by clip, "nothing" is the class that needs it).
+    scores, truth, person_judged = np.concatenate(log_probs), np.concatenate(truths), np.concatenate(judged)
 
     def loss(offsets: FloatArray) -> tuple[float, FloatArray]:
         probs = softmax(scores + offsets)
@@ -151,7 +162,7 @@ def fit_calibration(dataset: Dataset) -> list[float]:
         result = minimize(loss, np.zeros(len(CLASSES)), jac=True, method="L-BFGS-B")
     offsets = np.array(result.x, dtype=np.float64)
     person = CLASSES.index("person")
-    people = truth == person
+    people = (truth == person) & person_judged
     if people.any():
         # The log-loss weighs a lost visitor like a kept cat; the household does not. Per person, the raise of the
         # person offset that lifts it to the threshold: p' = p e^d / (p e^d + 1 - p) >= t.
@@ -173,6 +184,25 @@ class TrainedVerifier:
         return canonical_json(self.payload)
 
 
+def _one_class(weights: dict[str, Any]) -> bool:
+    """Say whether a shard learned a single class (its donations all showed one): it can only repeat that class."""
+    intercept = np.asarray(weights["intercept"])
+    return not np.any(np.asarray(weights["coef"])) and int(np.sum(intercept != ABSENT_CLASS)) == 1
+
+
+def voting_shards(models: Sequence[ShardModel]) -> list[dict[str, Any]]:
+    """Return the weights of the shards whose probabilities the model averages.
+
+    A shard that holds no donation (more shards than donations) has nothing to say. One that learned a single class
+    (with few donations, a shard of visits only) would only pull every answer towards that class: averaged with the
+    others, four shards of which two saw only people call an empty room half a person. Such shards vote only when no
+    shard learned two classes.
+    """
+    trained = [model.weights for model in models if model.weights is not None]
+    mixed = [weights for weights in trained if not _one_class(weights)]
+    return mixed or trained
+
+
 def train_verifier(
     dataset: Dataset, version: str, shards: int = 1, previous: TrainedVerifier | None = None, calibrate: bool = True
 ) -> TrainedVerifier:
@@ -187,8 +217,7 @@ def train_verifier(
         "features": FEATURES,
         "feature_count": len(FEATURE_NAMES),
         "classes": list(CLASSES),
-        # A shard that holds no donation (more shards than donations) has nothing to say.
-        "shards": [model.weights for model in models if model.weights is not None],
+        "shards": voting_shards(models),
         "calibration": fit_calibration(dataset) if calibrate else [0.0] * len(CLASSES),
         "trained_on": {
             "dataset": dataset.digest(),
