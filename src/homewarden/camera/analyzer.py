@@ -46,7 +46,7 @@ SAME_OBJECT_IOU = 0.7
 # Small motion that the detector found nothing in (or only a person scored under the floor) is looked at again in the
 # same crop this often, this many times: a small or night visitor is seen at their weakest while walking in (half in
 # view, blurred: person 0.2-0.3 at 45 px by infrared) and then often stands still, so motion stops and nothing made
-# the detector look there again (issue 16; standing, the same visitor scores 0.6-0.85 in that crop).
+# the detector look there again (issue 16; standing, the same visitor scores 0.6-0.8 in that crop).
 LOOK_AGAIN_EVERY = 1.0
 LOOK_AGAIN_TIMES = 3
 # A watch whose place never went still for this long after a look was due is given up (flicker, water, leaves).
@@ -234,7 +234,7 @@ class FrameAnalyzer:
             watch.looks_left -= 1
             watch.due = now + LOOK_AGAIN_EVERY
             self._looking_again.append(watch)
-            # Motion there again is looked at anyway, and an object followed there is chased anyway.
+            # A crop planned anyway (a chase, other motion, the sweep) that covers the place is the look.
             if any(contains(area, centre(watch.area)) for area in planned):
                 continue
             crops = [*crops, watch.crop]
@@ -257,6 +257,7 @@ class FrameAnalyzer:
             return
         for watch in self._watches:
             if contains(watch.area, centre(area)):
+                # The latest few motion boxes are enough evidence of someone walking in there.
                 watch.motion = [*watch.motion, *inside][-8:]
                 watch.due, watch.looks_left = now + LOOK_AGAIN_EVERY, LOOK_AGAIN_TIMES
                 return
