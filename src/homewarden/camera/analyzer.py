@@ -9,6 +9,7 @@ import numpy as np
 from homewarden.camera.infrared import equalised, is_grey
 from homewarden.camera.reader import Sample
 from homewarden.camera.regions import (
+    MIN_CROP_SIDE,
     Box,
     Crop,
     contains,
@@ -42,6 +43,14 @@ CHASE_UNCONFIRMED = 1.5
 OBJECT_EXPIRY = 4.0
 COVER_GROWTH = 1.5
 SAME_OBJECT_IOU = 0.7
+# Small motion that the detector found nothing in (or only a person scored under the floor) is looked at again in the
+# same crop this often, this many times: a small or night visitor is seen at their weakest while walking in (half in
+# view, blurred: person 0.2-0.3 at 45 px by infrared) and then often stands still, so motion stops and nothing made
+# the detector look there again (issue 16; standing, the same visitor scores 0.6-0.8 in that crop).
+LOOK_AGAIN_EVERY = 1.0
+LOOK_AGAIN_TIMES = 3
+# A watch whose place never went still for this long after a look was due is given up (flicker, water, leaves).
+LOOK_AGAIN_FOR = 3.0
 
 
 def centre(box: Box) -> Box:
@@ -60,6 +69,17 @@ def settled(obj: TrackedObject) -> bool:
     # A grazing cow never becomes an event but is still there; chasing it on every frame would cost a detector call
     # per frame for as long as it stays.
     return obj.confirmed or (obj.label in NOT_PET_ANIMALS and obj.hits >= MIN_HITS)
+
+
+@dataclass
+class Watch:
+    """A place where small motion came up empty: its crop, the motion seen in it, and when to look again."""
+
+    crop: Crop
+    area: Box  # the crop in detect-frame pixels
+    motion: list[Box]
+    due: float
+    looks_left: int = LOOK_AGAIN_TIMES
 
 
 @dataclass
@@ -98,6 +118,10 @@ class FrameAnalyzer:
         # Whether the last analysed frame had motion (the camera's motion sensor for integrations).
         self.last_motion = False
         self._quiet: list[tuple[Box, float]] = []
+        self._watches: list[Watch] = []
+        self._looking_again: list[Watch] = []
+        self._motion: list[Box] = []
+        self._full_scale = 1.0
         self._last_checked: dict[str, float] = {}
         self._last_sweep: float | None = None
         self._started: float | None = None  # the first frame's time since the camera (re)started
@@ -110,6 +134,8 @@ class FrameAnalyzer:
         self.stats.frames += 1
         motion = [(float(x1), float(y1), float(x2), float(y2)) for x1, y1, x2, y2 in self.motion.detect(sample.grey)]
         self.last_motion = bool(motion)
+        self._motion = motion
+        self._full_scale = sample.full_size[0] / self.frame_size[0]
         if motion:
             self.stats.motion_frames += 1
         crops = plan_detection(self._regions_to_check(now, motion), self.frame_size, sample.full_size)
@@ -121,6 +147,7 @@ class FrameAnalyzer:
             # unseen: look at the whole picture, in square tiles, and let tracking take over from there.
             crops = [Crop(tile) for tile in sweep_tiles(self.frame_size)]
             self._last_sweep = now
+        crops = self._look_again(now, crops)
         changes: list[EventChange] = []
         if crops:
             image = sample.image
@@ -129,7 +156,10 @@ class FrameAnalyzer:
                 # A detection the verifier relabels to something this camera does not track is dropped.
                 reviewed = self.verifier.review(now, image, detections)
                 detections = [d for d in reviewed if d.label in self.objects.track]
-            changes += self.lifecycle.update(now, self.tracker.update(detections), image, at_start, motion)
+            # A person found where they were seen walking in a moment ago has shown life there: the motion of the
+            # watched place counts as motion now (a post that nothing moved on never had any).
+            seen_moving = motion + [box for watch in self._looking_again for box in watch.motion]
+            changes += self.lifecycle.update(now, self.tracker.update(detections), image, at_start, seen_moving)
         changes += self.lifecycle.expire(now)
         return changes
 
@@ -139,6 +169,7 @@ class FrameAnalyzer:
         # exactly as when the camera started. Objects being followed end by expiry as usual.
         self.motion = BackgroundMotionDetector(self.motion.config, self.frame_size)
         self._quiet.clear()
+        self._watches.clear()
         self._last_sweep = None
         self._started = None
 
@@ -186,6 +217,52 @@ class FrameAnalyzer:
         self._last_checked = {key: at for key, at in self._last_checked.items() if key in live_ids}
         return regions
 
+    def _look_again(self, now: float, crops: list[Crop]) -> list[Crop]:
+        """Add the crops of watched places that are due and that no planned crop covers; note which were looked at."""
+        self._looking_again = []
+        self._watches = [watch for watch in self._watches if now - watch.due < LOOK_AGAIN_FOR]
+        # While an event runs the detector is looking at the scene anyway (as for the sweep); looking again where
+        # that visitor walked (leaving, or coming in before they were found) would only add calls.
+        if any(obj.confirmed for obj in self.lifecycle.active.values()):
+            self._watches.clear()
+            return crops
+        planned = [self._area(crop) for crop in crops]
+        for watch in self._watches:
+            # Only once the place is still: motion there is looked at by the ordinary path.
+            if now < watch.due or any(overlaps(box, watch.area) for box in self._motion):
+                continue
+            watch.looks_left -= 1
+            watch.due = now + LOOK_AGAIN_EVERY
+            self._looking_again.append(watch)
+            # A crop planned anyway (a chase, other motion, the sweep) that covers the place is the look.
+            if any(contains(area, centre(watch.area)) for area in planned):
+                continue
+            crops = [*crops, watch.crop]
+            planned.append(watch.area)
+        self._watches = [watch for watch in self._watches if watch.looks_left > 0]
+        return crops
+
+    def _area(self, crop: Crop) -> Box:
+        """Return a crop's box in detect-frame pixels."""
+        back = self._full_scale if crop.full else 1.0
+        x1, y1, x2, y2 = crop.box
+        return (x1 / back, y1 / back, x2 / back, y2 / back)
+
+    def _watch(self, now: float, crop: Crop, area: Box, motion: list[Box]) -> None:
+        """Look again at a small crop that came up empty, a few times over the next seconds."""
+        if max(area[2] - area[0], area[3] - area[1]) > MIN_CROP_SIDE + 1:
+            return  # large motion: a visitor near enough to be scored well when walking in
+        inside = [box for box in motion if contains(area, centre(box))]
+        if not inside:
+            return
+        for watch in self._watches:
+            if contains(watch.area, centre(area)):
+                # The latest few motion boxes are enough evidence of someone walking in there.
+                watch.motion = [*watch.motion, *inside][-8:]
+                watch.due, watch.looks_left = now + LOOK_AGAIN_EVERY, LOOK_AGAIN_TIMES
+                return
+        self._watches.append(Watch(crop, area, inside, now + LOOK_AGAIN_EVERY))
+
     def _detect(self, now: float, sample: Sample, crops: list[Crop]) -> list[Detection]:
         found: list[Detection] = []
         image = sample.image
@@ -221,6 +298,11 @@ class FrameAnalyzer:
                 # An empty fine crop quietens what a detect-frame crop there would have: its tighter square would
                 # leave the flicker around it (water, leaves) to cost a call of its own on the next frame.
                 self._quiet.append((crop_for(area, self.frame_size) if crop.full else area, now))
+                if all(crop != watch.crop for watch in self._looking_again):
+                    self._watch(now, crop, area, self._motion)
+            if in_crop:
+                # Found: what is there is followed from here on.
+                self._watches = [watch for watch in self._watches if not contains(area, centre(watch.area))]
             found += in_crop
         if len(found) < 2:
             return found
