@@ -199,11 +199,11 @@ class ScreeningConfig(StrictModel):
     @model_validator(mode="after")
     def _known_classes(self) -> ScreeningConfig:
         """Refuse a class NudeNet does not report (it would never refuse anything)."""
-        from homewarden.privacy.screening import NUDENET_LABELS
+        from homewarden.detect.body_parts import NUDENET_CLASSES
 
-        unknown = sorted(set(self.refuse_classes) - set(NUDENET_LABELS))
+        unknown = sorted(set(self.refuse_classes) - set(NUDENET_CLASSES))
         if unknown:
-            raise ValueError(f"unknown NudeNet classes {', '.join(unknown)}; known: {', '.join(NUDENET_LABELS)}")
+            raise ValueError(f"unknown NudeNet classes {', '.join(unknown)}; known: {', '.join(NUDENET_CLASSES)}")
         return self
 
 

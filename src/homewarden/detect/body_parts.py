@@ -19,7 +19,8 @@ import numpy.typing as npt
 
 from homewarden.detect.base import DetectorLoadError, Image
 
-# NudeNet 3.4.2's class order (nudenet/nudenet.py; privacy/screening.py checks the same against the model).
+# NudeNet 3.4.2's class order (nudenet/nudenet.py), checked against the model's output width where it loads (here and
+# in privacy/screening.py, which reads the same list).
 NUDENET_CLASSES = (
     "FEMALE_GENITALIA_COVERED",
     "FACE_FEMALE",

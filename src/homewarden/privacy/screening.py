@@ -30,6 +30,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from homewarden.detect.body_parts import NUDENET_CLASSES
+
 EXPOSED_CLASSES = frozenset(
     {
         "FEMALE_BREAST_EXPOSED",
@@ -40,27 +42,6 @@ EXPOSED_CLASSES = frozenset(
     }
 )
 DEFAULT_MIN_SCORE = 0.45
-# NudeNet 3.4.2's class order (nudenet/nudenet.py), checked against the model's output width when it loads.
-NUDENET_LABELS = (
-    "FEMALE_GENITALIA_COVERED",
-    "FACE_FEMALE",
-    "BUTTOCKS_EXPOSED",
-    "FEMALE_BREAST_EXPOSED",
-    "FEMALE_GENITALIA_EXPOSED",
-    "MALE_BREAST_EXPOSED",
-    "ANUS_EXPOSED",
-    "FEET_EXPOSED",
-    "BELLY_COVERED",
-    "FEET_COVERED",
-    "ARMPITS_COVERED",
-    "ARMPITS_EXPOSED",
-    "FACE_MALE",
-    "BELLY_EXPOSED",
-    "MALE_GENITALIA_EXPOSED",
-    "ANUS_COVERED",
-    "FEMALE_BREAST_COVERED",
-    "BUTTOCKS_COVERED",
-)
 # NudeNet's own candidate floor and box overlap for non-maximum suppression.
 CANDIDATE_SCORE = 0.2
 NMS_SCORE, NMS_IOU = 0.25, 0.45
@@ -111,7 +92,7 @@ def nude_detector(resolution: int) -> Any:
 
             detector = NudeDetector(inference_resolution=resolution)
             width = detector.onnx_session.get_outputs()[0].shape[1]
-            if width != 4 + len(NUDENET_LABELS):
+            if width != 4 + len(NUDENET_CLASSES):
                 raise ScreeningError(f"unexpected NudeNet model: {width} outputs per box")
             _detectors[resolution] = detector
         return _detectors[resolution]
@@ -148,7 +129,7 @@ def detect_nudity(image: npt.NDArray[np.uint8], resolution: int) -> list[tuple[s
         ]
     )
     kept = cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), NMS_SCORE, NMS_IOU)
-    return [(NUDENET_LABELS[int(best[i])], float(scores[i])) for i in np.asarray(kept, dtype=np.int64).reshape(-1)]
+    return [(NUDENET_CLASSES[int(best[i])], float(scores[i])) for i in np.asarray(kept, dtype=np.int64).reshape(-1)]
 
 
 def screen_clip(mp4: bytes, policy: ScreeningPolicy | None = None) -> ScreeningResult:
