@@ -250,9 +250,11 @@ def test_an_intrusion_card_is_picked_with_its_people_and_reviewed_when_they_all_
     expect(_own_reviewed_mark(card)).to_have_count(0)
     card.get_by_test_id("intrusion-open").click()
     inside = card.get_by_test_id("intrusion-events")
-    expect(inside.get_by_test_id("event-card")).to_have_count(len(before))
-    expect(inside.locator(f'[data-event-id="{unreviewed}"]').get_by_test_id("reviewed-mark")).to_have_count(0)
-    expect(inside.get_by_test_id("reviewed-mark")).to_have_count(len(before) - 1)
+    # The demo's person may join the intrusion again meanwhile (its window is still open): judge the people it had.
+    for event_id in before:
+        expect(inside.locator(f'[data-event-id="{event_id}"]')).to_have_count(1)
+        marks = 0 if event_id == unreviewed else 1
+        expect(inside.locator(f'[data-event-id="{event_id}"]').get_by_test_id("reviewed-mark")).to_have_count(marks)
 
 
 def _intrusion_card(page: Page, intrusion_id: str) -> Locator:
