@@ -7,12 +7,17 @@ and one with a visitor), the real event store.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
-from api.conftest import Hub, csrf_of, record_event, set_up_owner
+from api.conftest import OWNER_PASSWORD, Hub, csrf_of, record_event, set_up_owner, sign_in
 from api.test_settings import config_text
+from homewarden.detect.household_calibration import FALSE_ALARM, PERSON, VERDICT_ATTRIBUTE
+from homewarden.detect.verifier import FEATURES
 from homewarden.hub.household_corrections import FEATURES_ATTRIBUTE, HouseholdCorrections
+from homewarden.hub.hub import household_corrections
 from verifier_samples import EMPTY_BOXES, detector, frames
 
 WALL = tuple(round(value) for value in EMPTY_BOXES[0])
@@ -21,7 +26,7 @@ WALL = tuple(round(value) for value in EMPTY_BOXES[0])
 @pytest.fixture
 def owner(hub: Hub) -> TestClient:
     """Give the hub its household calibration (as Hub.build does with NanoDet) and return the owner's client."""
-    hub.services.household_corrections = HouseholdCorrections(hub.services.events, detector())
+    hub.services.household_corrections = household_corrections(hub.services, detector())
     path = hub.folder / "homewarden.yaml"
     path.write_text(config_text(hub.folder), encoding="utf-8")
     hub.services.config_path = path
@@ -74,3 +79,39 @@ def test_a_correction_with_an_unknown_event_or_a_bad_name_is_refused(hub: Hub, o
     assert empty_name.status_code == 422
     assert hub.services.household_corrections is not None
     assert hub.services.household_corrections.calibration.corrections == ()
+
+
+def test_verdicts_given_while_locked_or_before_an_upgrade_are_relearned_when_the_owner_unlocks(
+    hub: Hub, owner: TestClient
+) -> None:
+    corrections = hub.services.household_corrections
+    assert corrections is not None
+    empty = next(f for f in frames() if f.donation.startswith("empty"))
+    visit = next(f for f in frames() if f.donation.startswith("visit") and f.detections)
+    x1, y1, x2, y2 = (round(v) for v in visit.detections[0].box)
+    ghost = record_event(hub, "front_door", snapshot=empty.image, box=(WALL[0], WALL[1], WALL[2], WALL[3]))
+    visitor = record_event(hub, "front_door", snapshot=visit.image, box=(x1, y1, x2, y2))
+    events = hub.services.events
+    # Marked before an upgrade changed the verifier's features: the stored example is of another feature set.
+    events.set_attribute(ghost.id, VERDICT_ATTRIBUTE, FALSE_ALARM)
+    events.set_attribute(ghost.id, FEATURES_ATTRIBUTE, "nanodet-classes-v1:" + ",".join(["0.5"] * 86))
+    # Marked while the recordings were locked: the verdict alone.
+    hub.services.keys.release()
+    locked = owner.post(f"/api/events/{visitor.id}/person", json={}, headers=csrf_of(owner))
+    assert locked.status_code == 200, locked.text
+    assert "calibration" not in locked.json()["detail"]
+    assert HouseholdCorrections(events, detector()).load().corrections == ()
+
+    sign_in(hub, "olivia", OWNER_PASSWORD)  # unlocks the recordings
+    deadline = time.monotonic() + 60
+    while corrections.calibration.corrections == () and time.monotonic() < deadline:
+        time.sleep(0.1)
+    calibration = corrections.calibration
+    assert (calibration.false_alarms, calibration.persons) == (1, 1)
+    for event_id in (ghost.id, visitor.id):
+        stored = events.get_event(event_id)
+        assert stored is not None
+        assert stored.attributes[FEATURES_ATTRIBUTE].startswith(FEATURES + ":")
+    assert stored.attributes[VERDICT_ATTRIBUTE] == PERSON
+    # Kept in the events: a restart rebuilds the same examples without the key.
+    assert HouseholdCorrections(events, detector()).load() == calibration

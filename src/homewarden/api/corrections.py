@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import Field
 
 from homewarden.api.deps import HOUSEHOLD, AccessibleEvent, Caller, Services, allow
-from homewarden.api.media import open_sealed
 from homewarden.api.schemas import Done, Incoming
 from homewarden.detect.base import Image
 from homewarden.events.record import EventRecord
+from homewarden.hub.household_corrections import read_snapshot
 from homewarden.hub.services import HubServices
 from homewarden.i18n import _
-from homewarden.store.crypto import SealedObjectError
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 
@@ -29,16 +26,8 @@ class PersonCorrection(Incoming):
 
 
 def snapshot_image(hub: HubServices, record: EventRecord) -> Image | None:
-    """Decode an event's snapshot (None: no snapshot, recordings locked, or it cannot be read)."""
-    if record.snapshot is None:
-        return None
-    try:
-        data = open_sealed(hub, record.snapshot).read()
-    except (HTTPException, SealedObjectError, OSError):
-        # The verdict still counts; only its example for the calibration is missing.
-        return None
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    return None if image is None else np.ascontiguousarray(image)
+    """Decode an event's snapshot with the held home key (None: no snapshot, recordings locked, or unreadable)."""
+    return read_snapshot(hub.storage, hub.keys.keyring, record)
 
 
 def learn_verdict(hub: HubServices, record: EventRecord, person: bool) -> str:

@@ -17,6 +17,7 @@ from homewarden.camera.supervisor import CameraSupervisor
 from homewarden.config import HomewardenConfig, load_config
 from homewarden.config.model import ArmingMode, CameraAlarmRule
 from homewarden.detect import DetectorLoadError, ObjectDetector, create_detector
+from homewarden.detect.base import Image
 from homewarden.detect.verifier import CropScorer, VerifierSlot, camera_verifier
 from homewarden.errors import UserError
 from homewarden.events.alarm import armed_for
@@ -25,7 +26,7 @@ from homewarden.events.record import EventRecord
 from homewarden.faces.household import HouseholdHandle
 from homewarden.faces.library import household_gallery, household_loader
 from homewarden.hub.disk_space import DiskSpaceWatch
-from homewarden.hub.household_corrections import HouseholdCorrections
+from homewarden.hub.household_corrections import HouseholdCorrections, read_snapshot
 from homewarden.hub.offline import OfflineNotices
 from homewarden.hub.services import HubServices, SetupGate
 from homewarden.hub.status import status_path, write_status
@@ -196,6 +197,18 @@ def init_review_program(services: HubServices) -> None:
         link.donations = services.donations
 
 
+def household_corrections(services: HubServices, scorer: CropScorer) -> HouseholdCorrections:
+    """Rebuild the household's calibration from its corrected events; relearn the missing ones at each unlock."""
+    corrections = HouseholdCorrections(services.events, scorer)
+    corrections.load()
+
+    def snapshot_of(record: EventRecord) -> Image | None:
+        return read_snapshot(services.storage, services.keys.keyring, record)
+
+    services.keys.when_held(lambda: corrections.relearn_in_background(snapshot_of))
+    return corrections
+
+
 def enabled_cameras(config: HomewardenConfig) -> list[str]:
     """Return the names of the cameras that are switched on."""
     return [name for name, camera in config.cameras.items() if camera.enabled]
@@ -290,8 +303,7 @@ class Hub:
         self.verifier: VerifierSlot | None = services.verifier
         if isinstance(detector, CropScorer) and services.household_corrections is None:
             # The household's own corrections tune a calibration kept apart from the provider's model.
-            services.household_corrections = HouseholdCorrections(services.events, detector)
-            services.household_corrections.load()
+            services.household_corrections = household_corrections(services, detector)
         self.command = command
         self.cameras = enabled_cameras(services.config)
         self.supervisor: CameraSupervisor | None = None

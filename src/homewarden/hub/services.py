@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -40,11 +41,20 @@ class HomeKeyHolder:
         """Start locked."""
         self._keyring: Keyring | None = None
         self._lock = threading.Lock()
+        self._when_held: list[Callable[[], None]] = []
 
     def hold(self, keyring: Keyring) -> None:
-        """Keep ``keyring`` for playing footage."""
+        """Keep ``keyring`` for playing footage, and tell whoever waits for the recordings to open."""
         with self._lock:
             self._keyring = keyring
+            waiting = list(self._when_held)
+        for callback in waiting:
+            callback()
+
+    def when_held(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after every unlock (it must return quickly: it runs in the unlocking request)."""
+        with self._lock:
+            self._when_held.append(callback)
 
     def release(self) -> None:
         """Forget the keys (footage cannot be played until the next unlock)."""
