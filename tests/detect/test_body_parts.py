@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 
@@ -34,3 +36,13 @@ def test_the_scorer_is_loaded_once_and_gives_the_same_scores_twice() -> None:
     image = cv2.imread(str(media_file("faces/probe/obama1.jpg")))
     assert body_part_scorer() is body_part_scorer()
     assert np.array_equal(body_part_scorer().group_scores(image), body_part_scorer().group_scores(image))
+
+
+def test_cameras_scoring_at_once_get_what_each_would_get_alone() -> None:
+    names = ("faces/probe/obama1.jpg", "faces/probe/kit_with_rose.jpg", "faces/enroll/biden/biden.jpg")
+    images = [cv2.imread(str(media_file(name))) for name in names] * 4
+    alone = [body_part_scorer().group_scores(image) for image in images]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(body_part_scorer().group_scores, images))
+    for one, other in zip(alone, together, strict=True):
+        assert np.array_equal(one, other)

@@ -84,7 +84,6 @@ class BodyPartScorer:
         width = self._session.get_outputs()[0].shape[1]
         if width != 4 + len(NUDENET_CLASSES):
             raise DetectorLoadError(f"unexpected NudeNet model: {width} outputs per box")
-        self._lock = threading.Lock()
 
     def group_scores(self, image: Image) -> npt.NDArray[np.float64]:
         """Return each body-part group's best score anywhere in a BGR image (0-1)."""
@@ -94,8 +93,9 @@ class BodyPartScorer:
         # BGR order (NudeNet swaps the channels of what it reads twice), so the model sees what its users tuned.
         square = cv2.copyMakeBorder(image, 0, side - height, 0, side - width, cv2.BORDER_CONSTANT)
         blob = cv2.dnn.blobFromImage(square, 1 / 255.0, (INPUT_SIZE, INPUT_SIZE), (0, 0, 0), swapRB=False, crop=False)
-        with self._lock:
-            output = self._session.run(None, {self._input: blob})[0]
+        # No lock: onnxruntime's run is safe from several threads, so cameras verifying at once run side by side (one
+        # thread each), as NanoDet's session does.
+        output = self._session.run(None, {self._input: blob})[0]
         best = np.asarray(output[0, 4:, :], dtype=np.float64).max(axis=1)
         return np.array([best[columns].max() for columns in _GROUP_COLUMNS], dtype=np.float64)
 
