@@ -8,7 +8,8 @@ temporary folder, defaults only unless --config is given), as a user runs it. Th
 unless --manifest names another; its format is in bench/detection_scoring.py and docs/benchmarks.md. Prints per clip
 and in total: person visit recall, false person events per hour, person alarms (one per intrusion) per visit, visits
 covered by an alarm, pet-only alarms, vehicle events (and those on parked vehicles), animals found, and the delay from
-a person's first appearance to the event.
+a person's first appearance to the event. Person events are judged by where they are as well as when, where the
+manifest has boxes for a visit; --by-time scores by time alone (the boxes ignored), as before boxes were annotated.
 Not a test: record the numbers in docs/benchmarks.md before and after a change.
 """
 
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from detection_scoring import (
@@ -73,6 +75,11 @@ def fmt(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def box_text(box: tuple[float, float, float, float]) -> str:
+    """Format a box as x1,y1-x2,y2 in whole pixels."""
+    return f"{box[0]:.0f},{box[1]:.0f}-{box[2]:.0f},{box[3]:.0f}"
+
+
 def print_table(rows: list[tuple[ClipScore, float | None]]) -> None:
     """Print one line per clip and the total."""
     header = (
@@ -100,6 +107,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, help="a homewarden config to analyse with (default: none)")
     parser.add_argument("--only", nargs="+", default=[], metavar="FILE", help="score only these clips")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--by-time", action="store_true", help="ignore the events' and the visits' boxes")
     args = parser.parse_args()
     clips = read_truth(args.folder, args.manifest, args.only)
     rows: list[tuple[ClipScore, float | None]] = []
@@ -107,13 +115,15 @@ def main() -> None:
     for truth in clips:
         output, wall = analyse_clip(args.folder / truth.file, args.config)
         events = events_from_json_lines(output)
+        if args.by_time:
+            events = [replace(event, box=None) for event in events]
         score = score_clip(truth, events)
         rows.append((score, wall))
         results.append(
             score.as_json()
             | {
                 "wall_seconds": round(wall, 2),
-                "events": [[e.label, round(e.start, 2), round(e.end, 2), e.alarm] for e in events],
+                "events": [[e.label, round(e.start, 2), round(e.end, 2), e.alarm, e.box] for e in events],
             }
         )
         if not args.json:
@@ -126,7 +136,8 @@ def main() -> None:
     print_table([*rows, (total, sum(walls))])
     for result in results:
         events = ", ".join(
-            f"{label} {start}-{end}{' ALARM' if alarm else ''}" for label, start, end, alarm in result["events"]
+            f"{label} {start}-{end}{' ALARM' if alarm else ''}{f' at {box_text(box)}' if box else ''}"
+            for label, start, end, alarm, box in result["events"]
         )
         print(f"  {result['file']}: {events or 'no events'}")
 

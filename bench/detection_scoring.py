@@ -3,7 +3,11 @@
 The manifest is a JSON list with one object per clip, as ../shared/datasets/real/manifest.json:
 
 - `file`: the clip's name inside the folder; `duration`: its length in seconds;
-- `persons`: `[start, end]` intervals in which a person is in view; each one counts as one visit;
+- `persons`: `[start, end]` intervals in which a person is in view; each one counts as one visit. A visit may say
+  where its people are: `[start, end, TRACK, ...]`, one TRACK per person or small group, each a list of keyframes
+  `[t, x1, y1, x2, y2]` (seconds from the clip's start, strictly increasing, within the visit ±EDGE; a generous box in
+  the clip's pixels). A track's box is linear between keyframes and held at its first and last one. A visit without
+  tracks (a crowd, a moving camera; more than MAX_TRACKS people) is scored by time alone;
 - `animals`: `[start, end, species]`; `vehicles`: `[start, end]`, `[start, end, kind]` or
   `[start, end, kind, "parked" | "moving"]`;
 - `ignore` (optional): `[start, end]` or `[start, end, reason]` spans in which whether a person is in view is uncertain
@@ -11,8 +15,18 @@ The manifest is a JSON list with one object per clip, as ../shared/datasets/real
   inside one is not counted, and an event or alarm touching one is neither false nor pet-only;
 - `notes` and any other key are for people and are not read.
 
+A person event is on a visit when it overlaps the visit in time and, if the visit has tracks and the event a box
+(`analyze --json` prints one per event: where it was seen with its best score, at a time it does not print), the
+centre of the event's box lies inside one of the visit's track boxes enlarged by GROWTH at some moment of the event
+(±EDGE). The centre, not any overlap: a post a few pixels beside a standing person overlaps the person's box once
+both are enlarged, and an event on it is no person found. Event boxes are at the detect size, which is the clip's own
+for clips up to 1280 pixels wide under the default config; a config with another detect size makes boxes
+incomparable. A person event on no visit is a false person event, even inside a visit's time.
+
 Person alarms count what the household is alarmed by: one per intrusion (the `intrusion` key `analyze --json` prints),
-however many of its people's events alarmed; an alarmed event without an intrusion counts alone.
+however many of its people's events alarmed; an alarmed event without an intrusion counts alone. Only alarms of events
+on a visit count. A pet-only alarm is judged by time alone (animals have no boxes): an alarm touching an animal
+interval and no person interval.
 
 Interval edges are read as ±EDGE seconds: an event counts as overlapping an interval if it comes within EDGE of it.
 """
@@ -23,12 +37,18 @@ import json
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 EDGE = 0.5
+# A track's box is enlarged by this share of its width and height (half on each side) before an event's centre is
+# looked for in it: the annotated boxes are generous already, this absorbs a detector box that sits a little off.
+GROWTH = 0.25
 VEHICLE_LABELS = frozenset({"car", "truck", "bus", "motorcycle", "bicycle", "train", "boat", "airplane"})
 ANIMAL_LABELS = frozenset({"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"})
 SECONDS_PER_HOUR = 3600.0
+# More tracks than this in one visit is a crowd: leave it without tracks.
+MAX_TRACKS = 8
 
 
 class ManifestError(ValueError):
@@ -46,9 +66,98 @@ class Interval:
         """Say whether the two spans meet once each is widened by `slack` on both sides."""
         return self.start <= other.end + slack and other.start <= self.end + slack
 
+    def __str__(self) -> str:
+        """Return the span as the manifest writes it."""
+        return f"[{self.start:g}, {self.end:g}]"
+
     def within(self, other: Interval) -> bool:
         """Say whether this span lies wholly inside the other one."""
         return other.start <= self.start and self.end <= other.end
+
+
+Box = tuple[float, float, float, float]
+
+
+def box_centre(box: Box) -> tuple[float, float]:
+    """Return the centre of an (x1, y1, x2, y2) box."""
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def enlarged(box: Box, share: float = GROWTH) -> Box:
+    """Return the box enlarged by `share` of its width and height, about its centre."""
+    x1, y1, x2, y2 = box
+    dx, dy = (x2 - x1) * share / 2, (y2 - y1) * share / 2
+    return (x1 - dx, y1 - dy, x2 + dx, y2 + dy)
+
+
+def inside(point: tuple[float, float], box: Box) -> bool:
+    """Say whether the point lies in the box (edges included)."""
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
+@dataclass(frozen=True)
+class Track:
+    """Where one person (or a small group) of a visit is: a box at keyframe times, linear in between."""
+
+    keyframes: tuple[tuple[float, Box], ...]
+
+    def box_at(self, at: float) -> Box:
+        """Return the box at a moment, held at the first and last keyframe outside their span."""
+        (first_at, first), (last_at, last) = self.keyframes[0], self.keyframes[-1]
+        if at <= first_at:
+            return first
+        if at >= last_at:
+            return last
+        for (t0, b0), (t1, b1) in pairwise(self.keyframes):
+            if t0 <= at <= t1:
+                share = (at - t0) / (t1 - t0)
+                return (
+                    b0[0] + (b1[0] - b0[0]) * share,
+                    b0[1] + (b1[1] - b0[1]) * share,
+                    b0[2] + (b1[2] - b0[2]) * share,
+                    b0[3] + (b1[3] - b0[3]) * share,
+                )
+        return last
+
+    def reaches(self, point: tuple[float, float], span: Interval) -> bool:
+        """Say whether the point lies in the enlarged box at some moment of the span (solved exactly, not sampled)."""
+        grown = [(at, enlarged(box)) for at, box in self.keyframes]
+        (first_at, first), (last_at, last) = grown[0], grown[-1]
+        if (span.start <= first_at and inside(point, first)) or (span.end >= last_at and inside(point, last)):
+            return True
+        for (t0, b0), (t1, b1) in pairwise(grown):
+            low, high = max(t0, span.start), min(t1, span.end)
+            if low <= high and moving_box_holds(point, b0, b1, (low - t0) / (t1 - t0), (high - t0) / (t1 - t0)):
+                return True
+        return False
+
+
+def moving_box_holds(point: tuple[float, float], start: Box, end: Box, low: float, high: float) -> bool:
+    """Say whether the point is in the box moving linearly from `start` to `end` at some share in [low, high]."""
+    # Each edge is linear in the share s, so "the point is inside" is four conditions a + b * s <= 0, each of which
+    # bounds s from one side.
+    px, py = point
+    conditions = (
+        (start[0] - px, end[0] - start[0]),  # left edge at or left of the point
+        (start[1] - py, end[1] - start[1]),  # top edge at or above it
+        (px - start[2], start[2] - end[2]),  # right edge at or right of it
+        (py - start[3], start[3] - end[3]),  # bottom edge at or below it
+    )
+    for constant, slope in conditions:
+        if slope > 0:
+            high = min(high, -constant / slope)
+        elif slope < 0:
+            low = max(low, -constant / slope)
+        elif constant > 0:
+            return False
+    return low <= high
+
+
+@dataclass(frozen=True)
+class Visit(Interval):
+    """A person visit: its span and, when annotated, where its people are (no tracks: scored by time alone)."""
+
+    tracks: tuple[Track, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,7 +175,7 @@ class ClipTruth:
 
     file: str
     duration: float
-    persons: tuple[Interval, ...]
+    persons: tuple[Visit, ...]
     animals: tuple[tuple[Interval, str], ...] = ()
     vehicles: tuple[VehicleTruth, ...] = ()
     ignore: tuple[Interval, ...] = ()
@@ -82,6 +191,8 @@ class SeenEvent:
     alarm: bool
     # The intrusion the event belongs to (person events of one intrusion are one alarm); None: an alarm of its own.
     intrusion: str | None = None
+    # Where it was seen (its best sighting); None: scored by time alone.
+    box: Box | None = None
 
     @property
     def span(self) -> Interval:
@@ -168,6 +279,17 @@ def touches_any(span: Interval, others: Iterable[Interval]) -> bool:
     return any(span.overlaps(other) for other in others)
 
 
+def is_on(event: SeenEvent, visit: Visit) -> bool:
+    """Say whether a person event is on the visit: in its time and, where both have boxes, on one of its tracks."""
+    if not event.span.overlaps(visit):
+        return False
+    if not visit.tracks or event.box is None:
+        return True
+    centre = box_centre(event.box)
+    during = Interval(event.start - EDGE, event.end + EDGE)
+    return any(track.reaches(centre, during) for track in visit.tracks)
+
+
 def score_clip(truth: ClipTruth, events: Sequence[SeenEvent]) -> ClipScore:
     """Score one clip's events against its ground truth."""
     score = ClipScore(truth.file, truth.duration)
@@ -176,22 +298,20 @@ def score_clip(truth: ClipTruth, events: Sequence[SeenEvent]) -> ClipScore:
     visits = [visit for visit in truth.persons if not any(visit.within(span) for span in truth.ignore)]
     score.visits = len(visits)
     for visit in visits:
-        starts = [event.start for event in people if event.span.overlaps(visit)]
+        starts = [event.start for event in people if is_on(event, visit)]
         if starts:
             score.visits_found += 1
             # An event starting a little before the annotated edge is within the edge's tolerance: no delay.
             score.delays.append(max(0.0, min(starts) - visit.start))
     alarms: set[str | int] = set()
     for index, event in enumerate(people):
-        if not touches_any(event.span, truth.persons) and not touches_any(event.span, truth.ignore):
+        if not any(is_on(event, visit) for visit in truth.persons) and not touches_any(event.span, truth.ignore):
             score.false_person_events += 1
-        if event.alarm and touches_any(event.span, visits):
+        if event.alarm and any(is_on(event, visit) for visit in visits):
             # What the household is alarmed by is the intrusion: its people after the first only update it.
             alarms.add(event.intrusion if event.intrusion is not None else index)
     score.person_alarms = len(alarms)
-    score.visits_alarmed = sum(
-        1 for visit in visits if any(event.alarm and event.span.overlaps(visit) for event in people)
-    )
+    score.visits_alarmed = sum(1 for visit in visits if any(event.alarm and is_on(event, visit) for event in people))
     animal_spans = [span for span, _species in truth.animals]
     for event in events:
         if (
@@ -280,11 +400,37 @@ def parse_clip(entry: Any, index: int) -> ClipTruth:
     return ClipTruth(
         file=name,
         duration=float(duration),
-        persons=tuple(span for span, _ in spans("persons", 2, 2)),
+        persons=tuple(
+            Visit(span.start, span.end, tuple(parse_track(track, span, f"{name}: `persons` {span}") for track in rest))
+            for span, rest in spans("persons", 2, MAX_TRACKS + 2)
+        ),
         animals=tuple(animals),
         vehicles=tuple(vehicles),
         ignore=tuple(span for span, _ in spans("ignore", 2, 3)),
     )
+
+
+def parse_track(data: Any, visit: Interval, where: str) -> Track:
+    """Read one track of a visit: keyframes `[t, x1, y1, x2, y2]`, in time order, within the visit."""
+    if not isinstance(data, list) or not data:
+        raise ManifestError(f"{where}: a track must be a non-empty list of [t, x1, y1, x2, y2] keyframes")
+    keyframes: list[tuple[float, Box]] = []
+    for item in data:
+        if (
+            not isinstance(item, list)
+            or len(item) != 5
+            or not all(isinstance(value, int | float) and not isinstance(value, bool) for value in item)
+        ):
+            raise ManifestError(f"{where}: keyframe {item!r} is not [t, x1, y1, x2, y2]")
+        at, x1, y1, x2, y2 = (float(value) for value in item)
+        if not (x1 < x2 and y1 < y2):
+            raise ManifestError(f"{where}: keyframe {item!r} needs x1 < x2 and y1 < y2")
+        if not visit.start - EDGE <= at <= visit.end + EDGE:
+            raise ManifestError(f"{where}: keyframe {item!r} lies outside the visit")
+        if keyframes and at <= keyframes[-1][0]:
+            raise ManifestError(f"{where}: keyframe {item!r} is not after the one before it")
+        keyframes.append((at, (x1, y1, x2, y2)))
+    return Track(tuple(keyframes))
 
 
 def events_from_json_lines(text: str) -> list[SeenEvent]:
@@ -293,7 +439,7 @@ def events_from_json_lines(text: str) -> list[SeenEvent]:
     for line in text.splitlines():
         if line.strip():
             data = json.loads(line)
-            intrusion = data.get("intrusion")
+            intrusion, box = data.get("intrusion"), data.get("box")
             events.append(
                 SeenEvent(
                     str(data["label"]),
@@ -301,6 +447,7 @@ def events_from_json_lines(text: str) -> list[SeenEvent]:
                     float(data["end"]),
                     bool(data["alarm"]),
                     None if intrusion is None else str(intrusion),
+                    None if box is None else (float(box[0]), float(box[1]), float(box[2]), float(box[3])),
                 )
             )
     return events

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -11,12 +13,16 @@ from detection_scoring import (
     Interval,
     ManifestError,
     SeenEvent,
+    Track,
     VehicleTruth,
+    Visit,
     events_from_json_lines,
     parse_manifest,
     score_clip,
     total_score,
 )
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "bench" / "manifests"
 
 
 def person(start: float, end: float, alarm: bool = False) -> SeenEvent:
@@ -25,7 +31,7 @@ def person(start: float, end: float, alarm: bool = False) -> SeenEvent:
 
 
 def test_visits_found_missed_duplicated_and_false() -> None:
-    truth = ClipTruth("room.mp4", 100.0, persons=(Interval(10, 20), Interval(40, 50), Interval(70, 80)))
+    truth = ClipTruth("room.mp4", 100.0, persons=(Visit(10, 20), Visit(40, 50), Visit(70, 80)))
     events = [
         person(11.0, 19.0, alarm=True),  # visit 1 found, 1.0 s after it began
         person(15.0, 18.0, alarm=True),  # visit 1 again: a second alarm for the same visit
@@ -57,21 +63,21 @@ def test_visits_found_missed_duplicated_and_false() -> None:
     ],
 )
 def test_interval_edges_count_within_half_a_second(start: float, found: int, false: int) -> None:
-    truth = ClipTruth("edge.mp4", 60.0, persons=(Interval(10, 20),))
+    truth = ClipTruth("edge.mp4", 60.0, persons=(Visit(10, 20),))
     score = score_clip(truth, [person(start, start + 2)])
     assert (score.visits_found, score.false_person_events) == (found, false)
 
 
 def test_ignored_spans_are_not_scored() -> None:
     # The whole clip is uncertain (figures a few pixels tall): no visit is scored, the event is neither found nor false.
-    tiny = ClipTruth("far.mkv", 10.0, persons=(Interval(0, 10),), ignore=(Interval(0, 10),))
+    tiny = ClipTruth("far.mkv", 10.0, persons=(Visit(0, 10),), ignore=(Interval(0, 10),))
     score = score_clip(tiny, [person(3, 5, alarm=True)])
     assert (score.visits, score.visits_found, score.false_person_events, score.person_alarms) == (0, 0, 0, 0)
     assert score.recall is None
     assert score.alarms_per_visit is None
 
     # Only the visit's uncertain end is ignored: the visit (0-18.5) does not lie inside 17-19, so it is scored.
-    walker = ClipTruth("lot.mp4", 47.4, persons=(Interval(0, 18.5),), ignore=(Interval(17, 19),))
+    walker = ClipTruth("lot.mp4", 47.4, persons=(Visit(0, 18.5),), ignore=(Interval(17, 19),))
     events = [
         person(19.2, 19.4),  # 19.2 > 18.5 + 0.5, so it misses the visit, but 19.2 <= 19 + 0.5 touches the ignored end
         person(20.0, 21.0),  # 20.0 > 19.0 and > 19.5: touches neither, a false event
@@ -82,7 +88,7 @@ def test_ignored_spans_are_not_scored() -> None:
 
 def test_pet_only_alarms_and_animals_found() -> None:
     truth = ClipTruth(
-        "yard.mp4", 40.0, persons=(Interval(20, 30),), animals=((Interval(0, 10), "cat"), (Interval(32, 35), "dog"))
+        "yard.mp4", 40.0, persons=(Visit(20, 30),), animals=((Interval(0, 10), "cat"), (Interval(32, 35), "dog"))
     )
     events = [
         SeenEvent("cat", 1, 9, alarm=False),  # the cat found, no alarm
@@ -120,10 +126,10 @@ def test_vehicle_events_on_parked_vehicles() -> None:
 
 def test_total_adds_counts_and_takes_rates_over_all_clips() -> None:
     first = score_clip(
-        ClipTruth("a.mp4", 100.0, persons=(Interval(10, 20), Interval(40, 50), Interval(70, 80))),
+        ClipTruth("a.mp4", 100.0, persons=(Visit(10, 20), Visit(40, 50), Visit(70, 80))),
         [person(11, 19, alarm=True), person(40, 45), person(90, 91)],
     )
-    second = score_clip(ClipTruth("b.mp4", 260.0, persons=(Interval(5, 6),)), [person(7.0, 8.0, alarm=True)])
+    second = score_clip(ClipTruth("b.mp4", 260.0, persons=(Visit(5, 6),)), [person(7.0, 8.0, alarm=True)])
     total = total_score([first, second])
     # Visits: 3 + 1 = 4. Found: 2 in a.mp4 (10-20 and 40-50) + 0 in b.mp4 (its event starts at 7.0 > 6 + 0.5).
     assert (total.visits, total.visits_found) == (4, 2)
@@ -150,7 +156,7 @@ def test_manifest_reads_the_shared_format_with_ignore_spans() -> None:
             }
         ]
     )
-    assert clip.persons == (Interval(0.0, 18.5),)
+    assert clip.persons == (Visit(0.0, 18.5),)
     assert clip.animals == ((Interval(1, 2), "dog"),)
     assert clip.vehicles == (
         VehicleTruth(Interval(0.0, 47.4), "car", "parked"),
@@ -164,7 +170,7 @@ def test_manifest_reads_the_shared_format_with_ignore_spans() -> None:
     [
         ({"file": "a.mp4", "persons": []}, "a.mp4: `duration`"),
         ({"file": "a.mp4", "duration": 5, "persons": [[3, 1]]}, "a.mp4: `persons` item [3, 1]"),
-        ({"file": "a.mp4", "duration": 5, "persons": [[1, 2, 3]]}, "a.mp4: `persons` item"),
+        ({"file": "a.mp4", "duration": 5, "persons": [[1, 2, 3]]}, "a.mp4: `persons` [1, 2]: a track must be"),
         ({"file": "a.mp4", "duration": 5, "vehicles": [[1, 2, "car", "stopped"]]}, "state 'stopped'"),
         ({"duration": 5}, "entry 0"),
     ],
@@ -186,7 +192,7 @@ def test_events_from_analyze_json_lines() -> None:
 
 
 def test_alarms_of_one_intrusion_count_once_and_alarmed_visits_are_counted() -> None:
-    truth = ClipTruth("gym.mp4", 100.0, persons=(Interval(0, 60), Interval(80, 90)))
+    truth = ClipTruth("gym.mp4", 100.0, persons=(Visit(0, 60), Visit(80, 90)))
     events = [
         SeenEvent("person", 1.0, 30.0, True, "a"),  # intrusion a: its first alarm
         SeenEvent("person", 5.0, 40.0, True, "a"),  # a again: an update, not a second alarm
@@ -204,7 +210,7 @@ def test_alarms_of_one_intrusion_count_once_and_alarmed_visits_are_counted() -> 
 
 
 def test_a_visit_with_no_alarmed_event_is_not_alarmed() -> None:
-    truth = ClipTruth("door.mp4", 30.0, persons=(Interval(0, 10), Interval(20, 25)))
+    truth = ClipTruth("door.mp4", 30.0, persons=(Visit(0, 10), Visit(20, 25)))
     score = score_clip(truth, [SeenEvent("person", 1, 9, True, "x"), SeenEvent("person", 21, 24, False, "x")])
     assert (score.person_alarms, score.visits_alarmed) == (1, 1)
 
@@ -219,3 +225,130 @@ def test_the_intrusion_is_read_from_analyze_json_lines() -> None:
     )
     events = events_from_json_lines(lines)
     assert [event.intrusion for event in events] == ["abc", None, None]
+
+
+def track(*keyframes: tuple[float, float, float, float, float]) -> Track:
+    """Return a track from (t, x1, y1, x2, y2) keyframes."""
+    return Track(tuple((at, (x1, y1, x2, y2)) for at, x1, y1, x2, y2 in keyframes))
+
+
+def boxed(start: float, end: float, box: tuple[float, float, float, float], alarm: bool = False) -> SeenEvent:
+    """Return a person event seen at a box."""
+    return SeenEvent("person", start, end, alarm, "i" if alarm else None, box)
+
+
+def test_an_event_on_a_post_beside_the_person_is_false_and_finds_nothing() -> None:
+    # The parking lot's second visit: one person stands at 1020-1044 (generous), a white post 1044-1057 beside them.
+    visit = Visit(21.0, 47.4, (track((36.0, 1020, 15, 1044, 55)),))
+    truth = ClipTruth("lot.mp4", 47.4, persons=(visit,))
+    post = boxed(37.7, 47.1, (1044, 28, 1057, 64), alarm=True)
+    # The post's centre x is 1050.5; the person's box enlarged by 25 % of its 24 px width reaches 1044 + 3 = 1047.
+    score = score_clip(truth, [post])
+    assert (score.visits_found, score.false_person_events) == (0, 1)
+    assert (score.person_alarms, score.visits_alarmed) == (0, 0)
+    # By time alone (no box, as main scored it) the same event found the visit and was not false.
+    by_time = score_clip(truth, [replace(post, box=None)])
+    assert (by_time.visits_found, by_time.false_person_events, by_time.person_alarms) == (1, 0, 1)
+    # An event on the person (centre 1034, 37.5) finds the visit, 40.0 - 21.0 = 19 s after it began.
+    score = score_clip(truth, [post, boxed(40.0, 47.0, (1028, 25, 1040, 50))])
+    assert (score.visits_found, score.false_person_events, score.delays) == (1, 1, [pytest.approx(19.0)])
+
+
+def test_a_track_moves_linearly_between_keyframes_and_is_held_at_its_ends() -> None:
+    # A 10 px box moving 100 px a second from x 0 (t 0) to x 1000 (t 10); enlarged by 25 % it is 12.5 px wide:
+    # x1 = 100 t - 1.25, x2 = 100 t + 11.25, so the point x 500 is inside only for t in [4.8875, 5.0125].
+    sweep = track((0.0, 0, 0, 10, 10), (10.0, 1000, 0, 1010, 10))
+    assert sweep.box_at(5.0) == (500.0, 0.0, 510.0, 10.0)
+    assert sweep.box_at(-3.0) == (0.0, 0.0, 10.0, 10.0)
+    assert sweep.box_at(12.0) == (1000.0, 0.0, 1010.0, 10.0)
+    # 4.1-5.2: neither end of the span has the point inside, the moment between does (solved, not sampled).
+    assert sweep.reaches((500, 5), Interval(4.1, 5.2))
+    assert not sweep.reaches((500, 5), Interval(1.5, 4.8))
+    assert not sweep.reaches((500, 5), Interval(5.1, 9.0))
+    # Held: before its first keyframe the box stays at x 0-10, after its last at x 1000-1010.
+    assert sweep.reaches((5, 5), Interval(-2.0, -1.0))
+    assert sweep.reaches((1005, 5), Interval(11.0, 12.0))
+    assert not sweep.reaches((5, 5), Interval(0.5, 1.0))  # at 0.5 s x1 is 48.75 already
+
+
+def test_visits_or_events_without_boxes_are_scored_by_time() -> None:
+    walker = Visit(10.0, 20.0, (track((10.0, 0, 0, 100, 100)),))
+    crowd = Visit(30.0, 40.0)  # no tracks: a crowd
+    truth = ClipTruth("mixed.mp4", 60.0, persons=(walker, crowd))
+    events = [
+        boxed(31.0, 35.0, (500, 500, 600, 600)),  # anywhere in the crowd's time: found by time
+        SeenEvent("person", 11.0, 12.0, False),  # no box (older analyze output): found by time
+        boxed(15.0, 16.0, (500, 500, 600, 600)),  # the walker's time, far from their box: false
+        boxed(19.0, 32.0, (500, 500, 600, 600)),  # off the walker's box but in the crowd's time: on the crowd
+    ]
+    score = score_clip(truth, events)
+    assert (score.visits, score.visits_found, score.false_person_events) == (2, 2, 1)
+    # Delays: the walker 11.0 - 10.0 = 1.0 (the event at 19.0 is not on them); the crowd max(0, 19.0 - 30.0) = 0.
+    assert score.delays == [pytest.approx(1.0), 0.0]
+
+
+def test_a_group_visit_is_found_by_an_event_on_any_of_its_tracks() -> None:
+    # Two people side by side, one track each; an event between them is on neither (its centre x 200 is beyond
+    # 150 + 6.25 and before 250 - 6.25).
+    pair = Visit(0.0, 5.0, (track((0.0, 100, 0, 150, 100)), track((0.0, 250, 0, 300, 100))))
+    truth = ClipTruth("pair.gif", 5.0, persons=(pair,))
+    assert score_clip(truth, [boxed(0.0, 5.0, (150, 0, 250, 100))]).visits_found == 0
+    score = score_clip(truth, [boxed(0.0, 5.0, (260, 0, 300, 100)), boxed(0.0, 5.0, (100, 0, 140, 100))])
+    assert (score.visits_found, score.false_person_events) == (1, 0)
+
+
+def test_manifest_reads_tracks_and_keeps_the_old_format() -> None:
+    [clip] = parse_manifest(
+        [
+            {
+                "file": "room.mp4",
+                "duration": 30.0,
+                "persons": [
+                    [0.0, 10.0],
+                    [12.0, 20.0, [[12.0, 1, 2, 30, 40], [19.5, 5, 6, 35, 46]], [[15, 0, 0, 9, 9]]],
+                ],
+            }
+        ]
+    )
+    assert clip.persons == (
+        Visit(0.0, 10.0),
+        Visit(12.0, 20.0, (track((12.0, 1, 2, 30, 40), (19.5, 5, 6, 35, 46)), track((15.0, 0, 0, 9, 9)))),
+    )
+
+
+@pytest.mark.parametrize(
+    ("visit", "message"),
+    [
+        ([0, 10, [[1, 0, 0, 5]]], r"keyframe \[1, 0, 0, 5\] is not \[t, x1, y1, x2, y2\]"),
+        ([0, 10, [[1, 5, 0, 5, 9]]], "needs x1 < x2 and y1 < y2"),
+        ([0, 10, [[11, 0, 0, 5, 9]]], "lies outside the visit"),
+        ([0, 10, [[4, 0, 0, 5, 9], [4, 0, 0, 6, 9]]], "is not after the one before it"),
+        ([0, 10, []], "a track must be a non-empty list"),
+    ],
+)
+def test_manifest_track_errors_name_the_clip_and_visit(visit: list[object], message: str) -> None:
+    with pytest.raises(ManifestError, match=r"a.mp4: `persons` \[0, 10\]: (keyframe .* )?" + message):
+        parse_manifest([{"file": "a.mp4", "duration": 20, "persons": [visit]}])
+
+
+def test_the_box_is_read_from_analyze_json_lines() -> None:
+    lines = "\n".join(
+        [
+            json.dumps({"label": "person", "start": 1.0, "end": 2.0, "alarm": True, "box": [1, 2, 30, 40]}),
+            json.dumps({"label": "dog", "start": 5.0, "end": 6.0, "alarm": False}),
+        ]
+    )
+    assert [event.box for event in events_from_json_lines(lines)] == [(1.0, 2.0, 30.0, 40.0), None]
+
+
+def test_the_shared_manifests_read_and_their_tracks_lie_in_the_picture() -> None:
+    for name in ("real.json", "video.json"):
+        data = json.loads((MANIFESTS / name).read_text(encoding="utf-8"))
+        sizes = {entry["file"]: (entry["width"], entry["height"]) for entry in data}
+        for clip in parse_manifest(data):
+            width, height = sizes[clip.file]
+            for visit in clip.persons:
+                for person in visit.tracks:
+                    for _at, (x1, y1, x2, y2) in person.keyframes:
+                        assert 0 <= x1 < x2 <= width, (clip.file, visit)
+                        assert 0 <= y1 < y2 <= height, (clip.file, visit)
