@@ -12,7 +12,9 @@ The manifest is a JSON list with one object per clip, as ../shared/datasets/real
   `[start, end, kind, "parked" | "moving"]`;
 - `ignore` (optional): `[start, end]` or `[start, end, reason]` spans in which whether a person is in view is uncertain
   (a figure a few pixels tall, a hand going out of view). Nothing about persons is scored there: a visit lying wholly
-  inside one is not counted, and an event or alarm touching one is neither false nor pet-only;
+  inside one is not counted, and an event or alarm touching one is neither false nor pet-only. `[start, end, reason,
+  [x1, y1, x2, y2]]` says where the uncertain figure is: a person event with a box is then excused (not false) only
+  if its centre lies in that box enlarged by GROWTH;
 - `notes` and any other key are for people and are not read.
 
 A person event is on a visit when it overlaps the visit in time and, if the visit has tracks and the event a box
@@ -161,6 +163,19 @@ class Visit(Interval):
 
 
 @dataclass(frozen=True)
+class Ignored(Interval):
+    """A span in which whether a person is in view is uncertain; `box`: where, when the manifest says so."""
+
+    box: Box | None = None
+
+    def excuses(self, event: SeenEvent) -> bool:
+        """Say whether a person event is not to be called false because of this span."""
+        if not event.span.overlaps(self):
+            return False
+        return self.box is None or event.box is None or inside(box_centre(event.box), enlarged(self.box))
+
+
+@dataclass(frozen=True)
 class VehicleTruth:
     """A vehicle interval: which kind, and whether it stands parked or moves (None when the manifest does not say)."""
 
@@ -178,7 +193,7 @@ class ClipTruth:
     persons: tuple[Visit, ...]
     animals: tuple[tuple[Interval, str], ...] = ()
     vehicles: tuple[VehicleTruth, ...] = ()
-    ignore: tuple[Interval, ...] = ()
+    ignore: tuple[Ignored, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -305,7 +320,9 @@ def score_clip(truth: ClipTruth, events: Sequence[SeenEvent]) -> ClipScore:
             score.delays.append(max(0.0, min(starts) - visit.start))
     alarms: set[str | int] = set()
     for index, event in enumerate(people):
-        if not any(is_on(event, visit) for visit in truth.persons) and not touches_any(event.span, truth.ignore):
+        if not any(is_on(event, visit) for visit in truth.persons) and not any(
+            span.excuses(event) for span in truth.ignore
+        ):
             score.false_person_events += 1
         if event.alarm and any(is_on(event, visit) for visit in visits):
             # What the household is alarmed by is the intrusion: its people after the first only update it.
@@ -406,7 +423,7 @@ def parse_clip(entry: Any, index: int) -> ClipTruth:
         ),
         animals=tuple(animals),
         vehicles=tuple(vehicles),
-        ignore=tuple(span for span, _ in spans("ignore", 2, 3)),
+        ignore=tuple(parse_ignored(span, rest, f"{name}: `ignore` {span}") for span, rest in spans("ignore", 2, 4)),
     )
 
 
@@ -431,6 +448,21 @@ def parse_track(data: Any, visit: Interval, where: str) -> Track:
             raise ManifestError(f"{where}: keyframe {item!r} is not after the one before it")
         keyframes.append((at, (x1, y1, x2, y2)))
     return Track(tuple(keyframes))
+
+
+def parse_ignored(span: Interval, rest: list[Any], where: str) -> Ignored:
+    """Read an ignored span's optional box (after its reason)."""
+    if len(rest) < 2:
+        return Ignored(span.start, span.end)
+    box = rest[1]
+    if (
+        not isinstance(box, list)
+        or len(box) != 4
+        or not all(isinstance(value, int | float) and not isinstance(value, bool) for value in box)
+        or not (box[0] < box[2] and box[1] < box[3])
+    ):
+        raise ManifestError(f"{where}: box {box!r} is not [x1, y1, x2, y2] with x1 < x2 and y1 < y2")
+    return Ignored(span.start, span.end, (float(box[0]), float(box[1]), float(box[2]), float(box[3])))
 
 
 def events_from_json_lines(text: str) -> list[SeenEvent]:

@@ -10,6 +10,7 @@ import pytest
 
 from detection_scoring import (
     ClipTruth,
+    Ignored,
     Interval,
     ManifestError,
     SeenEvent,
@@ -70,14 +71,14 @@ def test_interval_edges_count_within_half_a_second(start: float, found: int, fal
 
 def test_ignored_spans_are_not_scored() -> None:
     # The whole clip is uncertain (figures a few pixels tall): no visit is scored, the event is neither found nor false.
-    tiny = ClipTruth("far.mkv", 10.0, persons=(Visit(0, 10),), ignore=(Interval(0, 10),))
+    tiny = ClipTruth("far.mkv", 10.0, persons=(Visit(0, 10),), ignore=(Ignored(0, 10),))
     score = score_clip(tiny, [person(3, 5, alarm=True)])
     assert (score.visits, score.visits_found, score.false_person_events, score.person_alarms) == (0, 0, 0, 0)
     assert score.recall is None
     assert score.alarms_per_visit is None
 
     # Only the visit's uncertain end is ignored: the visit (0-18.5) does not lie inside 17-19, so it is scored.
-    walker = ClipTruth("lot.mp4", 47.4, persons=(Visit(0, 18.5),), ignore=(Interval(17, 19),))
+    walker = ClipTruth("lot.mp4", 47.4, persons=(Visit(0, 18.5),), ignore=(Ignored(17, 19),))
     events = [
         person(19.2, 19.4),  # 19.2 > 18.5 + 0.5, so it misses the visit, but 19.2 <= 19 + 0.5 touches the ignored end
         person(20.0, 21.0),  # 20.0 > 19.0 and > 19.5: touches neither, a false event
@@ -162,7 +163,7 @@ def test_manifest_reads_the_shared_format_with_ignore_spans() -> None:
         VehicleTruth(Interval(0.0, 47.4), "car", "parked"),
         VehicleTruth(Interval(3, 4), None, None),
     )
-    assert clip.ignore == (Interval(17.0, 19.0),)
+    assert clip.ignore == (Ignored(17.0, 19.0),)
 
 
 @pytest.mark.parametrize(
@@ -352,3 +353,25 @@ def test_the_shared_manifests_read_and_their_tracks_lie_in_the_picture() -> None
                     for _at, (x1, y1, x2, y2) in person.keyframes:
                         assert 0 <= x1 < x2 <= width, (clip.file, visit)
                         assert 0 <= y1 < y2 <= height, (clip.file, visit)
+
+
+def test_an_ignored_span_with_a_box_excuses_only_events_there() -> None:
+    # The parking lot: the walker's uncertain exit at 17-19 s is near 860-960, 20-120 (enlarged 847.5-972.5, 7.5-132.5);
+    # the visit ends at 16 s, so no event below starting at 16.8 s is on it (16.8 > 16 + 0.5).
+    exit_ = Ignored(17.0, 19.0, (860, 20, 960, 120))
+    truth = ClipTruth("lot.mp4", 47.4, persons=(Visit(0.0, 16.0, (track((0.0, 900, 20, 960, 120)),)),), ignore=(exit_,))
+    events = [
+        boxed(16.8, 26.5, (810, 0, 831, 48)),  # a cypress (centre x 820.5) in the exit's time, not where it is: false
+        boxed(16.8, 18.0, (905, 60, 913, 82)),  # where the walker leaves: excused
+        SeenEvent("person", 16.8, 18.0, False),  # no box: excused by time, as before
+    ]
+    score = score_clip(truth, events)
+    assert (score.visits_found, score.false_person_events) == (0, 1)
+
+
+def test_manifest_reads_an_ignored_span_with_a_box() -> None:
+    entry = {"file": "a.mp4", "duration": 20, "ignore": [[1, 2], [3, 4, "exit"], [5, 6, "far", [10, 20, 30, 40]]]}
+    [clip] = parse_manifest([entry])
+    assert clip.ignore == (Ignored(1, 2), Ignored(3, 4), Ignored(5, 6, (10, 20, 30, 40)))
+    with pytest.raises(ManifestError, match=r"a.mp4: `ignore` \[5, 6\]: box \[30, 20, 10, 40\] is not"):
+        parse_manifest([entry | {"ignore": [[5, 6, "far", [30, 20, 10, 40]]]}])
