@@ -157,9 +157,11 @@ class FrameAnalyzer:
                 reviewed = self.verifier.review(now, image, detections)
                 detections = [d for d in reviewed if d.label in self.objects.track]
             # A person found where they were seen walking in a moment ago has shown life there: the motion of the
-            # watched place counts as motion now (a post that nothing moved on never had any).
-            seen_moving = motion + [box for watch in self._looking_again for box in watch.motion]
-            changes += self.lifecycle.update(now, self.tracker.update(detections), image, at_start, seen_moving)
+            # watched place counts as motion now (a post that nothing moved on never had any), and as the walk that
+            # brought them there (the look during it found nothing where they now stand).
+            walked_in = [box for watch in self._looking_again for box in watch.motion]
+            tracked = self.tracker.update(detections)
+            changes += self.lifecycle.update(now, tracked, image, at_start, motion + walked_in, walked_in)
         changes += self.lifecycle.expire(now)
         return changes
 
