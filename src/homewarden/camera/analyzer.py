@@ -148,6 +148,9 @@ class FrameAnalyzer:
             crops = [Crop(tile) for tile in sweep_tiles(self.frame_size)]
             self._last_sweep = now
         crops = self._look_again(now, crops)
+        # Motion at places where a look during it found nothing: whoever is first found on it now walked in there
+        # (taken before detecting, which closes the watches of places where something is found).
+        walked_in = [box for watch in self._watches for box in watch.motion]
         changes: list[EventChange] = []
         if crops:
             image = sample.image
@@ -157,11 +160,10 @@ class FrameAnalyzer:
                 reviewed = self.verifier.review(now, image, detections)
                 detections = [d for d in reviewed if d.label in self.objects.track]
             # A person found where they were seen walking in a moment ago has shown life there: the motion of the
-            # watched place counts as motion now (a post that nothing moved on never had any), and as the walk that
-            # brought them there (the look during it found nothing where they now stand).
-            walked_in = [box for watch in self._looking_again for box in watch.motion]
+            # watched place counts as motion now (a post that nothing moved on never had any).
+            seen_moving = motion + [box for watch in self._looking_again for box in watch.motion]
             tracked = self.tracker.update(detections)
-            changes += self.lifecycle.update(now, tracked, image, at_start, motion + walked_in, walked_in)
+            changes += self.lifecycle.update(now, tracked, image, at_start, seen_moving, walked_in)
         changes += self.lifecycle.expire(now)
         return changes
 
@@ -230,6 +232,8 @@ class FrameAnalyzer:
             return crops
         planned = [self._area(crop) for crop in crops]
         for watch in self._watches:
+            # The walk goes on between looks (motion there is quiet for QUIET_RECHECK): it is the walk-in's trail.
+            watch.motion = [*watch.motion, *(box for box in self._motion if contains(watch.area, centre(box)))][-8:]
             # Only once the place is still: motion there is looked at by the ordinary path.
             if now < watch.due or any(overlaps(box, watch.area) for box in self._motion):
                 continue
@@ -260,7 +264,7 @@ class FrameAnalyzer:
         for watch in self._watches:
             if contains(watch.area, centre(area)):
                 # The latest few motion boxes are enough evidence of someone walking in there.
-                watch.motion = [*watch.motion, *inside][-8:]
+                watch.motion = [*watch.motion, *(box for box in inside if box not in watch.motion)][-8:]
                 watch.due, watch.looks_left = now + LOOK_AGAIN_EVERY, LOOK_AGAIN_TIMES
                 return
         self._watches.append(Watch(crop, area, inside, now + LOOK_AGAIN_EVERY))
