@@ -148,9 +148,10 @@ class FrameAnalyzer:
             crops = [Crop(tile) for tile in sweep_tiles(self.frame_size)]
             self._last_sweep = now
         crops = self._look_again(now, crops)
-        # Motion at places where a look during it found nothing: whoever is first found on it now walked in there
-        # (taken before detecting, which closes the watches of places where something is found).
-        walked_in = [box for watch in self._watches for box in watch.motion]
+        # Where the motion of a place that a look during it found empty ended: whoever is first found there now walked
+        # in. Its end, not all of it: something passing in front of a post (hiding it from that look) moves on past
+        # it, a visitor's walk stops on them. Taken before detecting, which closes the watches where something is found.
+        walked_in = [watch.motion[-1] for watch in self._watches if watch.motion]
         changes: list[EventChange] = []
         if crops:
             image = sample.image
