@@ -130,7 +130,8 @@ def main() -> None:
             votes = " ".join(f"{k}:{v:.2f}" for k, v in sorted(obj.label_votes.items(), key=lambda i: -i[1]))
             print(
                 f"   obj {obj.id[:6]} {obj.label} hits={obj.hits} med={obj.median_score:.2f} conf={obj.confirmed} "
-                f"alive={obj.alive} start={obj.at_start} parked={obj.parked} box={short(obj.box)} votes {votes}"
+                f"alive={obj.alive} travelled={obj.travelled} start={obj.at_start} parked={obj.parked} "
+                f"box={short(obj.box)} votes {votes}"
             )
         for change in changes:
             print(f"   {type(change).__name__} {change.obj.label} {change.obj.id[:6]}")

@@ -264,3 +264,27 @@ def test_a_distant_person_with_motion_on_them_must_still_travel_before_an_event(
     [started] = walked
     assert isinstance(started, EventStarted)
     assert started.obj.travelled
+
+
+def test_a_distant_person_first_found_where_they_walked_in_needs_no_further_travel() -> None:
+    events = lifecycle()
+    # Motion where a look during it found nothing (the analyser's watched place): the visitor walking in.
+    walk = [(880.0, 80.0, 925.0, 125.0)]
+    changes = events.update(10.0, [distant(905, 120)], FRAME, motion=walk, walked_in=walk)
+    changes += [change for step in (1, 2) for change in events.update(10 + step * 0.2, [distant(905, 120)], FRAME)]
+    [started] = changes
+    assert isinstance(started, EventStarted)
+    assert started.obj.travelled
+
+
+def test_a_distant_person_already_found_before_the_walk_in_motion_must_still_travel() -> None:
+    events = lifecycle()
+    walk = [(880.0, 80.0, 925.0, 125.0)]
+    # Found first with no such motion (a post a chase crop showed), then motion of an empty look covers it: it was
+    # there to be found before, so nothing walked in to it.
+    changes = events.update(10.0, [distant(905, 120)], FRAME, motion=walk)
+    for step in range(1, 20):
+        changes += events.update(10 + step * 0.2, [distant(905, 120)], FRAME, motion=walk, walked_in=walk)
+    assert changes == []
+    [obj] = events.active.values()
+    assert not obj.travelled

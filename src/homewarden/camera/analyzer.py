@@ -148,6 +148,10 @@ class FrameAnalyzer:
             crops = [Crop(tile) for tile in sweep_tiles(self.frame_size)]
             self._last_sweep = now
         crops = self._look_again(now, crops)
+        # Where the motion of a place that a look during it found empty ended: whoever is first found there now walked
+        # in. Its end, not all of it: something passing in front of a post (hiding it from that look) moves on past
+        # it, a visitor's walk stops on them. Taken before detecting, which closes the watches where something is found.
+        walked_in = [watch.motion[-1] for watch in self._watches if watch.motion]
         changes: list[EventChange] = []
         if crops:
             image = sample.image
@@ -159,7 +163,8 @@ class FrameAnalyzer:
             # A person found where they were seen walking in a moment ago has shown life there: the motion of the
             # watched place counts as motion now (a post that nothing moved on never had any).
             seen_moving = motion + [box for watch in self._looking_again for box in watch.motion]
-            changes += self.lifecycle.update(now, self.tracker.update(detections), image, at_start, seen_moving)
+            tracked = self.tracker.update(detections)
+            changes += self.lifecycle.update(now, tracked, image, at_start, seen_moving, walked_in)
         changes += self.lifecycle.expire(now)
         return changes
 
@@ -228,6 +233,8 @@ class FrameAnalyzer:
             return crops
         planned = [self._area(crop) for crop in crops]
         for watch in self._watches:
+            # The walk goes on between looks (motion there is quiet for QUIET_RECHECK): it is the walk-in's trail.
+            watch.motion = [*watch.motion, *(box for box in self._motion if contains(watch.area, centre(box)))][-8:]
             # Only once the place is still: motion there is looked at by the ordinary path.
             if now < watch.due or any(overlaps(box, watch.area) for box in self._motion):
                 continue
@@ -258,7 +265,7 @@ class FrameAnalyzer:
         for watch in self._watches:
             if contains(watch.area, centre(area)):
                 # The latest few motion boxes are enough evidence of someone walking in there.
-                watch.motion = [*watch.motion, *inside][-8:]
+                watch.motion = [*watch.motion, *(box for box in inside if box not in watch.motion)][-8:]
                 watch.due, watch.looks_left = now + LOOK_AGAIN_EVERY, LOOK_AGAIN_TIMES
                 return
         self._watches.append(Watch(crop, area, inside, now + LOOK_AGAIN_EVERY))

@@ -60,7 +60,11 @@ ALIVE_MOTION_COVER = 0.25
 # enlarged to the detector, where NanoDet also scores bits of scenery `person` (0.3-0.5 around the parking lot's
 # distant pedestrian): such a person must travel before it is an event, its foot point this many times its height away
 # from where it was first found. A distant walker does so in a second or two; motion on it is not enough (wind in a
-# tree makes motion too).
+# tree makes motion too). A small person first found where the motion of a place ended, a place where the detector,
+# looking during that motion, found nothing (camera/analyzer.py's watches), has travelled too: they walked in and
+# stopped there. A post, a bush or a parked car the detector calls a person was there to be found at that first look
+# (NanoDet scores static scenery alike in the same crop: the parking lot's post 0.4-0.57 whenever looked at), so no
+# empty look precedes it; hidden from it by something passing, that motion ends beyond it.
 SMALL_TRAVEL = 1.0
 
 
@@ -115,8 +119,8 @@ class TrackedObject:
     # motion on it) at least once.
     at_start: bool = False
     alive: bool = False
-    # Where it was first found, whether its foot point has since travelled SMALL_TRAVEL times its height, and the
-    # largest area (detect-size pixels) it was seen with.
+    # Where it was first found, whether its foot point has since travelled SMALL_TRAVEL times its height (or it was
+    # first found where it had walked in), and the largest area (detect-size pixels) it was seen with.
     first_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     travelled: bool = False
     largest_area: float = 0.0
@@ -226,8 +230,13 @@ class EventLifecycle:
         frame: Image,
         at_start: bool = False,
         motion: Sequence[Box] = (),
+        walked_in: Sequence[Box] = (),
     ) -> list[EventChange]:
         """Add one frame's tracked detections; return the events that started (or ended: an object that parked).
+
+        `motion` is what moves now (or moved a moment ago where the detector looks again); `walked_in` is where the
+        motion of a place ended that the detector, looking during that motion, found empty: what is first found on it
+        arrived.
 
         What can park (a car, a bike) starts out parked: found by the sweep when the camera starts, or found later
         where motion made the detector look (a tree swaying over a parked car), it raises no event until it moves
@@ -241,6 +250,7 @@ class EventLifecycle:
             if obj.hits == 0:
                 obj.parked = item.detection.label in self.stationary.labels
                 obj.at_start = at_start
+                obj.travelled = box_cover(item.detection.box, walked_in) >= ALIVE_MOTION_COVER
             obj.alive = obj.alive or box_cover(item.detection.box, motion) >= ALIVE_MOTION_COVER
             self._add_evidence(obj, now, item.detection, frame)
             if obj.confirmed and self._has_parked(obj, now):
