@@ -79,6 +79,7 @@ class Watch:
     area: Box  # the crop in detect-frame pixels
     motion: list[Box]
     due: float
+    stirred: float  # when motion was last on the place
     looks_left: int = LOOK_AGAIN_TIMES
 
 
@@ -235,8 +236,12 @@ class FrameAnalyzer:
         for watch in self._watches:
             # The walk goes on between looks (motion there is quiet for QUIET_RECHECK): it is the walk-in's trail.
             watch.motion = [*watch.motion, *(box for box in self._motion if contains(watch.area, centre(box)))][-8:]
-            # Only once the place is still: motion there is looked at by the ordinary path.
-            if now < watch.due or any(overlaps(box, watch.area) for box in self._motion):
+            if any(overlaps(box, watch.area) for box in self._motion):
+                watch.stirred = now
+            # Only once the place has been still for as long as between looks: motion there is looked at by the
+            # ordinary path, and a visitor walking on through it (the one-by-one clip's third visitor at the door,
+            # whom the ordinary path found 0.2 s later) has not stopped there.
+            if now < watch.due or now < watch.stirred + LOOK_AGAIN_EVERY:
                 continue
             watch.looks_left -= 1
             watch.due = now + LOOK_AGAIN_EVERY
@@ -266,9 +271,9 @@ class FrameAnalyzer:
             if contains(watch.area, centre(area)):
                 # The latest few motion boxes are enough evidence of someone walking in there.
                 watch.motion = [*watch.motion, *(box for box in inside if box not in watch.motion)][-8:]
-                watch.due, watch.looks_left = now + LOOK_AGAIN_EVERY, LOOK_AGAIN_TIMES
+                watch.due, watch.stirred, watch.looks_left = now + LOOK_AGAIN_EVERY, now, LOOK_AGAIN_TIMES
                 return
-        self._watches.append(Watch(crop, area, inside, now + LOOK_AGAIN_EVERY))
+        self._watches.append(Watch(crop, area, inside, now + LOOK_AGAIN_EVERY, now))
 
     def _detect(self, now: float, sample: Sample, crops: list[Crop]) -> list[Detection]:
         found: list[Detection] = []
