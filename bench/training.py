@@ -46,18 +46,7 @@ from homewarden.config.model import LabelFilter, NanoDetConfig
 from homewarden.detect.base import Detection, Image
 from homewarden.detect.household_calibration import Correction, HouseholdCalibration
 from homewarden.detect.nanodet import NanoDetDetector
-from homewarden.detect.verifier import (
-    BODY_PARTS,
-    CLASS_SCORES,
-    GEOMETRY,
-    MOTION,
-    MOTION_LAG,
-    MOTION_SLACK,
-    PICTURE_FEATURES,
-    FrameMemory,
-    PersonVerifier,
-    VerifierSlot,
-)
+from homewarden.detect.verifier import BODY_PARTS, CLASS_SCORES, GEOMETRY, PersonVerifier, VerifierSlot
 from homewarden.events.record import EventRecord
 from homewarden.store.media import MediaFolder
 from homewarden.video.source import VideoSource
@@ -89,7 +78,6 @@ FEATURE_GROUPS = {
     "scores": slice(0, len(CLASS_SCORES)),
     "geometry": slice(len(CLASS_SCORES), len(CLASS_SCORES) + len(GEOMETRY)),
     "body-parts": slice(len(CLASS_SCORES) + len(GEOMETRY), len(CLASS_SCORES) + len(GEOMETRY) + len(BODY_PARTS)),
-    "motion": slice(PICTURE_FEATURES, PICTURE_FEATURES + len(MOTION)),
 }
 
 
@@ -119,13 +107,11 @@ class RecordingReview:
     def __init__(self, scorer: NanoDetDetector, into: list[Recorded]) -> None:
         self.scorer = scorer
         self.into = into
-        self.frames = FrameMemory()
 
     def review(self, now: float, image: Image, detections: list[Detection]) -> list[Detection]:
         """Record, change nothing."""
-        motion = self.frames.remember(now, image)
         for detection in detections:
-            self.into.append(Recorded(now, detection, feature_row(self.scorer, image, detection, motion)))
+            self.into.append(Recorded(now, detection, feature_row(self.scorer, image, detection)))
         return detections
 
 
@@ -207,27 +193,22 @@ def record_background(run: ClipRun, detector: NanoDetDetector) -> list[Recorded]
         return []
     found: list[Recorded] = []
     wanted = list(times)
-    frames = FrameMemory()
     with av.open(str(run.path)) as container:
         for frame in container.decode(video=0):
             at = float(frame.time or 0.0)
             if not wanted:
                 break
-            if at + 1e-6 < wanted[0] - MOTION_LAG - MOTION_SLACK:
-                continue
-            # The frame as the pipeline analyses it (the boxes are at the detect size, as the hub's camera sees it).
-            width = min(frame.width, DEFAULT_DETECT_WIDTH)
-            size = (width - width % 2, round(frame.height * width / frame.width) // 2 * 2)
-            image = Sample(at, frame, size).image
-            # The frames just before are kept, as the hub's verifier keeps those it analysed, for the motion feature.
-            motion = frames.remember(at, image)
             if at + 1e-6 < wanted[0]:
                 continue
             while wanted and wanted[0] <= at + 1e-6:
                 wanted.pop(0)
+            # The frame as the pipeline analyses it (the boxes are at the detect size, as the hub's camera sees it).
+            width = min(frame.width, DEFAULT_DETECT_WIDTH)
+            size = (width - width % 2, round(frame.height * width / frame.width) // 2 * 2)
+            image = Sample(at, frame, size).image
             for box in boxes:
                 detection = Detection("person", BACKGROUND_SCORE, box)
-                found.append(Recorded(at, detection, feature_row(detector, image, detection, motion)))
+                found.append(Recorded(at, detection, feature_row(detector, image, detection)))
     return found
 
 

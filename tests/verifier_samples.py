@@ -14,7 +14,6 @@ from homewarden.cloud.training.features import feature_row
 from homewarden.config.model import NanoDetConfig
 from homewarden.detect.base import Detection, Image
 from homewarden.detect.nanodet import NanoDetDetector
-from homewarden.detect.verifier import FrameMemory, motion_share
 
 # Seconds into one-by-one-person-detection.mp4 (bench/manifests/video.json): the visits, and the empty room between.
 VISIT_TIMES = {"visit-1": (10.0, 14.0), "visit-2": (30.0, 38.0), "visit-3": (56.0, 64.0), "visit-4": (78.0, 84.0)}
@@ -81,32 +80,3 @@ def labelled_items() -> tuple[LabelledItem, ...]:
                 )
             )
     return tuple(items)
-
-
-@functools.cache
-def one_by_one_motion() -> tuple[list[float], list[float]]:
-    """Return the motion share of each visitor's box at the sampled visit times, and of the empty room's boxes.
-
-    The frames go through a FrameMemory at 5 a second, as the hub analyses them.
-    """
-    boxes = {sample.time: sample for sample in frames()}
-    visitor: list[float] = []
-    empty: list[float] = []
-    memory, next_at = FrameMemory(), 0.0
-    with av.open(str(media_file("video/one-by-one-person-detection.mp4"))) as container:
-        for frame in container.decode(video=0):
-            at = float(frame.time or 0.0)
-            if at + 1e-6 < next_at:
-                continue
-            next_at = at + 0.2
-            motion = memory.remember(at, frame.to_ndarray(format="bgr24"))
-            sample = boxes.get(round(at, 1))
-            if sample is None or abs(at - sample.time) > 0.03:
-                continue
-            if sample.donation.startswith("visit"):
-                visitor += [motion_share(motion, d.box) for d in sample.detections]
-            else:
-                empty += [motion_share(motion, box) for box in EMPTY_BOXES]
-            if at > 50:
-                break
-    return visitor, empty

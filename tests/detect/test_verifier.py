@@ -16,16 +16,13 @@ from homewarden.cloud.training.verifier import TrainedVerifier, signed_model_fil
 from homewarden.config.model import VerifierConfig
 from homewarden.detect.base import Detection
 from homewarden.detect.verifier import (
-    MOTION_LEVEL,
-    FrameMemory,
     PersonVerifier,
     VerifierLoadError,
     VerifierSlot,
     camera_verifier,
-    motion_share,
     read_signed_model,
 )
-from verifier_samples import detector, frames, labelled_items, one_by_one_motion
+from verifier_samples import detector, frames, labelled_items
 
 KEY = SigningKey(bytes(range(32)))
 HELD_OUT = ("visit-4", "empty-3")
@@ -77,10 +74,7 @@ def test_what_is_not_a_signed_model_is_refused(data: bytes, message: str) -> Non
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        (
-            {"features": "nanodet-groups-bodyparts-v2"},
-            "features 'nanodet-groups-bodyparts-v2', this hub makes 'nanodet-groups-bodyparts-motion-v3'",
-        ),
+        ({"features": "yolo-crop-v9"}, "features 'yolo-crop-v9', this hub makes 'nanodet-groups-bodyparts-v2'"),
         ({"format": "homewarden-verifier/7"}, "format 'homewarden-verifier/7'"),
         ({"classes": ["ghost", "nothing"]}, "not a subset"),
         ({"calibration": [0.0]}, "calibration must be finite numbers of shape"),
@@ -148,35 +142,10 @@ def test_without_a_model_or_when_turned_off_nothing_changes(trained: TrainedVeri
     assert isinstance(camera_verifier(VerifierConfig(enabled=True), slot, detector()), PersonVerifier)
 
 
-def test_the_features_are_class_group_scores_then_the_box_geometry_then_body_parts_then_motion() -> None:
+def test_the_features_are_class_group_scores_then_the_box_geometry_then_body_parts() -> None:
     frame = next(f for f in frames() if f.detections)
     row = np.array(next(item.features for item in labelled_items() if item.donation_id == frame.donation))
-    assert row.shape == (len(FEATURE_NAMES),) == (6 + 6 + 7 + 1,)
-    assert row[19] == 0.0  # a single picture, no frame before it: no motion
+    assert row.shape == (len(FEATURE_NAMES),) == (6 + 6 + 7,)
     assert row[0] > 0.5  # NanoDet's own `person` score on the crop of a person
     assert np.all((row[:6] >= 0) & (row[:6] <= 1))  # NanoDet's best score per class group
-    assert np.all((row[12:19] >= 0) & (row[12:19] <= 1))  # NudeNet's best score per body-part group
-
-
-def test_motion_is_measured_against_the_kept_frame_nearest_half_a_second_before() -> None:
-    memory = FrameMemory()
-    box = (0.0, 0.0, 8.0, 8.0)
-    shares = []
-    for step in range(8):
-        # Each frame a brighter grey: the share says which earlier frame it was compared with.
-        image = np.full((8, 8, 3), 100 + 15 * step, dtype=np.uint8)
-        shares.append(motion_share(memory.remember(step * 0.25, image), box))
-    # 0 s: no frame before; 0.25 s: only one a quarter second back (15 levels: under MOTION_LEVEL); from 0.5 s on the
-    # frame 0.5 s back (30 levels), never the one 0.75 s back (45) nor one that left the memory.
-    assert MOTION_LEVEL == 20
-    assert shares == [0.0, 0.0] + [1.0] * 6
-    assert memory.remember(10.0, np.zeros((8, 8, 3), dtype=np.uint8)) is None  # nothing analysed for a while
-
-
-def test_a_walking_visitor_moved_in_the_box_and_the_empty_room_did_not() -> None:
-    visitor, empty = one_by_one_motion()
-    assert visitor
-    assert empty
-    # A visitor who stands still for a moment changes little of the box (0.5 % at 16 s), but never nothing.
-    assert min(visitor) > 0.0
-    assert max(empty) == 0.0
+    assert np.all((row[12:] >= 0) & (row[12:] <= 1))  # NudeNet's best score per body-part group

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from homewarden.detect.base import Detection, Image
-from homewarden.detect.verifier import PICTURE_FEATURES, CropScorer, detection_features
+from homewarden.detect.verifier import CropScorer, detection_features
 from homewarden.i18n import _, ngettext
 
 FloatArray = npt.NDArray[np.float64]
@@ -82,9 +82,7 @@ class HouseholdCalibration:
             # Corrections made with another feature set (an older model's) say nothing about these features.
             return person_probability
         verdicts = np.array([1.0 if c.person else -1.0 for c in self.corrections])
-        # A correction comes from one snapshot, which shows no motion: only what a single picture shows is compared.
-        seen, marked = features[:, :PICTURE_FEATURES], examples[:, :PICTURE_FEATURES]
-        distance = np.sqrt(((seen[:, None, :] - marked[None, :, :]) ** 2).mean(axis=2))
+        distance = np.sqrt(((features[:, None, :] - examples[None, :, :]) ** 2).mean(axis=2))
         likeness = np.clip((FAR - distance) / (FAR - NEAR), 0.0, 1.0)
         # The closest example of each verdict speaks; many copies of one false alarm do not add up to certainty.
         towards_person = np.where(verdicts > 0, likeness, 0.0).max(axis=1)

@@ -13,13 +13,11 @@ import json
 import logging
 import math
 import threading
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 from nacl.exceptions import BadSignatureError
@@ -35,7 +33,7 @@ log = logging.getLogger(__name__)
 ENVELOPE_FORMAT = "homewarden-signed-model/1"
 MODEL_FORMAT = "homewarden-verifier/1"
 # The feature set's name: stored items and models of another set are recomputed or refused, never mixed.
-FEATURES = "nanodet-groups-bodyparts-motion-v3"
+FEATURES = "nanodet-groups-bodyparts-v2"
 CLASSES: tuple[str, ...] = ("person", "cat", "dog", "animal", "vehicle", "nothing")
 # What a detection the verifier does not believe to be a person becomes; None drops it.
 RELABEL: dict[str, str | None] = {"cat": "cat", "dog": "dog", "animal": None, "vehicle": "car", "nothing": None}
@@ -61,19 +59,6 @@ _CLASS_COLUMNS = [[COCO_LABELS.index(name) for name in members] for members in C
 ]
 CLASS_SCORES = tuple(f"nanodet:{group}" for group in (*CLASS_GROUPS, "other"))
 BODY_PARTS = tuple(f"body:{group}" for group in BODY_PART_GROUPS)
-# The share of the box whose picture changed since a frame MOTION_LAG seconds before. A person who walked into view
-# moves; the figure NanoDet sees in a speaker grille never does (docs/benchmarks.md, "Verifier, motion"), and a
-# crop's own scores cannot tell the two apart when no scene like it was donated.
-MOTION = ("motion:share",)
-# The cloud samples a donated clip at 2 frames a second (cloud/training/clips.py), so its frame before is 0.5 s back;
-# the hub takes the analysed frame nearest that age, within MOTION_SLACK.
-MOTION_LAG = 0.5
-MOTION_SLACK = 0.3
-# Grey levels a blurred pixel must change by to count as moved: above the noise and compression flicker of a still
-# scene, below a person's edge against a wall.
-MOTION_LEVEL = 20
-# The features a single picture gives (every one but the motion): what an event's snapshot can be compared on.
-PICTURE_FEATURES = len(CLASS_SCORES) + len(GEOMETRY) + len(BODY_PARTS)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -110,62 +95,10 @@ def feature_crop(image: Image, box: tuple[float, float, float, float]) -> Image:
     return image[top : max(bottom, top + 1), left : max(right, left + 1)]
 
 
-def motion_grey(image: Image) -> Image:
-    """Return the blurred grey picture motion is measured on (the blur keeps sensor noise from counting)."""
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    return cast(Image, cv2.GaussianBlur(grey, (5, 5), 0))
-
-
-@dataclass(frozen=True)
-class MotionFrames:
-    """The frame a detection was made in and one about MOTION_LAG seconds before, as motion_grey made them."""
-
-    now: Image
-    before: Image
-
-
-def motion_share(frames: MotionFrames | None, box: tuple[float, float, float, float]) -> float:
-    """Return the share of a box whose grey level changed by more than MOTION_LEVEL (0 with no frame before)."""
-    if frames is None or frames.before.shape != frames.now.shape:
-        return 0.0
-    height, width = frames.now.shape[:2]
-    x1, y1 = min(max(0, int(box[0])), width - 1), min(max(0, int(box[1])), height - 1)
-    x2, y2 = max(min(width, math.ceil(box[2])), x1 + 1), max(min(height, math.ceil(box[3])), y1 + 1)
-    now = frames.now[y1:y2, x1:x2].astype(np.int16)
-    before = frames.before[y1:y2, x1:x2].astype(np.int16)
-    return float((np.abs(now - before) > MOTION_LEVEL).mean())
-
-
-class FrameMemory:
-    """The last second of analysed frames, grey, so a detection's motion can be measured against an earlier one."""
-
-    def __init__(self) -> None:
-        self._frames: deque[tuple[float, Image]] = deque()
-
-    def remember(self, now: float, image: Image) -> MotionFrames | None:
-        """Keep a frame analysed at `now`; return it with the kept frame nearest MOTION_LAG before (None: none)."""
-        grey = motion_grey(image)
-        # Frames too old to be the one before, or from before a restart of the stream (time went back), are let go.
-        while self._frames and not 0 <= now - self._frames[0][0] <= MOTION_LAG + MOTION_SLACK:
-            self._frames.popleft()
-        aged = [
-            (abs(now - at - MOTION_LAG), frame) for at, frame in self._frames if now - at >= MOTION_LAG - MOTION_SLACK
-        ]
-        self._frames.append((now, grey))
-        if not aged:
-            # No frame analysed in that while: the hub analyses only where something moved, so nothing did.
-            return None
-        return MotionFrames(grey, min(aged, key=lambda pair: pair[0])[1])
-
-
 def detection_features(
-    scorer: CropScorer,
-    image: Image,
-    detection: Detection,
-    body_parts: BodyPartScorer | None = None,
-    motion: MotionFrames | None = None,
+    scorer: CropScorer, image: Image, detection: Detection, body_parts: BodyPartScorer | None = None
 ) -> FloatArray:
-    """Return a detection's features: class-group scores on its crop, box geometry, body parts, motion in the box."""
+    """Return a detection's features: NanoDet's class-group scores on its crop, its box geometry, body-part scores."""
     height, width = image.shape[:2]
     x1, y1, x2, y2 = detection.box
     box_w, box_h = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
@@ -181,8 +114,7 @@ def detection_features(
     scores = scorer.class_scores(crop).astype(np.float64)
     groups = np.array([scores[columns].max() for columns in _CLASS_COLUMNS], dtype=np.float64)
     parts = (body_parts or body_part_scorer()).group_scores(crop)
-    moved = np.array([motion_share(motion, detection.box)], dtype=np.float64)
-    return np.concatenate([groups, np.array(geometry, dtype=np.float64), parts, moved])
+    return np.concatenate([groups, np.array(geometry, dtype=np.float64), parts])
 
 
 def softmax(logits: FloatArray) -> FloatArray:
@@ -362,20 +294,16 @@ class PersonVerifier:
         self.scorer = scorer
         self.min_person_probability = min_person_probability
         self.stats = VerifierStats()
-        self.frames = FrameMemory()
 
     def review(self, now: float, image: Image, detections: list[Detection]) -> list[Detection]:
         """Return the detections with the persons the model does not believe relabelled or dropped."""
         model = self.slot.model
         household = self.slot.household
-        corrected = household is not None and bool(household.corrections)
-        if model is None and not corrected:
-            return detections  # nothing to judge with: not even the frame is kept
-        motion = self.frames.remember(now, image)
         people = [d for d in detections if d.label == "person"]
-        if not people:
+        corrected = household is not None and bool(household.corrections)
+        if not people or (model is None and not corrected):
             return detections
-        features = np.stack([detection_features(self.scorer, image, d, motion=motion) for d in people])
+        features = np.stack([detection_features(self.scorer, image, d) for d in people])
         if model is not None:
             probabilities = model.probabilities(features)
             person_probability = probabilities[:, model.classes.index("person")]

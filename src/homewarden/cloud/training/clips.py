@@ -20,10 +20,9 @@ import numpy as np
 from homewarden.cloud.training.features import feature_row
 from homewarden.cloud.training.labels import ClipBox, SeenDetection
 from homewarden.detect.base import Detection, Image
-from homewarden.detect.verifier import MOTION_LAG, CropScorer, MotionFrames, motion_grey
+from homewarden.detect.verifier import CropScorer
 
-# One frame every MOTION_LAG seconds: each sample is the frame before of the next (the verifier's motion feature).
-SAMPLE_FPS = 1.0 / MOTION_LAG
+SAMPLE_FPS = 2.0
 MIN_PERSON_SCORE = 0.3
 # A long clip gives at most this many person detections (spread evenly over it), so one clip cannot outweigh others.
 MAX_DETECTIONS = 60
@@ -95,7 +94,6 @@ def read_clip(mp4: bytes, detector: PersonDetector, boxes: Sequence[ClipBox] = (
     nearest: list[float] = [float("inf")] * len(boxes)
     seen: list[SeenDetection] = []
     next_at = 0.0
-    before: Image | None = None
     try:
         with av.open(io.BytesIO(mp4), mode="r") as container:
             stream = container.streams.video[0]
@@ -106,13 +104,9 @@ def read_clip(mp4: bytes, detector: PersonDetector, boxes: Sequence[ClipBox] = (
                 next_at = at + 1.0 / SAMPLE_FPS
                 image = cast(Image, frame.to_ndarray(format="bgr24"))
                 reading.frames += 1
-                # The previous sample is MOTION_LAG back: the frame the hub measures a detection's motion against.
-                grey = motion_grey(image)
-                motion = None if before is None else MotionFrames(grey, before)
-                before = grey
                 for detection in people_in(detector, image):
-                    seen.append(SeenDetection(at, detection, feature_row(detector, image, detection, motion)))
-                _box_features(detector, image, at, boxes, nearest, reading.box_features, motion)
+                    seen.append(SeenDetection(at, detection, feature_row(detector, image, detection)))
+                _box_features(detector, image, at, boxes, nearest, reading.box_features)
     except (av.error.FFmpegError, IndexError) as error:
         raise ClipReadError(f"the donated copy cannot be decoded ({error})") from None
     if len(seen) > MAX_DETECTIONS:
@@ -129,7 +123,6 @@ def _box_features(
     boxes: Sequence[ClipBox],
     nearest: list[float],
     into: list[tuple[float, ...] | None],
-    motion: MotionFrames | None,
 ) -> None:
     """Compute each box's features on the sampled frame nearest its time (a box is seen as a person detection)."""
     height, width = image.shape[:2]
@@ -143,4 +136,4 @@ def _box_features(
         score = max(
             (d.score for d in people_in(detector, image) if _iou(d.box, pixels) >= SAME_OBJECT_IOU), default=0.5
         )
-        into[index] = feature_row(detector, image, Detection("person", score, pixels), motion)
+        into[index] = feature_row(detector, image, Detection("person", score, pixels))
