@@ -18,6 +18,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expec
 
 from demo_process import CHROMIUM, CHROMIUM_ARGS, DESKTOP, DemoProcess, start_demo
 
+# Assertions wait as long as the contexts' actions do (new_context): under the whole suite on two cores the demo hub
+# analyses its camera while answering, and a plain POST once took over expect's own 5 s default in a clean-clone run.
+expect.set_options(timeout=15_000)
+
 OWNER_NAME = "olivia"
 OWNER_PASSWORD = "browser owner passphrase"
 # The demo scene loops every 40 s; this is a deadline for a stuck hub, not a speed check.
