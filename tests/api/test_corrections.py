@@ -16,9 +16,10 @@ from api.conftest import OWNER_PASSWORD, Hub, csrf_of, record_event, set_up_owne
 from api.test_settings import config_text
 from homewarden.detect.household_calibration import FALSE_ALARM, PERSON, VERDICT_ATTRIBUTE
 from homewarden.detect.verifier import FEATURES
+from homewarden.events.record import EventRecord
 from homewarden.hub.household_corrections import FEATURES_ATTRIBUTE, HouseholdCorrections
 from homewarden.hub.hub import household_corrections
-from verifier_samples import EMPTY_BOXES, detector, frames
+from verifier_samples import EMPTY_BOXES, FrameSamples, detector, frames
 
 WALL = tuple(round(value) for value in EMPTY_BOXES[0])
 
@@ -33,17 +34,27 @@ def owner(hub: Hub) -> TestClient:
     return set_up_owner(hub)
 
 
+def empty_room() -> FrameSamples:
+    """Return a frame of the room with nobody in it."""
+    return next(f for f in frames() if f.donation.startswith("empty"))
+
+
+def ghost_and_visitor(hub: Hub) -> tuple[EventRecord, EventRecord]:
+    """Record a person event on the empty room's wall (a false alarm) and one on a real visitor, with snapshots."""
+    visit = next(f for f in frames() if f.donation.startswith("visit") and f.detections)
+    x1, y1, x2, y2 = (round(v) for v in visit.detections[0].box)
+    ghost = record_event(hub, "front_door", snapshot=empty_room().image, box=(WALL[0], WALL[1], WALL[2], WALL[3]))
+    visitor = record_event(hub, "front_door", snapshot=visit.image, box=(x1, y1, x2, y2))
+    return ghost, visitor
+
+
 def test_a_false_alarm_and_a_named_person_teach_this_hub_and_a_deleted_event_is_forgotten(
     hub: Hub, owner: TestClient
 ) -> None:
     corrections = hub.services.household_corrections
     assert corrections is not None
-    empty = next(f for f in frames() if f.donation.startswith("empty"))
-    visit = next(f for f in frames() if f.donation.startswith("visit") and f.detections)
-    x1, y1, x2, y2 = (round(v) for v in visit.detections[0].box)
-    ghost = record_event(hub, "front_door", snapshot=empty.image, box=(WALL[0], WALL[1], WALL[2], WALL[3]))
-    visitor = record_event(hub, "front_door", snapshot=visit.image, box=(x1, y1, x2, y2))
-    cat = record_event(hub, "garden", label="cat", snapshot=empty.image)
+    ghost, visitor = ghost_and_visitor(hub)
+    cat = record_event(hub, "garden", label="cat", snapshot=empty_room().image)
 
     answer = owner.post(f"/api/events/{ghost.id}/false-alarm", headers=csrf_of(owner))
     assert answer.status_code == 200, answer.text
@@ -86,11 +97,7 @@ def test_verdicts_given_while_locked_or_before_an_upgrade_are_relearned_when_the
 ) -> None:
     corrections = hub.services.household_corrections
     assert corrections is not None
-    empty = next(f for f in frames() if f.donation.startswith("empty"))
-    visit = next(f for f in frames() if f.donation.startswith("visit") and f.detections)
-    x1, y1, x2, y2 = (round(v) for v in visit.detections[0].box)
-    ghost = record_event(hub, "front_door", snapshot=empty.image, box=(WALL[0], WALL[1], WALL[2], WALL[3]))
-    visitor = record_event(hub, "front_door", snapshot=visit.image, box=(x1, y1, x2, y2))
+    ghost, visitor = ghost_and_visitor(hub)
     events = hub.services.events
     # Marked before an upgrade changed the verifier's features: the stored example is of another feature set.
     events.set_attribute(ghost.id, VERDICT_ATTRIBUTE, FALSE_ALARM)

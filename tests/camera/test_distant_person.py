@@ -13,13 +13,12 @@ from typing import Any
 import av
 import pytest
 
+from camera.replay import replay
 from conftest import media_file
-from homewarden.camera.analyzer import FrameAnalyzer, seen_scale
-from homewarden.camera.reader import FramePacer, Sample
-from homewarden.config.model import CameraConfig, NanoDetConfig, ObjectsConfig
+from homewarden.camera.analyzer import seen_scale
+from homewarden.config.model import NanoDetConfig, ObjectsConfig
 from homewarden.detect import create_detector
 from homewarden.detect.base import Detection, Image, ObjectDetector
-from homewarden.events.lifecycle import EventStarted
 
 CLIP = "real/parking-lot-pedestrian.mp4"
 CLIP_FPS = 15
@@ -50,19 +49,6 @@ def frames() -> list[Any]:
         return list(container.decode(video=0))
 
 
-def analyse(detector: ObjectDetector, frames: list[Any]) -> tuple[FrameAnalyzer, list[EventStarted]]:
-    """Run the analyser over the clip at the default 5 frames a second; return it and the events that started."""
-    size = (frames[0].width, frames[0].height)
-    analyzer = FrameAnalyzer(CameraConfig(source="test"), ObjectsConfig(), detector, size)
-    pacer = FramePacer(5.0)
-    started: list[EventStarted] = []
-    for index, frame in enumerate(frames):
-        at = index / CLIP_FPS
-        if pacer.due(at):
-            started += [c for c in analyzer.analyze(Sample(at, frame, size)) if isinstance(c, EventStarted)]
-    return analyzer, started
-
-
 def test_the_pedestrian_is_smaller_than_min_area_at_detect_size_but_not_as_the_detector_sees_it(
     nanodet: ObjectDetector, frames: list[Any]
 ) -> None:
@@ -80,7 +66,7 @@ def test_the_pedestrian_is_smaller_than_min_area_at_detect_size_but_not_as_the_d
 
 def test_a_distant_pedestrian_becomes_one_person_event(nanodet: ObjectDetector, frames: list[Any]) -> None:
     detector = WatchedDetector(nanodet)
-    analyzer, started = analyse(detector, frames)
+    analyzer, started = replay(detector, frames, CLIP_FPS)
 
     assert [change.obj.label for change in started] == ["person"]
     x1, y1, _x2, y2 = started[0].obj.box

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from camera.replay import replay
 from conftest import media_file
 from homewarden.camera.analyzer import FrameAnalyzer
 from homewarden.camera.reader import FramePacer, Sample
@@ -130,16 +131,8 @@ def statue_clip(out: Path, height: int, passing: str) -> list[Any]:
 
 def person_events(detector: ObjectDetector, frames: list[Any]) -> tuple[FrameAnalyzer, list[EventStarted]]:
     """Run the analyser at the default 5 frames a second; return it and the person events that started."""
-    size = (frames[0].width, frames[0].height)
-    analyzer = FrameAnalyzer(CameraConfig(source="test"), ObjectsConfig(), detector, size)
-    pacer = FramePacer(5.0)
-    started: list[EventStarted] = []
-    for index, frame in enumerate(frames):
-        at = index / ROOM_FPS
-        if pacer.due(at):
-            changes = analyzer.analyze(Sample(at, frame, size))
-            started += [c for c in changes if isinstance(c, EventStarted) and c.obj.label == "person"]
-    return analyzer, started
+    analyzer, started = replay(detector, frames, ROOM_FPS)
+    return analyzer, [c for c in started if c.obj.label == "person"]
 
 
 def test_a_small_night_visitor_who_stands_still_becomes_a_person_event(nanodet: ObjectDetector, tmp_path: Path) -> None:
