@@ -428,6 +428,13 @@ MATRIX: dict[tuple[str, str], Row] = {
         Call("POST", "/api/settings/cameras", json={"id": "porch", "source": "rtsp://127.0.0.1:1/live"}),
         who(anonymous=401, olivia=422, max=403, bob=404, token=403),
     ),
+    ("POST", "/api/settings/reload"): Row(
+        Call("POST", "/api/settings/reload"), who(anonymous=401, olivia=200, max=403, bob=404, token=403)
+    ),
+    # No such camera in the file: olivia passes the policy and is told so (404); nothing is removed.
+    ("DELETE", "/api/settings/cameras/{camera_id}"): Row(
+        Call("DELETE", "/api/settings/cameras/porch"), who(anonymous=401, olivia=404, max=403, bob=404, token=403)
+    ),
     ("GET", "/api/offsite"): Row(
         Call("GET", "/api/offsite"), who(anonymous=401, olivia=200, max=403, bob=404, token=403)
     ),

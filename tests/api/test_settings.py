@@ -274,3 +274,40 @@ def test_motion_masks_and_zones_are_saved_as_flow_lists_and_apply_after_a_restar
     assert too_few.json()["fields"] == {
         "cameras.garden.zones.porch.coordinates": "List should have at least 3 items after validation, not 2."
     }
+
+
+def test_a_camera_is_removed_from_the_file_with_the_others_comments_kept(
+    hub: Hub, owner: tuple[TestClient, dict[str, str]]
+) -> None:
+    client, csrf = owner
+    assert hub.services.config_path is not None
+
+    answer = client.delete("/api/settings/cameras/garden", headers=csrf)
+
+    assert answer.status_code == 200, answer.text
+    # This test hub runs no cameras, so nothing stops now; a hub whose cameras run stops it at once
+    # (tests/hub/test_settings_live.py).
+    assert answer.json()["changes"] == [{"key": "cameras.garden", "applies": "after a restart"}]
+    assert [camera["id"] for camera in answer.json()["settings"]["cameras"]] == ["front_door"]
+    text = hub.services.config_path.read_text(encoding="utf-8")
+    assert "garden" not in text
+    assert "front_door:  # by the bell" in text
+    assert "storage:" in text
+
+    unknown = client.delete("/api/settings/cameras/garden", headers=csrf)
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"] == "There is no camera called garden."
+
+
+def test_the_file_edited_by_hand_is_applied_on_request(hub: Hub, owner: tuple[TestClient, dict[str, str]]) -> None:
+    client, csrf = owner
+    assert hub.services.config_path is not None
+    hub.services.config_path.write_text(
+        config_text(hub.folder).replace("  garden:\n", "  garden:\n    name: Garten\n"), encoding="utf-8"
+    )
+
+    answer = client.post("/api/settings/reload", headers=csrf)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["message"] == "The config file's settings apply when the cameras start."
+    assert hub.services.camera_names["garden"] == "Garten", "a name applies at once, cameras running or not"

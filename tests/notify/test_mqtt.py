@@ -24,6 +24,7 @@ from homewarden.events.record import EventRecord
 from homewarden.notify import mqtt as mqtt_bridge
 from homewarden.notify.bus import (
     CameraOffline,
+    CamerasChanged,
     CameraStatusChanged,
     DoorbellPressed,
     EventEnded,
@@ -468,6 +469,44 @@ def test_a_camera_going_down_and_offline_is_told_to_home_assistant(namespace: Na
     finally:
         bus.stop()
         bridge.stop()
+
+
+def test_cameras_renamed_added_and_turned_off_in_the_settings_reach_home_assistant(namespace: Namespace) -> None:
+    hub = Hub()
+    bridge = hub.bridge(namespace.config())
+    bus = HubBus()
+    bus.subscribe("mqtt", bridge)
+    bus.start()
+    bridge.start()
+    prefix, discovery = namespace.prefix, namespace.discovery_prefix
+
+    def config_topic(camera: str, object_id: str) -> str:
+        component = "camera" if object_id == "snapshot" else "binary_sensor"
+        return f"{discovery}/{component}/{prefix}_{camera}/{object_id}/config"
+
+    try:
+        wait_online(namespace, prefix)
+        with Subscriber(namespace.port, [f"{discovery}/#", f"{prefix}/porch/#"]) as ha:
+            ha.wait_for(lambda got: len(got) >= len(bridge.discovery))
+            assert json.loads(ha.on(config_topic("front_door", "motion"))[0])["device"]["name"] == "Front door"
+
+            # The front door renamed, the garden turned off, a porch camera added.
+            names = (("front_door", "Haustür"), ("garden", "Garten"), ("porch", "Porch"))
+            bus.publish(CamerasChanged(("front_door", "porch"), names, time.time()))
+
+            ha.wait_for(lambda got: bool(ha.on(config_topic("porch", "snapshot"))))
+            ha.wait_for(lambda got: len(ha.on(config_topic("garden", "motion"))) == 2)
+            assert json.loads(ha.on(config_topic("front_door", "motion"))[-1])["device"]["name"] == "Haustür"
+            assert ha.on(config_topic("garden", "motion"))[-1] == "", "an empty config removes the entity"
+            porch = json.loads(ha.on(config_topic("porch", "motion"))[-1])
+            assert porch["device"]["name"] == "Porch"
+            assert porch["state_topic"] == f"{prefix}/porch/motion"
+            ha.wait_for(lambda got: ha.on(f"{prefix}/porch/available") == ["online"])
+            assert ha.on(f"{prefix}/porch/motion") == ["OFF"]
+    finally:
+        bus.stop()
+        bridge.stop()
+    assert not any(config_topic("garden", "x").rsplit("/", 2)[0] in topic for topic in bridge.discovery)
 
 
 def test_a_full_storage_disk_is_told_to_home_assistant_and_so_is_its_end(namespace: Namespace) -> None:

@@ -1,7 +1,8 @@
-"""The settings page in Chromium: a camera renamed in the browser is written to the demo's YAML with its comments.
+"""The settings page in Chromium: changes written to the demo's YAML with its comments, applied to the running hub.
 
 The hub is the shared real `homewarden demo` (tests/web/conftest.py); its config file is the one it was started with.
-The test puts the file back as it was (the name removed again), since the other browser tests share the hub.
+Each test puts the file back as it was and has the hub apply it ("Apply the file as edited by hand"), since the
+other browser tests share the hub.
 """
 
 from __future__ import annotations
@@ -16,6 +17,16 @@ from homewarden.cli.hub_commands import DEMO_CAMERA
 from homewarden.config import load_config
 
 pytestmark = pytest.mark.slow
+
+NOW = "Saved. The changes apply now."
+
+
+def put_back(page: Page, demo_hub: DemoProcess, before: str) -> None:
+    """Write the config file back as it was and have the running hub apply it, as an owner editing by hand would."""
+    demo_hub.config.write_text(before, encoding="utf-8")
+    page.goto("/settings")
+    page.get_by_test_id("settings-reload").click()
+    expect(page.get_by_test_id("settings-saved")).to_have_text("The config file's settings apply now.")
 
 
 def test_a_camera_renamed_in_the_browser_is_saved_to_the_yaml_with_its_comments(
@@ -94,9 +105,7 @@ def test_a_motion_mask_drawn_on_the_live_picture_is_saved_in_its_pixels(page: Pa
             canvas.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
         page.get_by_test_id(f"draw-mask-{DEMO_CAMERA}").click()
 
-        expect(page.get_by_test_id("settings-saved")).to_have_text(
-            "Saved. The changes apply after a restart of the hub."
-        )
+        expect(page.get_by_test_id("settings-saved")).to_have_text(NOW)
         mask = load_config(demo_hub.config).cameras[DEMO_CAMERA].motion.mask
         assert len(mask) == 1
         expected = [(fx * natural[0], fy * natural[1]) for fx, fy in corners]
@@ -106,8 +115,7 @@ def test_a_motion_mask_drawn_on_the_live_picture_is_saved_in_its_pixels(page: Pa
             assert abs(y - ey) <= 2
         assert demo_hub.config.read_text(encoding="utf-8").startswith("# Written by `homewarden demo`.")
     finally:
-        # A mask applies after a restart only: putting the file back leaves the running hub as it was.
-        demo_hub.config.write_text(before, encoding="utf-8")
+        put_back(page, demo_hub, before)
 
 
 def test_a_zone_drawn_with_the_mouse_is_saved_under_its_name(page: Page, demo_hub: DemoProcess) -> None:
@@ -134,9 +142,7 @@ def test_a_zone_drawn_with_the_mouse_is_saved_under_its_name(page: Page, demo_hu
         page.get_by_test_id(f"draw-zone-name-{DEMO_CAMERA}").fill("sofa")
         page.get_by_test_id(f"draw-zone-{DEMO_CAMERA}").click()
 
-        expect(page.get_by_test_id("settings-saved")).to_have_text(
-            "Saved. The changes apply after a restart of the hub."
-        )
+        expect(page.get_by_test_id("settings-saved")).to_have_text(NOW)
         zone = load_config(demo_hub.config).cameras[DEMO_CAMERA].zones["sofa"]
         expected = [(fx * natural[0], fy * natural[1]) for fx, fy in corners]
         assert len(zone.coordinates) == len(corners)
@@ -147,7 +153,7 @@ def test_a_zone_drawn_with_the_mouse_is_saved_under_its_name(page: Page, demo_hu
         assert text.startswith("# Written by `homewarden demo`.")
         assert "sofa:" in text
     finally:
-        demo_hub.config.write_text(before, encoding="utf-8")
+        put_back(page, demo_hub, before)
 
 
 @pytest.mark.timeout(180)
@@ -170,16 +176,30 @@ def test_a_camera_is_added_by_its_rtsp_url_after_a_connection_test_that_shows_it
         page.get_by_test_id("camera-add-id").fill("porch")
         page.get_by_test_id("camera-add-name").fill("Porch")
         page.get_by_test_id("camera-add-submit").click()
-        expect(page.get_by_test_id("settings-saved")).to_have_text(
-            "Saved. The changes apply after a restart of the hub.", timeout=20_000
-        )
+        expect(page.get_by_test_id("settings-saved")).to_have_text(NOW, timeout=20_000)
         expect(page.get_by_test_id("settings-camera-porch")).to_be_visible()
         added = load_config(demo_hub.config).cameras["porch"]
         assert (added.source, added.name) == (camera.url, "Porch")
         assert demo_hub.config.read_text(encoding="utf-8").startswith("# Written by `homewarden demo`.")
+
+        # It runs at once: the live page shows its picture, without a restart of the hub.
+        page.goto("/live")
+        expect(page.get_by_text("Porch").first).to_be_visible()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('img[alt=\"Live view of Porch\"]')].some(i => i.naturalWidth > 0)",
+            timeout=30_000,
+        )
+
+        # Removed in the browser, after a confirmation: it stops and leaves the file.
+        page.goto("/settings")
+        page.get_by_test_id("settings-remove-porch").click()
+        page.get_by_test_id("confirm-ok").click()
+        expect(page.get_by_test_id("settings-saved")).to_have_text(NOW)
+        expect(page.get_by_test_id("settings-camera-porch")).to_have_count(0)
+        assert "porch" not in load_config(demo_hub.config).cameras
     finally:
         camera.stop()
-        demo_hub.config.write_text(before, encoding="utf-8")
+        put_back(page, demo_hub, before)
 
 
 def test_each_tracked_object_has_its_minimum_score_and_a_wrong_one_is_refused_at_its_field(
@@ -202,11 +222,9 @@ def test_each_tracked_object_has_its_minimum_score_and_a_wrong_one_is_refused_at
 
         cat.fill("0.6")
         page.get_by_test_id("settings-save").click()
-        expect(page.get_by_test_id("settings-saved")).to_have_text(
-            "Saved. The changes apply after a restart of the hub."
-        )
+        expect(page.get_by_test_id("settings-saved")).to_have_text(NOW)
         assert load_config(demo_hub.config).objects.filters["cat"].min_score == 0.6
         page.reload()
         expect(page.get_by_test_id("settings-min-score-cat")).to_have_value("0.6")
     finally:
-        demo_hub.config.write_text(before, encoding="utf-8")
+        put_back(page, demo_hub, before)

@@ -49,7 +49,8 @@ def list_cameras(caller: Caller, hub: Services) -> list[CameraPublic]:
                 width=newest.width if newest else None,
                 height=newest.height if newest else None,
                 state=health.state,
-                reason=health.reason if health.state != "online" else None,
+                # Reasons are kept in English; the ones the hub words itself ("turned off") read in the caller's.
+                reason=_(health.reason) if health.reason and health.state != "online" else None,
                 state_since=datetime.fromtimestamp(health.since, tz=UTC),
                 frames_per_second=round(health.frames_per_second, 2),
                 detections_per_second=round(health.detections_per_second, 2),

@@ -25,7 +25,15 @@ from homewarden.config.writer import REMOVE, ConfigChange
 from homewarden.errors import Refusal, RefusedError
 from homewarden.events.wording import camera_display_name
 from homewarden.hub.services import HubServices
-from homewarden.hub.settings import AppliedChange, add_camera, change_settings, saved_config, try_camera
+from homewarden.hub.settings import (
+    AppliedChange,
+    add_camera,
+    change_settings,
+    reload_settings,
+    remove_camera,
+    saved_config,
+    try_camera,
+)
 from homewarden.i18n import _
 from homewarden.video.source import describe_url
 
@@ -73,11 +81,30 @@ def try_connection(body: CameraTestIn, _home: HubHome) -> Response:
 @router.post("/cameras")
 @allow(*OWNER)
 def add(body: CameraAddIn, hub: Services, _home: HubHome) -> CameraAdded:
-    """Test a camera's URL, then add it to the config file; it runs after a restart."""
+    """Test a camera's URL, then add it to the config file and start it (when the hub's cameras run)."""
     snapshot, applied = add_camera(hub, body.id, body.source, body.name)
     saved = _saved(hub, [applied])
     picture = "data:image/jpeg;base64," + base64.b64encode(snapshot).decode("ascii")
     return CameraAdded(**saved.model_dump(), snapshot=picture)
+
+
+@router.post("/reload")
+@allow(*OWNER)
+def reload(hub: Services, _home: HubHome) -> SettingsSaved:
+    """Apply the config file as edited by hand: cameras, object filters, retention (the rest after a restart)."""
+    reload_settings(hub)
+    if hub.supervisor is not None:
+        message = _("The config file's settings apply now.")
+    else:
+        message = _("The config file's settings apply when the cameras start.")
+    return SettingsSaved(message=message, changes=[], settings=_settings_public(hub))
+
+
+@router.delete("/cameras/{camera_id}")
+@allow(*OWNER)
+def remove(camera_id: str, hub: Services, _home: HubHome) -> SettingsSaved:
+    """Remove a camera from the config file and stop it; the events it recorded stay until retention ends them."""
+    return _saved(hub, [remove_camera(hub, camera_id)])
 
 
 def _camera_changes(camera_id: str, camera: CameraSettingsIn) -> list[ConfigChange]:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from homewarden.camera.health import CameraHealth, CameraHealthBoard
 from homewarden.camera.runner import BACKOFF_MAX, BACKOFF_START, STALLED_AFTER, CameraRunner, RunStats
+from homewarden.i18n import N_
 from homewarden.video.source import VideoSource
 
 log = logging.getLogger(__name__)
@@ -49,15 +50,43 @@ class CameraSupervisor:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._watcher: threading.Thread | None = None
+        # Settings changed while the hub runs: cameras to build again once their runner stops, cameras turned off.
+        self._lock = threading.Lock()
+        self._restarting: set[str] = set()
+        self._retired: set[str] = set()
 
     def start(self) -> None:
         """Start every camera's thread and the watcher."""
         for name in self.cameras:
-            thread = threading.Thread(target=self._keep_running, args=(name,), name=f"camera-{name}", daemon=True)
-            self._threads.append(thread)
-            thread.start()
+            self._start_thread(name)
         self._watcher = threading.Thread(target=self._watch, name="camera-watch", daemon=True)
         self._watcher.start()
+
+    def restart(self, name: str) -> None:
+        """Build a camera's runner again (its settings changed): stop the running one, or start a camera not running."""
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            self._retired.discard(name)
+            if self._thread_of(name) is None:
+                if name not in self.cameras:
+                    self.cameras.append(name)
+                self._start_thread(name)
+                return
+            self._restarting.add(name)
+            runner = self.runners.get(name)
+        if runner is not None:
+            # The runner closes its clips and events as at a stop; its thread then builds the next one.
+            runner.stop_event.set()
+
+    def retire(self, name: str) -> None:
+        """Stop one camera for good (turned off in the settings); the others go on."""
+        with self._lock:
+            self._retired.add(name)
+            self._restarting.discard(name)
+            runner = self.runners.get(name)
+        if runner is not None:
+            runner.stop_event.set()
 
     def running(self) -> bool:
         """Tell whether any camera is still running."""
@@ -84,18 +113,45 @@ class CameraSupervisor:
     def _still_running(self) -> list[str]:
         return [thread.name.removeprefix("camera-") for thread in self._threads if thread.is_alive()]
 
+    def _thread_of(self, name: str) -> threading.Thread | None:
+        """Return the camera's thread while it runs."""
+        alive = [thread for thread in self._threads if thread.name == f"camera-{name}" and thread.is_alive()]
+        return alive[0] if alive else None
+
+    def _start_thread(self, name: str) -> None:
+        thread = threading.Thread(target=self._keep_running, args=(name,), name=f"camera-{name}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _goes_on(self, name: str) -> bool:
+        """Tell whether the camera's thread builds another runner (the hub runs and the camera was not turned off)."""
+        return not self._stopping.is_set() and name not in self._retired
+
+    def _restart_asked(self, name: str) -> bool:
+        with self._lock:
+            asked = name in self._restarting
+            self._restarting.discard(name)
+            return asked and self._goes_on(name)
+
     def _keep_running(self, name: str) -> None:
         backoff = BACKOFF_START
         last_cause = ""
-        while not self._stopping.is_set():
+        while self._goes_on(name):
+            with self._lock:
+                # The runner built now has the newest settings: a restart asked before this point is served by it.
+                self._restarting.discard(name)
             runner = self._make_runner(name)
             self.runners[name] = runner
-            if self._stopping.is_set():
+            if not self._goes_on(name):
                 runner.stop_event.set()
             started = time.monotonic()
             try:
                 self.results[name] = runner.run_live(self._first_sources.pop(name, None), reconnect=self._reconnect)
-                break  # stopped, or a file that is not looped has ended
+                if self._restart_asked(name):
+                    log.info("camera %s: restarting with its new settings", name)
+                    backoff = BACKOFF_START
+                    continue
+                break  # stopped, turned off, or a file that is not looped has ended
             except Exception as exc:  # one camera's failure never ends the hub or touches another camera
                 error = exc
             cause = f"{type(error).__name__}: {error}"
@@ -111,9 +167,18 @@ class CameraSupervisor:
             if self._stopping.wait(backoff):
                 break
             backoff = min(backoff * 2, BACKOFF_MAX)
+        with self._lock:
+            # A restart asked for while this thread was already on its way out is served by a thread of its own.
+            again = name in self._restarting and self._goes_on(name)
+            self._restarting.discard(name)
+            if again:
+                self._start_thread(name)
+        if again:
+            return
+        reason = N_("turned off") if name in self._retired and not self._stopping.is_set() else N_("stopped")
         current = self.health.health(name)
-        if current is None or current.state != "stopped":
-            self.health.set_state(name, "stopped", "stopped")
+        if current is None or current.state != "stopped" or current.reason != reason:
+            self.health.set_state(name, "stopped", reason)
 
     def _watch(self) -> None:
         while not self._stopping.wait(WATCH_INTERVAL):

@@ -235,13 +235,13 @@ def start_integrations(services: HubServices) -> list[Integration]:
         services.accounts,
         hub_name="homewarden",
         destinations=webhook_destinations(allow_loopback=config.notify.webhooks.allow_loopback),
-        camera_names=services.camera_names,
+        camera_names=services.live_camera_names(),
     )
     push = PushNotifier(
         PushSubscriptions(engine),
         services.accounts,
         VapidKeys.in_folder(config.storage.folder),
-        camera_names=services.camera_names,
+        camera_names=services.live_camera_names(),
         min_interval=config.notify.push.min_interval,
     )
     doorstep_of(services.bus)  # "who is at the door?" remembers presses and people in view from the start
@@ -284,6 +284,7 @@ def init_mqtt(services: HubServices) -> MqttBridge:
         ring=ring,
         snapshot=snapshot,
         current_mode=lambda: services.arming_for(home).mode_at(datetime.now(UTC)),
+        names=services.camera_names,
     )
 
 
@@ -393,9 +394,11 @@ class Hub:
             services.household_corrections.attach(self.verifier)
 
         def make_runner(name: str) -> CameraRunner:
+            # The settings in force now: a camera restarted after a change in the browser gets the saved ones.
+            config = services.config
             return CameraRunner(
                 name,
-                self.config,
+                config,
                 self.detector,
                 media,
                 self._save,
@@ -406,11 +409,12 @@ class Hub:
                 bus=services.bus,
                 health=services.health,
                 intrusions=intrusions,
-                verifier=camera_verifier(self.config.cameras[name].detect.verifier, self.verifier, self.detector),
+                verifier=camera_verifier(config.cameras[name].detect.verifier, self.verifier, self.detector),
             )
 
         supervisor = CameraSupervisor(self.cameras, make_runner, services.health, on_watch=self._watch)
         services.runners = supervisor.runners
+        services.supervisor = supervisor
         self.supervisor = supervisor
         keeper.start()
         supervisor.start()

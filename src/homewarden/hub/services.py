@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -15,6 +15,7 @@ from homewarden.accounts.throttle import SignInThrottle
 from homewarden.camera.health import CameraHealthBoard
 from homewarden.camera.live import LiveFrames
 from homewarden.camera.runner import CameraRunner
+from homewarden.camera.supervisor import CameraSupervisor
 from homewarden.config.model import ArmingMode, HomewardenConfig, ScheduleEntry, known_timezone
 from homewarden.detect.verifier import VerifierSlot
 from homewarden.events.arming import ArmingState, ManualMode, schedule_timezone
@@ -118,6 +119,8 @@ class HubServices:
     # Integrations (issue 7): the message bus every camera publishes to, and the running cameras by name.
     bus: HubBus = field(default_factory=HubBus)
     runners: dict[str, CameraRunner] = field(default_factory=dict)
+    # The running cameras' supervisor (None until they start): a camera's saved settings apply by restarting it.
+    supervisor: CameraSupervisor | None = None
     # Every camera's state and rates (issue 11), kept by the camera supervisor, read by the API and `status`.
     health: CameraHealthBoard = field(default_factory=lambda: CameraHealthBoard([]))
     # The storage disk's free space and whether clips fail for want of it (None in hubs made by hand in tests).
@@ -140,6 +143,10 @@ class HubServices:
     def camera_names(self) -> dict[str, str]:
         """Return the cameras' display names by id ("front_door" -> "Front door" unless the config names it)."""
         return camera_names(self.config)
+
+    def live_camera_names(self) -> Mapping[str, str]:
+        """Return a view of the display names that follows every later rename (for channels built once at start)."""
+        return LiveCameraNames(self)
 
     def set_mode(self, home_id: int, mode: ArmingMode, by: str) -> ManualMode:
         """Choose a home's arming mode by hand (web app, MQTT, voice): in force at once, stored, announced."""
@@ -168,6 +175,26 @@ class HubServices:
                 restore_arming(state, self.accounts.home(home_id))
                 self.arming[home_id] = state
             return state
+
+
+class LiveCameraNames(Mapping[str, str]):
+    """The cameras' display names as the hub's settings say at each lookup."""
+
+    def __init__(self, services: HubServices) -> None:
+        """Read the names from ``services`` at each lookup."""
+        self._services = services
+
+    def __getitem__(self, camera: str) -> str:
+        """Return one camera's display name."""
+        return self._services.camera_names[camera]
+
+    def __iter__(self) -> Iterator[str]:
+        """Iterate over the camera ids."""
+        return iter(self._services.camera_names)
+
+    def __len__(self) -> int:
+        """Return how many cameras there are."""
+        return len(self._services.camera_names)
 
 
 def restore_arming(state: ArmingState, home: HomeRecord | None) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Literal
 
 from homewarden.config.loader import ConfigError
 from homewarden.config.model import HomewardenConfig
-from homewarden.config.writer import ConfigChange, ConfigChangeError, ConfigWriter
+from homewarden.config.writer import REMOVE, ConfigChange, ConfigChangeError, ConfigWriter
 from homewarden.errors import InvalidFieldsError, Refusal, RefusedError
 from homewarden.hub.services import HubServices
 from homewarden.i18n import _
+from homewarden.notify.bus import CamerasChanged
 from homewarden.video.snapshot import take_snapshot
 from homewarden.video.source import SourceError
 
@@ -53,7 +55,7 @@ def change_settings(hub: HubServices, changes: list[ConfigChange]) -> list[Appli
     running = set(hub.config.cameras)
     saved = _save(hub, changes)
     _apply_live(hub, saved)
-    return [AppliedChange(_dotted(c), "now" if _live(c, running) else "after a restart") for c in changes]
+    return [AppliedChange(_dotted(c), "now" if _live(hub, c, running) else "after a restart") for c in changes]
 
 
 def try_camera(source: str) -> bytes:
@@ -66,7 +68,7 @@ def try_camera(source: str) -> bytes:
 
 
 def add_camera(hub: HubServices, camera_id: str, source: str, name: str | None) -> tuple[bytes, AppliedChange]:
-    """Test the camera, then save it (it runs after a restart); return its first picture."""
+    """Test the camera, then save it (and start it, when the cameras run); return its first picture."""
     if camera_id in saved_config(hub).cameras:
         problem = _("A camera called {camera} exists already.").format(camera=camera_id)
         raise InvalidFieldsError(problem, {"id": problem})
@@ -74,8 +76,26 @@ def add_camera(hub: HubServices, camera_id: str, source: str, name: str | None) 
     camera: dict[str, str] = {"source": source}
     if name:
         camera["name"] = name
-    _save(hub, [ConfigChange(("cameras", camera_id), camera)])
-    return snapshot, AppliedChange(f"cameras.{camera_id}", "after a restart")
+    change = ConfigChange(("cameras", camera_id), camera)
+    saved = _save(hub, [change])
+    # The hub's home owns it, as every camera of the config file is given a home when the hub starts.
+    hub.accounts.ensure_home("Home", [camera_id])
+    _apply_live(hub, saved)
+    return snapshot, AppliedChange(_dotted(change), "now" if _live(hub, change, set()) else "after a restart")
+
+
+def reload_settings(hub: HubServices) -> None:
+    """Apply the config file as it is now (edited by hand), as far as the running hub can without a restart."""
+    _apply_live(hub, saved_config(hub))
+
+
+def remove_camera(hub: HubServices, camera_id: str) -> AppliedChange:
+    """Remove a camera from the config file (and stop it, when the cameras run); its recorded events stay."""
+    if camera_id not in saved_config(hub).cameras:
+        raise RefusedError(_("There is no camera called {camera}.").format(camera=camera_id), Refusal.NOT_FOUND)
+    change = ConfigChange(("cameras", camera_id), REMOVE)
+    _apply_live(hub, _save(hub, [change]))
+    return AppliedChange(_dotted(change), "now" if _live(hub, change, set()) else "after a restart")
 
 
 def _save(hub: HubServices, changes: list[ConfigChange]) -> HomewardenConfig:
@@ -92,25 +112,69 @@ def _save(hub: HubServices, changes: list[ConfigChange]) -> HomewardenConfig:
 
 
 def _apply_live(hub: HubServices, saved: HomewardenConfig) -> None:
-    """Take over the display names of running cameras, the retention days and the disk cap."""
-    cameras = {
-        camera_id: camera.model_copy(update={"name": saved.cameras[camera_id].name})
-        if camera_id in saved.cameras
-        else camera
-        for camera_id, camera in hub.config.cameras.items()
-    }
+    """Take over what the running hub can: retention and the disk cap, names, and every camera setting it restarts.
+
+    Without running cameras (the hub still waits for its first-run setup, or a test hub) only the running cameras'
+    display names change; the cameras start later with the file as saved.
+    """
+    before = hub.config
     retention = saved.storage.retention
-    storage = hub.config.storage.model_copy(update={"retention": retention})
-    hub.config = hub.config.model_copy(update={"cameras": cameras, "storage": storage})
+    storage = before.storage.model_copy(update={"retention": retention})
+    if hub.supervisor is None:
+        cameras = {
+            camera_id: camera.model_copy(update={"name": saved.cameras[camera_id].name})
+            if camera_id in saved.cameras
+            else camera
+            for camera_id, camera in before.cameras.items()
+        }
+        hub.config = before.model_copy(update={"cameras": cameras, "storage": storage})
+    else:
+        # Cameras are built from hub.config when they (re)start, so it takes the saved cameras and object filters.
+        hub.config = before.model_copy(update={"cameras": saved.cameras, "objects": saved.objects, "storage": storage})
+        restart, retire = cameras_to_restart(before, hub.config)
+        for camera_id in retire:
+            hub.supervisor.retire(camera_id)
+        for camera_id in restart:
+            hub.supervisor.restart(camera_id)
     if hub.keeper is not None:
         # The keeper reads its policy at each sweep and before each write: the next one uses the new limits.
         hub.keeper.policy = retention
+    if hub.config.cameras != before.cameras:
+        # MQTT discovery follows (webhooks and push read the names at each message).
+        on = tuple(camera_id for camera_id, camera in hub.config.cameras.items() if camera.enabled)
+        hub.bus.publish(CamerasChanged(on, tuple(hub.camera_names.items()), time.time()))
 
 
-def _live(change: ConfigChange, running: set[str]) -> bool:
+def cameras_to_restart(before: HomewardenConfig, after: HomewardenConfig) -> tuple[list[str], list[str]]:
+    """Return the cameras to (re)start and those to stop for a change from ``before`` to ``after``.
+
+    A camera restarts when a setting of its own other than its display name changed, or the object filters every
+    camera uses did; a camera turned on (or added) starts; one turned off (or removed) stops.
+    """
+    objects_changed = before.objects != after.objects
+    restart, retire = [], []
+    for camera_id in sorted(set(before.cameras) | set(after.cameras)):
+        old, new = before.cameras.get(camera_id), after.cameras.get(camera_id)
+        was_on = old is not None and old.enabled
+        is_on = new is not None and new.enabled
+        if was_on and not is_on:
+            retire.append(camera_id)
+        elif is_on and (
+            not was_on
+            or objects_changed
+            or (old is not None and new is not None and old.model_copy(update={"name": new.name}) != new)
+        ):
+            restart.append(camera_id)
+    return restart, retire
+
+
+def _live(hub: HubServices, change: ConfigChange, running: set[str]) -> bool:
     path = change.path
-    renames_running_camera = len(path) == 3 and path[0] == "cameras" and path[1] in running and path[2] == "name"
-    return renames_running_camera or path[:2] == ("storage", "retention")
+    if path[:2] == ("storage", "retention"):
+        return True
+    if hub.supervisor is not None:
+        return path[0] in ("cameras", "objects")
+    return len(path) == 3 and path[0] == "cameras" and path[1] in running and path[2] == "name"
 
 
 def _dotted(change: ConfigChange) -> str:

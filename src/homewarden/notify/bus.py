@@ -149,6 +149,15 @@ class OffsiteStuck:
     at: float
 
 
+@dataclass(frozen=True)
+class CamerasChanged:
+    """The owner changed the cameras in the settings: the cameras switched on now, and every camera's display name."""
+
+    cameras: tuple[str, ...]
+    names: tuple[tuple[str, str], ...]
+    at: float
+
+
 Message = (
     EventStarted
     | EventUpdated
@@ -162,6 +171,7 @@ Message = (
     | StorageProblem
     | OffsiteStatus
     | OffsiteStuck
+    | CamerasChanged
 )
 Subscriber = Callable[[Message], None]
 

@@ -23,7 +23,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -33,10 +33,12 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from homewarden import __version__
 from homewarden.config.model import ArmingMode, DoorbellConfig, MqttConfig
+from homewarden.events.wording import name_of
 from homewarden.faces.gallery import UNKNOWN
 from homewarden.notify.bus import (
     ArmingChanged,
     CameraOffline,
+    CamerasChanged,
     CameraStatusChanged,
     DoorbellPressed,
     EventEnded,
@@ -97,18 +99,20 @@ class MqttBridge(Channel):
         ring: Callable[[str], object],
         snapshot: Callable[[str], bytes | None],
         current_mode: Callable[[], str],
+        names: Mapping[str, str] | None = None,
     ) -> None:
-        """Prepare the client; nothing touches the network before start()."""
+        """Prepare the client; nothing touches the network before start(). ``names`` are display names by camera id."""
         super().__init__("mqtt-bridge", queue_size=QUEUE_SIZE)
         self.config = config
         self.cameras = list(cameras)
+        self.names = dict(names or {})
         self.doorbells = dict(doorbells)
         self._set_mode = set_mode
         self._ring = ring
         self._snapshot = snapshot
         self._current_mode = current_mode
         self.prefix = config.topic_prefix.rstrip("/")
-        self.discovery = discovery_configs(config, self.cameras, self.doorbells) if config.discovery else {}
+        self.discovery = self._discovery()
 
         self._lock = threading.Lock()
         self._states: dict[str, str] = {}  # topic -> retained payload: what the broker should hold now
@@ -118,11 +122,7 @@ class MqttBridge(Channel):
         self._last_failure: str | None = None
         self._dropped = 0
         for camera in self.cameras:
-            for kind in ("motion", "person", "pet", "stranger"):
-                self._states[self.topic(camera, kind)] = OFF
-            # Until the hub says otherwise a camera is taken to be up, as it was before cameras reported their state.
-            self._states[self.topic(camera, "available")] = ONLINE
-            self._states[self.topic(camera, "offline")] = OFF
+            self._states.update(self._first_states(camera))
         for bell in self.doorbells:
             self._states[self.topic("doorbell", bell, "pressed")] = OFF
 
@@ -133,6 +133,19 @@ class MqttBridge(Channel):
     def topic(self, *parts: str) -> str:
         """Return a topic under the prefix."""
         return "/".join((self.prefix, *parts))
+
+    def _discovery(self) -> dict[str, dict[str, Any]]:
+        if not self.config.discovery:
+            return {}
+        return discovery_configs(self.config, self.cameras, self.doorbells, self.names)
+
+    def _first_states(self, camera: str) -> dict[str, str]:
+        """Return a camera's states before anything happened on it."""
+        states = {self.topic(camera, kind): OFF for kind in ("motion", "person", "pet", "stranger")}
+        # Until the hub says otherwise a camera is taken to be up, as it was before cameras reported their state.
+        states[self.topic(camera, "available")] = ONLINE
+        states[self.topic(camera, "offline")] = OFF
+        return states
 
     @property
     def connected(self) -> bool:
@@ -191,8 +204,26 @@ class MqttBridge(Channel):
             self._set_state(self.topic("storage"), json.dumps(storage_problem(message)))
         elif isinstance(message, OffsiteStatus):
             self._set_state(self.topic("offsite"), json.dumps(offsite_status(message)))
+        elif isinstance(message, CamerasChanged):
+            self._cameras_changed(message)
 
     # Bus messages
+
+    def _cameras_changed(self, message: CamerasChanged) -> None:
+        """Follow a change in the settings: discovery for new cameras and new names, removal for cameras gone."""
+        added = [camera for camera in message.cameras if camera not in self.cameras]
+        self.cameras = list(message.cameras)
+        self.names = dict(message.names)
+        before, self.discovery = self.discovery, self._discovery()
+        for topic in before.keys() - self.discovery.keys():
+            # An empty retained config is how Home Assistant is told an entity is gone.
+            self._send(topic, "", retain=True)
+        for topic, entity in self.discovery.items():
+            if before.get(topic) != entity:
+                self._send(topic, json.dumps(entity), retain=True)
+        for camera in added:
+            for topic, payload in self._first_states(camera).items():
+                self._set_state(topic, payload)
 
     def _event_started(self, message: EventStarted) -> None:
         after = frigate_event(message, None)
@@ -466,7 +497,10 @@ def node_id(config: MqttConfig, name: str) -> str:
 
 
 def discovery_configs(
-    config: MqttConfig, cameras: list[str], doorbells: dict[str, DoorbellConfig]
+    config: MqttConfig,
+    cameras: list[str],
+    doorbells: dict[str, DoorbellConfig],
+    names: Mapping[str, str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Return Home Assistant's discovery config of every entity, by its config topic."""
     prefix = config.topic_prefix.rstrip("/")
@@ -587,7 +621,7 @@ def discovery_configs(
         node = node_id(config, camera)
         device = {
             "identifiers": [node],
-            "name": camera.replace("_", " ").replace("-", " ").capitalize(),
+            "name": name_of(camera, names or {}),
             "manufacturer": "Homewarden",
             "model": "Homewarden camera",
             "sw_version": __version__,

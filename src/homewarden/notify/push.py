@@ -318,7 +318,8 @@ class PushNotifier(Channel):
         self._destinations = destinations
         self._tls = tls
         self._alarms = AlarmMemory()
-        self._camera_names = dict(camera_names or {})
+        # Kept as given, not copied: the hub passes a view that follows renames made in the settings.
+        self._camera_names: Mapping[str, str] = camera_names if camera_names is not None else {}
         self._min_interval = min_interval
         self._last_alarm_push: dict[str, float] = {}
         # Browsers whose delivery failed, for the record; each failure is also logged.

@@ -49,6 +49,7 @@ from homewarden import __version__
 from homewarden.accounts.store import AccountStore
 from homewarden.notify.bus import (
     ArmingChanged,
+    CamerasChanged,
     EventEnded,
     IntrusionChanged,
     Message,
@@ -302,6 +303,8 @@ def _delivery_record(row: WebhookDelivery) -> DeliveryRecord:
 def _home_of(message: Message, accounts: AccountStore) -> int | None:
     if isinstance(message, ArmingChanged | StorageProblem | OffsiteStatus | OffsiteStuck):
         return message.home_id
+    if isinstance(message, CamerasChanged):
+        return None  # nothing a webhook is told of
     if isinstance(message, IntrusionChanged):
         camera = message.intrusion.cameras[0] if message.intrusion.cameras else ""
     else:
@@ -347,7 +350,8 @@ class WebhookDispatcher(Channel):
         self._poll_interval = poll_interval
         self._alarms = AlarmMemory()
         self._destinations = destinations or webhook_destinations()
-        self._camera_names = dict(camera_names or {})
+        # Kept as given, not copied: the hub passes a view that follows renames made in the settings.
+        self._camera_names: Mapping[str, str] = camera_names if camera_names is not None else {}
 
     def deliver(self, message: Message) -> None:
         """Add a delivery to the log for every webhook of the message's home that wants its kind."""

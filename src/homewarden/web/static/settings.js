@@ -5,6 +5,7 @@ import {
   api,
   busy,
   clearFieldErrors,
+  confirmAction,
   h,
   labelName,
   showAtField,
@@ -37,7 +38,34 @@ function cameraFields(camera) {
     field("threshold", t("Motion sensitivity: how different a pixel must be to count as moving (1 very sensitive, 255 hardly)"), h("input", { id: `cam-${camera.id}-threshold`, name: key("motion.threshold"), type: "number", min: 1, max: 255, step: 1, value: camera.motion_threshold, "data-testid": `settings-threshold-${camera.id}` })),
     field("contour", t("Smallest moving area that counts (pixels of the motion picture)"), h("input", { id: `cam-${camera.id}-contour`, name: key("motion.contour_area"), type: "number", min: 1, step: 1, value: camera.motion_contour_area, "data-testid": `settings-contour-${camera.id}` })),
     drawing(camera),
+    h("div", { class: "button-row" }, removeButton(camera)),
   );
+}
+
+function removeButton(camera) {
+  const button = h("button", { type: "button", class: "btn btn-small btn-danger", "data-testid": `settings-remove-${camera.id}` }, t("Remove this camera"));
+  button.addEventListener("click", () => removeCamera(camera));
+  return button;
+}
+
+async function removeCamera(camera) {
+  const confirmed = await confirmAction(
+    t("Remove {name}?", { name: camera.display_name }),
+    t("The camera stops now and leaves the config file. Its recorded events stay until their retention ends."),
+    t("Remove"),
+  );
+  if (!confirmed) return;
+  saved.hidden = true;
+  await busy(form, async () => {
+    try {
+      const answer = await api("DELETE", `/api/settings/cameras/${encodeURIComponent(camera.id)}`, undefined, { form, expect: [422, 404] });
+      fill(answer.settings);
+      say(answer.message);
+    } catch (error) {
+      if (error instanceof ApiError) showRefusal(form, error);
+      else throw error;
+    }
+  });
 }
 
 // Zones and motion masks drawn on the live picture --------------------------------------------------------
@@ -266,6 +294,15 @@ form.addEventListener("submit", async (event) => {
       if (error instanceof ApiError) showRefusal(form, error);
       else throw error;
     }
+  });
+});
+
+document.getElementById("settings-reload").addEventListener("click", async (event) => {
+  saved.hidden = true;
+  await busy(event.currentTarget.parentElement, async () => {
+    const answer = await api("POST", "/api/settings/reload", undefined, { expect: [409] });
+    fill(answer.settings);
+    say(answer.message);
   });
 });
 
