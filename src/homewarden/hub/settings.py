@@ -114,8 +114,8 @@ def _save(hub: HubServices, changes: list[ConfigChange]) -> HomewardenConfig:
 def _apply_live(hub: HubServices, saved: HomewardenConfig) -> None:
     """Take over what the running hub can: retention and the disk cap, names, and every camera setting it restarts.
 
-    Without running cameras (the hub still waits for its first-run setup, or a test hub) only the running cameras'
-    display names change; the cameras start later with the file as saved.
+    Without running cameras (a hub waiting for its first-run setup, or one built by a test) only display names and
+    retention change; the other camera settings apply when the hub next starts.
     """
     before = hub.config
     retention = saved.storage.retention
