@@ -123,3 +123,44 @@ def _concatenate_with_gap(video: Path, out: Path, gap: float) -> None:
                 target.mux(packet)
                 packet.pts -= offset
                 packet.dts -= offset
+
+
+def test_a_camera_is_restarted_with_new_settings_or_turned_off_even_while_it_waits_after_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = write_video(tmp_path / "room.mp4", seconds=3)
+    config = looping_cameras(tmp_path, ["kitchen", "garage"], video)
+    # A long backoff: without the wake-up the kitchen would wait a minute before anything changed.
+    monkeypatch.setattr(supervisor_module, "BACKOFF_START", 60.0)
+    original = CameraPipeline.process
+    broken = {"kitchen": True}
+
+    def process_failing_while_broken(pipeline: CameraPipeline, sample: Sample) -> None:
+        if broken.get(pipeline.name):
+            raise KeyError("forced failure")
+        original(pipeline, sample)
+
+    monkeypatch.setattr(CameraPipeline, "process", process_failing_while_broken)
+    board = CameraHealthBoard(list(config.cameras))
+    supervisor = supervise(config, tmp_path, board)
+    supervisor.start()
+    try:
+        wait_for(lambda: board.all()["kitchen"].state == "failed", 30, "the kitchen camera to fail")
+        broken["kitchen"] = False  # the owner's new settings mend it
+        supervisor.restart("kitchen")
+        wait_for(lambda: board.all()["kitchen"].state == "online", 15, "the kitchen camera to restart at once")
+        kitchen = supervisor.runners["kitchen"]
+        wait_for(lambda: kitchen.counters()[0] > 5, 30, "the restarted kitchen camera to analyse")
+
+        broken["kitchen"] = True
+        supervisor.restart("kitchen")
+        wait_for(lambda: board.all()["kitchen"].state == "failed", 30, "the kitchen camera to fail again")
+        supervisor.retire("kitchen")
+        wait_for(lambda: board.all()["kitchen"].state == "stopped", 10, "the kitchen camera to stop at once")
+        assert board.all()["kitchen"].reason == "turned off"
+        garage_frames = board.all()["garage"].frames_analysed
+        wait_for(lambda: board.all()["garage"].frames_analysed > garage_frames + 3, 10, "the garage to go on")
+    finally:
+        supervisor.stop()
+    assert board.all()["kitchen"].reason == "turned off"
+    assert board.all()["garage"].state == "stopped"

@@ -54,6 +54,8 @@ class CameraSupervisor:
         self._lock = threading.Lock()
         self._restarting: set[str] = set()
         self._retired: set[str] = set()
+        # Set to cut a failed camera's backoff short (a restart, a retirement or the hub stopping).
+        self._wake: dict[str, threading.Event] = {name: threading.Event() for name in self.cameras}
 
     def start(self) -> None:
         """Start every camera's thread and the watcher."""
@@ -75,6 +77,7 @@ class CameraSupervisor:
                 return
             self._restarting.add(name)
             runner = self.runners.get(name)
+        self._wake_up(name)
         if runner is not None:
             # The runner closes its clips and events as at a stop; its thread then builds the next one.
             runner.stop_event.set()
@@ -85,6 +88,7 @@ class CameraSupervisor:
             self._retired.add(name)
             self._restarting.discard(name)
             runner = self.runners.get(name)
+        self._wake_up(name)
         if runner is not None:
             runner.stop_event.set()
 
@@ -102,6 +106,8 @@ class CameraSupervisor:
     def stop(self, timeout: float = 20.0) -> None:
         """Ask every camera to finish (closing its clips) and wait for them."""
         self._stopping.set()
+        for name in list(self._wake):
+            self._wake_up(name)
         for runner in list(self.runners.values()):
             runner.stop_event.set()
         self.wait(timeout)
@@ -118,7 +124,11 @@ class CameraSupervisor:
         alive = [thread for thread in self._threads if thread.name == f"camera-{name}" and thread.is_alive()]
         return alive[0] if alive else None
 
+    def _wake_up(self, name: str) -> None:
+        self._wake.setdefault(name, threading.Event()).set()
+
     def _start_thread(self, name: str) -> None:
+        self._wake.setdefault(name, threading.Event())
         thread = threading.Thread(target=self._keep_running, args=(name,), name=f"camera-{name}", daemon=True)
         self._threads.append(thread)
         thread.start()
@@ -140,6 +150,7 @@ class CameraSupervisor:
             with self._lock:
                 # The runner built now has the newest settings: a restart asked before this point is served by it.
                 self._restarting.discard(name)
+                self._wake[name].clear()
             runner = self._make_runner(name)
             self.runners[name] = runner
             if not self._goes_on(name):
@@ -164,8 +175,10 @@ class CameraSupervisor:
                 last_cause = cause
             else:
                 log.debug("camera %s failed again (%s); restarting in %.0f s", name, cause, backoff)
-            if self._stopping.wait(backoff):
-                break
+            # The wait ends early when the camera is restarted or turned off, or the hub stops (the loop sees which).
+            wake = self._wake[name]
+            wake.wait(backoff)
+            wake.clear()
             backoff = min(backoff * 2, BACKOFF_MAX)
         with self._lock:
             # A restart asked for while this thread was already on its way out is served by a thread of its own.
