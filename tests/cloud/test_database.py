@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
+from at_once import run_at_once
 from homewarden.cloud.database import VERSION_TABLE, CloudDatabase, migration_config
 from homewarden.cloud.models import CloudBase
 from homewarden.cloud.services import check_migrated
@@ -124,3 +125,19 @@ def test_a_held_lock_is_refused_to_another_process_until_released(database_url: 
     finally:
         first.close()
         second.close()
+
+
+def test_cloud_processes_started_at_once_on_a_new_database_all_find_it_migrated(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Several API processes and workers started together, each migrating at start.
+    code = f"from homewarden.cloud.database import CloudDatabase; CloudDatabase.open({database_url!r}).close()"
+
+    results = run_at_once(code, 6, tmp_path)
+
+    assert [returncode for returncode, _ in results] == [0] * 6, [error for _, error in results if error]
+    database = CloudDatabase.open(database_url, migrate=False)
+    try:
+        check_migrated(database)
+    finally:
+        database.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, text
 
+from at_once import run_at_once
 from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.store.database import SCHEMA_HEAD, EventStore
 from homewarden.store.errors import StoreError
@@ -375,3 +376,17 @@ def test_two_cameras_saving_into_one_intrusion_at_once_both_succeed(store: Event
     intrusion = store.get_intrusion("race")
     assert intrusion is not None
     assert (len(intrusion.events), intrusion.start) == (6, 0.0)
+
+
+def test_processes_opening_a_new_database_at_once_all_find_it_migrated(
+    database_url: str, direct_engine: Engine, tmp_path: Path
+) -> None:
+    # A hub starting beside a command-line tool: each migrates a new database at the same moment. Without a lock one
+    # of them failed with "table event already exists" (seen with three `analyze` runs in one folder).
+    code = f"from homewarden.store.database import EventStore; EventStore.open({database_url!r}).close()"
+
+    results = run_at_once(code, 6, tmp_path)
+
+    assert [returncode for returncode, _ in results] == [0] * 6, [error for _, error in results if error]
+    with direct_engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == SCHEMA_HEAD

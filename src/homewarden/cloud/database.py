@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from homewarden.errors import UserError
+from homewarden.store.migration_lock import migrating
 
 MIGRATIONS_FOLDER = Path(__file__).with_name("migrations")
 # The cloud's revisions are its own line; a table of its own keeps them apart should one database hold both.
@@ -73,7 +74,7 @@ class CloudDatabase:
     def migrate(self) -> None:
         """Apply every migration not yet applied."""
         try:
-            with self.engine.begin() as connection:
+            with migrating(self.engine, "migrate") as connection:
                 command.upgrade(migration_config(connection), "head")
         except (SQLAlchemyError, CommandError) as error:
             shown = self.engine.url.render_as_string(hide_password=True)

@@ -23,6 +23,7 @@ from homewarden.events.record import ClipRecord, EventRecord, IntrusionRecord
 from homewarden.i18n import _
 from homewarden.store.durable_files import PRIVATE_FILE, PRIVATE_FOLDER, make_private
 from homewarden.store.errors import StoreError
+from homewarden.store.migration_lock import migrating
 from homewarden.store.models import Clip, Event, Intrusion
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class EventStore:
         if url.get_backend_name() == "sqlite":
             event.listen(engine, "connect", _configure_sqlite_connection)
         try:
-            with engine.begin() as connection:
+            with migrating(engine, "migrate") as connection:
                 migrate_to_head(connection)
         except (SQLAlchemyError, SchemaError) as error:
             engine.dispose()
