@@ -18,10 +18,12 @@ The manifest is a JSON list with one object per clip, as ../shared/datasets/real
 - `notes` and any other key are for people and are not read.
 
 A person event is on a visit when it overlaps the visit in time and, if the visit has tracks and the event a box
-(`analyze --json` prints one per event: where it was seen with its best score, at a time it does not print), the
-centre of the event's box lies inside one of the visit's track boxes enlarged by GROWTH at some moment of the event
-(±EDGE). The centre, not any overlap: a post a few pixels beside a standing person overlaps the person's box once
-both are enlarged, and an event on it is no person found. Event boxes are at the detect size, which is the clip's own
+(`analyze --json` prints one per event: where it was seen with its best score, and `box_time`, when), the centre of
+the event's box lies inside one of the visit's track boxes enlarged by GROWTH at the box's time (±EDGE, for the
+annotation's keyframes). An event without `box_time` (JSON from before it was printed) is matched at any moment of
+the event (±EDGE), which is generous for a long event: a track passing its box's centre once counts. The centre,
+not any overlap: a post a few pixels beside a standing person overlaps the person's box once both are enlarged, and
+an event on it is no person found. Event boxes are at the detect size, which is the clip's own
 for clips up to 1280 pixels wide under the default config; a config with another detect size makes boxes
 incomparable. A person event on no visit is a false person event, even inside a visit's time.
 
@@ -208,6 +210,8 @@ class SeenEvent:
     intrusion: str | None = None
     # Where it was seen (its best sighting); None: scored by time alone.
     box: Box | None = None
+    # When the box was seen; None: the box is matched at any moment of the event.
+    box_time: float | None = None
 
     @property
     def span(self) -> Interval:
@@ -301,7 +305,8 @@ def is_on(event: SeenEvent, visit: Visit) -> bool:
     if not visit.tracks or event.box is None:
         return True
     centre = box_centre(event.box)
-    during = Interval(event.start - EDGE, event.end + EDGE)
+    seen = (event.start, event.end) if event.box_time is None else (event.box_time, event.box_time)
+    during = Interval(seen[0] - EDGE, seen[1] + EDGE)
     return any(track.reaches(centre, during) for track in visit.tracks)
 
 
@@ -471,7 +476,7 @@ def events_from_json_lines(text: str) -> list[SeenEvent]:
     for line in text.splitlines():
         if line.strip():
             data = json.loads(line)
-            intrusion, box = data.get("intrusion"), data.get("box")
+            intrusion, box, box_time = data.get("intrusion"), data.get("box"), data.get("box_time")
             events.append(
                 SeenEvent(
                     str(data["label"]),
@@ -480,6 +485,8 @@ def events_from_json_lines(text: str) -> list[SeenEvent]:
                     bool(data["alarm"]),
                     None if intrusion is None else str(intrusion),
                     None if box is None else (float(box[0]), float(box[1]), float(box[2]), float(box[3])),
+                    # A live source prints times as ISO text; only a clip's seconds are comparable with a manifest.
+                    float(box_time) if isinstance(box_time, int | float) and box is not None else None,
                 )
             )
     return events

@@ -342,6 +342,48 @@ def test_the_box_is_read_from_analyze_json_lines() -> None:
     assert [event.box for event in events_from_json_lines(lines)] == [(1.0, 2.0, 30.0, 40.0), None]
 
 
+def test_a_box_with_its_time_is_matched_at_that_time_only() -> None:
+    # A visitor walks from the door (x 0-100 at 10 s) to the window (x 900-1000 at 20 s); enlarged by 25 % their box is
+    # 125 px wide. An event lasting the whole visit whose best sighting is the window (centre x 950):
+    sweep = Visit(10.0, 20.0, (track((10.0, 0, 0, 100, 100), (20.0, 900, 0, 1000, 100)),))
+    truth = ClipTruth("walk.mp4", 30.0, persons=(sweep,))
+    window = (900.0, 0.0, 1000.0, 100.0)
+    # Seen there at 19.8 s: the visitor is at x 882-982 then (869.5-994.5 enlarged), the centre inside.
+    score = score_clip(truth, [replace(boxed(10.0, 20.0, window), box_time=19.8)])
+    assert (score.visits_found, score.false_person_events) == (1, 0)
+    # Seen there at 12.0 s, when the visitor stood at x 180-280: within ±0.5 s the enlarged box reaches at most
+    # x 325 + 12.5 = 337.5 (at 12.5 s), short of 950. The event lasts the whole visit, yet is on no one.
+    score = score_clip(truth, [replace(boxed(10.0, 20.0, window), box_time=12.0)])
+    assert (score.visits_found, score.false_person_events) == (0, 1)
+    # Without a time (JSON from before box_time) the same box is matched at any moment of the event: found.
+    score = score_clip(truth, [boxed(10.0, 20.0, window)])
+    assert (score.visits_found, score.false_person_events) == (1, 0)
+
+
+def test_a_box_time_counts_within_half_a_second_of_the_annotation() -> None:
+    # A box moving 100 px a second from x 0 (t 0); the point x 500 is inside its enlarged box for t in
+    # [4.8875, 5.0125] (as in the test above): a box seen at 5.5 s is within 0.5 s of 5.0125, one at 5.6 s is not.
+    visit = Visit(0.0, 10.0, (track((0.0, 0, 0, 10, 10), (10.0, 1000, 0, 1010, 10)),))
+    truth = ClipTruth("sweep.mp4", 10.0, persons=(visit,))
+    at_500 = (495.0, 0.0, 505.0, 10.0)
+    assert score_clip(truth, [replace(boxed(0.0, 10.0, at_500), box_time=5.5)]).visits_found == 1
+    assert score_clip(truth, [replace(boxed(0.0, 10.0, at_500), box_time=5.6)]).visits_found == 0
+    assert score_clip(truth, [replace(boxed(0.0, 10.0, at_500), box_time=4.3)]).visits_found == 0
+
+
+def test_the_box_time_is_read_from_analyze_json_lines() -> None:
+    lines = "\n".join(
+        json.dumps({"label": "person", "start": 1.0, "end": 9.0, "alarm": False} | extra)
+        for extra in (
+            {"box": [1, 2, 30, 40], "box_time": 4.2},
+            {"box": [1, 2, 30, 40], "box_time": None},  # a doorbell ring: no one sighting
+            {"box": [1, 2, 30, 40]},  # printed before box_time was
+            {"box": [1, 2, 30, 40], "box_time": "2026-12-06T10:00:00Z"},  # a live source: not a clip's seconds
+        )
+    )
+    assert [event.box_time for event in events_from_json_lines(lines)] == [4.2, None, None, None]
+
+
 def test_the_shared_manifests_read_and_their_tracks_lie_in_the_picture() -> None:
     for name in ("real.json", "video.json"):
         data = json.loads((MANIFESTS / name).read_text(encoding="utf-8"))
