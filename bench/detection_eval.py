@@ -7,13 +7,15 @@ Each clip is analysed by the real command (`python -m homewarden analyze CLIP --
 temporary folder, defaults only unless --config is given), as a user runs it. The manifest is DIR/manifest.json
 unless --manifest names another; its format is in bench/detection_scoring.py and docs/benchmarks.md. Prints per clip
 and in total: person visit recall, false person events per hour, person alarms (one per intrusion) per visit, visits
-covered by an alarm, pet-only alarms, vehicle events (and those on parked vehicles), animals found, and the delay from
-a person's first appearance to the event. Person events are judged by where they are as well as when, where the
-manifest has boxes for a visit: an event's box is matched with the visit's tracks at the moment it was seen
-(`box_time`); --whole-event matches it at any moment of the event, as before analyze printed that moment; --by-time
-scores by time alone (the boxes ignored), as before boxes were annotated. --events DIR scores what analyze printed
-before (DIR/CLIP.jsonl for each clip, e.g. `homewarden analyze CLIP --json --quiet > DIR/CLIP.jsonl`) instead of
-running it again. Not a test: record the numbers in docs/benchmarks.md before and after a change.
+covered by an alarm, pet-only alarms, vehicle events (and those on parked vehicles), animals found, the delay from a
+person's first appearance to the event, and split visits (more than one person event on one visit; the count of
+person events on each visit is printed under the clip's events). Person events are judged by where they are as well
+as when, where the manifest has boxes for a visit: an event's box is matched with the visit's tracks at the moment
+it was seen (`box_time`); --whole-event matches it at any moment of the event, as before analyze printed that
+moment; --by-time scores by time alone (the boxes ignored), as before boxes were annotated. --events DIR scores what
+analyze printed before (DIR/CLIP.jsonl for each clip, e.g. `homewarden analyze CLIP --json --quiet >
+DIR/CLIP.jsonl`) instead of running it again.
+Not a test: record the numbers in docs/benchmarks.md before and after a change.
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ def print_table(rows: list[tuple[ClipScore, float | None]]) -> None:
     header = (
         f"{'clip':<44} {'video s':>7} {'wall s':>6} {'visits':>7} {'recall':>6} {'false':>5} {'false/h':>7} "
         f"{'alarms':>6} {'al/visit':>8} {'alarmed':>7} {'pet-only':>8} {'animals':>7} {'vehicle':>7} {'parked':>6} "
-        f"{'delay med':>9} {'max':>5}"
+        f"{'delay med':>9} {'max':>5} {'split':>5}"
     )
     print(header)
     for score, wall in rows:
@@ -107,7 +109,8 @@ def print_table(rows: list[tuple[ClipScore, float | None]]) -> None:
             f"{score.false_per_hour:7.1f} {score.person_alarms:>6} {fmt(score.alarms_per_visit):>8} "
             f"{score.visits_alarmed:>3}/{score.visits:<3} "
             f"{score.pet_only_alarms:>8} {score.animals_found:>3}/{score.animals:<3} {score.vehicle_events:>7} "
-            f"{score.parked_vehicle_events:>6} {fmt(score.median_delay, 1):>9} {fmt(score.max_delay, 1):>5}"
+            f"{score.parked_vehicle_events:>6} {fmt(score.median_delay, 1):>9} {fmt(score.max_delay, 1):>5} "
+            f"{score.split_visits:>5}"
         )
 
 
@@ -165,6 +168,9 @@ def main() -> None:
             for label, start, end, alarm, box, box_time in result["events"]
         )
         print(f"  {result['file']}: {events or 'no events'}")
+        if result["person_events_per_visit"]:
+            counts = " ".join(str(count) for count in result["person_events_per_visit"])
+            print(f"    person events per visit: {counts}")
 
 
 if __name__ == "__main__":

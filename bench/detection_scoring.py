@@ -238,6 +238,14 @@ class ClipScore:
     vehicle_events: int = 0
     parked_vehicle_events: int = 0
     delays: list[float] = field(default_factory=list)
+    # How many person events are on each scored visit, in the manifest's order: more than one is a split visit (the
+    # visitor lost and found again as a new event), 0 a missed one.
+    events_per_visit: list[int] = field(default_factory=list)
+
+    @property
+    def split_visits(self) -> int:
+        """Return how many visits more than one person event is on."""
+        return sum(1 for count in self.events_per_visit if count > 1)
 
     @property
     def recall(self) -> float | None:
@@ -287,6 +295,8 @@ class ClipScore:
             "animals_found": self.animals_found,
             "vehicle_events": self.vehicle_events,
             "parked_vehicle_events": self.parked_vehicle_events,
+            "person_events_per_visit": list(self.events_per_visit),
+            "split_visits": self.split_visits,
             "delays": [round(delay, 2) for delay in self.delays],
             "median_delay": rounded(self.median_delay),
             "max_delay": rounded(self.max_delay),
@@ -319,6 +329,7 @@ def score_clip(truth: ClipTruth, events: Sequence[SeenEvent]) -> ClipScore:
     score.visits = len(visits)
     for visit in visits:
         starts = [event.start for event in people if is_on(event, visit)]
+        score.events_per_visit.append(len(starts))
         if starts:
             score.visits_found += 1
             # An event starting a little before the annotated edge is within the edge's tolerance: no delay.
@@ -375,6 +386,7 @@ def total_score(scores: Iterable[ClipScore]) -> ClipScore:
         total.vehicle_events += score.vehicle_events
         total.parked_vehicle_events += score.parked_vehicle_events
         total.delays.extend(score.delays)
+        total.events_per_visit.extend(score.events_per_visit)
     return total
 
 

@@ -56,6 +56,21 @@ def test_visits_found_missed_duplicated_and_false() -> None:
     assert score.max_delay == pytest.approx(1.0)
 
 
+def test_person_events_per_visit_show_a_split_visit() -> None:
+    # Visit 1 (10-20) lost and found again: two events; visit 2 one; visit 3 none; the false event is on no visit.
+    truth = ClipTruth("room.mp4", 100.0, persons=(Visit(10, 20), Visit(40, 50), Visit(70, 80)))
+    events = [person(11.0, 14.0), person(15.0, 19.0), person(41.0, 49.0), person(85.0, 86.0)]
+    score = score_clip(truth, events)
+    assert (score.events_per_visit, score.split_visits) == ([2, 1, 0], 1)
+    assert score.as_json()["person_events_per_visit"] == [2, 1, 0]
+    # An event spanning two visits is on both; visits inside an ignored span are not scored, so not listed.
+    other = ClipTruth("hall.mp4", 60.0, persons=(Visit(0, 5), Visit(6, 9), Visit(30, 31)), ignore=(Ignored(29, 32),))
+    spanning = score_clip(other, [person(1.0, 8.0)])
+    assert (spanning.events_per_visit, spanning.split_visits) == ([1, 1], 0)
+    total = total_score([score, spanning])
+    assert (total.events_per_visit, total.split_visits) == ([2, 1, 0, 1, 1], 1)
+
+
 @pytest.mark.parametrize(
     ("start", "found", "false"),
     [
