@@ -4,17 +4,17 @@
     python bench/detection_eval.py ../shared/datasets/video --manifest bench/manifests/video.json --json
 
 Each clip is analysed by the real command (`python -m homewarden analyze CLIP --json --quiet --out TMP`, in a fresh
-temporary folder, defaults only unless --config is given), as a user runs it. The manifest is DIR/manifest.json
-unless --manifest names another; its format is in bench/detection_scoring.py and docs/benchmarks.md. Prints per clip
-and in total: person visit recall, false person events per hour, person alarms (one per intrusion) per visit, visits
-covered by an alarm, pet-only alarms, vehicle events (and those on parked vehicles), animals found, the delay from a
-person's first appearance to the event, and split visits (more than one person event on one visit; the count of
-person events on each visit is printed under the clip's events). Person events are judged by where they are as well
-as when, where the manifest has boxes for a visit: an event's box is matched with the visit's tracks at the moment
-it was seen (`box_time`); --whole-event matches it at any moment of the event, as before analyze printed that
-moment; --by-time scores by time alone (the boxes ignored), as before boxes were annotated. --events DIR scores what
-analyze printed before (DIR/CLIP.jsonl for each clip, e.g. `homewarden analyze CLIP --json --quiet >
-DIR/CLIP.jsonl`) instead of running it again.
+temporary folder, defaults only unless --config is given), as a user runs it. The manifest is DIR/manifest.json unless
+--manifest names another; its format is in bench/detection_scoring.py and docs/benchmarks.md. Prints per clip and in
+total: person visit recall, false person events per hour, person alarms (one per intrusion) per visit, visits covered
+by an alarm, pet-only alarms, vehicle events (and those on parked vehicles), animals found, the delay from a person's
+first appearance to the event, and split visits (a visit's person, a track of the manifest, with more than one person
+event on them; the count of person events on each visit is printed under the clip's events). Person events are judged
+by where they are as well as when, where the manifest has boxes for a visit: an event's box is matched with the
+visit's tracks at the moment it was seen (`box_time`); --whole-event matches it at any moment of the event, as before
+analyze printed that moment; --by-time scores by time alone (the boxes ignored), as before boxes were annotated.
+--events DIR scores what analyze printed before (DIR/CLIP.jsonl for each clip, e.g. `homewarden analyze CLIP --json
+--quiet > DIR/CLIP.jsonl`) instead of running it again.
 Not a test: record the numbers in docs/benchmarks.md before and after a change.
 """
 

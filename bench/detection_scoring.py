@@ -238,14 +238,11 @@ class ClipScore:
     vehicle_events: int = 0
     parked_vehicle_events: int = 0
     delays: list[float] = field(default_factory=list)
-    # How many person events are on each scored visit, in the manifest's order: more than one is a split visit (the
-    # visitor lost and found again as a new event), 0 a missed one.
+    # How many person events are on each scored visit, in the manifest's order (0: missed; a pair makes two).
     events_per_visit: list[int] = field(default_factory=list)
-
-    @property
-    def split_visits(self) -> int:
-        """Return how many visits more than one person event is on."""
-        return sum(1 for count in self.events_per_visit if count > 1)
+    # Visits split into several events: one of their tracks (a person) has more than one person event on it, the
+    # visitor lost and found again as someone new. A visit without tracks (a crowd) is never counted here.
+    split_visits: int = 0
 
     @property
     def recall(self) -> float | None:
@@ -314,10 +311,21 @@ def is_on(event: SeenEvent, visit: Visit) -> bool:
         return False
     if not visit.tracks or event.box is None:
         return True
-    centre = box_centre(event.box)
+    return any(on_track(event, track) for track in visit.tracks)
+
+
+def on_track(event: SeenEvent, track: Track) -> bool:
+    """Say whether a person event's box lies on the track when it was seen (any time of the event if not known)."""
+    if event.box is None:
+        return False
     seen = (event.start, event.end) if event.box_time is None else (event.box_time, event.box_time)
-    during = Interval(seen[0] - EDGE, seen[1] + EDGE)
-    return any(track.reaches(centre, during) for track in visit.tracks)
+    return track.reaches(box_centre(event.box), Interval(seen[0] - EDGE, seen[1] + EDGE))
+
+
+def is_split(visit: Visit, people: Sequence[SeenEvent]) -> bool:
+    """Say whether one of the visit's tracks has more than one person event on it."""
+    during = [event for event in people if event.span.overlaps(visit)]
+    return any(sum(1 for event in during if on_track(event, track)) > 1 for track in visit.tracks)
 
 
 def score_clip(truth: ClipTruth, events: Sequence[SeenEvent]) -> ClipScore:
@@ -330,6 +338,7 @@ def score_clip(truth: ClipTruth, events: Sequence[SeenEvent]) -> ClipScore:
     for visit in visits:
         starts = [event.start for event in people if is_on(event, visit)]
         score.events_per_visit.append(len(starts))
+        score.split_visits += is_split(visit, people)
         if starts:
             score.visits_found += 1
             # An event starting a little before the annotated edge is within the edge's tolerance: no delay.
@@ -387,6 +396,7 @@ def total_score(scores: Iterable[ClipScore]) -> ClipScore:
         total.parked_vehicle_events += score.parked_vehicle_events
         total.delays.extend(score.delays)
         total.events_per_visit.extend(score.events_per_visit)
+        total.split_visits += score.split_visits
     return total
 
 

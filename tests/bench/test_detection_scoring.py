@@ -57,18 +57,36 @@ def test_visits_found_missed_duplicated_and_false() -> None:
 
 
 def test_person_events_per_visit_show_a_split_visit() -> None:
-    # Visit 1 (10-20) lost and found again: two events; visit 2 one; visit 3 none; the false event is on no visit.
-    truth = ClipTruth("room.mp4", 100.0, persons=(Visit(10, 20), Visit(40, 50), Visit(70, 80)))
-    events = [person(11.0, 14.0), person(15.0, 19.0), person(41.0, 49.0), person(85.0, 86.0)]
+    # Visit 1 (10-20): one walker at x 0-100, lost and found again: two events on their track, a split visit. Visit 2
+    # (40-50): a pair, one event each: two events, not split. Visit 3 (70-80): a crowd (no tracks), two events: not
+    # judged. Visit 4 (90-95): missed. The event at 85 s is on no visit.
+    walker = Visit(10, 20, (track((10.0, 0, 0, 100, 100)),))
+    pair = Visit(40, 50, (track((40.0, 0, 0, 100, 100)), track((40.0, 200, 0, 300, 100))))
+    truth = ClipTruth("room.mp4", 100.0, persons=(walker, pair, Visit(70, 80), Visit(90, 95)))
+    events = [
+        boxed(11.0, 14.0, (40, 40, 60, 60)),
+        boxed(15.0, 19.0, (40, 40, 60, 60)),
+        boxed(41.0, 49.0, (40, 40, 60, 60)),
+        boxed(41.0, 49.0, (240, 40, 260, 60)),
+        person(71.0, 79.0),
+        person(72.0, 78.0),
+        person(85.0, 86.0),
+    ]
     score = score_clip(truth, events)
-    assert (score.events_per_visit, score.split_visits) == ([2, 1, 0], 1)
-    assert score.as_json()["person_events_per_visit"] == [2, 1, 0]
-    # An event spanning two visits is on both; visits inside an ignored span are not scored, so not listed.
-    other = ClipTruth("hall.mp4", 60.0, persons=(Visit(0, 5), Visit(6, 9), Visit(30, 31)), ignore=(Ignored(29, 32),))
-    spanning = score_clip(other, [person(1.0, 8.0)])
-    assert (spanning.events_per_visit, spanning.split_visits) == ([1, 1], 0)
-    total = total_score([score, spanning])
-    assert (total.events_per_visit, total.split_visits) == ([2, 1, 0, 1, 1], 1)
+    assert (score.events_per_visit, score.split_visits) == ([2, 2, 2, 0], 1)
+    assert score.as_json()["person_events_per_visit"] == [2, 2, 2, 0]
+    # One track's event seen on it at its box's time, another's only at the start of a long event: by when they were
+    # seen the walker (x 0-100 at 10 s, x 900-1000 at 20 s) has one event on them; matched anywhere in time, two.
+    sweep = Visit(10.0, 20.0, (track((10.0, 0, 0, 100, 100), (20.0, 900, 0, 1000, 100)),))
+    late = ClipTruth("walk.mp4", 30.0, persons=(sweep,))
+    at_door = replace(boxed(10.0, 20.0, (0, 0, 100, 100)), box_time=10.2)
+    at_window_early = replace(boxed(10.0, 20.0, (900, 0, 1000, 100)), box_time=12.0)
+    timed = score_clip(late, [at_door, at_window_early])
+    assert (timed.events_per_visit, timed.split_visits, timed.false_person_events) == ([1], 0, 1)
+    untimed = score_clip(late, [replace(at_door, box_time=None), replace(at_window_early, box_time=None)])
+    assert (untimed.events_per_visit, untimed.split_visits) == ([2], 1)
+    total = total_score([score, timed])
+    assert (total.events_per_visit, total.split_visits) == ([2, 2, 2, 0, 1], 1)
 
 
 @pytest.mark.parametrize(
