@@ -323,9 +323,27 @@ def on_track(event: SeenEvent, track: Track) -> bool:
 
 
 def is_split(visit: Visit, people: Sequence[SeenEvent]) -> bool:
-    """Say whether one of the visit's tracks has more than one person event on it."""
-    during = [event for event in people if event.span.overlaps(visit)]
-    return any(sum(1 for event in during if on_track(event, track)) > 1 for track in visit.tracks)
+    """Say whether one of the visit's tracks has more than one person event on it.
+
+    An event on several tracks (two people side by side, their generous boxes overlapping) counts for the one whose
+    box's centre is nearest its own when it was seen (mid-event when that is not known).
+    """
+    counts = [0] * len(visit.tracks)
+    for event in people:
+        if event.box is None or not event.span.overlaps(visit):
+            continue
+        on = [index for index, track in enumerate(visit.tracks) if on_track(event, track)]
+        if not on:
+            continue
+        at = event.box_time if event.box_time is not None else (event.start + event.end) / 2
+        cx, cy = box_centre(event.box)
+
+        def distance(index: int, at: float = at, cx: float = cx, cy: float = cy) -> float:
+            tx, ty = box_centre(visit.tracks[index].box_at(at))
+            return (tx - cx) ** 2 + (ty - cy) ** 2
+
+        counts[min(on, key=distance)] += 1
+    return any(count > 1 for count in counts)
 
 
 def score_clip(truth: ClipTruth, events: Sequence[SeenEvent]) -> ClipScore:

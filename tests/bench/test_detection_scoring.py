@@ -89,6 +89,19 @@ def test_person_events_per_visit_show_a_split_visit() -> None:
     assert (total.events_per_visit, total.split_visits) == ([2, 2, 2, 0, 1], 1)
 
 
+def test_an_event_on_two_overlapping_tracks_counts_for_the_nearer_one() -> None:
+    # The face-demographics GIF's pair, side by side: at 0 s the woman at x 235-315, the man at x 290-360 (enlarged:
+    # 225-325 and 281-369). An event centred at x 273.5 lies on both; the woman's centre (275) is nearer than the
+    # man's (325), so it is hers. A second event, on the man only: one each, no split.
+    pair = Visit(0.0, 3.0, (track((0.0, 235, 100, 315, 270)), track((0.0, 290, 85, 360, 270))))
+    truth = ClipTruth("pair.gif", 3.0, persons=(pair,))
+    hers = replace(boxed(0.0, 2.3, (251, 115, 296, 265)), box_time=0.0)
+    his = replace(boxed(0.0, 2.3, (310, 86, 350, 267)), box_time=2.3)
+    assert score_clip(truth, [hers, his]).split_visits == 0
+    # Two events both nearest the man: a split.
+    assert score_clip(truth, [his, replace(his, start=2.4, end=2.9, box_time=2.6)]).split_visits == 1
+
+
 @pytest.mark.parametrize(
     ("start", "found", "false"),
     [
