@@ -4,12 +4,17 @@
     python bench/detection_eval.py ../shared/datasets/video --manifest bench/manifests/video.json --json
 
 Each clip is analysed by the real command (`python -m homewarden analyze CLIP --json --quiet --out TMP`, in a fresh
-temporary folder, defaults only unless --config is given), as a user runs it. The manifest is DIR/manifest.json
-unless --manifest names another; its format is in bench/detection_scoring.py and docs/benchmarks.md. Prints per clip
-and in total: person visit recall, false person events per hour, person alarms (one per intrusion) per visit, visits
-covered by an alarm, pet-only alarms, vehicle events (and those on parked vehicles), animals found, and the delay from
-a person's first appearance to the event. Person events are judged by where they are as well as when, where the
-manifest has boxes for a visit; --by-time scores by time alone (the boxes ignored), as before boxes were annotated.
+temporary folder, defaults only unless --config is given), as a user runs it. The manifest is DIR/manifest.json unless
+--manifest names another; its format is in bench/detection_scoring.py and docs/benchmarks.md. Prints per clip and in
+total: person visit recall, false person events per hour, person alarms (one per intrusion) per visit, visits covered
+by an alarm, pet-only alarms, vehicle events (and those on parked vehicles), animals found, the delay from a person's
+first appearance to the event, and split visits (a visit's person, a track of the manifest, with more than one person
+event on them; the count of person events on each visit is printed under the clip's events). Person events are judged
+by where they are as well as when, where the manifest has boxes for a visit: an event's box is matched with the
+visit's tracks at the moment it was seen (`box_time`); --whole-event matches it at any moment of the event, as before
+analyze printed that moment; --by-time scores by time alone (the boxes ignored), as before boxes were annotated.
+--events DIR scores what analyze printed before (DIR/CLIP.jsonl for each clip, e.g. `homewarden analyze CLIP --json
+--quiet > DIR/CLIP.jsonl`) instead of running it again.
 Not a test: record the numbers in docs/benchmarks.md before and after a change.
 """
 
@@ -50,6 +55,15 @@ def analyse_clip(path: Path, config: Path | None) -> tuple[str, float]:
     return done.stdout, wall
 
 
+def read_saved_events(folder: Path, clip: str) -> str:
+    """Return the JSON lines analyze printed for a clip earlier, saved as FOLDER/CLIP.jsonl."""
+    path = folder / f"{clip}.jsonl"
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        sys.exit(f"no saved events for {clip} at {path}")
+
+
 def read_truth(folder: Path, manifest: Path | None, only: list[str]) -> list[ClipTruth]:
     """Read the manifest and check that every clip it names is in the folder."""
     manifest = manifest or folder / "manifest.json"
@@ -85,7 +99,7 @@ def print_table(rows: list[tuple[ClipScore, float | None]]) -> None:
     header = (
         f"{'clip':<44} {'video s':>7} {'wall s':>6} {'visits':>7} {'recall':>6} {'false':>5} {'false/h':>7} "
         f"{'alarms':>6} {'al/visit':>8} {'alarmed':>7} {'pet-only':>8} {'animals':>7} {'vehicle':>7} {'parked':>6} "
-        f"{'delay med':>9} {'max':>5}"
+        f"{'delay med':>9} {'max':>5} {'split':>5}"
     )
     print(header)
     for score, wall in rows:
@@ -95,7 +109,8 @@ def print_table(rows: list[tuple[ClipScore, float | None]]) -> None:
             f"{score.false_per_hour:7.1f} {score.person_alarms:>6} {fmt(score.alarms_per_visit):>8} "
             f"{score.visits_alarmed:>3}/{score.visits:<3} "
             f"{score.pet_only_alarms:>8} {score.animals_found:>3}/{score.animals:<3} {score.vehicle_events:>7} "
-            f"{score.parked_vehicle_events:>6} {fmt(score.median_delay, 1):>9} {fmt(score.max_delay, 1):>5}"
+            f"{score.parked_vehicle_events:>6} {fmt(score.median_delay, 1):>9} {fmt(score.max_delay, 1):>5} "
+            f"{score.split_visits:>5}"
         )
 
 
@@ -108,38 +123,54 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", default=[], metavar="FILE", help="score only these clips")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--by-time", action="store_true", help="ignore the events' and the visits' boxes")
+    parser.add_argument(
+        "--whole-event", action="store_true", help="match an event's box at any moment of the event, not when seen"
+    )
+    parser.add_argument(
+        "--events", type=Path, metavar="DIR", help="score the saved JSON lines DIR/CLIP.jsonl instead of analysing"
+    )
     args = parser.parse_args()
     clips = read_truth(args.folder, args.manifest, args.only)
     rows: list[tuple[ClipScore, float | None]] = []
     results = []
     for truth in clips:
-        output, wall = analyse_clip(args.folder / truth.file, args.config)
+        wall: float | None = None
+        if args.events is not None:
+            output = read_saved_events(args.events, truth.file)
+        else:
+            output, wall = analyse_clip(args.folder / truth.file, args.config)
         events = events_from_json_lines(output)
         if args.by_time:
-            events = [replace(event, box=None) for event in events]
+            events = [replace(event, box=None, box_time=None) for event in events]
+        elif args.whole_event:
+            events = [replace(event, box_time=None) for event in events]
         score = score_clip(truth, events)
         rows.append((score, wall))
         results.append(
             score.as_json()
             | {
-                "wall_seconds": round(wall, 2),
-                "events": [[e.label, round(e.start, 2), round(e.end, 2), e.alarm, e.box] for e in events],
+                "wall_seconds": None if wall is None else round(wall, 2),
+                "events": [[e.label, round(e.start, 2), round(e.end, 2), e.alarm, e.box, e.box_time] for e in events],
             }
         )
         if not args.json:
-            print(f"{truth.file}: {len(events)} events in {wall:.1f} s", file=sys.stderr)
+            print(f"{truth.file}: {len(events)} events in {fmt(wall, 1)} s", file=sys.stderr)
     total = total_score(score for score, _ in rows)
     walls = [wall for _, wall in rows if wall is not None]
     if args.json:
         print(json.dumps({"clips": results, "total": total.as_json() | {"wall_seconds": round(sum(walls), 2)}}))
         return
-    print_table([*rows, (total, sum(walls))])
+    print_table([*rows, (total, sum(walls) if walls else None)])
     for result in results:
         events = ", ".join(
             f"{label} {start}-{end}{' ALARM' if alarm else ''}{f' at {box_text(box)}' if box else ''}"
-            for label, start, end, alarm, box in result["events"]
+            f"{f' ({box_time:g} s)' if box and box_time is not None else ''}"
+            for label, start, end, alarm, box, box_time in result["events"]
         )
         print(f"  {result['file']}: {events or 'no events'}")
+        if result["person_events_per_visit"]:
+            counts = " ".join(str(count) for count in result["person_events_per_visit"])
+            print(f"    person events per visit: {counts}")
 
 
 if __name__ == "__main__":

@@ -18,10 +18,12 @@ The manifest is a JSON list with one object per clip, as ../shared/datasets/real
 - `notes` and any other key are for people and are not read.
 
 A person event is on a visit when it overlaps the visit in time and, if the visit has tracks and the event a box
-(`analyze --json` prints one per event: where it was seen with its best score, at a time it does not print), the
-centre of the event's box lies inside one of the visit's track boxes enlarged by GROWTH at some moment of the event
-(±EDGE). The centre, not any overlap: a post a few pixels beside a standing person overlaps the person's box once
-both are enlarged, and an event on it is no person found. Event boxes are at the detect size, which is the clip's own
+(`analyze --json` prints one per event: where it was seen with its best score, and `box_time`, when), the centre of
+the event's box lies inside one of the visit's track boxes enlarged by GROWTH at the box's time (±EDGE, for the
+annotation's keyframes). An event without `box_time` (JSON from before it was printed) is matched at any moment of
+the event (±EDGE), which is generous for a long event: a track passing its box's centre once counts. The centre,
+not any overlap: a post a few pixels beside a standing person overlaps the person's box once both are enlarged, and
+an event on it is no person found. Event boxes are at the detect size, which is the clip's own
 for clips up to 1280 pixels wide under the default config; a config with another detect size makes boxes
 incomparable. A person event on no visit is a false person event, even inside a visit's time.
 
@@ -208,6 +210,8 @@ class SeenEvent:
     intrusion: str | None = None
     # Where it was seen (its best sighting); None: scored by time alone.
     box: Box | None = None
+    # When the box was seen; None: the box is matched at any moment of the event.
+    box_time: float | None = None
 
     @property
     def span(self) -> Interval:
@@ -234,6 +238,11 @@ class ClipScore:
     vehicle_events: int = 0
     parked_vehicle_events: int = 0
     delays: list[float] = field(default_factory=list)
+    # How many person events are on each scored visit, in the manifest's order (0: missed; a pair makes two).
+    events_per_visit: list[int] = field(default_factory=list)
+    # Visits split into several events: one of their tracks (a person) has more than one person event on it, the
+    # visitor lost and found again as someone new. A visit without tracks (a crowd) is never counted here.
+    split_visits: int = 0
 
     @property
     def recall(self) -> float | None:
@@ -283,6 +292,8 @@ class ClipScore:
             "animals_found": self.animals_found,
             "vehicle_events": self.vehicle_events,
             "parked_vehicle_events": self.parked_vehicle_events,
+            "person_events_per_visit": list(self.events_per_visit),
+            "split_visits": self.split_visits,
             "delays": [round(delay, 2) for delay in self.delays],
             "median_delay": rounded(self.median_delay),
             "max_delay": rounded(self.max_delay),
@@ -300,9 +311,39 @@ def is_on(event: SeenEvent, visit: Visit) -> bool:
         return False
     if not visit.tracks or event.box is None:
         return True
-    centre = box_centre(event.box)
-    during = Interval(event.start - EDGE, event.end + EDGE)
-    return any(track.reaches(centre, during) for track in visit.tracks)
+    return any(on_track(event, track) for track in visit.tracks)
+
+
+def on_track(event: SeenEvent, track: Track) -> bool:
+    """Say whether a person event's box lies on the track when it was seen (any time of the event if not known)."""
+    if event.box is None:
+        return False
+    seen = (event.start, event.end) if event.box_time is None else (event.box_time, event.box_time)
+    return track.reaches(box_centre(event.box), Interval(seen[0] - EDGE, seen[1] + EDGE))
+
+
+def is_split(visit: Visit, people: Sequence[SeenEvent]) -> bool:
+    """Say whether one of the visit's tracks has more than one person event on it.
+
+    An event on several tracks (two people side by side, their generous boxes overlapping) counts for the one whose
+    box's centre is nearest its own when it was seen (mid-event when that is not known).
+    """
+    counts = [0] * len(visit.tracks)
+    for event in people:
+        if event.box is None or not event.span.overlaps(visit):
+            continue
+        on = [index for index, track in enumerate(visit.tracks) if on_track(event, track)]
+        if not on:
+            continue
+        at = event.box_time if event.box_time is not None else (event.start + event.end) / 2
+        cx, cy = box_centre(event.box)
+
+        def distance(index: int, at: float = at, cx: float = cx, cy: float = cy) -> float:
+            tx, ty = box_centre(visit.tracks[index].box_at(at))
+            return (tx - cx) ** 2 + (ty - cy) ** 2
+
+        counts[min(on, key=distance)] += 1
+    return any(count > 1 for count in counts)
 
 
 def score_clip(truth: ClipTruth, events: Sequence[SeenEvent]) -> ClipScore:
@@ -314,6 +355,8 @@ def score_clip(truth: ClipTruth, events: Sequence[SeenEvent]) -> ClipScore:
     score.visits = len(visits)
     for visit in visits:
         starts = [event.start for event in people if is_on(event, visit)]
+        score.events_per_visit.append(len(starts))
+        score.split_visits += is_split(visit, people)
         if starts:
             score.visits_found += 1
             # An event starting a little before the annotated edge is within the edge's tolerance: no delay.
@@ -370,6 +413,8 @@ def total_score(scores: Iterable[ClipScore]) -> ClipScore:
         total.vehicle_events += score.vehicle_events
         total.parked_vehicle_events += score.parked_vehicle_events
         total.delays.extend(score.delays)
+        total.events_per_visit.extend(score.events_per_visit)
+        total.split_visits += score.split_visits
     return total
 
 
@@ -471,7 +516,7 @@ def events_from_json_lines(text: str) -> list[SeenEvent]:
     for line in text.splitlines():
         if line.strip():
             data = json.loads(line)
-            intrusion, box = data.get("intrusion"), data.get("box")
+            intrusion, box, box_time = data.get("intrusion"), data.get("box"), data.get("box_time")
             events.append(
                 SeenEvent(
                     str(data["label"]),
@@ -480,6 +525,8 @@ def events_from_json_lines(text: str) -> list[SeenEvent]:
                     bool(data["alarm"]),
                     None if intrusion is None else str(intrusion),
                     None if box is None else (float(box[0]), float(box[1]), float(box[2]), float(box[3])),
+                    # A live source prints times as ISO text; only a clip's seconds are comparable with a manifest.
+                    float(box_time) if isinstance(box_time, int | float) and box is not None else None,
                 )
             )
     return events

@@ -29,6 +29,7 @@ def event_json(record: EventRecord) -> dict[str, Any]:
         "clips": [clip.path for clip in record.clips],
         "snapshot": record.snapshot,
         "box": list(record.box),
+        "box_time": None if record.box_time is None else when(record.box_time),
         "zones": list(record.zones),
         "alarm": record.alarm,
         "alarm_reason": record.alarm_reason,

@@ -56,6 +56,52 @@ def test_visits_found_missed_duplicated_and_false() -> None:
     assert score.max_delay == pytest.approx(1.0)
 
 
+def test_person_events_per_visit_show_a_split_visit() -> None:
+    # Visit 1 (10-20): one walker at x 0-100, lost and found again: two events on their track, a split visit. Visit 2
+    # (40-50): a pair, one event each: two events, not split. Visit 3 (70-80): a crowd (no tracks), two events: not
+    # judged. Visit 4 (90-95): missed. The event at 85 s is on no visit.
+    walker = Visit(10, 20, (track((10.0, 0, 0, 100, 100)),))
+    pair = Visit(40, 50, (track((40.0, 0, 0, 100, 100)), track((40.0, 200, 0, 300, 100))))
+    truth = ClipTruth("room.mp4", 100.0, persons=(walker, pair, Visit(70, 80), Visit(90, 95)))
+    events = [
+        boxed(11.0, 14.0, (40, 40, 60, 60)),
+        boxed(15.0, 19.0, (40, 40, 60, 60)),
+        boxed(41.0, 49.0, (40, 40, 60, 60)),
+        boxed(41.0, 49.0, (240, 40, 260, 60)),
+        person(71.0, 79.0),
+        person(72.0, 78.0),
+        person(85.0, 86.0),
+    ]
+    score = score_clip(truth, events)
+    assert (score.events_per_visit, score.split_visits) == ([2, 2, 2, 0], 1)
+    assert score.as_json()["person_events_per_visit"] == [2, 2, 2, 0]
+    # One track's event seen on it at its box's time, another's only at the start of a long event: by when they were
+    # seen the walker (x 0-100 at 10 s, x 900-1000 at 20 s) has one event on them; matched anywhere in time, two.
+    sweep = Visit(10.0, 20.0, (track((10.0, 0, 0, 100, 100), (20.0, 900, 0, 1000, 100)),))
+    late = ClipTruth("walk.mp4", 30.0, persons=(sweep,))
+    at_door = replace(boxed(10.0, 20.0, (0, 0, 100, 100)), box_time=10.2)
+    at_window_early = replace(boxed(10.0, 20.0, (900, 0, 1000, 100)), box_time=12.0)
+    timed = score_clip(late, [at_door, at_window_early])
+    assert (timed.events_per_visit, timed.split_visits, timed.false_person_events) == ([1], 0, 1)
+    untimed = score_clip(late, [replace(at_door, box_time=None), replace(at_window_early, box_time=None)])
+    assert (untimed.events_per_visit, untimed.split_visits) == ([2], 1)
+    total = total_score([score, timed])
+    assert (total.events_per_visit, total.split_visits) == ([2, 2, 2, 0, 1], 1)
+
+
+def test_an_event_on_two_overlapping_tracks_counts_for_the_nearer_one() -> None:
+    # The face-demographics GIF's pair, side by side: at 0 s the woman at x 235-315, the man at x 290-360 (enlarged:
+    # 225-325 and 281-369). An event centred at x 273.5 lies on both; the woman's centre (275) is nearer than the
+    # man's (325), so it is hers. A second event, on the man only: one each, no split.
+    pair = Visit(0.0, 3.0, (track((0.0, 235, 100, 315, 270)), track((0.0, 290, 85, 360, 270))))
+    truth = ClipTruth("pair.gif", 3.0, persons=(pair,))
+    hers = replace(boxed(0.0, 2.3, (251, 115, 296, 265)), box_time=0.0)
+    his = replace(boxed(0.0, 2.3, (310, 86, 350, 267)), box_time=2.3)
+    assert score_clip(truth, [hers, his]).split_visits == 0
+    # Two events both nearest the man: a split.
+    assert score_clip(truth, [his, replace(his, start=2.4, end=2.9, box_time=2.6)]).split_visits == 1
+
+
 @pytest.mark.parametrize(
     ("start", "found", "false"),
     [
@@ -340,6 +386,48 @@ def test_the_box_is_read_from_analyze_json_lines() -> None:
         ]
     )
     assert [event.box for event in events_from_json_lines(lines)] == [(1.0, 2.0, 30.0, 40.0), None]
+
+
+def test_a_box_with_its_time_is_matched_at_that_time_only() -> None:
+    # A visitor walks from the door (x 0-100 at 10 s) to the window (x 900-1000 at 20 s); enlarged by 25 % their box is
+    # 125 px wide. An event lasting the whole visit whose best sighting is the window (centre x 950):
+    sweep = Visit(10.0, 20.0, (track((10.0, 0, 0, 100, 100), (20.0, 900, 0, 1000, 100)),))
+    truth = ClipTruth("walk.mp4", 30.0, persons=(sweep,))
+    window = (900.0, 0.0, 1000.0, 100.0)
+    # Seen there at 19.8 s: the visitor is at x 882-982 then (869.5-994.5 enlarged), the centre inside.
+    score = score_clip(truth, [replace(boxed(10.0, 20.0, window), box_time=19.8)])
+    assert (score.visits_found, score.false_person_events) == (1, 0)
+    # Seen there at 12.0 s, when the visitor stood at x 180-280: within ±0.5 s the enlarged box reaches at most
+    # x 325 + 12.5 = 337.5 (at 12.5 s), short of 950. The event lasts the whole visit, yet is on no one.
+    score = score_clip(truth, [replace(boxed(10.0, 20.0, window), box_time=12.0)])
+    assert (score.visits_found, score.false_person_events) == (0, 1)
+    # Without a time (JSON from before box_time) the same box is matched at any moment of the event: found.
+    score = score_clip(truth, [boxed(10.0, 20.0, window)])
+    assert (score.visits_found, score.false_person_events) == (1, 0)
+
+
+def test_a_box_time_counts_within_half_a_second_of_the_annotation() -> None:
+    # A box moving 100 px a second from x 0 (t 0); the point x 500 is inside its enlarged box for t in
+    # [4.8875, 5.0125] (as in the test above): a box seen at 5.5 s is within 0.5 s of 5.0125, one at 5.6 s is not.
+    visit = Visit(0.0, 10.0, (track((0.0, 0, 0, 10, 10), (10.0, 1000, 0, 1010, 10)),))
+    truth = ClipTruth("sweep.mp4", 10.0, persons=(visit,))
+    at_500 = (495.0, 0.0, 505.0, 10.0)
+    assert score_clip(truth, [replace(boxed(0.0, 10.0, at_500), box_time=5.5)]).visits_found == 1
+    assert score_clip(truth, [replace(boxed(0.0, 10.0, at_500), box_time=5.6)]).visits_found == 0
+    assert score_clip(truth, [replace(boxed(0.0, 10.0, at_500), box_time=4.3)]).visits_found == 0
+
+
+def test_the_box_time_is_read_from_analyze_json_lines() -> None:
+    lines = "\n".join(
+        json.dumps({"label": "person", "start": 1.0, "end": 9.0, "alarm": False} | extra)
+        for extra in (
+            {"box": [1, 2, 30, 40], "box_time": 4.2},
+            {"box": [1, 2, 30, 40], "box_time": None},  # a doorbell ring: no one sighting
+            {"box": [1, 2, 30, 40]},  # printed before box_time was
+            {"box": [1, 2, 30, 40], "box_time": "2026-12-06T10:00:00Z"},  # a live source: not a clip's seconds
+        )
+    )
+    assert [event.box_time for event in events_from_json_lines(lines)] == [4.2, None, None, None]
 
 
 def test_the_shared_manifests_read_and_their_tracks_lie_in_the_picture() -> None:

@@ -40,6 +40,13 @@ def test_event_json_has_every_field(one_by_one_analysis: dict[str, Any]) -> None
         assert Path(event["snapshot"]).read_bytes()[:3] == b"\xff\xd8\xff"
 
 
+def test_the_box_is_given_with_the_moment_it_was_seen(one_by_one_analysis: dict[str, Any]) -> None:
+    # The box (and the snapshot) is the event's best sighting: a moment of the event, while its visitor is in the room.
+    for event, (enter, leave) in zip(one_by_one_analysis["events"], VISITS, strict=True):
+        assert event["start"] <= event["box_time"] <= event["end"], event
+        assert enter - 1 <= event["box_time"] <= leave + 2, event
+
+
 def test_clips_are_h264_cover_the_event_with_pre_roll_and_last_at_most_30_s(
     one_by_one_analysis: dict[str, Any],
 ) -> None:

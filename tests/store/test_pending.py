@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,15 @@ def event(number: int) -> EventRecord:
 
 def test_a_record_survives_its_json_form() -> None:
     assert record_from_json(record_to_json(event(1))) == event(1)
+
+
+def test_the_moment_of_the_box_survives_and_older_files_read_without_it() -> None:
+    seen = replace(event(2), box_time=event(2).start + 7.5)
+    assert record_from_json(record_to_json(seen)) == seen
+    # A pending file written before events carried it.
+    older = record_to_json(event(3))
+    del older["box_time"]
+    assert record_from_json(older).box_time is None
 
 
 @pytest.mark.postgres

@@ -389,6 +389,7 @@ class CameraPipeline:
             end=obj.last_seen,
             live=self.live,
             box=(round(x1), round(y1), round(x2), round(y2)),
+            box_time=obj.best_time,
             snapshot=str(snapshot) if snapshot else None,
             clips=tuple(recording.clips),
             zones=tuple(obj.zones),

@@ -41,6 +41,10 @@ class EventRecord:
     # The intrusion (events/intrusions.py) a person event belongs to; None for other events.
     intrusion_id: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    # When `box` (and the snapshot) was seen: the best sighting's moment, on the clock of `start` and `end`. None where
+    # no one sighting gives the box (a doorbell ring) or the store does not keep it (events read back from the
+    # database).
+    box_time: float | None = None
 
 
 @dataclass(frozen=True)
