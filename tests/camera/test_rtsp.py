@@ -150,7 +150,10 @@ def test_live_rtsp_stream_with_g711_sound_gives_clips_with_aac(tmp_path: Path) -
             publisher.kill()
             publisher.communicate(timeout=10)
 
-    assert "person" in [record.label for record in events]
+    # What is checked here is the sound in the clips; which of the scene's visitors an event is about depends on how
+    # many frames a loaded machine lets the live runner analyse (under heavy load the person was once taken for the
+    # cat), and the person's visit is checked at camera pace by the test above.
+    assert events, "no event, so no clip to check"
     for record in events:
         assert record.clips, f"event {record.id} has no clip: {record.clip_error}"
         for clip in record.clips:
