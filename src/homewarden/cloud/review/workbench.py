@@ -1,8 +1,7 @@
 """The reviewers' workbench in the cloud: one clip at a time across many homes, fairly, within a daily quota.
 
 A reviewer cannot browse, search or pick: ``next`` hands out the copy of the home served least recently (the oldest
-donation first within it), locking it with ``FOR UPDATE SKIP LOCKED`` so reviewers asking at once never share one;
-requests asking at once take their turns one after another (an advisory lock), so a burst is as fair as a queue.
+donation first within it), locking it with ``FOR UPDATE SKIP LOCKED`` so reviewers asking at once never share one.
 A reviewer holds at most one open assignment (a unique partial index: of their own requests racing, one wins).
 
 The clip is seen through a single-use, short-lived link. A worker opens the sealed copy with the program key in
@@ -15,7 +14,6 @@ Refused attempts (not theirs, used links, beyond quota) are refused in plain wor
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import secrets
 import time
@@ -173,21 +171,6 @@ ASSIGN_NEXT = (
 )
 
 
-# One fixed 63-bit number names the lock of the turns between homes (derived from its name, as the audit chain's).
-TURN_LOCK = int.from_bytes(hashlib.sha256(b"homewarden.cloud.review_turns").digest()[:8], "big") >> 1
-
-
-def take_turn(session: Session) -> None:
-    """Wait for this request's turn to pick a copy, held until ``session``'s transaction ends (PostgreSQL).
-
-    `next` picks "the home served least recently" from what has committed, so requests picking at once each saw the
-    same home as least recently served and a burst handed one home many clips. One pick at a time (the pick is one
-    statement, each a fresh snapshot under READ COMMITTED), a burst takes turns between homes as requests coming one
-    after another do. The lock is taken in a statement of its own: a statement's snapshot is taken when it starts.
-    """
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TURN_LOCK})
-
-
 def midnight(moment: datetime) -> datetime:
     """Return the start of ``moment``'s day (UTC): where the daily quota starts again."""
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -258,13 +241,9 @@ class Workbench:
             return session.scalar(select(exists().where(ReviewDonation.state == QUEUED))) is True
 
     def _open_or_assign(self, reviewer: StaffView) -> AssignmentView | tuple[str, Refusal]:
+        now = utc_now()
         with self._database.session() as session:
-            postgresql = session.get_bind().dialect.name == "postgresql"
-            if postgresql:
-                take_turn(session)
-            # After the turn: the time a copy is handed out orders the homes' turns, so it must follow the last pick.
-            now = utc_now()
-            if postgresql:
+            if session.get_bind().dialect.name == "postgresql":
                 fast = self._assign_in_one_statement(session, reviewer, now)
                 if fast is not None:
                     return fast
