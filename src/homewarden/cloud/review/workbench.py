@@ -350,7 +350,9 @@ class Workbench:
         """Have the clip watermarked for this reviewer and return its single-use link once it is ready.
 
         The wait holds no thread: a worker takes seconds per clip, and an API process has a few dozen threads for
-        every request of every reviewer. Each look at the link borrows a thread for one query, then gives it back.
+        every request of every reviewer. Each look at the link borrows a thread for one query, then gives it back
+        (the event loop's own executor, not the pool the sync routes share; with tasks in-process the first hop
+        also burns the watermark in, a trial's cost).
         """
         pending = await asyncio.to_thread(self.open_media_link, reviewer, assignment_id)
         deadline = time.monotonic() + self._config.watermark_wait_seconds
