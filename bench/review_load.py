@@ -10,6 +10,12 @@ request to the answer. Printed: p50, p95, max, and requests per second; and as a
 loaded machine, p50/p95 of ``GET /api/v1/staff/session`` (the session check alone) sent just before each `next`, with
 the ratio of the two p95s.
 
+With ``--media``: each reviewer also asks for the clip's media link after each `next` and waits for it, as the
+page does before it plays the clip; a real `homewarden cloud worker` (one process, concurrency 1) on RabbitMQ burns
+the watermark in, so every queued copy is a real sealed clip (``--media-clip``, from ../shared/datasets/real) and
+``--homes`` x ``--per-home`` should stay small. Printed besides: how many media links came and how many were refused
+(the worker did not answer within ``--watermark-wait`` seconds), and the p50/max wait for a link.
+
 With ``--sequential N``: N reviewers each ask `next` once, one after the other, in this process (no HTTP, no burst),
 turn and turn about through the one-statement path and the ORM path: their time and how many SQL statements each
 sends (BEGIN, COMMIT and the pool's ping are not counted).
@@ -48,7 +54,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from cloud.review.conftest import queue_rows, seal_to_program  # noqa: E402  (the tests' fixtures of rows and copies)
-from cloud_process import run_cloud_command, start_cloud_serve, write_cloud_config  # noqa: E402
+from cloud_process import (  # noqa: E402
+    RABBITMQ_URL,
+    run_cloud_command,
+    start_cloud_serve,
+    start_cloud_worker,
+    write_cloud_config,
+)
 from homewarden.cloud.config import load_cloud_config  # noqa: E402
 from homewarden.cloud.models import Home, ReviewDonation  # noqa: E402
 from homewarden.cloud.review.workbench import Labels  # noqa: E402
@@ -93,14 +105,28 @@ def sign_in(client: httpx.Client, services: CloudServices, name: str) -> str:
 
 def next_clip_latency(args: argparse.Namespace, folder: Path, database_url: str) -> dict[str, Any]:
     """Run the reviewers against real serve processes; return the latencies of `next`."""
-    config = write_cloud_config(folder / "next", database_url)
+    if args.media:
+        config = write_cloud_config(
+            folder / "next",
+            database_url,
+            broker_url=RABBITMQ_URL,
+            queue=f"hw-bench-{secrets.token_hex(6)}",
+            extra={"review": {"watermark_wait_seconds": args.watermark_wait}},
+        )
+    else:
+        config = write_cloud_config(folder / "next", database_url)
     migrated = run_cloud_command("migrate", "--config", str(config))
     assert migrated.returncode == 0, migrated.stderr
     services = CloudServices.build(load_cloud_config(config), migrate=False)
     with ExitStack() as stack:
         stack.callback(services.close)
         for home_id in make_homes(services, args.homes):
-            queue_rows(services.database, home_id, args.per_home)
+            donation_ids = queue_rows(services.database, home_id, args.per_home)
+            if args.media:
+                store_sealed_copies(services, donation_ids, (DATASETS / args.media_clip).read_bytes())
+        if args.media:
+            worker = start_cloud_worker(config, f"bench-watermark-{secrets.token_hex(4)}@%h")
+            stack.callback(worker.stop)
         processes = [start_cloud_serve(config) for _ in range(args.api_processes)]
         for process in processes:
             stack.callback(process.stop)
@@ -111,12 +137,15 @@ def next_clip_latency(args: argparse.Namespace, folder: Path, database_url: str)
         ]
         latencies: list[float] = []
         baseline: list[float] = []
+        media_waits: list[float] = []
+        media_refused: list[str] = []
         errors: list[str] = []
         lock = threading.Lock()
         start = threading.Barrier(args.reviewers)
 
         def reviewer(index: int) -> None:
-            with httpx.Client(base_url=processes[index % len(processes)].base_url, timeout=60) as client:
+            timeout = 60 + (args.watermark_wait if args.media else 0)
+            with httpx.Client(base_url=processes[index % len(processes)].base_url, timeout=timeout) as client:
                 headers = {"Authorization": f"Bearer {tokens[index]}"}
                 start.wait()
                 if args.arrival_spread:
@@ -142,6 +171,17 @@ def next_clip_latency(args: argparse.Namespace, folder: Path, database_url: str)
                         return
                     with lock:
                         latencies.append(took)
+                    if args.media:
+                        began = time.perf_counter()
+                        link = client.post(
+                            f"/api/v1/workbench/assignments/{answer.json()['id']}/media", headers=headers
+                        )
+                        took = time.perf_counter() - began
+                        with lock:
+                            if link.status_code == 200:
+                                media_waits.append(took)
+                            else:
+                                media_refused.append(f"{link.status_code} {link.text[:100]}")
                     labelled = client.post(
                         f"/api/v1/workbench/assignments/{answer.json()['id']}/labels",
                         json={"verdict": "real_event", "label": "person"},
@@ -182,7 +222,30 @@ def next_clip_latency(args: argparse.Namespace, folder: Path, database_url: str)
         "p95_ratio_to_baseline": round(percentile(latencies, 95) / percentile(baseline, 95), 2)
         if latencies and baseline
         else None,
+        **(
+            {
+                "media_links": len(media_waits),
+                "media_refused": len(media_refused),
+                "media_refusals": sorted(set(media_refused))[:3],
+                "media_wait_p50_s": round(percentile(media_waits, 50), 1) if media_waits else None,
+                "media_wait_max_s": round(max(media_waits), 1) if media_waits else None,
+            }
+            if args.media
+            else {}
+        ),
     }
+
+
+def store_sealed_copies(services: CloudServices, donation_ids: list[str], plaintext: bytes) -> None:
+    """Seal ``plaintext`` to the program key as each of ``donation_ids`` and keep it as that queued copy's bytes."""
+    for donation_id in donation_ids:
+        blob = seal_to_program(services.program_keys.program(), donation_id, plaintext)
+        key = f"review/{donation_id}"
+        services.store.put(key, blob)
+        with services.database.session() as session:
+            row = session.get(ReviewDonation, donation_id)
+            assert row is not None
+            row.object_key, row.size, row.key_id = key, len(blob), services.program_keys.current().key_id
 
 
 def next_in_process(args: argparse.Namespace, folder: Path, database_url: str) -> dict[str, Any]:
@@ -314,6 +377,11 @@ def main() -> None:
     parser.add_argument("--per-home", type=int, default=25, help="queued donations per home")
     parser.add_argument("--api-processes", type=int, default=1)
     parser.add_argument("--watermark-runs", type=int, default=3)
+    parser.add_argument(
+        "--media", action="store_true", help="each reviewer also asks for the media link after `next` (a real worker)"
+    )
+    parser.add_argument("--media-clip", default=DEFAULT_CLIPS[0], help="the clip every queued copy holds (--media)")
+    parser.add_argument("--watermark-wait", type=int, default=60, help="review.watermark_wait_seconds (--media)")
     parser.add_argument("--clips", nargs="*", default=list(DEFAULT_CLIPS))
     parser.add_argument("--skip-watermark", action="store_true")
     parser.add_argument("--skip-next", action="store_true")

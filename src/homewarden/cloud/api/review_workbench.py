@@ -211,9 +211,12 @@ def next_clip(reviewer: CurrentReviewer, services: Services) -> AssignmentPublic
 
 @router.post("/workbench/assignments/{assignment_id}/media")
 @for_reviewer
-def media_link(assignment_id: AssignmentId, reviewer: CurrentReviewer, services: Services) -> MediaLinkPublic:
-    """Have the clip watermarked for this reviewer; return a single-use, short-lived link to it."""
-    link = services.workbench.request_media(reviewer, assignment_id)
+async def media_link(assignment_id: AssignmentId, reviewer: CurrentReviewer, services: Services) -> MediaLinkPublic:
+    """Have the clip watermarked for this reviewer; return a single-use, short-lived link to it.
+
+    A coroutine: the wait for the worker (seconds) holds none of the threads every other request runs on.
+    """
+    link = await services.workbench.wait_for_media(reviewer, assignment_id)
     return MediaLinkPublic(url=f"/api/v1/workbench/media/{link.token}", expires_at=link.expires_at)
 
 

@@ -13,6 +13,7 @@ Refused attempts (not theirs, used links, beyond quota) are refused in plain wor
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -52,8 +53,10 @@ from homewarden.privacy.watermark import WatermarkError, burn_watermark
 log = logging.getLogger(__name__)
 
 MEDIA_PREFIX = "review-media/"
-# How often a request for a media link looks whether the worker is done.
+# How often a request for a media link looks whether the worker is done: soon at first (a clip prepared in this
+# process is ready at once), then every half second at most.
 READY_POLL_SECONDS = 0.05
+READY_POLL_MAX_SECONDS = 0.5
 
 # Opens a donated copy (sealed to the program key) in memory: (donation_id, sealed bytes) -> plaintext MP4.
 CopyOpener = Callable[[str, bytes], bytes]
@@ -314,10 +317,11 @@ class Workbench:
             return "the queue is empty", Refusal.NOT_FOUND
         return view_of(found.id, found.assigned_at, found.details)
 
-    def request_media(self, reviewer: StaffView, assignment_id: int) -> MediaLink:
-        """Have the clip watermarked for this reviewer and return a single-use link to it once it is ready."""
+    def open_media_link(self, reviewer: StaffView, assignment_id: int) -> MediaLink:
+        """Make a single-use link to the assignment's clip and have it watermarked (ready once the worker is done)."""
         token = new_token()
         now = utc_now()
+        expires_at = now + timedelta(seconds=self._config.watermark_wait_seconds)
         with self._database.session() as session:
             self._owned_open(session, reviewer, assignment_id, "media link")
             session.add(
@@ -327,22 +331,45 @@ class Workbench:
                     reviewer_id=reviewer.id,
                     object_key=f"{MEDIA_PREFIX}{secrets.token_hex(16)}",
                     created_at=now,
-                    expires_at=now + timedelta(seconds=self._config.watermark_wait_seconds),
+                    expires_at=expires_at,
                 )
             )
         self.schedule_watermark(digest(token))
+        return MediaLink(token=token, expires_at=expires_at)
+
+    def media_ready(self, token: str) -> MediaLink | None:
+        """Return the link once its clip is watermarked, None while the worker is at it; refuse a link that failed."""
+        with self._database.session() as session:
+            link = session.get(ReviewMediaLink, digest(token))
+            if link is None or link.failed is not None:
+                why = "the clip could not be prepared" if link is None else link.failed
+                raise ReviewRefusedError(str(why), Refusal.UNAVAILABLE)
+            return None if link.ready_at is None else MediaLink(token=token, expires_at=link.expires_at)
+
+    async def wait_for_media(self, reviewer: StaffView, assignment_id: int) -> MediaLink:
+        """Have the clip watermarked for this reviewer and return its single-use link once it is ready.
+
+        The wait holds no thread: a worker takes seconds per clip, and an API process has a few dozen threads for
+        every request of every reviewer. Each look at the link borrows a thread for one query, then gives it back
+        (the event loop's own executor, not the pool the sync routes share; with tasks in-process the first hop
+        also burns the watermark in, a trial's cost).
+        """
+        pending = await asyncio.to_thread(self.open_media_link, reviewer, assignment_id)
         deadline = time.monotonic() + self._config.watermark_wait_seconds
+        pause = READY_POLL_SECONDS
         while True:
-            with self._database.session() as session:
-                link = session.get(ReviewMediaLink, digest(token))
-                if link is None or link.failed is not None:
-                    why = "the clip could not be prepared" if link is None else link.failed
-                    raise ReviewRefusedError(str(why), Refusal.UNAVAILABLE)
-                if link.ready_at is not None:
-                    return MediaLink(token=token, expires_at=link.expires_at)
+            ready = await asyncio.to_thread(self.media_ready, pending.token)
+            if ready is not None:
+                return ready
             if time.monotonic() > deadline:
                 raise ReviewRefusedError("the watermarking worker did not answer; try again", Refusal.UNAVAILABLE)
-            time.sleep(READY_POLL_SECONDS)
+            await asyncio.sleep(pause)
+            # Many reviewers wait at once: look less often the longer the worker takes (it takes seconds).
+            pause = min(pause * 2, READY_POLL_MAX_SECONDS)
+
+    def request_media(self, reviewer: StaffView, assignment_id: int) -> MediaLink:
+        """Have the clip watermarked and return its link once ready, waiting on this thread (the benchmark's way)."""
+        return asyncio.run(self.wait_for_media(reviewer, assignment_id))
 
     def prepare_media(self, token_digest: str) -> None:
         """Burn the watermark into a link's clip and keep it sealed under a fresh key (a worker's task)."""
