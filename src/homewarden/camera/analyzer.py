@@ -41,14 +41,12 @@ WARM_UP = 3.0
 # An unconfirmed object is chased on every frame for this long after its last sighting, then left to expire.
 CHASE_UNCONFIRMED = 1.5
 # ... unless the picture is a night one and the object weak and still: scored under its event threshold (a median
-# that would not confirm it) and with no motion on it for CHASE_WEAK_STILL. Such an object is looked at only that
-# often, which is longer than CHASE_UNCONFIRMED: in effect it is looked at once more after each sighting by another
-# look (the sweep, motion, a look again) and otherwise left to expire. The post and the bushes the detector calls a
-# person at 0.4 on a night parking lot, which the finer night motion and the sweeps keep showing it, cost a call per
-# frame otherwise; a weak visitor who walks (motion on them) is chased every frame as before. By day the same rule (at
-# 1 s) changed which weak sightings become events (the aerial crossing lost its person event, docs/benchmarks.md
-# night16b), so colour pictures keep the chase.
-CHASE_WEAK_STILL = 2.0
+# that would not confirm it) and with no motion on it for this long. Such an object (the post and the bushes the
+# detector calls a person at 0.4 on a night parking lot, found by a sweep or a passing light) is looked at only this
+# often; a weak visitor who walks (motion on them) is chased every frame as before. By day the same rule changed which
+# weak sightings become events (the aerial crossing lost its person event, docs/benchmarks.md night16b), so colour
+# pictures keep the chase.
+CHASE_WEAK_STILL = 1.0
 OBJECT_EXPIRY = 4.0
 COVER_GROWTH = 1.5
 SAME_OBJECT_IOU = 0.7
@@ -132,8 +130,8 @@ class FrameAnalyzer:
         self._looking_again: list[Watch] = []
         self._motion: list[Box] = []
         self._full_scale = 1.0
-        # Whether the last picture the detector looked at was grey (infrared): motion is then watched finer. Only a
-        # frame the detector looks at is made into a colour picture, so the last such one stands for the camera.
+        # Whether the last picture the detector looked at was grey (infrared). Only a frame the detector looks at is
+        # made into a colour picture, so the last such one stands for the camera.
         self._night = False
         self._last_checked: dict[str, float] = {}
         self._stirred: dict[str, float] = {}  # when motion was last on an unconfirmed object
@@ -146,10 +144,7 @@ class FrameAnalyzer:
         """Analyse one frame; return the events that started or ended."""
         now = sample.time
         self.stats.frames += 1
-        motion = [
-            (float(x1), float(y1), float(x2), float(y2))
-            for x1, y1, x2, y2 in self.motion.detect(sample.grey, self._night)
-        ]
+        motion = [(float(x1), float(y1), float(x2), float(y2)) for x1, y1, x2, y2 in self.motion.detect(sample.grey)]
         self.last_motion = bool(motion)
         self._motion = motion
         self._full_scale = sample.full_size[0] / self.frame_size[0]

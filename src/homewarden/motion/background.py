@@ -26,11 +26,6 @@ WARMUP_FRAMES = 3
 NOISY_LEVEL = 2.0
 NOISE_QUANTILE = 0.9
 NOISE_SMOOTHING = 0.2
-# On a night (grey, infrared) picture a small visitor is a few pixels at a third of the day's contrast: at 180 lines
-# the opening and the noise averaging leave nothing of a 30 px figure walking in. A second model at this many times
-# the motion frame's lines runs beside the first at night, and its boxes are the motion (docs/benchmarks.md,
-# night16b). By day its finer boxes would only cost detector calls: a colour picture never uses it.
-NIGHT_FINER = 2
 
 
 class BackgroundMotionDetector:
@@ -49,8 +44,6 @@ class BackgroundMotionDetector:
         self._previous: Image | None = None
         # Until measured, a frame is taken as noisy: the behaviour before noise was measured.
         self.noise_level: float | None = None
-        self.frame_size = frame_size
-        self._finer: BackgroundMotionDetector | None = None
 
     def _new_subtractor(self) -> cv2.BackgroundSubtractorMOG2:
         return cv2.createBackgroundSubtractorMOG2(
@@ -66,21 +59,8 @@ class BackgroundMotionDetector:
             cv2.fillPoly(mask, [points], 0)
         return mask
 
-    def detect(self, frame_grey: Image, night: bool = False) -> list[Box]:
-        """Return motion boxes for the next grey frame, in the frame's own pixels (finer ones for a night picture)."""
-        boxes = self._boxes(frame_grey)
-        if not night:
-            self._finer = None
-            return boxes
-        if self._finer is None:
-            finer = self.config.model_copy(update={"frame_height": self.config.frame_height * NIGHT_FINER})
-            self._finer = BackgroundMotionDetector(finer, self.frame_size)
-        finer_boxes = self._finer._boxes(frame_grey)
-        # The finer model learns its background over its first frames; the coarse boxes stand in meanwhile.
-        return finer_boxes if self._finer._frames > WARMUP_FRAMES else boxes
-
-    def _boxes(self, frame_grey: Image) -> list[Box]:
-        """Return the boxes of this model's motion for the next grey frame."""
+    def detect(self, frame_grey: Image) -> list[Box]:
+        """Return motion boxes for the next grey frame, in the frame's own pixels."""
         small = cast(Image, cv2.resize(frame_grey, self.small_size, interpolation=cv2.INTER_LINEAR))
         previous, self._previous = self._previous, small
         if previous is not None:
@@ -114,12 +94,6 @@ class BackgroundMotionDetector:
             x, y, w, h = cv2.boundingRect(contour)
             boxes.append((round(x * inverse), round(y * inverse), round((x + w) * inverse), round((y + h) * inverse)))
         return boxes
-
-    @property
-    def lines(self) -> int:
-        """Return the height of the motion frame the latest boxes came from (the finer one at night)."""
-        model = self._finer if self._finer is not None and self._finer._frames > WARMUP_FRAMES else self
-        return model.small_size[1]
 
     @property
     def noisy(self) -> bool:
