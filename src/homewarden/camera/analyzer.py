@@ -40,6 +40,13 @@ QUIET_RECHECK = 1.0
 WARM_UP = 3.0
 # An unconfirmed object is chased on every frame for this long after its last sighting, then left to expire.
 CHASE_UNCONFIRMED = 1.5
+# ... unless the picture is a night one and the object weak and still: scored under its event threshold (a median
+# that would not confirm it) and with no motion on it for this long. Such an object (the post and the bushes the
+# detector calls a person at 0.4 on a night parking lot, found by a sweep or a passing light) is looked at only this
+# often; a weak visitor who walks (motion on them) is chased every frame as before. By day the same rule changed which
+# weak sightings become events (the aerial crossing lost its person event, docs/benchmarks.md night16b), so colour
+# pictures keep the chase.
+CHASE_WEAK_STILL = 1.0
 OBJECT_EXPIRY = 4.0
 COVER_GROWTH = 1.5
 SAME_OBJECT_IOU = 0.7
@@ -123,7 +130,11 @@ class FrameAnalyzer:
         self._looking_again: list[Watch] = []
         self._motion: list[Box] = []
         self._full_scale = 1.0
+        # Whether the last picture the detector looked at was grey (infrared). Only a frame the detector looks at is
+        # made into a colour picture, so the last such one stands for the camera.
+        self._night = False
         self._last_checked: dict[str, float] = {}
+        self._stirred: dict[str, float] = {}  # when motion was last on an unconfirmed object
         self._last_sweep: float | None = None
         self._started: float | None = None  # the first frame's time since the camera (re)started
         self._last_followed = float("-inf")
@@ -166,6 +177,11 @@ class FrameAnalyzer:
             seen_moving = motion + [box for watch in self._looking_again for box in watch.motion]
             tracked = self.tracker.update(detections)
             changes += self.lifecycle.update(now, tracked, image, at_start, seen_moving, walked_in)
+            # An object found where nothing moves (by a chase, the sweep or a look again) has not moved: only motion
+            # on it, from the frame it was found on, makes it stirred.
+            for obj in self.lifecycle.active.values():
+                if any(overlaps(box, obj.box) for box in seen_moving):
+                    self._stirred[obj.id] = now
         changes += self.lifecycle.expire(now)
         return changes
 
@@ -212,6 +228,10 @@ class FrameAnalyzer:
                 due = now - last_checked >= REFRESH_CONFIRMED
             else:
                 due = now - obj.last_seen <= CHASE_UNCONFIRMED
+                if any(overlaps(box, obj.box) for box in motion):
+                    self._stirred[obj.id] = now
+                if due and self._night and self._weak_and_still(obj, now):
+                    due = now - last_checked >= CHASE_WEAK_STILL
             if due:
                 region = obj.box
                 for box in motion:
@@ -221,7 +241,14 @@ class FrameAnalyzer:
                 self._last_checked[obj.id] = now
         live_ids = {obj.id for obj in self.lifecycle.active.values()}
         self._last_checked = {key: at for key, at in self._last_checked.items() if key in live_ids}
+        self._stirred = {key: at for key, at in self._stirred.items() if key in live_ids}
         return regions
+
+    def _weak_and_still(self, obj: TrackedObject, now: float) -> bool:
+        """Tell whether an unconfirmed object scores under its event threshold and has had no motion on it lately."""
+        if obj.median_score >= self.objects.filter_for(obj.label).threshold:
+            return False
+        return now - self._stirred.get(obj.id, float("-inf")) >= CHASE_WEAK_STILL
 
     def _look_again(self, now: float, crops: list[Crop]) -> list[Crop]:
         """Add the crops of watched places that are due and that no planned crop covers; note which were looked at."""
@@ -280,6 +307,7 @@ class FrameAnalyzer:
         image = sample.image
         # An infrared picture is grey, dark and flat: its crops get their contrast evened out for the detector.
         night = is_grey(image)
+        self._night = night
         # Boxes found in a full-resolution crop come back to detect-frame pixels.
         scale = sample.full_size[0] / self.frame_size[0]
         for crop in crops:
