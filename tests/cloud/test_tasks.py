@@ -219,7 +219,12 @@ def test_a_worker_refuses_a_copy_the_program_key_cannot_open(review_worked_cloud
     assert donate(hub, donation_id, blob).status_code == 201
 
     wait_for(lambda: _donation_state(hub, donation_id) == "refused", 180, "the worker to refuse the copy")
-    assert f"review/{donation_id}" not in list(cloud.services.store.keys("review/"))
+    # The bytes go right after the refusal is committed (the worker deletes what the transaction handed back).
+    wait_for(
+        lambda: f"review/{donation_id}" not in list(cloud.services.store.keys("review/")),
+        30,
+        "the refused copy to leave the object store",
+    )
     actions = [r["content"]["action"] for r in hub.request("GET", "/api/v1/review/receipts").json()["receipts"]]
     assert actions == ["received", "screened", "refused"]
 

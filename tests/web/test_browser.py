@@ -9,7 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from conftest import media_file
 from demo_process import PHONE, DemoProcess
@@ -431,6 +431,40 @@ def test_the_recovery_page_says_what_is_wrong_with_a_mistyped_key(
             "That is not a recovery key: check for typing mistakes."
         )
         expect(page.get_by_test_id("recover-form")).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_a_form_pressed_before_its_script_has_run_never_puts_what_was_typed_in_the_address(
+    browser: Browser, demo_hub: DemoProcess
+) -> None:
+    # The page's own script held back, as on a slow phone: the browser must not send the form itself (a GET with the
+    # passphrase in the address, the page reloaded empty); once the script arrives, the press is answered.
+    context = new_context(browser, demo_hub)
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    context.route("**/static/recover.js", hold)
+    try:
+        page = context.new_page()
+        page.goto("/recover", wait_until="commit")
+        page.get_by_test_id("recover-key").fill("ABCD-EFGH")
+        page.get_by_test_id("recover-password").fill("a new passphrase to set")
+        page.get_by_test_id("recover-password-confirm").fill("a new passphrase to set")
+        page.wait_for_function("() => document.readyState !== 'loading'")
+        page.get_by_test_id("recover-submit").click()
+        page.wait_for_timeout(1000)
+        assert page.url.endswith("/recover"), page.url
+        expect(page.get_by_test_id("recover-password")).to_have_value("a new passphrase to set")
+
+        for route in held:
+            route.continue_()
+        expect(page.get_by_test_id("recover-error")).to_have_text(
+            "That is not a recovery key: check for typing mistakes."
+        )
+        assert page.url.endswith("/recover"), page.url
     finally:
         context.close()
 

@@ -181,10 +181,17 @@ def test_hovering_a_card_scrubs_its_clip(
         else page.locator(f'[data-testid="intrusion-card"][data-intrusion-id="{demo_intrusion["id"]}"]')
     )
     thumb = card.locator(".thumb")
-    box = thumb.bounding_box()
-    assert box is not None
-    page.mouse.move(box["x"] + 5, box["y"] + box["height"] / 2)
     preview = card.get_by_test_id("card-preview")
+    # The demo keeps making events, and a refresh that brings one re-renders the cards (it waits only once a clip is
+    # being scrubbed): point again until the card under the pointer is this one.
+    for _ in range(20):
+        box = thumb.bounding_box()
+        assert box is not None
+        page.mouse.move(0, 0)
+        page.mouse.move(box["x"] + 5, box["y"] + box["height"] / 2, steps=2)
+        if preview.count():
+            break
+        page.wait_for_timeout(500)
     expect(preview).to_be_visible()
     preview.evaluate("v => new Promise((done) => v.readyState ? done() : v.addEventListener('loadedmetadata', done))")
     page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2, steps=3)

@@ -382,7 +382,9 @@ window.addEventListener("popstate", () => {
   loadFirstPage();
 });
 window.setInterval(() => {
-  if (document.visibilityState === "visible" && !paged) loadFirstPage({ quiet: true });
+  // Not while the pointer scrubs a card's clip: a new event would re-render the cards under it.
+  const scrubbing = timeline.querySelector(".thumb .preview");
+  if (document.visibilityState === "visible" && !paged && !scrubbing) loadFirstPage({ quiet: true });
 }, REFRESH_MS);
 
 wireBulkActions(() => loadFirstPage());
