@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -19,6 +20,9 @@ from homewarden.video.source import SourceError
 Applies = Literal["now", "after a restart"]
 # Long enough for a camera on Wi-Fi to answer; short enough that the owner is not left waiting.
 CONNECTION_TEST_SECONDS = 10.0
+# One change saved and applied at a time: two requests applying their saved files out of order would leave the
+# running hub on the older one.
+_APPLYING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,9 @@ def saved_config(hub: HubServices) -> HomewardenConfig:
 
 def change_settings(hub: HubServices, changes: list[ConfigChange]) -> list[AppliedChange]:
     """Save ``changes`` to the config file, apply the ones the running hub can, and say when each takes effect."""
-    running = set(hub.config.cameras)
-    saved = _save(hub, changes)
-    _apply_live(hub, saved)
+    with _APPLYING:
+        running = set(hub.config.cameras)
+        _apply_live(hub, _save(hub, changes))
     return [AppliedChange(_dotted(c), "now" if _live(hub, c, running) else "after a restart") for c in changes]
 
 
@@ -77,16 +81,18 @@ def add_camera(hub: HubServices, camera_id: str, source: str, name: str | None) 
     if name:
         camera["name"] = name
     change = ConfigChange(("cameras", camera_id), camera)
-    saved = _save(hub, [change])
-    # The hub's home owns it, as every camera of the config file is given a home when the hub starts.
-    hub.accounts.ensure_home("Home", [camera_id])
-    _apply_live(hub, saved)
+    with _APPLYING:
+        saved = _save(hub, [change])
+        # The hub's home owns it, as every camera of the config file is given a home when the hub starts.
+        hub.accounts.ensure_home("Home", [camera_id])
+        _apply_live(hub, saved)
     return snapshot, AppliedChange(_dotted(change), "now" if _live(hub, change, set()) else "after a restart")
 
 
 def reload_settings(hub: HubServices) -> None:
     """Apply the config file as it is now (edited by hand), as far as the running hub can without a restart."""
-    _apply_live(hub, saved_config(hub))
+    with _APPLYING:
+        _apply_live(hub, saved_config(hub))
 
 
 def remove_camera(hub: HubServices, camera_id: str) -> AppliedChange:
@@ -94,7 +100,8 @@ def remove_camera(hub: HubServices, camera_id: str) -> AppliedChange:
     if camera_id not in saved_config(hub).cameras:
         raise RefusedError(_("There is no camera called {camera}.").format(camera=camera_id), Refusal.NOT_FOUND)
     change = ConfigChange(("cameras", camera_id), REMOVE)
-    _apply_live(hub, _save(hub, [change]))
+    with _APPLYING:
+        _apply_live(hub, _save(hub, [change]))
     return AppliedChange(_dotted(change), "now" if _live(hub, change, set()) else "after a restart")
 
 
