@@ -236,6 +236,7 @@ def test_deleting_an_event_shreds_it_and_deleting_everything_leaves_nothing(
         "homewarden.db",
         "homewarden.db-wal",
         "homewarden.db-shm",
+        "homewarden.db.migrate.lock",  # empty: only its flock matters (store/migration_lock.py)
         "home-key.lock",
         "audit-checkpoint.json",
     }

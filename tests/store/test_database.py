@@ -328,7 +328,12 @@ def test_the_sqlite_file_is_private_to_its_user_whatever_the_umask(tmp_path: Pat
         EventStore.open(f"sqlite:///{database}").close()
     finally:
         os.umask(previous)
-    assert modes == {"homewarden.db": 0o600, "homewarden.db-wal": 0o600, "homewarden.db-shm": 0o600}
+    assert modes == {
+        "homewarden.db": 0o600,
+        "homewarden.db-wal": 0o600,
+        "homewarden.db-shm": 0o600,
+        "homewarden.db.migrate.lock": 0o600,
+    }
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
     assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700
 
