@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,6 +69,20 @@ class Hub:
             snapshot=lambda _camera: JPEG,
             current_mode=lambda: self.mode,
         )
+
+    @contextmanager
+    def bridged(self, config: MqttConfig, cameras: list[str] = CAMERAS) -> Iterator[tuple[MqttBridge, HubBus]]:
+        """Run a bridge subscribed to a bus of its own; stop both at the end."""
+        bridge = self.bridge(config, cameras)
+        bus = HubBus()
+        bus.subscribe("mqtt", bridge)
+        bus.start()
+        bridge.start()
+        try:
+            yield bridge, bus
+        finally:
+            bus.stop()
+            bridge.stop()
 
 
 def wait_online(namespace: Namespace | PrivateBroker, prefix: str, timeout: float = 10.0) -> None:
@@ -175,15 +191,9 @@ def test_discovery_gives_home_assistant_what_it_requires(namespace: Namespace) -
 def test_a_subscriber_follows_the_one_by_one_footage(namespace: Namespace, tmp_path: Path) -> None:
     video = media_file(ONE_BY_ONE)
     config, camera = single_source_config(str(video))
-    hub = Hub()
-    bridge = hub.bridge(namespace.config(), [camera])
-    bus = HubBus()
-    bus.subscribe("mqtt", bridge.handle)
-    bus.start()
-    bridge.start()
     prefix = namespace.prefix
     watched = [f"{prefix}/events", f"{prefix}/{camera}/person", f"{prefix}/{camera}/motion"]
-    try:
+    with Hub().bridged(namespace.config(), [camera]) as (_bridge, bus):
         wait_online(namespace, prefix)
         with Subscriber(namespace.port, watched) as sub:
             runner = CameraRunner(
@@ -201,9 +211,6 @@ def test_a_subscriber_follows_the_one_by_one_footage(namespace: Namespace, tmp_p
             # What came before the first event is the states the bridge (re)published as it connected.
             first = next(i for i, m in enumerate(sub.messages) if m.topic == f"{prefix}/events")
             live = sub.messages[first:]
-    finally:
-        bus.stop()
-        bridge.stop()
 
     events = [json.loads(m.payload) for m in live if m.topic == f"{prefix}/events"]
     ended = [event["after"] for event in events if event["type"] == "end"]
@@ -416,15 +423,9 @@ def test_the_bridge_rides_out_a_broker_that_is_down_then_restarts(
 
 
 def test_a_camera_going_down_and_offline_is_told_to_home_assistant(namespace: Namespace) -> None:
-    hub = Hub()
-    bridge = hub.bridge(namespace.config())
-    bus = HubBus()
-    bus.subscribe("mqtt", bridge)
-    bus.start()
-    bridge.start()
     prefix = namespace.prefix
     garden = f"{prefix}/garden"
-    try:
+    with Hub().bridged(namespace.config()) as (_bridge, bus):
         wait_online(namespace, prefix)
         with Subscriber(namespace.port, [f"{prefix}/#"]) as sub:
             # Retained from the start: a camera is taken to be up, and no notice is out.
@@ -466,25 +467,16 @@ def test_a_camera_going_down_and_offline_is_told_to_home_assistant(namespace: Na
             late.wait_for(lambda got: {f"{garden}/available", f"{garden}/status"} <= {m.topic for m in got})
             assert late.on(f"{garden}/available") == ["offline"]
             assert json.loads(late.on(f"{garden}/status")[0])["reason"] == "no such file"
-    finally:
-        bus.stop()
-        bridge.stop()
 
 
 def test_cameras_renamed_added_and_turned_off_in_the_settings_reach_home_assistant(namespace: Namespace) -> None:
-    hub = Hub()
-    bridge = hub.bridge(namespace.config())
-    bus = HubBus()
-    bus.subscribe("mqtt", bridge)
-    bus.start()
-    bridge.start()
     prefix, discovery = namespace.prefix, namespace.discovery_prefix
 
     def config_topic(camera: str, object_id: str) -> str:
         component = "camera" if object_id == "snapshot" else "binary_sensor"
         return f"{discovery}/{component}/{prefix}_{camera}/{object_id}/config"
 
-    try:
+    with Hub().bridged(namespace.config()) as (bridge, bus):
         wait_online(namespace, prefix)
         with Subscriber(namespace.port, [f"{discovery}/#", f"{prefix}/porch/#"]) as ha:
             ha.wait_for(lambda got: len(got) >= len(bridge.discovery))
@@ -503,21 +495,12 @@ def test_cameras_renamed_added_and_turned_off_in_the_settings_reach_home_assista
             assert porch["state_topic"] == f"{prefix}/porch/motion"
             ha.wait_for(lambda got: ha.on(f"{prefix}/porch/available") == ["online"])
             assert ha.on(f"{prefix}/porch/motion") == ["OFF"]
-    finally:
-        bus.stop()
-        bridge.stop()
     assert not any(config_topic("garden", "x").rsplit("/", 2)[0] in topic for topic in bridge.discovery)
 
 
 def test_a_full_storage_disk_is_told_to_home_assistant_and_so_is_its_end(namespace: Namespace) -> None:
-    hub = Hub()
-    bridge = hub.bridge(namespace.config())
-    bus = HubBus()
-    bus.subscribe("mqtt", bridge)
-    bus.start()
-    bridge.start()
     prefix = namespace.prefix
-    try:
+    with Hub().bridged(namespace.config()) as (_bridge, bus):
         wait_online(namespace, prefix)
         with Subscriber(namespace.port, [f"{prefix}/storage"]) as sub:
             bus.publish(
@@ -529,20 +512,11 @@ def test_a_full_storage_disk_is_told_to_home_assistant_and_so_is_its_end(namespa
         assert (full["problem"], full["free_bytes"]) == (True, 3 << 20)
         assert full["reason"].startswith("the storage disk is full")
         assert room == {"problem": False, "reason": None, "free_bytes": 900 << 20}
-    finally:
-        bus.stop()
-        bridge.stop()
 
 
 def test_the_off_site_lag_is_a_home_assistant_sensor(namespace: Namespace) -> None:
-    hub = Hub()
-    bridge = hub.bridge(namespace.config())
-    bus = HubBus()
-    bus.subscribe("mqtt", bridge)
-    bus.start()
-    bridge.start()
     prefix = namespace.prefix
-    try:
+    with Hub().bridged(namespace.config()) as (bridge, bus):
         wait_online(namespace, prefix)
         with Subscriber(namespace.port, [f"{prefix}/offsite"]) as sub:
             bus.publish(OffsiteStatus(1, 3, 4321.4, None, True, "cannot reach the cloud", 10.0))
@@ -559,9 +533,6 @@ def test_the_off_site_lag_is_a_home_assistant_sensor(namespace: Namespace) -> No
         assert (caught_up["lag_seconds"], caught_up["stuck"]) == (0, False)
         lag = bridge.discovery[f"{namespace.discovery_prefix}/sensor/{prefix}_hub/offsite_lag/config"]
         assert (lag["state_topic"], lag["unit_of_measurement"]) == (f"{prefix}/offsite", "s")
-    finally:
-        bus.stop()
-        bridge.stop()
 
 
 def test_two_people_side_by_side_are_one_intrusion_on_the_intrusions_topic(
@@ -570,13 +541,8 @@ def test_two_people_side_by_side_are_one_intrusion_on_the_intrusions_topic(
     """Real footage of two people walking together: one intrusion, "new", updated to two people and an alarm, "end"."""
     video = media_file("video/face-demographics-walking.gif")
     config, camera = single_source_config(str(video))
-    bridge = Hub().bridge(namespace.config(), [camera])
-    bus = HubBus()
-    bus.subscribe("mqtt", bridge.handle)
-    bus.start()
-    bridge.start()
     prefix = namespace.prefix
-    try:
+    with Hub().bridged(namespace.config(), [camera]) as (_bridge, bus):
         wait_online(namespace, prefix)
         with Subscriber(namespace.port, [f"{prefix}/intrusions", f"{prefix}/events"]) as sub:
             runner = CameraRunner(
@@ -590,9 +556,6 @@ def test_two_people_side_by_side_are_one_intrusion_on_the_intrusions_topic(
             sub.wait_for(lambda got: any(m.topic == topic and b'"type": "end"' in m.payload for m in got))
             told = [json.loads(m.payload) for m in sub.messages if m.topic == f"{prefix}/intrusions"]
             events = [json.loads(m.payload) for m in sub.messages if m.topic == f"{prefix}/events"]
-    finally:
-        bus.stop()
-        bridge.stop()
 
     assert len({message["id"] for message in told}) == 1
     kinds = [message["type"] for message in told]
