@@ -161,3 +161,11 @@ def test_a_small_mover_beside_someone_near_the_camera_keeps_its_small_crop() -> 
 
     assert crops == plan_crops(mover, (1280, 720))
     assert crops[0][2] - crops[0][0] == MIN_CROP_SIDE
+
+
+def test_people_side_by_side_each_in_a_crop_of_their_own_keep_their_crops() -> None:
+    # The head-pose clip at 2.33 s: each person's crop cuts the other's edge, and each is taken in whole by their own.
+    # Grown to take in both, the one crop was the whole picture, where the detector scored the woman 0.23 and lost her.
+    woman, man = (250.0, 41.0, 443.0, 268.0), (43.0, 60.0, 215.0, 270.0)
+
+    assert plan_crops([woman, man], (480, 270), whole=[woman, man]) == plan_crops([woman, man], (480, 270))

@@ -246,9 +246,8 @@ class FrameAnalyzer:
         return regions
 
     def _whole_boxes(self) -> list[Box]:
-        """Return the boxes no crop may cut: confirmed objects and people being followed (parked vehicles aside)."""
-        active = self.lifecycle.active.values()
-        return [obj.box for obj in active if (obj.confirmed or obj.label == "person") and not obj.parked]
+        """Return the boxes no crop may cut: the confirmed people."""
+        return [obj.box for obj in self.lifecycle.active.values() if obj.confirmed and obj.label == "person"]
 
     def _weak_and_still(self, obj: TrackedObject, now: float) -> bool:
         """Tell whether an unconfirmed object scores under its event threshold and has had no motion on it lately."""

@@ -171,7 +171,23 @@ def plan_detection(
 def plan_crops(
     regions: list[Box], frame_size: tuple[int, int], whole: Sequence[Box] = ()
 ) -> list[tuple[int, int, int, int]]:
-    """Turn regions into crops that cut none of the whole boxes, merging crops that mostly cover each other."""
+    """Turn regions into crops, merging crops that mostly cover each other; cut no whole box no crop takes in."""
+    planned = merged_crops([(crop_for(region, frame_size), region) for region in merge_boxes(regions)], frame_size)
+    width, height = frame_size
+    inside = [(max(0.0, b[0]), max(0.0, b[1]), min(float(width), b[2]), min(float(height), b[3])) for b in whole]
+    # A person that one crop takes in whole is seen whole there (two people side by side, each looked at in a crop of
+    # their own, cut each other's edges): growing the crop beside them would only shrink both in the detector's input.
+    loose = [box for box in inside if not any(contains(crop, box) for crop, _ in planned)]
+    if not loose:
+        return [crop for crop, _ in planned]
+    grown = [uncut_crop(crop, region, frame_size, loose) for crop, region in planned]
+    return [crop for crop, _ in merged_crops(grown, frame_size)]
+
+
+def merged_crops(
+    crops: list[tuple[tuple[int, int, int, int], Box]], frame_size: tuple[int, int]
+) -> list[tuple[tuple[int, int, int, int], Box]]:
+    """Merge crops (each with the region it was cut around) that mostly cover each other."""
     # Two crops that overlap heavily cost two detector calls for nearly the same pixels: they become one. When what
     # they were cut for fits in one crop of the minimum side (small movers near each other), that crop is cut around
     # both regions; cut around the union of the two crops, it grew by CROP_GROWTH at each merge (two 240 px crops for
@@ -179,8 +195,7 @@ def plan_crops(
     # reach (the parking lot's pedestrian, docs/benchmarks.md). Larger crops merge around the two crops as before: cut
     # tighter around a visitor near the camera, they split a visit of the one-by-one clip into two events.
     merged: list[tuple[tuple[int, int, int, int], Box]] = []
-    for motion in merge_boxes(regions):
-        crop, region = uncut_crop(motion, frame_size, whole)
+    for crop, region in crops:
         for index, (other, other_region) in enumerate(merged):
             if overlap_fraction(crop, other) > 0.5:
                 joined = union(region, other_region)
@@ -190,26 +205,24 @@ def plan_crops(
                 break
         else:
             merged.append((crop, region))
-    return [crop for crop, _ in merged]
+    return merged
 
 
-def uncut_crop(region: Box, frame_size: tuple[int, int], whole: Sequence[Box]) -> tuple[tuple[int, int, int, int], Box]:
-    """Return a region's crop grown to take in every whole box it cuts, and the region it was cut around."""
-    crop = crop_for(region, frame_size)
-    width, height = frame_size
-    inside = [(max(0.0, b[0]), max(0.0, b[1]), min(float(width), b[2]), min(float(height), b[3])) for b in whole]
+def uncut_crop(
+    crop: tuple[int, int, int, int], region: Box, frame_size: tuple[int, int], whole: Sequence[Box]
+) -> tuple[tuple[int, int, int, int], Box]:
+    """Return a crop grown to take in every whole box it cuts, and the region it is cut around, or it as it was."""
     grown, around = region, crop
     # Each growth can cut another box; there are never more rounds than boxes.
-    for _ in range(len(inside)):
-        cut = [box for box in inside if overlaps(box, around) and not contains(around, box)]
+    for _ in range(len(whole)):
+        cut = [box for box in whole if overlaps(box, around) and not contains(around, box)]
         if not cut:
             break
         for box in cut:
             grown = union(grown, box)
         around = crop_for(grown, frame_size)
-    else:
-        if any(overlaps(box, around) and not contains(around, box) for box in inside):
-            return crop, region
+    if any(overlaps(box, around) and not contains(around, box) for box in whole):
+        return crop, region
     if max(around[2] - around[0], around[3] - around[1]) > WHOLE_MAX_GROWTH * max(crop[2] - crop[0], crop[3] - crop[1]):
         return crop, region
     return around, grown
