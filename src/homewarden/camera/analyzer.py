@@ -150,7 +150,8 @@ class FrameAnalyzer:
         self._full_scale = sample.full_size[0] / self.frame_size[0]
         if motion:
             self.stats.motion_frames += 1
-        crops = plan_detection(self._regions_to_check(now, motion), self.frame_size, sample.full_size)
+        regions = self._regions_to_check(now, motion)
+        crops = plan_detection(regions, self.frame_size, sample.full_size, self._whole_boxes())
         if self._started is None:
             self._started = now
         at_start = self._last_sweep is None or now - self._started < WARM_UP
@@ -243,6 +244,10 @@ class FrameAnalyzer:
         self._last_checked = {key: at for key, at in self._last_checked.items() if key in live_ids}
         self._stirred = {key: at for key, at in self._stirred.items() if key in live_ids}
         return regions
+
+    def _whole_boxes(self) -> list[Box]:
+        """Return the boxes no crop may cut: the confirmed people."""
+        return [obj.box for obj in self.lifecycle.active.values() if obj.confirmed and obj.label == "person"]
 
     def _weak_and_still(self, obj: TrackedObject, now: float) -> bool:
         """Tell whether an unconfirmed object scores under its event threshold and has had no motion on it lately."""

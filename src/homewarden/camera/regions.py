@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 Box = tuple[float, float, float, float]
@@ -25,6 +26,11 @@ FINE_GROWTH = CROP_GROWTH
 # looked at in the detect frame as before (such motion is not small).
 FINE_TILE_SIDE = 640
 FINE_MAX_TILES = 2
+# A crop that takes in part of a known person takes in all of them: cut at its edge, a visitor's half is scored
+# `person` 0.5 and replaces their box (the one-by-one clip at 24.3 s, docs/benchmarks.md crop16). The crop is cut
+# around the motion and the whole box instead, unless that makes it more than this many times its side, in which
+# case it stays as it was (a distant mover beside someone near the camera would shrink out of the detector's reach).
+WHOLE_MAX_GROWTH = 2.0
 
 
 @dataclass(frozen=True)
@@ -120,12 +126,15 @@ def square_in(box: Box, side: float, frame_size: tuple[int, int]) -> tuple[int, 
 
 
 def plan_detection(
-    regions: list[Box], frame_size: tuple[int, int], full_size: tuple[int, int] | None = None
+    regions: list[Box],
+    frame_size: tuple[int, int],
+    full_size: tuple[int, int] | None = None,
+    whole: Sequence[Box] = (),
 ) -> list[Crop]:
     """Turn regions into crops: small ones from the full-resolution frame, the rest as plan_crops does."""
     full_size = full_size or frame_size
     if full_size[0] <= frame_size[0]:
-        return [Crop(box) for box in plan_crops(regions, frame_size)]
+        return [Crop(box) for box in plan_crops(regions, frame_size, whole)]
     coarse: list[Box] = []
     fine: list[Crop] = []
     tiled: list[list[Crop]] = []
@@ -149,18 +158,36 @@ def plan_detection(
                 break
         else:
             merged.append(crop)
-    planned = [Crop(box) for box in plan_crops(coarse, frame_size)]
+    planned = [Crop(box) for box in plan_crops(coarse, frame_size, whole)]
     # Fine crops cost no more places to look than the detect-frame crops would (a region's tiles count as one place:
     # they are what a large full-resolution region needs): a scene full of small movers (fish in a tank, leaves)
     # is looked at in the fewer, larger crops of before.
-    fallback = plan_crops(regions, frame_size)
+    fallback = plan_crops(regions, frame_size, whole)
     if len(planned) + len(merged) + len(tiled) > len(fallback):
         return [Crop(box) for box in fallback]
     return planned + merged + [tile for tiles in tiled for tile in tiles]
 
 
-def plan_crops(regions: list[Box], frame_size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
-    """Turn regions into crops, merging crops that mostly cover each other."""
+def plan_crops(
+    regions: list[Box], frame_size: tuple[int, int], whole: Sequence[Box] = ()
+) -> list[tuple[int, int, int, int]]:
+    """Turn regions into crops, merging crops that mostly cover each other; cut no whole box no crop takes in."""
+    planned = merged_crops([(crop_for(region, frame_size), region) for region in merge_boxes(regions)], frame_size)
+    width, height = frame_size
+    inside = [(max(0.0, b[0]), max(0.0, b[1]), min(float(width), b[2]), min(float(height), b[3])) for b in whole]
+    # A person that one crop takes in whole is seen whole there (two people side by side, each looked at in a crop of
+    # their own, cut each other's edges): growing the crop beside them would only shrink both in the detector's input.
+    loose = [box for box in inside if not any(contains(crop, box) for crop, _ in planned)]
+    if not loose:
+        return [crop for crop, _ in planned]
+    grown = [uncut_crop(crop, region, frame_size, loose) for crop, region in planned]
+    return [crop for crop, _ in merged_crops(grown, frame_size)]
+
+
+def merged_crops(
+    crops: list[tuple[tuple[int, int, int, int], Box]], frame_size: tuple[int, int]
+) -> list[tuple[tuple[int, int, int, int], Box]]:
+    """Merge crops (each with the region it was cut around) that mostly cover each other."""
     # Two crops that overlap heavily cost two detector calls for nearly the same pixels: they become one. When what
     # they were cut for fits in one crop of the minimum side (small movers near each other), that crop is cut around
     # both regions; cut around the union of the two crops, it grew by CROP_GROWTH at each merge (two 240 px crops for
@@ -168,8 +195,7 @@ def plan_crops(regions: list[Box], frame_size: tuple[int, int]) -> list[tuple[in
     # reach (the parking lot's pedestrian, docs/benchmarks.md). Larger crops merge around the two crops as before: cut
     # tighter around a visitor near the camera, they split a visit of the one-by-one clip into two events.
     merged: list[tuple[tuple[int, int, int, int], Box]] = []
-    for region in merge_boxes(regions):
-        crop = crop_for(region, frame_size)
+    for crop, region in crops:
         for index, (other, other_region) in enumerate(merged):
             if overlap_fraction(crop, other) > 0.5:
                 joined = union(region, other_region)
@@ -179,7 +205,27 @@ def plan_crops(regions: list[Box], frame_size: tuple[int, int]) -> list[tuple[in
                 break
         else:
             merged.append((crop, region))
-    return [crop for crop, _ in merged]
+    return merged
+
+
+def uncut_crop(
+    crop: tuple[int, int, int, int], region: Box, frame_size: tuple[int, int], whole: Sequence[Box]
+) -> tuple[tuple[int, int, int, int], Box]:
+    """Return a crop grown to take in every whole box it cuts, and the region it is cut around, or it as it was."""
+    grown, around = region, crop
+    # Each growth can cut another box; there are never more rounds than boxes.
+    for _ in range(len(whole)):
+        cut = [box for box in whole if overlaps(box, around) and not contains(around, box)]
+        if not cut:
+            break
+        for box in cut:
+            grown = union(grown, box)
+        around = crop_for(grown, frame_size)
+    if any(overlaps(box, around) and not contains(around, box) for box in whole):
+        return crop, region
+    if max(around[2] - around[0], around[3] - around[1]) > WHOLE_MAX_GROWTH * max(crop[2] - crop[0], crop[3] - crop[1]):
+        return crop, region
+    return around, grown
 
 
 def overlap_fraction(a: Box, b: Box) -> float:
