@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -328,10 +328,14 @@ class FrameAnalyzer:
             # Never less than its area at detect size, so a large crop the model shrinks rejects nothing it kept.
             seen = seen_scale(pixels.shape[1], pixels.shape[0], self.detector.input_size)
             in_crop = [
-                Detection(
-                    d.label,
-                    d.score,
-                    ((d.box[0] + x1) / back, (d.box[1] + y1) / back, (d.box[2] + x1) / back, (d.box[3] + y1) / back),
+                replace(
+                    d,
+                    box=(
+                        (d.box[0] + x1) / back,
+                        (d.box[1] + y1) / back,
+                        (d.box[2] + x1) / back,
+                        (d.box[3] + y1) / back,
+                    ),
                 )
                 for d in self.detector.detect(pixels, self.min_score)
                 if self._wanted(d, max(d.area * seen**2, d.area / back**2))
@@ -358,6 +362,7 @@ class FrameAnalyzer:
             np.array([self.labels.index(d.label) for d in found], dtype=np.int64),
             self.labels,
             self.min_score,
+            np.array([d.person_score for d in found], dtype=np.float32),
         )
         # One animal scored both `cat` and `dog` in the same place is one object; its label is settled by the
         # votes of its whole track, not by a second event.

@@ -86,3 +86,7 @@ COCO_LABELS: tuple[str, ...] = (
 # COCO animals that are not household pets. They never raise events of their own unless tracked, but the analyser
 # keeps them as evidence: a distant cow the detector also scores `person` must never count as a person.
 NOT_PET_ANIMALS: frozenset[str] = frozenset({"bird", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"})
+
+# COCO classes that are animals (and the toy NanoDet takes close-up cats for): votes for them on a person track are the
+# detector hesitating between a person and a pet.
+ANIMAL_LABELS: frozenset[str] = frozenset({"cat", "dog", "teddy bear", *NOT_PET_ANIMALS})

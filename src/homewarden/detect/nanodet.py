@@ -26,6 +26,7 @@ MEAN = np.array([103.53, 116.28, 123.675], dtype=np.float32)
 STD = np.array([57.375, 57.12, 58.395], dtype=np.float32)
 BINS = 11
 STRIDES = (8, 16, 32)
+PERSON = COCO_LABELS.index("person")
 
 
 def model_path() -> Path:
@@ -105,7 +106,7 @@ class NanoDetDetector(ObjectDetector):
         square, placement = letterbox(image, INPUT_SIZE)
         self.calls += 1
         results = self._run(square)
-        all_boxes, all_scores, all_classes = [], [], []
+        all_boxes, all_scores, all_classes, all_person = [], [], [], []
         for index, (stride, _, _, centres) in enumerate(self._heads):
             scores = results[2 * index][0]
             best_class = scores.argmax(axis=1)
@@ -129,10 +130,18 @@ class NanoDetDetector(ObjectDetector):
             all_boxes.append(boxes)
             all_scores.append(best_score[keep])
             all_classes.append(best_class[keep])
+            all_person.append(scores[keep, PERSON])
         if not all_boxes:
             return []
         boxes = placement.to_image(np.concatenate(all_boxes).astype(np.float32))
-        return select_boxes(boxes, np.concatenate(all_scores), np.concatenate(all_classes), self.labels, min_score)
+        return select_boxes(
+            boxes,
+            np.concatenate(all_scores),
+            np.concatenate(all_classes),
+            self.labels,
+            min_score,
+            np.concatenate(all_person),
+        )
 
     def class_scores(self, image: Image) -> npt.NDArray[np.float32]:
         """Return each class's best score anywhere in a BGR image (the verifier's view of a crop)."""

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from homewarden.config.model import AlarmConfig, ArmingMode, CameraAlarmRule, FacesConfig
+from homewarden.detect.labels import ANIMAL_LABELS
 from homewarden.errors import UserError
 from homewarden.events.arming import ArmingState
 from homewarden.events.lifecycle import TrackedObject
@@ -26,11 +27,6 @@ log = logging.getLogger(__name__)
 
 STRANGER = "stranger"
 UNIDENTIFIED = "unidentified"
-# COCO classes that are animals (and the toy NanoDet takes close-up cats for): votes for them on a person track
-# are the detector hesitating between a person and a pet.
-ANIMAL_LABELS = frozenset(
-    {"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "teddy bear"}
-)
 
 # The false-alarm guard (docs/faces.md has the measurements behind each number). A track with a human face on it
 # is a person. Otherwise each of these is a doubt, and two doubts make the track a pet's, provided one of them is
