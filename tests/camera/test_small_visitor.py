@@ -168,6 +168,21 @@ def test_a_small_day_visitor_who_walks_in_and_stands_still_becomes_a_person_even
     assert analyzer.stats.detector_calls <= analyzer.stats.frames
 
 
+def test_a_30px_night_visitor_who_walks_in_becomes_a_person_event(nanodet: ObjectDetector, tmp_path: Path) -> None:
+    # At 30 px in the grey, noisy picture the 180-line motion frame shows nothing of the walk-in (the visitor is 3x8 px
+    # there at a third of the day's contrast): no look, no event. The finer motion of a night picture sees the walk.
+    analyzer, started = person_events(nanodet, visitor_clip(tmp_path / "night-30.mp4", 30, at_night=True))
+
+    assert len(started) == 1
+    obj = started[0].obj
+    assert VISIT[0] <= obj.first_seen <= VISIT[1]
+    x1, y1, _x2, y2 = obj.box
+    assert x1 >= 1280 - 40 - 58 - 5
+    assert y1 >= 720 - 40 - 33 - 5
+    assert 20 <= y2 - y1 <= 40
+    assert analyzer.stats.detector_calls <= analyzer.stats.frames
+
+
 @pytest.mark.parametrize("passing", ["light", "car"])
 def test_a_small_still_figure_nothing_walked_to_stays_no_event(
     nanodet: ObjectDetector, tmp_path: Path, passing: str
