@@ -30,11 +30,14 @@ def test_events_of_a_real_video_land_in_postgresql(tmp_path: Path) -> None:
         engine = create_engine(url)
         try:
             with engine.connect() as connection:
-                rows = connection.execute(text("select id, label from event order by start")).all()
+                rows = connection.execute(text("select id, label, box_time from event order by start")).all()
                 clips = connection.execute(text("select count(*) from clip")).scalar_one()
         finally:
             engine.dispose()
     assert printed
     assert sorted((row.id, row.label) for row in rows) == sorted((e["id"], e["label"]) for e in printed)
+    # The moment of each event's box and snapshot is stored as printed (seconds into the file).
+    assert {row.id: round(row.box_time, 3) for row in rows} == {e["id"]: e["box_time"] for e in printed}
+    assert all(e["box_time"] is not None for e in printed)
     assert clips == sum(len(e["clips"]) for e in printed)
     assert not (tmp_path / "data" / "homewarden.db").exists()

@@ -103,8 +103,12 @@ def record_event(
     intrusion: str | None = None,
     snapshot: Image | None = None,
     box: tuple[int, int, int, int] = (10, 10, 100, 200),
+    box_after: float | None = None,
 ) -> EventRecord:
-    """Store an event the way the recorder does: a real H.264 clip (or ``clip``) and a JPEG snapshot, sealed."""
+    """Store an event the way the recorder does: a real H.264 clip (or ``clip``) and a JPEG snapshot, sealed.
+
+    ``box_after`` puts its box time that many seconds after its start (None: no box time).
+    """
     media = hub.services.storage.media
     event_id = str(uuid.uuid4())
     clip_path = media.path_for(camera, event_id, ".mp4")
@@ -135,6 +139,7 @@ def record_event(
         sub_label=sub_label,
         source="test",
         intrusion_id=intrusion,
+        box_time=None if box_after is None else start + box_after,
     )
     hub.services.events.save_event(record)
     return record

@@ -178,6 +178,21 @@ def test_events_read_in_plain_words_with_the_cameras_display_names(hub: Hub) -> 
     assert cameras == {"front_door": "Back porch", "garden": "Garden"}
 
 
+def test_an_event_shows_the_moment_of_its_box_and_snapshot(hub: Hub) -> None:
+    """box_time is the wall-clock moment of the best view, inside the event; None where the store has none."""
+    owner = set_up_owner(hub)
+    seen = record_event(hub, "front_door", seconds=4.0, box_after=2.5)
+    untimed = record_event(hub, "garden")
+
+    shown = {event["id"]: event for event in owner.get("/api/events").json()["events"]}
+
+    moment = datetime.fromisoformat(shown[seen.id]["box_time"])
+    assert moment == datetime.fromtimestamp(seen.start + 2.5, tz=UTC)
+    assert shown[seen.id]["started_at"] < shown[seen.id]["box_time"] < shown[seen.id]["ended_at"]
+    assert shown[untimed.id]["box_time"] is None
+    assert owner.get(f"/api/events/{seen.id}").json()["box_time"] == shown[seen.id]["box_time"]
+
+
 def test_previous_and_next_follow_the_timeline_within_the_callers_cameras(hub: Hub) -> None:
     owner = set_up_owner(hub)
     headers = csrf_of(owner)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -76,6 +77,20 @@ def test_json_lines_carry_utc_times(stored: Path, capsys: pytest.CaptureFixture[
     assert [(record["id"], record["start"], record["alarm"]) for record in records] == [
         ("e-person", "2026-12-01T17:30:00Z", True),
         ("e-car", "2026-11-26T17:30:00Z", False),
+    ]
+
+
+def test_json_lines_carry_the_box_time(hub_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The moment of the box and snapshot is stored and printed, in UTC; null for an event without one."""
+    seen = dataclasses.replace(EVENTS[0], box_time=EVENTS[0].start + 4.5)
+    save_events(hub_config, [seen, EVENTS[1]])
+
+    code, out, _ = run(capsys, "events", "list", "--config", str(hub_config), "--json")
+
+    assert code == 0
+    assert [(record["id"], record["box_time"]) for record in map(json.loads, out.splitlines())] == [
+        ("e-person", "2026-12-01T17:30:04.500000Z"),
+        ("e-cat", None),
     ]
 
 

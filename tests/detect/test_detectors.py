@@ -12,7 +12,7 @@ import pytest
 from conftest import media_file
 from homewarden.config.model import NanoDetConfig, YoloConfig
 from homewarden.detect import DetectorLoadError, create_detector
-from homewarden.detect.nanodet import model_path
+from homewarden.detect.nanodet import MEAN, STD, model_path, normalised
 
 
 def frame_at(path: Path, index: int) -> np.ndarray:
@@ -47,6 +47,15 @@ def test_nanodet_finds_nobody_in_the_empty_room() -> None:
     detector = create_detector(NanoDetConfig())
     image = frame_at(media_file("video/one-by-one-person-detection.mp4"), 20)
     assert [d for d in detector.detect(image, 0.35) if d.label == "person"] == []
+
+
+def test_nanodet_input_is_the_normalised_image_bit_for_bit() -> None:
+    # The planar fill must give exactly what the model was measured with: the interleaved formula.
+    square = np.random.default_rng(7).integers(0, 256, (416, 416, 3), dtype=np.uint8)
+    expected = ((square.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)[np.newaxis]
+    tensor = normalised(square)
+    assert tensor.flags.c_contiguous
+    assert np.array_equal(tensor, expected)
 
 
 def test_nanodet_crop_boxes_map_back_to_the_crop() -> None:

@@ -142,6 +142,7 @@ class HubUnderTest:
             box=(10, 20, 110, 220),
             snapshot=str(snapshot_path),
             clips=(ClipRecord(str(clip_path), 1_700_000_000.0, 1_700_000_012.0),),
+            box_time=1_700_000_004.5,
             alarm=alarm,
             alarm_reason="stranger" if alarm else None,
             sub_label="Stranger Danger" if alarm else "Alice Example",

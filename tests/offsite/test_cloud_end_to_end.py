@@ -310,6 +310,7 @@ def test_restore_onto_a_fresh_hub_gives_the_same_events_and_byte_identical_clips
                 original.start,
                 original.end,
             )
+            assert again.box_time == original.box_time == 1_700_000_004.5
             old_names = event_object_names(hub.storage.media, original)
             assert event_object_names(restored.storage.media, again) == old_names
             for name in old_names:

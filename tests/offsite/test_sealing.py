@@ -21,6 +21,7 @@ from homewarden.offsite.sealing import (
 )
 from homewarden.store.blobs import LocalFolderBlobStore
 from homewarden.store.crypto import HomePublicKey, Keyring
+from homewarden.store.database import EventStore
 from homewarden.store.sealed_media import SealedMediaFolder
 from homewarden.store.vault import FixedRecipient, Vault
 
@@ -69,6 +70,28 @@ def test_a_record_opens_only_with_the_home_key_and_names_its_objects(tmp_path: P
         open_record(body, event_record_id(ID_KEY, "another"), Keyring([home]))  # moved to another id
     with pytest.raises(RecordError):
         open_record(body, cloud_id, Keyring([PrivateKey.generate()]))  # another home
+
+
+def test_a_restored_record_keeps_its_box_time_and_an_older_record_restores_without_one(tmp_path: Path) -> None:
+    """Records sealed since box_time restore it into the new hub's database; older records (no such key) restore."""
+    home = PrivateKey.generate()
+    media = media_in(tmp_path / "old", home)
+    recipient = media.vault.recipient.public_key  # type: ignore[union-attr]
+    new = EventRecord("new", "front_door", "person", 0.9, 100.0, 110.0, True, (1, 2, 3, 4), None, box_time=104.5)
+    old = EventRecord("old", "front_door", "cat", 0.7, 50.0, 60.0, True, (1, 2, 3, 4), None)
+    older_document = record_document(old, media, ID_KEY)
+    del older_document["event"]["box_time"]  # as a hub sealed it before events had a box time
+    documents = {"new": record_document(new, media, ID_KEY), "old": older_document}
+
+    new_media = media_in(tmp_path / "new", home)
+    with EventStore.open(f"sqlite:///{tmp_path / 'new' / 'homewarden.db'}") as store:
+        for event_id, document in documents.items():
+            cloud_id = event_record_id(ID_KEY, event_id)
+            opened = open_record(seal_record(document, cloud_id, recipient), cloud_id, Keyring([home]))
+            store.save_event(opened.placed_in(new_media))
+
+        assert store.get_event("new") == new
+        assert store.get_event("old") == old
 
 
 def test_a_vault_object_goes_back_byte_for_byte(tmp_path: Path) -> None:

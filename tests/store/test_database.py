@@ -91,6 +91,19 @@ def test_event_without_clips_or_extras_round_trips(store: EventStore) -> None:
     assert store.get_event(record.id) == record
 
 
+def test_box_time_is_stored_and_read_back_on_the_clock_of_start(store: EventStore) -> None:
+    """The moment of the best view comes back as saved: file seconds, Unix seconds, or None (a doorbell ring)."""
+    from_file = dataclasses.replace(make_event(start=42.0), box_time=47.125)
+    live = dataclasses.replace(make_event(live=True, start=1_700_000_000.25), box_time=1_700_000_004.5)
+    rung = dataclasses.replace(make_event(label="doorbell"), box_time=None)
+    for record in (from_file, live, rung):
+        store.save_event(record)
+
+    assert [store.get_event(record.id) for record in (from_file, live, rung)] == [from_file, live, rung]
+    listed = {record.id: record.box_time for record in store.list_events()}
+    assert listed == {from_file.id: 47.125, live.id: 1_700_000_004.5, rung.id: None}
+
+
 def test_get_event_returns_none_for_an_unknown_id(store: EventStore) -> None:
     """Asking for an id that was never stored gives None."""
     assert store.get_event("no-such-event") is None

@@ -90,7 +90,7 @@ def test_migrations_form_a_single_line_of_revisions() -> None:
     finally:
         engine.dispose()
 
-    assert scripts.get_heads() == ["0013"]
+    assert scripts.get_heads() == ["0014"]
     # The shortcut that opens a current database without Alembic must name the same head.
     assert scripts.get_heads() == [SCHEMA_HEAD]
 
@@ -271,6 +271,31 @@ def test_account_language_comes_and_goes_with_revision_0013(database_url: str, d
         command.upgrade(config, "head")
         connection.execute(text("DELETE FROM user_account"))
         connection.execute(text("DELETE FROM home"))
+
+
+def test_event_box_time_comes_and_goes_with_revision_0014(database_url: str, direct_engine: Engine) -> None:
+    """0014 adds the event's box time (None for events stored before); going back to 0013 keeps the events."""
+    with EventStore.open(database_url) as store:
+        store.save_event(
+            EventRecord("new", "door", "person", 0.9, 10.0, 12.0, False, (0, 0, 1, 1), None, box_time=11.5)
+        )
+    with direct_engine.begin() as connection:
+        config = migration_config(connection)
+        command.downgrade(config, "0013")
+        assert "box_time" not in {column["name"] for column in inspect(connection).get_columns("event")}
+        connection.execute(
+            text(
+                'INSERT INTO event (id, camera, label, score, start, "end", live, box, zones, alarm, source, '
+                "attributes) VALUES ('old', 'door', 'cat', 0.5, 1.0, 2.0, false, '[0, 0, 1, 1]', '[]', false, '', '{}')"
+            )
+        )
+        command.upgrade(config, "head")
+    with EventStore.open(database_url) as store:
+        assert {record.id: record.box_time for record in store.list_events()} == {"old": None, "new": None}
+        store.save_event(EventRecord("newer", "door", "dog", 0.7, 3.0, 9.0, False, (0, 0, 1, 1), None, box_time=4.25))
+        assert store.get_event("newer") == EventRecord(
+            "newer", "door", "dog", 0.7, 3.0, 9.0, False, (0, 0, 1, 1), None, box_time=4.25
+        )
 
 
 def test_intrusions_revision_0010_links_events_and_goes_back_without_losing_them(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from homewarden.events.record import ClipRecord, EventRecord
 from homewarden.store.database import EventStore
+from homewarden.store.errors import StoreError
 from homewarden.store.pending import EventOutbox, record_from_json, record_to_json
 from services import private_postgres
 from waiting import wait_for
@@ -48,6 +50,32 @@ def test_the_moment_of_the_box_survives_and_older_files_read_without_it() -> Non
     older = record_to_json(event(3))
     del older["box_time"]
     assert record_from_json(older).box_time is None
+
+
+def test_waiting_events_reach_the_database_with_their_box_time(tmp_path: Path) -> None:
+    """A kept event is saved later with its box time; one kept by a hub from before box_time is saved without it."""
+    refusing = True
+
+    def save(record: EventRecord) -> None:
+        if refusing:
+            raise StoreError("database away")
+        store.save_event(record)
+
+    seen = replace(event(5), box_time=event(5).start + 3.25)
+    with EventStore.open(f"sqlite:///{tmp_path / 'homewarden.db'}") as store:
+        outbox = EventOutbox(tmp_path / "pending", save, lambda record: None)
+        assert not outbox.save(seen)
+        assert not outbox.save(event(6))
+        older = next((tmp_path / "pending").glob("*-event-6.json"))
+        document = json.loads(older.read_text())
+        del document["box_time"]
+        older.write_text(json.dumps(document))
+        refusing = False
+
+        assert outbox.save_waiting() == 2
+
+        assert store.get_event("event-5") == seen
+        assert store.get_event("event-6") == event(6)
 
 
 @pytest.mark.postgres

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -81,6 +82,22 @@ def test_the_event_is_marked_on_the_scrub_bar_and_boxed_on_the_snapshot(
     page.wait_for_function(
         "() => { const v = document.querySelector('#event-video');"
         " return Math.abs(v.currentTime - v.duration / 2) < 0.5; }"
+    )
+
+
+def test_the_event_page_starts_the_clip_at_the_moment_of_the_snapshot(
+    page: Page, demo_events: dict[str, dict[str, Any]]
+) -> None:
+    person = demo_events["person"]
+    best_view = datetime.fromisoformat(person["box_time"]).timestamp()
+    clip = next(clip for clip in person["clips"] if clip["start"] <= best_view < clip["end"])
+    offset = best_view - clip["start"]
+    assert offset > 0.5, offset  # the clip's pre-roll comes before the person: starting at 0 would miss it
+    page.goto(f"/events/{person['id']}")
+    page.wait_for_function(
+        "offset => { const v = document.querySelector('#event-video');"
+        " return v.readyState > 0 && Math.abs(v.currentTime - offset) < 0.1; }",
+        arg=offset,
     )
 
 

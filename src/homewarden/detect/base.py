@@ -114,6 +114,9 @@ def onnx_session(model_path: str, threads: int) -> Any:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    # onnxruntime's pool threads spin between operators by default: a busy-wait that takes a core from the camera
+    # threads (decoding, motion, faces) running beside the detector, most of all when cameras share few cores.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(model_path, sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped exceptions for unreadable models

@@ -51,6 +51,19 @@ def _cell_centres(stride: int) -> npt.NDArray[np.float32]:
     return np.stack([(index % grid + 0.5) * stride, (index // grid + 0.5) * stride], axis=1).astype(np.float32)
 
 
+def normalised(square: Image) -> npt.NDArray[np.float32]:
+    """Return a BGR square as NanoDet's input: (x - MEAN) / STD per channel, planar (1, 3, H, W), contiguous."""
+    # Channel by channel into one planar array: the same float32 arithmetic as on the interleaved image, a tenth of
+    # its time (a strided transpose made onnxruntime copy the tensor again on every call).
+    tensor = np.empty((1, 3, *square.shape[:2]), dtype=np.float32)
+    for channel in range(3):
+        plane = tensor[0, channel]
+        plane[...] = square[:, :, channel]
+        plane -= MEAN[channel]
+        plane /= STD[channel]
+    return tensor
+
+
 class NanoDetDetector(ObjectDetector):
     """Run NanoDet on the CPU through onnxruntime."""
 
@@ -84,8 +97,7 @@ class NanoDetDetector(ObjectDetector):
         self._run(np.zeros((INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8))
 
     def _run(self, square: Image) -> list[npt.NDArray[np.float32]]:
-        tensor = ((square.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)[np.newaxis]
-        result: list[npt.NDArray[np.float32]] = self._session.run(self._output_names, {self._input: tensor})
+        result: list[npt.NDArray[np.float32]] = self._session.run(self._output_names, {self._input: normalised(square)})
         return result
 
     def detect(self, image: Image, min_score: float) -> list[Detection]:

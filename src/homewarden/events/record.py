@@ -42,8 +42,7 @@ class EventRecord:
     intrusion_id: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
     # When `box` (and the snapshot) was seen: the best sighting's moment, on the clock of `start` and `end`. None where
-    # no one sighting gives the box (a doorbell ring) or the store does not keep it (events read back from the
-    # database).
+    # no one sighting gives the box (a doorbell ring), and for events stored before migration 0014.
     box_time: float | None = None
 
 

@@ -65,6 +65,11 @@ class EventPublic(BaseModel):
     box: list[int] = Field(description="The object's box on the snapshot, in its pixels: x1, y1, x2, y2.")
     started_at: datetime | None
     ended_at: datetime | None
+    box_time: datetime | None = Field(
+        default=None,
+        description="The moment shown by `box` and the snapshot (the event's best view), within its clips. None for "
+        "events from files (like `started_at`), for a doorbell ring, and for events stored before migration 0014.",
+    )
     duration: float
     alarm: bool
     alarm_reason: str | None
@@ -91,6 +96,7 @@ def snapshot_path(event_id: str) -> str:
 def event_public(record: EventRecord, camera_names: Mapping[str, str] | None = None) -> EventPublic:
     """Show an event, with its sentence and the URLs of its media (never the media); names are display names by id."""
     camera_name = name_of(record.camera, camera_names or {})
+    live_box_time = record.box_time if record.live else None
     return EventPublic(
         id=record.id,
         camera=record.camera,
@@ -103,6 +109,7 @@ def event_public(record: EventRecord, camera_names: Mapping[str, str] | None = N
         box=list(record.box),
         started_at=datetime.fromtimestamp(record.start, tz=UTC) if record.live else None,
         ended_at=datetime.fromtimestamp(record.end, tz=UTC) if record.live else None,
+        box_time=datetime.fromtimestamp(live_box_time, tz=UTC) if live_box_time is not None else None,
         duration=round(record.end - record.start, 1),
         alarm=record.alarm,
         alarm_reason=record.alarm_reason,

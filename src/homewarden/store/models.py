@@ -53,6 +53,8 @@ class Event(Base):
     score: Mapped[float] = mapped_column(Float)
     start: Mapped[float] = mapped_column(Float)
     end: Mapped[float] = mapped_column(Float)
+    # When the box and the snapshot were seen, on the clock of start and end (migration 0014; None before it).
+    box_time: Mapped[float | None] = mapped_column(Float)
     live: Mapped[bool] = mapped_column(Boolean)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     box: Mapped[list[int]] = mapped_column(JSON)

@@ -1,7 +1,7 @@
 // One event: its clip player (several clips when the event was long), snapshot, details and, for owners, delete.
 import { ApiError, api, confirmAction, formatDateTime, formatDuration, h, labelName, t, toast } from "/static/app.js";
 import { mediaStatus, watchLockedMedia } from "/static/media.js";
-import { drawBox, markScrubBar, showDownload, wireNeighbours, wireReviewed, wireSharing } from "/static/event_review.js";
+import { drawBox, markScrubBar, seconds, showDownload, wireNeighbours, wireReviewed, wireSharing } from "/static/event_review.js";
 
 const main = document.getElementById("main");
 const eventId = main.dataset.eventId;
@@ -21,6 +21,8 @@ let current = { clip: null, button: null, copy: false };
 let useCopies = false;
 // The event's span on the scrub bar, shown again for each clip played (set once the event is read).
 let scrubBar = null;
+// The moment of the snapshot and its box (Unix seconds, live cameras only): its clip starts there, not at pre-roll.
+let bestView = null;
 
 /** A clip's place in the event, in seconds from its start: "1:05". */
 function formatOffset(seconds) {
@@ -39,10 +41,20 @@ function playClip(clip, button, copy = false) {
   video.hidden = false;
   video.src = copy ? clip.h264_url : clip.url;
   video.load();
+  startAtBestView(clip);
   if (scrubBar) scrubBar.show(clip);
   showDownload(clip);
   clipList.querySelectorAll("button").forEach((other) => other.setAttribute("aria-current", "false"));
   if (button) button.setAttribute("aria-current", "true");
+}
+
+/** Seek ``clip`` to the event's best view once it is loaded, when that moment falls inside it. */
+function startAtBestView(clip) {
+  const offset = bestView === null ? NaN : bestView - clip.start;
+  if (!(offset > 0 && offset < clip.end - clip.start)) return;
+  const source = video.src;
+  // Only this clip: another one picked before this one loaded does not jump.
+  video.addEventListener("loadedmetadata", () => video.src === source && (video.currentTime = offset), { once: true });
 }
 
 /** Say that this browser cannot show the clip's picture, and offer the H.264 copy. */
@@ -109,7 +121,8 @@ function renderClips(clips) {
       clipList.append(h("li", {}, button));
     });
   }
-  playClip(clips[0], clipList.querySelector("button"));
+  const first = Math.max(0, clips.findIndex((clip) => bestView !== null && clip.start <= bestView && bestView < clip.end));
+  playClip(clips[first], clipList.querySelectorAll("button")[first] || null);
 }
 
 function render(event) {
@@ -140,6 +153,7 @@ function render(event) {
     snapshot.closest("figure").hidden = true;
   }
   scrubBar = markScrubBar(video, event);
+  bestView = seconds(event.box_time);
   renderClips(event.clips);
   showReviewFlow(event);
   const donate = document.getElementById("donate-open");

@@ -29,7 +29,8 @@ export async function wireNeighbours(eventId, onReviewKey) {
   });
 }
 
-function seconds(value) {
+/** Return an ISO time from the API as Unix seconds, or null. */
+export function seconds(value) {
   const date = value ? new Date(value) : null;
   return date && !Number.isNaN(date.getTime()) ? date.getTime() / 1000 : null;
 }
