@@ -69,8 +69,8 @@ def main() -> None:
     motion_boxes: list[Any] = []
     detect_motion = analyzer.motion.detect
 
-    def recorded_motion(grey: Image) -> Any:
-        motion_boxes[:] = detect_motion(grey)
+    def recorded_motion(grey: Image, night: bool = False) -> Any:
+        motion_boxes[:] = detect_motion(grey, night)
         return motion_boxes
 
     analyzer.motion.detect = recorded_motion  # type: ignore[method-assign]

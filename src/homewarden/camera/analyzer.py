@@ -144,7 +144,10 @@ class FrameAnalyzer:
         """Analyse one frame; return the events that started or ended."""
         now = sample.time
         self.stats.frames += 1
-        motion = [(float(x1), float(y1), float(x2), float(y2)) for x1, y1, x2, y2 in self.motion.detect(sample.grey)]
+        motion = [
+            (float(x1), float(y1), float(x2), float(y2))
+            for x1, y1, x2, y2 in self.motion.detect(sample.grey, self._night)
+        ]
         self.last_motion = bool(motion)
         self._motion = motion
         self._full_scale = sample.full_size[0] / self.frame_size[0]
