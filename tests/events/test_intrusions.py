@@ -53,6 +53,23 @@ def test_a_person_within_the_window_after_the_last_joins_later_ones_open_a_new_i
     assert board.join("door", "c", 75.5).id != first.id
 
 
+def test_a_track_not_yet_ended_counts_from_its_last_sighting() -> None:
+    board = IntrusionBoard(window=0.0)
+    first = board.join("door", "a", 0.0)
+    board.seen("a", 19.5)
+    # "a" left the picture at 19.5 and its track ends only at 23.5: someone appearing at 23.1 came on their own.
+    assert board.join("door", "b", 23.1).id != first.id
+    board.seen("b", 30.0)
+    # Someone appearing while "b" is still seen joins them.
+    assert board.join("door", "c", 29.0).id == board.join("door", "b", 23.1).id
+
+
+def test_a_running_track_without_sightings_reported_is_under_way() -> None:
+    board = IntrusionBoard(window=0.0)
+    first = board.join("door", "a", 0.0)
+    assert board.join("door", "b", 100.0).id == first.id
+
+
 def test_join_is_idempotent_and_a_joined_track_stays_in_its_intrusion() -> None:
     board = IntrusionBoard(window=5.0)
     first = board.join("door", "a", 0.0)

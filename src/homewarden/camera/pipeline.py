@@ -157,6 +157,8 @@ class CameraPipeline:
                     decision = self.watch.follow(pending.obj, sample.time)
                     if decision is not None:
                         self._decided(pending, decision, sample.time)
+                    if pending.intrusion_id is not None:
+                        self.intrusions.seen(pending.obj.id, pending.obj.last_seen)
             self._close_intrusions(sample.time)
             self._identify_visitors(sample)
             self._publish_finished()

@@ -31,6 +31,13 @@ class Member:
     end: float | None = None
     alarm: bool = False
     sub_label: str | None = None
+    # The last sighting of a track still running, where the camera reports it (`IntrusionBoard.seen`): a track ends
+    # only seconds after its person was last seen, and someone who appears in those seconds did not come with them.
+    seen: float | None = None
+
+    def last_sighting(self) -> float | None:
+        """Return when this person was last seen, or None while in view as far as is known."""
+        return self.end if self.end is not None else self.seen
 
 
 @dataclass
@@ -173,6 +180,13 @@ class IntrusionBoard:
                 return None
             return intrusion.snapshot()
 
+    def seen(self, track_id: str, at: float) -> None:
+        """Note that a member track's person was seen at ``at`` (their track has not ended)."""
+        with self._lock:
+            intrusion = self._intrusion_of(track_id)
+            if intrusion is not None:
+                intrusion.members[track_id].seen = at
+
     def end(self, track_id: str, at: float) -> IntrusionSummary | None:
         """Note that a member track's person is gone at ``at``; return its intrusion as it is now."""
         with self._lock:
@@ -204,7 +218,8 @@ class IntrusionBoard:
         for intrusion in self._open.values():
             if intrusion.area != area:
                 continue
-            last = intrusion.last_seen()
+            sightings = [member.last_sighting() for member in intrusion.members.values()]
+            last = None if None in sightings else max(s for s in sightings if s is not None)
             if (last is None or start - last <= self.window) and (found is None or intrusion.start > found.start):
                 found = intrusion
         return found
