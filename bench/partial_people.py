@@ -30,7 +30,7 @@ from homewarden.config import HomewardenConfig, single_source_config
 from homewarden.detect import create_detector
 from homewarden.detect.labels import COCO_LABELS
 from homewarden.video.source import VideoSource
-from pose_separation import ONE_BY_ONE, RecordingDetector, cut_clip, on_person
+from pose_separation import ONE_BY_ONE, RecordingDetector, analyse_frames, cut_clip, on_person
 
 MANIFEST = Path(__file__).parent / "manifests" / "video.json"
 CUTS = {"bottom": (0, 216, 768, 432), "top-edge": (0, 180, 768, 432)}
@@ -72,11 +72,7 @@ def animal_sightings(clip: Path, offset: tuple[int, int]) -> list[tuple[float, s
         return kept
 
     analyzer._detect = recorded  # type: ignore[method-assign]
-    for _, raw in source.packets():
-        for frame in source.decode(raw):
-            at = source.frame_time(frame)
-            if pacer.due(at):
-                analyzer.analyze(Sample(at, frame, size))
+    analyse_frames(analyzer, source, pacer, size)
     return found
 
 

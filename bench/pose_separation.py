@@ -230,12 +230,17 @@ def run_case(case: Case, truth: ClipTruth, scorer: PoseScorer, low: float, work:
         return kept
 
     analyzer._detect = recorded  # type: ignore[method-assign]
+    analyse_frames(analyzer, source, pacer, size)
+    return rows
+
+
+def analyse_frames(analyzer: FrameAnalyzer, source: VideoSource, pacer: FramePacer, size: tuple[int, int]) -> None:
+    """Run the analyser on every frame of an open source that the pacer picks (no recording, no events kept)."""
     for _, raw in source.packets():
         for frame in source.decode(raw):
             at = source.frame_time(frame)
             if pacer.due(at):
                 analyzer.analyze(Sample(at, frame, size))
-    return rows
 
 
 def summary(values: list[float]) -> str:
