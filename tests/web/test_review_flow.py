@@ -199,18 +199,19 @@ def test_hovering_a_card_scrubs_its_clip(
     )
     thumb = card.locator(".thumb")
     preview = card.get_by_test_id("card-preview")
-    # The demo keeps making events, and a refresh that brings one re-renders the cards (it waits only once a clip is
-    # being scrubbed): point again until the card under the pointer is this one.
+    # The demo keeps making events: on a slow machine the card may be pushed below the fold (``hover`` scrolls it into
+    # view; a bare mouse move to its box would point outside the window), and a refresh that brings one re-renders the
+    # cards (it waits only once a clip is being scrubbed): point again until the card under the pointer is this one.
     for _ in range(20):
-        box = thumb.bounding_box()
-        assert box is not None
         page.mouse.move(0, 0)
-        page.mouse.move(box["x"] + 5, box["y"] + box["height"] / 2, steps=2)
+        thumb.hover(position={"x": 5, "y": 20})
         if preview.count():
             break
         page.wait_for_timeout(500)
     expect(preview).to_be_visible()
     preview.evaluate("v => new Promise((done) => v.readyState ? done() : v.addEventListener('loadedmetadata', done))")
+    box = thumb.bounding_box()
+    assert box is not None
     page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2, steps=3)
     page.wait_for_function(
         "(v) => v.duration > 0 && Math.abs(v.currentTime - 0.75 * v.duration) < 0.3", arg=preview.element_handle()
