@@ -43,7 +43,7 @@ from detection_scoring import (
 def analyse_clip(path: Path, config: Path | None) -> tuple[str, float]:
     """Run the whole `analyze` command on one clip; return its JSON lines and its wall seconds."""
     with tempfile.TemporaryDirectory(prefix="detection-eval-") as folder:
-        command = [sys.executable, "-m", "homewarden", "analyze", str(path), "--json", "--quiet"]
+        command = [sys.executable, "-m", "homewarden", "analyze", str(path.resolve()), "--json", "--quiet"]
         command += ["--out", str(Path(folder) / "media")]
         if config is not None:
             command += ["--config", str(config.resolve())]
