@@ -6,16 +6,16 @@
 Each clip is analysed by the real command (`python -m homewarden analyze CLIP --json --quiet --out TMP`, in a fresh
 temporary folder, defaults only unless --config is given), as a user runs it. The manifest is DIR/manifest.json unless
 --manifest names another; its format is in bench/detection_scoring.py and docs/benchmarks.md. Prints per clip and in
-total: person visit recall, false person events per hour, person alarms (one per intrusion) per visit, visits covered
-by an alarm, pet-only alarms, vehicle events (and those on parked vehicles), animals found, the delay from a person's
-first appearance to the event, and split visits (a visit's person, a track of the manifest, with more than one person
-event on them; the count of person events on each visit is printed under the clip's events). Person events are judged
-by where they are as well as when, where the manifest has boxes for a visit: an event's box is matched with the
-visit's tracks at the moment it was seen (`box_time`); --whole-event matches it at any moment of the event, as before
-analyze printed that moment; --by-time scores by time alone (the boxes ignored), as before boxes were annotated.
---events DIR scores what analyze printed before (DIR/CLIP.jsonl for each clip, e.g. `homewarden analyze CLIP --json
---quiet > DIR/CLIP.jsonl`) instead of running it again.
-Not a test: record the numbers in docs/benchmarks.md before and after a change.
+total: person visit recall, false person events per hour, person alarms (one per intrusion) per visit, visits covered by
+an alarm, pet-only alarms, vehicle events (and those on parked vehicles), animals found, animal events on no annotated
+animal ("no-animal"), the delay from a person's first appearance to the event, and split visits (a visit's person, a
+track of the manifest, with more than one person event on them; the count of person events on each visit is printed
+under the clip's events). Person events are judged by where they are as well as when, where the manifest has boxes for a
+visit: an event's box is matched with the visit's tracks at the moment it was seen (`box_time`); --whole-event matches
+it at any moment of the event, as before analyze printed that moment; --by-time scores by time alone (the boxes
+ignored), as before boxes were annotated. --events DIR scores what analyze printed before (DIR/CLIP.jsonl for each clip,
+e.g. `homewarden analyze CLIP --json --quiet > DIR/CLIP.jsonl`) instead of running it again. Not a test: record the
+numbers in docs/benchmarks.md before and after a change.
 """
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ def print_table(rows: list[tuple[ClipScore, float | None]]) -> None:
     """Print one line per clip and the total."""
     header = (
         f"{'clip':<44} {'video s':>7} {'wall s':>6} {'visits':>7} {'recall':>6} {'false':>5} {'false/h':>7} "
-        f"{'alarms':>6} {'al/visit':>8} {'alarmed':>7} {'pet-only':>8} {'animals':>7} {'vehicle':>7} {'parked':>6} "
-        f"{'delay med':>9} {'max':>5} {'split':>5}"
+        f"{'alarms':>6} {'al/visit':>8} {'alarmed':>7} {'pet-only':>8} {'animals':>7} {'no-animal':>9} "
+        f"{'vehicle':>7} {'parked':>6} {'delay med':>9} {'max':>5} {'split':>5}"
     )
     print(header)
     for score, wall in rows:
@@ -108,7 +108,8 @@ def print_table(rows: list[tuple[ClipScore, float | None]]) -> None:
             f"{score.visits_found:>3}/{score.visits:<3} {fmt(score.recall):>6} {score.false_person_events:>5} "
             f"{score.false_per_hour:7.1f} {score.person_alarms:>6} {fmt(score.alarms_per_visit):>8} "
             f"{score.visits_alarmed:>3}/{score.visits:<3} "
-            f"{score.pet_only_alarms:>8} {score.animals_found:>3}/{score.animals:<3} {score.vehicle_events:>7} "
+            f"{score.pet_only_alarms:>8} {score.animals_found:>3}/{score.animals:<3} "
+            f"{score.false_animal_events:>9} {score.vehicle_events:>7} "
             f"{score.parked_vehicle_events:>6} {fmt(score.median_delay, 1):>9} {fmt(score.max_delay, 1):>5} "
             f"{score.split_visits:>5}"
         )

@@ -30,7 +30,8 @@ incomparable. A person event on no visit is a false person event, even inside a 
 Person alarms count what the household is alarmed by: one per intrusion (the `intrusion` key `analyze --json` prints),
 however many of its people's events alarmed; an alarmed event without an intrusion counts alone. Only alarms of events
 on a visit count. A pet-only alarm is judged by time alone (animals have no boxes): an alarm touching an animal
-interval and no person interval.
+interval and no person interval. An animal event touching no animal interval is a false animal event (by time: a
+dog event on a seated crowd, a `bird` on walkers seen from above); it raises no alarm, but the household sees it.
 
 Interval edges are read as ±EDGE seconds: an event counts as overlapping an interval if it comes within EDGE of it.
 """
@@ -235,6 +236,7 @@ class ClipScore:
     pet_only_alarms: int = 0
     animals: int = 0
     animals_found: int = 0
+    false_animal_events: int = 0
     vehicle_events: int = 0
     parked_vehicle_events: int = 0
     delays: list[float] = field(default_factory=list)
@@ -290,6 +292,7 @@ class ClipScore:
             "pet_only_alarms": self.pet_only_alarms,
             "animals": self.animals,
             "animals_found": self.animals_found,
+            "false_animal_events": self.false_animal_events,
             "vehicle_events": self.vehicle_events,
             "parked_vehicle_events": self.parked_vehicle_events,
             "person_events_per_visit": list(self.events_per_visit),
@@ -385,6 +388,9 @@ def score_clip(truth: ClipTruth, events: Sequence[SeenEvent]) -> ClipScore:
     score.animals_found = sum(
         1 for span in animal_spans if any(e.label in ANIMAL_LABELS and e.span.overlaps(span) for e in events)
     )
+    score.false_animal_events = sum(
+        1 for e in events if e.label in ANIMAL_LABELS and not touches_any(e.span, animal_spans)
+    )
     parked = [vehicle.span for vehicle in truth.vehicles if vehicle.state == "parked"]
     moving = [vehicle.span for vehicle in truth.vehicles if vehicle.state != "parked"]
     for event in events:
@@ -410,6 +416,7 @@ def total_score(scores: Iterable[ClipScore]) -> ClipScore:
         total.pet_only_alarms += score.pet_only_alarms
         total.animals += score.animals
         total.animals_found += score.animals_found
+        total.false_animal_events += score.false_animal_events
         total.vehicle_events += score.vehicle_events
         total.parked_vehicle_events += score.parked_vehicle_events
         total.delays.extend(score.delays)

@@ -150,6 +150,19 @@ def test_pet_only_alarms_and_animals_found() -> None:
     assert (score.animals, score.animals_found) == (2, 1)
 
 
+def test_animal_events_where_no_animal_is_are_counted() -> None:
+    truth = ClipTruth("gym.mp4", 75.0, persons=(Visit(0, 75),), animals=((Interval(40, 45), "dog"),))
+    events = [
+        SeenEvent("dog", 1.5, 30, alarm=False),  # a seated person taken for a dog: no animal there
+        SeenEvent("bird", 10, 12, alarm=False),  # walkers seen from above
+        SeenEvent("dog", 44, 50, alarm=False),  # the dog
+        SeenEvent("car", 1, 2, alarm=False),  # not an animal
+    ]
+    score = score_clip(truth, events)
+    assert (score.animals_found, score.false_animal_events) == (1, 2)
+    assert total_score([score, score]).false_animal_events == 4
+
+
 def test_vehicle_events_on_parked_vehicles() -> None:
     truth = ClipTruth(
         "street.mp4",

@@ -67,3 +67,17 @@ def test_a_webhook_speaks_english_even_when_sent_while_german_is_spoken() -> Non
         # The REST API, serving a German request, says it in German.
         assert event_public(ended, {"front_door": "Front door"}).title == "Katze – Front door"
     assert (end.data["title"], end.data["place"]) == ("Cat at the front door", "at the front door")
+
+
+def test_every_event_gives_its_best_view_on_the_clips_clock() -> None:
+    """box_at is the best view in clip time for live and file events; box_time (UTC) only for live ones."""
+    live = EventRecord(
+        "l", "door", "person", 0.9, 1_700_000_000.0, 1_700_000_010.0, True, (0, 0, 1, 1), None, box_time=1_700_000_004.5
+    )
+    from_file = EventRecord("f", "door", "person", 0.9, 12.0, 30.0, False, (0, 0, 1, 1), None, box_time=17.25)
+    unknown = EventRecord("u", "door", "person", 0.9, 12.0, 30.0, False, (0, 0, 1, 1), None)
+
+    assert event_public(live).box_at == 1_700_000_004.5
+    assert event_public(live).box_time is not None and event_public(live).box_time.timestamp() == 1_700_000_004.5
+    assert (event_public(from_file).box_at, event_public(from_file).box_time) == (17.25, None)
+    assert (event_public(unknown).box_at, event_public(unknown).box_time) == (None, None)

@@ -70,6 +70,12 @@ class EventPublic(BaseModel):
         description="The moment shown by `box` and the snapshot (the event's best view), within its clips. None for "
         "events from files (like `started_at`), for a doorbell ring, and for events stored before migration 0014.",
     )
+    box_at: float | None = Field(
+        default=None,
+        description="The same moment on the clips' clock (`clips[].start`): Unix seconds for a live event, seconds "
+        "into the file for an event from a file, so a player can start any event at its best view. None where "
+        "`box_time` is None for want of one (a doorbell ring, events stored before migration 0014).",
+    )
     duration: float
     alarm: bool
     alarm_reason: str | None
@@ -110,6 +116,7 @@ def event_public(record: EventRecord, camera_names: Mapping[str, str] | None = N
         started_at=datetime.fromtimestamp(record.start, tz=UTC) if record.live else None,
         ended_at=datetime.fromtimestamp(record.end, tz=UTC) if record.live else None,
         box_time=datetime.fromtimestamp(live_box_time, tz=UTC) if live_box_time is not None else None,
+        box_at=record.box_time,
         duration=round(record.end - record.start, 1),
         alarm=record.alarm,
         alarm_reason=record.alarm_reason,

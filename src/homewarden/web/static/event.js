@@ -1,7 +1,7 @@
 // One event: its clip player (several clips when the event was long), snapshot, details and, for owners, delete.
 import { ApiError, api, confirmAction, formatDateTime, formatDuration, h, labelName, t, toast } from "/static/app.js";
 import { mediaStatus, watchLockedMedia } from "/static/media.js";
-import { drawBox, markScrubBar, seconds, showDownload, wireNeighbours, wireReviewed, wireSharing } from "/static/event_review.js";
+import { drawBox, markScrubBar, showDownload, wireNeighbours, wireReviewed, wireSharing } from "/static/event_review.js";
 
 const main = document.getElementById("main");
 const eventId = main.dataset.eventId;
@@ -21,7 +21,7 @@ let current = { clip: null, button: null, copy: false };
 let useCopies = false;
 // The event's span on the scrub bar, shown again for each clip played (set once the event is read).
 let scrubBar = null;
-// The moment of the snapshot and its box (Unix seconds, live cameras only): its clip starts there, not at pre-roll.
+// The moment of the snapshot and its box on the clips' clock (box_at): its clip starts there, not at pre-roll.
 let bestView = null;
 
 /** A clip's place in the event, in seconds from its start: "1:05". */
@@ -153,7 +153,7 @@ function render(event) {
     snapshot.closest("figure").hidden = true;
   }
   scrubBar = markScrubBar(video, event);
-  bestView = seconds(event.box_time);
+  bestView = event.box_at; // the clips' clock: a live event's and one from a file alike
   renderClips(event.clips);
   showReviewFlow(event);
   const donate = document.getElementById("donate-open");

@@ -30,7 +30,7 @@ export async function wireNeighbours(eventId, onReviewKey) {
 }
 
 /** Return an ISO time from the API as Unix seconds, or null. */
-export function seconds(value) {
+function seconds(value) {
   const date = value ? new Date(value) : null;
   return date && !Number.isNaN(date.getTime()) ? date.getTime() / 1000 : null;
 }
