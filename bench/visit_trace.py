@@ -123,7 +123,9 @@ def main() -> None:
                 w, h = d.box[2] - d.box[0], d.box[3] - d.box[1]
                 x, y = crop.box[0] + d.box[0], crop.box[1] + d.box[1]
                 verdict = "; ".join(why) or "kept"
-                print(f"      {d.label:<10} {d.score:.2f} {w:3.0f}x{h:<3.0f} at {x:.0f},{y:.0f} {verdict}")
+                # An animal's vote is what it beats `person` by on the same box (events/lifecycle.py label_vote).
+                versus = f" person={d.person_score:.2f}" if d.label != "person" else ""
+                print(f"      {d.label:<10} {d.score:.2f}{versus} {w:3.0f}x{h:<3.0f} at {x:.0f},{y:.0f} {verdict}")
         for obj in analyzer.lifecycle.active.values():
             if obj.label not in args.labels:
                 continue
