@@ -6,6 +6,7 @@ boundary, used so the test controls exactly what is "seen"; the real model runs 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import av
@@ -239,3 +240,26 @@ def test_a_person_found_standing_while_the_camera_warms_up_is_an_event() -> None
 def test_a_person_found_standing_later_must_show_life_first() -> None:
     # A shape the detector calls a person that never moves (the parking lot's bollard) raises nothing.
     assert still_person_appearing_at(6.0) == []
+
+
+class CutScoredHigherDetector(ScriptedDetector):
+    """Score the figure higher the less of it the crop shows, as NanoDet scored the fifth visitor's upper half."""
+
+    def detect(self, image: Image, min_score: float) -> list[Detection]:
+        return [replace(d, score=0.9 - (d.box[2] - d.box[0]) / 1000) for d in super().detect(image, min_score)]
+
+
+def test_someone_standing_across_the_seam_of_the_sweep_tiles_gets_a_whole_view_as_their_best() -> None:
+    # The first sweep's two 360 px tiles meet at x 280-360: the left one cuts the figure (x 330-370) at its right
+    # edge and scores that part higher than the right tile its whole; the cut view wins the overlap but is marked
+    # cut, so the whole views of the looks that follow replace it as the event's box and snapshot.
+    analyzer = FrameAnalyzer(
+        CameraConfig(source="test"), ObjectsConfig(track=["person"]), CutScoredHigherDetector(), (WIDTH, HEIGHT)
+    )
+    changes = []
+    for index in range(15):
+        changes += analyzer.analyze(Sample(index / 5.0, scene(330), (WIDTH, HEIGHT)))
+    [started] = [change for change in changes if isinstance(change, EventStarted)]
+    obj = started.obj
+    assert obj.best_box == (330.0, 150.0, 369.0, 269.0)
+    assert not obj.best_cut

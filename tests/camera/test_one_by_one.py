@@ -47,6 +47,14 @@ def test_the_box_is_given_with_the_moment_it_was_seen(one_by_one_analysis: dict[
         assert enter - 1 <= event["box_time"] <= leave + 2, event
 
 
+def test_the_box_is_a_whole_view_of_the_visitor(one_by_one_analysis: dict[str, Any]) -> None:
+    # Each visitor stands 320-410 px tall in the 432 px picture. The fifth one's upper half (225 px, cut by the bottom
+    # of the crop it was found in) scored higher than any whole view of them and was the event's box and snapshot.
+    for event in one_by_one_analysis["events"]:
+        _, top, _, bottom = event["box"]
+        assert bottom - top >= 300, event
+
+
 def test_clips_are_h264_cover_the_event_with_pre_roll_and_last_at_most_30_s(
     one_by_one_analysis: dict[str, Any],
 ) -> None:

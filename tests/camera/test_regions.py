@@ -8,6 +8,7 @@ from homewarden.camera.regions import (
     MIN_CROP_SIDE,
     Crop,
     crop_for,
+    cut_by_crop,
     merge_boxes,
     plan_crops,
     plan_detection,
@@ -169,3 +170,24 @@ def test_people_side_by_side_each_in_a_crop_of_their_own_keep_their_crops() -> N
     woman, man = (250.0, 41.0, 443.0, 268.0), (43.0, 60.0, 215.0, 270.0)
 
     assert plan_crops([woman, man], (480, 270), whole=[woman, man]) == plan_crops([woman, man], (480, 270))
+
+
+def test_a_box_touching_an_inner_edge_of_its_crop_is_cut() -> None:
+    # The one-by-one clip's fifth visitor, cut at the waist by the bottom of a 240 px crop: a box ending at 239.
+    crop = (340, 0, 580, 240)
+    assert cut_by_crop((37, 14, 185, 239), crop, (768, 432))
+    # The same box clear of the crop's edges, and a box on the crop's top edge, which is the picture's own.
+    assert not cut_by_crop((37, 14, 185, 200), crop, (768, 432))
+    assert not cut_by_crop((37, 0, 185, 200), crop, (768, 432))
+    # Any inner edge: left, top, right.
+    inner = (200, 100, 440, 340)
+    assert cut_by_crop((1, 50, 100, 200), inner, (768, 432))
+    assert cut_by_crop((50, 2, 100, 200), inner, (768, 432))
+    assert cut_by_crop((50, 50, 239, 200), inner, (768, 432))
+
+
+def test_a_box_on_an_edge_of_the_picture_is_not_cut_by_its_crop() -> None:
+    # A sweep tile the height of the picture: its top and bottom are the picture's, its right edge is not.
+    tile = (0, 0, 432, 432)
+    assert not cut_by_crop((100, 0, 200, 432), tile, (768, 432))
+    assert cut_by_crop((300, 0, 432, 432), tile, (768, 432))

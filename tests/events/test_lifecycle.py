@@ -343,3 +343,31 @@ def test_a_walker_first_called_a_horse_is_a_person_event_not_a_horse() -> None:
 
     assert [type(change) for change in changes] == [EventStarted]
     assert (obj.label, verdict.person, shown.label, shown.alarm) == ("person", True, "person", True)
+
+
+def best_view_after(views: list[Detection]) -> TrackedObject:
+    """Follow one walking-in person seen in these views, one a frame; return the tracked object."""
+    events = lifecycle()
+    for step, view in enumerate(views):
+        events.update(92.2 + step * 0.2, [TrackedDetection(3, view)], FRAME, motion=[view.box])
+    [obj] = events.active.values()
+    return obj
+
+
+def test_a_whole_view_replaces_a_higher_scored_view_cut_by_its_crop() -> None:
+    # The one-by-one clip's fifth visitor: the upper half, cut by the bottom of a 240 px crop, scored 0.87; the whole
+    # person 0.77 and 0.78 in the next looks. The event's box and snapshot are a whole view, the best of them.
+    upper_half = Detection("person", 0.87, (377, 14, 525, 239), cut=True)
+    whole = Detection("person", 0.77, (381, 7, 532, 379))
+    better_whole = Detection("person", 0.78, (385, 8, 536, 375))
+    obj = best_view_after([upper_half, whole, better_whole])
+    assert (obj.best_box, obj.best_score, obj.best_time) == (better_whole.box, 0.78, pytest.approx(92.6))
+    assert not obj.best_cut
+
+
+def test_a_cut_view_never_replaces_a_whole_one_but_a_better_cut_one_replaces_a_cut_one() -> None:
+    whole = Detection("person", 0.6, (381, 7, 532, 379))
+    cut_high = Detection("person", 0.9, (377, 14, 525, 239), cut=True)
+    assert best_view_after([whole, cut_high]).best_box == whole.box
+    cut_low = Detection("person", 0.5, (377, 60, 525, 239), cut=True)
+    assert best_view_after([cut_low, cut_high]).best_box == cut_high.box

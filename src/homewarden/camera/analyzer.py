@@ -14,6 +14,7 @@ from homewarden.camera.regions import (
     Crop,
     contains,
     crop_for,
+    cut_by_crop,
     grow,
     overlaps,
     plan_detection,
@@ -21,7 +22,7 @@ from homewarden.camera.regions import (
     union,
 )
 from homewarden.config.model import CameraConfig, ObjectsConfig
-from homewarden.detect.base import Detection, ObjectDetector, select_boxes
+from homewarden.detect.base import Detection, ObjectDetector, kept_by_nms
 from homewarden.detect.labels import NOT_PET_ANIMALS
 from homewarden.detect.verifier import DetectionReview
 from homewarden.events.lifecycle import MIN_HITS, EventChange, EventLifecycle, TrackedObject, box_iou
@@ -330,6 +331,7 @@ class FrameAnalyzer:
             # reject anyone under about 32x12 px whatever the crop (the parking lot's pedestrian, docs/benchmarks.md).
             # Never less than its area at detect size, so a large crop the model shrinks rejects nothing it kept.
             seen = seen_scale(pixels.shape[1], pixels.shape[0], self.detector.input_size)
+            picture = sample.full_size if crop.full else self.frame_size
             in_crop = [
                 replace(
                     d,
@@ -339,6 +341,7 @@ class FrameAnalyzer:
                         (d.box[2] + x1) / back,
                         (d.box[3] + y1) / back,
                     ),
+                    cut=cut_by_crop(d.box, crop.box, picture),
                 )
                 for d in self.detector.detect(pixels, self.min_score)
                 if self._wanted(d, max(d.area * seen**2, d.area / back**2))
@@ -358,15 +361,17 @@ class FrameAnalyzer:
             found += in_crop
         if len(found) < 2:
             return found
-        # Neighbouring crops can each see the same object.
-        per_label = select_boxes(
-            np.array([d.box for d in found], dtype=np.float32),
-            np.array([d.score for d in found], dtype=np.float32),
-            np.array([self.labels.index(d.label) for d in found], dtype=np.int64),
-            self.labels,
-            self.min_score,
-            np.array([d.person_score for d in found], dtype=np.float32),
-        )
+        # Neighbouring crops can each see the same object. The kept detections are the ones found, so each keeps
+        # whether its own crop cut it.
+        per_label = [
+            found[index]
+            for index in kept_by_nms(
+                np.array([d.box for d in found], dtype=np.float32),
+                np.array([d.score for d in found], dtype=np.float32),
+                np.array([self.labels.index(d.label) for d in found], dtype=np.int64),
+                self.min_score,
+            )
+        ]
         # One animal scored both `cat` and `dog` in the same place is one object; its label is settled by the
         # votes of its whole track, not by a second event.
         kept: list[Detection] = []

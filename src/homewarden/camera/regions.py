@@ -32,6 +32,11 @@ FINE_MAX_TILES = 2
 # case it stays as it was (a distant mover beside someone near the camera would shrink out of the detector's reach).
 WHOLE_MAX_GROWTH = 2.0
 
+# A box ending this close to an edge of its crop (in the crop's pixels) touches it: the detector's box is clipped to
+# the crop, and ends a pixel or two short of it (the one-by-one clip's fifth visitor, cut at the waist by the bottom of
+# a 240 px crop: a box ending at 239).
+CUT_MARGIN = 2.0
+
 
 @dataclass(frozen=True)
 class Crop:
@@ -248,3 +253,14 @@ def sweep_tiles(frame_size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
         for j in range(count_y)
         for i in range(count_x)
     ]
+
+
+def cut_by_crop(box: Box, crop: tuple[int, int, int, int], picture_size: tuple[int, int]) -> bool:
+    """Tell whether a box (in the crop's pixels) touches an edge of its crop that is not an edge of the picture."""
+    width, height = crop[2] - crop[0], crop[3] - crop[1]
+    return (
+        (crop[0] > 0 and box[0] <= CUT_MARGIN)
+        or (crop[1] > 0 and box[1] <= CUT_MARGIN)
+        or (crop[2] < picture_size[0] and box[2] >= width - CUT_MARGIN)
+        or (crop[3] < picture_size[1] and box[3] >= height - CUT_MARGIN)
+    )

@@ -26,6 +26,10 @@ class Detection:
     # class); 0 where unknown. Legs seen from the waist down are `cat` 0.46 with `person` 0.28 there, a cat on a
     # table `cat` 0.5 with `person` 0.26 at most (docs/benchmarks.md, legs16).
     person_score: float = 0.0
+    # Whether the box touches an edge of the crop of the picture the detector was given, where that edge is not the
+    # picture's own: the object may go on beyond it (a visitor's upper half, scored `person` 0.87). Set by whoever cut
+    # the crop (camera/analyzer.py); False for a detection on a whole picture.
+    cut: bool = False
 
     @property
     def area(self) -> float:
@@ -96,12 +100,6 @@ def select_boxes(
 
     `person_scores` holds each box's `person` score, where the detector gives one for every box.
     """
-    if len(scores) == 0:
-        return []
-    xywh = np.column_stack([boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]])
-    keep = cv2.dnn.NMSBoxesBatched(
-        xywh.tolist(), scores.tolist(), classes.tolist(), score_threshold=min_score, nms_threshold=NMS_IOU
-    )
     return [
         Detection(
             label=labels[int(classes[i])],
@@ -109,8 +107,24 @@ def select_boxes(
             box=(float(boxes[i, 0]), float(boxes[i, 1]), float(boxes[i, 2]), float(boxes[i, 3])),
             person_score=0.0 if person_scores is None else float(person_scores[i]),
         )
-        for i in np.asarray(keep, dtype=np.int64).reshape(-1)
+        for i in kept_by_nms(boxes, scores, classes, min_score)
     ]
+
+
+def kept_by_nms(
+    boxes: npt.NDArray[np.float32],
+    scores: npt.NDArray[np.float32],
+    classes: npt.NDArray[np.int64],
+    min_score: float,
+) -> list[int]:
+    """Return the indices of the boxes that class-aware non-maximum suppression keeps."""
+    if len(scores) == 0:
+        return []
+    xywh = np.column_stack([boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]])
+    keep = cv2.dnn.NMSBoxesBatched(
+        xywh.tolist(), scores.tolist(), classes.tolist(), score_threshold=min_score, nms_threshold=NMS_IOU
+    )
+    return [int(i) for i in np.asarray(keep, dtype=np.int64).reshape(-1)]
 
 
 def onnx_session(model_path: str, threads: int) -> Any:

@@ -337,7 +337,7 @@ class PersonVerifier:
         person = model.classes.index("person")
         others = [i for i in range(len(model.classes)) if i != person]
         label = RELABEL.get(model.classes[max(others, key=lambda i: row[i])])
-        return None if label is None else Detection(label, detection.score, detection.box)
+        return None if label is None else Detection(label, detection.score, detection.box, cut=detection.cut)
 
 
 def camera_verifier(config: VerifierConfig, slot: VerifierSlot | None, detector: object) -> PersonVerifier | None:

@@ -103,6 +103,8 @@ class TrackedObject:
     best_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     best_time: float = 0.0
     best_image: Image | None = None
+    # Whether the best view is a cut one (Detection.cut); True until there is a view, so that any first one wins.
+    best_cut: bool = True
     zones: list[str] = field(default_factory=list)
     confirmed: bool = False
     recent_boxes: deque[tuple[float, float, float, float]] = field(default_factory=lambda: deque(maxlen=RECENT_BOXES))
@@ -210,6 +212,16 @@ def label_vote(detection: Detection) -> float:
     if detection.label in LEGGED_ANIMALS:
         return max(0.0, detection.score - detection.person_score)
     return detection.score
+
+
+def shows_better(detection: Detection, obj: TrackedObject) -> bool:
+    """Tell whether a detection is a better view of an object than its best so far: whole over cut, then by score."""
+    # The best view is the event's box and snapshot, what the owner sees. A view cut by its crop's edge is part of
+    # the object, scored as high as a whole one or higher (the one-by-one clip's fifth visitor: the upper half 0.87,
+    # the whole person 0.69-0.78 in the next looks), so it wins only over other cut views; any whole view replaces it.
+    if detection.cut != obj.best_cut:
+        return obj.best_cut
+    return detection.score > obj.best_score
 
 
 def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
@@ -360,6 +372,7 @@ class EventLifecycle:
                 # It moves off: from here it is an arrival like any other, and its event starts now, not when the
                 # camera first saw it standing.
                 obj.parked, obj.moves, obj.hits, obj.first_seen, obj.best_score = False, 0, 0, now, 0.0
+                obj.best_cut = True
                 obj.scores.clear()
         if obj.hits == 0 or (moved and not obj.parked):
             obj.alive = obj.alive or obj.hits > 0
@@ -378,11 +391,12 @@ class EventLifecycle:
         obj.recent_boxes.append(detection.box)
         if detection.label == "person":
             keep_person_view(obj, now, detection, frame)
-        if detection.score > obj.best_score:
+        if shows_better(detection, obj):
             obj.best_score = detection.score
             obj.best_box = detection.box
             obj.best_time = now
             obj.best_image = frame
+            obj.best_cut = detection.cut
         x1, _, x2, y2 = detection.box
         foot = ((x1 + x2) / 2, y2)
         inside = {
