@@ -263,20 +263,23 @@ def differs(row: Row) -> bool:
 
 def print_table(rows: list[Row], variants: list[Variant]) -> None:
     """Print one line per variant and clip, a total per variant, and the events of every copy that scored otherwise."""
-    print(f"{'variant':<9} {'clip':<44} " + " ".join(f"{title:>12}" for title, _ in COUNTS))
+    print(f"{'variant':<10} {'clip':<44} " + " ".join(f"{title:>12}" for title, _ in COUNTS))
+    # The unaltered clips first, once (every variant's rows carry the same ones), then each variant against them.
+    groups = [(ORIGINAL, [(row.original, row.original) for row in rows if row.variant == variants[0].key])]
     for variant in variants:
-        chosen = [row for row in rows if row.variant == variant.key]
-        lines = [(row.score.file, row.score, row.original) for row in chosen]
-        lines.append(("total", total_score(row.score for row in chosen), total_score(row.original for row in chosen)))
-        for file, score, original in lines:
+        chosen = [(row.score, row.original) for row in rows if row.variant == variant.key]
+        groups.append((f"{variant.key} {variant.name}", chosen))
+    for title, pairs in groups:
+        total = (total_score(score for score, _ in pairs), total_score(original for _, original in pairs))
+        for score, original in [*pairs, total]:
             counts = []
-            for title, count in COUNTS:
+            for name, count in COUNTS:
                 text = change(count(score), count(original))
-                if title in ("visits", "animals"):
-                    whole = score.visits if title == "visits" else score.animals
+                if name in ("visits", "animals"):
+                    whole = score.visits if name == "visits" else score.animals
                     text = f"{count(score)}/{whole}" + text[len(str(count(score))) :]
                 counts.append(f"{text:>12}")
-            print(f"{variant.key} {variant.name:<7} {file[:44]:<44} " + " ".join(counts))
+            print(f"{title:<10} {score.file[:44]:<44} " + " ".join(counts))
     for row in rows:
         if differs(row):
             events = events_from_json_lines(row.events)
