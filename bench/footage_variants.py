@@ -11,7 +11,8 @@ otherwise; no sound):
   b  640 wide: downscaled to 640 px wide (clips that are not wider keep their size, only re-encoded);
   c  night: grey, a third as bright, Gaussian noise sigma 6 (bench/small_person.py's picture);
   d  10 fps: frames resampled to 10 per second (clips at 10 fps or less keep their rate);
-  e  crf 35: compressed harder (libx264 crf 35).
+  e  crf 35: compressed harder (libx264 crf 35);
+  r  re-encoded: nothing altered but the encoding every variant also has (crf 20, constant rate, no sound): the control.
 
 The unaltered clip and every copy are analysed by the whole command and scored by the scorer of
 bench/detection_eval.py (its functions, imported), the manifest's boxes scaled to the size analyze reports boxes at
@@ -93,6 +94,8 @@ VARIANTS = {
         Variant("c", "night", picture=night),
         Variant("d", "10 fps", rate=lambda rate: min(rate, Fraction(10))),
         Variant("e", "crf 35", crf=35),
+        # The control: what re-encoding alone (crf 20, constant rate, no sound) changes, which every variant also does.
+        Variant("r", "re-encoded"),
     )
 }
 
@@ -263,7 +266,7 @@ def differs(row: Row) -> bool:
 
 def print_table(rows: list[Row], variants: list[Variant]) -> None:
     """Print one line per variant and clip, a total per variant, and the events of every copy that scored otherwise."""
-    print(f"{'variant':<10} {'clip':<44} " + " ".join(f"{title:>12}" for title, _ in COUNTS))
+    print(f"{'variant':<12} {'clip':<44} " + " ".join(f"{title:>12}" for title, _ in COUNTS))
     # The unaltered clips first, once (every variant's rows carry the same ones), then each variant against them.
     groups = [(ORIGINAL, [(row.original, row.original) for row in rows if row.variant == variants[0].key])]
     for variant in variants:
@@ -279,7 +282,7 @@ def print_table(rows: list[Row], variants: list[Variant]) -> None:
                     whole = score.visits if name == "visits" else score.animals
                     text = f"{count(score)}/{whole}" + text[len(str(count(score))) :]
                 counts.append(f"{text:>12}")
-            print(f"{title:<10} {score.file[:44]:<44} " + " ".join(counts))
+            print(f"{title:<12} {score.file[:44]:<44} " + " ".join(counts))
     for row in rows:
         if differs(row):
             events = events_from_json_lines(row.events)

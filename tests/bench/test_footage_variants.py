@@ -62,11 +62,14 @@ def test_the_10_fps_copy_keeps_size_and_time(tmp_path: Path) -> None:
     assert scaled["fps"] == 10
 
 
-def test_the_640_copy_of_a_640_clip_keeps_its_size(tmp_path: Path) -> None:
+def test_sizes_of_the_copies_and_the_control() -> None:
     assert VARIANTS["b"].size(640, 360) == (640, 360)
     assert VARIANTS["b"].size(1280, 720) == (640, 360)
     assert VARIANTS["b"].size(848, 480) == (640, 362)
     assert VARIANTS["a"].size(640, 640) == (1920, 1920)
+    # The control changes nothing but the encoding.
+    control = VARIANTS["r"]
+    assert (control.size(848, 480), control.rate(Fraction(25)), control.picture) == ((848, 480), Fraction(25), None)
 
 
 def test_the_night_copy_is_grey_and_dark(tmp_path: Path) -> None:
