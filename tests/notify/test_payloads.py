@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from homewarden.events.intrusions import IntrusionSummary
 from homewarden.events.record import EventRecord, IntrusionRecord
@@ -78,6 +79,6 @@ def test_every_event_gives_its_best_view_on_the_clips_clock() -> None:
     unknown = EventRecord("u", "door", "person", 0.9, 12.0, 30.0, False, (0, 0, 1, 1), None)
 
     assert event_public(live).box_at == 1_700_000_004.5
-    assert event_public(live).box_time is not None and event_public(live).box_time.timestamp() == 1_700_000_004.5
+    assert event_public(live).box_time == datetime.fromtimestamp(1_700_000_004.5, tz=UTC)
     assert (event_public(from_file).box_at, event_public(from_file).box_time) == (17.25, None)
     assert (event_public(unknown).box_at, event_public(unknown).box_time) == (None, None)
