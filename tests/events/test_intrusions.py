@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 from conftest import analyze_json, media_file
 from homewarden.config.loader import ConfigError, validate_config
-from homewarden.events.intrusions import CONFIRMATION_SLACK, IntrusionBoard
+from homewarden.events.intrusions import CONFIRMATION_SLACK, IntrusionBoard, IntrusionSummary
 from homewarden.faces.gallery import UNKNOWN
 
 
@@ -146,6 +147,98 @@ def test_cameras_joining_at_once_from_threads_make_one_intrusion() -> None:
     assert len(set(ids)) == 1
     assert board.summary_of("t0") is not None
     assert board.summary_of("t0").people == 8  # type: ignore[union-attr]
+
+
+# Two cameras of one area, each in its own thread as a hub runs them, over the same stretch of time (kept within
+# half a second of each other, as live cameras on one clock are). Each visit: a person on one camera, a second on the
+# other while the first is still there, and a third on the first camera two seconds after the second was last seen
+# (their track ends, as a pipeline reports it, four seconds after that sighting). The next visit starts 3.5 s after
+# the third person was last seen: beyond the window, though the third's track has not ended yet.
+WINDOW = 3.0
+TRACK_END_DELAY = 4.0
+VISIT_PERIOD = 17.5
+VISITS = 20
+STEP = 0.1
+STEPS_IN_STEP = 5  # steps each thread runs between meetings
+
+
+def visit_tracks(visit: int) -> list[tuple[str, str, float, float]]:
+    """Return a visit's tracks: (camera, track id, first sighting, last sighting); the cameras swap each visit."""
+    first, other = ("front", "side") if visit % 2 == 0 else ("side", "front")
+    base = visit * VISIT_PERIOD
+    return [
+        (first, f"{visit}-a", base, base + 6.0),
+        (other, f"{visit}-b", base + 4.0, base + 10.0),
+        (first, f"{visit}-c", base + 12.0, base + 14.0),
+    ]
+
+
+def test_two_cameras_of_one_area_in_their_threads_group_each_visit_once_and_lose_nothing() -> None:
+    board = IntrusionBoard(window=WINDOW, areas={"garden": ["front", "side"]})
+    tracks = [track for visit in range(VISITS) for track in visit_tracks(visit)]
+    joined: dict[str, str] = {}
+    raised: list[str] = []
+    closed: list[IntrusionSummary] = []
+    failures: list[BaseException] = []
+    record = threading.Lock()
+    steps = round(VISITS * VISIT_PERIOD / STEP) + 200
+    meeting = threading.Barrier(2)
+
+    def camera(name: str) -> None:
+        mine = [track for track in tracks if track[0] == name]
+        try:
+            for step in range(steps):
+                now = round(step * STEP, 6)
+                for _camera, track_id, first, last in mine:
+                    if now == first:
+                        summary = board.join(name, track_id, first)
+                        outcome = board.alarm(track_id, "stranger")
+                        board.identify(track_id, UNKNOWN)
+                        with record:
+                            joined[track_id] = summary.id
+                            if outcome is not None and outcome.first:
+                                raised.append(outcome.summary.id)
+                    if first <= now <= last:
+                        board.seen(track_id, now)
+                        board.summary_of(track_id)
+                    if now == round(last + TRACK_END_DELAY, 6):
+                        board.end(track_id, last)
+                over = board.expire(now)
+                with record:
+                    closed.extend(over)
+                if step % STEPS_IN_STEP == STEPS_IN_STEP - 1:
+                    meeting.wait(timeout=30)
+        except BaseException as exc:
+            failures.append(exc)
+            meeting.abort()
+
+    switch_interval = sys.getswitchinterval()
+    # Threads switch far more often than by default, so the two cameras' calls interleave within each step.
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=camera, args=(name,)) for name in ("front", "side")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch_interval)
+    closed += board.expire(float("inf"))
+
+    assert failures == []
+    assert sorted(joined) == sorted(track_id for _camera, track_id, _first, _last in tracks)
+    per_visit = [{joined[track_id] for _camera, track_id, _first, _last in visit_tracks(v)} for v in range(VISITS)]
+    # One intrusion per visit, a different one for each.
+    assert all(len(ids) == 1 for ids in per_visit)
+    assert len(set.union(*per_visit)) == VISITS
+    # Each closed once, whole, and alarmed once.
+    assert sorted(summary.id for summary in closed) == sorted(set.union(*per_visit))
+    assert sorted(raised) == sorted(set.union(*per_visit))
+    for summary in closed:
+        visit = round(summary.start / VISIT_PERIOD)
+        assert (summary.people, summary.strangers, summary.cameras) == (3, 3, ("front", "side"))
+        assert (summary.start, summary.end) == (visit * VISIT_PERIOD, visit * VISIT_PERIOD + 14.0)
+        assert summary.alarm
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -36,6 +36,15 @@ NIGHT_FINER = 2
 # the recorder's clock (which the coarse model sees too) cost detector calls, a visitor walking in lasts (docs/
 # benchmarks.md, night16c).
 NIGHT_LASTING = 3
+# A camera switching between colour and infrared (or its exposure settling after the switch, or a cloud) brightens or
+# darkens the whole picture over a second or two: each frame, most pixels shift the same way, while noise and a walker
+# leave the median pixel where it was. A frame whose median pixel moved more than LIGHT_SHIFT levels since the frame
+# before is light changing, and the background is relearned from it; under LIGHTING_CHANGE_FRACTION of the picture
+# differs on any one frame of such a ramp, so without this the ramp's frames were motion all over (docs/benchmarks.md,
+# switch16: 27-45 detector calls in the 6 s after a 2 s switch, and the visitor after dawn lost to a still track the
+# burst left behind). Measured on every SHIFT_SAMPLE_STEP-th pixel each way (noise averages out over thousands).
+LIGHT_SHIFT = 2.0
+SHIFT_SAMPLE_STEP = 2
 
 
 class BackgroundMotionDetector:
@@ -97,6 +106,9 @@ class BackgroundMotionDetector:
         previous, self._previous = self._previous, small
         if previous is not None:
             self._measure_noise(previous, small)
+            if self._frames >= WARMUP_FRAMES and abs(_brightness_shift(previous, small)) > LIGHT_SHIFT:
+                self._relearn(cv2.GaussianBlur(small, (5, 5), 0))
+                return []
         noisy = self.noisy
         if noisy and previous is not None:
             # A temporal mean of two frames halves the variance of sensor noise; a walker moves a few pixels.
@@ -114,8 +126,7 @@ class BackgroundMotionDetector:
         foreground = cv2.morphologyEx(foreground, cv2.MORPH_OPEN, self._speck_kernel)
         foreground = cv2.dilate(foreground, self._kernel, iterations=2)
         if cv2.countNonZero(foreground) > LIGHTING_CHANGE_FRACTION * foreground.size:
-            self._subtractor = self._new_subtractor()
-            self._subtractor.apply(grey, learningRate=1.0)
+            self._relearn(grey)
             return []
         contours, _ = cv2.findContours(foreground, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         boxes: list[Box] = []
@@ -126,6 +137,11 @@ class BackgroundMotionDetector:
             x, y, w, h = cv2.boundingRect(contour)
             boxes.append((round(x * inverse), round(y * inverse), round((x + w) * inverse), round((y + h) * inverse)))
         return boxes
+
+    def _relearn(self, grey: npt.NDArray[Any]) -> None:
+        """Start the background over from this (blurred) frame: the light changed."""
+        self._subtractor = self._new_subtractor()
+        self._subtractor.apply(grey, learningRate=1.0)
 
     @property
     def noisy(self) -> bool:
@@ -147,6 +163,13 @@ class BackgroundMotionDetector:
             self.noise_level = level
         else:
             self.noise_level += NOISE_SMOOTHING * (level - self.noise_level)
+
+
+def _brightness_shift(previous: Image, current: Image) -> float:
+    """Return how many levels the median pixel moved from one frame to the next (negative: darker)."""
+    step = SHIFT_SAMPLE_STEP
+    change = current[::step, ::step].astype(np.int16) - previous[::step, ::step].astype(np.int16)
+    return float(np.median(change))
 
 
 def _touch(a: Box, b: Box) -> bool:
