@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from camera.test_small_visitor import VISIT, visitor_clip
 from conftest import media_file
 from homewarden.camera.reader import FramePacer, read_samples
 from homewarden.camera.runner import CameraRunner
@@ -25,17 +26,20 @@ pytestmark = pytest.mark.slow
 CLIPS = {"hall": "video/people-detection.gif", "stairs": "video/face-demographics-walking.gif"}
 
 
-def run_side_by_side(areas: dict[str, list[str]], folder: Path, bus: HubBus | None = None) -> list[EventRecord]:
+def run_side_by_side(
+    areas: dict[str, list[str]], folder: Path, bus: HubBus | None = None, clips: dict[str, Path] | None = None
+) -> list[EventRecord]:
     """Analyse both clips frame by frame in step, as two live cameras of one hub would, sharing one board."""
+    sources = clips or {name: media_file(path) for name, path in CLIPS.items()}
     config = validate_config(
-        {"cameras": {name: {"source": str(media_file(path))} for name, path in CLIPS.items()}, "areas": areas}
+        {"cameras": {name: {"source": str(path)} for name, path in sources.items()}, "areas": areas}
     )
     detector = create_detector(config.detector)
     board = IntrusionBoard(config.alarm.group_window, config.areas)
     stored: list[EventRecord] = []
     streams = []
     pipelines = []
-    for name in CLIPS:
+    for name in sources:
         runner = CameraRunner(name, config, detector, MediaFolder(folder), stored.append, bus=bus, intrusions=board)
         source = VideoSource(config.cameras[name].source)
         source.open()
@@ -83,3 +87,45 @@ def test_without_an_area_each_camera_has_its_own(tmp_path: Path) -> None:
     by_camera = {camera: {e.intrusion_id for e in events if e.camera == camera} for camera in CLIPS}
     assert all(len(ids) == 1 for ids in by_camera.values())
     assert by_camera["hall"].isdisjoint(by_camera["stairs"])
+
+
+def test_a_camera_whose_stream_ends_leaves_another_areas_intrusion_open(tmp_path: Path) -> None:
+    # The garden's front camera saw someone leave 1 s before the hall's file is over; the garden's side camera plays
+    # on. Before switch16 the hall's end closed every intrusion whose people had all left, the garden's too: someone
+    # on the side camera a few seconds later opened a second intrusion (a second alarm) for the same visit.
+    config = validate_config(
+        {
+            "cameras": {
+                "hall": {"source": str(media_file(CLIPS["hall"]))},
+                "front": {"source": "rtsp://front.invalid/stream"},
+                "side": {"source": "rtsp://side.invalid/stream"},
+            },
+            "areas": {"garden": ["front", "side"]},
+        }
+    )
+    board = IntrusionBoard(config.alarm.group_window, config.areas)
+    garden = board.join("front", "a", 0.0)
+    board.end("a", 1.0)
+    runner = CameraRunner(
+        "hall", config, create_detector(config.detector), MediaFolder(tmp_path), lambda _: None, intrusions=board
+    )
+    source = VideoSource(config.cameras["hall"].source)
+    source.open()
+    runner.run_file(source)
+
+    assert board.summary_of("a") is not None
+    assert board.join("side", "b", 5.0).id == garden.id
+
+
+def test_two_night_cameras_side_by_side_each_find_their_visitor(tmp_path: Path) -> None:
+    # Two infrared cameras of one hub, analysed frame by frame in step with one detector: a 30 px visitor that only
+    # the finer night motion sees walking in, and a 45 px one; each camera keeps its own motion models and night state,
+    # so each finds its visitor as it does alone (tests/camera/test_small_visitor.py).
+    clips = {"yard": tmp_path / "yard.mp4", "drive": tmp_path / "drive.mp4"}
+    visitor_clip(clips["yard"], 30, at_night=True, seconds=12)
+    visitor_clip(clips["drive"], 45, at_night=True, seconds=12)
+    events = [event for event in run_side_by_side({}, tmp_path, clips=clips) if event.label == "person"]
+
+    assert sorted(event.camera for event in events) == ["drive", "yard"]
+    assert all(VISIT[0] <= event.start <= VISIT[1] for event in events)
+    assert len({event.intrusion_id for event in events}) == 2

@@ -129,6 +129,19 @@ def test_an_intrusion_closes_once_its_last_person_left_more_than_the_window_ago(
     assert board.intrusion_of("a") is None
 
 
+def test_a_camera_whose_stream_is_over_closes_only_its_own_areas_intrusions() -> None:
+    board = IntrusionBoard(window=30.0, areas={"garden": ["front", "side"]})
+    garden = board.join("front", "a", 0.0)
+    board.end("a", 10.0)
+    door = board.join("door", "b", 0.0)
+    board.end("b", 10.0)
+    # The door camera's file is over at 12 s (as CameraPipeline.finish closes them); the garden's cameras play on.
+    closed = board.expire(float("inf"), board.area_of("door"))
+    assert [summary.id for summary in closed] == [door.id]
+    # Someone on the side camera at 20 s is the same visit as "a" at 10 s: one intrusion, one alarm.
+    assert board.join("side", "c", 20.0).id == garden.id
+
+
 def test_cameras_joining_at_once_from_threads_make_one_intrusion() -> None:
     board = IntrusionBoard(window=30.0, areas={"yard": [f"cam{i}" for i in range(8)]})
     ids: list[str] = []

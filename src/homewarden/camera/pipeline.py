@@ -253,8 +253,8 @@ class CameraPipeline:
         if self.bus is not None:
             self.bus.publish(IntrusionChanged(kind, summary, now))
 
-    def _close_intrusions(self, now: float, announced_at: float | None = None) -> None:
-        for summary in self.intrusions.expire(now):
+    def _close_intrusions(self, now: float, announced_at: float | None = None, area: str | None = None) -> None:
+        for summary in self.intrusions.expire(now, area):
             self._announce("end", summary, now if announced_at is None else announced_at)
 
     def restart_stream(self, at: float) -> None:
@@ -300,7 +300,10 @@ class CameraPipeline:
             self._end_motion(None)
             self._publish_finished()
             # Every track of this camera is over: its intrusions end once no other camera of their area has one.
-            self._close_intrusions(float("inf"), announced_at=self.last_time)
+            # Only its own area's: another camera's (its file still playing, or a live one) stays open for whoever
+            # that camera sees within the window, and closes on that camera's clock.
+            area = self.intrusions.area_of(self.name)
+            self._close_intrusions(float("inf"), announced_at=self.last_time, area=area)
 
     def _apply(self, changes: list[EventStarted | EventEnded]) -> None:
         for change in changes:

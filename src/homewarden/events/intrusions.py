@@ -196,11 +196,13 @@ class IntrusionBoard:
             intrusion.members[track_id].end = at
             return intrusion.snapshot()
 
-    def expire(self, now: float) -> list[IntrusionSummary]:
-        """Close the intrusions whose last person left more than the window ago; return them (they are over)."""
+    def expire(self, now: float, area: str | None = None) -> list[IntrusionSummary]:
+        """Close the intrusions (of one area, or all) whose last person left more than the window ago; return them."""
         closed = []
         with self._lock:
             for intrusion in list(self._open.values()):
+                if area is not None and intrusion.area != area:
+                    continue
                 last = intrusion.last_seen()
                 if last is not None and now - last > self.window + CONFIRMATION_SLACK:
                     del self._open[intrusion.id]
