@@ -149,6 +149,12 @@ class FrameAnalyzer:
             (float(x1), float(y1), float(x2), float(y2))
             for x1, y1, x2, y2 in self.motion.detect(sample.grey, self._night)
         ]
+        if self.motion.light_changed:
+            # A camera switching between colour and infrared changes the whole picture, which is no motion: nothing
+            # may make the detector look for a while, so whether the picture is a night one is told again now. The
+            # finer night motion then starts with the switch at dusk (a small visitor walking in right after it is
+            # seen) and stops with it at dawn.
+            self._night = is_grey(sample.image)
         self.last_motion = bool(motion)
         self._motion = motion
         self._full_scale = sample.full_size[0] / self.frame_size[0]

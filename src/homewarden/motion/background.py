@@ -66,6 +66,8 @@ class BackgroundMotionDetector:
         self.frame_size = frame_size
         self._finer: BackgroundMotionDetector | None = None
         self._runs: list[tuple[Box, int]] = []
+        # Whether the last frame's light changed (the background was relearned from it).
+        self.light_changed = False
 
     def _new_subtractor(self) -> cv2.BackgroundSubtractorMOG2:
         return cv2.createBackgroundSubtractorMOG2(
@@ -103,6 +105,7 @@ class BackgroundMotionDetector:
     def _boxes(self, frame_grey: Image) -> list[Box]:
         """Return the boxes of this model's motion for the next grey frame."""
         small = cast(Image, cv2.resize(frame_grey, self.small_size, interpolation=cv2.INTER_LINEAR))
+        self.light_changed = False
         previous, self._previous = self._previous, small
         if previous is not None:
             self._measure_noise(previous, small)
@@ -140,6 +143,7 @@ class BackgroundMotionDetector:
 
     def _relearn(self, grey: npt.NDArray[Any]) -> None:
         """Start the background over from this (blurred) frame: the light changed."""
+        self.light_changed = True
         self._subtractor = self._new_subtractor()
         self._subtractor.apply(grey, learningRate=1.0)
 
