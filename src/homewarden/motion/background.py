@@ -37,13 +37,16 @@ NIGHT_FINER = 2
 # benchmarks.md, night16c).
 NIGHT_LASTING = 3
 # A camera switching between colour and infrared (or its exposure settling after the switch, or a cloud) brightens or
-# darkens the whole picture over a second or two: each frame, most pixels shift the same way, while noise and a walker
-# leave the median pixel where it was. A frame whose median pixel moved more than LIGHT_SHIFT levels since the frame
-# before is light changing, and the background is relearned from it; under LIGHTING_CHANGE_FRACTION of the picture
-# differs on any one frame of such a ramp, so without this the ramp's frames were motion all over (docs/benchmarks.md,
-# switch16: 27-45 detector calls in the 6 s after a 2 s switch, and the visitor after dawn lost to a still track the
-# burst left behind). Measured on every SHIFT_SAMPLE_STEP-th pixel each way (noise averages out over thousands).
+# darkens the whole picture over a second or two: each frame, the median pixel of nearly every part of the picture
+# shifts the same way, while noise leaves it where it was and a walker, even one near the camera filling half of the
+# picture, moves it in only some parts. A frame where at least LIGHT_CELLS of the SHIFT_GRID x SHIFT_GRID parts moved
+# more than LIGHT_SHIFT levels the same way since the frame before is light changing, and the background is relearned
+# from it; under LIGHTING_CHANGE_FRACTION of the picture differs on any one frame of such a fade, so without this its
+# frames were motion all over (docs/benchmarks.md, switch16: 27-45 detector calls in the 6 s after a 2 s switch, and
+# the visitor after dawn lost to a still track the burst left behind). Every SHIFT_SAMPLE_STEP-th pixel each way.
 LIGHT_SHIFT = 2.0
+SHIFT_GRID = 4
+LIGHT_CELLS = 13
 SHIFT_SAMPLE_STEP = 2
 
 
@@ -109,7 +112,7 @@ class BackgroundMotionDetector:
         previous, self._previous = self._previous, small
         if previous is not None:
             self._measure_noise(previous, small)
-            if self._frames >= WARMUP_FRAMES and abs(_brightness_shift(previous, small)) > LIGHT_SHIFT:
+            if self._frames >= WARMUP_FRAMES and _light_changed(previous, small):
                 self._relearn(cv2.GaussianBlur(small, (5, 5), 0))
                 return []
         noisy = self.noisy
@@ -169,11 +172,15 @@ class BackgroundMotionDetector:
             self.noise_level += NOISE_SMOOTHING * (level - self.noise_level)
 
 
-def _brightness_shift(previous: Image, current: Image) -> float:
-    """Return how many levels the median pixel moved from one frame to the next (negative: darker)."""
+def _light_changed(previous: Image, current: Image) -> bool:
+    """Tell whether nearly every part of the picture brightened, or darkened, since the frame before."""
     step = SHIFT_SAMPLE_STEP
     change = current[::step, ::step].astype(np.int16) - previous[::step, ::step].astype(np.int16)
-    return float(np.median(change))
+    rows = np.array_split(change, SHIFT_GRID, axis=0)
+    shifts = [float(np.median(cell)) for row in rows for cell in np.array_split(row, SHIFT_GRID, axis=1)]
+    brighter = sum(shift > LIGHT_SHIFT for shift in shifts)
+    darker = sum(shift < -LIGHT_SHIFT for shift in shifts)
+    return max(brighter, darker) >= LIGHT_CELLS
 
 
 def _touch(a: Box, b: Box) -> bool:
