@@ -89,8 +89,9 @@ def test_the_switches_are_no_motion_and_each_visitor_after_them_is_an_event(
     assert [round(obj.first_seen // PASS) for obj in people] == [0, 1, 2]
     for number, obj in enumerate(people):
         assert number * PASS + VISIT[0] <= obj.first_seen <= number * PASS + VISIT[1]
-    # At most one detector call per analysed frame after each switch (30 frames; 45 after dawn before switch16).
-    assert all(calls <= VISIT[0] * 5 for calls in calls_after_switch.values()), calls_after_switch
+    # Detector calls in the 6 s after the switches: 27 + 45 before switch16, 30 + 2 with it (at dusk the parked cars'
+    # re-check and the day chase of weak still objects found in the office before the switch, as without one).
+    assert sum(calls_after_switch.values()) <= 45, calls_after_switch
 
 
 class CountingDetector(ObjectDetector):
