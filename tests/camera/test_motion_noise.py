@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import av
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from conftest import media_file
@@ -59,6 +60,14 @@ def test_the_empty_room_at_night_shows_no_motion() -> None:
     assert not any(moving)
 
 
+def with_walker(grey: npt.NDArray[np.uint8], index: int) -> npt.NDArray[np.uint8]:
+    """Return a copy of the picture with a 10x40 px figure, 40 levels darker, where it walks on frame ``index``."""
+    picture = grey.copy()
+    x = 200 + 8 * index
+    picture[290:330, x : x + 10] = np.clip(grey[290:330, x : x + 10].astype(int) - 40, 0, 255)
+    return picture
+
+
 def test_a_walker_at_night_is_still_motion_after_averaging() -> None:
     # A figure 10x40 px at 768x432 walking across the real empty room, 40 levels darker than the floor in the noisy
     # night picture: averaging two frames must not smear it away.
@@ -66,10 +75,7 @@ def test_a_walker_at_night_is_still_motion_after_averaging() -> None:
     detector = BackgroundMotionDetector(MotionConfig(), SIZE)
     found = 0
     for index, grey in enumerate(frames):
-        picture = grey.copy()
-        if index >= 10:
-            x = 200 + 8 * index
-            picture[290:330, x : x + 10] = np.clip(grey[290:330, x : x + 10].astype(int) - 40, 0, 255)
+        picture = with_walker(grey, index) if index >= 10 else grey
         found += bool(detector.detect(picture))
     assert detector.noisy
     assert found >= 8
@@ -163,10 +169,7 @@ def test_a_walker_after_the_switch_is_motion() -> None:
     detector = BackgroundMotionDetector(MotionConfig(), SIZE)
     found = 0
     for index, grey in enumerate(frames):
-        picture = grey.copy()
-        if index >= 16:
-            x = 200 + 8 * index
-            picture[290:330, x : x + 10] = np.clip(grey[290:330, x : x + 10].astype(int) - 40, 0, 255)
+        picture = with_walker(grey, index) if index >= 16 else grey
         boxes = detector.detect(picture, night=True)
         assert index >= 16 or boxes == []
         found += bool(boxes)
