@@ -1,7 +1,5 @@
 """Run the command line as `python -m homewarden`."""
 
-import sys
+from homewarden.cli import console_main
 
-from homewarden.cli import main
-
-sys.exit(main())
+console_main()

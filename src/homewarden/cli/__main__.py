@@ -1,7 +1,5 @@
 """Run the command line: ``python -m homewarden.cli``."""
 
-import sys
+from homewarden.cli import console_main
 
-from homewarden.cli import main
-
-sys.exit(main())
+console_main()
