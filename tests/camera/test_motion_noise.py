@@ -14,7 +14,7 @@ import pytest
 
 from conftest import media_file
 from homewarden.config.model import MotionConfig
-from homewarden.motion.background import NOISY_LEVEL, BackgroundMotionDetector
+from homewarden.motion.background import NOISY_LEVEL, BackgroundMotionDetector, cell_medians
 
 SIZE = (768, 432)
 
@@ -174,3 +174,16 @@ def test_a_walker_after_the_switch_is_motion() -> None:
         assert index >= 16 or boxes == []
         found += bool(boxes)
     assert found >= 8
+
+
+@pytest.mark.parametrize("shape", [(90, 160), (91, 161), (108, 192), (7, 9), (4, 4)])
+def test_the_parts_medians_are_numpys_medians(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(shape[0])
+    for spread in (255, 6, 0):
+        change = rng.integers(-spread, spread + 1, size=shape).astype(np.int16)
+        expected = [
+            float(np.median(part))
+            for band in np.array_split(change, 4, axis=0)
+            for part in np.array_split(band, 4, axis=1)
+        ]
+        assert cell_medians(change, 4).tolist() == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 import cv2
@@ -48,6 +49,8 @@ LIGHT_SHIFT = 2.0
 SHIFT_GRID = 4
 LIGHT_CELLS = 13
 SHIFT_SAMPLE_STEP = 2
+# A change between two 8-bit pictures lies in -255..255.
+CHANGE_LEVELS = 511
 
 
 class BackgroundMotionDetector:
@@ -176,11 +179,32 @@ def _light_changed(previous: Image, current: Image) -> bool:
     """Tell whether nearly every part of the picture brightened, or darkened, since the frame before."""
     step = SHIFT_SAMPLE_STEP
     change = current[::step, ::step].astype(np.int16) - previous[::step, ::step].astype(np.int16)
-    rows = np.array_split(change, SHIFT_GRID, axis=0)
-    shifts = [float(np.median(cell)) for row in rows for cell in np.array_split(row, SHIFT_GRID, axis=1)]
-    brighter = sum(shift > LIGHT_SHIFT for shift in shifts)
-    darker = sum(shift < -LIGHT_SHIFT for shift in shifts)
+    shifts = cell_medians(change, SHIFT_GRID)
+    brighter = int(np.count_nonzero(shifts > LIGHT_SHIFT))
+    darker = int(np.count_nonzero(shifts < -LIGHT_SHIFT))
     return max(brighter, darker) >= LIGHT_CELLS
+
+
+def cell_medians(change: npt.NDArray[np.int16], grid: int) -> npt.NDArray[np.float64]:
+    """Return the median of each of grid x grid parts of a change picture (parts as np.array_split cuts them)."""
+    # One histogram per part, all from one bincount: np.median called per part cost more than the rest of the
+    # motion step (16 calls a frame); the middle values are read off the cumulative counts, exactly as np.median.
+    cells = grid * grid
+    counts = np.bincount((_cell_offsets(change.shape, grid) + change).ravel(), minlength=cells * CHANGE_LEVELS)
+    cumulative = counts.reshape(cells, CHANGE_LEVELS).cumsum(axis=1)
+    sizes = cumulative[:, -1:]
+    low = np.count_nonzero(cumulative <= (sizes - 1) // 2, axis=1)
+    high = np.count_nonzero(cumulative <= sizes // 2, axis=1)
+    return cast(npt.NDArray[np.float64], (low + high - 2 * 255) / 2)
+
+
+@functools.lru_cache(maxsize=8)
+def _cell_offsets(shape: tuple[int, ...], grid: int) -> npt.NDArray[np.intp]:
+    """Return, per pixel, where its part's histogram starts in the joint bincount (shifted so -255 is 0)."""
+    rows = np.repeat(np.arange(grid), [len(part) for part in np.array_split(np.arange(shape[0]), grid)])
+    columns = np.repeat(np.arange(grid), [len(part) for part in np.array_split(np.arange(shape[1]), grid)])
+    offsets = (rows[:, None] * grid + columns[None, :]) * CHANGE_LEVELS + 255
+    return offsets.astype(np.intp)
 
 
 def _touch(a: Box, b: Box) -> bool:
