@@ -371,3 +371,25 @@ def test_a_cut_view_never_replaces_a_whole_one_but_a_better_cut_one_replaces_a_c
     assert best_view_after([whole, cut_high]).best_box == whole.box
     cut_low = Detection("person", 0.5, (377, 60, 525, 239), cut=True)
     assert best_view_after([cut_low, cut_high]).best_box == cut_high.box
+
+
+def test_a_strong_smaller_sighting_beside_a_weak_wide_object_is_a_new_visitor() -> None:
+    # The one-by-one clip's night copy at 73-75 s (docs/benchmarks.md, nt16b): the emptied room scored `person` about
+    # 0.5 as most of the crop (503x397) on a confirmed track; 2 s later the next visitor's first sighting (0.67, no
+    # track id yet) lies next to that wide box (IoU 0.2). Joined to it by nearness, the visitor had no event of their
+    # own.
+    events = lifecycle()
+    frame = np.zeros((432, 768, 3), dtype=np.uint8)
+    room = (264.0, 0.0, 767.0, 397.0)
+    for step, score in enumerate((0.52, 0.55, 0.5, 0.53, 0.51)):
+        events.update(71.0 + step * 0.5, [TrackedDetection(4, person(score, room))], frame, motion=[room])
+    [wide] = events.active.values()
+    assert wide.confirmed
+    changes = []
+    for step in range(4):
+        box = (229.0 - 6 * step, 145.0, 439.0 - 6 * step, 432.0)
+        changes += events.update(75.2 + step * 0.2, [TrackedDetection(None, person(0.67, box))], frame, motion=[box])
+    [started] = changes
+    assert isinstance(started, EventStarted)
+    assert started.obj is not wide
+    assert started.obj.first_seen == 75.2
