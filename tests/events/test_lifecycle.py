@@ -393,3 +393,21 @@ def test_a_strong_smaller_sighting_beside_a_weak_wide_object_is_a_new_visitor() 
     assert isinstance(started, EventStarted)
     assert started.obj is not wide
     assert started.obj.first_seen == 75.2
+
+
+def test_a_strong_sighting_beside_a_weak_standing_person_still_joins_them_by_nearness() -> None:
+    # The gym crowd (docs/benchmarks.md, nt16b): a confirmed gym-goer of middling score, as tall as people stand, and
+    # a sharper, smaller sighting beside their box with no track id: the same person seen better, joined by nearness.
+    # Refusing such joins between 30 px people reshuffled every event of the crowd.
+    events = lifecycle()
+    frame = np.zeros((432, 768, 3), dtype=np.uint8)
+    standing = (300.0, 100.0, 340.0, 190.0)
+    for step, score in enumerate((0.52, 0.55, 0.5, 0.53, 0.51)):
+        events.update(10.0 + step * 0.5, [TrackedDetection(4, person(score, standing))], frame, motion=[standing])
+    [gym_goer] = events.active.values()
+    assert gym_goer.confirmed
+    sharper = (338.0, 120.0, 356.0, 170.0)
+    changes = events.update(13.0, [TrackedDetection(None, person(0.7, sharper))], frame, motion=[sharper])
+    assert not any(isinstance(change, EventStarted) for change in changes)
+    assert list(events.active.values()) == [gym_goer]
+    assert gym_goer.last_seen == 13.0
