@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any, cast
+from collections.abc import Generator, Iterator
+from typing import Any, Protocol, cast
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from homewarden.video.recorder import BufferedFrame, ClipRecorder
+from homewarden.video.recorder import BufferedFrame, BufferedItem
 from homewarden.video.source import VideoSource
 
 
@@ -23,6 +24,7 @@ class Sample:
         self._frame = frame
         self._size = size
         self._yuv: npt.NDArray[np.uint8] | None = None
+        self._grey: npt.NDArray[np.uint8] | None = None
         self._bgr: npt.NDArray[np.uint8] | None = None
         self._full_bgr: npt.NDArray[np.uint8] | None = None
 
@@ -76,10 +78,13 @@ class Sample:
     @property
     def grey(self) -> npt.NDArray[np.uint8]:
         """Return the frame as grey pixels at the detect size."""
-        planar = self._planar()
-        if planar is not None:
-            return self._fit(planar[: self._frame.height])
-        return cast(npt.NDArray[np.uint8], cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY))
+        if self._grey is None:
+            planar = self._planar()
+            if planar is not None:
+                self._grey = self._fit(planar[: self._frame.height])
+            else:
+                self._grey = cast(npt.NDArray[np.uint8], cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY))
+        return self._grey
 
     @property
     def image(self) -> npt.NDArray[np.uint8]:
@@ -118,7 +123,7 @@ class FramePacer:
 
 def read_samples(
     source: VideoSource,
-    recorder: ClipRecorder,
+    recorder: RecorderSink,
     pacer: FramePacer,
     detect_size: tuple[int, int],
     stop: threading.Event | None = None,
@@ -162,6 +167,100 @@ def read_samples(
             wait_until_due(at)
         if pacer.due(at):
             yield Sample(at, frame, detect_size)
+
+
+class RecorderSink(Protocol):
+    """Where read_samples puts every packet (or decoded frame) of the stream: the clip recorder."""
+
+    @property
+    def encodes(self) -> bool:
+        """Tell whether frames (True) or packets (False) are recorded."""
+        ...
+
+    def add(self, item: BufferedItem) -> None:
+        """Take the stream's next packet or frame."""
+        ...
+
+
+class HeldForRecorder:
+    """Hold what the reader gives the recorder until the analysis reaches the frame it came with."""
+
+    def __init__(self, recorder: RecorderSink) -> None:
+        self.encodes = recorder.encodes
+        self.items: list[BufferedItem] = []
+
+    def add(self, item: BufferedItem) -> None:
+        """Keep the stream's next packet or frame for the recorder."""
+        self.items.append(item)
+
+    def take(self) -> list[BufferedItem]:
+        """Return what was kept since the last call."""
+        items, self.items = self.items, []
+        return items
+
+
+# Frames a file's reader decodes ahead of the analysis: enough to keep decoding busy through a detector call (a few
+# frames' time), few enough that 4K frames do not pile up (each about 25 MB with its converted planes).
+READ_AHEAD = 4
+IDLE_PUT = 0.1
+Handoff = tuple[list[BufferedItem], Sample | None] | BaseException
+
+
+def read_ahead(
+    source: VideoSource,
+    recorder: RecorderSink,
+    pacer: FramePacer,
+    detect_size: tuple[int, int],
+    stop: threading.Event | None = None,
+    realtime: bool = False,
+    depth: int = READ_AHEAD,
+) -> Generator[Sample, None, None]:
+    """Yield what read_samples yields, read, decoded and turned grey by another thread up to `depth` frames ahead.
+
+    Decoding and pixel conversion run outside the GIL, so on a second core they overlap the analysis of the frames
+    before. The recorder gets every packet on this thread, in the same order and at the same points between frames
+    as read_samples gives them: a clip ends where it would without the thread. Whatever the reader raises is raised
+    here; closing this generator stops the reader and waits for it, so the source can be closed after.
+    """
+    handoff: queue.Queue[Handoff] = queue.Queue(maxsize=depth)
+    held = HeldForRecorder(recorder)
+    done = threading.Event()
+
+    def hand(item: Handoff) -> bool:
+        while not done.is_set():
+            try:
+                handoff.put(item, timeout=IDLE_PUT)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for sample in read_samples(source, held, pacer, detect_size, stop, realtime):
+                sample.grey  # noqa: B018 - converted here, in the reader's thread, and kept
+                if not hand((held.take(), sample)):
+                    return
+            hand((held.take(), None))
+        except BaseException as exc:  # handed to the analysis, which raises it as its own
+            hand(exc)
+
+    reader = threading.Thread(target=read, name="file-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = handoff.get()
+            if isinstance(item, BaseException):
+                raise item
+            items, sample = item
+            for packet in items:
+                recorder.add(packet)
+            if sample is None:
+                return
+            yield sample
+    finally:
+        done.set()
+        reader.join()
 
 
 class LatestSample:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from homewarden.camera.health import CameraHealthBoard
 from homewarden.camera.live import LiveFrames
 from homewarden.camera.pipeline import CameraPipeline
-from homewarden.camera.reader import FramePacer, LatestSample, read_samples
+from homewarden.camera.reader import FramePacer, LatestSample, read_ahead, read_samples
 from homewarden.config.model import HomewardenConfig
 from homewarden.detect.base import ObjectDetector
 from homewarden.detect.verifier import DetectionReview
@@ -152,8 +152,9 @@ class CameraRunner:
         pipeline = self._pipeline_for(source)
         pacer = FramePacer(self.config.cameras[self.name].detect.fps)
         detect_size = pipeline.analyzer.frame_size
+        samples = read_ahead(source, pipeline.recorder, pacer, detect_size, self.stop_event, realtime)
         try:
-            for sample in read_samples(source, pipeline.recorder, pacer, detect_size, self.stop_event, realtime):
+            for sample in samples:
                 pipeline.process(sample)
                 self.stats.frames_analysed += 1
                 self.stats.video_seconds = sample.time
@@ -164,6 +165,7 @@ class CameraRunner:
             pipeline.discard()
             raise
         finally:
+            samples.close()  # the reader stops before its source closes
             source.close()
             self.stats.detector_calls = pipeline.analyzer.stats.detector_calls
         return self.stats
