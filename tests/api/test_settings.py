@@ -211,6 +211,7 @@ def test_a_camera_that_does_not_answer_is_refused_at_the_source_field(
     assert path.read_text(encoding="utf-8") == before
 
 
+@pytest.mark.slow  # a GStreamer RTSP server process, which `make check` does not install
 @pytest.mark.timeout(120)
 def test_a_camera_is_added_by_its_rtsp_url_after_a_real_connection_test(
     hub: Hub, owner: tuple[TestClient, dict[str, str]]
