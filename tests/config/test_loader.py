@@ -42,8 +42,8 @@ storage: {folder: /tmp/hw, database_url: "postgresql+psycopg://hub@db/homewarden
     camera = config.cameras["front_door"]
     assert camera.detect.fps == 4
     assert camera.zones["porch"].objects == ["person"]
-    assert config.objects.filter_for("person").threshold == 0.6
-    assert config.objects.filter_for("cat").threshold == 0.5
+    assert config.objects.event_threshold("person") == 0.6
+    assert config.objects.event_threshold("cat") == 0.45
     assert config.storage.resolved_database_url() == "postgresql+psycopg://hub@db/homewarden"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from homewarden.config.model import STATIONARY_LABELS, ObjectsConfig, StationaryConfig, ZoneConfig
+from homewarden.config.model import STATIONARY_LABELS, LabelFilter, ObjectsConfig, StationaryConfig, ZoneConfig
 from homewarden.detect.base import Detection
 from homewarden.events.alarm import TrackEvidence, decide_alarm, judge_person_track
 from homewarden.events.lifecycle import (
@@ -411,3 +411,35 @@ def test_a_strong_sighting_beside_a_weak_standing_person_still_joins_them_by_nea
     assert not any(isinstance(change, EventStarted) for change in changes)
     assert list(events.active.values()) == [gym_goer]
     assert gym_goer.last_seen == 13.0
+
+
+# The cat on the dining table in a libx264 crf 35 copy (docs/benchmarks.md, crf16): its first three looks.
+BLURRED_CAT_SCORES = (0.54, 0.47, 0.39)
+
+
+def walking(label: str, objects: ObjectsConfig) -> list[EventStarted]:
+    """Return the events an object of this label starts walking across at the blurred cat's scores."""
+    events = EventLifecycle(objects, {})
+    changes = []
+    for step, score in enumerate(BLURRED_CAT_SCORES):
+        box = (200.0 + 30 * step, 100.0, 500.0 + 30 * step, 360.0)
+        changes += events.update(1.1 + step * 0.2, [TrackedDetection(5, Detection(label, score, box))], FRAME)
+    return [change for change in changes if isinstance(change, EventStarted)]
+
+
+def test_a_pet_scored_under_the_person_bar_in_a_blurred_stream_is_an_event() -> None:
+    for pet in ("cat", "dog"):
+        [started] = walking(pet, ObjectsConfig(track=["person", pet]))
+        assert started.obj.label == pet
+
+
+def test_a_person_at_the_same_scores_is_not_an_event() -> None:
+    assert walking("person", ObjectsConfig(track=["person", "cat"])) == []
+
+
+def test_a_pet_threshold_in_the_config_wins_and_a_min_score_alone_keeps_the_pet_bar() -> None:
+    strict = ObjectsConfig(track=["person", "cat"], filters={"cat": LabelFilter(threshold=0.5)})
+    assert walking("cat", strict) == []
+    # The settings page writes only `min_score` for a label.
+    score_only = ObjectsConfig(track=["person", "cat"], filters={"cat": LabelFilter(min_score=0.3)})
+    assert len(walking("cat", score_only)) == 1

@@ -382,7 +382,7 @@ class EventLifecycle:
 
     def _stands_apart(self, detection: Detection, obj: TrackedObject) -> bool:
         """Tell whether a sighting is much sharper and smaller than a vague, wide object it lies next to."""
-        strong = self.objects.filter_for(detection.label).threshold + STRONG_MARGIN
+        strong = self.objects.event_threshold(detection.label) + STRONG_MARGIN
         if detection.score < strong or obj.median_score >= strong:
             return False
         x1, y1, x2, y2 = obj.box
@@ -462,4 +462,8 @@ class EventLifecycle:
             return False
         if label == "person" and self._is_animal(obj):
             return False
-        return obj.hits >= MIN_HITS and obj.median_score >= rule.threshold and obj.best_box != (0.0, 0.0, 0.0, 0.0)
+        return (
+            obj.hits >= MIN_HITS
+            and obj.median_score >= self.objects.event_threshold(label)
+            and obj.best_box != (0.0, 0.0, 0.0, 0.0)
+        )
