@@ -261,7 +261,7 @@ class FrameAnalyzer:
 
     def _weak_and_still(self, obj: TrackedObject, now: float) -> bool:
         """Tell whether an unconfirmed object scores under its event threshold and has had no motion on it lately."""
-        if obj.median_score >= self.objects.event_threshold(obj.label):
+        if obj.median_score >= self.lifecycle.event_threshold(obj):
             return False
         return now - self._stirred.get(obj.id, float("-inf")) >= CHASE_WEAK_STILL
 

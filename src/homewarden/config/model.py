@@ -82,12 +82,12 @@ class ObjectsConfig(StrictModel):
         """Return the filter for a label, falling back to the defaults."""
         return self.filters.get(label) or LabelFilter()
 
-    def event_threshold(self, label: str) -> float:
-        """Return the median score an object of this label needs to become an event."""
+    def event_threshold(self, label: str, *, doubted: bool = False) -> float:
+        """Return the median score an object of this label needs to become an event (doubted: not surely a pet)."""
         threshold = self.filter_for(label).threshold
         if threshold is not None:
             return threshold
-        return PET_EVENT_THRESHOLD if label in PET_LABELS else EVENT_THRESHOLD
+        return PET_EVENT_THRESHOLD if label in PET_LABELS and not doubted else EVENT_THRESHOLD
 
 
 class StationaryConfig(StrictModel):
