@@ -150,7 +150,10 @@ def test_pets_never_raise_a_person_alarm(pet_footage: list[Path], tmp_path: Path
         assert not any(event["alarm"] for event in events), (video, events)
         held_back += sum("held_back_as_pet" in attributes for attributes in stored_attributes(folder).values())
     # NanoDet calls the cat at the lens a person (median scores 0.5-0.7): the guard, not the detector, held those back.
-    assert held_back >= 4
+    # Three, not four, since cats are events at a median of 0.45: sniff-900-mirrored's cat is confirmed at 3.0 s (3
+    # hits, median 0.49) instead of 3.2 s, the 2 s re-looks fall at 5.0, 7.0 and 9.1 s, and the last votes `cat`, so
+    # the object ends a cat and no person track is left to hold back (docs/benchmarks.md, crf16).
+    assert held_back >= 3
 
 
 def test_demo_scene_alarms_for_the_person_not_the_cat(tmp_path: Path) -> None:

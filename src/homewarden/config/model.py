@@ -49,7 +49,8 @@ class LabelFilter(StrictModel):
         title="Event threshold",
         description=(
             "An object becomes an event once the median score of its detections reaches this; unset: 0.45 for a "
-            "cat or a dog (pets never raise an alarm), 0.5 for every other label."
+            "cat or a dog (pets never raise an alarm) unless the detector also calls it a non-pet animal, 0.5 for "
+            "every other label."
         ),
     )
     min_area: int = Field(
