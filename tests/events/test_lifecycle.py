@@ -375,6 +375,17 @@ def test_a_cut_view_never_replaces_a_whole_one_but_a_better_cut_one_replaces_a_c
     assert best_view_after([cut_low, cut_high]).best_box == cut_high.box
 
 
+def confirmed_at_middling_scores(
+    events: EventLifecycle, box: tuple[float, float, float, float], start: float, frame: np.ndarray
+) -> TrackedObject:
+    """Confirm one moving person (track 4) at scores about 0.5, two sightings a second from `start`."""
+    for step, score in enumerate((0.52, 0.55, 0.5, 0.53, 0.51)):
+        events.update(start + step * 0.5, [TrackedDetection(4, person(score, box))], frame, motion=[box])
+    [obj] = events.active.values()
+    assert obj.confirmed
+    return obj
+
+
 def test_a_strong_smaller_sighting_beside_a_weak_wide_object_is_a_new_visitor() -> None:
     # The one-by-one clip's night copy at 73-75 s (docs/benchmarks.md, nt16b): the emptied room scored `person` about
     # 0.5 as most of the crop (503x397) on a confirmed track; 2 s later the next visitor's first sighting (0.67, no
@@ -382,11 +393,7 @@ def test_a_strong_smaller_sighting_beside_a_weak_wide_object_is_a_new_visitor() 
     # own.
     events = lifecycle()
     frame = np.zeros((432, 768, 3), dtype=np.uint8)
-    room = (264.0, 0.0, 767.0, 397.0)
-    for step, score in enumerate((0.52, 0.55, 0.5, 0.53, 0.51)):
-        events.update(71.0 + step * 0.5, [TrackedDetection(4, person(score, room))], frame, motion=[room])
-    [wide] = events.active.values()
-    assert wide.confirmed
+    wide = confirmed_at_middling_scores(events, (264.0, 0.0, 767.0, 397.0), 71.0, frame)
     changes = []
     for step in range(4):
         box = (229.0 - 6 * step, 145.0, 439.0 - 6 * step, 432.0)
@@ -403,11 +410,7 @@ def test_a_strong_sighting_beside_a_weak_standing_person_still_joins_them_by_nea
     # Refusing such joins between 30 px people reshuffled every event of the crowd.
     events = lifecycle()
     frame = np.zeros((432, 768, 3), dtype=np.uint8)
-    standing = (300.0, 100.0, 340.0, 190.0)
-    for step, score in enumerate((0.52, 0.55, 0.5, 0.53, 0.51)):
-        events.update(10.0 + step * 0.5, [TrackedDetection(4, person(score, standing))], frame, motion=[standing])
-    [gym_goer] = events.active.values()
-    assert gym_goer.confirmed
+    gym_goer = confirmed_at_middling_scores(events, (300.0, 100.0, 340.0, 190.0), 10.0, frame)
     sharper = (338.0, 120.0, 356.0, 170.0)
     changes = events.update(13.0, [TrackedDetection(None, person(0.7, sharper))], frame, motion=[sharper])
     assert not any(isinstance(change, EventStarted) for change in changes)
