@@ -34,8 +34,13 @@ class Detection:
     @property
     def area(self) -> float:
         """Return the box's area in pixels."""
-        x1, y1, x2, y2 = self.box
-        return max(0.0, x2 - x1) * max(0.0, y2 - y1)
+        return box_area(self.box)
+
+
+def box_area(box: tuple[float, float, float, float]) -> float:
+    """Return the area of an x1 y1 x2 y2 box in pixels (0 for an empty one)."""
+    x1, y1, x2, y2 = box
+    return max(0.0, x2 - x1) * max(0.0, y2 - y1)
 
 
 class DetectorLoadError(Exception):

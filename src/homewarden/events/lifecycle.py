@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from homewarden.config.model import ObjectsConfig, StationaryConfig, ZoneConfig
-from homewarden.detect.base import Detection
+from homewarden.detect.base import Detection, box_area
 from homewarden.detect.labels import ANIMAL_LABELS, NOT_PET_ANIMALS
 from homewarden.faces.finder import head_region
 from homewarden.track.bytetrack import TrackedDetection
@@ -246,11 +246,6 @@ def shows_better(detection: Detection, obj: TrackedObject) -> bool:
     return detection.score > obj.best_score
 
 
-def box_area(box: Box) -> float:
-    """Return the area of an x1 y1 x2 y2 box."""
-    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
-
-
 def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
     """Return the intersection over union of two x1 y1 x2 y2 boxes."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
@@ -400,7 +395,7 @@ class EventLifecycle:
         x1, y1, x2, y2 = obj.box
         if x2 - x1 < VAGUE_WIDTH_SHARE * (y2 - y1):
             return False
-        return box_area(detection.box) < NEAR_AREA_SHARE * box_area(obj.box)
+        return detection.area < NEAR_AREA_SHARE * box_area(obj.box)
 
     def _add_evidence(self, obj: TrackedObject, now: float, detection: Detection, frame: Image) -> None:
         moved = obj.hits > 0 and has_moved(detection.box, obj.place)
