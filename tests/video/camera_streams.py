@@ -25,6 +25,8 @@ VIDEO_OPTIONS = {
     # A keyframe a second, as cameras send; x265 quiet, since it logs every encode to stderr.
     "libx264": lambda gop: {"g": gop, "keyint_min": gop, "preset": "veryfast", "sc_threshold": "0"},
     "libx265": lambda gop: {"preset": "ultrafast", "x265-params": f"log-level=error:keyint={gop}:min-keyint={gop}"},
+    "libvpx-vp9": lambda gop: {"g": gop, "deadline": "realtime", "cpu-used": "8", "b": "0", "crf": "20"},
+    "libsvtav1": lambda gop: {"preset": "8", "crf": "10", "svtav1-params": f"keyint={gop}"},
 }
 
 

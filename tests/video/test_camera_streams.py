@@ -61,6 +61,9 @@ LAYOUTS = {
     "H.264 + Opus in Matroska": (("camera.mkv", "matroska", "libx264", "libopus", False), ("h264", "aac")),
     "H.265 + AAC in Matroska": (("camera.mkv", "matroska", "libx265", "aac", False), ("hevc", "aac")),
     "H.264, no sound, in MP4": (("camera.mp4", "mp4", "libx264", None, False), ("h264", None)),
+    # Codecs browsers and the clip container are not given as they are: the pictures are encoded with libx264.
+    "VP9 + Opus in WebM": (("camera.webm", "webm", "libvpx-vp9", "libopus", False), ("h264", "aac")),
+    "AV1, no sound, in MP4": (("camera.mp4", "mp4", "libsvtav1", None, False), ("h264", None)),
     # FFmpeg's MPEG-TS muxer has no stream type for G.711 and its demuxer reads the track back as data: such a
     # file is a video with a data track, recorded without sound.
     "H.264 + PCMU in MPEG-TS (a data track)": (("camera.ts", "mpegts", "libx264", "pcm_mulaw", False), ("h264", None)),
