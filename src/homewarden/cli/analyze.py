@@ -125,7 +125,12 @@ def run_file_with_progress(runner: CameraRunner, source: VideoSource, quiet: boo
             unit="s",
             desc=runner.name,
             disable=quiet,
-            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]",
+            # A file that does not say how long it is (a raw .h264 stream) gets a count of seconds instead of a bar.
+            bar_format=(
+                "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]"
+                if total
+                else "{desc}: {n:.0f} s [{elapsed}]"
+            ),
             leave=False,
         ) as bar,
     ):

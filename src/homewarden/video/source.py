@@ -23,6 +23,10 @@ SECRET_QUERY = re.compile(r"(?i)\b(pwd|pass|passwd|password|token|key|secret|aut
 # Demuxers whose timestamps are made up (MJPEG over HTTP counts frames at an assumed 25 fps): live, they are
 # timed by when each frame arrives.
 UNTIMED_FORMATS = frozenset({"mpjpeg", "mjpeg"})
+# Demuxers of raw elementary streams (a camera's or a recorder's .h264 / .h265 dump): their packets carry no
+# timestamps, so they are counted at the stream's frame rate, and clips encode the decoded pictures, whose display
+# order the decoder knows, instead of copying packets whose presentation times nobody knows.
+UNSTAMPED_FORMATS = frozenset({"h264", "hevc"})
 MIN_FPS, MAX_FPS, FALLBACK_FPS = 1.0, 120.0, 10.0
 # How many frames before its pts the first packet is taken to decode, when the demuxer does not say.
 GUESSED_DTS_FRAMES = 16
@@ -43,11 +47,12 @@ class StreamInfo:
     time_base: Fraction
     live: bool  # times are Unix seconds (True) or seconds from the start of a file (False)
     audio: str | None = None  # the codec of the sound clips keep (None: no usable audio stream)
+    stamped: bool = True  # the container gives packets their timestamps (see UNSTAMPED_FORMATS)
 
     @property
     def remuxable(self) -> bool:
         """Tell whether clips can copy this stream's packets instead of re-encoding."""
-        return self.codec in REMUXABLE_CODECS
+        return self.codec in REMUXABLE_CODECS and self.stamped
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,7 @@ class VideoSource:
         self._time_offset = 0.0
         self._first_pts: int | None = None
         self._last_frame_time: float | None = None
+        self._counted_from: tuple[float, int] | None = None  # (time, frames since) of frames timed by counting
         self._last_frame_pts: int | None = None
         self._last_dts: int | None = None
         self._frame_ticks = 1
@@ -161,7 +167,13 @@ class VideoSource:
             raise SourceError(
                 _("{source}: the video stream has no picture size (corrupt?)").format(source=describe_url(self.url))
             )
-        rate = stream.average_rate or stream.guessed_rate or FALLBACK_FPS
+        stamped = self._container.format.name not in UNSTAMPED_FORMATS
+        # A raw stream's demuxer assumes 25 fps; the rate the encoder wrote in the stream (its VUI) is the real one.
+        rate = (
+            stream.average_rate or stream.guessed_rate or FALLBACK_FPS
+            if stamped
+            else ctx.framerate or stream.guessed_rate or FALLBACK_FPS
+        )
         if not MIN_FPS <= float(rate) <= MAX_FPS:
             rate = FALLBACK_FPS  # a broken muxer's frame rate (2500 fps, 1/1000 fps) would wreck pacing
         # Only the first video stream and the first decodable audio stream are read: data, subtitle and timecode
@@ -175,6 +187,7 @@ class VideoSource:
             time_base=stream.time_base or Fraction(1, 90000),
             live=self.wall_clock,
             audio=self._audio.codec_context.name if self._audio is not None else None,
+            stamped=stamped,
         )
         self._frame_ticks = max(1, round(1 / (self.info.fps * self.info.time_base)))
         # Live times are Unix seconds: the clock anchors the stream's own timestamps (see packets()).
@@ -215,11 +228,13 @@ class VideoSource:
                     continue
                 pts = packet.pts if packet.pts is not None else packet.dts
                 if pts is None:
-                    continue
+                    # An unstamped packet (a raw .h264 file): one frame after the previous one, in decoding order.
+                    pts = dts = 0 if self._last_dts is None else self._last_dts + self._frame_ticks
+                else:
+                    dts = packet.dts if packet.dts is not None else self._guess_dts(pts)
                 if self._first_pts is None:
                     self._first_pts = pts
                     self._origin = float(pts * time_base)
-                dts = packet.dts if packet.dts is not None else self._guess_dts(pts)
                 if self._last_dts is not None and dts <= self._last_dts:
                     # Timestamps that do not advance (a broken muxer or camera) would make clips unplayable:
                     # move the packet one frame past the previous one, keeping its pts-dts distance.
@@ -303,11 +318,18 @@ class VideoSource:
         stamped_alike = self._last_frame_pts is not None and frame.pts is not None and frame.pts <= self._last_frame_pts
         if frame.pts is None or stamped_alike:
             # Some cameras and muxers stamp every frame alike; time must still move forward for pacing and events.
-            at = (self._last_frame_time or self._time_offset) + 1.0 / self.info.fps
+            # Counted from where counting began, so that rounding does not add up over a long stream.
+            if self._counted_from is None:
+                start = self._last_frame_time
+                self._counted_from = (self._time_offset, 0) if start is None else (start, 1)
+            origin, count = self._counted_from
+            at = origin + count / self.info.fps
+            self._counted_from = (origin, count + 1)
         else:
             # The same clock as the frame's packet got in packets(), so an event ends where its clip's footage does.
             # A live clock re-anchored since the previous frame (the first seconds arrive in a burst) would put this
             # frame before it: it then shares the previous frame's time, neither going back nor running ahead.
+            self._counted_from = None
             at = float((frame.pts - (self._first_pts or 0)) * self.info.time_base) + self._time_offset
             if self._last_frame_time is not None:
                 at = max(at, self._last_frame_time)
