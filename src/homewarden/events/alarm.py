@@ -250,7 +250,8 @@ class IntrusionWatch:
 
     def _stood_up(self, obj: TrackedObject, track: WatchedTrack) -> bool:
         """Say whether a track held back as a pet has since been seen standing as a person (decide again, once)."""
-        held_back = track.decision is not None and bool(track.decision.doubts) and track.stood_up_at is None
+        # The decision made when it stands up has no doubts: it is not made a third time.
+        held_back = track.decision is not None and bool(track.decision.doubts)
         # Only a look the held-back decision did not have can change it.
         fresh = track.decision is not None and obj.last_seen > track.decision.at
         return held_back and fresh and obj.label == "person" and stood_up(obj.recent_looks, self.frame_size)
