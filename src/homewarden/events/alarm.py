@@ -238,7 +238,7 @@ class IntrusionWatch:
         due = track.decision is None and obj.label == "person" and now - obj.first_seen >= self.alarm.grace_period
         if self._stood_up(obj, track):
             track.held_back, track.stood_up_at = track.decision.doubts if track.decision else (), now
-            log.info("camera %s: person event %s held back as a likely pet has stood up", self.camera, obj.id)
+            log.info("camera %s: person event %s, held back as a likely pet, has stood up", self.camera, obj.id)
             due = True
         if due or self._left_its_zone(obj, track):
             track.decision = self._decide(obj, track, now)
