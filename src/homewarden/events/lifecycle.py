@@ -103,6 +103,16 @@ class PersonView:
     crop: Image
 
 
+@dataclass(frozen=True)
+class Look:
+    """One detection of an object: when, what the detector called it, how sure, and where."""
+
+    time: float
+    label: str
+    score: float
+    box: Box
+
+
 @dataclass
 class TrackedObject:
     """One object followed over time, and the evidence for it."""
@@ -123,6 +133,7 @@ class TrackedObject:
     zones: list[str] = field(default_factory=list)
     confirmed: bool = False
     recent_boxes: deque[tuple[float, float, float, float]] = field(default_factory=lambda: deque(maxlen=RECENT_BOXES))
+    recent_looks: deque[Look] = field(default_factory=lambda: deque(maxlen=RECENT_BOXES))
     person_views: list[PersonView] = field(default_factory=list)
     # Where the object has stood since `still_since` (its box when it last moved).
     place: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
@@ -422,6 +433,7 @@ class EventLifecycle:
         obj.scores.append(detection.score)
         obj.label_votes[detection.label] += label_vote(detection)
         obj.recent_boxes.append(detection.box)
+        obj.recent_looks.append(Look(now, detection.label, detection.score, detection.box))
         if detection.label == "person":
             keep_person_view(obj, now, detection, frame)
         if shows_better(detection, obj):
