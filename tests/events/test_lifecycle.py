@@ -517,3 +517,13 @@ def test_the_same_walk_with_pet_votes_is_no_person_event() -> None:
         for step, (at, label, score, box) in enumerate(NIGHT_WALK_IN)
     ]
     assert all(started.obj.label != "person" for _, started in night_walk_in(looks, person_score=0.1))
+
+
+def test_the_same_scores_on_a_box_that_flips_between_two_places_are_no_event() -> None:
+    # Noise read as a person in two places by turns, 0.6 box heights apart: its centre gets as far as a walker's,
+    # but by going back and forth.
+    flipping = [
+        (at, label, score, (380.0, 20.0 + step % 2 * 150, 510.0, 270.0 + step % 2 * 150))
+        for step, (at, label, score, _) in enumerate(NIGHT_WALK_IN)
+    ]
+    assert night_walk_in(flipping) == []
