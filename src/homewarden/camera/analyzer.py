@@ -187,7 +187,7 @@ class FrameAnalyzer:
             # watched place counts as motion now (a post that nothing moved on never had any).
             seen_moving = motion + [box for watch in self._looking_again for box in watch.motion]
             tracked = self.tracker.update(detections)
-            changes += self.lifecycle.update(now, tracked, image, at_start, seen_moving, walked_in)
+            changes += self.lifecycle.update(now, tracked, image, at_start, seen_moving, walked_in, self._night)
             # An object found where nothing moves (by a chase, the sweep or a look again) has not moved: only motion
             # on it, from the frame it was found on, makes it stirred.
             for obj in self.lifecycle.active.values():

@@ -87,6 +87,9 @@ LEGGED_ANIMALS = ANIMAL_LABELS - {"bird"}
 # on 11 looks at 0.36-0.68, median 0.43-0.47; at the eighth look (1.8 s) her box centre is 205 px, 0.53 times her
 # tallest box (390 px), from where it was first found, along a 227 px path (0.9 of it straight). A post, a bin or a
 # parked car the detector calls a person stays put (its box centre jitters by a few pixels); a pet gets pet votes.
+# Only on night (grey) pictures: on colour ones the rule confirmed a walker seen from above on the aerial crossing's
+# re-encoded copy, weak and later voted `bird`, which then took the sharper walker's person event (and its alarm) by
+# nearness, and it reshuffled the gym crowd's events (docs/benchmarks.md, walk16).
 WALK_HITS = 8
 WALK_SECONDS = 1.5
 WALK_MARGIN = 0.1
@@ -328,12 +331,14 @@ class EventLifecycle:
         at_start: bool = False,
         motion: Sequence[Box] = (),
         walked_in: Sequence[Box] = (),
+        night: bool = False,
     ) -> list[EventChange]:
         """Add one frame's tracked detections; return the events that started (or ended: an object that parked).
 
         `motion` is what moves now (or moved a moment ago where the detector looks again); `walked_in` is where the
         motion of a place ended that the detector, looking during that motion, found empty: what is first found on it
-        arrived.
+        arrived. `night` says the frame is a night (grey, infrared) picture: a person walking in under the event bar
+        counts only then (see WALK_TRAVEL).
 
         What can park (a car, a bike) starts out parked: found by the sweep when the camera starts, or found later
         where motion made the detector look (a tree swaying over a parked car), it raises no event until it moves
@@ -353,7 +358,7 @@ class EventLifecycle:
             if obj.confirmed and self._has_parked(obj, now):
                 changes.append(EventEnded(obj))
                 self._park(obj)
-            elif not obj.confirmed and self._confirms(obj):
+            elif not obj.confirmed and self._confirms(obj, night):
                 obj.confirmed = True
                 changes.append(EventStarted(obj))
         return changes
@@ -513,7 +518,7 @@ class EventLifecycle:
         """Return the median score this object needs to become an event."""
         return self.objects.event_threshold(obj.label, doubted=pet_doubted(obj))
 
-    def _confirms(self, obj: TrackedObject) -> bool:
+    def _confirms(self, obj: TrackedObject, night: bool) -> bool:
         if obj.parked:
             return False
         label = obj.label
@@ -531,4 +536,4 @@ class EventLifecycle:
         threshold = self.event_threshold(obj)
         if obj.median_score >= threshold:
             return True
-        return label in MUST_MOVE_LABELS and walks_weakly(obj, threshold - WALK_MARGIN)
+        return night and label in MUST_MOVE_LABELS and walks_weakly(obj, threshold - WALK_MARGIN)
