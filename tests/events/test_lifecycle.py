@@ -404,6 +404,28 @@ def test_a_strong_smaller_sighting_beside_a_weak_wide_object_is_a_new_visitor() 
     assert started.obj.first_seen == 75.2
 
 
+def test_a_sighting_overlapping_a_new_visitor_joins_them_not_a_weak_wide_object_nearby() -> None:
+    # The one-by-one clip's night copy at 120-124.4 s (docs/benchmarks.md, walk16): the leaving visitor's confirmed
+    # track ended on the emptied room scored `person` (600x351); the next visitor's first sighting (0.76) stands apart
+    # from it, and her second (0.54, under the sharp bar) overlaps the first well (IoU 0.71) but also lies next to the
+    # wide box. Joined to the wide object by nearness, the newcomer had no event of her own.
+    events = lifecycle()
+    frame = np.zeros((432, 768, 3), dtype=np.uint8)
+    wide = confirmed_at_middling_scores(events, (168.0, 1.0, 767.0, 352.0), 120.0, frame)
+    looks = (
+        (124.0, 0.76, (220.0, 169.0, 495.0, 432.0)),
+        (124.2, 0.54, (243.0, 129.0, 526.0, 429.0)),
+        (124.4, 0.71, (266.0, 101.0, 528.0, 432.0)),
+    )
+    changes = []
+    for at, score, box in looks:
+        changes += events.update(at, [TrackedDetection(None, person(score, box))], frame, motion=[box])
+    [started] = changes
+    assert isinstance(started, EventStarted)
+    assert started.obj is not wide
+    assert started.obj.first_seen == 124.0
+
+
 def test_a_strong_sighting_beside_a_weak_standing_person_still_joins_them_by_nearness() -> None:
     # The gym crowd (docs/benchmarks.md, nt16b): a confirmed gym-goer of middling score, as tall as people stand, and
     # a sharper, smaller sighting beside their box with no track id: the same person seen better, joined by nearness.
