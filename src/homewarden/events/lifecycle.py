@@ -41,7 +41,8 @@ VAGUE_WIDTH_SHARE = 1.0
 # Lying next to such a vague, wide object counts for a sighting like an overlap of this much, not more: the visitor
 # who stood with her back turned in the one-by-one clip's night copy (walk16) was followed onto the emptied room's
 # `person` box (600x351 at 0.44) as she left; the next visitor's first sighting (0.76) stood apart from it, but her
-# second (0.54, IoU 0.71 with the first) joined the wide object by nearness, and her visit its event.
+# second (0.54, IoU 0.71 with the first) joined the wide object by nearness, and her visit its event. For people only:
+# a cat or a car is wide anyway, and the rule split the unaltered dining-table cat's event in two.
 VAGUE_NEAR = REATTACH_IOU
 # Face lookup gets a person's best few frames, spread over the track: neighbouring frames show the same face.
 MAX_PERSON_VIEWS = 6
@@ -440,9 +441,10 @@ class EventLifecycle:
             grown = grow_box(obj.box, REATTACH_GROWTH)
             near = same_label and obj.confirmed and recent and box_iou(grown, detection.box) > 0.0
             near = near and not self._stands_apart(detection, obj)
-            # Nearness to a vague, wide object counts only as much as a bare overlap: a sighting that overlaps
-            # another object well continues that one (see VAGUE_NEAR).
-            score = iou + ((VAGUE_NEAR if self._vague_and_wide(obj, detection.label) else 1.0) if near else 0.0)
+            # Nearness to a vague object of no person's shape counts for a person only as much as a bare overlap: a
+            # sighting that overlaps another object well continues that one (see VAGUE_NEAR).
+            vague = detection.label in MUST_MOVE_LABELS and self._vague_and_wide(obj, detection.label)
+            score = iou + ((VAGUE_NEAR if vague else 1.0) if near else 0.0)
             if (iou >= REATTACH_IOU or near) and score > best_score:
                 best, best_score = obj, score
         return best
