@@ -408,7 +408,7 @@ def test_a_sighting_overlapping_a_new_visitor_joins_them_not_a_weak_wide_object_
     # The one-by-one clip's night copy at 120-124.4 s (docs/benchmarks.md, walk16): the leaving visitor's confirmed
     # track ended on the emptied room scored `person` (600x351); the next visitor's first sighting (0.76) stands apart
     # from it, and her second (0.54, under the sharp bar) overlaps the first well (IoU 0.71) but also lies next to the
-    # wide box. Joined to the wide object by nearness, the newcomer had no event of her own.
+    # wide box. Joined to the wide object by nearness, the newcomer had no event of her own. Night pictures only.
     events = lifecycle()
     frame = np.zeros((432, 768, 3), dtype=np.uint8)
     wide = confirmed_at_middling_scores(events, (168.0, 1.0, 767.0, 352.0), 120.0, frame)
@@ -419,7 +419,7 @@ def test_a_sighting_overlapping_a_new_visitor_joins_them_not_a_weak_wide_object_
     )
     changes = []
     for at, score, box in looks:
-        changes += events.update(at, [TrackedDetection(None, person(score, box))], frame, motion=[box])
+        changes += events.update(at, [TrackedDetection(None, person(score, box))], frame, motion=[box], night=True)
     [started] = changes
     assert isinstance(started, EventStarted)
     assert started.obj is not wide

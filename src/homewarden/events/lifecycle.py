@@ -42,7 +42,9 @@ VAGUE_WIDTH_SHARE = 1.0
 # who stood with her back turned in the one-by-one clip's night copy (walk16) was followed onto the emptied room's
 # `person` box (600x351 at 0.44) as she left; the next visitor's first sighting (0.76) stood apart from it, but her
 # second (0.54, IoU 0.71 with the first) joined the wide object by nearness, and her visit its event. For people only:
-# a cat or a car is wide anyway, and the rule split the unaltered dining-table cat's event in two.
+# a cat or a car is wide anyway, and the rule split the unaltered dining-table cat's event in two. At night only, like
+# WALK_TRAVEL whose finds it keeps apart: on colour pictures it cost the aerial crossing's 1080p copy its person event
+# and reshuffled the crf 35 gym crowd's (docs/benchmarks.md, eleventh session).
 VAGUE_NEAR = REATTACH_IOU
 # Face lookup gets a person's best few frames, spread over the track: neighbouring frames show the same face.
 MAX_PERSON_VIEWS = 6
@@ -352,7 +354,7 @@ class EventLifecycle:
         """
         changes: list[EventChange] = []
         for item in tracked:
-            obj = self._object_for(item, now)
+            obj = self._object_for(item, now, night)
             if item.track_id is not None:
                 self._by_track[item.track_id] = obj.id
             if obj.hits == 0:
@@ -408,19 +410,19 @@ class EventLifecycle:
         del self.active[obj.id]
         self._by_track = {track: object_id for track, object_id in self._by_track.items() if object_id != obj.id}
 
-    def _object_for(self, item: TrackedDetection, now: float) -> TrackedObject:
+    def _object_for(self, item: TrackedDetection, now: float, night: bool) -> TrackedObject:
         """Return the object a detection belongs to: its track's, a nearby one's, or a new one."""
         if item.track_id is not None:
             obj = self.active.get(self._by_track.get(item.track_id, ""))
             if obj is not None and obj.last_seen < now:
                 return obj
-        obj = self._reattach(item.detection, now)
+        obj = self._reattach(item.detection, now, night)
         if obj is None:
             obj = TrackedObject(id=uuid.uuid4().hex, first_seen=now, last_seen=now, box=item.detection.box)
             self.active[obj.id] = obj
         return obj
 
-    def _reattach(self, detection: Detection, now: float) -> TrackedObject | None:
+    def _reattach(self, detection: Detection, now: float, night: bool) -> TrackedObject | None:
         """Find the object a detection continues: same label, not seen this frame, close to its last box.
 
         ByteTrack only confirms a new track after consecutive matches, and the detector looks at a confirmed
@@ -441,9 +443,9 @@ class EventLifecycle:
             grown = grow_box(obj.box, REATTACH_GROWTH)
             near = same_label and obj.confirmed and recent and box_iou(grown, detection.box) > 0.0
             near = near and not self._stands_apart(detection, obj)
-            # Nearness to a vague object of no person's shape counts for a person only as much as a bare overlap: a
-            # sighting that overlaps another object well continues that one (see VAGUE_NEAR).
-            vague = detection.label in MUST_MOVE_LABELS and self._vague_and_wide(obj, detection.label)
+            # At night, nearness to a vague object of no person's shape counts for a person only as much as a bare
+            # overlap: a sighting that overlaps another object well continues that one (see VAGUE_NEAR).
+            vague = night and detection.label in MUST_MOVE_LABELS and self._vague_and_wide(obj, detection.label)
             score = iou + ((VAGUE_NEAR if vague else 1.0) if near else 0.0)
             if (iou >= REATTACH_IOU or near) and score > best_score:
                 best, best_score = obj, score
