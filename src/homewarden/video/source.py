@@ -228,6 +228,10 @@ class VideoSource:
                     continue
                 pts = packet.pts if packet.pts is not None else packet.dts
                 if pts is None:
+                    if self.info.stamped:
+                        # A stamped stream's packet without a time (RTSP's first, before the sender's clock report)
+                        # has no place on its clock.
+                        continue
                     # An unstamped packet (a raw .h264 file): one frame after the previous one, in decoding order.
                     pts = dts = 0 if self._last_dts is None else self._last_dts + self._frame_ticks
                 else:
