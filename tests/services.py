@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -86,9 +87,7 @@ class PrivatePostgres:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.data = folder / "cluster"
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
+        self.port = _port_outside_the_ephemeral_range()
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def create(self) -> None:
@@ -100,20 +99,43 @@ class PrivatePostgres:
         self.start()
 
     def start(self) -> None:
-        """Start the server and wait until it accepts connections."""
+        """Start the server and wait until it accepts connections; a failure says what the server logged."""
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w", "start")
+        log = self.folder / "log"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(log), "-w", "start", log=log)
 
     def stop(self) -> None:
         """Stop the server at once (open connections are cut, as in a restart)."""
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
-    def _run(self, program: str, *arguments: str) -> None:
+    def _run(self, program: str, *arguments: str, log: Path | None = None) -> None:
         binary = _postgres_binary(program)
         command = ["runuser", "-u", "postgres", "--", binary, *arguments] if os.geteuid() == 0 else [binary, *arguments]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
         if result.returncode != 0:
-            pytest.fail(f"{' '.join(command)} exited with {result.returncode}: {result.stderr.strip()}", pytrace=False)
+            logged = log.read_text(errors="replace").strip().splitlines()[-5:] if log and log.is_file() else []
+            pytest.fail(
+                f"{' '.join(command)} exited with {result.returncode}: {result.stderr.strip()} {' | '.join(logged)}",
+                pytrace=False,
+            )
+
+
+def _port_outside_the_ephemeral_range() -> int:
+    """Return a free port below the kernel's ephemeral range, so no outgoing connection takes it while it is closed.
+
+    A test that stops its server and starts it again on the same port lost it once to such a connection (CI: pg_ctl
+    "could not start server" at the restart).
+    """
+    first_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(100):
+        port = random.randrange(max(1024, first_ephemeral - 12000), first_ephemeral)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    pytest.fail("no free port below the ephemeral range for a private PostgreSQL", pytrace=False)
 
 
 def _postgres_binary(program: str) -> str:
