@@ -232,7 +232,7 @@ def person_track(first_seen: float = 0.0, last_seen: float = 20.0) -> TrackedObj
     obj = TrackedObject(id="p1", first_seen=first_seen, last_seen=last_seen, box=(300.0, 50.0, 450.0, 400.0))
     obj.label_votes["person"] = 8.0
     obj.scores.extend([0.8] * 8)
-    obj.recent_boxes.extend([obj.box] * 8)
+    obj.recent_looks.extend(Look(float(t), "person", 0.8, obj.box) for t in range(8))
     obj.person_views.append(PersonView(1.0, 0.8, obj.box, (280, 30), np.zeros((200, 190, 3), dtype=np.uint8)))
     return obj
 
@@ -371,7 +371,6 @@ def held_back_track(votes: dict[str, float]) -> tuple[IntrusionWatch, TrackedObj
     obj = TrackedObject(id="d1", first_seen=0.0, last_seen=10.0, box=(300.0, 300.0, 420.0, 400.0))
     obj.label_votes.update(votes)
     obj.scores.extend([0.45] * 10)
-    obj.recent_boxes.extend([obj.box] * 10)
     obj.recent_looks.extend(Look(t / 2, "person", 0.45, obj.box) for t in range(20))
     decision = watch.follow(obj, 10.0)
     assert decision is not None
@@ -385,7 +384,6 @@ def looked(obj: TrackedObject, time: float, label: str, score: float, box: Box4)
     obj.last_seen, obj.box = time, box
     obj.scores.append(score)
     obj.label_votes[label] += score
-    obj.recent_boxes.append(box)
     obj.recent_looks.append(Look(time, label, score, box))
 
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from homewarden.config.model import AlarmConfig, FacesConfig, ScheduleEntry
 from homewarden.events.alarm import UNIDENTIFIED, IntrusionWatch
 from homewarden.events.arming import ArmingState
-from homewarden.events.lifecycle import TrackedObject
+from homewarden.events.lifecycle import Look, TrackedObject
 
 # Weekdays away from 08:00 and home from 18:00; the weekend has no entry, so Friday's 18:00 holds till Monday.
 WEEK = AlarmConfig.model_validate(
@@ -147,7 +147,7 @@ def person_track(object_id: str) -> TrackedObject:
     obj = TrackedObject(id=object_id, first_seen=0.0, last_seen=20.0, box=(300.0, 50.0, 450.0, 400.0))
     obj.label_votes["person"] = 8.0
     obj.scores.extend([0.8] * 8)
-    obj.recent_boxes.extend([obj.box] * 8)
+    obj.recent_looks.extend(Look(float(t), "person", 0.8, obj.box) for t in range(8))
     return obj
 
 

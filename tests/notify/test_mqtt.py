@@ -21,7 +21,7 @@ from homewarden.config.model import AlarmConfig, ArmingMode, DoorbellConfig, Fac
 from homewarden.detect import create_detector
 from homewarden.events.alarm import UNIDENTIFIED, IntrusionWatch
 from homewarden.events.arming import ArmingState
-from homewarden.events.lifecycle import TrackedObject
+from homewarden.events.lifecycle import Look, TrackedObject
 from homewarden.events.record import EventRecord
 from homewarden.notify import mqtt as mqtt_bridge
 from homewarden.notify.bus import (
@@ -265,7 +265,7 @@ def person_track(object_id: str) -> TrackedObject:
     obj = TrackedObject(id=object_id, first_seen=0.0, last_seen=20.0, box=(300.0, 50.0, 450.0, 400.0))
     obj.label_votes["person"] = 8.0
     obj.scores.extend([0.8] * 8)
-    obj.recent_boxes.extend([obj.box] * 8)
+    obj.recent_looks.extend(Look(float(t), "person", 0.8, obj.box) for t in range(8))
     return obj
 
 

@@ -158,7 +158,6 @@ class TrackedObject:
     best_cut: bool = True
     zones: list[str] = field(default_factory=list)
     confirmed: bool = False
-    recent_boxes: deque[tuple[float, float, float, float]] = field(default_factory=lambda: deque(maxlen=RECENT_BOXES))
     recent_looks: deque[Look] = field(default_factory=lambda: deque(maxlen=RECENT_BOXES))
     person_views: list[PersonView] = field(default_factory=list)
     # Where the object has stood since `still_since` (its box when it last moved).
@@ -195,6 +194,11 @@ class TrackedObject:
     def median_score(self) -> float:
         """Return the median of the recent scores."""
         return statistics.median(self.scores) if self.scores else 0.0
+
+    @property
+    def recent_boxes(self) -> list[Box]:
+        """Return the boxes of the recent looks, oldest first."""
+        return [look.box for look in self.recent_looks]
 
 
 def keep_person_view(obj: TrackedObject, now: float, detection: Detection, frame: Image) -> None:
@@ -492,7 +496,6 @@ class EventLifecycle:
         obj.hits += 1
         obj.scores.append(detection.score)
         obj.label_votes[detection.label] += label_vote(detection)
-        obj.recent_boxes.append(detection.box)
         obj.recent_looks.append(Look(now, detection.label, detection.score, detection.box))
         if detection.label == "person":
             keep_person_view(obj, now, detection, frame)
