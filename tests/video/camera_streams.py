@@ -14,7 +14,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from video.synthetic import frame_image, read_index
+from video.synthetic import frame_image, read_index, stored_sideways
 
 TONE_HZ = 440.0
 # The sound is a short beep every few seconds, so a test can tell where in the picture's time a clip's sound is.
@@ -83,19 +83,26 @@ def write_camera_file(
     audio_codec: str | None = None,
     timecode: bool = False,
     fps: int = 10,
+    turn: int = 0,
 ) -> Path:
-    """Encode RGB ``frames`` with the camera's codecs; ``timecode`` adds a timecode (data) track, as phones do."""
+    """Encode RGB ``frames`` with the camera's codecs; ``timecode`` adds a timecode (data) track, as phones do.
+
+    ``turn`` stores them sideways under a display matrix that turns them upright again, as a phone held upright does.
+    """
     with av.open(str(path), mode="w", format=container_format) as output:
         first: npt.NDArray[np.uint8] | None = None
         video: Any = None
         audio: Any = None
         sent = 0
-        for index, rgb in enumerate(frames):
+        for index, upright in enumerate(frames):
+            rgb = stored_sideways(upright, turn)
             if video is None:
                 first = rgb
                 video = output.add_stream(video_codec, rate=fps, options=VIDEO_OPTIONS[video_codec](str(fps)))
                 video.height, video.width = first.shape[:2]
                 video.pix_fmt = "yuv420p"
+                if turn:
+                    video.set_display_rotation(turn)
                 if timecode:
                     # The MOV muxer writes a 'tmcd' track for this tag, which FFmpeg reads back as a data stream.
                     video.metadata["timecode"] = "00:00:00:00"

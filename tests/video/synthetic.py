@@ -47,6 +47,11 @@ def read_index(frame: Any) -> int:
     return index
 
 
+def stored_sideways(image: npt.NDArray[np.uint8], turn: int) -> npt.NDArray[np.uint8]:
+    """Return an upright picture as a file stores it when its display matrix turns it ``turn`` degrees back."""
+    return np.ascontiguousarray(np.rot90(image, k=-turn // 90))
+
+
 def write_video(
     path: Path,
     *,
@@ -56,17 +61,24 @@ def write_video(
     faststart: bool = False,
     container_format: str | None = None,
     keyframe_seconds: float = 1.0,
+    turn: int = 0,
 ) -> Path:
-    """Write ``seconds`` of frame_image frames; H.264 gets a keyframe every ``keyframe_seconds``."""
+    """Write ``seconds`` of frame_image frames; H.264 gets a keyframe every ``keyframe_seconds``.
+
+    ``turn`` stores the pictures sideways with a display matrix that turns them back (counter-clockwise degrees), as a
+    phone held upright records.
+    """
     options = {"movflags": "+faststart"} if faststart else {}
     with av.open(str(path), mode="w", format=container_format, options=options) as output:
         gop = str(round(fps * keyframe_seconds))
         codec_options = {"g": gop, "keyint_min": gop, "preset": "veryfast"} if codec == "libx264" else {}
         stream = output.add_stream(codec, rate=fps, options=codec_options)
-        stream.width, stream.height = WIDTH, HEIGHT
+        stream.width, stream.height = (HEIGHT, WIDTH) if turn in (90, 270) else (WIDTH, HEIGHT)
         stream.pix_fmt = ENCODERS[codec]
+        if turn:
+            stream.set_display_rotation(turn)
         for index in range(round(seconds * fps)):
-            frame = av.VideoFrame.from_ndarray(frame_image(index), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(stored_sideways(frame_image(index), turn), format="rgb24")
             frame.pts = index
             frame.time_base = Fraction(1, fps)
             output.mux(stream.encode(frame))

@@ -68,6 +68,24 @@ def test_open_describes_the_video_stream(media: Path, name: str, codec: str, rem
         source.close()
 
 
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_a_video_stored_sideways_is_read_upright(tmp_path: Path, turn: int) -> None:
+    """A phone held upright stores its pictures sideways with a display matrix; players turn them, and so do we."""
+    video = write_video(tmp_path / "phone.mp4", seconds=2, turn=turn)
+    source = VideoSource(str(video))
+    try:
+        info = source.open()
+        frames = read_all(source)
+    finally:
+        source.close()
+    assert (info.width, info.height, info.turn) == (WIDTH, HEIGHT, turn)
+    # Copied packets would keep the pictures sideways for every later reader: its clips are encoded upright.
+    assert info.remuxable is False
+    # The barcode along the top of each picture reads right only when the picture is upright.
+    assert [index for index, _ in frames] == list(range(2 * FPS))
+    assert [at for _, at in frames] == pytest.approx([index / FPS for index in range(2 * FPS)], abs=0.01)
+
+
 @pytest.mark.parametrize("name", ["clip.mp4", "clip.mkv", "clip.h264", "clip.gif", "clip.avi"])
 def test_every_frame_decodes_at_its_own_time(media: Path, name: str) -> None:
     source = VideoSource(str(media / name))

@@ -15,6 +15,7 @@ import av
 import av.error
 
 from homewarden.i18n import _
+from homewarden.video.orientation import Upright, display_turn
 
 LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 # Codecs whose packets are copied into MP4 clips unchanged; any other video is encoded with libx264.
@@ -48,11 +49,16 @@ class StreamInfo:
     live: bool  # times are Unix seconds (True) or seconds from the start of a file (False)
     audio: str | None = None  # the codec of the sound clips keep (None: no usable audio stream)
     stamped: bool = True  # the container gives packets their timestamps (see UNSTAMPED_FORMATS)
+    # Counter-clockwise quarter turn a player gives the stored pictures (a phone held upright stores them sideways);
+    # frames are decoded already turned, and width and height are the upright picture's.
+    turn: int = 0
 
     @property
     def remuxable(self) -> bool:
         """Tell whether clips can copy this stream's packets instead of re-encoding."""
-        return self.codec in REMUXABLE_CODECS and self.stamped
+        # A turned stream's clips are encoded from the upright frames, so every later reader (the browser copy,
+        # redaction, screening, training) sees people upright without knowing of display matrices.
+        return self.codec in REMUXABLE_CODECS and self.stamped and not self.turn
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,7 @@ class VideoSource:
         self._last_dts: int | None = None
         self._frame_ticks = 1
         self._timeout = timeout
+        self._upright: Upright | None = None
         self.info: StreamInfo | None = None
 
     def open(self) -> StreamInfo:
@@ -179,15 +186,19 @@ class VideoSource:
         # Only the first video stream and the first decodable audio stream are read: data, subtitle and timecode
         # tracks (phones add two or more) are never demuxed, so they cannot reach a clip's muxer.
         self._audio = next((audio for audio in self._container.streams.audio if audible(audio)), None)
+        turn = 0 if self.live else display_turn(self.url)
+        self._upright = Upright(turn) if turn else None
+        width, height = (ctx.height, ctx.width) if turn in (90, 270) else (ctx.width, ctx.height)
         self.info = StreamInfo(
             codec=ctx.name,
-            width=ctx.width,
-            height=ctx.height,
+            width=width,
+            height=height,
             fps=float(rate),
             time_base=stream.time_base or Fraction(1, 90000),
             live=self.wall_clock,
             audio=self._audio.codec_context.name if self._audio is not None else None,
             stamped=stamped,
+            turn=turn,
         )
         self._frame_ticks = max(1, round(1 / (self.info.fps * self.info.time_base)))
         # Live times are Unix seconds: the clock anchors the stream's own timestamps (see packets()).
@@ -303,7 +314,7 @@ class VideoSource:
         if packet.stream is not self._stream:
             return []
         try:
-            return list(self._stream.codec_context.decode(packet))
+            return self._turned(self._stream.codec_context.decode(packet))
         except av.error.InvalidDataError:
             return []
         except av.error.FFmpegError as exc:
@@ -312,9 +323,12 @@ class VideoSource:
     def flush(self) -> list[Any]:
         """Return the frames the decoder still holds at the end of the stream."""
         try:
-            return list(self._stream.codec_context.decode(None))
+            return self._turned(self._stream.codec_context.decode(None))
         except av.error.FFmpegError:
             return []
+
+    def _turned(self, frames: list[Any]) -> list[Any]:
+        return list(frames) if self._upright is None else [self._upright(frame) for frame in frames]
 
     def frame_time(self, frame: Any) -> float:
         """Return a decoded frame's time on the source clock."""
