@@ -62,11 +62,13 @@ def write_video(
     container_format: str | None = None,
     keyframe_seconds: float = 1.0,
     turn: int = 0,
+    sample_aspect_ratio: Fraction | None = None,
 ) -> Path:
     """Write ``seconds`` of frame_image frames; H.264 gets a keyframe every ``keyframe_seconds``.
 
     ``turn`` stores the pictures sideways with a display matrix that turns them back (counter-clockwise degrees), as a
-    phone held upright records.
+    phone held upright records. ``sample_aspect_ratio`` marks the pixels as shown that much wider than tall (a DVR's
+    480x360 shown as 640x360: 4/3).
     """
     options = {"movflags": "+faststart"} if faststart else {}
     with av.open(str(path), mode="w", format=container_format, options=options) as output:
@@ -77,6 +79,8 @@ def write_video(
         stream.pix_fmt = ENCODERS[codec]
         if turn:
             stream.set_display_rotation(turn)
+        if sample_aspect_ratio is not None:
+            stream.codec_context.sample_aspect_ratio = sample_aspect_ratio
         for index in range(round(seconds * fps)):
             frame = av.VideoFrame.from_ndarray(stored_sideways(frame_image(index), turn), format="rgb24")
             frame.pts = index

@@ -6,6 +6,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,24 @@ def test_a_video_stored_sideways_is_read_upright(tmp_path: Path, turn: int) -> N
     # The barcode along the top of each picture reads right only when the picture is upright.
     assert [index for index, _ in frames] == list(range(2 * FPS))
     assert [at for _, at in frames] == pytest.approx([index / FPS for index in range(2 * FPS)], abs=0.01)
+
+
+def test_a_video_of_wide_pixels_is_read_with_square_ones(tmp_path: Path) -> None:
+    """A recorder's 320x240 shown as 16:9 (pixels 4:3) is analysed as players show it, people not squeezed thin."""
+    video = write_video(tmp_path / "dvr.mp4", seconds=2, sample_aspect_ratio=Fraction(4, 3))
+    source = VideoSource(str(video))
+    try:
+        info = source.open()
+        sizes = []
+        for _packet, raw in source.packets():
+            sizes.extend((frame.width, frame.height, source.frame_time(frame)) for frame in source.decode(raw))
+        sizes.extend((frame.width, frame.height, source.frame_time(frame)) for frame in source.flush())
+    finally:
+        source.close()
+    assert (info.width, info.height) == (426, HEIGHT)
+    assert info.remuxable is True  # copied packets keep the stream's pixel shape, which players apply
+    assert [(width, height) for width, height, _ in sizes] == [(426, HEIGHT)] * (2 * FPS)
+    assert [at for _, _, at in sizes] == pytest.approx([index / FPS for index in range(2 * FPS)], abs=0.01)
 
 
 @pytest.mark.parametrize("name", ["clip.mp4", "clip.mkv", "clip.h264", "clip.gif", "clip.avi"])

@@ -15,7 +15,7 @@ import av
 import av.error
 
 from homewarden.i18n import _
-from homewarden.video.orientation import Upright, display_turn
+from homewarden.video.display import AsDisplayed, display_size, display_turn, pixel_stretch
 
 LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 # Codecs whose packets are copied into MP4 clips unchanged; any other video is encoded with libx264.
@@ -49,8 +49,9 @@ class StreamInfo:
     live: bool  # times are Unix seconds (True) or seconds from the start of a file (False)
     audio: str | None = None  # the codec of the sound clips keep (None: no usable audio stream)
     stamped: bool = True  # the container gives packets their timestamps (see UNSTAMPED_FORMATS)
-    # Counter-clockwise quarter turn a player gives the stored pictures (a phone held upright stores them sideways);
-    # frames are decoded already turned, and width and height are the upright picture's.
+    # Counter-clockwise quarter turn a player gives the stored pictures (a phone held upright stores them sideways).
+    # Frames are decoded as players show them (turned, and stretched to square pixels where the stream's pixels are
+    # not square), and width and height are that picture's.
     turn: int = 0
 
     @property
@@ -132,7 +133,7 @@ class VideoSource:
         self._last_dts: int | None = None
         self._frame_ticks = 1
         self._timeout = timeout
-        self._upright: Upright | None = None
+        self._as_displayed: AsDisplayed | None = None
         self.info: StreamInfo | None = None
 
     def open(self) -> StreamInfo:
@@ -187,8 +188,9 @@ class VideoSource:
         # tracks (phones add two or more) are never demuxed, so they cannot reach a clip's muxer.
         self._audio = next((audio for audio in self._container.streams.audio if audible(audio)), None)
         turn = 0 if self.live else display_turn(self.url)
-        self._upright = Upright(turn) if turn else None
-        width, height = (ctx.height, ctx.width) if turn in (90, 270) else (ctx.width, ctx.height)
+        stretch = pixel_stretch(stream.sample_aspect_ratio or ctx.sample_aspect_ratio)
+        self._as_displayed = AsDisplayed(turn, stretch) if turn or stretch else None
+        width, height = display_size(ctx.width, ctx.height, stretch, turn)
         self.info = StreamInfo(
             codec=ctx.name,
             width=width,
@@ -328,7 +330,7 @@ class VideoSource:
             return []
 
     def _turned(self, frames: list[Any]) -> list[Any]:
-        return list(frames) if self._upright is None else [self._upright(frame) for frame in frames]
+        return list(frames) if self._as_displayed is None else [self._as_displayed(frame) for frame in frames]
 
     def frame_time(self, frame: Any) -> float:
         """Return a decoded frame's time on the source clock."""

@@ -1,4 +1,4 @@
-"""Turn a video stored sideways (a phone held upright) the way players show it, from its display matrix."""
+"""Show decoded pictures as players do: turned by the display matrix (a phone held upright), pixels made square."""
 
 from __future__ import annotations
 
@@ -13,17 +13,34 @@ import av.filter
 
 # FFmpeg filters that turn a picture counter-clockwise by each quarter turn, as `ffmpeg` does with -autorotate.
 TURN_FILTERS: dict[int, tuple[tuple[str, str], ...]] = {
+    0: (),
     90: (("transpose", "cclock"),),
     180: (("hflip", ""), ("vflip", "")),
     270: (("transpose", "clock"),),
 }
 # Packets read while looking for the first picture before giving up (a file whose start does not decode).
 PROBE_PACKETS = 300
+# Pixels this close to square are left as they are (a 630x354 phone export says 944:945).
+SQUARE_ENOUGH = 0.02
 
 
 def quarter_turn(degrees: float) -> int:
     """Return a display rotation (counter-clockwise degrees) as the nearest quarter turn: 0, 90, 180 or 270."""
     return round(degrees / 90) % 4 * 90
+
+
+def pixel_stretch(sample_aspect_ratio: Fraction | None) -> Fraction | None:
+    """Return how much wider than tall a stored pixel is shown (a DVR's 480x360 shown as 640x360: 4/3), or None."""
+    if not sample_aspect_ratio or abs(sample_aspect_ratio - 1) <= SQUARE_ENOUGH:
+        return None
+    return sample_aspect_ratio
+
+
+def display_size(width: int, height: int, stretch: Fraction | None, turn: int) -> tuple[int, int]:
+    """Return the size a stored picture is shown at: stretched to square pixels (to an even width), then turned."""
+    if stretch is not None:
+        width = round(width * stretch / 2) * 2
+    return (height, width) if turn in (90, 270) else (width, height)
 
 
 def display_turn(path: str) -> int:
@@ -50,28 +67,29 @@ def display_turn(path: str) -> int:
     return 0
 
 
-class Upright:
-    """Turn each decoded frame of a stream by the same quarter turn, keeping its timestamp."""
+class AsDisplayed:
+    """Stretch each decoded frame of a stream to square pixels and turn it upright, keeping its timestamp."""
 
-    def __init__(self, turn: int) -> None:
+    def __init__(self, turn: int, stretch: Fraction | None = None) -> None:
         if turn not in TURN_FILTERS:
             raise ValueError(f"not a quarter turn: {turn}")
         self.turn = turn
+        self.stretch = stretch
         self._graph: Any = None
         self._shape: tuple[int, int, str] | None = None
 
     def __call__(self, frame: Any) -> Any:
-        """Return the frame turned upright."""
+        """Return the frame as a player shows it."""
         shape = (frame.width, frame.height, frame.format.name)
         if self._graph is None or shape != self._shape:
             self._graph = self._build(frame)  # a camera can change its picture size or format mid-stream
             self._shape = shape
         self._graph.vpush(frame)
-        upright = self._graph.vpull()
-        upright.pts = frame.pts
+        shown = self._graph.vpull()
+        shown.pts = frame.pts
         if frame.time_base is not None:
-            upright.time_base = frame.time_base
-        return upright
+            shown.time_base = frame.time_base
+        return shown
 
     def _build(self, frame: Any) -> Any:
         graph = av.filter.Graph()
@@ -80,6 +98,9 @@ class Upright:
                 width=frame.width, height=frame.height, format=frame.format, time_base=frame.time_base or Fraction(1)
             )
         ]
+        if self.stretch is not None:
+            width, _ = display_size(frame.width, frame.height, self.stretch, 0)
+            nodes += [graph.add("scale", f"{width}:{frame.height}"), graph.add("setsar", "1")]
         nodes += [graph.add(name, args) for name, args in TURN_FILTERS[self.turn]]
         nodes.append(graph.add("buffersink"))
         graph.link_nodes(*nodes).configure()
