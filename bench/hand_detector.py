@@ -325,13 +325,16 @@ def main() -> None:
             for k in ("own", "crop", "hand")
         ]
         print(f"| {threshold:.2f} | " + " | ".join(cells) + " |")
-    annotated = [r for r in rows if r["label"] == "(annotated box)" and not r["case"].endswith("(night)")]
-    for threshold in THRESHOLDS:
-        print(
-            f"Analysed frames of the hand visits whose annotated box passes {threshold:.2f}: palm "
-            f"{sum(r['own'] >= threshold for r in annotated)}, hand {sum(r['hand'] >= threshold for r in annotated)} "
-            f"of {len(annotated)}"
+    for case in CASES:
+        annotated = [r for r in rows if r["case"] == case.name and r["label"] == "(annotated box)"]
+        if not annotated:
+            continue
+        cells = ", ".join(
+            f"{threshold:.2f}: palm {sum(r['own'] >= threshold for r in annotated)} "
+            f"hand {sum(r['hand'] >= threshold for r in annotated)}"
+            for threshold in (0.5, 0.7)
         )
+        print(f"{case.name}: analysed frames whose cut around the annotated person passes {cells} of {len(annotated)}")
     for key in ("own", "hand"):
         print(f"Highest `{key}` scores not on a person:")
         for r in sorted(animals, key=lambda r: -r[key])[:6]:
