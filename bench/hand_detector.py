@@ -36,17 +36,12 @@ import av
 import cv2
 import numpy as np
 
-from homewarden.camera.analyzer import FrameAnalyzer
-from homewarden.camera.reader import FramePacer, Sample
-from homewarden.camera.runner import detect_size_for
-from homewarden.config import HomewardenConfig, single_source_config
-from homewarden.detect import create_detector
+from homewarden.camera.reader import Sample
 from homewarden.detect.base import Detection, Image, letterbox, onnx_session
-from homewarden.video.source import VideoSource
 
 sys.path.insert(0, str(Path(__file__).parent))
 from detection_scoring import ClipTruth, inside, parse_manifest
-from pose_separation import RecordingDetector, analyse_frames, on_person, own_cut, summary
+from pose_separation import on_person, open_analysis, own_cut, summary
 from small_person import night
 
 DATASETS = Path("/work/shared/datasets")
@@ -206,17 +201,10 @@ def run_case(case: Case, truth: ClipTruth, models: HandModels, low: float, work:
         clip = work / f"night-{clip.stem}.mp4"
         if not clip.exists():
             night_copy(case.clip, clip)
-    config, name = single_source_config(str(clip.resolve()), HomewardenConfig())
-    camera = config.cameras[name]
-    source = VideoSource(str(clip.resolve()))
-    info = source.open()
-    size = detect_size_for(config, name, info)
-    detector = RecordingDetector(create_detector(config.detector), low)
-    analyzer = FrameAnalyzer(camera, config.objects_for(name), detector, size)
-    pacer = FramePacer(camera.detect.fps)
+    analysis = open_analysis(clip, low)
+    analyzer, detector, back_scale = analysis.analyzer, analysis.detector, analysis.back_scale
     rows: list[dict[str, Any]] = []
     detect_crops = analyzer._detect
-    back_scale = info.width / size[0]
 
     def recorded(now: float, sample: Sample, crops: list[Any]) -> list[Detection]:
         # The most favourable view: a square cut around the annotated visit's box itself, once per analysed frame.
@@ -271,7 +259,7 @@ def run_case(case: Case, truth: ClipTruth, models: HandModels, low: float, work:
         return kept
 
     analyzer._detect = recorded  # type: ignore[method-assign]
-    analyse_frames(analyzer, source, pacer, size)
+    analysis.run()
     return rows
 
 

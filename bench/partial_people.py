@@ -23,14 +23,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from detection_scoring import parse_manifest
-from homewarden.camera.analyzer import FrameAnalyzer
-from homewarden.camera.reader import FramePacer, Sample
-from homewarden.camera.runner import detect_size_for
-from homewarden.config import HomewardenConfig, single_source_config
-from homewarden.detect import create_detector
+from homewarden.camera.reader import Sample
 from homewarden.detect.labels import COCO_LABELS
-from homewarden.video.source import VideoSource
-from pose_separation import ONE_BY_ONE, RecordingDetector, analyse_frames, cut_clip, on_person
+from pose_separation import ONE_BY_ONE, cut_clip, on_person, open_analysis
 
 MANIFEST = Path(__file__).parent / "manifests" / "video.json"
 CUTS = {"bottom": (0, 216, 768, 432), "top-edge": (0, 180, 768, 432)}
@@ -50,16 +45,9 @@ def analyse(clip: Path) -> list[dict[str, Any]]:
 def animal_sightings(clip: Path, offset: tuple[int, int]) -> list[tuple[float, str, float, float | None, bool]]:
     """Run the analyser on a clip; return each animal detection it was given: time, label, score, person, on a visit."""
     truth = next(t for t in parse_manifest(json.loads(MANIFEST.read_text())) if t.file == ONE_BY_ONE.name)
-    config, name = single_source_config(str(clip), HomewardenConfig())
-    camera = config.cameras[name]
-    source = VideoSource(str(clip))
-    info = source.open()
-    size = detect_size_for(config, name, info)
-    detector = RecordingDetector(create_detector(config.detector), low=1.0)
-    analyzer = FrameAnalyzer(camera, config.objects_for(name), detector, size)
-    pacer = FramePacer(camera.detect.fps)
+    analysis = open_analysis(clip, low=1.0)
+    analyzer, scale = analysis.analyzer, analysis.back_scale
     found: list[tuple[float, str, float, float | None, bool]] = []
-    scale = info.width / size[0]
     detect_crops = analyzer._detect
 
     def recorded(now: float, sample: Sample, crops: list[Any]) -> Any:
@@ -72,7 +60,7 @@ def animal_sightings(clip: Path, offset: tuple[int, int]) -> list[tuple[float, s
         return kept
 
     analyzer._detect = recorded  # type: ignore[method-assign]
-    analyse_frames(analyzer, source, pacer, size)
+    analysis.run()
     return found
 
 

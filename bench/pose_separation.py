@@ -177,17 +177,10 @@ def run_case(case: Case, truth: ClipTruth, scorer: PoseScorer, low: float, work:
         if not clip.exists():
             cut_clip(case.clip, case.cut, clip)
         offset = (case.cut[0], case.cut[1])
-    config, name = single_source_config(str(clip.resolve()), HomewardenConfig())
-    camera = config.cameras[name]
-    source = VideoSource(str(clip.resolve()))
-    info = source.open()
-    size = detect_size_for(config, name, info)
-    detector = RecordingDetector(create_detector(config.detector), low)
-    analyzer = FrameAnalyzer(camera, config.objects_for(name), detector, size)
-    pacer = FramePacer(camera.detect.fps)
+    analysis = open_analysis(clip, low)
+    analyzer, detector, back_scale = analysis.analyzer, analysis.detector, analysis.back_scale
     rows: list[dict[str, Any]] = []
     detect_crops = analyzer._detect
-    back_scale = info.width / size[0]
 
     def recorded(now: float, sample: Sample, crops: list[Any]) -> list[Detection]:
         before = len(detector.seen)
@@ -211,8 +204,7 @@ def run_case(case: Case, truth: ClipTruth, scorer: PoseScorer, low: float, work:
                 part, part_box = own_cut(sample.image, frame_box)
                 own_poses, own_side = scorer.poses(part)
                 own_pose, own_point = pose_in_box(own_poses, own_side, part_box)
-                scale = info.width / size[0]
-                source_box = tuple(v * scale for v in frame_box)
+                source_box = tuple(v * back_scale for v in frame_box)
                 rows.append(
                     {
                         "case": case.name,
@@ -230,8 +222,36 @@ def run_case(case: Case, truth: ClipTruth, scorer: PoseScorer, low: float, work:
         return kept
 
     analyzer._detect = recorded  # type: ignore[method-assign]
-    analyse_frames(analyzer, source, pacer, size)
+    analysis.run()
     return rows
+
+
+@dataclass
+class ClipAnalysis:
+    """A clip opened for the analyser with the defaults `analyze` uses, its detector recording every call."""
+
+    source: VideoSource
+    size: tuple[int, int]
+    detector: RecordingDetector
+    analyzer: FrameAnalyzer
+    pacer: FramePacer
+    back_scale: float  # source pixels per detect-size pixel
+
+    def run(self) -> None:
+        """Analyse every frame the pacer picks."""
+        analyse_frames(self.analyzer, self.source, self.pacer, self.size)
+
+
+def open_analysis(clip: Path, low: float) -> ClipAnalysis:
+    """Open a clip and build the analyser `homewarden analyze` would run on it, with a recording detector."""
+    config, name = single_source_config(str(clip.resolve()), HomewardenConfig())
+    camera = config.cameras[name]
+    source = VideoSource(str(clip.resolve()))
+    info = source.open()
+    size = detect_size_for(config, name, info)
+    detector = RecordingDetector(create_detector(config.detector), low)
+    analyzer = FrameAnalyzer(camera, config.objects_for(name), detector, size)
+    return ClipAnalysis(source, size, detector, analyzer, FramePacer(camera.detect.fps), info.width / size[0])
 
 
 def analyse_frames(analyzer: FrameAnalyzer, source: VideoSource, pacer: FramePacer, size: tuple[int, int]) -> None:
