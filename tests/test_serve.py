@@ -31,13 +31,22 @@ def test_demo_serves_a_stranger_alarm_and_a_pet_event_within_a_minute(tmp_path: 
             started = time.monotonic()
             events: list[dict[str, object]] = []
             # The scene loops every 40 s; 90 s is a deadline for a stuck hub, not a speed check.
+            resets: list[str] = []
             while time.monotonic() - started < 90:
-                events = client.get("/api/events").json()["events"]
+                try:
+                    events = client.get("/api/events").json()["events"]
+                except httpx.TransportError as exc:
+                    # A kept-alive connection the server closed as idle (5 s) while this loaded machine kept the
+                    # poll asleep can be reset under the next request; a browser sends that again, so this does. A
+                    # hub that died fails every poll after it and the assertion below, with its log.
+                    resets.append(repr(exc))
+                    time.sleep(1)
+                    continue
                 if {event["label"] for event in events} >= {"person", "cat"}:
                     break
                 time.sleep(2)
             labels = {event["label"]: event for event in events}
-            assert {"person", "cat"} <= set(labels), events
+            assert {"person", "cat"} <= set(labels), (events, len(resets), resets[-3:], "".join(demo.logged)[-4000:])
             assert labels["person"]["alarm"] is True
             assert labels["person"]["alarm_reason"] == "stranger"
             assert labels["cat"]["alarm"] is False
