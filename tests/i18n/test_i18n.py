@@ -20,6 +20,9 @@ from homewarden.i18n import (
 )
 from homewarden.i18n.catalogs import SOURCES, extract, untranslated
 
+# Characters of a translation's opening that, found again further on, show it pasted twice.
+REPEAT_CHECK = 40
+
 
 @pytest.mark.parametrize(
     ("header", "chosen", "expected"),
@@ -75,6 +78,17 @@ def test_german_has_a_catalog_and_english_needs_none() -> None:
         assert gettext(message_id) == german[message_id]
     assert gettext(message_id) == message_id
     assert gettext("a sentence nobody marked") == "a sentence nobody marked"
+
+
+def test_no_german_message_says_its_text_twice() -> None:
+    """A translation pasted twice (one once shipped on the camera settings page) reads as a stutter."""
+    repeated = []
+    for key, value in translations("de").items():
+        for german in value if isinstance(value, tuple) else (value,):
+            opening = german[:REPEAT_CHECK]
+            if len(german) >= 2 * REPEAT_CHECK and german.count(opening) > 1:
+                repeated.append(key)
+    assert repeated == []
 
 
 def test_plural_forms_follow_the_count() -> None:

@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import pytest
 
 from homewarden.video.source import SourceError, VideoSource, describe_url, is_live
-from video.synthetic import HEIGHT, WIDTH, MjpegCamera, read_index, write_video
+from video.synthetic import HEIGHT, WIDTH, MjpegCamera, frame_image, read_index, write_video
 
 SECONDS = 6
 FPS = 10
@@ -145,6 +146,28 @@ def empty_file(folder: Path) -> Path:
     return path
 
 
+def a_photo(folder: Path) -> Path:
+    path = folder / "porch.jpg"
+    with av.open(str(path), "w", format="image2") as output:
+        stream = output.add_stream("mjpeg", rate=1)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuvj420p"
+        output.mux(
+            stream.encode(av.VideoFrame.from_ndarray(frame_image(0), format="rgb24").reformat(format="yuvj420p"))
+        )
+        output.mux(stream.encode(None))
+    return path
+
+
+def a_png(folder: Path) -> Path:
+    path = folder / "porch.png"
+    with av.open(str(path), "w", format="image2") as output:
+        stream = output.add_stream("png", rate=1)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "rgb24"
+        output.mux(stream.encode(av.VideoFrame.from_ndarray(frame_image(0), format="rgb24")))
+        output.mux(stream.encode(None))
+    return path
+
+
 def truncated_without_faststart(folder: Path) -> Path:
     # Without faststart the index (moov) is written last, so cutting the file in half loses it.
     full = write_video(folder / "full.mp4", seconds=SECONDS)
@@ -163,6 +186,8 @@ def truncated_without_faststart(folder: Path) -> Path:
         (random_bytes, "noise.mp4: not a video file, or its data is corrupt"),
         (empty_file, "empty.mp4: not a video file, or its data is corrupt"),
         (truncated_without_faststart, "cut.mp4: not a video file, or its data is corrupt"),
+        (a_photo, "porch.jpg: is a still picture, not a video (give a video file, a camera stream or a device)"),
+        (a_png, "porch.png: is a still picture, not a video (give a video file, a camera stream or a device)"),
     ],
 )
 def test_bad_file_gives_one_line_source_error(tmp_path: Path, make: Callable[[Path], Path], expected: str) -> None:

@@ -29,6 +29,9 @@ UNTIMED_FORMATS = frozenset({"mpjpeg", "mjpeg"})
 # order the decoder knows, instead of copying packets whose presentation times nobody knows.
 UNSTAMPED_FORMATS = frozenset({"h264", "hevc"})
 MIN_FPS, MAX_FPS, FALLBACK_FPS = 1.0, 120.0, 10.0
+# Demuxers of a single picture (a photo given where a video was meant): FFmpeg reads it as a one-frame video, in
+# which nothing can move or be followed.
+STILL_FORMATS = frozenset({"image2", "jpeg_pipe", "png_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif_pipe"})
 # How many frames before its pts the first packet is taken to decode, when the demuxer does not say.
 GUESSED_DTS_FRAMES = 16
 
@@ -166,6 +169,13 @@ class VideoSource:
         if not self._container.streams.video:
             self.close()
             raise SourceError(_("{source}: has no video stream").format(source=describe_url(self.url)))
+        if not self.live and self._container.format.name in STILL_FORMATS:
+            self.close()
+            raise SourceError(
+                _("{source}: is a still picture, not a video (give a video file, a camera stream or a device)").format(
+                    source=describe_url(self.url)
+                )
+            )
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
         self._stream = stream
