@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -39,11 +40,14 @@ from detection_scoring import (
     total_score,
 )
 
+DETECTOR_CALLS = re.compile(r"analysed [\d.]+ s of video: \d+ frames, (\d+) detector calls")
 
-def analyse_clip(path: Path, config: Path | None) -> tuple[str, float]:
-    """Run the whole `analyze` command on one clip; return its JSON lines and its wall seconds."""
+
+def analyse_clip(path: Path, config: Path | None) -> tuple[str, float, int]:
+    """Run the whole `analyze` command on one clip; return its JSON lines, its wall seconds and its detector calls."""
     with tempfile.TemporaryDirectory(prefix="detection-eval-") as folder:
-        command = [sys.executable, "-m", "homewarden", "analyze", str(path.resolve()), "--json", "--quiet"]
+        # -v logs the detector calls (on stderr, apart from the JSON lines).
+        command = [sys.executable, "-m", "homewarden", "-v", "analyze", str(path.resolve()), "--json", "--quiet"]
         command += ["--out", str(Path(folder) / "media")]
         if config is not None:
             command += ["--config", str(config.resolve())]
@@ -52,7 +56,10 @@ def analyse_clip(path: Path, config: Path | None) -> tuple[str, float]:
         wall = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"homewarden analyze {path.name} failed (exit {done.returncode}):\n{done.stderr.strip()}")
-    return done.stdout, wall
+    calls = DETECTOR_CALLS.search(done.stderr)
+    if calls is None:
+        sys.exit(f"homewarden analyze {path.name} logged no detector calls:\n{done.stderr.strip()}")
+    return done.stdout, wall, int(calls.group(1))
 
 
 def read_saved_events(folder: Path, clip: str) -> str:
@@ -139,7 +146,7 @@ def main() -> None:
         if args.events is not None:
             output = read_saved_events(args.events, truth.file)
         else:
-            output, wall = analyse_clip(args.folder / truth.file, args.config)
+            output, wall, _ = analyse_clip(args.folder / truth.file, args.config)
         events = events_from_json_lines(output)
         if args.by_time:
             events = [replace(event, box=None, box_time=None) for event in events]

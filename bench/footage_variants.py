@@ -12,15 +12,18 @@ otherwise; no sound):
   c  night: grey, a third as bright, Gaussian noise sigma 6 (bench/small_person.py's picture);
   d  10 fps: frames resampled to 10 per second (clips at 10 fps or less keep their rate);
   e  crf 35: compressed harder (libx264 crf 35);
-  r  re-encoded: nothing altered but the encoding every variant also has (crf 20, constant rate, no sound): the control.
+  r  re-encoded: nothing altered but the encoding every variant also has (crf 20, constant rate, no sound): the control;
+  o  clock overlay: a date and time burnt in top-left that changes every second, as nearly every IP camera draws it
+     (white on a black outline, text about 3.5 % of the picture height, like /work/briefs/osd-one-by-one.mp4), and a
+     still "Camera 01" bottom-right.
 
 The unaltered clip and every copy are analysed by the whole command and scored by the scorer of
 bench/detection_eval.py (its functions, imported), the manifest's boxes scaled to the size analyze reports boxes at
 for the copy. Prints per variant and clip: person visits found, false person events, person alarms, pet-only alarms,
-each with its change against the unaltered clip, and the events of every copy that scored differently. --work DIR
-keeps the copies (DIR/VARIANT/CLIP.mp4, for bench/visit_trace.py) and the events (DIR/VARIANT/CLIP.jsonl; `original`
-for the unaltered clip) and reuses whatever is there on the next run, so a long run can be done in parts.
-Not a test: record the numbers in docs/benchmarks.md.
+detector calls, each with its change against the unaltered clip, and the events of every copy that scored differently.
+--work DIR keeps the copies (DIR/VARIANT/CLIP.mp4, for bench/visit_trace.py), the events (DIR/VARIANT/CLIP.jsonl;
+`original` for the unaltered clip) and the detector calls (DIR/VARIANT/CLIP.calls) and reuses whatever is there on
+the next run, so a long run can be done in parts. Not a test: record the numbers in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -56,6 +60,10 @@ FOLDERS = (
 ORIGINAL = "original"
 CRF = 20
 NOISE_SEED = 7
+# The clock variant's first time (any will do; a fixed one keeps the copies the same from run to run).
+CLOCK_START = datetime(2024, 12, 7, 11, 13, 0)
+# cv2.putText's scale for a 432 px high picture: text about 15 px (3.5 %) high, as IP cameras size their clock.
+CLOCK_SCALE_AT_432 = 0.7
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,8 @@ class Variant:
     size: Callable[[int, int], tuple[int, int]] = lambda width, height: (width, height)
     rate: Callable[[Fraction], Fraction] = lambda rate: rate
     picture: Callable[[Image, np.random.Generator], Image] | None = None
+    # Drawn last, on the written picture, with the frame's time in seconds from the clip's start.
+    stamp: Callable[[Image, float], Image] | None = None
     crf: int = CRF
 
 
@@ -86,6 +96,26 @@ def to_width(target: int, enlarge: bool) -> Callable[[int, int], tuple[int, int]
     return size
 
 
+def outlined_text(image: Image, text: str, origin: tuple[int, int], scale: float) -> None:
+    """Draw white text on a black outline in place, as camera overlays are drawn to read on any background."""
+    outline, stroke = max(2, round(4 * scale / CLOCK_SCALE_AT_432)), max(1, round(1.5 * scale / CLOCK_SCALE_AT_432))
+    for colour, thickness in (((0, 0, 0), outline), ((255, 255, 255), stroke)):
+        cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA)
+
+
+def clock_overlay(image: Image, seconds: float) -> Image:
+    """Return the picture with a camera's date and time top-left (whole seconds) and its name bottom-right."""
+    height, width = image.shape[:2]
+    scale = CLOCK_SCALE_AT_432 * height / 432
+    stamped = image.copy()
+    clock = (CLOCK_START + timedelta(seconds=int(seconds))).strftime("%Y-%m-%d %a %H:%M:%S")
+    margin = round(12 * height / 432)
+    outlined_text(stamped, clock, (margin, margin + round(18 * height / 432)), scale)
+    (name_width, _), _ = cv2.getTextSize("Camera 01", cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    outlined_text(stamped, "Camera 01", (width - name_width - 4 * margin, height - 2 * margin), scale)
+    return stamped
+
+
 VARIANTS = {
     variant.key: variant
     for variant in (
@@ -96,6 +126,7 @@ VARIANTS = {
         Variant("e", "crf 35", crf=35),
         # The control: what re-encoding alone (crf 20, constant rate, no sound) changes, which every variant also does.
         Variant("r", "re-encoded"),
+        Variant("o", "clock overlay", stamp=clock_overlay),
     )
 }
 
@@ -130,6 +161,8 @@ def write_variant(
                 image = np.asarray(cv2.resize(image, (width, height), interpolation=interpolation), dtype=np.uint8)
             if variant.picture is not None:
                 image = variant.picture(image, rng)
+            if variant.stamp is not None:
+                image = variant.stamp(image, tick / float(rate))
             frame = av.VideoFrame.from_ndarray(image, format="bgr24")
             frame.pts = tick
             for packet in stream.encode(frame):
@@ -196,17 +229,21 @@ class Row:
     score: ClipScore
     original: ClipScore
     events: str
+    calls: int
+    original_calls: int
 
 
-def events_for(clip: Path, saved: Path, config: Path | None) -> str:
-    """Return analyze's JSON lines for a clip: saved ones if there, else analyse it and save them."""
-    if saved.is_file():
-        return saved.read_text(encoding="utf-8")
-    output, wall = analyse_clip(clip, config)
+def events_for(clip: Path, saved: Path, config: Path | None) -> tuple[str, int]:
+    """Return analyze's JSON lines and detector calls for a clip: saved ones if there, else analyse it and save them."""
+    counted = saved.with_suffix(".calls")
+    if saved.is_file() and counted.is_file():
+        return saved.read_text(encoding="utf-8"), int(counted.read_text(encoding="utf-8"))
+    output, wall, calls = analyse_clip(clip, config)
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.write_text(output, encoding="utf-8")
-    print(f"{saved.parent.name}/{clip.name}: analysed in {wall:.0f} s", file=sys.stderr, flush=True)
-    return output
+    counted.write_text(str(calls), encoding="utf-8")
+    print(f"{saved.parent.name}/{clip.name}: analysed in {wall:.0f} s, {calls} calls", file=sys.stderr, flush=True)
+    return output, calls
 
 
 def entries_to_run(only: list[str]) -> list[tuple[Path, dict[str, Any]]]:
@@ -228,7 +265,7 @@ def run(variants: list[Variant], only: list[str], work: Path, config_path: Path 
     rows = []
     for folder, entry in entries_to_run(only):
         name = entry["file"]
-        original_events = events_for(folder / name, work / ORIGINAL / f"{name}.jsonl", config_path)
+        original_events, original_calls = events_for(folder / name, work / ORIGINAL / f"{name}.jsonl", config_path)
         original = score_clip(parse_manifest([entry])[0], events_from_json_lines(original_events))
         for variant in variants:
             clip = work / variant.key / f"{Path(name).stem}.mp4"
@@ -240,8 +277,9 @@ def run(variants: list[Variant], only: list[str], work: Path, config_path: Path 
                 )
                 described.write_text(json.dumps(variant_entry(entry, *size_and_rate, config)), encoding="utf-8")
             truth = parse_manifest([json.loads(described.read_text(encoding="utf-8"))])[0]
-            output = events_for(clip, work / variant.key / f"{name}.jsonl", config_path)
-            rows.append(Row(variant.key, score_clip(truth, events_from_json_lines(output)), original, output))
+            output, calls = events_for(clip, work / variant.key / f"{name}.jsonl", config_path)
+            score = score_clip(truth, events_from_json_lines(output))
+            rows.append(Row(variant.key, score, original, output, calls, original_calls))
     return rows
 
 
@@ -266,15 +304,24 @@ def differs(row: Row) -> bool:
 
 def print_table(rows: list[Row], variants: list[Variant]) -> None:
     """Print one line per variant and clip, a total per variant, and the events of every copy that scored otherwise."""
-    print(f"{'variant':<12} {'clip':<44} " + " ".join(f"{title:>12}" for title, _ in COUNTS))
+    titles = [title for title, _ in COUNTS] + ["calls"]
+    print(f"{'variant':<12} {'clip':<44} " + " ".join(f"{title:>12}" for title in titles))
     # The unaltered clips first, once (every variant's rows carry the same ones), then each variant against them.
-    groups = [(ORIGINAL, [(row.original, row.original) for row in rows if row.variant == variants[0].key])]
+    first = [row for row in rows if row.variant == variants[0].key]
+    groups = [(ORIGINAL, [(row.original, row.original, row.original_calls, row.original_calls) for row in first])]
     for variant in variants:
-        chosen = [(row.score, row.original) for row in rows if row.variant == variant.key]
+        chosen = [
+            (row.score, row.original, row.calls, row.original_calls) for row in rows if row.variant == variant.key
+        ]
         groups.append((f"{variant.key} {variant.name}", chosen))
-    for title, pairs in groups:
-        total = (total_score(score for score, _ in pairs), total_score(original for _, original in pairs))
-        for score, original in [*pairs, total]:
+    for title, quads in groups:
+        total = (
+            total_score(score for score, _, _, _ in quads),
+            total_score(original for _, original, _, _ in quads),
+            sum(calls for _, _, calls, _ in quads),
+            sum(calls for _, _, _, calls in quads),
+        )
+        for score, original, calls, original_calls in [*quads, total]:
             counts = []
             for name, count in COUNTS:
                 text = change(count(score), count(original))
@@ -282,6 +329,7 @@ def print_table(rows: list[Row], variants: list[Variant]) -> None:
                     whole = score.visits if name == "visits" else score.animals
                     text = f"{count(score)}/{whole}" + text[len(str(count(score))) :]
                 counts.append(f"{text:>12}")
+            counts.append(f"{change(calls, original_calls):>12}")
             print(f"{title:<12} {score.file[:44]:<44} " + " ".join(counts))
     for row in rows:
         if differs(row):
@@ -311,7 +359,13 @@ def main() -> None:
         print(
             json.dumps(
                 [
-                    {"variant": row.variant, "score": row.score.as_json(), "original": row.original.as_json()}
+                    {
+                        "variant": row.variant,
+                        "score": row.score.as_json(),
+                        "original": row.original.as_json(),
+                        "calls": row.calls,
+                        "original_calls": row.original_calls,
+                    }
                     for row in rows
                 ]
             )
