@@ -326,7 +326,7 @@ class VideoSource:
         if packet.stream is not self._stream:
             return []
         try:
-            return self._turned(self._stream.codec_context.decode(packet))
+            return self._as_shown(self._stream.codec_context.decode(packet))
         except av.error.InvalidDataError:
             return []
         except av.error.FFmpegError as exc:
@@ -335,11 +335,11 @@ class VideoSource:
     def flush(self) -> list[Any]:
         """Return the frames the decoder still holds at the end of the stream."""
         try:
-            return self._turned(self._stream.codec_context.decode(None))
+            return self._as_shown(self._stream.codec_context.decode(None))
         except av.error.FFmpegError:
             return []
 
-    def _turned(self, frames: list[Any]) -> list[Any]:
+    def _as_shown(self, frames: list[Any]) -> list[Any]:
         return list(frames) if self._as_displayed is None else [self._as_displayed(frame) for frame in frames]
 
     def frame_time(self, frame: Any) -> float:
