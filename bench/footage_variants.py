@@ -3,8 +3,8 @@
     python bench/footage_variants.py [--variants a b c d e] [--only FILE ...] [--work DIR] [--config FILE] [--json]
 
 Each clip of ../shared/datasets/real and ../shared/datasets/video (ground truth in bench/manifests/real.json and
-video.json) is copied once per variant, written with PyAV as H.264 (libx264, crf 20 unless the variant says
-otherwise; no sound):
+video.json) is copied once per variant from the picture as players show it (turned upright, pixels made square),
+written with PyAV as H.264 (libx264, crf 20 unless the variant says otherwise; no sound):
 
   a  1080p: upscaled to 1920 px wide (1920x1080 for 16:9 clips), as a 1080p camera gives it: analysed at 1280, with
      full-resolution crops for small motion;
@@ -48,6 +48,7 @@ from detection_eval import analyse_clip
 from detection_scoring import ClipScore, events_from_json_lines, parse_manifest, score_clip, total_score
 from homewarden.camera.runner import detect_size_for
 from homewarden.config import HomewardenConfig, load_config, single_source_config
+from homewarden.video.display import AsDisplayed, display_turn, pixel_stretch
 from homewarden.video.source import StreamInfo
 from small_person import Image, night
 
@@ -146,7 +147,12 @@ def write_variant(
     # frame still show the frame before it.
     half_frame = 0.5 / float(source_rate)
     with av.open(str(source)) as container, av.open(str(out), "w") as target:
-        frames = container.decode(video=0)
+        # The picture as players show it (and analyze sees it): turned by its display matrix, pixels made square.
+        turn = display_turn(str(source))
+        video = container.streams.video[0]
+        stretch = pixel_stretch(video.sample_aspect_ratio or video.codec_context.sample_aspect_ratio)
+        as_shown = AsDisplayed(turn, stretch) if turn or stretch else (lambda frame: frame)
+        frames = (as_shown(frame) for frame in container.decode(video))
         first = next(frames)
         width, height = variant.size(first.width, first.height)
         stream = target.add_stream("libx264", rate=rate)
