@@ -30,6 +30,7 @@ from homewarden.detect import create_detector
 from homewarden.events.record import EventRecord
 from homewarden.notify.bus import EventStarted, HubBus, Message
 from homewarden.store.media import MediaFolder
+from homewarden.video.source import VideoSource
 from waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -231,3 +232,28 @@ def test_camera_that_hangs_with_its_connection_open_is_dropped_not_waited_on(
         wait_for(lambda: hub.health().state == "online", WAIT_SECONDS, "the camera to come back online")
         wait_for(lambda: hub.frames() >= analysed_before_restart + 10, WAIT_SECONDS, "frames after reconnecting")
     assert hub.stats().reconnects >= 1
+
+
+@pytest.mark.timeout(120)
+def test_a_client_joining_the_stream_decodes_from_the_first_keyframe_it_gets(rtsp_camera: RtspCamera) -> None:
+    # FFmpeg's RTSP client hands over the first keyframe before the server's clock report, without a time. Dropped
+    # unread, every frame up to the next keyframe (a camera's whole first second or more, at each reconnect) could
+    # not be decoded; read only to prime the decoder, they are.
+    source = VideoSource(rtsp_camera.url)
+    source.open()
+    try:
+        timed_keyframes: list[int] = []
+        decoded: list[int | None] = []
+        for count, (packet, raw) in enumerate(source.packets()):
+            if packet.keyframe:
+                timed_keyframes.append(packet.pts)
+            decoded += [frame.pts for frame in source.decode(raw)]
+            if len(timed_keyframes) >= 2 or count > 200:
+                break
+    finally:
+        source.close()
+    assert None not in decoded, decoded  # the primed keyframe's own picture, without a time, is not shown
+    assert timed_keyframes, decoded
+    # Frames shown before the first keyframe that came with a time: built on the untimed one.
+    before = [pts for pts in decoded if pts is not None and pts < timed_keyframes[0]]
+    assert len(before) >= 3, (timed_keyframes, decoded)

@@ -133,6 +133,7 @@ class VideoSource:
         self._last_frame_time: float | None = None
         self._counted_from: tuple[float, int] | None = None  # (time, frames since) of frames timed by counting
         self._last_frame_pts: int | None = None
+        self._unplaced = 0  # pictures of untimed packets the decoder was primed with, not yet dropped
         self._last_dts: int | None = None
         self._frame_ticks = 1
         self._timeout = timeout
@@ -252,8 +253,10 @@ class VideoSource:
                 pts = packet.pts if packet.pts is not None else packet.dts
                 if pts is None:
                     if self.info.stamped:
-                        # A stamped stream's packet without a time (RTSP's first, before the sender's clock report)
-                        # has no place on its clock.
+                        # A stamped stream's packet without a time (RTSP's first keyframe, before the sender's clock
+                        # report) has no place on its clock, but the frames after it are built on it: decode it
+                        # so they can be, and drop its own picture (decode() knows it by its missing time).
+                        self._prime_decoder(packet)
                         continue
                     # An unstamped packet (a raw .h264 file): one frame after the previous one, in decoding order.
                     pts = dts = 0 if self._last_dts is None else self._last_dts + self._frame_ticks
@@ -326,16 +329,37 @@ class VideoSource:
         if packet.stream is not self._stream:
             return []
         try:
-            return self._as_shown(self._stream.codec_context.decode(packet))
+            return self._as_shown(self._placed(self._stream.codec_context.decode(packet)))
         except av.error.InvalidDataError:
             return []
         except av.error.FFmpegError as exc:
             raise SourceError(self._explain_read_error(exc)) from None
 
+    def _prime_decoder(self, packet: Any) -> None:
+        """Decode an untimed packet of a stamped stream for the frames that refer to it, keeping none of its own."""
+        try:
+            shown = self._stream.codec_context.decode(packet)
+        except av.error.InvalidDataError:
+            return
+        self._unplaced = max(0, self._unplaced + 1 - len(shown))
+
+    def _placed(self, frames: list[Any]) -> list[Any]:
+        """Drop the pictures of untimed packets the decoder was primed with; they come out first, without a time."""
+        if not self._unplaced:
+            return frames
+        kept = []
+        for frame in frames:
+            if self._unplaced and frame.pts is None:
+                self._unplaced -= 1
+                continue
+            self._unplaced = 0  # a timed picture came first: the primed one was not shown (or already dropped)
+            kept.append(frame)
+        return kept
+
     def flush(self) -> list[Any]:
         """Return the frames the decoder still holds at the end of the stream."""
         try:
-            return self._as_shown(self._stream.codec_context.decode(None))
+            return self._as_shown(self._placed(self._stream.codec_context.decode(None)))
         except av.error.FFmpegError:
             return []
 
