@@ -86,6 +86,15 @@ ALIVE_MOTION_COVER = 0.25
 SMALL_TRAVEL = 1.0
 # Animals whose votes count only by what they beat `person` by on the same box (see label_vote).
 LEGGED_ANIMALS = ANIMAL_LABELS - {"bird"}
+# Such an animal's box that starts within TOP_EDGE pixels (detect size) of the picture's top edge and is taller than
+# wide is more often a person's lower body, cut by the top edge (a doorbell or a camera on a shelf seeing a visitor
+# from the waist down), than an animal: its `person` score counts TOP_EDGE_PERSON_WEIGHT times. On the one-by-one
+# clip's bottom half every `cat` on a visitor starts at y 0-2.2 and is 1.06-1.65 times as tall as wide, `person`
+# 0.17-0.39 beside `cat` 0.38-0.53; the hand-fed cat filling the picture also hangs from the top edge (1.01-1.09 times
+# as tall as wide), but at `cat` 0.58-0.69 with `person` 0.08-0.11: a near tie loses its vote, a clear cat keeps most
+# of it (docs/benchmarks.md, legs16b).
+TOP_EDGE = 4.0
+TOP_EDGE_PERSON_WEIGHT = 2.0
 # A person scored under the event bar on every look but followed long enough, walking, is an event all the same: at
 # least WALK_HITS sightings over at least WALK_SECONDS, a median no more than WALK_MARGIN under the bar, at least
 # WALK_PERSON_SHARE of its votes `person`, a box taller than wide (VAGUE_WIDTH_SHARE) on most looks, and a box centre
@@ -286,17 +295,25 @@ def walks_weakly(obj: TrackedObject, floor: float) -> bool:
     return obj.farthest >= WALK_TRAVEL * obj.tallest and obj.farthest >= WALK_STRAIGHT * obj.path
 
 
+def hangs_from_top_edge(box: Box) -> bool:
+    """Tell whether a box (detect-frame pixels) starts at the picture's top edge and is taller than wide."""
+    x1, y1, x2, y2 = box
+    return y1 <= TOP_EDGE and y2 - y1 > x2 - x1
+
+
 def label_vote(detection: Detection) -> float:
     """Return how much a detection votes for its label: its score, for a four-legged animal what it beats `person` by.
 
     NanoDet scores every class on a box: legs seen from the waist down are `cat` 0.46 with `person` 0.28 on the same
     box, a cat on a table `cat` 0.5 with `person` 0.26 at most, mostly under 0.15 (docs/benchmarks.md, legs16). An
-    animal the detector hardly tells from a person's legs is little evidence of one. Birds keep their whole score: the
-    rule cost the aerial crossing's person event 2.4 s of delay (its walkers seen from above are also `bird`).
+    animal the detector hardly tells from a person's legs is little evidence of one, less still hanging from the
+    picture's top edge (see TOP_EDGE). Birds keep their whole score: the rule cost the aerial crossing's person event
+    2.4 s of delay (its walkers seen from above are also `bird`).
     """
-    if detection.label in LEGGED_ANIMALS:
-        return max(0.0, detection.score - detection.person_score)
-    return detection.score
+    if detection.label not in LEGGED_ANIMALS:
+        return detection.score
+    weight = TOP_EDGE_PERSON_WEIGHT if hangs_from_top_edge(detection.box) else 1.0
+    return max(0.0, detection.score - weight * detection.person_score)
 
 
 def shows_better(detection: Detection, obj: TrackedObject) -> bool:
