@@ -103,7 +103,9 @@ def test_reviewers_waiting_for_the_worker_hold_no_thread_of_the_api(
         s3=s3_server,
         broker_url=RABBITMQ_URL,
         queue=f"hw-cloud-test-{uuid.uuid4().hex[:12]}",
-        extra={"review": {"watermark_wait_seconds": 240}},
+        # Links live their longest: the worker marks the 44 copies one after another (over a minute under load,
+        # seen in CI), and the first link made must still work when the test opens one.
+        extra={"review": {"watermark_wait_seconds": 240, "media_link_seconds": 600}},
     )
     CloudDatabase.open(cloud_database_url, migrate=True).close()
     services = CloudServices.build(load_cloud_config(config), migrate=False)
