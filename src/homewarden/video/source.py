@@ -134,6 +134,7 @@ class VideoSource:
         self._counted_from: tuple[float, int] | None = None  # (time, frames since) of frames timed by counting
         self._last_frame_pts: int | None = None
         self._unplaced = 0  # pictures of untimed packets the decoder was primed with, not yet dropped
+        self._held: list[Any] = []  # frames that came out while priming, handed on by the next decode()
         self._last_dts: int | None = None
         self._frame_ticks = 1
         self._timeout = timeout
@@ -329,11 +330,14 @@ class VideoSource:
         if packet.stream is not self._stream:
             return []
         try:
-            return self._as_shown(self._placed(self._stream.codec_context.decode(packet)))
+            frames = self._placed(self._stream.codec_context.decode(packet))
         except av.error.InvalidDataError:
-            return []
+            frames = []
         except av.error.FFmpegError as exc:
             raise SourceError(self._explain_read_error(exc)) from None
+        if self._held:
+            frames, self._held = self._held + frames, []
+        return self._as_shown(frames)
 
     def _prime_decoder(self, packet: Any) -> None:
         """Decode an untimed packet of a stamped stream for the frames that refer to it, keeping none of its own."""
@@ -341,27 +345,30 @@ class VideoSource:
             shown = self._stream.codec_context.decode(packet)
         except av.error.InvalidDataError:
             return
-        self._unplaced = max(0, self._unplaced + 1 - len(shown))
+        self._unplaced += 1
+        # Frames of earlier packets the decoder held back come out with it: decode() hands them on next.
+        self._held.extend(self._placed(shown))
 
     def _placed(self, frames: list[Any]) -> list[Any]:
-        """Drop the pictures of untimed packets the decoder was primed with; they come out first, without a time."""
+        """Drop the pictures of untimed packets the decoder was primed with: they come out without a time."""
         if not self._unplaced:
             return frames
         kept = []
         for frame in frames:
             if self._unplaced and frame.pts is None:
                 self._unplaced -= 1
-                continue
-            self._unplaced = 0  # a timed picture came first: the primed one was not shown (or already dropped)
-            kept.append(frame)
+            else:
+                kept.append(frame)
         return kept
 
     def flush(self) -> list[Any]:
         """Return the frames the decoder still holds at the end of the stream."""
         try:
-            return self._as_shown(self._placed(self._stream.codec_context.decode(None)))
+            frames = self._placed(self._stream.codec_context.decode(None))
         except av.error.FFmpegError:
-            return []
+            frames = []
+        frames, self._held = self._held + frames, []
+        return self._as_shown(frames)
 
     def _as_shown(self, frames: list[Any]) -> list[Any]:
         return list(frames) if self._as_displayed is None else [self._as_displayed(frame) for frame in frames]
