@@ -25,7 +25,8 @@ expect.set_options(timeout=15_000)
 OWNER_NAME = "olivia"
 OWNER_PASSWORD = "browser owner passphrase"
 # The demo scene loops every 40 s; this is a deadline for a stuck hub, not a speed check.
-DEMO_EVENTS_DEADLINE = 90.0
+# Under heavy load (CI at load 25) the demo drops frames and loops slowly: three loops in 90 s made no cat event.
+DEMO_EVENTS_DEADLINE = 180.0
 TOTP_STEP = 30
 SETUP_TIMEZONE = "Europe/Berlin"
 
