@@ -346,7 +346,7 @@ function applyFilters() {
   loadFirstPage();
 }
 
-async function loadFilterChoices(values) {
+async function loadFilterChoices() {
   const cameras = await api("GET", "/api/cameras");
   for (const camera of cameras) ensureOption(form.camera, camera.name, camera.display_name);
   if (currentUser.role === "owner") {
@@ -358,7 +358,9 @@ async function loadFilterChoices(values) {
       form.person.insertBefore(h("option", { value: face.name }, face.name), strangerOption);
     }
   }
-  fillForm(values);
+  // The filters as they are now, not as the page opened: on a slow hub these answers can come after someone has
+  // already changed a filter (the URL holds every change), and the page's first values would undo that change.
+  fillForm(filtersFromUrl());
 }
 
 form.addEventListener("change", applyFilters);
@@ -389,7 +391,6 @@ window.setInterval(() => {
 
 wireBulkActions(() => loadFirstPage());
 
-const initial = filtersFromUrl();
-fillForm(initial);
+fillForm(filtersFromUrl());
 loadFirstPage();
-loadFilterChoices(initial);
+loadFilterChoices();
