@@ -6,9 +6,10 @@ Playwright. Nothing is downloaded: a missing Chromium fails here, loudly (script
 
 from __future__ import annotations
 
+import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ OWNER_PASSWORD = "browser owner passphrase"
 # Under heavy load (CI at load 25) the demo drops frames and loops slowly: three loops in 90 s made no cat event.
 DEMO_EVENTS_DEADLINE = 180.0
 TOTP_STEP = 30
+NAVIGATION_TIMEOUT_MS = 45_000
 SETUP_TIMEZONE = "Europe/Berlin"
 
 
@@ -58,6 +60,25 @@ class Owner:
                 self.totp_last_step = step
                 return pyotp.TOTP(self.totp_secret).at(step * TOTP_STEP)
             time.sleep((step - 1) * TOTP_STEP - now + 0.5)
+
+
+# What the demo hub logged last, shown beside a failed browser test (a page that timed out says little on its own).
+DEMO_LINES_ON_FAILURE = 40
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Add the machine's load and the demo hub's last log lines to the report of a failed browser test."""
+    report = yield
+    demo = getattr(item, "funcargs", {}).get("demo_hub")
+    if report.failed and isinstance(demo, DemoProcess):
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        running = "running" if demo.process.poll() is None else f"exited {demo.process.returncode}"
+        lines = "".join(demo.logged[-DEMO_LINES_ON_FAILURE:])
+        report.sections.append(("demo hub", f"load average {load}; demo {running}\n{lines}"))
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +113,9 @@ def new_context(browser: Browser, demo_hub: DemoProcess, **options: Any) -> Brow
     options.setdefault("viewport", DESKTOP)
     context = browser.new_context(base_url=demo_hub.base_url, **options)
     context.set_default_timeout(15_000)
+    # A whole page load (its scripts, styles and first answers) on two cores shared with a second demo hub, a second
+    # Chromium and the rest of the suite: the home page once took over 15 s in a clean-clone CI run (load about 25).
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
     return context
 
 
