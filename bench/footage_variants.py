@@ -13,6 +13,10 @@ written with PyAV as H.264 (libx264, crf 20 unless the variant says otherwise; n
   d  10 fps: frames resampled to 10 per second (clips at 10 fps or less keep their rate);
   e  crf 35: compressed harder (libx264 crf 35);
   r  re-encoded: nothing altered but the encoding every variant also has (crf 20, constant rate, no sound): the control;
+  i  interlaced: each picture woven from two fields a source frame apart (the top field from the earlier frame),
+     encoded interlaced (x264 MBAFF, top field first), as analogue-era cameras, DVRs and 1080i recorders give it;
+     the fields are a source frame apart (33-42 ms at 24-30 fps, 100 ms at 10 fps), where 50i and 60i fields are
+     17-20 ms apart: moving people comb two to five times as wide as such a camera shows them;
   o  clock overlay: a date and time burnt in top-left that changes every second, as nearly every IP camera draws it
      (white on a black outline, text about 3.5 % of the picture height, like /work/briefs/osd-one-by-one.mp4), and a
      still "Camera 01" bottom-right.
@@ -79,6 +83,7 @@ class Variant:
     # Drawn last, on the written picture, with the frame's time in seconds from the clip's start.
     stamp: Callable[[Image, float], Image] | None = None
     crf: int = CRF
+    interlaced: bool = False
 
 
 def even(value: float) -> int:
@@ -127,6 +132,7 @@ VARIANTS = {
         Variant("e", "crf 35", crf=35),
         # The control: what re-encoding alone (crf 20, constant rate, no sound) changes, which every variant also does.
         Variant("r", "re-encoded"),
+        Variant("i", "interlaced", interlaced=True),
         Variant("o", "clock overlay", stamp=clock_overlay),
     )
 }
@@ -159,12 +165,21 @@ def write_variant(
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
         stream.options = {"preset": "veryfast", "crf": str(variant.crf)}
+        if variant.interlaced:
+            stream.options["x264-params"] = "interlaced=1:tff=1"
+        earlier: list[Image] = []
 
         def emit(image: Image, tick: int) -> None:
             if (image.shape[1], image.shape[0]) != (width, height):
                 shrink = width < image.shape[1]
                 interpolation = cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
                 image = np.asarray(cv2.resize(image, (width, height), interpolation=interpolation), dtype=np.uint8)
+            if variant.interlaced:
+                # The top field (even rows) from the frame before, the bottom field from this one.
+                woven = image.copy()
+                woven[0::2] = (earlier or [image])[-1][0::2]
+                earlier[:] = [image]
+                image = woven
             if variant.picture is not None:
                 image = variant.picture(image, rng)
             if variant.stamp is not None:

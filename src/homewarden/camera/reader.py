@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from homewarden.video.fields import uncombed, uncombed_i420
 from homewarden.video.recorder import BufferedFrame, BufferedItem
 from homewarden.video.source import VideoSource
 
@@ -27,6 +28,8 @@ class Sample:
         self._grey: npt.NDArray[np.uint8] | None = None
         self._bgr: npt.NDArray[np.uint8] | None = None
         self._full_bgr: npt.NDArray[np.uint8] | None = None
+        # An interlaced picture is analysed as one field (video/fields.py): combed movers are not what they are.
+        self._interlaced = bool(getattr(frame, "interlaced_frame", False))
 
     @property
     def full_size(self) -> tuple[int, int]:
@@ -40,10 +43,8 @@ class Sample:
             return self.image[y1:y2, x1:x2]
         planar = self._planar()
         if planar is None:
-            if self._full_bgr is None:
-                self._full_bgr = cast(npt.NDArray[np.uint8], self._frame.to_ndarray(format="bgr24"))
             x1, y1, x2, y2 = box
-            return self._full_bgr[y1:y2, x1:x2]
+            return self._whole_bgr()[y1:y2, x1:x2]
         # Only the crop is converted: a 4K frame made BGR whole would cost more than the detector call it feeds.
         # Chroma is at half resolution, so the crop is widened to even edges and trimmed back after.
         x1, y1, x2, y2 = box
@@ -67,8 +68,15 @@ class Sample:
             return None
         if self._yuv is None:
             yuv: npt.NDArray[np.uint8] = frame.to_ndarray(format=frame.format.name)
-            self._yuv = yuv
+            self._yuv = uncombed_i420(yuv, frame.width, frame.height) if self._interlaced else yuv
         return self._yuv
+
+    def _whole_bgr(self) -> npt.NDArray[np.uint8]:
+        """Return the whole frame as BGR at the camera's resolution (one field of an interlaced frame)."""
+        if self._full_bgr is None:
+            bgr = cast(npt.NDArray[np.uint8], self._frame.to_ndarray(format="bgr24"))
+            self._full_bgr = uncombed(bgr) if self._interlaced else bgr
+        return self._full_bgr
 
     def _fit(self, pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         if (pixels.shape[1], pixels.shape[0]) == self._size:
@@ -93,6 +101,9 @@ class Sample:
             planar = self._planar()
             if planar is not None:
                 self._bgr = self._fit(cast(npt.NDArray[np.uint8], cv2.cvtColor(planar, cv2.COLOR_YUV2BGR_I420)))
+            elif self._interlaced:
+                # Scaled only after the field is taken: scaling first would blend the two fields' rows.
+                self._bgr = self._fit(self._whole_bgr())
             else:
                 width, height = self._size
                 self._bgr = cast(
