@@ -6,6 +6,7 @@ the pictures here are woven from two frames (the top field from the earlier) and
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import av
@@ -19,8 +20,33 @@ from homewarden.config.model import NanoDetConfig
 from homewarden.detect.nanodet import NanoDetDetector
 from video.test_fields import CLEAN, COMBED, FIELD_SHIFT, HEIGHT, WIDTH, comb, woven
 
-# The one-by-one clip at 23.3 and 23.4 s: its visitor walking, at 10 fps, a frame (100 ms) between the fields.
-WOVEN_FRAMES = (233, 234)
+# The one-by-one clip at 23.4 s (its top field from 23.3 s): its visitor walking, at 10 fps, a frame (100 ms) between
+# the fields.
+WOVEN_FRAME = 234
+
+
+def one_by_one_frames(first: int, last: int) -> list[npt.NDArray[np.uint8]]:
+    """Return the one-by-one clip's frames `first` to `last` (counted from 0) as BGR."""
+    frames: list[npt.NDArray[np.uint8]] = []
+    with av.open(str(media_file(ONE_BY_ONE))) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            if first <= index <= last:
+                frames.append(frame.to_ndarray(format="bgr24"))
+            if index >= last:
+                break
+    return frames
+
+
+def woven_clip(first: int, last: int) -> list[npt.NDArray[np.uint8]]:
+    """Return the one-by-one clip's frames `first` to `last` as an interlaced camera draws them: each picture's top
+    field from the frame before."""
+    frames = one_by_one_frames(first - 1, last)
+    pictures = []
+    for earlier, later in itertools.pairwise(frames):
+        picture = later.copy()
+        picture[0::2] = earlier[0::2]
+        pictures.append(picture)
+    return pictures
 
 
 def encode(
@@ -83,16 +109,8 @@ def test_an_interlaced_frame_is_analysed_without_combs_and_a_progressive_one_as_
 
 
 def test_a_walker_combed_out_of_sight_is_found_in_the_uncombed_picture(tmp_path: Path) -> None:
-    pictures: list[npt.NDArray[np.uint8]] = []
-    with av.open(str(media_file(ONE_BY_ONE))) as container:
-        for index, frame in enumerate(container.decode(video=0)):
-            if index in WOVEN_FRAMES:
-                pictures.append(frame.to_ndarray(format="bgr24"))
-            if index >= max(WOVEN_FRAMES):
-                break
-    earlier, later = pictures
-    picture = later.copy()
-    picture[0::2] = earlier[0::2]
+    (picture,) = woven_clip(WOVEN_FRAME, WOVEN_FRAME)
+    earlier = one_by_one_frames(WOVEN_FRAME - 1, WOVEN_FRAME - 1)[0]
     height, width = picture.shape[:2]
     path = tmp_path / "interlaced.mp4"
     encode(path, [picture], interlaced=True, pixel_format="yuv420p", size=(width, height))

@@ -39,6 +39,7 @@ import numpy.typing as npt
 from homewarden.config.model import NanoDetConfig
 from homewarden.detect import ObjectDetector, create_detector
 from homewarden.faces.dlib_models import load_face_models
+from homewarden.video.fields import uncombed_i420
 
 Image = npt.NDArray[np.uint8]
 # Frames are kept as the encoder takes them: I420, the Y plane (h rows) then U and V (h / 4 rows each, w wide).
@@ -405,10 +406,7 @@ def _decoded_frames(container: Any, stream: Any, width: int, height: int) -> Ite
         try:
             for index, frame in enumerate(container.decode(stream)):
                 pts = frame.pts if frame.pts is not None else index
-                # H.264 sources are I420 already: no conversion, only a copy out of the decoder's buffer.
-                image = np.ascontiguousarray(
-                    frame.to_ndarray(format="yuv420p", width=width, height=height, interpolation="AREA")
-                )
+                image = _output_picture(frame, width, height)
                 while not stop.is_set():
                     with contextlib.suppress(queue.Full):
                         frames.put((pts, image), timeout=0.1)
@@ -434,6 +432,17 @@ def _decoded_frames(container: Any, stream: Any, width: int, height: int) -> Ite
             while True:
                 frames.get_nowait()
         thread.join()
+
+
+def _output_picture(frame: Any, width: int, height: int) -> I420Image:
+    """Return a decoded frame as an I420 image of the output size, uncombed first if it is interlaced."""
+    if frame.interlaced_frame and frame.width % 2 == 0 and frame.height % 2 == 0:
+        # A combed face or body is what the detectors miss (video/fields.py), and the copy a reviewer sees would be
+        # combed too: uncombed at the camera's size, before scaling blends the fields' rows.
+        whole = uncombed_i420(frame.to_ndarray(format="yuv420p"), frame.width, frame.height)
+        frame = av.VideoFrame.from_ndarray(whole, format="yuv420p")
+    # H.264 sources are I420 already: no conversion, only a copy out of the decoder's buffer.
+    return np.ascontiguousarray(frame.to_ndarray(format="yuv420p", width=width, height=height, interpolation="AREA"))
 
 
 def _output_size(width: int, height: int) -> tuple[int, int]:
