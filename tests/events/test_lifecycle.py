@@ -100,6 +100,21 @@ def test_a_car_parked_when_the_camera_starts_raises_no_event_until_it_drives_off
     assert started.obj.first_seen == 31.2  # when it moved off, not when the camera first saw it
 
 
+def test_a_parked_car_seen_in_halves_and_whole_again_has_not_moved_off() -> None:
+    # The parking lot's car at 910,62-955,103 (docs/benchmarks.md): NanoDet gave its right half, its left half and the
+    # whole car in turn, and two such boxes in a row unparked it: a car event while nothing moved.
+    events = lifecycle()
+    whole, left, right = (910.0, 62.0, 955.0, 103.0), (911.0, 63.0, 941.0, 104.0), (933.0, 69.0, 956.0, 103.0)
+    assert events.update(0.0, [car(right)], FRAME) == []
+    for at, box in ((10.0, left), (10.2, whole), (10.4, right), (10.6, whole), (10.8, left), (11.0, right)):
+        assert events.update(at, [car(box)], FRAME) == [], at
+    # Driving off it leaves the place: a few sightings on, its box neither sits in it nor holds it.
+    changes = []
+    for step, at in enumerate((12.0, 12.2, 12.4, 12.6), start=1):
+        changes += events.update(at, [car(shifted(whole, 30 * step))], FRAME)
+    assert [type(change) for change in changes] == [EventStarted]
+
+
 def test_a_car_first_found_later_standing_still_is_parked_too() -> None:
     # Motion (a tree over it) made the detector look at a car nobody saw arrive: no event while it stands.
     events = lifecycle()

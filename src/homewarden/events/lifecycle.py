@@ -61,6 +61,11 @@ MOVE_SHARE = 0.25
 # A parked object moves off only when this many sightings in a row find it away from its place (one odd box is not a
 # car pulling out).
 MOVES_TO_UNPARK = 2
+# Nor is a box that lies this much inside the parked place, or takes this much of it in: the detector splitting a
+# parked car into halves in one crop and seeing it whole in the next (the parking lot's car at 910,62-955,103 read as
+# 911,63-941,104 and 933,69-956,103 between looks unparked it, and its event started while nothing moved). A car
+# pulling out leaves its place: a few sightings on, its box neither sits in it nor holds it.
+PART_OF_PLACE = 0.9
 # A person first found while the camera runs becomes an event only once it has shown life: motion covering part of
 # its box, or a sighting away from where it was first found. A real visitor walked in; a bollard, a coat on a hook or
 # a statue the detector calls a person at 0.4-0.6 never moves and makes no motion (the parking lot's first "false"
@@ -276,6 +281,11 @@ def has_moved(box: Box, place: Box) -> bool:
     return foot_shift(box, place) >= MOVE_SHARE * max(place[2] - place[0], place[3] - place[1])
 
 
+def part_of_place(box: Box, place: Box) -> bool:
+    """Tell whether a box is a part of a place or holds it (the same parked thing seen split, or whole again)."""
+    return box_cover(box, [place]) >= PART_OF_PLACE or box_cover(place, [box]) >= PART_OF_PLACE
+
+
 def pet_doubted(obj: TrackedObject) -> bool:
     """Tell whether enough of an object's votes are for animals that are not pets to doubt that it is a pet."""
     total = sum(obj.label_votes.values())
@@ -488,6 +498,7 @@ class EventLifecycle:
     def _add_evidence(self, obj: TrackedObject, now: float, detection: Detection, frame: Image) -> None:
         moved = obj.hits > 0 and has_moved(detection.box, obj.place)
         if obj.parked:
+            moved = moved and not part_of_place(detection.box, obj.place)
             obj.moves = obj.moves + 1 if moved else 0
             if obj.moves >= MOVES_TO_UNPARK:
                 # It moves off: from here it is an arrival like any other, and its event starts now, not when the
