@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import math
 from functools import lru_cache
-from typing import cast
 
 import av
 import av.error
@@ -52,7 +51,9 @@ def burn_watermark(mp4: bytes, text: str) -> bytes:
             frames = 0
             with H264Writer(width, height, fps, stream.time_base) as writer:
                 for index, frame in enumerate(container.decode(stream)):
-                    image = cast(Image, frame.to_ndarray(format="bgr24", width=width, height=height))
+                    # Contiguous, so `flat` is a view of it: PyAV may hand rows with padding after them (18.1.1 does
+                    # for some sizes), and reshaping those makes a copy the watermark would be blended into instead.
+                    image: Image = np.ascontiguousarray(frame.to_ndarray(format="bgr24", width=width, height=height))
                     flat = image.reshape(-1)
                     # Blend only the pixels the watermark covers (about a tenth of the picture), in integers.
                     below = flat[pixels].astype(np.uint16)

@@ -47,14 +47,19 @@ class ClipFile:
         self._owned = owned
 
     def write(self, data: bytes) -> int:
-        """Write all of ``data``; return its length, or a negative errno (FFmpeg's AVERROR) on failure."""
+        """Write all of ``data`` and return its length; a failed write raises its OSError (a full disk: ENOSPC).
+
+        PyAV hands the exception to FFmpeg as an error and raises it again from the muxer call, message and errno
+        intact. (A negative errno returned instead, FFmpeg's own convention, reaches FFmpeg through PyAV up to 18.1.0;
+        18.1.1 reads any count under 1 as "write() accepted no bytes" and the cause is lost.)
+        """
         assert self.fd is not None
         view = memoryview(data)
-        try:
-            while view:
-                view = view[os.write(self.fd, view) :]
-        except OSError as exc:
-            return -(exc.errno or errno.EIO)
+        while view:
+            written = os.write(self.fd, view)
+            if written <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            view = view[written:]
         return len(data)
 
     def seek(self, offset: int, whence: int) -> int:
