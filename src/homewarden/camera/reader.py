@@ -28,7 +28,7 @@ class Sample:
         self._grey: npt.NDArray[np.uint8] | None = None
         self._bgr: npt.NDArray[np.uint8] | None = None
         self._full_bgr: npt.NDArray[np.uint8] | None = None
-        # An interlaced picture is analysed as one field (video/fields.py): combed movers are not what they are.
+        # An interlaced picture is analysed uncombed (video/fields.py): combed movers are not what they are.
         self._interlaced = bool(getattr(frame, "interlaced_frame", False))
 
     @property
@@ -72,7 +72,7 @@ class Sample:
         return self._yuv
 
     def _whole_bgr(self) -> npt.NDArray[np.uint8]:
-        """Return the whole frame as BGR at the camera's resolution (one field of an interlaced frame)."""
+        """Return the whole frame as BGR at the camera's resolution (uncombed, if interlaced)."""
         if self._full_bgr is None:
             bgr = cast(npt.NDArray[np.uint8], self._frame.to_ndarray(format="bgr24"))
             self._full_bgr = uncombed(bgr) if self._interlaced else bgr
@@ -102,7 +102,7 @@ class Sample:
             if planar is not None:
                 self._bgr = self._fit(cast(npt.NDArray[np.uint8], cv2.cvtColor(planar, cv2.COLOR_YUV2BGR_I420)))
             elif self._interlaced:
-                # Scaled only after the field is taken: scaling first would blend the two fields' rows.
+                # Scaled only once uncombed: scaling first would blend the two fields' rows.
                 self._bgr = self._fit(self._whole_bgr())
             else:
                 width, height = self._size
