@@ -17,6 +17,8 @@ written with PyAV as H.264 (libx264, crf 20 unless the variant says otherwise; n
      encoded interlaced (x264 MBAFF, top field first), as analogue-era cameras, DVRs and 1080i recorders give it;
      the fields are a source frame apart (33-42 ms at 24-30 fps, 100 ms at 10 fps), where 50i and 60i fields are
      17-20 ms apart: moving people comb two to five times as wide as such a camera shows them;
+  j  full range: the same pictures written full range (yuvj420p, levels 0-255, colour range "pc"), as many IP
+     cameras send them, where the other copies are limited range (16-235, "tv") as most recorders and phones write;
   o  clock overlay: a date and time burnt in top-left that changes every second, as nearly every IP camera draws it
      (white on a black outline, text about 3.5 % of the picture height, like /work/briefs/osd-one-by-one.mp4), and a
      still "Camera 01" bottom-right.
@@ -84,6 +86,7 @@ class Variant:
     stamp: Callable[[Image, float], Image] | None = None
     crf: int = CRF
     interlaced: bool = False
+    full_range: bool = False
 
 
 def even(value: float) -> int:
@@ -133,6 +136,7 @@ VARIANTS = {
         # The control: what re-encoding alone (crf 20, constant rate, no sound) changes, which every variant also does.
         Variant("r", "re-encoded"),
         Variant("i", "interlaced", interlaced=True),
+        Variant("j", "full range", full_range=True),
         Variant("o", "clock overlay", stamp=clock_overlay),
     )
 }
@@ -163,7 +167,8 @@ def write_variant(
         width, height = variant.size(first.width, first.height)
         stream = target.add_stream("libx264", rate=rate)
         stream.width, stream.height = width, height
-        stream.pix_fmt = "yuv420p"
+        # libx264 writes the full-range flag (colour range "pc") for yuvj420p; FFmpeg's conversion fills 0-255.
+        stream.pix_fmt = "yuvj420p" if variant.full_range else "yuv420p"
         stream.options = {"preset": "veryfast", "crf": str(variant.crf)}
         if variant.interlaced:
             stream.options["x264-params"] = "interlaced=1:tff=1"

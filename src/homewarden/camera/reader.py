@@ -16,6 +16,21 @@ from homewarden.video.fields import uncombed, uncombed_i420
 from homewarden.video.recorder import BufferedFrame, BufferedItem
 from homewarden.video.source import VideoSource
 
+# OpenCV's I420 conversion reads the limited ("tv") range, luma 16-235 and chroma 16-240. Many IP cameras send the
+# full ("pc") range, 0-255: read as limited, its shadows below 16 turn black, its highlights above 235 white, and the
+# contrast is stretched by a sixth. Such planes are first mapped into the limited range, each level through a table.
+FULL_RANGE = 2
+LUMA_TO_LIMITED = np.round(16 + np.arange(256) * 219 / 255).astype(np.uint8)
+CHROMA_TO_LIMITED = np.round(128 + (np.arange(256) - 128) * 224 / 255).astype(np.uint8)
+
+
+def limited_range(yuv: npt.NDArray[np.uint8], height: int) -> npt.NDArray[np.uint8]:
+    """Return full-range I420 planes (luma rows first, then chroma) mapped into the limited range."""
+    mapped = np.empty_like(yuv)
+    cv2.LUT(yuv[:height], LUMA_TO_LIMITED, dst=mapped[:height])
+    cv2.LUT(yuv[height:], CHROMA_TO_LIMITED, dst=mapped[height:])
+    return mapped
+
 
 class Sample:
     """One frame chosen for analysis; its pixels are converted only when a stage asks for them."""
@@ -68,6 +83,8 @@ class Sample:
             return None
         if self._yuv is None:
             yuv: npt.NDArray[np.uint8] = frame.to_ndarray(format=frame.format.name)
+            if frame.format.name == "yuvj420p" or getattr(frame, "color_range", 0) == FULL_RANGE:
+                yuv = limited_range(yuv, frame.height)
             self._yuv = uncombed_i420(yuv, frame.width, frame.height) if self._interlaced else yuv
         return self._yuv
 
