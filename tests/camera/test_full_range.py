@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from camera.test_interlaced import one_by_one_frames
+from camera.test_interlaced import decoded, encode, one_by_one_frames
 from homewarden.camera.reader import Sample
 
 # The colour matrices of OpenCV and FFmpeg round differently: a level or two apart on the same limited-range picture.
@@ -32,22 +32,11 @@ def shadows_and_highlights() -> npt.NDArray[np.uint8]:
     return np.clip(picture, 0, 255).astype(np.uint8)
 
 
-def decoded(path: Path, picture: npt.NDArray[np.uint8], pixel_format: str) -> av.VideoFrame:
+def first_frame(path: Path, picture: npt.NDArray[np.uint8], pixel_format: str) -> av.VideoFrame:
     """Write the picture as three frames of H.264 in a pixel format, return the first frame decoded."""
     height, width = picture.shape[:2]
-    with av.open(str(path), "w") as target:
-        stream = target.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = width, height, pixel_format
-        stream.options = {"crf": "12"}
-        for tick in range(3):
-            frame = av.VideoFrame.from_ndarray(picture, format="bgr24")
-            frame.pts = tick
-            for packet in stream.encode(frame):
-                target.mux(packet)
-        for packet in stream.encode():
-            target.mux(packet)
-    with av.open(str(path)) as container:
-        return next(container.decode(video=0))
+    encode(path, [picture] * 3, interlaced=False, pixel_format=pixel_format, size=(width, height))
+    return decoded(path)[0]
 
 
 def farthest_apart(ours: npt.NDArray[np.uint8], reference: npt.NDArray[np.uint8]) -> int:
@@ -57,7 +46,7 @@ def farthest_apart(ours: npt.NDArray[np.uint8], reference: npt.NDArray[np.uint8]
 
 @pytest.mark.parametrize("pixel_format", ["yuvj420p", "yuv420p"])
 def test_the_analysed_picture_has_the_levels_the_camera_sent(tmp_path: Path, pixel_format: str) -> None:
-    frame = decoded(tmp_path / "camera.mp4", shadows_and_highlights(), pixel_format)
+    frame = first_frame(tmp_path / "camera.mp4", shadows_and_highlights(), pixel_format)
     assert frame.format.name == pixel_format
     assert (frame.color_range == 2) == (pixel_format == "yuvj420p")
     reference = frame.to_ndarray(format="bgr24")
@@ -69,7 +58,7 @@ def test_the_analysed_picture_has_the_levels_the_camera_sent(tmp_path: Path, pix
 
 
 def test_full_resolution_crops_of_a_full_range_camera_have_its_levels(tmp_path: Path) -> None:
-    frame = decoded(tmp_path / "camera.mp4", shadows_and_highlights(), "yuvj420p")
+    frame = first_frame(tmp_path / "camera.mp4", shadows_and_highlights(), "yuvj420p")
     reference = frame.to_ndarray(format="bgr24")
     # Analysed at half size, so crops at the camera's resolution are converted on their own.
     sample = Sample(0.0, frame, (frame.width // 2, frame.height // 2))

@@ -115,6 +115,59 @@ def test_a_parked_car_seen_in_halves_and_whole_again_has_not_moved_off() -> None
     assert [type(change) for change in changes] == [EventStarted]
 
 
+# A box around the parked car, as NanoDet read the parking lot's top-edge car `person` (971,0-1034,76 around its
+# parked place 977,33-1032,70).
+AROUND_PARKED = (95.0, 150.0, 265.0, 305.0)
+
+
+def test_a_parked_car_read_as_a_person_with_motion_on_it_raises_no_event_until_it_travels() -> None:
+    events = lifecycle()
+    assert events.update(0.0, [car()], FRAME) == []
+    # From 20 s each look finds the car and, around it, a `person` (a new object: the car's is taken by its own box).
+    moving = [AROUND_PARKED]
+    held = [
+        change
+        for step in range(30)
+        for change in events.update(
+            20 + step * 0.2, [car(), TrackedDetection(3, person(0.6, AROUND_PARKED))], FRAME, motion=moving
+        )
+    ]
+    assert held == []
+    assert any(obj.label == "person" and not obj.parked for obj in events.active.values())
+    # Someone stepping away from the car is an event once their foot has gone their height (155 px).
+    walked = []
+    for step in range(1, 8):
+        away = (95.0 + 40 * step, 150.0 + 10 * step, 265.0 + 40 * step, 305.0 + 10 * step)
+        walked += events.update(26 + step * 0.2, [car(), TrackedDetection(3, person(0.6, away))], FRAME, motion=moving)
+    [started] = walked
+    assert isinstance(started, EventStarted)
+
+
+def test_a_person_who_walks_up_to_a_parked_car_and_stands_by_it_raises_an_event() -> None:
+    events = lifecycle()
+    assert events.update(0.0, [car()], FRAME) == []
+    changes = []
+    for step in range(8):
+        # From the right of the picture to the car's place, then standing there.
+        x = max(95.0, 455.0 - 60 * step)
+        box = (x, 150.0, x + 170, 305.0)
+        changes += events.update(20 + step * 0.2, [TrackedDetection(3, person(0.7, box))], FRAME, motion=[box])
+    [started] = changes
+    assert isinstance(started, EventStarted)
+
+
+def test_a_person_first_found_with_a_car_box_in_the_same_moments_is_not_held_back() -> None:
+    # The detector calling one look of a person `car` parks that `car` where the person stands: the person is not it.
+    events = lifecycle()
+    changes = events.update(
+        20.0, [car(), TrackedDetection(3, person(0.7, AROUND_PARKED))], FRAME, motion=[AROUND_PARKED]
+    )
+    for at in (20.2, 20.4):
+        changes += events.update(at, [TrackedDetection(3, person(0.7, AROUND_PARKED))], FRAME, motion=[AROUND_PARKED])
+    [started] = changes
+    assert started.obj.label == "person"
+
+
 def test_a_car_first_found_later_standing_still_is_parked_too() -> None:
     # Motion (a tree over it) made the detector look at a car nobody saw arrive: no event while it stands.
     events = lifecycle()

@@ -66,6 +66,14 @@ MOVES_TO_UNPARK = 2
 # 911,63-941,104 and 933,69-956,103 between looks unparked it, and its event started while nothing moved). A car
 # pulling out leaves its place: a few sightings on, its box neither sits in it nor holds it.
 PART_OF_PLACE = 0.9
+# A person whose box is a parked object's place seen again (holding it or lying in it, PART_OF_PLACE) that was parked
+# there at least this many seconds before the person was first found is that parked thing read as a person: it must
+# travel (SMALL_TRAVEL) before it is an event, whatever motion touches it. On the parking lot, with motion read on other
+# levels, a box around a parked car that had been parked as `car` for 20 s was found as a new `person` (0.38-0.52) at
+# 37.7 s, a large crop's look matched it to a `car` box inside it while motion touched it, and it became a person alarm
+# (docs/benchmarks.md, "Full-range pictures mapped"). Someone who walks up to a parked car has travelled on the way; a
+# person the detector also calls a `car` in the same look is read a moment apart, not seconds.
+PARKED_BEFORE = 5.0
 # A person first found while the camera runs becomes an event only once it has shown life: motion covering part of
 # its box, or a sighting away from where it was first found. A real visitor walked in; a bollard, a coat on a hook or
 # a statue the detector calls a person at 0.4-0.6 never moves and makes no motion (the parking lot's first "false"
@@ -559,6 +567,14 @@ class EventLifecycle:
         ]
         return box_cover(obj.box, animals) >= ON_ANIMAL_COVER
 
+    def _on_parked_place(self, obj: TrackedObject) -> bool:
+        """Tell whether an object's box is the place of something parked there well before it (see PARKED_BEFORE)."""
+        return any(
+            other.parked and other.first_seen <= obj.first_seen - PARKED_BEFORE and part_of_place(obj.box, other.place)
+            for other in self.active.values()
+            if other is not obj
+        )
+
     def event_threshold(self, obj: TrackedObject) -> float:
         """Return the median score this object needs to become an event."""
         return self.objects.event_threshold(obj.label, doubted=pet_doubted(obj))
@@ -573,6 +589,8 @@ class EventLifecycle:
             return False
         rule = self.objects.filter_for(label)
         if label in MUST_MOVE_LABELS and obj.largest_area < rule.min_area and not obj.travelled:
+            return False
+        if label in MUST_MOVE_LABELS and not obj.travelled and self._on_parked_place(obj):
             return False
         if label == "person" and self._is_animal(obj):
             return False
