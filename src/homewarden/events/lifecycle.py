@@ -72,8 +72,11 @@ PART_OF_PLACE = 0.9
 # levels, a box around a parked car that had been parked as `car` for 20 s was found as a new `person` (0.38-0.52) at
 # 37.7 s, a large crop's look matched it to a `car` box inside it while motion touched it, and it became a person alarm
 # (docs/benchmarks.md, "Full-range pictures mapped"). Someone who walks up to a parked car has travelled on the way; a
-# person the detector also calls a `car` in the same look is read a moment apart, not seconds.
+# person the detector also calls a `car` in the same look is read a moment apart, not seconds. The parked object must
+# also have been seen at least PARKED_HITS times (the parking lot's car: 60 by then): in the gym crowd, people whose
+# first look said `bicycle` or `car` were parked after 4-8 sightings, and others standing at them were held back.
 PARKED_BEFORE = 5.0
+PARKED_HITS = 20
 # A person first found while the camera runs becomes an event only once it has shown life: motion covering part of
 # its box, or a sighting away from where it was first found. A real visitor walked in; a bollard, a coat on a hook or
 # a statue the detector calls a person at 0.4-0.6 never moves and makes no motion (the parking lot's first "false"
@@ -570,7 +573,10 @@ class EventLifecycle:
     def _on_parked_place(self, obj: TrackedObject) -> bool:
         """Tell whether an object's box is the place of something parked there well before it (see PARKED_BEFORE)."""
         return any(
-            other.parked and other.first_seen <= obj.first_seen - PARKED_BEFORE and part_of_place(obj.box, other.place)
+            other.parked
+            and other.hits >= PARKED_HITS
+            and other.first_seen <= obj.first_seen - PARKED_BEFORE
+            and part_of_place(obj.box, other.place)
             for other in self.active.values()
             if other is not obj
         )
