@@ -11,10 +11,13 @@ from homewarden.detect.base import ObjectDetector
 from homewarden.events.lifecycle import EventStarted
 
 
-def replay(detector: ObjectDetector, frames: list[Any], fps: float) -> tuple[FrameAnalyzer, list[EventStarted]]:
-    """Run the analyser over frames decoded at `fps`; return it and the events that started."""
+def replay(
+    detector: ObjectDetector, frames: list[Any], fps: float, camera: CameraConfig | None = None
+) -> tuple[FrameAnalyzer, list[EventStarted]]:
+    """Run the analyser over frames decoded at `fps` (as a camera configured so, if given); return it and the events
+    that started."""
     size = (frames[0].width, frames[0].height)
-    analyzer = FrameAnalyzer(CameraConfig(source="test"), ObjectsConfig(), detector, size)
+    analyzer = FrameAnalyzer(camera or CameraConfig(source="test"), ObjectsConfig(), detector, size)
     pacer = FramePacer(5.0)
     started: list[EventStarted] = []
     for index, frame in enumerate(frames):

@@ -27,6 +27,7 @@ from homewarden.detect.labels import NOT_PET_ANIMALS
 from homewarden.detect.verifier import DetectionReview
 from homewarden.events.lifecycle import MIN_HITS, EventChange, EventLifecycle, TrackedObject, box_iou
 from homewarden.motion.background import BackgroundMotionDetector
+from homewarden.motion.overlay import BurntInText
 from homewarden.track.bytetrack import ObjectTracker
 
 # A confirmed object is looked at again at least this often, moving or not, so a person standing still
@@ -116,6 +117,8 @@ class FrameAnalyzer:
         self.detector = detector
         self.frame_size = frame_size
         self.motion = BackgroundMotionDetector(camera.motion, frame_size)
+        # A camera's clock changing is motion the detector would be called for, every 10 s or every second.
+        self.burnt_in_text = BurntInText() if camera.motion.burnt_in_text else None
         # Animals that are not pets are detected even when not tracked: they are evidence against a person there.
         self.labels = [*objects.track, *sorted(NOT_PET_ANIMALS.difference(objects.track))]
         self.min_score = min(objects.filter_for(label).min_score for label in self.labels)
@@ -145,10 +148,11 @@ class FrameAnalyzer:
         """Analyse one frame; return the events that started or ended."""
         now = sample.time
         self.stats.frames += 1
-        motion = [
-            (float(x1), float(y1), float(x2), float(y2))
-            for x1, y1, x2, y2 in self.motion.detect(sample.grey, self._night)
-        ]
+        moving = self.motion.detect(sample.grey, self._night)
+        if self.burnt_in_text is not None:
+            self.burnt_in_text.observe(sample.grey)
+            moving = self.burnt_in_text.without_text_changes(now, moving)
+        motion = [(float(x1), float(y1), float(x2), float(y2)) for x1, y1, x2, y2 in moving]
         if self.motion.light_changed:
             # A camera switching between colour and infrared changes the whole picture, which is no motion: nothing
             # may make the detector look for a while, so whether the picture is a night one is told again now. The

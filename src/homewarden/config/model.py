@@ -214,6 +214,14 @@ class MotionConfig(StrictModel):
         title="Motion masks",
         description="Polygons (detect-size pixels) where motion is ignored, such as a clock or a tree.",
     )
+    burnt_in_text: bool = Field(
+        default=True,
+        title="Ignore the camera's clock",
+        description=(
+            "Learn the lines of text a camera burns into its picture along the top or bottom edge that change (a "
+            "clock), and ignore motion wholly inside them, as a motion mask drawn over the clock would."
+        ),
+    )
 
 
 class ZoneConfig(StrictModel):
