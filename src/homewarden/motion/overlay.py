@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -98,9 +99,14 @@ class BurntInText:
             self._persistence = np.zeros(grey.shape, dtype=np.float32)
             self._frames = 0
             self.lines = []
-        text_like = np.logical_and(grey >= BRIGHT, cv2.erode(grey, self._kernel) <= DARK).view(np.uint8)
-        # 0 or 1 per pixel: the persistence runs from 0 to 1.
-        cv2.accumulateWeighted(text_like, self._persistence, PERSISTENCE_RATE)
+        # Only the bands where a line can be (its top in the top band, or its bottom in the bottom one) are read.
+        height = grey.shape[0]
+        band = min(height, math.ceil((EDGE_BAND + MAX_LINE_HEIGHT) * height))
+        for rows in (slice(0, band), slice(max(band, height - band), height)):
+            part = grey[rows]
+            text_like = np.logical_and(part >= BRIGHT, cv2.erode(part, self._kernel) <= DARK).view(np.uint8)
+            # 0 or 1 per pixel: the persistence runs from 0 to 1.
+            cv2.accumulateWeighted(text_like, self._persistence[rows], PERSISTENCE_RATE)
         self._frames += 1
         if self._frames >= LEARNT_AFTER and self._frames % REFRESH_EVERY == 0:
             found = self._find_lines(grey.shape[0])
