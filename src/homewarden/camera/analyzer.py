@@ -22,10 +22,10 @@ from homewarden.camera.regions import (
     union,
 )
 from homewarden.config.model import CameraConfig, ObjectsConfig
-from homewarden.detect.base import Detection, ObjectDetector, kept_by_nms
+from homewarden.detect.base import Detection, ObjectDetector, box_iou, kept_by_nms
 from homewarden.detect.labels import NOT_PET_ANIMALS
 from homewarden.detect.verifier import DetectionReview
-from homewarden.events.lifecycle import MIN_HITS, EventChange, EventLifecycle, TrackedObject, box_iou
+from homewarden.events.lifecycle import MIN_HITS, EventChange, EventLifecycle, TrackedObject
 from homewarden.motion.background import BackgroundMotionDetector
 from homewarden.motion.overlay import BurntInText
 from homewarden.track.bytetrack import ObjectTracker

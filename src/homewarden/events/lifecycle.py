@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from homewarden.config.model import ObjectsConfig, StationaryConfig, ZoneConfig
-from homewarden.detect.base import Detection, box_area
+from homewarden.detect.base import Detection, box_area, box_iou
 from homewarden.detect.labels import ANIMAL_LABELS, NOT_PET_ANIMALS
 from homewarden.faces.finder import head_region
 from homewarden.track.bytetrack import TrackedDetection
@@ -345,15 +345,6 @@ def shows_better(detection: Detection, obj: TrackedObject) -> bool:
     if detection.cut != obj.best_cut:
         return obj.best_cut
     return detection.score > obj.best_score
-
-
-def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    """Return the intersection over union of two x1 y1 x2 y2 boxes."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 class EventLifecycle:

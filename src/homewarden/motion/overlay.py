@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from homewarden.detect.base import box_iou
+
 Box = tuple[int, int, int, int]
 Image = npt.NDArray[np.uint8]
 
@@ -73,15 +75,6 @@ class TextLine:
         x1, y1, x2, y2 = box
         lx1, ly1, lx2, ly2 = self.box
         return lx1 <= x1 and ly1 <= y1 and x2 <= lx2 and y2 <= ly2
-
-
-def box_iou(a: Box, b: Box) -> float:
-    """Return the intersection over union of two boxes."""
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 class BurntInText:

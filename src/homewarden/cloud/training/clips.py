@@ -19,7 +19,7 @@ import numpy as np
 
 from homewarden.cloud.training.features import feature_row
 from homewarden.cloud.training.labels import ClipBox, SeenDetection
-from homewarden.detect.base import Detection, Image
+from homewarden.detect.base import Detection, Image, box_iou
 from homewarden.detect.verifier import CropScorer
 
 SAMPLE_FPS = 2.0
@@ -66,13 +66,6 @@ def tiles(width: int, height: int) -> list[tuple[int, int, int, int]]:
     return spans
 
 
-def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def people_in(detector: PersonDetector, image: Image) -> list[Detection]:
     """Return the person detections in a frame, tile by tile, boxes in the frame's pixels."""
     height, width = image.shape[:2]
@@ -83,7 +76,7 @@ def people_in(detector: PersonDetector, image: Image) -> list[Detection]:
                 continue
             x1, y1, x2, y2 = detection.box
             moved = Detection("person", detection.score, (x1 + left, y1 + top, x2 + left, y2 + top))
-            if all(_iou(moved.box, other.box) < SAME_OBJECT_IOU for other in found):
+            if all(box_iou(moved.box, other.box) < SAME_OBJECT_IOU for other in found):
                 found.append(moved)
     return found
 
@@ -134,6 +127,6 @@ def _box_features(
         pixels = (box.x1 * width, box.y1 * height, box.x2 * width, box.y2 * height)
         # The geometry's score: NanoDet's best person detection on the box, as the hub would have had it.
         score = max(
-            (d.score for d in people_in(detector, image) if _iou(d.box, pixels) >= SAME_OBJECT_IOU), default=0.5
+            (d.score for d in people_in(detector, image) if box_iou(d.box, pixels) >= SAME_OBJECT_IOU), default=0.5
         )
         into[index] = feature_row(detector, image, Detection("person", score, pixels))
