@@ -102,14 +102,15 @@ class BurntInText:
             cv2.accumulateWeighted(text_like, self._persistence[rows], PERSISTENCE_RATE)
         self._frames += 1
         if self._frames >= LEARNT_AFTER and self._frames % REFRESH_EVERY == 0:
-            found = self._find_lines(grey.shape[0])
-            # A line found again keeps the changes seen in it.
-            self.lines = [
-                next((line for line in self.lines if box_iou(line.box, box) >= SAME_LINE_IOU), TextLine(box))
-                for box in found
-            ]
-            for line, box in zip(self.lines, found, strict=True):
-                line.box = box
+            # A line found again keeps the changes seen in it (each earlier line goes to one line found now at most).
+            earlier, self.lines = self.lines, []
+            for box in self._find_lines(grey.shape[0]):
+                same = next((line for line in earlier if box_iou(line.box, box) >= SAME_LINE_IOU), None)
+                if same is None:
+                    self.lines.append(TextLine(box))
+                else:
+                    earlier.remove(same)
+                    self.lines.append(TextLine(box, same.changes))
 
     def _find_lines(self, height: int) -> list[Box]:
         assert self._persistence is not None
